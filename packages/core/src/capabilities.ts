@@ -1,0 +1,99 @@
+/**
+ * What a plugin can do, as data: content types, formats, and Proxmox's `volume_has_feature`
+ * matrix. The manager and the conformance kit both read it; nothing is detected at run time.
+ *
+ * @module
+ */
+
+/** Content types a storage can hold (Proxmox's names). */
+export type ContentType = 'images' | 'rootdir' | 'iso' | 'vztmpl' | 'backup' | 'snippets' | 'import';
+
+/** Every {@link ContentType}, in a stable order. */
+export const CONTENT_TYPES: readonly ContentType[] = ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'];
+
+/** A disk image format. `subvol` is a directory-backed container volume. */
+export type VolumeFormat = 'raw' | 'qcow2' | 'vmdk' | 'subvol';
+
+/** Features of Proxmox's `volume_has_feature`. */
+export type Feature = 'snapshot' | 'clone' | 'template' | 'copy' | 'sparseinit' | 'rename';
+
+/** Every {@link Feature}, in a stable order. */
+export const FEATURES: readonly Feature[] = ['snapshot', 'clone', 'template', 'copy', 'sparseinit', 'rename'];
+
+/** Which kind of volume a feature question is about: a snapshot, a base (template) or a current (plain) volume. */
+export type VolumeState = 'current' | 'base' | 'snap';
+
+/**
+ * The feature matrix: for each feature and volume state, the formats for which it holds.
+ * A missing entry means "not supported".
+ *
+ * @example
+ * ```ts
+ * const features: FeatureMatrix = {
+ *   snapshot: { current: ['qcow2'], snap: ['qcow2'] },
+ *   clone: { base: ['qcow2', 'raw', 'vmdk'] },
+ * };
+ * ```
+ */
+export type FeatureMatrix = Readonly<Partial<Record<Feature, Readonly<Partial<Record<VolumeState, readonly VolumeFormat[]>>>>>>;
+
+/** Export/import stream formats (see {@link TransferFormat} in transfer). */
+export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs';
+
+/** Everything a plugin declares about itself. */
+export interface PluginCapabilities {
+  /** Content types this plugin can store. */
+  readonly content: readonly ContentType[];
+  /** Content types enabled when a storage's config names none. */
+  readonly defaultContent: readonly ContentType[];
+  /** Image formats it can allocate. */
+  readonly formats: readonly VolumeFormat[];
+  /** The format used when a request names none. */
+  readonly defaultFormat: VolumeFormat;
+  /** `true` when every node sees the same volumes (network or replicated storage). */
+  readonly shared: boolean;
+  /** The feature matrix of `volume_has_feature`. */
+  readonly features: FeatureMatrix;
+  /** Stream formats `volumeExport` can write, best first. */
+  readonly exportFormats: readonly StreamFormat[];
+  /** Stream formats `volumeImport` can read, best first. */
+  readonly importFormats: readonly StreamFormat[];
+  /** `true` when any snapshot can be rolled back to, not only the newest. */
+  readonly rollbackAnySnapshot: boolean;
+  /** `true` when a volume can be cloned from any snapshot, not only from a base. */
+  readonly cloneFromSnapshot: boolean;
+  /** Attributes `getVolumeAttribute`/`updateVolumeAttribute` support. */
+  readonly attributes: readonly VolumeAttribute[];
+  /** `true` when the volume size can shrink. */
+  readonly shrink: boolean;
+  /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
+  readonly cloneFormat?: VolumeFormat;
+}
+
+/** Volume attributes (Proxmox's `notes` and `protected`). */
+export type VolumeAttribute = 'notes' | 'protected';
+
+/** The question asked of {@link hasFeature}. */
+export interface FeatureQuery {
+  /** The feature asked about. */
+  readonly feature: Feature;
+  /** The volume's format. */
+  readonly format: VolumeFormat;
+  /** `true` when the volume is a base (template). */
+  readonly isBase: boolean;
+  /** Set when the question is about a snapshot of the volume. */
+  readonly snapshot?: string | undefined;
+}
+
+/**
+ * Looks a feature up in a matrix: state `snap` when a snapshot is named, else `base` or `current`.
+ *
+ * @param matrix - the plugin's feature matrix
+ * @param query - feature, format, base flag, snapshot
+ * @returns `true` when the matrix lists the format for that feature and state
+ * @see Proxmox `volume_has_feature`
+ */
+export function hasFeature(matrix: FeatureMatrix, query: FeatureQuery): boolean {
+  const state: VolumeState = query.snapshot ? 'snap' : query.isBase ? 'base' : 'current';
+  return matrix[query.feature]?.[state]?.includes(query.format) ?? false;
+}

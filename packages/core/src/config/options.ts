@@ -1,0 +1,71 @@
+/**
+ * Zod building blocks for storage options that read the same from a JavaScript object and from
+ * a `storage.cfg` file (where every value is text).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { CONTENT_TYPES, type ContentType } from '../capabilities.js';
+
+/**
+ * A boolean option: `true`/`false`, or in file form `1`/`0`, `yes`/`no`, `true`/`false`, `on`/`off`.
+ */
+export const boolOption = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'yes', 'true', 'on'].includes(s)) return true;
+  if (['0', 'no', 'false', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+/**
+ * A list option: an array of strings, or in file form a comma-separated list (`a,b,c`).
+ *
+ * @param item - schema of one item
+ */
+export function listOption<T extends z.ZodType<string>>(item: T) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean) : v),
+    z.array(item),
+  );
+}
+
+/** A non-negative integer option: a number, or its decimal text in file form. */
+export const intOption = z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().nonnegative());
+
+/** A content type, e.g. `images`. */
+export const contentTypeSchema = z.enum(CONTENT_TYPES as [ContentType, ...ContentType[]]);
+
+/** The `content` option: a list of content types (file form `images,iso`). */
+export const contentOption = listOption(contentTypeSchema);
+
+/** A node name as Proxmox accepts it. */
+export const nodeNameSchema = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/, 'invalid node name');
+
+/** The key under which {@link fixedOption} marks an option in zod's metadata. */
+export const FIXED_META_KEY = 'stowageFixed';
+
+/**
+ * Marks an option as fixed: set when the storage is added, never changed or removed afterwards
+ * (Proxmox's `fixed`). The manager enforces it on every update.
+ *
+ * @param schema - the option's schema
+ * @example
+ * ```ts
+ * const schema = baseStorageConfigSchema.extend({ type: z.literal('dir'), path: fixedOption(z.string()) });
+ * ```
+ */
+export function fixedOption<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ [FIXED_META_KEY]: true }) as T;
+}
+
+/**
+ * Lists the fixed options of an object schema (those made with {@link fixedOption}).
+ *
+ * @param schema - a storage config schema
+ */
+export function fixedKeys(schema: z.ZodObject): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, s]) => (s as z.ZodType).meta()?.[FIXED_META_KEY] === true)
+    .map(([k]) => k);
+}

@@ -1,0 +1,65 @@
+/**
+ * `@stowage/core`: the storage-plugin contract, the manager, locks, caches, command runners,
+ * errors and config. The conformance kit is published separately as `@stowage/core/testing`.
+ *
+ * @packageDocumentation
+ */
+export { API_AGE, API_VERSION, assertCompatibleApi } from './api-version.js';
+export { OperationCache, TtlCache, type TtlCacheOptions } from './cache.js';
+export {
+  CONTENT_TYPES,
+  FEATURES,
+  hasFeature,
+  type ContentType,
+  type Feature,
+  type FeatureMatrix,
+  type FeatureQuery,
+  type PluginCapabilities,
+  type StreamFormat,
+  type VolumeAttribute,
+  type VolumeFormat,
+  type VolumeState,
+} from './capabilities.js';
+export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
+export { baseStorageConfigSchema, type StorageConfig, type StorageConfigSchema } from './config/base-schema.js';
+export {
+  boolOption,
+  contentOption,
+  contentTypeSchema,
+  FIXED_META_KEY,
+  fixedKeys,
+  fixedOption,
+  intOption,
+  listOption,
+  nodeNameSchema,
+} from './config/options.js';
+export {
+  CommandError,
+  ConfigError,
+  isCommandError,
+  isStorageError,
+  STORAGE_ERROR_CODES,
+  StorageError,
+  type CommandErrorOptions,
+  type ConfigIssue,
+  type StorageErrorCode,
+  type StorageErrorDetails,
+  type StorageErrorOptions,
+} from './errors.js';
+export type * from './plugin-types.js';
+export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
+export {
+  assertSafeVolname,
+  assertValidStoreId,
+  assertValidVmid,
+  findFreeDiskIndex,
+  formatDiskName,
+  formatVolumeId,
+  isValidStoreId,
+  MAX_DISK_INDEX,
+  MAX_VMID,
+  parseDiskName,
+  parseVolumeId,
+  type DiskName,
+  type VolumeId,
+} from './volume-id.js';

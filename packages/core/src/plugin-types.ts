@@ -1,0 +1,326 @@
+/**
+ * The shapes passed to and returned by plugin methods. Every method takes `(ctx, request)`, so a
+ * new optional field breaks no plugin. Sizes are bytes everywhere.
+ *
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { OperationCache } from './cache.js';
+import type { ContentType, Feature, StreamFormat, VolumeAttribute, VolumeFormat } from './capabilities.js';
+import type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
+import type { StorageConfig } from './config/base-schema.js';
+
+/** A sink for a plugin's diagnostic messages. */
+export interface Logger {
+  /** Detail for debugging. */
+  debug(message: string, fields?: Record<string, unknown>): void;
+  /** Something worth knowing. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong but the operation goes on (Proxmox's `warn`). */
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Progress of a long operation (export, import, copy). */
+export interface Progress {
+  /** Bytes done so far. */
+  readonly done: number;
+  /** Bytes in all, when known. */
+  readonly total: number | undefined;
+}
+
+/** Receives {@link Progress} reports. Must not throw. */
+export type ProgressCallback = (progress: Progress) => void;
+
+/**
+ * Everything a plugin method gets besides its request. Made fresh by the manager for each call.
+ *
+ * @typeParam C - the plugin's config type
+ */
+export interface PluginContext<C extends StorageConfig = StorageConfig> {
+  /** The storage id. */
+  readonly storeId: string;
+  /** The storage's validated config. */
+  readonly config: C;
+  /** A cache that lives for this one operation. */
+  readonly cache: OperationCache;
+  /** The runner that executes commands for this storage. */
+  readonly runner: CommandRunner;
+  /** Runs a command through {@link PluginContext.runner}, with this operation's abort signal. */
+  readonly run: (argv: readonly string[], options?: RunOptions) => Promise<CommandResult>;
+  /** Aborts the operation. */
+  readonly signal: AbortSignal | undefined;
+  /** Diagnostic messages. */
+  readonly log: Logger;
+  /** The name of the node this process runs on. */
+  readonly node: string;
+}
+
+/** What a plugin's `parseVolname` returns: Proxmox's 7-tuple as named fields, plus the volname. */
+export interface ParsedVolume {
+  /** The volume name this was parsed from. */
+  readonly volname: string;
+  /** The content type. */
+  readonly vtype: ContentType;
+  /** The volume's own name, e.g. `vm-100-disk-0.qcow2` or `x.iso`. */
+  readonly name: string;
+  /** The owning guest, when the content type has one. */
+  readonly vmid: number | undefined;
+  /** For a linked clone: the base's name. */
+  readonly baseName: string | undefined;
+  /** For a linked clone: the base's vmid. */
+  readonly baseVmid: number | undefined;
+  /** `true` when the volume itself is a base (template). */
+  readonly isBase: boolean;
+  /** The image format (`raw`, `qcow2`, ...) or the file kind for other content. */
+  readonly format: VolumeFormat | string | undefined;
+}
+
+/** One image as listed by `listImages`. */
+export interface ImageInfo {
+  /** `storeid:volname`. */
+  readonly volid: string;
+  /** The volume name. */
+  readonly volname: string;
+  /** The format, or `invalid` when the file is corrupt or unreadable. */
+  readonly format: VolumeFormat | 'invalid';
+  /** Virtual size in bytes. */
+  readonly size: number;
+  /** Bytes used on the storage, when known. */
+  readonly used: number | undefined;
+  /** The owning guest. */
+  readonly vmid: number;
+  /** `true` for a base (template). */
+  readonly isBase: boolean;
+  /** For a linked clone: the volid of its base (or the snapshot it was cloned from, `volid@snap`). */
+  readonly parent: string | undefined;
+  /** Creation time, seconds since the epoch, when known. */
+  readonly ctime: number | undefined;
+}
+
+/** One volume of any content type, as listed by `listVolumes`. */
+export interface VolumeListEntry {
+  /** `storeid:volname`. */
+  readonly volid: string;
+  /** The content type. */
+  readonly content: ContentType;
+  /** The format or file kind. */
+  readonly format: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** The owning guest, when there is one. */
+  readonly vmid: number | undefined;
+  /** Modification or creation time, seconds since the epoch, when known. */
+  readonly ctime: number | undefined;
+}
+
+/** Usage of a storage. A storage that cannot be reached is reported with `active: false` and zeros. */
+export interface StorageStatus {
+  /** Total bytes. */
+  readonly total: number;
+  /** Bytes available for new data. */
+  readonly available: number;
+  /** Bytes used. */
+  readonly used: number;
+  /** `false` when the storage is offline or unusable. */
+  readonly active: boolean;
+  /** Plugin-specific facts (e.g. thin-pool metadata usage). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** A snapshot of a volume. */
+export interface SnapshotInfo {
+  /** The snapshot name. */
+  readonly name: string;
+  /** A unique id when the storage has one (ZFS `guid`). */
+  readonly id: string | undefined;
+  /** Creation time, seconds since the epoch, when known. */
+  readonly timestamp: number | undefined;
+}
+
+/** Size and lineage of one volume. */
+export interface VolumeSizeInfo {
+  /** Virtual size in bytes. */
+  readonly size: number;
+  /** Image format. */
+  readonly format: VolumeFormat | 'invalid';
+  /** Bytes used on the storage, when known. */
+  readonly used: number | undefined;
+  /** The base it is a linked clone of (volid), if any. */
+  readonly parent: string | undefined;
+  /** Creation time, seconds since the epoch, when known. */
+  readonly ctime: number | undefined;
+}
+
+/** The path of a volume. */
+export interface VolumePath {
+  /** A filesystem or device path (or a URL, for network storage). */
+  readonly path: string;
+  /** The owning guest, when there is one. */
+  readonly vmid: number | undefined;
+  /** The content type. */
+  readonly vtype: ContentType;
+}
+
+/** A request about one existing volume. */
+export interface VolumeRequest {
+  /** The parsed volume. */
+  readonly volume: ParsedVolume;
+}
+
+/** `listImages` request. */
+export interface ListImagesRequest {
+  /** Only this guest's images. */
+  readonly vmid?: number | undefined;
+  /** Only these volnames (the vmid filter is then ignored, as in Proxmox). */
+  readonly volnames?: readonly string[] | undefined;
+}
+
+/** `listVolumes` request. */
+export interface ListVolumesRequest {
+  /** Only this guest's volumes. */
+  readonly vmid?: number | undefined;
+  /** Only these content types; all enabled ones when omitted. */
+  readonly content?: readonly ContentType[] | undefined;
+}
+
+/** `allocImage` request. */
+export interface AllocImageRequest {
+  /** The owning guest. */
+  readonly vmid: number;
+  /** The image format (already defaulted and checked by the manager). */
+  readonly format: VolumeFormat;
+  /** The volume name to create (already chosen or checked by the manager under the storage lock). */
+  readonly name: string;
+  /** Size in bytes (positive; rounded up as the storage needs). */
+  readonly size: number;
+}
+
+/** `freeImage` request. */
+export type FreeImageRequest = VolumeRequest;
+
+/** `createBase` request. */
+export type CreateBaseRequest = VolumeRequest;
+
+/** `cloneImage` request. */
+export interface CloneImageRequest extends VolumeRequest {
+  /** The guest that owns the clone. */
+  readonly vmid: number;
+  /** The name of the new volume (chosen by the manager under the storage lock). */
+  readonly name: string;
+  /** Clone from this snapshot instead of from a base. */
+  readonly snapshot?: string | undefined;
+}
+
+/** A request about one snapshot of a volume. */
+export interface SnapshotRequest extends VolumeRequest {
+  /** The snapshot name. */
+  readonly snapshot: string;
+}
+
+/** `volumeSnapshotRollback` request. */
+export interface SnapshotRollbackRequest extends SnapshotRequest {
+  /** Destroy newer snapshots that block the rollback (ZFS). Default `false`. */
+  readonly destroyBlockers?: boolean | undefined;
+}
+
+/** `volumeSnapshotDelete` request. */
+export interface SnapshotDeleteRequest extends SnapshotRequest {
+  /** `true` when a running guest holds the volume (Proxmox's `$running`). */
+  readonly running?: boolean | undefined;
+}
+
+/** `volumeResize` request. */
+export interface VolumeResizeRequest extends VolumeRequest {
+  /** The new size in bytes. */
+  readonly size: number;
+  /** `true` when a running guest holds the volume. */
+  readonly running?: boolean | undefined;
+}
+
+/** `renameVolume` request. */
+export interface RenameVolumeRequest extends VolumeRequest {
+  /** The guest the volume moves to. */
+  readonly targetVmid: number;
+  /** The new name (chosen by the manager under the storage lock). */
+  readonly targetName: string;
+}
+
+/** `path` request. */
+export interface PathRequest extends VolumeRequest {
+  /** The path of this snapshot instead of the current state. */
+  readonly snapshot?: string | undefined;
+}
+
+/** `activateVolume` / `deactivateVolume` request. */
+export interface ActivateVolumeRequest extends VolumeRequest {
+  /** Activate this snapshot instead of the volume. */
+  readonly snapshot?: string | undefined;
+}
+
+/** `volumeHasFeature` request. */
+export interface HasFeatureRequest extends VolumeRequest {
+  /** The feature asked about. */
+  readonly feature: Feature;
+  /** Ask about this snapshot of the volume. */
+  readonly snapshot?: string | undefined;
+}
+
+/** `getVolumeAttribute` request. */
+export interface GetAttributeRequest extends VolumeRequest {
+  /** The attribute. */
+  readonly attribute: VolumeAttribute;
+}
+
+/** `updateVolumeAttribute` request. */
+export interface UpdateAttributeRequest extends GetAttributeRequest {
+  /** The new value: text for `notes`, a boolean for `protected`, `undefined` to clear. */
+  readonly value: string | boolean | undefined;
+}
+
+/** The value of a volume attribute. */
+export type AttributeValue = string | boolean | undefined;
+
+/** What an export or import stream carries besides the current state. */
+export interface TransferOptions {
+  /** Include snapshots (formats that can carry them). */
+  readonly withSnapshots?: boolean | undefined;
+  /** Export or import the state of this snapshot. */
+  readonly snapshot?: string | undefined;
+  /** Incremental: only what changed since this snapshot, which both sides have. */
+  readonly baseSnapshot?: string | undefined;
+}
+
+/** `volumeExportFormats` / `volumeImportFormats` request. */
+export interface TransferFormatsRequest extends VolumeRequest, TransferOptions {}
+
+/** `volumeExport` request. */
+export interface VolumeExportRequest extends VolumeRequest, TransferOptions {
+  /** The stream format to write. */
+  readonly format: StreamFormat;
+  /** Where the bytes go. The plugin writes the whole stream, `+size` header included, and does not end it. */
+  readonly output: Writable;
+  /** Progress of the bytes written. */
+  readonly onProgress?: ProgressCallback | undefined;
+}
+
+/** `volumeImport` request. The target volume is described by a parsed volname that may not exist yet. */
+export interface VolumeImportRequest extends VolumeRequest, TransferOptions {
+  /** The stream format to read. */
+  readonly format: StreamFormat;
+  /** Where the bytes come from, `+size` header included. */
+  readonly input: Readable;
+  /** When the name is taken, pick a free one instead of failing. */
+  readonly allowRename?: boolean | undefined;
+  /** Progress of the bytes read. */
+  readonly onProgress?: ProgressCallback | undefined;
+}
+
+/** `findFreeDiskname` request. */
+export interface FindFreeDisknameRequest {
+  /** The guest. */
+  readonly vmid: number;
+  /** Append `.<format>` (path storages). */
+  readonly format?: VolumeFormat | undefined;
+  /** Make a `base-` name instead of a `vm-` name. */
+  readonly base?: boolean | undefined;
+}

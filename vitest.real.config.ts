@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+import { alias } from './vitest.shared.js';
+
+/** `pnpm test:real`: the conformance kit on real LVM-thin and ZFS in the testbed VM. */
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.real.test.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 900_000,
+    fileParallelism: false,
+  },
+});
