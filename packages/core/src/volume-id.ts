@@ -110,7 +110,7 @@ export interface DiskName {
   readonly ext: string | undefined;
 }
 
-const DISK_NAME_RE = /^(vm|base)-([1-9][0-9]{0,8})-disk-(0|[1-9][0-9]{0,3})(?:\.([a-z0-9]+))?$/;
+const DISK_NAME_RE = /^(vm|base)-([1-9][0-9]{0,8})-disk-(0|[1-9][0-9]{0,8})(?:\.([a-z0-9]+))?$/;
 
 /**
  * Parses a standard disk name such as `vm-100-disk-0` or `base-100-disk-2.qcow2`.
