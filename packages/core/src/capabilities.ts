@@ -37,7 +37,7 @@ export type VolumeState = 'current' | 'base' | 'snap';
  */
 export type FeatureMatrix = Readonly<Partial<Record<Feature, Readonly<Partial<Record<VolumeState, readonly VolumeFormat[]>>>>>>;
 
-/** Export/import stream formats (see {@link TransferFormat} in transfer). */
+/** Export/import stream formats: the data, optionally prefixed by an 8-byte little-endian size header (`+size`). */
 export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs';
 
 /** Everything a plugin declares about itself. */

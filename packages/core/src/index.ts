@@ -26,6 +26,7 @@ export {
   boolOption,
   contentOption,
   contentTypeSchema,
+  type ContentTypeValues,
   FIXED_META_KEY,
   fixedKeys,
   fixedOption,

@@ -33,8 +33,26 @@ export function listOption<T extends z.ZodType<string>>(item: T) {
 /** A non-negative integer option: a number, or its decimal text in file form. */
 export const intOption = z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().nonnegative());
 
+/** The values of {@link contentTypeSchema}, keyed by themselves (the shape of a zod enum). */
+export type ContentTypeValues = {
+  /** Disk images of guests. */
+  images: 'images';
+  /** Container root directories. */
+  rootdir: 'rootdir';
+  /** ISO images. */
+  iso: 'iso';
+  /** Container templates. */
+  vztmpl: 'vztmpl';
+  /** Backups. */
+  backup: 'backup';
+  /** Snippets (hook scripts, cloud-init files). */
+  snippets: 'snippets';
+  /** Disk images waiting to be imported. */
+  import: 'import';
+};
+
 /** A content type, e.g. `images`. */
-export const contentTypeSchema = z.enum(CONTENT_TYPES as [ContentType, ...ContentType[]]);
+export const contentTypeSchema: z.ZodEnum<ContentTypeValues> = z.enum(CONTENT_TYPES as [ContentType, ...ContentType[]]);
 
 /** The `content` option: a list of content types (file form `images,iso`). */
 export const contentOption = listOption(contentTypeSchema);
