@@ -20,6 +20,33 @@ export {
   type VolumeFormat,
   type VolumeState,
 } from './capabilities.js';
+export {
+  FaultInjectingRunner,
+  type FaultInjectingRunnerOptions,
+  type FaultSelector,
+} from './command/fault-runner.js';
+export {
+  abortedError,
+  assertArgv,
+  describeArgv,
+  exitCodeError,
+  shortenOutput,
+  spawnError,
+  STDERR_LIMIT,
+  timeoutError,
+  type ExitFacts,
+} from './command/failure.js';
+export {
+  decodeFixtureBytes,
+  encodeFixtureBytes,
+  loadFixtures,
+  parseFixtures,
+  saveFixtures,
+  type CommandFixture,
+  type FixtureBytes,
+} from './command/fixtures.js';
+export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
+export { RecordingRunner, ReplayRunner, type ReplayRunnerOptions } from './command/replay-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { baseStorageConfigSchema, type StorageConfig, type StorageConfigSchema } from './config/base-schema.js';
 export {
