@@ -12,8 +12,10 @@ export interface RunOptions {
   /** Bytes to write to standard input: a string, a buffer, or a stream that is piped in. */
   readonly stdin?: string | Uint8Array | Readable;
   /**
-   * Where standard output goes. When a stream is given, output is piped into it (and
-   * {@link CommandResult.stdout} is empty); otherwise it is captured as text.
+   * Where standard output goes. When a stream is given, output is piped into it with
+   * backpressure (and {@link CommandResult.stdout} is empty); the runner does not end the
+   * stream, so the caller may write before and after the command. Otherwise output is captured
+   * as text.
    */
   readonly stdout?: Writable;
   /** Kill the command after this many milliseconds (code `TIMEOUT`). Default: the runner's. */
