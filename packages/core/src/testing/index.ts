@@ -1,0 +1,7 @@
+/**
+ * `@stowage/core/testing`: the conformance kit that every storage plugin runs, and the `memory`
+ * reference plugin.
+ *
+ * @packageDocumentation
+ */
+export * from './memory/index.js';

@@ -1,0 +1,92 @@
+/**
+ * Pure parsers of `stowage-memory` output, and the mapping of its failures to stable codes.
+ * Like a real plugin's `parse.ts`: text in, data out.
+ *
+ * @module
+ */
+import { isCommandError, StorageError, type StorageErrorCode } from '../../errors.js';
+import type { MemorySnapshotRecord, MemoryUsage, MemoryVolumeRecord } from './store.js';
+
+function jsonLines(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as unknown;
+      } catch (cause) {
+        throw new StorageError('CORRUPT', `unreadable line ${i + 1} of stowage-memory output`, { cause, details: { line: l } });
+      }
+    });
+}
+
+/**
+ * Parses the output of `stowage-memory list`.
+ *
+ * @param text - one JSON object per line
+ * @returns the volumes
+ * @throws {@link StorageError} `CORRUPT` on a line that is not JSON
+ */
+export function parseVolumeList(text: string): MemoryVolumeRecord[] {
+  return jsonLines(text) as MemoryVolumeRecord[];
+}
+
+/**
+ * Parses the output of `stowage-memory snapshots`.
+ *
+ * @param text - one JSON object per line, oldest first
+ * @returns the snapshots, oldest first
+ * @throws {@link StorageError} `CORRUPT` on a line that is not JSON
+ */
+export function parseSnapshotList(text: string): MemorySnapshotRecord[] {
+  return jsonLines(text) as MemorySnapshotRecord[];
+}
+
+/**
+ * Parses the output of `stowage-memory df`.
+ *
+ * @param text - one JSON object
+ * @returns capacity, used and available bytes
+ * @throws {@link StorageError} `CORRUPT` when there is not exactly one JSON line
+ */
+export function parseUsage(text: string): MemoryUsage {
+  const lines = jsonLines(text);
+  if (lines.length !== 1) throw new StorageError('CORRUPT', 'stowage-memory df printed no usage line');
+  return lines[0] as MemoryUsage;
+}
+
+const CLASSES: readonly [RegExp, StorageErrorCode][] = [
+  [/does not exist/, 'NOT_FOUND'],
+  [/already exists/, 'ALREADY_EXISTS'],
+  [/has dependent clones/, 'IN_USE'],
+  [/is protected/, 'PROTECTED'],
+  [/out of space|do not fit/, 'NO_SPACE'],
+  [/input ended after|input longer than/, 'INVALID_ARGUMENT'],
+  [/is read-only/, 'INVALID_ARGUMENT'],
+];
+
+/**
+ * The stable code of a failed `stowage-memory` command, read from its stderr, or `undefined`
+ * when the failure is not one the tool explains (it stays `COMMAND_FAILED`).
+ *
+ * @param stderr - the command's standard error
+ */
+export function classifyStderr(stderr: string): StorageErrorCode | undefined {
+  return CLASSES.find(([re]) => re.test(stderr))?.[1];
+}
+
+/**
+ * Rethrows a failed command as a {@link StorageError} with the code its stderr explains (the
+ * command error stays as `cause`); any other error is rethrown as it is.
+ *
+ * @param e - the caught error
+ * @param details - facts to attach (volname, snapshot, ...)
+ * @throws always
+ */
+export function rethrowClassified(e: unknown, details: Record<string, unknown> = {}): never {
+  if (isCommandError(e) && e.code === 'COMMAND_FAILED') {
+    const code = classifyStderr(e.stderr);
+    if (code) throw new StorageError(code, e.stderr.replace(/^stowage-memory: /, ''), { cause: e, details: { ...details, ...e.details } });
+  }
+  throw e;
+}
