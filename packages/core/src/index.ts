@@ -74,6 +74,14 @@ export {
   type StorageErrorDetails,
   type StorageErrorOptions,
 } from './errors.js';
+export {
+  lockFileName,
+  StorageLocks,
+  withStorageLock,
+  type StorageLockRequest,
+  type StorageLocksOptions,
+  type WithStorageLockOptions,
+} from './lock.js';
 export type * from './plugin-types.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
 export {

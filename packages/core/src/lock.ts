@@ -1,0 +1,327 @@
+/**
+ * Storage locks: what Proxmox's `cluster_lock_storage` does. The manager holds a storage's lock
+ * around name reservation plus allocation (and free, clone, createBase, rename), never around a
+ * data copy.
+ *
+ * A lock is two layers: an in-process FIFO queue per lock file, so callers in one process take
+ * turns in arrival order, then a proper-lockfile lock (an atomic `mkdir`) so that processes
+ * take turns too. Local storages lock in `lockDir`; shared storages (`shared: true`) lock in
+ * `sharedLockDir`, a directory every node sees. A holder keeps its lock fresh; a lock left by a
+ * process that died (even by SIGKILL) is taken over once it is older than the stale period.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { StorageError } from './errors.js';
+import { FifoMutex } from './lock/fifo.js';
+import { acquireFileLock, type FileLockHandle } from './lock/file-lock.js';
+
+/** Options of {@link StorageLocks}. */
+export interface StorageLocksOptions {
+  /** Where local storages' lock files live (created, mode 0700, when missing). */
+  readonly lockDir: string;
+  /**
+   * Where shared storages' lock files live: a directory every node sees (NFS, CephFS, ...).
+   * Never created here, since a missing shared mount must not silently become a local
+   * directory. Required to lock a shared storage.
+   */
+  readonly sharedLockDir?: string | undefined;
+  /**
+   * How long a caller waits for a lock before failing with `LOCK_TIMEOUT`.
+   * @default 10_000 (Proxmox's)
+   */
+  readonly acquireTimeoutMs?: number | undefined;
+  /**
+   * The longest a shared storage's lock may be held; past it the holder's `AbortSignal` is
+   * aborted and the call fails with `LOCK_TIMEOUT`. `0` means no limit.
+   * @default 60_000 (Proxmox's hard limit for cluster locks)
+   */
+  readonly sharedHoldMs?: number | undefined;
+  /**
+   * The longest a local storage's lock may be held. `0` means no limit.
+   * @default 0
+   */
+  readonly localHoldMs?: number | undefined;
+  /**
+   * A lock file whose holder has not refreshed it for this long is taken over (its holder is
+   * presumed dead). At least 2000.
+   * @default 10_000
+   */
+  readonly staleMs?: number | undefined;
+  /**
+   * How often a holder refreshes its lock file. Between 1000 and `staleMs / 2`.
+   * @default staleMs / 2
+   */
+  readonly updateMs?: number | undefined;
+}
+
+/** Which lock to take, and per-call overrides. */
+export interface StorageLockRequest {
+  /** The storage whose lock to take. */
+  readonly storeId: string;
+  /** `true` for a shared storage: lock in `sharedLockDir`, with the shared hold limit. */
+  readonly shared?: boolean | undefined;
+  /** Overrides {@link StorageLocksOptions.acquireTimeoutMs} for this call. */
+  readonly timeoutMs?: number | undefined;
+  /** Overrides the hold limit for this call (`0`: none). */
+  readonly holdMs?: number | undefined;
+  /** Gives up waiting (code `ABORTED`) and aborts the holder's signal when aborted. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * The file name of a storage's lock: `storage-<storeId>.lock` for ids made of letters, digits,
+ * `.`, `_`, `-` (every valid Proxmox storage id), else a hash, so that no storage id can reach
+ * outside the lock directory or collide with another.
+ *
+ * @param storeId - any string
+ * @returns a file name without directory
+ * @example
+ * ```ts
+ * lockFileName('local-lvm'); // 'storage-local-lvm.lock'
+ * lockFileName('../etc');    // 'storage=3b7c....lock'
+ * ```
+ */
+export function lockFileName(storeId: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(storeId)) return `storage-${storeId}.lock`;
+  return `storage=${createHash('sha256').update(storeId, 'utf8').digest('hex').slice(0, 40)}.lock`;
+}
+
+const queues = new Map<string, FifoMutex>();
+
+function queueFor(path: string): FifoMutex {
+  let q = queues.get(path);
+  if (!q) {
+    q = new FifoMutex();
+    queues.set(path, q);
+  }
+  return q;
+}
+
+function dropIfIdle(path: string): void {
+  if (queues.get(path)?.idle) queues.delete(path);
+}
+
+/**
+ * Takes storage locks. One instance per manager; instances in one process that use the same
+ * directories share their in-process queues.
+ *
+ * @example
+ * ```ts
+ * const locks = new StorageLocks({ lockDir: '/run/stowage', sharedLockDir: '/mnt/pve/locks' });
+ * const name = await locks.withLock({ storeId: 'local' }, async (signal) => {
+ *   const name = await plugin.findFreeDiskname(ctx, { vmid: 100 });
+ *   await plugin.allocImage({ ...ctx, signal }, { vmid: 100, name, size });
+ *   return name;
+ * });
+ * ```
+ */
+export class StorageLocks {
+  readonly #lockDir: string;
+  readonly #sharedLockDir: string | undefined;
+  readonly #acquireTimeoutMs: number;
+  readonly #sharedHoldMs: number;
+  readonly #localHoldMs: number;
+  readonly #staleMs: number;
+  readonly #updateMs: number | undefined;
+  #lockDirReady: Promise<void> | undefined;
+
+  /**
+   * @param options - directories, acquire timeout, hold limits, stale period
+   * @throws TypeError on a negative or non-finite timeout
+   */
+  constructor(options: StorageLocksOptions) {
+    this.#lockDir = resolve(options.lockDir);
+    this.#sharedLockDir = options.sharedLockDir === undefined ? undefined : resolve(options.sharedLockDir);
+    this.#acquireTimeoutMs = checkMs('acquireTimeoutMs', options.acquireTimeoutMs ?? 10_000);
+    this.#sharedHoldMs = checkMs('sharedHoldMs', options.sharedHoldMs ?? 60_000);
+    this.#localHoldMs = checkMs('localHoldMs', options.localHoldMs ?? 0);
+    this.#staleMs = Math.max(2000, checkMs('staleMs', options.staleMs ?? 10_000));
+    this.#updateMs = options.updateMs === undefined ? undefined : checkMs('updateMs', options.updateMs);
+  }
+
+  /**
+   * The lock directory path of a storage (what exists while its lock is held).
+   *
+   * @param storeId - the storage
+   * @param shared - whether it is a shared storage
+   * @returns an absolute path
+   * @throws {@link StorageError} `CONFIG_INVALID` for a shared storage without `sharedLockDir`
+   */
+  lockPath(storeId: string, shared = false): string {
+    if (!shared) return join(this.#lockDir, lockFileName(storeId));
+    if (this.#sharedLockDir === undefined) {
+      throw new StorageError('CONFIG_INVALID', `storage '${storeId}' is shared, but no sharedLockDir was given`, {
+        details: { storeId },
+      });
+    }
+    return join(this.#sharedLockDir, lockFileName(storeId));
+  }
+
+  /**
+   * Runs `fn` while holding the storage's lock. The lock is released when `fn` settles.
+   *
+   * If the hold limit passes, or the lock file is lost while held, `fn`'s signal is aborted
+   * and the call fails at once with `LOCK_TIMEOUT`; the in-process turn is still kept until
+   * `fn` settles, so two callers of this process never overlap.
+   *
+   * @param request - storage, shared or not, per-call timeout, hold limit and signal
+   * @param fn - the locked work; it gets a signal to stop early
+   * @returns what `fn` returns
+   * @throws {@link StorageError} `LOCK_TIMEOUT` (`details.storeId`, `details.waitedMs`) when
+   *   the lock was not taken in time, the hold limit passed (`details.reason: 'hold-limit'`) or
+   *   the lock was lost (`details.reason: 'compromised'`); `ABORTED` when the request's signal
+   *   was aborted while waiting; `CONFIG_INVALID` for a shared storage without
+   *   `sharedLockDir`; `UNAVAILABLE` when the lock directory is missing; `PERMISSION_DENIED`
+   *   when it is not writable; whatever `fn` throws
+   * @see Proxmox `cluster_lock_storage`
+   */
+  async withLock<T>(request: StorageLockRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { storeId, signal } = request;
+    const shared = request.shared === true;
+    const path = this.lockPath(storeId, shared);
+    const timeoutMs = checkMs('timeoutMs', request.timeoutMs ?? this.#acquireTimeoutMs);
+    const holdMs = checkMs('holdMs', request.holdMs ?? (shared ? this.#sharedHoldMs : this.#localHoldMs));
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const facts = { storeId, shared, lockFile: path, timeoutMs };
+    const timedOut = (): StorageError =>
+      new StorageError(
+        'LOCK_TIMEOUT',
+        `timed out after ${Date.now() - started} ms waiting for the lock of storage '${storeId}' (${path})`,
+        { details: { ...facts, waitedMs: Date.now() - started } },
+      );
+    const aborted = (): StorageError =>
+      new StorageError('ABORTED', `gave up waiting for the lock of storage '${storeId}'`, {
+        cause: signal?.reason,
+        details: { ...facts, waitedMs: Date.now() - started },
+      });
+
+    if (!shared) await this.#ensureLockDir();
+    const queue = queueFor(path);
+    const leaveQueue = await queue
+      .acquire({ deadline, signal, onTimeout: timedOut, onAbort: aborted })
+      .catch((e: unknown) => {
+        dropIfIdle(path);
+        throw e;
+      });
+    const holder = new AbortController();
+    let lost: ((e: StorageError) => void) | undefined;
+    const lostPromise = new Promise<never>((_, reject) => {
+      lost = reject;
+    });
+    lostPromise.catch(() => undefined);
+    const loseLock = (error: StorageError): void => {
+      holder.abort(error);
+      lost?.(error);
+    };
+
+    let file: FileLockHandle;
+    let heldSince = Date.now();
+    try {
+      const got = await acquireFileLock({
+        lockPath: path,
+        staleMs: this.#staleMs,
+        updateMs: this.#updateMs,
+        deadline,
+        signal,
+        onCompromised: (err) =>
+          loseLock(
+            new StorageError('LOCK_TIMEOUT', `the lock of storage '${storeId}' was lost while held: ${err.message}`, {
+              cause: err,
+              details: { ...facts, reason: 'compromised', heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
+            }),
+          ),
+      }).catch((e: unknown) => {
+        throw fileError(e, storeId, path);
+      });
+      if (got === 'timeout') throw timedOut();
+      if (got === 'aborted') throw aborted();
+      file = got;
+    } catch (e) {
+      leaveQueue();
+      dropIfIdle(path);
+      throw e;
+    }
+
+    heldSince = Date.now();
+    const holdTimer =
+      holdMs > 0
+        ? setTimeout(
+            () =>
+              loseLock(
+                new StorageError(
+                  'LOCK_TIMEOUT',
+                  `storage '${storeId}' was locked for longer than ${holdMs} ms: the locked operation was aborted`,
+                  { details: { ...facts, reason: 'hold-limit', holdMs, heldMs: Date.now() - heldSince, waitedMs: heldSince - started } },
+                ),
+              ),
+            holdMs,
+          )
+        : undefined;
+    const fnSignal = signal ? AbortSignal.any([signal, holder.signal]) : holder.signal;
+    const work = (async () => fn(fnSignal))().finally(async () => {
+      if (holdTimer) clearTimeout(holdTimer);
+      try {
+        await file.release();
+      } finally {
+        leaveQueue();
+        dropIfIdle(path);
+      }
+    });
+    work.catch(() => undefined);
+    return Promise.race([work, lostPromise]);
+  }
+
+  #ensureLockDir(): Promise<void> {
+    this.#lockDirReady ??= mkdir(this.#lockDir, { recursive: true, mode: 0o700 }).then(
+      () => undefined,
+      (e: unknown) => {
+        this.#lockDirReady = undefined;
+        throw fileError(e, undefined, this.#lockDir);
+      },
+    );
+    return this.#lockDirReady;
+  }
+}
+
+/** Options of {@link withStorageLock}: where the locks live, which one to take, and limits. */
+export interface WithStorageLockOptions extends StorageLockRequest, StorageLocksOptions {}
+
+/**
+ * Runs `fn` while holding a storage's lock, without keeping a {@link StorageLocks} around. It
+ * shares in-process queues with every other lock on the same directories.
+ *
+ * @param options - directories, storage, shared, timeouts, signal
+ * @param fn - the locked work
+ * @returns what `fn` returns
+ * @throws {@link StorageError} as {@link StorageLocks.withLock}
+ * @example
+ * ```ts
+ * await withStorageLock({ storeId: 'local', lockDir: '/run/stowage' }, async () => { ... });
+ * ```
+ * @see Proxmox `cluster_lock_storage`
+ */
+export function withStorageLock<T>(options: WithStorageLockOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return new StorageLocks(options).withLock(options, fn);
+}
+
+function checkMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
+  return value;
+}
+
+function fileError(e: unknown, storeId: string | undefined, path: string): StorageError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const details = { ...(storeId !== undefined ? { storeId } : {}), lockFile: path, errno: code };
+  const what = storeId !== undefined ? `the lock of storage '${storeId}'` : `lock directory '${path}'`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new StorageError('UNAVAILABLE', `cannot take ${what}: its directory does not exist (${path})`, { cause: e, details });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new StorageError('PERMISSION_DENIED', `cannot take ${what}: not allowed to write ${path}`, { cause: e, details });
+  }
+  return new StorageError('INTERNAL', `cannot take ${what}: ${(e as Error).message}`, { cause: e, details });
+}
