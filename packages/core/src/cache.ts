@@ -48,7 +48,14 @@ export class TtlCache {
    */
   async fetch<T>(key: string, load: () => Promise<T>): Promise<T> {
     const generation = this.#generation;
-    const entry = await this.#lru.fetch(key, { context: load as Loader, allowStaleOnFetchRejection: false });
+    // ignoreFetchAbort: a clear() during the load must not reject the callers waiting for it
+    // (lru-cache aborts in-flight fetches on clear); lru-cache then hands them the result
+    // without caching it.
+    const entry = await this.#lru.fetch(key, {
+      context: load as Loader,
+      allowStaleOnFetchRejection: false,
+      ignoreFetchAbort: true,
+    });
     // A write during the load makes its result untrustworthy: drop it (the caller still gets it).
     if (generation !== this.#generation) this.#lru.delete(key);
     return (entry as { value: T }).value;
