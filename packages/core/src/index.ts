@@ -61,6 +61,9 @@ export {
   listOption,
   nodeNameSchema,
 } from './config/options.js';
+export { readStorageConfigFile, writeStorageConfigFile } from './config/file.js';
+export { configToSection, formatStorageCfg, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
+export { applyConfigUpdate, validateStorageConfig, type ConfigSource } from './config/validate.js';
 export {
   CommandError,
   ConfigError,
@@ -83,7 +86,20 @@ export {
   type WithStorageLockOptions,
 } from './lock.js';
 export type * from './plugin-types.js';
+export { PluginRegistry } from './registry.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
+export {
+  countingStream,
+  decodeSizeHeader,
+  encodeSizeHeader,
+  hasSizeHeader,
+  negotiateFormat,
+  readSizeHeader,
+  SIZE_HEADER_BYTES,
+  streamDataFormat,
+  type CountingStream,
+  type CountingStreamOptions,
+} from './transfer.js';
 export {
   assertSafeVolname,
   assertValidStoreId,

@@ -1,0 +1,227 @@
+/**
+ * Helpers for export/import streams: the 8-byte size header of the `+size` formats, format
+ * negotiation between two storages, and a pass-through stream that counts bytes for progress.
+ *
+ * @module
+ */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { StreamFormat } from './capabilities.js';
+import { StorageError } from './errors.js';
+import type { ProgressCallback } from './plugin-types.js';
+
+/** Length of the header that starts every `+size` stream: the payload's byte count, u64 little-endian. */
+export const SIZE_HEADER_BYTES = 8;
+
+/**
+ * Tells whether a stream format starts with the 8-byte size header (`raw+size`, `qcow2+size`, ...).
+ *
+ * @param format - a stream format
+ */
+export function hasSizeHeader(format: StreamFormat): boolean {
+  return format.endsWith('+size');
+}
+
+/**
+ * The image format a stream format carries: `raw+size` -> `raw`, `qcow2+size` -> `qcow2`,
+ * `vmdk+size` -> `vmdk`; `undefined` for streams that are not a plain image (`tar+size`, `zfs`, `btrfs`).
+ *
+ * @param format - a stream format
+ */
+export function streamDataFormat(format: StreamFormat): 'raw' | 'qcow2' | 'vmdk' | undefined {
+  switch (format) {
+    case 'raw+size':
+      return 'raw';
+    case 'qcow2+size':
+      return 'qcow2';
+    case 'vmdk+size':
+      return 'vmdk';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Encodes the size header of a `+size` stream.
+ *
+ * @param size - the payload's length in bytes
+ * @returns 8 bytes, the size as an unsigned 64-bit little-endian integer
+ * @throws {@link StorageError} `INVALID_ARGUMENT` unless `size` is a non-negative safe integer
+ * @see Proxmox `PVE::Storage::Plugin::volume_export` (`print $fh pack('Q<', $size)`)
+ */
+export function encodeSizeHeader(size: number): Buffer {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid stream size ${String(size)}`, { details: { size } });
+  }
+  const b = Buffer.alloc(SIZE_HEADER_BYTES);
+  b.writeBigUInt64LE(BigInt(size));
+  return b;
+}
+
+/**
+ * Decodes a size header.
+ *
+ * @param header - exactly 8 bytes
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the buffer is not 8 bytes or the size is
+ *   beyond `Number.MAX_SAFE_INTEGER`
+ */
+export function decodeSizeHeader(header: Uint8Array): number {
+  if (header.length !== SIZE_HEADER_BYTES) {
+    throw new StorageError('INVALID_ARGUMENT', `truncated stream: size header has ${header.length} of ${SIZE_HEADER_BYTES} bytes`, {
+      details: { got: header.length, expected: SIZE_HEADER_BYTES },
+    });
+  }
+  const size = Buffer.from(header.buffer, header.byteOffset, header.length).readBigUInt64LE();
+  if (size > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new StorageError('INVALID_ARGUMENT', `stream size header ${size} is too large`, { details: { size: size.toString() } });
+  }
+  return Number(size);
+}
+
+/**
+ * Reads the size header from the start of a stream, consuming exactly 8 bytes; the rest stays
+ * in the stream for the caller to pipe on.
+ *
+ * @param input - a byte stream positioned at the header (not in flowing mode)
+ * @param signal - gives up with `ABORTED`
+ * @returns the payload size in bytes
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
+ *   is absurd; `ABORTED`; the stream's own error
+ * @example
+ * ```ts
+ * const size = await readSizeHeader(request.input);
+ * await ctx.run(['dd', `of=${path}`, 'conv=sparse', 'bs=64k'], { stdin: request.input });
+ * ```
+ * @see Proxmox `PVE::Storage::Plugin::read_common_header`
+ */
+export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const cleanup = (): void => {
+      input.off('readable', tryRead);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.off('close', onEnd);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const settle = (fn: () => void): void => {
+      cleanup();
+      try {
+        fn();
+      } catch (e) {
+        reject(e);
+      }
+    };
+    function tryRead(): void {
+      const chunk: Buffer | string | null = input.read(SIZE_HEADER_BYTES);
+      if (chunk === null) return;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      settle(() => resolve(decodeSizeHeader(bytes)));
+    }
+    function onEnd(): void {
+      settle(() => decodeSizeHeader(Buffer.alloc(0)));
+    }
+    function onError(e: Error): void {
+      settle(() => reject(e));
+    }
+    function onAbort(): void {
+      settle(() => reject(new StorageError('ABORTED', 'aborted while reading the stream header', { cause: signal?.reason })));
+    }
+    if (signal?.aborted) return onAbort();
+    input.on('readable', tryRead);
+    input.once('end', onEnd);
+    input.once('close', onEnd);
+    input.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    tryRead();
+  });
+}
+
+/**
+ * Picks the stream format for a transfer: the first format the exporting side offers (its
+ * preference order) that the importing side accepts.
+ *
+ * @param exportFormats - formats the source can write, best first
+ * @param importFormats - formats the target can read
+ * @returns the chosen format
+ * @throws {@link StorageError} `NOT_SUPPORTED` when there is none, with both lists in `details`
+ * @see Proxmox `PVE::Storage::storage_migrate` (format negotiation)
+ */
+export function negotiateFormat(exportFormats: readonly StreamFormat[], importFormats: readonly StreamFormat[]): StreamFormat {
+  const format = exportFormats.find((f) => importFormats.includes(f));
+  if (format === undefined) {
+    throw new StorageError('NOT_SUPPORTED', `no common transfer format: export offers [${exportFormats.join(', ')}], import accepts [${importFormats.join(', ')}]`, {
+      details: { exportFormats: [...exportFormats], importFormats: [...importFormats] },
+    });
+  }
+  return format;
+}
+
+/** Options of {@link countingStream}. */
+export interface CountingStreamOptions {
+  /**
+   * The stream starts with a `+size` header: once its 8 bytes have passed, an unknown total
+   * becomes `8 + size`.
+   * @default false
+   */
+  readonly sizeHeader?: boolean;
+}
+
+/** A pass-through stream that counts the bytes flowing through it. */
+export interface CountingStream extends Transform {
+  /** Bytes passed so far. */
+  readonly done: number;
+  /** The expected total, when known. */
+  readonly total: number | undefined;
+}
+
+/**
+ * Makes a pass-through stream that reports `{ done, total }` after every chunk and once more at
+ * the end. Errors thrown by the callback are ignored (a progress display must not break a copy).
+ *
+ * @param onProgress - receives the reports; may be `undefined` to only count
+ * @param total - the expected byte count, when known
+ * @param options - learn the total from a size header
+ * @example
+ * ```ts
+ * const counter = countingStream(({ done, total }) => console.log(done, total), undefined, { sizeHeader: true });
+ * await pipeline(source, counter, target);
+ * ```
+ */
+export function countingStream(onProgress: ProgressCallback | undefined, total?: number, options: CountingStreamOptions = {}): CountingStream {
+  let done = 0;
+  let expected = total;
+  let header: Buffer | undefined = options.sizeHeader && total === undefined ? Buffer.alloc(0) : undefined;
+  const report = (): void => {
+    try {
+      onProgress?.({ done, total: expected });
+    } catch {
+      // ignored on purpose: see the doc comment
+    }
+  };
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      done += chunk.length;
+      if (header !== undefined) {
+        header = Buffer.concat([header, chunk.subarray(0, SIZE_HEADER_BYTES - header.length)]);
+        if (header.length === SIZE_HEADER_BYTES) {
+          try {
+            expected = SIZE_HEADER_BYTES + decodeSizeHeader(header);
+          } catch {
+            expected = undefined;
+          }
+          header = undefined;
+        }
+      }
+      report();
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      report();
+      cb();
+    },
+  });
+  Object.defineProperties(stream, {
+    done: { get: () => done, enumerable: true },
+    total: { get: () => expected, enumerable: true },
+  });
+  return stream as CountingStream;
+}
