@@ -1,0 +1,132 @@
+/**
+ * Export and import in `raw+size` through the local DRBD device: the 8-byte size header, then
+ * exactly that many bytes.
+ *
+ * @module
+ */
+import { open } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback } from '@stowage/core';
+import { activate, deactivate } from './activate.js';
+import type { LinstorEnv } from './env.js';
+import { localResource, loadVolumes, type LinstorVolume } from './view.js';
+
+const CHUNK = 1 << 20;
+
+/**
+ * Runs `fn` with the volume's device available here; a diskless replica made for it is removed
+ * again afterwards.
+ *
+ * @param env - the call's environment
+ * @param v - the volume
+ * @param fn - receives the device path
+ */
+export async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path: string) => Promise<T>): Promise<T> {
+  const hadLocal = localResource(env, v) !== undefined;
+  const path = await activate(env, v);
+  try {
+    return await fn(path);
+  } finally {
+    if (!hadLocal) {
+      const now = (await loadVolumes(env)).find((o) => o.rd === v.rd);
+      if (now) await deactivate(env, now);
+    }
+  }
+}
+
+function write(output: Writable, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    output.once('error', onError);
+    const ok = output.write(chunk, (e) => {
+      output.off('error', onError);
+      if (e) reject(e);
+      else if (ok) resolve();
+    });
+    if (!ok) output.once('drain', () => resolve());
+  });
+}
+
+/**
+ * Writes the header and the first `size` bytes of the device to `output` (not ended).
+ *
+ * @param env - the call's environment
+ * @param v - the volume
+ * @param output - where the stream goes
+ * @param onProgress - progress reports
+ * @throws {@link StorageError} `CORRUPT` when the device is shorter than the volume's size
+ * @see Proxmox `volume_export` (`raw+size`)
+ */
+export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writable, onProgress?: ProgressCallback): Promise<void> {
+  await withDevice(env, v, async (path) => {
+    const fh = await open(path, 'r');
+    try {
+      await write(output, encodeSizeHeader(v.size));
+      const buf = Buffer.alloc(Math.min(CHUNK, Math.max(1, v.size)));
+      let done = 0;
+      while (done < v.size) {
+        if (env.ctx.signal?.aborted) throw new StorageError('ABORTED', 'export aborted');
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, v.size - done), done);
+        if (bytesRead === 0) {
+          throw new StorageError('CORRUPT', `device ${path} ended after ${done} of ${v.size} bytes`, { details: { path, done, size: v.size } });
+        }
+        await write(output, Uint8Array.prototype.slice.call(buf, 0, bytesRead));
+        done += bytesRead;
+        onProgress?.({ done, total: v.size });
+      }
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+/**
+ * Reads exactly `size` bytes from `input` (after its header was read) onto the device.
+ *
+ * @param env - the call's environment
+ * @param v - the (new) volume
+ * @param input - the stream, positioned after the header
+ * @param size - the payload size from the header
+ * @param onProgress - progress reports
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends early or the volume is too small
+ * @see Proxmox `volume_import` (`raw+size`)
+ */
+export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readable, size: number, onProgress?: ProgressCallback): Promise<void> {
+  if (size > v.size) {
+    throw new StorageError('INVALID_ARGUMENT', `stream of ${size} bytes does not fit volume of ${v.size} bytes`, { details: { size, volumeSize: v.size } });
+  }
+  await withDevice(env, v, async (path) => {
+    const fh = await open(path, 'r+');
+    try {
+      let done = 0;
+      for await (const chunk of input as AsyncIterable<Buffer | string>) {
+        if (env.ctx.signal?.aborted) throw new StorageError('ABORTED', 'import aborted');
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        const take = Math.min(bytes.length, size - done);
+        if (take > 0) await fh.write(bytes, 0, take, done);
+        done += take;
+        onProgress?.({ done, total: size });
+        if (done >= size) break;
+      }
+      if (done < size) {
+        throw new StorageError('INVALID_ARGUMENT', `truncated stream: got ${done} of ${size} bytes`, { details: { got: done, expected: size } });
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+/**
+ * Reads the size header of an import stream.
+ *
+ * @param env - the call's environment
+ * @param input - the stream
+ * @returns the payload size
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when truncated
+ */
+export function readImportSize(env: LinstorEnv, input: Readable): Promise<number> {
+  return readSizeHeader(input, env.ctx.signal ?? undefined);
+}
+
