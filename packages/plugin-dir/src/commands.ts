@@ -1,0 +1,146 @@
+/**
+ * Argument vectors for the tools the `dir` plugin runs (`qemu-img`, `chattr`). Pure: they only
+ * build arrays; the runner executes them, never through a shell.
+ *
+ * @module
+ */
+import type { VolumeFormat } from '@stowage/core';
+import type { Preallocation } from './config.js';
+
+/**
+ * The `preallocation=` value `qemu-img` gets for a new image: qcow2 defaults to `metadata`; raw
+ * defaults to `off` and treats `metadata` as `off`; other formats get none.
+ *
+ * @param configured - the storage's `preallocation` option
+ * @param format - the image format
+ * @returns the mode, or `undefined` when the format takes none
+ * @see Proxmox `PVE::Storage::Plugin::preallocation_cmd_opt`
+ */
+export function preallocationFor(configured: Preallocation | undefined, format: VolumeFormat): Preallocation | undefined {
+  if (format === 'qcow2') return configured ?? 'metadata';
+  if (format === 'raw') return configured === undefined || configured === 'metadata' ? 'off' : configured;
+  return undefined;
+}
+
+/** Options of {@link qemuImgCreateArgs}. */
+export interface QemuImgCreateOptions {
+  /** The new image's format. */
+  readonly format: VolumeFormat;
+  /** Absolute path of the new image. */
+  readonly path: string;
+  /** Virtual size in bytes; omitted for an overlay, which takes its backing file's size. */
+  readonly size?: number | undefined;
+  /** `preallocation=` mode. */
+  readonly preallocation?: Preallocation | undefined;
+  /** Backing file (as stored in the header, e.g. `../100/base-100-disk-0.qcow2`) and its format. */
+  readonly backing?: { readonly file: string; readonly format: VolumeFormat } | undefined;
+}
+
+/**
+ * `qemu-img create`. An overlay (with `backing`) is a qcow2 with extended L2 entries and 128 KiB
+ * clusters, as Proxmox makes linked clones.
+ *
+ * @param o - format, path, size, preallocation, backing file
+ * @returns the argv
+ * @example
+ * ```ts
+ * qemuImgCreateArgs({ format: 'qcow2', path: '/d/images/100/vm-100-disk-0.qcow2', size: 1 << 30, preallocation: 'metadata' });
+ * // ['qemu-img', 'create', '-f', 'qcow2', '-o', 'preallocation=metadata', '/d/images/100/vm-100-disk-0.qcow2', '1073741824']
+ * ```
+ * @see Proxmox `PVE::Storage::Common::qemu_img_create`, `qemu_img_create_qcow2_backed`
+ */
+export function qemuImgCreateArgs(o: QemuImgCreateOptions): string[] {
+  const argv = ['qemu-img', 'create'];
+  const opts: string[] = [];
+  if (o.backing) {
+    argv.push('-F', o.backing.format, '-b', o.backing.file);
+    opts.push('extended_l2=on', 'cluster_size=128k');
+  }
+  argv.push('-f', o.format);
+  if (o.preallocation !== undefined) opts.push(`preallocation=${o.preallocation}`);
+  if (opts.length > 0) argv.push('-o', opts.join(','));
+  argv.push(o.path);
+  if (o.size !== undefined) argv.push(String(o.size));
+  return argv;
+}
+
+/**
+ * `qemu-img info --output=json` with the format given (never probed) and `-U`, so that an image a
+ * running guest holds can still be read.
+ *
+ * @param path - the image
+ * @param format - its format
+ */
+export function qemuImgInfoArgs(path: string, format: VolumeFormat): string[] {
+  return ['qemu-img', 'info', '--output=json', '-U', '-f', format, path];
+}
+
+/** What {@link qemuImgSnapshotArgs} does: create (`-c`), apply (`-a`) or delete (`-d`). */
+export type SnapshotAction = 'create' | 'apply' | 'delete';
+
+const SNAPSHOT_FLAG: Record<SnapshotAction, string> = { create: '-c', apply: '-a', delete: '-d' };
+
+/**
+ * `qemu-img snapshot` on a qcow2 image (internal snapshots).
+ *
+ * @param action - create, apply (roll back) or delete
+ * @param path - the image
+ * @param snapshot - the snapshot name
+ * @see Proxmox `PVE::Storage::Plugin::volume_snapshot`, `volume_snapshot_rollback`, `volume_snapshot_delete`
+ */
+export function qemuImgSnapshotArgs(action: SnapshotAction, path: string, snapshot: string): string[] {
+  return ['qemu-img', 'snapshot', '-f', 'qcow2', SNAPSHOT_FLAG[action], snapshot, path];
+}
+
+/**
+ * `qemu-img resize` to an absolute size in bytes.
+ *
+ * @param o - path, format, new size, preallocation of the new space
+ * @see Proxmox `PVE::Storage::Common::qemu_img_resize`
+ */
+export function qemuImgResizeArgs(o: { path: string; format: VolumeFormat; size: number; preallocation?: Preallocation | undefined }): string[] {
+  const argv = ['qemu-img', 'resize'];
+  if (o.preallocation !== undefined) argv.push(`--preallocation=${o.preallocation}`);
+  argv.push('-f', o.format, o.path, String(o.size));
+  return argv;
+}
+
+/**
+ * `qemu-img convert` from one file to another (used to turn a raw stream into qcow2/vmdk and a
+ * qcow2/vmdk into a raw stream, through a temporary file: `qemu-img` cannot write to a pipe).
+ *
+ * @param o - source and target paths and formats, target preallocation
+ */
+export function qemuImgConvertArgs(o: {
+  source: string;
+  sourceFormat: VolumeFormat;
+  target: string;
+  targetFormat: VolumeFormat;
+  preallocation?: Preallocation | undefined;
+}): string[] {
+  const argv = ['qemu-img', 'convert', '-f', o.sourceFormat, '-O', o.targetFormat];
+  if (o.preallocation !== undefined) argv.push('-o', `preallocation=${o.preallocation}`);
+  argv.push(o.source, o.target);
+  return argv;
+}
+
+/**
+ * `qemu-img check --output=json`: consistency of a qcow2 image (exit 2 = corruptions, 3 = leaks only).
+ *
+ * @param path - the image
+ * @param format - its format
+ */
+export function qemuImgCheckArgs(path: string, format: VolumeFormat): string[] {
+  return ['qemu-img', 'check', '--output=json', '-f', format, path];
+}
+
+/**
+ * `chattr +i` / `chattr -i`: set or clear the immutable flag (not every filesystem has one).
+ *
+ * @param set - `true` for `+i`
+ * @param path - the file
+ * @see Proxmox `PVE::Storage::Plugin::create_base`, `free_image`
+ */
+export function chattrImmutableArgs(set: boolean, path: string): string[] {
+  return ['chattr', set ? '+i' : '-i', path];
+}

@@ -1,0 +1,246 @@
+/**
+ * The `dir` storage plugin class.
+ *
+ * @module
+ */
+import {
+  API_VERSION,
+  StoragePlugin,
+  type ActivateVolumeRequest,
+  type AllocImageRequest,
+  type AttributeValue,
+  type CloneImageRequest,
+  type CreateBaseRequest,
+  type FreeImageRequest,
+  type GetAttributeRequest,
+  type ImageInfo,
+  type ListImagesRequest,
+  type ListVolumesRequest,
+  type ParsedVolume,
+  type PathRequest,
+  type PluginCapabilities,
+  type PluginContext,
+  type RenameVolumeRequest,
+  type SnapshotDeleteRequest,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type SnapshotRollbackRequest,
+  type StorageStatus,
+  type StreamFormat,
+  type TransferFormatsRequest,
+  type UpdateAttributeRequest,
+  type VolumeExportRequest,
+  type VolumeFormat,
+  type VolumeImportRequest,
+  type VolumeListEntry,
+  type VolumePath,
+  type VolumeRequest,
+  type VolumeResizeRequest,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import { getAttribute, updateAttribute } from './attributes.js';
+import { dirCapabilities } from './capabilities.js';
+import { dirConfigSchema, type DirConfig } from './config.js';
+import { dirEnv } from './env.js';
+import { listImageInfos } from './list.js';
+import { listContentFiles } from './list-volumes.js';
+import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
+import { activateStorage, storageStatus } from './storage.js';
+import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
+import { activateVolume, renameVolume, volumePathInfo, volumeResize, volumeSizeInfo } from './volume-ops.js';
+import { allocImage, cloneImage, createBase, freeImage } from './volumes.js';
+import { parseDirVolname } from './volname.js';
+
+/**
+ * Directory storage (Proxmox's `dir`): qcow2, raw and vmdk files under
+ * `<path>/images/<vmid>/`, templates as `base-…` files, linked clones as qcow2 overlays with a
+ * relative backing file, qcow2 internal snapshots, and ISO images, container templates,
+ * backups, snippets and import sources in their own directories.
+ *
+ * Listing reads image headers natively (no `qemu-img` per file). Every path is confined to the
+ * storage directory, symlinks included. A failed allocation, clone or import leaves nothing behind.
+ *
+ * @example
+ * ```ts
+ * import { StorageManager } from '@stowage/core';
+ * import { DirPlugin } from '@stowage/plugin-dir';
+ *
+ * const storages = await StorageManager.open({
+ *   plugins: [DirPlugin],
+ *   config: [{ type: 'dir', storage: 'local', path: '/var/lib/vz', content: 'images,iso' }],
+ * });
+ * const volid = await storages.allocImage('local', { vmid: 100, size: 4 * 2 ** 30, format: 'qcow2' });
+ * // 'local:100/vm-100-disk-0.qcow2'
+ * ```
+ * @see Proxmox `PVE::Storage::DirPlugin`
+ */
+export class DirPlugin extends StoragePlugin<DirConfig> {
+  /** The type id, `dir`. */
+  static override readonly type = 'dir';
+  /** The plugin API version this plugin implements. */
+  static override readonly apiVersion = API_VERSION;
+  /** The config schema ({@link dirConfigSchema}). */
+  static override readonly configSchema = dirConfigSchema;
+  /** The capabilities ({@link dirCapabilities}). */
+  static override readonly capabilities: PluginCapabilities = dirCapabilities;
+
+  /**
+   * Parses a volume name as Proxmox's directory plugin does ({@link parseDirVolname}).
+   *
+   * @param volname - the part of the volid after the first `:`
+   * @throws {@link StorageError} `INVALID_VOLUME_ID`
+   * @see Proxmox `parse_volname`
+   */
+  override parseVolname(volname: string): ParsedVolume {
+    return parseDirVolname(volname);
+  }
+
+  /**
+   * New disk names get the format as extension (`vm-100-disk-0.qcow2`).
+   *
+   * @param format - the image format
+   */
+  override diskNameExtension(format: VolumeFormat | undefined): string | undefined {
+    return format;
+  }
+
+  /**
+   * Lists images by reading directories and image headers natively (see `listImageInfos`).
+   *
+   * @throws {@link StorageError} `INVALID_VOLUME_ID` when the images directory leads outside the storage
+   * @see Proxmox `list_images`
+   */
+  override async listImages(ctx: PluginContext<DirConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
+    const env = await dirEnv(ctx);
+    return listImageInfos(env, request);
+  }
+
+  /**
+   * Lists volumes of the content types asked for (default: the storage's), images included.
+   * Images are reported as content `images` (which guests are containers is not known here, so
+   * a request for `rootdir` alone lists no images).
+   *
+   * @see Proxmox `list_volumes`
+   */
+  override async listVolumes(ctx: PluginContext<DirConfig>, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
+    const env = await dirEnv(ctx);
+    const content = request.content ?? ctx.config.content ?? dirCapabilities.defaultContent;
+    const out: VolumeListEntry[] = [];
+    for (const type of content) {
+      if (type === 'images') {
+        const images = await listImageInfos(env, { vmid: request.vmid });
+        out.push(...images.map((i) => ({ volid: i.volid, content: 'images' as const, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime })));
+      } else if (type !== 'rootdir') {
+        out.push(...(await listContentFiles(env, type, request.vmid)));
+      }
+    }
+    return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  }
+
+  /** Allocates an image (see `allocImage` in volumes.ts). @see Proxmox `alloc_image` */
+  override async allocImage(ctx: PluginContext<DirConfig>, request: AllocImageRequest): Promise<string> {
+    return allocImage(await dirEnv(ctx), request);
+  }
+
+  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link StorageError} `PROTECTED` @see Proxmox `free_image` */
+  override async freeImage(ctx: PluginContext<DirConfig>, request: FreeImageRequest): Promise<void> {
+    return freeImage(await dirEnv(ctx), request.volume);
+  }
+
+  /** Capacity from `statfs`. @see Proxmox `status` */
+  override async status(ctx: PluginContext<DirConfig>): Promise<StorageStatus> {
+    return storageStatus(ctx);
+  }
+
+  /** The file path of a volume, confined to the storage. @see Proxmox `path` */
+  override async path(ctx: PluginContext<DirConfig>, request: PathRequest): Promise<VolumePath> {
+    return volumePathInfo(await dirEnv(ctx), request);
+  }
+
+  /** Creates the base path and content directories, checks the mount point. @see Proxmox `activate_storage` */
+  override async activateStorage(ctx: PluginContext<DirConfig>): Promise<void> {
+    return activateStorage(ctx);
+  }
+
+  /** Checks a volume exists and, for an image, that it is safe to use. @see Proxmox `activate_volume` */
+  override async activateVolume(ctx: PluginContext<DirConfig>, request: ActivateVolumeRequest): Promise<void> {
+    return activateVolume(await dirEnv(ctx), request);
+  }
+
+  /** Turns an image into a read-only, immutable base. @see Proxmox `create_base` */
+  override async createBase(ctx: PluginContext<DirConfig>, request: CreateBaseRequest): Promise<string> {
+    return createBase(await dirEnv(ctx), request.volume);
+  }
+
+  /** Makes a qcow2 linked clone of a base. @see Proxmox `clone_image` */
+  override async cloneImage(ctx: PluginContext<DirConfig>, request: CloneImageRequest): Promise<string> {
+    return cloneImage(await dirEnv(ctx), request);
+  }
+
+  /** Size, format, usage, parent and ctime, read natively. @see Proxmox `volume_size_info` */
+  override async volumeSizeInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
+    return volumeSizeInfo(await dirEnv(ctx), request.volume);
+  }
+
+  /** Grows a raw or qcow2 image. @throws {@link StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
+  override async volumeResize(ctx: PluginContext<DirConfig>, request: VolumeResizeRequest): Promise<void> {
+    return volumeResize(await dirEnv(ctx), request);
+  }
+
+  /** Takes a qcow2 internal snapshot. @see Proxmox `volume_snapshot` */
+  override async volumeSnapshot(ctx: PluginContext<DirConfig>, request: SnapshotRequest): Promise<void> {
+    return snapshotCreate(await dirEnv(ctx), request);
+  }
+
+  /** Rolls back to any snapshot (newer ones are kept). @see Proxmox `volume_snapshot_rollback` */
+  override async volumeSnapshotRollback(ctx: PluginContext<DirConfig>, request: SnapshotRollbackRequest): Promise<void> {
+    return snapshotRollback(await dirEnv(ctx), request);
+  }
+
+  /** Deletes a snapshot. @see Proxmox `volume_snapshot_delete` */
+  override async volumeSnapshotDelete(ctx: PluginContext<DirConfig>, request: SnapshotDeleteRequest): Promise<void> {
+    return snapshotDelete(await dirEnv(ctx), request);
+  }
+
+  /** The snapshots of a qcow2 image, oldest first, with creation times. @see Proxmox `volume_snapshot_info` */
+  override async volumeSnapshotInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
+    return snapshotInfo(await dirEnv(ctx), request.volume);
+  }
+
+  /** Moves an image to another guest. @see Proxmox `rename_volume` */
+  override async renameVolume(ctx: PluginContext<DirConfig>, request: RenameVolumeRequest): Promise<string> {
+    return renameVolume(await dirEnv(ctx), request);
+  }
+
+  /** `raw+size`, or with snapshots the image's own `qcow2+size`/`vmdk+size`. @see Proxmox `volume_export_formats` */
+  override async volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    void ctx;
+    return exportFormats(request);
+  }
+
+  /** As the export formats; `raw+size` also fills qcow2/vmdk images. @see Proxmox `volume_import_formats` */
+  override async volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    void ctx;
+    return importFormats(request);
+  }
+
+  /** Writes an image to a stream. @see Proxmox `volume_export` */
+  override async volumeExport(ctx: PluginContext<DirConfig>, request: VolumeExportRequest): Promise<void> {
+    return exportImage(await dirEnv(ctx), request);
+  }
+
+  /** Reads an image from a stream into a new volume. @see Proxmox `volume_import` */
+  override async volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
+    return importImage(await dirEnv(ctx), request, (vmid, format) => this.findFreeDiskname(ctx, { vmid, format }));
+  }
+
+  /** Reads `notes` or `protected`. @see Proxmox `get_volume_attribute` */
+  override async getVolumeAttribute(ctx: PluginContext<DirConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
+    return getAttribute(await dirEnv(ctx), request);
+  }
+
+  /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
+  override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
+    return updateAttribute(await dirEnv(ctx), request);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What every operation of the `dir` plugin works with: the call's context, the storage layout,
+ * the resolved storage root, and a way to run tools that classifies their failures.
+ *
+ * @module
+ */
+import { CommandError, isCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions } from '@stowage/core';
+import type { DirConfig } from './config.js';
+import type { ListScope } from './list.js';
+import { confine, DirLayout, realRoot } from './paths.js';
+
+/** The per-call environment of the plugin's operations. */
+export interface DirEnv extends ListScope {
+  /** The call's context. */
+  readonly ctx: PluginContext<DirConfig>;
+}
+
+const layouts = new WeakMap<object, DirLayout>();
+
+/**
+ * Makes the environment of one call: the layout (kept per config object) and the storage root
+ * resolved once per operation (through the operation cache).
+ *
+ * @param ctx - the call's context
+ * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
+ */
+export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
+  let layout = layouts.get(ctx.config);
+  if (!layout) {
+    layout = new DirLayout(ctx.config);
+    layouts.set(ctx.config, layout);
+  }
+  const rootReal = await ctx.cache.get(`dir:root:${layout.root}`, () => realRoot(layout.root));
+  return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log };
+}
+
+/**
+ * The path of a volume, checked to stay inside the storage with symlinks followed.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed volume
+ * @returns the path as laid out (not symlink-resolved), safe to use
+ * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name or a symlink leads outside
+ */
+export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<string> {
+  const path = env.layout.volumePath(volume);
+  await confine(env.rootReal, path, volume.volname);
+  return path;
+}
+
+const NO_SPACE_RE = /No space left on device|Disk quota exceeded/i;
+
+/**
+ * Runs a tool through the context's runner. A failure caused by a full filesystem gets code
+ * `NO_SPACE`; others stay `COMMAND_FAILED` (or `TIMEOUT`/`ABORTED` from the runner).
+ *
+ * @param env - the call's environment
+ * @param argv - the command
+ * @param options - runner options
+ * @throws {@link CommandError} `COMMAND_FAILED` or `NO_SPACE`; {@link StorageError} `TIMEOUT`, `ABORTED`
+ */
+export async function runTool(env: DirEnv, argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
+  try {
+    return await env.ctx.run(argv, options);
+  } catch (e) {
+    if (isCommandError(e) && e.code === 'COMMAND_FAILED' && NO_SPACE_RE.test(e.stderr)) {
+      throw new CommandError(e.message, { argv: e.argv, exitCode: e.exitCode, stderr: e.stderr, stdout: e.stdout, cause: e }, 'NO_SPACE');
+    }
+    throw e;
+  }
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless the volume is a disk image.
+ *
+ * @param volume - the parsed volume
+ * @param what - the operation, for the message
+ */
+export function assertImage(volume: ParsedVolume, what: string): asserts volume is ParsedVolume & { vmid: number } {
+  if (volume.vtype !== 'images' || volume.vmid === undefined) {
+    throw new StorageError('INVALID_ARGUMENT', `${what} needs a disk image, '${volume.volname}' is ${volume.vtype}`, {
+      details: { volname: volume.volname, vtype: volume.vtype },
+    });
+  }
+}

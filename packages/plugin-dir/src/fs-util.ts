@@ -1,0 +1,198 @@
+/**
+ * Small filesystem helpers: errno to {@link StorageError} codes, directories made on the way and
+ * removed again on failure, atomic small-file writes, bounded concurrency.
+ *
+ * @module
+ */
+import { mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StorageError, isStorageError, type StorageErrorCode } from '@stowage/core';
+
+const ERRNO_CODES: Readonly<Record<string, StorageErrorCode>> = {
+  ENOENT: 'NOT_FOUND',
+  EEXIST: 'ALREADY_EXISTS',
+  ENOTEMPTY: 'IN_USE',
+  EBUSY: 'BUSY',
+  ETXTBSY: 'BUSY',
+  ENOSPC: 'NO_SPACE',
+  EDQUOT: 'NO_SPACE',
+  EACCES: 'PERMISSION_DENIED',
+  EPERM: 'PERMISSION_DENIED',
+  EROFS: 'PERMISSION_DENIED',
+  EFBIG: 'INVALID_ARGUMENT',
+  EINVAL: 'INVALID_ARGUMENT',
+  ENAMETOOLONG: 'INVALID_ARGUMENT',
+  ELOOP: 'INVALID_VOLUME_ID',
+  ENOTDIR: 'INVALID_VOLUME_ID',
+  EIO: 'UNAVAILABLE',
+  ESTALE: 'UNAVAILABLE',
+  ENOTCONN: 'UNAVAILABLE',
+};
+
+/** The errno code of a Node.js system error, if it is one. */
+export function errnoOf(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+}
+
+/**
+ * Turns a filesystem error into a {@link StorageError} with a stable code (`ENOENT` -> `NOT_FOUND`,
+ * `ENOSPC` -> `NO_SPACE`, `EACCES`/`EPERM` -> `PERMISSION_DENIED`, ...). A StorageError passes through.
+ *
+ * @param e - the caught error
+ * @param what - what was being done, for the message
+ * @param details - facts for `details`
+ */
+export function fsError(e: unknown, what: string, details: Record<string, unknown> = {}): StorageError {
+  if (isStorageError(e)) return e;
+  const errno = errnoOf(e);
+  const code = (errno && ERRNO_CODES[errno]) || 'INTERNAL';
+  const reason = e instanceof Error ? e.message : String(e);
+  return new StorageError(code, `${what}: ${reason}`, { cause: e, details: { ...details, errno } });
+}
+
+/** Directories made by {@link makeDirs}, to remove again if the operation fails. */
+export interface MadeDirs {
+  /** The directories created, outermost first. */
+  readonly created: readonly string[];
+}
+
+/**
+ * Makes a directory and any missing parents, remembering which ones it made.
+ *
+ * @param dir - the directory to have
+ * @returns the directories this call created (none when it existed)
+ * @throws {@link StorageError} mapped from the filesystem error
+ */
+export async function makeDirs(dir: string): Promise<MadeDirs> {
+  let first: string | undefined;
+  try {
+    first = await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw fsError(e, `cannot create directory '${dir}'`, { path: dir });
+  }
+  if (first === undefined) return { created: [] };
+  const created = [first];
+  const rest = relative(first, dir);
+  if (rest !== '') {
+    let cur = first;
+    for (const part of rest.split(sep)) created.push((cur = join(cur, part)));
+  }
+  return { created };
+}
+
+/**
+ * Removes directories made by {@link makeDirs}, innermost first, each only if it is empty.
+ * Never throws: cleanup must not hide the error that caused it.
+ *
+ * @param made - what {@link makeDirs} returned
+ */
+export async function removeMadeDirs(made: MadeDirs | undefined): Promise<void> {
+  if (!made) return;
+  for (const dir of [...made.created].reverse()) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return; // not empty (someone else uses it) or gone: stop here
+    }
+  }
+}
+
+/**
+ * Removes a directory if it is empty; any error is ignored.
+ *
+ * @param dir - the directory
+ */
+export async function removeDirIfEmpty(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch {
+    // not empty, gone, or not ours to remove
+  }
+}
+
+/**
+ * Removes a file; a missing file is fine, any other error is ignored too (best-effort cleanup).
+ *
+ * @param path - the file
+ */
+export async function unlinkQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Creates a new empty file, failing when the name is taken (`O_EXCL`, which also refuses a
+ * symlink in the way). This reserves the name before a tool writes the image.
+ *
+ * @param path - the new file
+ * @param mode - permission bits
+ * @throws {@link StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
+ */
+export async function createExclusive(path: string, mode = 0o640): Promise<void> {
+  try {
+    const fh = await open(path, 'wx', mode);
+    await fh.close();
+  } catch (e) {
+    if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${path}' already exists`, { cause: e, details: { path } });
+    throw fsError(e, `cannot create '${path}'`, { path });
+  }
+}
+
+/**
+ * Writes a small file atomically: a temporary file in the same directory, then `rename`.
+ *
+ * @param path - the target
+ * @param data - the content
+ * @throws {@link StorageError} mapped from the filesystem error
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlinkQuietly(tmp);
+    throw fsError(e, `cannot write '${path}'`, { path });
+  }
+}
+
+/**
+ * A name for a temporary file next to an image, which no listing takes for an image (it ends in
+ * `.tmp`) and no other call picks.
+ *
+ * @param dir - the directory
+ * @param purpose - a word for people looking at the directory (`import`, `export`)
+ */
+export function tempPath(dir: string, purpose: string): string {
+  return join(dir, `.stowage-${purpose}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order.
+ *
+ * @param items - the inputs
+ * @param limit - the most concurrent calls
+ * @param fn - the work for one item
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

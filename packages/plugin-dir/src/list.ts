@@ -1,0 +1,205 @@
+/**
+ * `listImages` without one `qemu-img` per file: read the guest directories, stat each image and
+ * read its header natively, with bounded concurrency.
+ *
+ * @module
+ */
+import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { formatVolumeId, isStorageError, type ImageInfo, type ListImagesRequest, type Logger, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError, mapLimit } from './fs-util.js';
+import { confine, type DirLayout } from './paths.js';
+import { HEAD_BYTES, probeImage, type ImageProbe } from './probe.js';
+import { formatImageVolname, parseBackingReference, parseDirVolname, parseImageFileName } from './volname.js';
+
+/** How many files are inspected at once. */
+export const LIST_CONCURRENCY = 64;
+/** How many guest directories are read at once. */
+const DIR_CONCURRENCY = 16;
+const VMID_DIR_RE = /^[1-9][0-9]{0,8}$/;
+
+/** What the listing functions need to know about the storage. */
+export interface ListScope {
+  /** The storage id, for volids. */
+  readonly storeId: string;
+  /** The layout. */
+  readonly layout: DirLayout;
+  /** The storage root with symlinks resolved. */
+  readonly rootReal: string;
+  /** Where skipped entries are reported. */
+  readonly log: Logger;
+}
+
+/** One image file found in a guest directory. */
+interface Found {
+  readonly vmid: number;
+  readonly name: string;
+  readonly path: string;
+  readonly format: VolumeFormat;
+  readonly isBase: boolean;
+}
+
+/** An image file with what its header says. */
+interface Probed extends Found {
+  readonly probe: ImageProbe;
+}
+
+async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return [];
+    throw fsError(e, `cannot read directory '${dir}'`, { path: dir });
+  }
+}
+
+/** Tells whether a symlink found in the storage stays inside it; one that does not is skipped and reported. */
+async function symlinkInside(scope: ListScope, path: string): Promise<boolean> {
+  try {
+    await confine(scope.rootReal, path);
+    return true;
+  } catch (e) {
+    if (!isStorageError(e, 'INVALID_VOLUME_ID')) throw e;
+    scope.log.warn(`skipping '${path}': it leads outside the storage`, { path });
+    return false;
+  }
+}
+
+async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: ReadonlySet<string>): Promise<Found[]> {
+  const dir = join(scope.layout.subdir('images'), String(vmid));
+  const out: Found[] = [];
+  for (const ent of await readDirEntries(scope, dir)) {
+    if (onlyNames && !onlyNames.has(ent.name)) continue;
+    const parsed = parseImageFileName(ent.name);
+    if (!parsed || parsed.format === 'subvol') continue;
+    const path = join(dir, ent.name);
+    if (ent.isSymbolicLink()) {
+      if (!(await symlinkInside(scope, path))) continue;
+    } else if (!ent.isFile()) continue;
+    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
+  }
+  return out;
+}
+
+async function guestDirs(scope: ListScope): Promise<number[]> {
+  const images = scope.layout.subdir('images');
+  const vmids: number[] = [];
+  for (const ent of await readDirEntries(scope, images)) {
+    if (!VMID_DIR_RE.test(ent.name)) continue;
+    if (ent.isSymbolicLink()) {
+      if (!(await symlinkInside(scope, join(images, ent.name)))) continue;
+    } else if (!ent.isDirectory()) continue;
+    vmids.push(Number(ent.name));
+  }
+  return vmids;
+}
+
+async function probeAll(files: readonly Found[]): Promise<Probed[]> {
+  const out: Probed[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    const scratch = Buffer.allocUnsafe(HEAD_BYTES);
+    while (next < files.length) {
+      const f = files[next++] as Found;
+      const probe = await probeImage(f.path, f.format, scratch);
+      if (probe) out.push({ ...f, probe });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, files.length) }, worker));
+  return out;
+}
+
+/** The base a linked clone refers to, when its backing file is `../<vmid>/<image>`. */
+function baseOf(p: Probed): { baseVmid: number; baseName: string } | undefined {
+  return p.probe.backingFile !== undefined ? parseBackingReference(p.probe.backingFile) : undefined;
+}
+
+function volnameOf(p: Probed): string {
+  const base = baseOf(p);
+  return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
+}
+
+/**
+ * Resolves the volname of each base the clones refer to: from the listing itself when the base
+ * is in it, else by reading that base's header (a base may itself be a linked clone).
+ */
+async function baseVolnames(scope: ListScope, probed: readonly Probed[]): Promise<Map<string, string>> {
+  const known = new Map<string, string>();
+  for (const p of probed) known.set(`${p.vmid}/${p.name}`, volnameOf(p));
+  const missing = new Set<string>();
+  for (const p of probed) {
+    const b = baseOf(p);
+    if (b && !known.has(`${b.baseVmid}/${b.baseName}`)) missing.add(`${b.baseVmid}/${b.baseName}`);
+  }
+  const extra = await mapLimit([...missing], DIR_CONCURRENCY, async (key) => {
+    const [vmid = '', name = ''] = key.split('/');
+    const files = await filesOfGuest(scope, Number(vmid), new Set([name]));
+    return probeAll(files);
+  });
+  for (const list of extra) for (const p of list) known.set(`${p.vmid}/${p.name}`, volnameOf(p));
+  return known;
+}
+
+/**
+ * Lists the images of a directory storage: for each, the volid, format (`invalid` when the
+ * content does not match the extension or is truncated), virtual size, bytes used, owner, base
+ * flag, parent (the base's volid, for a linked clone) and ctime. Symlinks that lead outside the
+ * storage are skipped and nothing outside is read.
+ *
+ * @param scope - storage id, layout, resolved root, logger
+ * @param request - only one guest's images, or only some volnames (then the guest filter is ignored)
+ * @returns the images, sorted by volid
+ * @throws {@link StorageError} `INVALID_VOLUME_ID` when the images directory itself leads
+ *   outside the storage; filesystem errors other than a missing directory
+ * @see Proxmox `PVE::Storage::Plugin::list_images`
+ */
+export async function listImageInfos(scope: ListScope, request: ListImagesRequest): Promise<ImageInfo[]> {
+  const imagesDir = scope.layout.subdir('images');
+  await confine(scope.rootReal, imagesDir);
+  let files: Found[];
+  let wanted: Set<string> | undefined;
+  if (request.volnames) {
+    wanted = new Set(request.volnames);
+    const byGuest = new Map<number, Set<string>>();
+    for (const v of request.volnames) {
+      let parsed;
+      try {
+        parsed = parseDirVolname(v);
+      } catch {
+        continue;
+      }
+      if (parsed.vtype !== 'images' || parsed.vmid === undefined) continue;
+      const names = byGuest.get(parsed.vmid) ?? new Set<string>();
+      names.add(parsed.name);
+      byGuest.set(parsed.vmid, names);
+    }
+    files = (await mapLimit([...byGuest], DIR_CONCURRENCY, ([vmid, names]) => filesOfGuest(scope, vmid, names))).flat();
+  } else if (request.vmid !== undefined) {
+    files = await filesOfGuest(scope, request.vmid);
+  } else {
+    files = (await mapLimit(await guestDirs(scope), DIR_CONCURRENCY, (vmid) => filesOfGuest(scope, vmid))).flat();
+  }
+  const probed = await probeAll(files);
+  const bases = await baseVolnames(scope, probed);
+  const out: ImageInfo[] = [];
+  for (const p of probed) {
+    const volname = volnameOf(p);
+    if (wanted && !wanted.has(volname)) continue;
+    const base = baseOf(p);
+    const parentVolname = base ? (bases.get(`${base.baseVmid}/${base.baseName}`) ?? `${base.baseVmid}/${base.baseName}`) : undefined;
+    out.push({
+      volid: formatVolumeId(scope.storeId, volname),
+      volname,
+      format: p.probe.format,
+      size: p.probe.size,
+      used: p.probe.used,
+      vmid: p.vmid,
+      isBase: p.isBase,
+      parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
+      ctime: p.probe.ctime,
+    });
+  }
+  return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+}

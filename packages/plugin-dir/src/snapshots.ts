@@ -1,0 +1,103 @@
+/**
+ * qcow2 internal snapshots: create, list (with creation time), roll back to any, delete.
+ *
+ * @module
+ */
+import { StorageError, type ParsedVolume, type SnapshotDeleteRequest, type SnapshotInfo, type SnapshotRequest } from '@stowage/core';
+import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { parseQemuImgInfo } from './parse.js';
+import { probeVolume } from './volume-ops.js';
+
+function assertQcow2(volume: ParsedVolume, what: string): void {
+  assertImage(volume, what);
+  if (volume.format !== 'qcow2') {
+    throw new StorageError('NOT_SUPPORTED', `can't ${what} this image format (${String(volume.format)})`, { details: { volname: volume.volname, format: volume.format } });
+  }
+}
+
+async function snapshotsAt(env: DirEnv, path: string): Promise<SnapshotInfo[]> {
+  const { stdout } = await runTool(env, qemuImgInfoArgs(path, 'qcow2'));
+  return [...parseQemuImgInfo(stdout).snapshots];
+}
+
+async function existingPath(env: DirEnv, volume: ParsedVolume): Promise<string> {
+  const { path, probe } = await probeVolume(env, volume);
+  if (probe.format === 'invalid') {
+    throw new StorageError('CORRUPT', `'${volume.volname}' is not a valid qcow2 image: ${probe.invalidReason ?? ''}`, { details: { volname: volume.volname } });
+  }
+  return path;
+}
+
+function missing(volume: ParsedVolume, snapshot: string): never {
+  throw new StorageError('NOT_FOUND', `snapshot '${snapshot}' of '${volume.volname}' does not exist`, { details: { volname: volume.volname, snapshot } });
+}
+
+/**
+ * Lists a qcow2 image's internal snapshots, oldest first, with their creation time.
+ *
+ * @param env - the call's environment
+ * @param volume - the image
+ * @throws {@link StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `COMMAND_FAILED`
+ * @see Proxmox `volume_snapshot_info`
+ */
+export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<SnapshotInfo[]> {
+  assertQcow2(volume, 'list snapshots of');
+  return snapshotsAt(env, await existingPath(env, volume));
+}
+
+/**
+ * Takes an internal snapshot (`qemu-img snapshot -c`).
+ *
+ * @param env - the call's environment
+ * @param request - the image and the snapshot name
+ * @throws {@link StorageError} `ALREADY_EXISTS` when the name is taken (qcow2 itself would allow
+ *   duplicates), `NOT_SUPPORTED`, `NOT_FOUND`, `NO_SPACE`, `COMMAND_FAILED`
+ * @see Proxmox `volume_snapshot`
+ */
+export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  assertQcow2(volume, 'snapshot');
+  const path = await existingPath(env, volume);
+  if ((await snapshotsAt(env, path)).some((s) => s.name === snapshot)) {
+    throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
+  }
+  await runTool(env, qemuImgSnapshotArgs('create', path, snapshot));
+}
+
+/**
+ * Rolls an image back to any of its snapshots (`qemu-img snapshot -a`); newer snapshots stay.
+ *
+ * @param env - the call's environment
+ * @param request - the image and the snapshot
+ * @throws {@link StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @see Proxmox `volume_snapshot_rollback`
+ */
+export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  assertQcow2(volume, 'roll back');
+  const path = await existingPath(env, volume);
+  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  await runTool(env, qemuImgSnapshotArgs('apply', path, snapshot));
+}
+
+/**
+ * Deletes a snapshot (`qemu-img snapshot -d`). When a running guest holds the image, nothing is
+ * done here: QEMU deletes it.
+ *
+ * @param env - the call's environment
+ * @param request - the image, the snapshot, whether its guest runs
+ * @throws {@link StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @see Proxmox `volume_snapshot_delete`
+ */
+export async function snapshotDelete(env: DirEnv, request: SnapshotDeleteRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  assertQcow2(volume, 'delete snapshots of');
+  if (request.running) {
+    await volumePath(env, volume);
+    return;
+  }
+  const path = await existingPath(env, volume);
+  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  await runTool(env, qemuImgSnapshotArgs('delete', path, snapshot));
+}

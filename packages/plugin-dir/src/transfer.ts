@@ -1,0 +1,200 @@
+/**
+ * Export and import of images as `raw+size`, `qcow2+size` and `vmdk+size` streams (an 8-byte
+ * little-endian size, then the data), as Proxmox's file storages stream them.
+ *
+ * `qemu-img` cannot write to a pipe, so a qcow2/vmdk image leaves as `raw+size` through a
+ * sparse temporary raw file next to it, and a `raw+size` stream becomes a qcow2/vmdk image
+ * through one as well. Raw images stream natively both ways.
+ *
+ * @module
+ */
+import { lstat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  encodeSizeHeader,
+  readSizeHeader,
+  SIZE_HEADER_BYTES,
+  StorageError,
+  streamDataFormat,
+  type ParsedVolume,
+  type StreamFormat,
+  type TransferFormatsRequest,
+  type VolumeExportRequest,
+  type VolumeFormat,
+  type VolumeImportRequest,
+} from '@stowage/core';
+import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { createExclusive, errnoOf, tempPath, unlinkQuietly } from './fs-util.js';
+import { parseQemuImgCheck } from './parse.js';
+import { probeImage } from './probe.js';
+import { streamFile, writeAll, writeSparse } from './stream-io.js';
+import { assertSelfContained } from './trust.js';
+import { probeVolume } from './volume-ops.js';
+import { reserveImageFile, undoNewFile, type NewFile } from './volumes.js';
+import { backingReference, formatImageVolname } from './volname.js';
+
+function unsupported(volume: ParsedVolume, format: StreamFormat, why: string): never {
+  throw new StorageError('NOT_SUPPORTED', `cannot transfer '${volume.volname}' as ${format}: ${why}`, { details: { volname: volume.volname, format } });
+}
+
+/**
+ * Stream formats a volume can be exported in: `raw+size` without snapshots; with snapshots the
+ * image's own `qcow2+size` or `vmdk+size` (raw has none); nothing for a snapshot or incremental
+ * export, or for a volume that is not an image.
+ *
+ * @param request - the volume and the transfer options
+ * @see Proxmox `PVE::Storage::Plugin::volume_export_formats`
+ */
+export function exportFormats(request: TransferFormatsRequest): StreamFormat[] {
+  const { volume } = request;
+  if (volume.vtype !== 'images' || request.snapshot !== undefined || request.baseSnapshot !== undefined) return [];
+  if (request.withSnapshots) return volume.format === 'qcow2' || volume.format === 'vmdk' ? [`${volume.format}+size`] : [];
+  return volume.format === 'subvol' ? [] : ['raw+size'];
+}
+
+/**
+ * Stream formats a volume can be imported from: as {@link exportFormats}, except that a
+ * snapshot name is allowed (it is ignored: file images carry their snapshots inside).
+ * `raw+size` also fills a qcow2 or vmdk image (converted on the way).
+ *
+ * @param request - the target volume and the transfer options
+ * @see Proxmox `PVE::Storage::Plugin::volume_import_formats`
+ */
+export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
+  return exportFormats({ ...request, snapshot: undefined });
+}
+
+/**
+ * Writes an image to a stream: the size header, then the raw content (`raw+size`) or the image
+ * file as it is, snapshots included (`qcow2+size`, `vmdk+size`). The output is not ended.
+ *
+ * @param env - the call's environment
+ * @param request - the image, the stream format, the output, progress
+ * @throws {@link StorageError} `NOT_SUPPORTED` (format not offered for this image), `NOT_FOUND`,
+ *   `CORRUPT` (the file is not a valid image of its format), `ABORTED`, `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::Plugin::volume_export`
+ */
+export async function exportImage(env: DirEnv, request: VolumeExportRequest): Promise<void> {
+  const { volume, format, output } = request;
+  if (!exportFormats(request).includes(format)) unsupported(volume, format, `offered: ${exportFormats(request).join(', ') || 'none'}`);
+  const { path, probe } = await probeVolume(env, volume);
+  if (probe.format === 'invalid') {
+    throw new StorageError('CORRUPT', `cannot export '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
+  }
+  const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
+  if (format !== 'raw+size' || volume.format === 'raw') {
+    const total = SIZE_HEADER_BYTES + (format === 'raw+size' ? probe.size : (await lstat(path)).size);
+    await writeAll(output, encodeSizeHeader(probe.size));
+    await streamFile(path, output, { ...io, total });
+    return;
+  }
+  const tmp = tempPath(dirname(path), 'export');
+  try {
+    await createExclusive(tmp);
+    await runTool(env, qemuImgConvertArgs({ source: path, sourceFormat: volume.format as VolumeFormat, target: tmp, targetFormat: 'raw' }), {
+      signal: env.ctx.signal,
+    });
+    const size = (await lstat(tmp)).size;
+    await writeAll(output, encodeSizeHeader(size));
+    await streamFile(tmp, output, { ...io, total: SIZE_HEADER_BYTES + size });
+  } finally {
+    await unlinkQuietly(tmp);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** How {@link importImage} picks another name when the target exists and renaming is allowed. */
+export type FreeNameFinder = (vmid: number, format: VolumeFormat) => Promise<string>;
+
+async function checkImported(env: DirEnv, file: NewFile, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
+  const probe = await probeImage(file.path, format);
+  if (!probe) throw new StorageError('INTERNAL', `imported file '${file.path}' vanished`, { details: { volname } });
+  const allowed: string[] = [];
+  if (volume.baseVmid !== undefined && volume.baseName !== undefined) {
+    const ref = backingReference(volume.baseVmid, volume.baseName);
+    if (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName))) allowed.push(ref);
+  }
+  assertSelfContained(probe, volname, allowed);
+  let result;
+  try {
+    result = await runTool(env, qemuImgCheckArgs(file.path, format), { okExitCodes: [0, 2, 3], signal: env.ctx.signal });
+  } catch (e) {
+    if (e instanceof StorageError && e.code === 'COMMAND_FAILED') {
+      throw new StorageError('INVALID_ARGUMENT', `imported image '${volname}' does not pass qemu-img check`, { cause: e, details: { volname } });
+    }
+    throw e;
+  }
+  const check = parseQemuImgCheck(result.stdout);
+  if (check.corruptions > 0 || check.checkErrors > 0) {
+    throw new StorageError('INVALID_ARGUMENT', `imported image '${volname}' is truncated or corrupt (${check.corruptions} corruptions, ${check.checkErrors} check errors)`, {
+      details: { volname, ...check },
+    });
+  }
+}
+
+/**
+ * Reads an image from a stream into a new volume. The target must not exist (unless
+ * `allowRename`, then a free name is used). Imported qcow2/vmdk files are checked as untrusted
+ * (no data file, no backing file but the linked clone's own base, one extent, `qemu-img check`
+ * clean). Any failure removes the file and the directories the import made.
+ *
+ * @param env - the call's environment
+ * @param request - the target, the stream format, the input
+ * @param freeName - picks a free disk name for `allowRename`
+ * @returns the volname written
+ * @throws {@link StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
+ *   (truncated stream, a format mismatch, an unsafe or corrupt image), `NO_SPACE`, `ABORTED`
+ * @see Proxmox `PVE::Storage::Plugin::volume_import`
+ */
+export async function importImage(env: DirEnv, request: VolumeImportRequest, freeName: FreeNameFinder): Promise<string> {
+  const { volume, format } = request;
+  if (!importFormats(request).includes(format)) unsupported(volume, format, `accepted: ${importFormats(request).join(', ') || 'none'}`);
+  assertImage(volume, 'volumeImport');
+  const fileFormat = volume.format as VolumeFormat;
+  const dataFormat = streamDataFormat(format) as VolumeFormat;
+  let name = volume.name;
+  let volname = volume.volname;
+  const target = await volumePath(env, volume);
+  if (await exists(target)) {
+    if (!request.allowRename) throw new StorageError('ALREADY_EXISTS', `volume '${volume.volname}' already exists`, { details: { volname: volume.volname } });
+    env.log.warn(`volume '${volume.volname}' already exists: importing under another name`);
+    name = await freeName(volume.vmid, fileFormat);
+    volname = formatImageVolname({ vmid: volume.vmid, name, baseVmid: volume.baseVmid, baseName: volume.baseName });
+  }
+  const size = await readSizeHeader(request.input, env.ctx.signal);
+  const file = await reserveImageFile(env, volume.vmid, name, volname);
+  const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
+  let tmp: string | undefined;
+  try {
+    if (dataFormat === 'raw' && fileFormat === 'raw') {
+      await writeSparse(file.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+    } else if (dataFormat === 'raw') {
+      tmp = tempPath(dirname(file.path), 'import');
+      await createExclusive(tmp);
+      await writeSparse(tmp, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      const preallocation = preallocationFor(env.ctx.config.preallocation, fileFormat);
+      await runTool(env, qemuImgConvertArgs({ source: tmp, sourceFormat: 'raw', target: file.path, targetFormat: fileFormat, preallocation }), {
+        signal: env.ctx.signal,
+      });
+    } else {
+      await writeSparse(file.path, request.input, io);
+      await checkImported(env, file, volume, fileFormat, volname);
+    }
+  } catch (e) {
+    await undoNewFile(file);
+    throw e;
+  } finally {
+    if (tmp) await unlinkQuietly(tmp);
+  }
+  return volname;
+}

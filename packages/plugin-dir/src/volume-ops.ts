@@ -1,0 +1,214 @@
+/**
+ * Operations on one existing volume: size info, resize, rename to another guest, path, activation.
+ *
+ * @module
+ */
+import { link, lstat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  formatVolumeId,
+  StorageError,
+  type ActivateVolumeRequest,
+  type ParsedVolume,
+  type PathRequest,
+  type RenameVolumeRequest,
+  type VolumePath,
+  type VolumeResizeRequest,
+  type VolumeSizeInfo,
+  type VolumeFormat,
+} from '@stowage/core';
+import { moveSidecars } from './attributes.js';
+import { preallocationFor, qemuImgResizeArgs } from './commands.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { confine } from './paths.js';
+import { probeImage, type ImageProbe } from './probe.js';
+import { onStorageProblems } from './trust.js';
+import { assertNewImageName } from './volumes.js';
+import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
+
+function notFound(volume: ParsedVolume): never {
+  throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
+}
+
+/**
+ * Reads an existing image's header natively.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed image
+ * @returns its path and probe
+ * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (not an image), `INVALID_VOLUME_ID`
+ */
+export async function probeVolume(env: DirEnv, volume: ParsedVolume): Promise<{ path: string; probe: ImageProbe }> {
+  assertImage(volume, 'this operation');
+  const path = await volumePath(env, volume);
+  const probe = await probeImage(path, volume.format as VolumeFormat);
+  if (!probe) notFound(volume);
+  return { path, probe };
+}
+
+/**
+ * The volname of a base, which is itself a linked clone when its header names a base.
+ *
+ * @param env - the call's environment
+ * @param vmid - the base's owner
+ * @param name - the base's file name
+ */
+async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<string> {
+  const format = parseImageFileName(name)?.format;
+  const path = join(env.layout.imageDir(vmid), name);
+  let probe: ImageProbe | undefined;
+  if (format && format !== 'subvol') {
+    probe = await confine(env.rootReal, path).then(
+      () => probeImage(path, format),
+      () => undefined,
+    );
+  }
+  const up = probe?.backingFile !== undefined ? parseBackingReference(probe.backingFile) : undefined;
+  return formatImageVolname({ vmid, name, baseVmid: up?.baseVmid, baseName: up?.baseName });
+}
+
+/**
+ * Size, format, usage, parent (the base's volid for a linked clone) and ctime of an image, read
+ * natively. A file whose content does not match its extension reports format `invalid`.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed image
+ * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`
+ * @see Proxmox `volume_size_info`
+ */
+export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise<VolumeSizeInfo> {
+  const { probe } = await probeVolume(env, volume);
+  const base = probe.backingFile !== undefined ? parseBackingReference(probe.backingFile) : undefined;
+  const parent = base ? formatVolumeId(env.storeId, await baseVolname(env, base.baseVmid, base.baseName)) : undefined;
+  return { size: probe.size, format: probe.format, used: probe.used, parent, ctime: probe.ctime };
+}
+
+/**
+ * Grows an image to `size` bytes (rounded up to KiB) with `qemu-img resize`. Raw and qcow2 only.
+ * When a running guest holds the volume, nothing is done here (QEMU resizes it live).
+ *
+ * @param env - the call's environment
+ * @param request - the image, the new size, whether its guest runs
+ * @throws {@link StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
+ *   `NOT_FOUND`, `INVALID_ARGUMENT`, `NO_SPACE`, `COMMAND_FAILED`
+ * @see Proxmox `volume_resize`
+ */
+export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): Promise<void> {
+  const { volume } = request;
+  assertImage(volume, 'volumeResize');
+  if (volume.format !== 'raw' && volume.format !== 'qcow2') {
+    throw new StorageError('NOT_SUPPORTED', `can't resize this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
+  }
+  if (!Number.isSafeInteger(request.size) || request.size <= 0) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid size ${String(request.size)}`, { details: { size: request.size } });
+  }
+  const size = Math.ceil(request.size / 1024) * 1024;
+  const { path, probe } = await probeVolume(env, volume);
+  if (probe.format === 'invalid') {
+    throw new StorageError('CORRUPT', `cannot resize '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
+  }
+  if (size < probe.size) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volume.volname}' from ${probe.size} to ${size} bytes`, {
+      details: { volname: volume.volname, size: probe.size, requested: size },
+    });
+  }
+  if (request.running || size === probe.size) return;
+  const preallocation = preallocationFor(env.ctx.config.preallocation, volume.format);
+  await runTool(env, qemuImgResizeArgs({ path, format: volume.format, size, preallocation }), { timeoutMs: 60_000 });
+}
+
+/**
+ * Moves an image to another guest under a new name (a linked clone keeps its base prefix; its
+ * relative backing file still resolves). The move never overwrites: `link` + `unlink`.
+ *
+ * @param env - the call's environment
+ * @param request - the image, the target guest and name
+ * @returns the new volname
+ * @throws {@link StorageError} `NOT_SUPPORTED` for a base (its clones refer to it by path),
+ *   `ALREADY_EXISTS`, `NOT_FOUND`, `INVALID_ARGUMENT`
+ * @see Proxmox `rename_volume`
+ */
+export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): Promise<string> {
+  const { volume, targetVmid, targetName } = request;
+  assertImage(volume, 'renameVolume');
+  if (volume.isBase) throw new StorageError('NOT_SUPPORTED', `cannot rename base '${volume.volname}': linked clones refer to it by path`, { details: { volname: volume.volname } });
+  assertNewImageName(targetVmid, targetName, volume.format as VolumeFormat);
+  const from = await volumePath(env, volume);
+  const newVolname = formatImageVolname({ vmid: targetVmid, name: targetName, baseVmid: volume.baseVmid, baseName: volume.baseName });
+  const dir = env.layout.imageDir(targetVmid);
+  const to = join(dir, targetName);
+  await confine(env.rootReal, to, newVolname);
+  try {
+    await lstat(from);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') notFound(volume);
+    throw fsError(e, `cannot inspect '${from}'`, { path: from });
+  }
+  const made = await makeDirs(dir);
+  try {
+    await confine(env.rootReal, to, newVolname);
+    await link(from, to);
+  } catch (e) {
+    await removeMadeDirs(made);
+    if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
+    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+  }
+  try {
+    await unlink(from);
+  } catch (e) {
+    await unlink(to).catch(() => undefined);
+    await removeMadeDirs(made);
+    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+  }
+  await moveSidecars(from, to);
+  await removeDirIfEmpty(dirname(from));
+  return newVolname;
+}
+
+/**
+ * The path of a volume. A snapshot of a qcow2 image has the same path (internal snapshots).
+ *
+ * @param env - the call's environment
+ * @param request - the volume, optionally a snapshot
+ * @throws {@link StorageError} `NOT_SUPPORTED` for a snapshot of a non-qcow2 image, `INVALID_VOLUME_ID`
+ * @see Proxmox `filesystem_path`
+ */
+export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise<VolumePath> {
+  const { volume } = request;
+  if (request.snapshot !== undefined && volume.format !== 'qcow2') {
+    throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
+  }
+  return { path: await volumePath(env, volume), vmid: volume.vmid, vtype: volume.vtype };
+}
+
+/**
+ * Checks a volume exists and, for an image, that it is safe to hand to a guest: no external data
+ * file, no multi-extent vmdk, no backing chain or extent file outside the storage.
+ *
+ * @param env - the call's environment
+ * @param request - the volume, optionally a snapshot
+ * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (unsafe image, with `details.problems`),
+ *   `NOT_SUPPORTED` (snapshot of a non-qcow2 image)
+ * @see Proxmox `activate_volume`
+ */
+export async function activateVolume(env: DirEnv, request: ActivateVolumeRequest): Promise<void> {
+  const { path } = await volumePathInfo(env, request);
+  const { volume } = request;
+  if (volume.vtype !== 'images') {
+    try {
+      await lstat(path);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') notFound(volume);
+      throw fsError(e, `cannot inspect '${path}'`, { path });
+    }
+    return;
+  }
+  const { probe } = await probeVolume(env, volume);
+  const problems = await onStorageProblems(env.rootReal, path, probe);
+  if (problems.length > 0) {
+    throw new StorageError('INVALID_ARGUMENT', `volume '${volume.volname}' is not safe to use: ${problems.join('; ')}`, {
+      details: { volname: volume.volname, problems },
+    });
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Making and removing images: allocate, free, turn into a base (template), linked clone.
+ * Every failure on the way removes what the call made: the file, and directories it created.
+ *
+ * @module
+ */
+import { chmod, lstat, rename, truncate, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
+import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
+import { confine } from './paths.js';
+import { probeImage } from './probe.js';
+import { onStorageProblems } from './trust.js';
+import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
+
+/** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
+export function roundUpKiB(size: number): number {
+  return Math.ceil(size / 1024) * 1024;
+}
+
+function invalidArg(message: string, details: Record<string, unknown>): never {
+  throw new StorageError('INVALID_ARGUMENT', message, { details });
+}
+
+/**
+ * Checks a new image name for a guest: `vm-<vmid>-…` or `base-<vmid>-…` with the format's extension.
+ *
+ * @param vmid - the owner
+ * @param name - the file name
+ * @param format - the format the image will have
+ * @throws {@link StorageError} `INVALID_ARGUMENT` otherwise
+ */
+export function assertNewImageName(vmid: number, name: string, format: VolumeFormat): void {
+  const parsed = parseImageFileName(name);
+  if (!parsed) invalidArg(`illegal image name '${name}'`, { name });
+  if (parsed.format !== format) invalidArg(`illegal name '${name}': extension does not match format '${format}'`, { name, format });
+  if (!name.startsWith(`vm-${vmid}-`) && !name.startsWith(`base-${vmid}-`)) {
+    invalidArg(`illegal name '${name}': should be 'vm-${vmid}-*'`, { name, vmid });
+  }
+}
+
+/** A new file with the directories made for it, removed again by {@link undoNewFile}. */
+export interface NewFile {
+  /** The file. */
+  readonly path: string;
+  /** The directories made on the way. */
+  readonly made: MadeDirs;
+}
+
+/**
+ * Reserves a new image file: checks the path stays inside the storage, makes the guest
+ * directory, and creates the file empty with `O_EXCL` so no concurrent call can take the name.
+ *
+ * @param env - the call's environment
+ * @param vmid - the owner
+ * @param name - the file name
+ * @param volname - for errors
+ * @throws {@link StorageError} `INVALID_VOLUME_ID`, `ALREADY_EXISTS`, or mapped filesystem errors
+ */
+export async function reserveImageFile(env: DirEnv, vmid: number, name: string, volname: string): Promise<NewFile> {
+  const dir = env.layout.imageDir(vmid);
+  const path = join(dir, name);
+  await confine(env.rootReal, path, volname);
+  const made = await makeDirs(dir);
+  try {
+    await confine(env.rootReal, path, volname);
+    await createExclusive(path);
+  } catch (e) {
+    await removeMadeDirs(made);
+    throw e;
+  }
+  return { path, made };
+}
+
+/**
+ * Removes a reserved file and the directories made for it (and the guest directory, if that is
+ * now empty). Never throws.
+ *
+ * @param file - what {@link reserveImageFile} returned
+ */
+export async function undoNewFile(file: NewFile): Promise<void> {
+  await unlinkQuietly(file.path);
+  await removeMadeDirs(file.made);
+  await removeDirIfEmpty(dirname(file.path));
+}
+
+/**
+ * Allocates an image: raw files without preallocation are made natively (a sparse file),
+ * everything else by `qemu-img create` with the storage's preallocation.
+ *
+ * @param env - the call's environment
+ * @param request - owner, format, name, size in bytes (rounded up to KiB)
+ * @returns the volname `<vmid>/<name>`
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (name, format, size), `ALREADY_EXISTS`,
+ *   `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::Plugin::alloc_image`
+ */
+export async function allocImage(env: DirEnv, request: AllocImageRequest): Promise<string> {
+  const { vmid, format, name } = request;
+  if (format === 'subvol') throw new StorageError('NOT_SUPPORTED', 'subvol images are not supported by this plugin', { details: { format } });
+  assertNewImageName(vmid, name, format);
+  if (!Number.isSafeInteger(request.size) || request.size <= 0) invalidArg(`invalid size ${String(request.size)}`, { size: request.size });
+  const size = roundUpKiB(request.size);
+  const volname = formatImageVolname({ vmid, name });
+  const file = await reserveImageFile(env, vmid, name, volname);
+  try {
+    const preallocation = preallocationFor(env.ctx.config.preallocation, format);
+    if (format === 'raw' && preallocation === 'off') {
+      try {
+        await truncate(file.path, size);
+      } catch (e) {
+        throw fsError(e, `cannot size '${volname}' to ${size} bytes`, { volname, size });
+      }
+    } else {
+      await runTool(env, qemuImgCreateArgs({ format, path: file.path, size, preallocation }));
+    }
+  } catch (e) {
+    await undoNewFile(file);
+    throw e;
+  }
+  return volname;
+}
+
+/**
+ * Removes a volume's file (any content type but `rootdir`), its attribute files, and the guest
+ * directory when it is left empty. A missing file is only a warning. A base loses its immutable
+ * flag first.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed volume
+ * @throws {@link StorageError} `PROTECTED`, `INVALID_VOLUME_ID`, `INVALID_ARGUMENT` (rootdir, a
+ *   directory), `PERMISSION_DENIED`
+ * @see Proxmox `PVE::Storage::Plugin::free_image`
+ */
+export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void> {
+  if (volume.vtype === 'rootdir') invalidArg(`cannot free '${volume.volname}': container directories are not handled`, { volname: volume.volname });
+  const path = await volumePath(env, volume);
+  if (await isProtected(path)) {
+    throw new StorageError('PROTECTED', `cannot remove protected volume '${volume.volname}' on '${env.storeId}'`, { details: { volname: volume.volname } });
+  }
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot inspect '${path}'`, { path });
+    env.log.warn(`disk image '${path}' does not exist`, { volname: volume.volname });
+    await removeSidecars(path);
+    return;
+  }
+  if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
+  if (volume.isBase) await setImmutable(env, path, false);
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot remove '${volume.volname}'`, { volname: volume.volname });
+  }
+  await removeSidecars(path);
+  if (volume.vtype === 'images') await removeDirIfEmpty(dirname(path));
+}
+
+/**
+ * Sets or clears the immutable flag. Not every filesystem has one, so a failure is a warning.
+ *
+ * @param env - the call's environment
+ * @param path - the file
+ * @param on - `true` to set
+ */
+export async function setImmutable(env: DirEnv, path: string, on: boolean): Promise<void> {
+  try {
+    await runTool(env, chattrImmutableArgs(on, path));
+  } catch (e) {
+    if (isStorageError(e, 'ABORTED')) throw e;
+    env.log.warn(`could not ${on ? 'set' : 'clear'} the immutable flag of '${path}': ${(e as Error).message}`, { path });
+  }
+}
+
+/**
+ * Turns an image into a base (template): renames `vm-…` to `base-…` in place, makes it read-only
+ * (mode 0444) and immutable where the filesystem allows.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed image (not a base)
+ * @returns the new volname
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
+ *   name, or a linked clone whose header names another base), `NOT_FOUND`, `ALREADY_EXISTS`
+ * @see Proxmox `PVE::Storage::Plugin::create_base`
+ */
+export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<string> {
+  assertImage(volume, 'createBase');
+  if (volume.isBase) invalidArg(`'${volume.volname}' is already a base`, { volname: volume.volname });
+  if (!volume.name.startsWith('vm-')) invalidArg(`cannot make a base of '${volume.volname}': not a vm- image`, { volname: volume.volname });
+  const path = await volumePath(env, volume);
+  const probe = await probeImage(path, volume.format as VolumeFormat);
+  if (!probe) throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
+  if (volume.baseName !== undefined && volume.baseVmid !== undefined && probe.backingFile !== backingReference(volume.baseVmid, volume.baseName)) {
+    invalidArg(`volname '${volume.volname}' contains wrong information about parent`, { volname: volume.volname, backingFile: probe.backingFile });
+  }
+  const newName = volume.name.replace(/^vm-/, 'base-');
+  const newVolname = formatImageVolname({ vmid: volume.vmid, name: newName, baseVmid: volume.baseVmid, baseName: volume.baseName });
+  const newPath = join(dirname(path), newName);
+  await confine(env.rootReal, newPath, newVolname);
+  try {
+    await lstat(newPath);
+    throw new StorageError('ALREADY_EXISTS', `file '${newPath}' already exists`, { details: { volname: newVolname } });
+  } catch (e) {
+    if (isStorageError(e)) throw e;
+    if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot inspect '${newPath}'`, { path: newPath });
+  }
+  try {
+    await rename(path, newPath);
+  } catch (e) {
+    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+  }
+  await moveSidecars(path, newPath);
+  await chmod(newPath, 0o444).catch((e: unknown) => env.log.warn(`could not make '${newPath}' read-only: ${(e as Error).message}`));
+  await setImmutable(env, newPath, true);
+  return newVolname;
+}
+
+/**
+ * Makes a linked clone of a base: a qcow2 overlay in the new owner's directory whose backing file
+ * is `../<basevmid>/<basename>` (relative, so the storage can move), with `-F` and extended L2.
+ *
+ * @param env - the call's environment
+ * @param request - the base, the new owner, the new name (a `.qcow2` name)
+ * @returns the new volname `<basevmid>/<basename>/<vmid>/<name>`
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base, bad name, an unsafe base),
+ *   `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::Plugin::clone_image`
+ */
+export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promise<string> {
+  const base = request.volume;
+  assertImage(base, 'cloneImage');
+  if (request.snapshot !== undefined) {
+    throw new StorageError('NOT_SUPPORTED', 'this storage type does not support clone_image on snapshot', { details: { volname: base.volname } });
+  }
+  if (!base.isBase) invalidArg(`clone_image only works on base images, '${base.volname}' is not one`, { volname: base.volname });
+  assertNewImageName(request.vmid, request.name, 'qcow2');
+  const basePath = await volumePath(env, base);
+  const probe = await probeImage(basePath, base.format as VolumeFormat);
+  if (!probe) throw new StorageError('NOT_FOUND', `base '${base.volname}' does not exist`, { details: { volname: base.volname } });
+  const problems = await onStorageProblems(env.rootReal, basePath, probe);
+  if (problems.length > 0) invalidArg(`cannot clone '${base.volname}': ${problems.join('; ')}`, { volname: base.volname, problems });
+  const volname = formatImageVolname({ vmid: request.vmid, name: request.name, baseVmid: base.vmid, baseName: base.name });
+  const file = await reserveImageFile(env, request.vmid, request.name, volname);
+  try {
+    const backing = { file: backingReference(base.vmid, base.name), format: base.format as VolumeFormat };
+    const preallocation = preallocationFor(env.ctx.config.preallocation, base.format as VolumeFormat);
+    await runTool(env, qemuImgCreateArgs({ format: 'qcow2', path: file.path, preallocation, backing }));
+  } catch (e) {
+    await undoNewFile(file);
+    throw e;
+  }
+  return volname;
+}
