@@ -44,7 +44,8 @@ import { cloneBase, makeBase } from './ops/base-clone.js';
 import type { LinstorEnv } from './ops/env.js';
 import { removeSnapshot, rollbackTo, snapshotInfo, takeSnapshot } from './ops/snapshots.js';
 import { StatusCache } from './ops/status.js';
-import { exportRaw, importRaw, readImportSize } from './ops/transfer.js';
+import { exportRaw, exportSnapshotRaw, importRaw, readImportSize } from './ops/transfer.js';
+import { dropSnapshotVolume, openSnapshotVolume, snapshotVolumeName } from './ops/snapshot-volume.js';
 import { forgetView, loadVolumes, requireVolume, type LinstorVolume } from './ops/view.js';
 
 function notSupported(what: string): never {
@@ -181,38 +182,42 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /**
-   * The local DRBD device, `/dev/drbd/by-res/<res>/0`.
+   * The local DRBD device, `/dev/drbd/by-res/<res>/0`; for a snapshot, the device of the
+   * definition it is restored into on activation.
    *
-   * @throws {@link StorageError} `NOT_FOUND`, `NOT_SUPPORTED` (snapshot paths)
+   * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `LINSTORPlugin::path`
    */
   override async path(ctx: PluginContext<LinstorConfig>, request: PathRequest): Promise<VolumePath> {
-    if (request.snapshot) notSupported('snapshot paths');
     const env = await this.#env(ctx);
     const v = await requireVolume(env, request.volume);
-    return { path: devicePath(env, v.rd), vmid: v.vmid, vtype: 'images' };
+    const rd = request.snapshot ? snapshotVolumeName(v.rd, request.snapshot) : v.rd;
+    return { path: devicePath(env, rd), vmid: v.vmid, vtype: 'images' };
   }
 
   /**
-   * Makes the volume usable here (a diskless replica when there is no local one).
+   * Makes the volume usable here (a diskless replica when there is no local one). A snapshot is
+   * first restored into its own definition.
    *
    * @see Proxmox `LINSTORPlugin::activate_volume`
    */
   override async activateVolume(ctx: PluginContext<LinstorConfig>, request: ActivateVolumeRequest): Promise<void> {
-    if (request.snapshot) notSupported('activating snapshots');
     const env = await this.#env(ctx);
-    await activate(env, await requireVolume(env, request.volume));
+    const v = await requireVolume(env, request.volume);
+    await activate(env, request.snapshot ? (await openSnapshotVolume(env, v, request.snapshot)).volume : v);
   }
 
   /**
-   * Removes this node's replica if it is one this plugin made diskless for an activation.
+   * Removes this node's replica if it is one this plugin made diskless for an activation; for a
+   * snapshot, removes the definition it was restored into.
    *
    * @see Proxmox `LINSTORPlugin::deactivate_volume`
    */
   override async deactivateVolume(ctx: PluginContext<LinstorConfig>, request: ActivateVolumeRequest): Promise<void> {
-    if (request.snapshot) return;
     const env = await this.#env(ctx);
-    await deactivate(env, await requireVolume(env, request.volume));
+    const v = await requireVolume(env, request.volume);
+    if (request.snapshot) await dropSnapshotVolume(env, v.rd, request.snapshot);
+    else await deactivate(env, v);
   }
 
   /**
@@ -328,16 +333,18 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /**
-   * Writes `raw+size` from the local device.
+   * Writes `raw+size` from the local device (of the volume, or of a snapshot restored for the export).
    *
-   * @throws {@link StorageError} `NOT_SUPPORTED` (other formats, snapshots), `NOT_FOUND`
+   * @throws {@link StorageError} `NOT_SUPPORTED` (other formats, snapshots in the stream), `NOT_FOUND`
    * @see Proxmox `volume_export`
    */
   override async volumeExport(ctx: PluginContext<LinstorConfig>, request: VolumeExportRequest): Promise<void> {
     if (request.format !== 'raw+size') notSupported(`export format ${request.format}`);
-    if (request.snapshot || request.baseSnapshot || request.withSnapshots) notSupported('exporting snapshots');
+    if (request.baseSnapshot || request.withSnapshots) notSupported('exporting snapshots in the stream');
     const env = await this.#env(ctx);
-    await exportRaw(env, await requireVolume(env, request.volume), request.output, request.onProgress);
+    const v = await requireVolume(env, request.volume);
+    if (request.snapshot) await exportSnapshotRaw(env, v, request.snapshot, request.output, request.onProgress);
+    else await exportRaw(env, v, request.output, request.onProgress);
   }
 
   /**

@@ -281,3 +281,28 @@ export async function querySizeInfo(c: LinstorClient, o: CallOptions, group: str
   const r = await c.call<QuerySizeInfoJson>('POST', `/v1/resource-groups/${e(group)}/query-size-info`, {}, { ...o, idempotent: true });
   return r.body;
 }
+
+/**
+ * Restores a snapshot into a new resource definition (three calls, as linstor-api-py's
+ * `restore_from_snapshot`): create the definition, restore its volume definitions, then its
+ * resources on every node that holds the snapshot.
+ *
+ * @param c - the client
+ * @param o - call options
+ * @param source - the snapshotted resource definition
+ * @param snapshot - the LINSTOR snapshot name
+ * @param target - the new definition's name
+ * @param props - properties of the new definition
+ */
+export async function restoreSnapshot(
+  c: LinstorClient,
+  o: CallOptions,
+  source: string,
+  snapshot: string,
+  target: string,
+  props: Readonly<Record<string, string>>,
+): Promise<void> {
+  await c.call('POST', '/v1/resource-definitions', { resource_definition: { name: target, props } }, o);
+  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-volume-definition/${e(snapshot)}`, { to_resource: target }, o);
+  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-resource/${e(snapshot)}`, { to_resource: target }, o);
+}

@@ -16,6 +16,7 @@ import {
 } from '../client/api.js';
 import { newResourceName, PROP_EXACT_SIZE, PROP_NAME, PROP_TWO_PRIMARIES, PROP_VMID, toKib } from '../names.js';
 import { sleep, type LinstorEnv } from './env.js';
+import { dropAllSnapshotVolumes } from './snapshot-volume.js';
 import { clonesOf, findVolume, forgetView, loadVolumes } from './view.js';
 
 /** How often a spawn is retried with a fresh random name when LINSTOR says the name exists. */
@@ -151,6 +152,7 @@ export async function freeVolume(env: LinstorEnv, volume: ParsedVolume): Promise
     });
   }
   await waitUntilUnused(env, v.rd);
+  await dropAllSnapshotVolumes(env, v.rd);
   for (const s of await listSnapshots(env.client, env.call, v.rd)) {
     await deleteSnapshot(env.client, env.call, v.rd, s.name);
   }

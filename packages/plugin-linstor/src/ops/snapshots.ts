@@ -9,6 +9,7 @@ import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from 
 import type { SnapshotJson } from '../client/types.js';
 import { linstorSnapshotName, stowageSnapshotName } from '../names.js';
 import type { LinstorEnv } from './env.js';
+import { dropSnapshotVolume } from './snapshot-volume.js';
 import type { LinstorVolume } from './view.js';
 
 function createdAt(s: SnapshotJson): number | undefined {
@@ -71,7 +72,10 @@ export async function rollbackTo(env: LinstorEnv, v: LinstorVolume, snapshot: st
       details: { volname: v.volname, snapshot, blockers },
     });
   }
-  for (const b of blockers.reverse()) await deleteSnapshot(env.client, env.call, v.rd, linstorSnapshotName(b));
+  for (const b of blockers.reverse()) {
+    await dropSnapshotVolume(env, v.rd, b);
+    await deleteSnapshot(env.client, env.call, v.rd, linstorSnapshotName(b));
+  }
   await rollbackSnapshot(env.client, env.call, v.rd, linstorSnapshotName(snapshot));
 }
 
@@ -85,5 +89,6 @@ export async function rollbackTo(env: LinstorEnv, v: LinstorVolume, snapshot: st
  */
 export async function removeSnapshot(env: LinstorEnv, v: LinstorVolume, snapshot: string): Promise<void> {
   await requireSnapshot(env, v, snapshot);
+  await dropSnapshotVolume(env, v.rd, snapshot);
   await deleteSnapshot(env.client, env.call, v.rd, linstorSnapshotName(snapshot));
 }

@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback } from '@stowage/core';
 import { activate, deactivate } from './activate.js';
 import type { LinstorEnv } from './env.js';
+import { dropSnapshotVolume, openSnapshotVolume } from './snapshot-volume.js';
 import { localResource, loadVolumes, type LinstorVolume } from './view.js';
 
 const CHUNK = 1 << 20;
@@ -58,7 +59,30 @@ function write(output: Writable, chunk: Uint8Array): Promise<void> {
  * @see Proxmox `volume_export` (`raw+size`)
  */
 export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writable, onProgress?: ProgressCallback): Promise<void> {
-  await withDevice(env, v, async (path) => {
+  await withDevice(env, v, (path) => copyOut(env, v, path, output, onProgress));
+}
+
+/**
+ * Like {@link exportRaw}, for a snapshot: the snapshot is restored into its snapshot volume
+ * (removed again afterwards when this export made it).
+ *
+ * @param env - the call's environment
+ * @param v - the volume
+ * @param snapshot - the snapshot name
+ * @param output - where the stream goes
+ * @param onProgress - progress reports
+ */
+export async function exportSnapshotRaw(env: LinstorEnv, v: LinstorVolume, snapshot: string, output: Writable, onProgress?: ProgressCallback): Promise<void> {
+  const { volume, created } = await openSnapshotVolume(env, v, snapshot);
+  try {
+    await exportRaw(env, volume, output, onProgress);
+  } finally {
+    if (created) await dropSnapshotVolume(env, v.rd, snapshot);
+  }
+}
+
+async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: Writable, onProgress?: ProgressCallback): Promise<void> {
+  {
     const fh = await open(path, 'r');
     try {
       await write(output, encodeSizeHeader(v.size));
@@ -77,7 +101,7 @@ export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writa
     } finally {
       await fh.close();
     }
-  });
+  }
 }
 
 /**

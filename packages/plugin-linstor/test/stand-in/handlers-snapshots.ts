@@ -16,6 +16,15 @@ export interface CloneBehaviour {
   outcome: 'COMPLETE' | 'FAILED';
 }
 
+function restoreParts(model: Model, p: Readonly<Record<string, string>>, body: unknown) {
+  const d = model.definition(p.rd as string, 'create');
+  const s = d.snapshots.get((p.snap as string).toLowerCase());
+  if (!s) throw new ApiFailure(rc('error', 'create', 'snapshot', 313, `Snapshot '${p.snap}' of '${d.name}' not found.`));
+  const to = (body as Body | undefined)?.to_resource;
+  const target = model.definition(String(to), 'create');
+  return { d, s, target };
+}
+
 export function snapshotRoutes(model: Model, clone: CloneBehaviour): Route[] {
   return [
     ['GET', '/v1/controller/version', () => ({ status: 200, body: { version: '1.33.0', git_hash: 'stand-in', build_time: '2026-06-02T00:00:00+00:00', rest_api_version: '1.28.0' } })],
@@ -92,6 +101,27 @@ export function snapshotRoutes(model: Model, clone: CloneBehaviour): Route[] {
         if (!d || !s) return { status: 200, body: [rc('warning', 'delete', 'snapshot', 3000, `Snapshot '${p.snap}' of '${p.rd}' not found.`)] };
         model.deleteSnapshot(d, s);
         return { status: 200, body: [rc('success', 'delete', 'snapshot', 2, `Snapshot '${s.name}' of resource '${d.name}' deleted.`)] };
+      },
+    ],
+    [
+      'POST',
+      '/v1/resource-definitions/:rd/snapshot-restore-volume-definition/:snap',
+      ({ p, body }) => {
+        const { d, s, target } = restoreParts(model, p, body);
+        if (target.sizeKib > 0) throw new ApiFailure(rc('error', 'create', 'volumeDefinition', 503, `Volume definition 0 of '${target.name}' already exists.`));
+        model.restoreData(s, target);
+        return { status: 200, body: [rc('success', 'create', 'volumeDefinition', 1, `Volume definitions of snapshot '${s.name}' of '${d.name}' restored to '${target.name}'.`)] };
+      },
+    ],
+    [
+      'POST',
+      '/v1/resource-definitions/:rd/snapshot-restore-resource/:snap',
+      ({ p, body }) => {
+        const { d, s, target } = restoreParts(model, p, body);
+        if (target.sizeKib === 0) throw new ApiFailure(rc('error', 'create', 'resource', 303, `Resource definition '${target.name}' has no volume definitions.`));
+        const want = Array.isArray((body as Body).nodes) ? ((body as Body).nodes as string[]) : s.nodes;
+        for (const n of want) if (!target.resources.has(n.toLowerCase())) model.addResource(target, model.node(n), false);
+        return { status: 200, body: [rc('success', 'create', 'resource', 1, `Resources of snapshot '${s.name}' of '${d.name}' restored to '${target.name}'.`)] };
       },
     ],
     [

@@ -244,6 +244,11 @@ export class Model {
     rmSync(s.dataFile, { force: true });
   }
 
+  restoreData(s: SnapshotState, to: DefinitionState): void {
+    copyFileSync(s.dataFile, to.dataFile);
+    to.sizeKib = s.sizeKib;
+  }
+
   copyData(from: DefinitionState, to: DefinitionState): void {
     copyFileSync(from.dataFile, to.dataFile);
   }

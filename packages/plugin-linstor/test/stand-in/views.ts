@@ -21,7 +21,7 @@ export function definitionJson(d: DefinitionState, withVolumeDefinitions: boolea
     layer_data: [{ type: 'DRBD' }, { type: 'STORAGE' }],
     uuid: d.uuid,
     resource_group_name: d.group,
-    ...(withVolumeDefinitions ? { volume_definitions: [{ volume_number: 0, size_kib: d.sizeKib, props: {}, flags: [], uuid: d.vdUuid }] } : {}),
+    ...(withVolumeDefinitions && d.sizeKib > 0 ? { volume_definitions: [{ volume_number: 0, size_kib: d.sizeKib, props: {}, flags: [], uuid: d.vdUuid }] } : {}),
   };
 }
 
