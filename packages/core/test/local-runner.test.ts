@@ -174,6 +174,8 @@ describe('LocalRunner', () => {
       },
     });
     await runner.run(['cat'], { stdin: source, stdout: sink });
+    // run() settles once every chunk was handed to the sink; ending it flushes the rest.
+    await new Promise((resolve) => sink.end(resolve));
     expect(consumed).toBe(total);
     // Pipes and stream buffers hold a few hundred KiB; without backpressure this would be ~64 MiB.
     expect(maxAhead).toBeLessThan(8 * 1024 * 1024);

@@ -14,8 +14,9 @@ export interface RunOptions {
   /**
    * Where standard output goes. When a stream is given, output is piped into it with
    * backpressure (and {@link CommandResult.stdout} is empty); the runner does not end the
-   * stream, so the caller may write before and after the command. Otherwise output is captured
-   * as text.
+   * stream, so the caller may write before and after the command. The run settles once every
+   * chunk was written to the stream; end it and wait for `finish` to know all was flushed.
+   * Otherwise output is captured as text.
    */
   readonly stdout?: Writable;
   /** Kill the command after this many milliseconds (code `TIMEOUT`). Default: the runner's. */
