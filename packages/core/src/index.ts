@@ -85,8 +85,21 @@ export {
   type StorageLocksOptions,
   type WithStorageLockOptions,
 } from './lock.js';
+export {
+  assertAttributeValue,
+  assertDiskNameFor,
+  assertFeature,
+  assertValidSize,
+  assertValidSnapshotName,
+  MAX_NOTES_BYTES,
+  MAX_VOLUME_SIZE,
+  SNAPSHOT_NAME_RE,
+} from './manager/input.js';
+export { defaultLockDir, type StorageLockProvider, type StorageManagerOptions } from './manager/options.js';
+export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type * from './plugin-types.js';
 export { PluginRegistry } from './registry.js';
+export { StorageManager, type AllocImageOptions, type CloneImageOptions, type SnapshotOption } from './storage-manager.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
 export {
   countingStream,

@@ -187,6 +187,29 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   }
 
   /**
+   * The volname a new image called `name` (as `findFreeDiskname` makes it) of guest `vmid` has
+   * on this storage: what `allocImage` would return, and what the manager imports into when it
+   * copies a volume here. By default `name` itself when `parseVolname` accepts it, else
+   * `<vmid>/<name>` (the layout of path storages) when that parses. Override when neither fits.
+   *
+   * @param request - the guest and the disk name
+   * @throws {@link StorageError} `INVALID_ARGUMENT` when no volname for the name is found
+   */
+  imageVolname(request: { readonly vmid: number; readonly name: string }): string {
+    for (const candidate of [request.name, `${request.vmid}/${request.name}`]) {
+      try {
+        this.parseVolname(candidate);
+        return candidate;
+      } catch {
+        // try the next layout
+      }
+    }
+    throw new StorageError('INVALID_ARGUMENT', `no volume name for disk '${request.name}' of guest ${request.vmid} on storage type '${this.pluginClass.type}'`, {
+      details: { name: request.name, vmid: request.vmid },
+    });
+  }
+
+  /**
    * Tells whether the volume has a feature, by default from the capabilities' feature matrix.
    *
    * @see Proxmox `volume_has_feature`

@@ -79,9 +79,10 @@ export function decodeSizeHeader(header: Uint8Array): number {
 
 /**
  * Reads the size header from the start of a stream, consuming exactly 8 bytes; the rest stays
- * in the stream for the caller to pipe on.
+ * in the stream (bytes read past the header are put back with `unshift`) for the caller to pipe on.
  *
- * @param input - a byte stream positioned at the header (not in flowing mode)
+ * @param input - a stream of bytes (byte or object mode, chunks of any size) positioned at the
+ *   header, not flowing
  * @param signal - gives up with `ABORTED`
  * @returns the payload size in bytes
  * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
@@ -110,14 +111,21 @@ export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<n
         reject(e);
       }
     };
+    let got = Buffer.alloc(0);
     function tryRead(): void {
-      const chunk: Buffer | string | null = input.read(SIZE_HEADER_BYTES);
-      if (chunk === null) return;
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-      settle(() => resolve(decodeSizeHeader(bytes)));
+      // read() with no size works for byte and object-mode streams alike: take what is there,
+      // keep 8 bytes, and put the rest back for the caller.
+      for (let chunk: unknown = input.read(); chunk !== null; chunk = got.length < SIZE_HEADER_BYTES ? input.read() : null) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.from(chunk as Uint8Array);
+        got = Buffer.concat([got, bytes]);
+      }
+      if (got.length < SIZE_HEADER_BYTES) return;
+      const rest = got.subarray(SIZE_HEADER_BYTES);
+      if (rest.length > 0) input.unshift(rest);
+      settle(() => resolve(decodeSizeHeader(got.subarray(0, SIZE_HEADER_BYTES))));
     }
     function onEnd(): void {
-      settle(() => decodeSizeHeader(Buffer.alloc(0)));
+      settle(() => decodeSizeHeader(got));
     }
     function onError(e: Error): void {
       settle(() => reject(e));

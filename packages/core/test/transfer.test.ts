@@ -60,6 +60,17 @@ describe('size header', () => {
     expect(bytes().toString()).toBe('hello, volume');
   });
 
+  it('works on object-mode streams with chunks smaller and larger than the header', async () => {
+    const stream = Buffer.concat([encodeSizeHeader(5), Buffer.from('12345')]);
+    for (const chunks of [[stream], [stream.subarray(0, 3), stream.subarray(3, 6), stream.subarray(6)]]) {
+      const input = Readable.from(chunks); // object mode
+      expect(await readSizeHeader(input)).toBe(5);
+      const { sink, bytes } = collect();
+      await pipeline(input, sink);
+      expect(bytes().toString()).toBe('12345');
+    }
+  });
+
   it('works on a stream that is written later', async () => {
     const input = new PassThrough();
     const p = readSizeHeader(input);

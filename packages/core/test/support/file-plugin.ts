@@ -89,6 +89,8 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
 
   /** Calls seen, for tests that check what the manager asked. */
   readonly calls: string[] = [];
+  /** How many times the directory was actually read (listings served from a cache do not count). */
+  loads = 0;
 
   override parseVolname(volname: string): ParsedVolume {
     const m = NAME_RE.exec(volname);
@@ -134,6 +136,7 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
   override async listImages(ctx: PluginContext<FileConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
     this.calls.push('listImages');
     return ctx.cache.shared('list', async () => {
+      this.loads++;
       const out: ImageInfo[] = [];
       for (const entry of await readdir(ctx.config.path)) {
         if (!/^(vm|base)-\d+-[A-Za-z0-9_.+-]+$/.test(entry) || entry.includes('@') || entry.endsWith('.json')) continue;
@@ -346,6 +349,26 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
 
   /** When true, failed imports leave their file behind, so the manager's own cleanup is tested. */
   static leakOnImportFailure = false;
+
+  override async activateStorage(ctx: PluginContext<FileConfig>): Promise<void> {
+    this.calls.push('activateStorage');
+    const ok = await stat(ctx.config.path).then((s) => s.isDirectory(), () => false);
+    if (!ok) throw new StorageError('UNAVAILABLE', `directory '${ctx.config.path}' does not exist`, { details: { path: ctx.config.path } });
+  }
+
+  override async onAddHook(ctx: PluginContext<FileConfig>): Promise<void> {
+    this.calls.push(`onAddHook ${ctx.storeId}`);
+    if (ctx.config.comment === 'refuse') throw new StorageError('INVALID_ARGUMENT', 'refused by hook');
+  }
+
+  override async onUpdateHook(ctx: PluginContext<FileConfig>, previous: FileConfig): Promise<void> {
+    this.calls.push(`onUpdateHook ${ctx.storeId} ${String(previous.comment)} -> ${String(ctx.config.comment)}`);
+    if (ctx.config.comment === 'refuse') throw new StorageError('INVALID_ARGUMENT', 'refused by hook');
+  }
+
+  override async onDeleteHook(ctx: PluginContext<FileConfig>): Promise<void> {
+    this.calls.push(`onDeleteHook ${ctx.storeId}`);
+  }
 }
 
 function writeAll(out: NodeJS.WritableStream, chunk: Buffer): Promise<void> {

@@ -1,0 +1,101 @@
+/**
+ * Checks the manager applies to every request before it takes a lock or calls a plugin, so that
+ * bad input fails with a stable code and changes nothing.
+ *
+ * @module
+ */
+import { FEATURES, type Feature, type VolumeAttribute } from '../capabilities.js';
+import { StorageError } from '../errors.js';
+import { assertSafeVolname } from '../volume-id.js';
+
+/** The largest volume size accepted, in bytes: the largest integer a JavaScript number holds exactly (2^53 - 1, 8 PiB). */
+export const MAX_VOLUME_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** Snapshot names as Proxmox accepts them (`pve-configid`): a letter, then up to 39 letters, digits, `_` or `-`. */
+export const SNAPSHOT_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,39}$/;
+
+/** The longest `notes` attribute accepted, in bytes (Proxmox's limit for volume notes). */
+export const MAX_NOTES_BYTES = 32 * 1024;
+
+/**
+ * Throws unless `size` is a whole, positive number of bytes no larger than {@link MAX_VOLUME_SIZE}.
+ *
+ * @param size - the candidate size in bytes
+ * @param what - what the size is for, in the message
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function assertValidSize(size: number, what = 'size'): void {
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size > MAX_VOLUME_SIZE) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid ${what} ${String(size)}: a positive whole number of bytes up to ${MAX_VOLUME_SIZE} is required`, {
+      details: { size: typeof size === 'number' && Number.isFinite(size) ? size : String(size) },
+    });
+  }
+}
+
+/**
+ * Throws unless `snapshot` is a valid snapshot name (see {@link SNAPSHOT_NAME_RE}).
+ *
+ * @param snapshot - the candidate name
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function assertValidSnapshotName(snapshot: string): void {
+  if (typeof snapshot !== 'string' || !SNAPSHOT_NAME_RE.test(snapshot)) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid snapshot name '${String(snapshot)}'`, { details: { snapshot: String(snapshot) } });
+  }
+}
+
+/**
+ * Throws unless `name` can be the name of a new disk of guest `vmid`: a safe single path
+ * segment starting with `vm-<vmid>-` (or, when `allowBase`, `base-<vmid>-`), as Proxmox's
+ * `alloc_image` demands.
+ *
+ * @param name - the candidate name, e.g. `vm-100-disk-3.qcow2` or `vm-100-cloudinit`
+ * @param vmid - the owning guest
+ * @param allowBase - also accept `base-<vmid>-` names
+ * @throws {@link StorageError} `INVALID_VOLUME_ID` for unsafe characters; `INVALID_ARGUMENT`
+ *   when the name does not belong to the guest
+ */
+export function assertDiskNameFor(name: string, vmid: number, allowBase = false): void {
+  if (typeof name !== 'string') throw new StorageError('INVALID_ARGUMENT', 'a disk name must be a string');
+  assertSafeVolname(name);
+  const prefixes = allowBase ? [`vm-${vmid}-`, `base-${vmid}-`] : [`vm-${vmid}-`];
+  if (name.includes('/') || !prefixes.some((p) => name.startsWith(p) && name.length > p.length)) {
+    throw new StorageError('INVALID_ARGUMENT', `illegal name '${name}': should be '${prefixes.join("*' or '")}*'`, {
+      details: { name, vmid },
+    });
+  }
+}
+
+/**
+ * Throws unless `feature` is one of {@link FEATURES}.
+ *
+ * @param feature - the candidate
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function assertFeature(feature: string): asserts feature is Feature {
+  if (!(FEATURES as readonly string[]).includes(feature)) {
+    throw new StorageError('INVALID_ARGUMENT', `unknown feature '${feature}'`, { details: { feature, known: [...FEATURES] } });
+  }
+}
+
+/**
+ * Throws unless the value fits the attribute: text of at most {@link MAX_NOTES_BYTES} bytes (or
+ * `undefined`) for `notes`, a boolean (or `undefined`) for `protected`.
+ *
+ * @param attribute - the attribute
+ * @param value - the new value
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function assertAttributeValue(attribute: VolumeAttribute, value: unknown): void {
+  const bad = (why: string): never => {
+    throw new StorageError('INVALID_ARGUMENT', `invalid value for '${attribute}': ${why}`, { details: { attribute } });
+  };
+  if (attribute === 'notes') {
+    if (value !== undefined && typeof value !== 'string') bad('notes must be text');
+    if (typeof value === 'string' && Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`longer than ${MAX_NOTES_BYTES} bytes`);
+  } else if (attribute === 'protected') {
+    if (value !== undefined && typeof value !== 'boolean') bad('protected must be a boolean');
+  } else {
+    bad('unknown attribute');
+  }
+}

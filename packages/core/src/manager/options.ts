@@ -1,0 +1,98 @@
+/**
+ * Options of {@link StorageManager.open} and the lock interface the manager uses.
+ *
+ * @module
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandRunner } from '../command/runner.js';
+import type { StorageLockRequest } from '../lock.js';
+import type { Logger } from '../plugin-types.js';
+import type { StoragePluginClass } from '../storage-plugin.js';
+
+/**
+ * The storage locks the manager takes around name reservation and allocation. The default is
+ * the core's {@link StorageLocks} (a lock file per storage in `lockDir`, or in `sharedLockDir`
+ * for shared storage); supply another to plug in a cluster lock service.
+ */
+export interface StorageLockProvider {
+  /**
+   * Runs `fn` while holding the storage's lock, exclusive across processes.
+   *
+   * @param request - which storage, whether it is shared, and the caller's signal
+   * @param fn - the locked section; its signal aborts when the hold limit passes or the caller aborts
+   * @throws {@link StorageError} `LOCK_TIMEOUT` when the lock is not acquired in time; `ABORTED`
+   */
+  withLock<T>(request: StorageLockRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+/** Options of {@link StorageManager.open}. Exactly one of `config` and `configFile` is given. */
+export interface StorageManagerOptions {
+  /** The plugin classes available; each storage's `type` must be one of theirs. */
+  readonly plugins: readonly StoragePluginClass[];
+  /** The storages, as plain objects `{ type, storage, ...options }`; nothing is written back. */
+  readonly config?: readonly Readonly<Record<string, unknown>>[];
+  /** A `storage.cfg` file (section format) to read the storages from and write changes to. A missing file means no storages. */
+  readonly configFile?: string;
+  /**
+   * Where local storages' lock files live.
+   * @default `$XDG_RUNTIME_DIR/stowage-locks`, else `<os.tmpdir()>/stowage-locks-<uid>`
+   */
+  readonly lockDir?: string;
+  /** A directory every node sees (a cluster filesystem), for the locks of shared storages. Required when a storage is shared. */
+  readonly sharedLockDir?: string;
+  /**
+   * Runs the plugins' commands.
+   * @default new LocalRunner()
+   */
+  readonly runner?: CommandRunner;
+  /**
+   * The name of this node, matched against a storage's `nodes`.
+   * @default os.hostname()
+   */
+  readonly node?: string;
+  /**
+   * How long to wait for a storage lock before failing with `LOCK_TIMEOUT`, in milliseconds.
+   * @default 10000
+   */
+  readonly lockTimeoutMs?: number;
+  /**
+   * The longest a shared storage's lock may be held, in milliseconds; the locked section is
+   * aborted past it (Proxmox's 60 s cluster-lock limit).
+   * @default 60000
+   */
+  readonly sharedLockHoldMs?: number;
+  /**
+   * How long listings and status stay cached between calls, in milliseconds. Writes through this
+   * manager clear a storage's cache at once.
+   * @default 5000
+   */
+  readonly cacheTtlMs?: number;
+  /**
+   * Diagnostic messages.
+   * @default warnings to `console.warn`, the rest dropped
+   */
+  readonly log?: Logger;
+  /** Use these locks instead of the default {@link StorageLocks} (tests, cluster lock services). */
+  readonly locks?: StorageLockProvider;
+}
+
+/**
+ * The default lock directory: `$XDG_RUNTIME_DIR/stowage-locks` when that variable is set, else
+ * `stowage-locks-<uid>` in the system's temporary directory.
+ */
+export function defaultLockDir(): string {
+  const runtime = process.env['XDG_RUNTIME_DIR'];
+  if (runtime) return join(runtime, 'stowage-locks');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return join(tmpdir(), `stowage-locks-${uid}`);
+}
+
+/** A logger that prints warnings with `console.warn` and drops the rest. */
+export const defaultLogger: Logger = {
+  debug() {},
+  info() {},
+  warn(message, fields) {
+    console.warn(`stowage: ${message}`, ...(fields ? [fields] : []));
+  },
+};

@@ -1,0 +1,237 @@
+/**
+ * The manager's per-storage state and the steps every call shares: find the storage, check it
+ * is usable here, parse the volume, make a plugin context, take the lock, clear caches after a
+ * write. Internal to the manager.
+ *
+ * @module
+ */
+import { OperationCache, TtlCache } from '../cache.js';
+import type { CommandRunner } from '../command/runner.js';
+import type { StorageConfig } from '../config/base-schema.js';
+import { StorageError, isStorageError } from '../errors.js';
+import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
+import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
+import { formatVolumeId, parseVolumeId } from '../volume-id.js';
+import type { StorageLockProvider } from './options.js';
+
+/** One configured storage. */
+export interface StorageEntry {
+  /** The storage id. */
+  readonly id: string;
+  /** Its plugin class. */
+  readonly cls: StoragePluginClass;
+  /** Its plugin instance. */
+  readonly plugin: StoragePlugin;
+  /** Its validated config (replaced on update). */
+  config: StorageConfig;
+  /** Listings and status shared between calls; cleared after every write. */
+  readonly ttl: TtlCache;
+}
+
+/** A volume id resolved to its storage and parsed by the storage's plugin. */
+export interface ResolvedVolume {
+  /** The volume id as given. */
+  readonly volid: string;
+  /** The storage. */
+  readonly entry: StorageEntry;
+  /** What the plugin's `parseVolname` made of it. */
+  readonly volume: ParsedVolume;
+}
+
+/** How a context is made. */
+export interface ContextOptions {
+  /** Aborts the operation. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Wire the operation cache to the storage's TTL cache. Off inside the storage lock, so that a
+   * free-name search sees the storage as it is, not a listing another process has outdated.
+   */
+  readonly sharedCache: boolean;
+}
+
+/** Everything the manager's operations need. Internal. */
+export class ManagerState {
+  /** Configured storages by id, in config order. */
+  readonly entries = new Map<string, StorageEntry>();
+
+  /**
+   * @param runner - runs plugin commands
+   * @param node - this node's name
+   * @param log - diagnostics
+   * @param locks - storage locks
+   * @param cacheTtlMs - TTL of the per-storage caches
+   */
+  constructor(
+    readonly runner: CommandRunner,
+    readonly node: string,
+    readonly log: Logger,
+    readonly locks: StorageLockProvider,
+    readonly cacheTtlMs: number,
+  ) {}
+
+  /**
+   * Makes the entry of a validated config.
+   *
+   * @param cls - the plugin class
+   * @param config - the validated config
+   */
+  makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }) };
+  }
+
+  /**
+   * Returns a storage's entry.
+   *
+   * @param storeId - the storage id
+   * @throws {@link StorageError} `NOT_FOUND`
+   */
+  entry(storeId: string): StorageEntry {
+    const e = typeof storeId === 'string' ? this.entries.get(storeId) : undefined;
+    if (!e) throw new StorageError('NOT_FOUND', `storage '${String(storeId)}' does not exist`, { details: { storeId: String(storeId) } });
+    return e;
+  }
+
+  /**
+   * Returns a storage's entry if it is enabled and available on this node.
+   *
+   * @param storeId - the storage id
+   * @throws {@link StorageError} `NOT_FOUND`; `UNAVAILABLE` when disabled or not for this node
+   */
+  usable(storeId: string): StorageEntry {
+    const e = this.entry(storeId);
+    if (e.config.disable === true) {
+      throw new StorageError('UNAVAILABLE', `storage '${storeId}' is disabled`, { details: { storeId, reason: 'disabled' } });
+    }
+    const nodes = e.config.nodes;
+    if (nodes && nodes.length > 0 && !nodes.includes(this.node)) {
+      throw new StorageError('UNAVAILABLE', `storage '${storeId}' is not available on node '${this.node}'`, {
+        details: { storeId, node: this.node, nodes: [...nodes], reason: 'node' },
+      });
+    }
+    return e;
+  }
+
+  /**
+   * Parses a volume id, finds its (usable) storage and lets the plugin parse the volname.
+   *
+   * @param volid - `storeid:volname`
+   * @throws {@link StorageError} `INVALID_VOLUME_ID`, `NOT_FOUND`, `UNAVAILABLE`
+   */
+  resolve(volid: string): ResolvedVolume {
+    const { storeId, volname } = parseVolumeId(volid);
+    const entry = this.usable(storeId);
+    return { volid, entry, volume: parseWith(entry, volname) };
+  }
+
+  /**
+   * Makes a fresh plugin context for one operation.
+   *
+   * @param entry - the storage
+   * @param options - signal and cache wiring
+   */
+  context(entry: StorageEntry, options: ContextOptions): PluginContext {
+    const { signal } = options;
+    const runner = this.runner;
+    return {
+      storeId: entry.id,
+      config: entry.config,
+      cache: new OperationCache(options.sharedCache ? entry.ttl : undefined),
+      runner,
+      run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
+      signal,
+      log: this.log,
+      node: this.node,
+    };
+  }
+
+  /** Tells whether a storage's lock must be visible to every node. */
+  isShared(entry: StorageEntry): boolean {
+    return entry.config.shared === true || entry.cls.capabilities.shared;
+  }
+
+  /**
+   * Runs `fn` under the storage lock with a context whose cache is not shared with other calls,
+   * then clears the storage's TTL cache (a locked section always writes).
+   *
+   * @param entry - the storage
+   * @param signal - the caller's abort signal
+   * @param fn - the locked section
+   * @throws {@link StorageError} `LOCK_TIMEOUT`, and whatever `fn` throws
+   */
+  async locked<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
+    try {
+      return await this.locks.withLock({ storeId: entry.id, shared: this.isShared(entry), signal }, (lockSignal) =>
+        fn(this.context(entry, { signal: lockSignal, sharedCache: false })),
+      );
+    } finally {
+      entry.ttl.clear();
+    }
+  }
+
+  /**
+   * Runs a write that needs no lock, then clears the storage's TTL cache.
+   *
+   * @param entry - the storage
+   * @param signal - the caller's abort signal
+   * @param fn - the write
+   */
+  async write<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.context(entry, { signal, sharedCache: false }));
+    } finally {
+      entry.ttl.clear();
+    }
+  }
+
+  /**
+   * Runs a read with a context wired to the storage's TTL cache.
+   *
+   * @param entry - the storage
+   * @param signal - the caller's abort signal
+   * @param fn - the read
+   */
+  read<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
+    return fn(this.context(entry, { signal, sharedCache: true }));
+  }
+
+  /**
+   * Makes sure the storage is active for this operation (once per context).
+   *
+   * @param entry - the storage
+   * @param ctx - the operation's context
+   * @see Proxmox `PVE::Storage::activate_storage`
+   */
+  activate(entry: StorageEntry, ctx: PluginContext): Promise<void> {
+    return ctx.cache.get('stowage:activated', () => entry.plugin.activateStorage(ctx));
+  }
+
+  /**
+   * Formats a volume id of a storage.
+   *
+   * @param entry - the storage
+   * @param volname - the volume name
+   */
+  volid(entry: StorageEntry, volname: string): string {
+    return formatVolumeId(entry.id, volname);
+  }
+}
+
+/**
+ * Lets a storage's plugin parse a volname; anything but a {@link StorageError} it throws
+ * becomes `INVALID_VOLUME_ID`.
+ *
+ * @param entry - the storage
+ * @param volname - the name to parse
+ * @throws {@link StorageError} `INVALID_VOLUME_ID`
+ */
+export function parseWith(entry: StorageEntry, volname: string): ParsedVolume {
+  try {
+    return entry.plugin.parseVolname(volname);
+  } catch (e) {
+    if (isStorageError(e)) throw e;
+    throw new StorageError('INVALID_VOLUME_ID', `unable to parse volume name '${volname}' for storage '${entry.id}'`, {
+      cause: e,
+      details: { storeId: entry.id, volname },
+    });
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * The manager's export, import and copy: format checks, progress counting, and removing a
+ * half-made target when an import or copy fails. No lock is held while data flows.
+ *
+ * @module
+ */
+import { Writable, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { StreamFormat, VolumeFormat } from '../capabilities.js';
+import { StorageError, isStorageError } from '../errors.js';
+import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } from '../plugin-types.js';
+import { countingStream, hasSizeHeader, negotiateFormat } from '../transfer.js';
+import { assertValidVmid } from '../volume-id.js';
+import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
+import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
+
+/** Options of {@link StorageManager.volumeExport}. */
+export interface ExportOptions extends TransferOptions {
+  /** The stream format to write; one of `volumeExportFormats`. */
+  readonly format: StreamFormat;
+  /** Where the stream goes. It is not ended, so more can be written after it. */
+  readonly output: Writable;
+  /** Receives `{ done, total }` as bytes are written (`total` from the size header of `+size` formats). */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Aborts the export (code `ABORTED`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link StorageManager.volumeImport}. */
+export interface ImportOptions extends TransferOptions {
+  /** The stream format to read; one of `volumeImportFormats`. */
+  readonly format: StreamFormat;
+  /** Where the stream comes from. */
+  readonly input: Readable;
+  /** When the target name is taken, import under a free name instead of failing. */
+  readonly allowRename?: boolean | undefined;
+  /** Receives `{ done, total }` as bytes are read. */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Aborts the import (code `ABORTED`); what was made is removed. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link StorageManager.copyVolume}. */
+export interface CopyOptions {
+  /** The guest that owns the copy; the source's by default. */
+  readonly vmid?: number | undefined;
+  /** The copy's disk name (`vm-<vmid>-...`); a free `vm-<vmid>-disk-<n>` by default. */
+  readonly name?: string | undefined;
+  /** The copy's image format; the source's when the target supports it, else the target's default. */
+  readonly format?: VolumeFormat | undefined;
+  /** Copy the snapshots too (formats that carry them). */
+  readonly withSnapshots?: boolean | undefined;
+  /** Receives `{ done, total }` in stream bytes. */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Aborts the copy (code `ABORTED`); the half-made target is removed. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The temporary snapshot a snapshot-based stream (`zfs`, `btrfs`) is sent from, as Proxmox names it. */
+export const MIGRATION_SNAPSHOT = '__migration__';
+
+const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
+
+function checkTransferNames(options: TransferOptions): void {
+  if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
+  if (options.baseSnapshot !== undefined) assertValidSnapshotName(options.baseSnapshot);
+}
+
+function transferRequest(volume: ParsedVolume, options: TransferOptions): TransferOptions & { volume: ParsedVolume } {
+  return { volume, snapshot: options.snapshot, baseSnapshot: options.baseSnapshot, withSnapshots: options.withSnapshots };
+}
+
+function unsupportedFormat(volid: string, format: StreamFormat, formats: readonly StreamFormat[], side: 'export' | 'import'): StorageError {
+  return new StorageError('NOT_SUPPORTED', `cannot ${side} '${volid}' as '${format}'; formats: ${formats.join(', ') || 'none'}`, {
+    details: { volid, format, formats: [...formats] },
+  });
+}
+
+/**
+ * Turns an error into `ABORTED` when the operation's signal was aborted.
+ *
+ * @param e - what was thrown
+ * @param signal - the operation's signal
+ */
+export function asAbortError(e: unknown, signal: AbortSignal | undefined): unknown {
+  if (!signal?.aborted || isStorageError(e, 'ABORTED')) return e;
+  return new StorageError('ABORTED', 'the operation was aborted', { cause: e });
+}
+
+function abortedBefore(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new StorageError('ABORTED', 'the operation was aborted', { cause: signal.reason });
+}
+
+/** A counting stream that forwards into `output` with backpressure, never ending it; `flush` ends it and waits until `output` has every byte. */
+function countingInto(output: Writable, onProgress: ProgressCallback, sizeHeader: boolean): { stream: Writable; flush(): Promise<void> } {
+  const counter = countingStream(onProgress, undefined, { sizeHeader });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (output.write(chunk)) cb();
+      else output.once('drain', () => cb());
+    },
+  });
+  const fail = (e: Error): void => {
+    counter.destroy(e);
+    sink.destroy(e);
+  };
+  output.once('error', fail);
+  counter.pipe(sink);
+  const cleanup = (): void => {
+    output.off('error', fail);
+  };
+  sink.once('close', cleanup);
+  return {
+    stream: counter,
+    flush: async () => {
+      await endAndWait(counter);
+      await finished(sink);
+    },
+  };
+}
+
+function endAndWait(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+/**
+ * Exports a volume (see {@link StorageManager.volumeExport}).
+ *
+ * @param state - the manager's state
+ * @param source - the resolved volume
+ * @param options - format, output, progress, signal
+ */
+export async function exportVolume(state: ManagerState, source: ResolvedVolume, options: ExportOptions): Promise<void> {
+  checkTransferNames(options);
+  abortedBefore(options.signal);
+  const { entry, volume, volid } = source;
+  await state.read(entry, options.signal, async (ctx) => {
+    await state.activate(entry, ctx);
+    const formats = await entry.plugin.volumeExportFormats(ctx, transferRequest(volume, options));
+    if (!formats.includes(options.format)) throw unsupportedFormat(volid, options.format, formats, 'export');
+    const counted = options.onProgress ? countingInto(options.output, options.onProgress, hasSizeHeader(options.format)) : undefined;
+    try {
+      await entry.plugin.volumeExport(ctx, { ...transferRequest(volume, options), format: options.format, output: counted?.stream ?? options.output });
+      await counted?.flush();
+    } catch (e) {
+      counted?.stream.destroy();
+      throw asAbortError(e, options.signal);
+    }
+  });
+}
+
+async function exists(state: ManagerState, entry: StorageEntry, volname: string): Promise<boolean> {
+  const ctx = state.context(entry, { signal: undefined, sharedCache: false });
+  const images = await entry.plugin.listImages(ctx, { volnames: [volname] });
+  return images.some((i) => i.volname === volname);
+}
+
+/**
+ * Frees `volname` if it exists, under the storage lock. Used after a failed import or copy;
+ * failures are logged, never thrown (the caller is already throwing the real error).
+ *
+ * @param state - the manager's state
+ * @param entry - the storage
+ * @param volume - the half-made volume
+ */
+export async function removeLeftover(state: ManagerState, entry: StorageEntry, volume: ParsedVolume): Promise<void> {
+  try {
+    await state.locked(entry, undefined, async (ctx) => {
+      if (!(await exists(state, entry, volume.volname))) return;
+      state.log.warn(`removing half-made volume '${entry.id}:${volume.volname}'`);
+      await entry.plugin.freeImage(ctx, { volume });
+    });
+  } catch (e) {
+    state.log.warn(`could not remove half-made volume '${entry.id}:${volume.volname}'`, { error: String(e) });
+  }
+}
+
+/**
+ * Imports a volume (see {@link StorageManager.volumeImport}). When the target did not exist
+ * before and the import fails (other than because the name is taken), whatever is left at the
+ * target name is freed.
+ *
+ * @param state - the manager's state
+ * @param entry - the target storage
+ * @param volume - the target volume (may not exist yet)
+ * @param options - format, input, progress, signal
+ * @returns the volid written
+ */
+export async function importVolume(state: ManagerState, entry: StorageEntry, volume: ParsedVolume, options: ImportOptions): Promise<string> {
+  checkTransferNames(options);
+  if (volume.vmid !== undefined) assertValidVmid(volume.vmid);
+  abortedBefore(options.signal);
+  const volid = state.volid(entry, volume.volname);
+  let existed = true;
+  try {
+    const volname = await state.write(entry, options.signal, async (ctx) => {
+      await state.activate(entry, ctx);
+      const formats = await entry.plugin.volumeImportFormats(ctx, transferRequest(volume, options));
+      if (!formats.includes(options.format)) throw unsupportedFormat(volid, options.format, formats, 'import');
+      existed = await exists(state, entry, volume.volname);
+      let input = options.input;
+      if (options.onProgress) {
+        const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
+        options.input.once('error', (e) => counter.destroy(e));
+        input = options.input.pipe(counter);
+      }
+      const request = { ...transferRequest(volume, options), format: options.format, input, allowRename: options.allowRename };
+      return entry.plugin.volumeImport(ctx, request);
+    });
+    return state.volid(entry, volname);
+  } catch (e) {
+    if (!existed && !isStorageError(e, 'ALREADY_EXISTS')) await removeLeftover(state, entry, volume);
+    throw asAbortError(e, options.signal);
+  }
+}
+
+/** Chooses the copy's image format: asked for, else the source's when the target has it, else the target's default. */
+function copyFormat(source: ResolvedVolume, target: StorageEntry, asked: VolumeFormat | undefined): VolumeFormat {
+  const caps = target.cls.capabilities;
+  if (asked !== undefined) {
+    if (!caps.formats.includes(asked)) {
+      throw new StorageError('NOT_SUPPORTED', `storage '${target.id}' does not store format '${asked}'`, {
+        details: { storeId: target.id, format: asked, formats: [...caps.formats] },
+      });
+    }
+    return asked;
+  }
+  const own = source.volume.format as VolumeFormat;
+  return caps.formats.includes(own) ? own : caps.defaultFormat;
+}
+
+/**
+ * Copies a volume to another (or the same) storage (see {@link StorageManager.copyVolume}).
+ *
+ * @param state - the manager's state
+ * @param source - the resolved source volume
+ * @param targetStoreId - the target storage
+ * @param options - vmid, name, format, snapshots, progress, signal
+ * @returns the new volume's id
+ */
+export async function copyVolume(state: ManagerState, source: ResolvedVolume, targetStoreId: string, options: CopyOptions): Promise<string> {
+  const target = state.usable(targetStoreId);
+  const vmid = options.vmid ?? source.volume.vmid;
+  if (vmid === undefined) throw new StorageError('INVALID_ARGUMENT', `'${source.volid}' has no owner: give a vmid`, { details: { volid: source.volid } });
+  assertValidVmid(vmid);
+  if (options.name !== undefined) assertDiskNameFor(options.name, vmid);
+  const format = copyFormat(source, target, options.format);
+  abortedBefore(options.signal);
+
+  const sourceCtx = state.context(source.entry, { signal: options.signal, sharedCache: true });
+  await state.activate(source.entry, sourceCtx);
+  const withSnapshots = options.withSnapshots;
+  const exportFormats = await source.entry.plugin.volumeExportFormats(sourceCtx, { volume: source.volume, withSnapshots });
+
+  const name =
+    options.name ?? (await state.locked(target, options.signal, (ctx) => target.plugin.findFreeDiskname(ctx, { vmid, format })));
+  const volume = parseWith(target, target.plugin.imageVolname({ vmid, name }));
+  const targetCtx = state.context(target, { signal: options.signal, sharedCache: false });
+  await state.activate(target, targetCtx);
+  const importFormats = await target.plugin.volumeImportFormats(targetCtx, { volume, withSnapshots });
+  const stream = negotiateFormat(exportFormats, importFormats);
+
+  const snapshot = SNAPSHOT_STREAMS.includes(stream) ? MIGRATION_SNAPSHOT : undefined;
+  if (snapshot) await state.write(source.entry, options.signal, (ctx) => source.entry.plugin.volumeSnapshot(ctx, { volume: source.volume, snapshot }));
+  try {
+    const volid = await pump(state, source, target, volume, { ...options, stream, snapshot });
+    if (snapshot) await dropSnapshot(state, target, parseWith(target, volid.slice(target.id.length + 1)), snapshot);
+    return volid;
+  } finally {
+    if (snapshot) await dropSnapshot(state, source.entry, source.volume, snapshot);
+  }
+}
+
+async function dropSnapshot(state: ManagerState, entry: StorageEntry, volume: ParsedVolume, snapshot: string): Promise<void> {
+  try {
+    await state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot }));
+  } catch (e) {
+    if (!isStorageError(e, 'NOT_FOUND')) state.log.warn(`could not delete snapshot '${snapshot}' of '${entry.id}:${volume.volname}'`, { error: String(e) });
+  }
+}
+
+/** Streams export -> count -> import, aborting both sides when either fails. */
+async function pump(
+  state: ManagerState,
+  source: ResolvedVolume,
+  target: StorageEntry,
+  volume: ParsedVolume,
+  options: CopyOptions & { stream: StreamFormat; snapshot: string | undefined },
+): Promise<string> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const pipe = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.stream) });
+  let first: unknown;
+  const failed = (e: unknown): never => {
+    first ??= e;
+    stop.abort(e);
+    pipe.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  };
+  const onAbort = (): void => {
+    pipe.destroy(new StorageError('ABORTED', 'the copy was aborted', { cause: options.signal?.reason }));
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const exported = state
+    .read(source.entry, signal, async (ctx) => {
+      await entryExport(ctx, source, options, pipe);
+      await endAndWait(pipe);
+    })
+    .catch(failed);
+  const imported = importVolume(state, target, volume, {
+    format: options.stream,
+    input: pipe,
+    withSnapshots: options.withSnapshots,
+    snapshot: options.snapshot,
+    allowRename: false,
+    signal,
+  }).catch(failed);
+
+  try {
+    const [ex, im] = await Promise.allSettled([exported, imported]);
+    if (ex.status === 'fulfilled' && im.status === 'fulfilled') return im.value;
+    if (im.status === 'fulfilled') await removeLeftover(state, target, parseWith(target, im.value.slice(target.id.length + 1)));
+    throw asAbortError(options.signal?.aborted ? (first ?? options.signal.reason) : first, options.signal);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function entryExport(ctx: PluginContext, source: ResolvedVolume, options: { stream: StreamFormat; snapshot: string | undefined; withSnapshots?: boolean | undefined }, output: Writable): Promise<void> {
+  return source.entry.plugin.volumeExport(ctx, {
+    volume: source.volume,
+    format: options.stream,
+    output,
+    snapshot: options.snapshot,
+    withSnapshots: options.withSnapshots,
+  });
+}

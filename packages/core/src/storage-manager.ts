@@ -1,0 +1,773 @@
+/**
+ * The manager: what an application calls. It turns a volume id into its storage and plugin,
+ * checks the request, takes the storage lock where Proxmox's `PVE::Storage` does, hands the
+ * plugin a fresh per-operation cache, and clears the storage's shared cache after every write.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+import type { ContentType, Feature, StreamFormat, VolumeAttribute, VolumeFormat } from './capabilities.js';
+import { LocalRunner } from './command/local-runner.js';
+import type { StorageConfig } from './config/base-schema.js';
+import { StorageError, isStorageError } from './errors.js';
+import { StorageLocks } from './lock.js';
+import { findLinkedClones } from './manager/clones.js';
+import { assertAttributeValue, assertDiskNameFor, assertFeature, assertValidSize, assertValidSnapshotName } from './manager/input.js';
+import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
+import { ManagerState, parseWith, type ResolvedVolume } from './manager/state.js';
+import { addStorage, assertLockable, loadStorages, removeStorage, updateStorage, type ConfigStore } from './manager/storages.js';
+import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
+import type {
+  AttributeValue,
+  ImageInfo,
+  ParsedVolume,
+  SnapshotInfo,
+  StorageStatus,
+  TransferOptions,
+  VolumeListEntry,
+  VolumePath,
+  VolumeSizeInfo,
+} from './plugin-types.js';
+import { PluginRegistry } from './registry.js';
+import type { StoragePlugin } from './storage-plugin.js';
+import { assertValidVmid, parseVolumeId } from './volume-id.js';
+
+/** Options of {@link StorageManager.allocImage}. */
+export interface AllocImageOptions {
+  /** The owning guest. */
+  readonly vmid: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Image format; the storage's `format` option, else the plugin's default. */
+  readonly format?: VolumeFormat | undefined;
+  /** The disk name (`vm-<vmid>-...`); the lowest free `vm-<vmid>-disk-<n>` by default. */
+  readonly name?: string | undefined;
+  /** Aborts the call. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link StorageManager.cloneImage}. */
+export interface CloneImageOptions {
+  /** The guest that owns the clone. */
+  readonly vmid: number;
+  /** Clone this snapshot of the volume instead of a base (where the plugin can). */
+  readonly snapshot?: string | undefined;
+  /** The clone's disk name (`vm-<vmid>-...`); the lowest free one by default. */
+  readonly name?: string | undefined;
+}
+
+/** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
+export interface SnapshotOption {
+  /** Act on this snapshot of the volume. */
+  readonly snapshot?: string | undefined;
+}
+
+/**
+ * Manages the volumes of every configured storage through their plugins.
+ *
+ * @example
+ * ```ts
+ * const storages = await StorageManager.open({ plugins: [DirPlugin], configFile: '/etc/stowage/storage.cfg' });
+ * const volid = await storages.allocImage('local', { vmid: 100, format: 'qcow2', size: 4 * 2 ** 30 });
+ * const base = await storages.createBase(volid);
+ * const clone = await storages.cloneImage(base, { vmid: 101 });
+ * await storages.copyVolume(clone, 'tank', { onProgress: ({ done, total }) => console.log(done, total) });
+ * await storages.freeImage(clone);
+ * await storages.close();
+ * ```
+ */
+export class StorageManager {
+  readonly #state: ManagerState;
+  readonly #registry: PluginRegistry;
+  readonly #store: ConfigStore;
+  #configChain: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(state: ManagerState, registry: PluginRegistry, store: ConfigStore) {
+    this.#state = state;
+    this.#registry = registry;
+    this.#store = store;
+  }
+
+  /**
+   * Opens a manager: registers the plugins, reads and validates the storages.
+   *
+   * @param options - plugins, `config` or `configFile`, lock directories, runner, node, limits
+   * @returns the manager
+   * @throws {@link StorageError} `INVALID_ARGUMENT` unless exactly one of `config` and
+   *   `configFile` is given; `CONFIG_INVALID` (a {@link ConfigError} listing every issue, with
+   *   file lines) for bad configs, unknown types, or a shared storage without `sharedLockDir`;
+   *   `API_VERSION_MISMATCH` / `ALREADY_EXISTS` from plugin registration
+   * @example
+   * ```ts
+   * const m = await StorageManager.open({
+   *   plugins: [DirPlugin],
+   *   config: [{ type: 'dir', storage: 'local', path: '/var/lib/vz' }],
+   *   lockDir: '/run/stowage',
+   * });
+   * ```
+   */
+  static async open(options: StorageManagerOptions): Promise<StorageManager> {
+    if ((options.config === undefined) === (options.configFile === undefined)) {
+      throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config and configFile');
+    }
+    const registry = new PluginRegistry(options.plugins);
+    const loaded = await loadStorages(registry, options);
+    const locks =
+      options.locks ??
+      new StorageLocks({
+        lockDir: options.lockDir ?? defaultLockDir(),
+        sharedLockDir: options.sharedLockDir,
+        acquireTimeoutMs: options.lockTimeoutMs,
+        sharedHoldMs: options.sharedLockHoldMs,
+      });
+    const node = options.node ?? hostname().split('.')[0] ?? 'localhost';
+    const state = new ManagerState(options.runner ?? new LocalRunner(), node, options.log ?? defaultLogger, locks, options.cacheTtlMs ?? 5000);
+    const store: ConfigStore = { raw: new Map(), file: options.configFile, hasSharedLockDir: options.sharedLockDir !== undefined || options.locks !== undefined };
+    for (const { raw, config, cls } of loaded) {
+      const entry = state.makeEntry(cls, config);
+      assertLockable(store, state.isShared(entry), entry.id);
+      state.entries.set(entry.id, entry);
+      store.raw.set(entry.id, raw);
+    }
+    return new StorageManager(state, registry, store);
+  }
+
+  // ---- storages ---------------------------------------------------------------------------
+
+  /** The configured storage ids, in config order. */
+  storageIds(): string[] {
+    return [...this.#state.entries.keys()];
+  }
+
+  /**
+   * A storage's validated config.
+   *
+   * @param storeId - the storage
+   * @throws {@link StorageError} `NOT_FOUND`
+   */
+  storageConfig(storeId: string): StorageConfig {
+    return this.#live().entry(storeId).config;
+  }
+
+  /**
+   * The plugin instance that serves a storage.
+   *
+   * @param storeId - the storage
+   * @throws {@link StorageError} `NOT_FOUND`
+   */
+  pluginFor(storeId: string): StoragePlugin {
+    return this.#live().entry(storeId).plugin;
+  }
+
+  /** The registered plugin classes. */
+  plugins(): PluginRegistry {
+    return this.#registry;
+  }
+
+  /**
+   * Parses a volume id with its storage's plugin.
+   *
+   * @param volid - `storeid:volname`
+   * @returns the storage id and the parsed volume
+   * @throws {@link StorageError} `INVALID_VOLUME_ID`; `NOT_FOUND` for an unknown storage
+   * @see Proxmox `PVE::Storage::parse_volname`
+   */
+  parseVolume(volid: string): { storeId: string; volume: ParsedVolume } {
+    const { storeId, volname } = parseVolumeId(volid);
+    return { storeId, volume: parseWith(this.#live().entry(storeId), volname) };
+  }
+
+  /**
+   * Adds a storage: validates it, runs the plugin's `onAddHook`, activates it when it is for this
+   * node (on failure runs `onDeleteHook` and rethrows), and writes `storage.cfg` when the manager
+   * was opened from one.
+   *
+   * @param config - `{ type, storage, ...options }`
+   * @returns the validated config
+   * @throws {@link StorageError} `CONFIG_INVALID`, `ALREADY_EXISTS`, and hook or activation errors
+   * @see Proxmox `PVE::API2::Storage::Config` `create`
+   */
+  async addStorage(config: Readonly<Record<string, unknown>>): Promise<StorageConfig> {
+    return this.#configTask(() => addStorage(this.#state, this.#registry, this.#store, config));
+  }
+
+  /**
+   * Changes a storage's options: fixed options cannot change, the plugin's `onUpdateHook` runs
+   * with the previous config, `storage.cfg` is written.
+   *
+   * @param storeId - the storage
+   * @param changes - options to set
+   * @param deleteKeys - options to remove
+   * @returns the new validated config
+   * @throws {@link StorageError} `NOT_FOUND`, `CONFIG_INVALID`, and hook errors
+   * @see Proxmox `PVE::API2::Storage::Config` `update`
+   */
+  async updateStorage(storeId: string, changes: Readonly<Record<string, unknown>>, deleteKeys: readonly string[] = []): Promise<StorageConfig> {
+    return this.#configTask(() => updateStorage(this.#state, this.#store, storeId, changes, deleteKeys));
+  }
+
+  /**
+   * Removes a storage from the config after the plugin's `onDeleteHook`; its volumes stay.
+   *
+   * @param storeId - the storage
+   * @throws {@link StorageError} `NOT_FOUND`, and hook errors
+   * @see Proxmox `PVE::API2::Storage::Config` `delete`
+   */
+  async removeStorage(storeId: string): Promise<void> {
+    return this.#configTask(() => removeStorage(this.#state, this.#store, storeId));
+  }
+
+  /**
+   * Usage of a storage. A storage that cannot be activated is reported inactive with zeros.
+   *
+   * @param storeId - the storage
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE` (disabled, or not for this node)
+   * @see Proxmox `status`, `PVE::Storage::storage_info`
+   */
+  async status(storeId: string): Promise<StorageStatus> {
+    const entry = this.#live().usable(storeId);
+    return this.#state.read(entry, undefined, async (ctx) => {
+      try {
+        await this.#state.activate(entry, ctx);
+      } catch (e) {
+        this.#state.log.warn(`storage '${storeId}' is not active`, { error: String(e) });
+        return { total: 0, available: 0, used: 0, active: false, details: { error: isStorageError(e) ? e.toJSON() : String(e) } };
+      }
+      return entry.plugin.status(ctx);
+    });
+  }
+
+  // ---- listing ----------------------------------------------------------------------------
+
+  /**
+   * Lists disk images, sorted by volid.
+   *
+   * @param storeId - the storage
+   * @param filter - only this guest's images, or only these volids (the vmid is then ignored)
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT` (a volid of another storage, a bad vmid)
+   * @see Proxmox `list_images`, `PVE::Storage::vdisk_list`
+   */
+  async listImages(storeId: string, filter: { vmid?: number | undefined; volids?: readonly string[] | undefined } = {}): Promise<ImageInfo[]> {
+    const entry = this.#live().usable(storeId);
+    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
+    const volnames = filter.volids?.map((volid) => {
+      const id = parseVolumeId(volid);
+      if (id.storeId !== storeId) {
+        throw new StorageError('INVALID_ARGUMENT', `volume '${volid}' is not on storage '${storeId}'`, { details: { volid, storeId } });
+      }
+      return id.volname;
+    });
+    const images = await this.#state.read(entry, undefined, async (ctx) => {
+      await this.#state.activate(entry, ctx);
+      return entry.plugin.listImages(ctx, { vmid: volnames ? undefined : filter.vmid, volnames });
+    });
+    return [...images].sort((a, b) => compareVolids(a.volid, b.volid));
+  }
+
+  /**
+   * Lists volumes of every content type, sorted by volid.
+   *
+   * @param storeId - the storage
+   * @param filter - only this guest's volumes, only these content types
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT`
+   * @see Proxmox `list_volumes`
+   */
+  async listVolumes(storeId: string, filter: { vmid?: number | undefined; content?: readonly ContentType[] | undefined } = {}): Promise<VolumeListEntry[]> {
+    const entry = this.#live().usable(storeId);
+    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
+    const known = entry.cls.capabilities.content;
+    const bad = filter.content?.find((c) => !known.includes(c));
+    if (bad !== undefined) throw new StorageError('INVALID_ARGUMENT', `storage type '${entry.cls.type}' has no content type '${bad}'`, { details: { content: bad } });
+    const volumes = await this.#state.read(entry, undefined, async (ctx) => {
+      await this.#state.activate(entry, ctx);
+      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content });
+    });
+    return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
+  }
+
+  // ---- allocation (locked) ----------------------------------------------------------------
+
+  /**
+   * Allocates a new image. Under the storage lock, the name is chosen (the lowest free
+   * `vm-<vmid>-disk-<n>`, unless given) and the image created, so that concurrent callers, in
+   * this process or others, never get the same name.
+   *
+   * @param storeId - the storage
+   * @param options - vmid, size in bytes, format, name
+   * @returns the new volume's id
+   * @throws {@link StorageError} `INVALID_ARGUMENT` (vmid, size, name), `NOT_SUPPORTED`
+   *   (format), `ALREADY_EXISTS`, `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
+   * @example
+   * ```ts
+   * const volid = await storages.allocImage('local', { vmid: 100, size: 32 * 2 ** 30, format: 'qcow2' });
+   * ```
+   * @see Proxmox `alloc_image`, `PVE::Storage::vdisk_alloc`
+   */
+  async allocImage(storeId: string, options: AllocImageOptions): Promise<string> {
+    const entry = this.#live().usable(storeId);
+    const { vmid, size, name } = options;
+    assertValidVmid(vmid);
+    assertValidSize(size);
+    if (name !== undefined) assertDiskNameFor(name, vmid);
+    const caps = entry.cls.capabilities;
+    const configured = typeof entry.config['format'] === 'string' ? (entry.config['format'] as VolumeFormat) : undefined;
+    const format = options.format ?? configured ?? caps.defaultFormat;
+    if (!caps.formats.includes(format)) {
+      throw new StorageError('NOT_SUPPORTED', `storage '${storeId}' cannot allocate format '${String(format)}'`, {
+        details: { storeId, format: String(format), formats: [...caps.formats] },
+      });
+    }
+    await this.#state.read(entry, options.signal, (ctx) => this.#state.activate(entry, ctx));
+    const volname = await this.#state.locked(entry, options.signal, async (ctx) => {
+      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
+      return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
+    });
+    return this.#state.volid(entry, volname);
+  }
+
+  /**
+   * Frees an image, under the storage lock. A base that still has linked clones is refused, as
+   * is a protected volume.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
+   *   `INVALID_VOLUME_ID`, `NOT_FOUND`, `UNAVAILABLE`, `LOCK_TIMEOUT`
+   * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
+   */
+  async freeImage(volid: string): Promise<void> {
+    const r = this.#live().resolve(volid);
+    const { entry, volume } = r;
+    await this.#state.read(entry, undefined, (ctx) => this.#state.activate(entry, ctx));
+    await this.#state.locked(entry, undefined, async (ctx) => {
+      if (volume.isBase) {
+        const images = await entry.plugin.listImages(ctx, {});
+        const clones = findLinkedClones(images, r, (v) => entry.plugin.parseVolname(v));
+        if (clones.length > 0) {
+          throw new StorageError('IN_USE', `base volume '${volid}' is still in use by linked clones ${clones.join(', ')}`, { details: { volid, clones } });
+        }
+      }
+      if (entry.cls.capabilities.attributes.includes('protected')) {
+        const isProtected = await entry.plugin.getVolumeAttribute(ctx, { volume, attribute: 'protected' }).catch((e: unknown) => {
+          if (isStorageError(e, 'NOT_SUPPORTED') || isStorageError(e, 'NOT_FOUND')) return undefined;
+          throw e;
+        });
+        if (isProtected === true) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
+      }
+      await entry.plugin.freeImage(ctx, { volume });
+    });
+  }
+
+  /**
+   * Turns a volume into a read-only base (template), under the storage lock.
+   *
+   * @param volid - the volume
+   * @returns the base's volid (e.g. `local:100/base-100-disk-0.qcow2`)
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no `template` feature for this volume),
+   *   `INVALID_ARGUMENT` (already a base), `LOCK_TIMEOUT`, and the plugin's errors
+   * @see Proxmox `create_base`, `PVE::Storage::vdisk_create_base`
+   */
+  async createBase(volid: string): Promise<string> {
+    const r = this.#live().resolve(volid);
+    const { entry, volume } = r;
+    if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
+    await this.#requireFeature(r, 'template', undefined);
+    const volname = await this.#state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }));
+    return this.#state.volid(entry, volname);
+  }
+
+  /**
+   * Makes a linked clone of a base (or of a snapshot, where the plugin can), under the storage lock.
+   *
+   * @param volid - the base (or the volume whose snapshot to clone)
+   * @param options - the new owner, snapshot, name
+   * @returns the clone's volid
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no `clone` feature for this volume/snapshot),
+   *   `INVALID_ARGUMENT`, `LOCK_TIMEOUT`, and the plugin's errors
+   * @see Proxmox `clone_image`, `PVE::Storage::vdisk_clone`
+   */
+  async cloneImage(volid: string, options: CloneImageOptions): Promise<string> {
+    const r = this.#live().resolve(volid);
+    const { entry, volume } = r;
+    const { vmid, snapshot, name } = options;
+    assertValidVmid(vmid);
+    if (snapshot !== undefined) assertValidSnapshotName(snapshot);
+    if (name !== undefined) assertDiskNameFor(name, vmid);
+    await this.#requireFeature(r, 'clone', snapshot);
+    const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
+    await this.#state.read(entry, undefined, (ctx) => this.#state.activate(entry, ctx));
+    const volname = await this.#state.locked(entry, undefined, async (ctx) => {
+      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
+      return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
+    });
+    return this.#state.volid(entry, volname);
+  }
+
+  /**
+   * Moves a volume to another guest, under the storage lock. A base stays a base.
+   *
+   * @param volid - the volume
+   * @param targetVmid - the new owner
+   * @param options - the new name (`vm-<vmid>-...` or `base-<vmid>-...`); a free one by default
+   * @returns the new volid
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no `rename` feature), `INVALID_ARGUMENT`,
+   *   `ALREADY_EXISTS`, `LOCK_TIMEOUT`
+   * @see Proxmox `rename_volume`
+   */
+  async renameVolume(volid: string, targetVmid: number, options: { targetName?: string | undefined } = {}): Promise<string> {
+    const r = this.#live().resolve(volid);
+    const { entry, volume } = r;
+    assertValidVmid(targetVmid);
+    if (options.targetName !== undefined) assertDiskNameFor(options.targetName, targetVmid, true);
+    await this.#requireFeature(r, 'rename', undefined);
+    const volname = await this.#state.locked(entry, undefined, async (ctx) => {
+      const targetName =
+        options.targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
+      return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName });
+    });
+    return this.#state.volid(entry, volname);
+  }
+
+  // ---- snapshots --------------------------------------------------------------------------
+
+  /**
+   * Takes a snapshot.
+   *
+   * @param volid - the volume
+   * @param snapshot - the name (`[A-Za-z][A-Za-z0-9_-]{0,39}`)
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_snapshot`
+   */
+  async volumeSnapshot(volid: string, snapshot: string): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    assertValidSnapshotName(snapshot);
+    await this.#state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }));
+  }
+
+  /**
+   * The snapshots that block a rollback to `snapshot` (newer ones the storage would have to
+   * destroy); empty when the rollback is possible as it is.
+   *
+   * @param volid - the volume
+   * @param snapshot - the snapshot to roll back to
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_rollback_is_possible`
+   */
+  async volumeRollbackIsPossible(volid: string, snapshot: string): Promise<string[]> {
+    const { entry, volume } = this.#live().resolve(volid);
+    assertValidSnapshotName(snapshot);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot }));
+  }
+
+  /**
+   * Rolls a volume back to a snapshot. Newer snapshots that block it make it fail with
+   * `SNAPSHOT_BLOCKERS` (listed in `details.blockers`) unless `destroyBlockers` is set, when the
+   * plugin destroys them.
+   *
+   * @param volid - the volume
+   * @param snapshot - the snapshot
+   * @param options - `destroyBlockers`
+   * @throws {@link StorageError} `SNAPSHOT_BLOCKERS`, `INVALID_ARGUMENT`, `NOT_FOUND`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_snapshot_rollback`, `PVE::Storage::volume_snapshot_rollback`
+   */
+  async volumeSnapshotRollback(volid: string, snapshot: string, options: { destroyBlockers?: boolean | undefined } = {}): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    assertValidSnapshotName(snapshot);
+    await this.#state.write(entry, undefined, async (ctx) => {
+      const blockers = await entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot });
+      if (blockers.length > 0 && options.destroyBlockers !== true) {
+        throw new StorageError('SNAPSHOT_BLOCKERS', `can't rollback '${volid}' to '${snapshot}': newer snapshots ${blockers.join(', ')} exist`, {
+          details: { volid, snapshot, blockers },
+        });
+      }
+      await entry.plugin.volumeSnapshotRollback(ctx, { volume, snapshot, destroyBlockers: options.destroyBlockers === true });
+    });
+  }
+
+  /**
+   * Deletes a snapshot.
+   *
+   * @param volid - the volume
+   * @param snapshot - the snapshot
+   * @param options - `running`: a running guest holds the volume (the hypervisor deletes qcow2 internal snapshots)
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_snapshot_delete`
+   */
+  async volumeSnapshotDelete(volid: string, snapshot: string, options: { running?: boolean | undefined } = {}): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    assertValidSnapshotName(snapshot);
+    await this.#state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }));
+  }
+
+  /**
+   * Lists a volume's snapshots, oldest first.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `NOT_FOUND`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_snapshot_info`
+   */
+  async volumeSnapshotInfo(volid: string): Promise<SnapshotInfo[]> {
+    const { entry, volume } = this.#live().resolve(volid);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSnapshotInfo(ctx, { volume }));
+  }
+
+  // ---- size -------------------------------------------------------------------------------
+
+  /**
+   * Grows a volume to `size` bytes. When the plugin cannot shrink, a smaller size is refused
+   * before the plugin is called.
+   *
+   * @param volid - the volume
+   * @param size - the new size in bytes
+   * @param options - `running`: a running guest holds the volume
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `CANNOT_SHRINK`, `NO_SPACE`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_resize`
+   */
+  async volumeResize(volid: string, size: number, options: { running?: boolean | undefined } = {}): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    assertValidSize(size);
+    await this.#state.write(entry, undefined, async (ctx) => {
+      if (!entry.cls.capabilities.shrink) {
+        const current = await entry.plugin.volumeSizeInfo(ctx, { volume }).catch((e: unknown) => {
+          if (isStorageError(e, 'NOT_SUPPORTED')) return undefined;
+          throw e;
+        });
+        if (current && size < current.size) {
+          throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volid}' from ${current.size} to ${size} bytes`, {
+            details: { volid, size, current: current.size },
+          });
+        }
+      }
+      await entry.plugin.volumeResize(ctx, { volume, size, running: options.running });
+    });
+  }
+
+  /**
+   * Size, format, usage and parent of a volume.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `NOT_FOUND`, `NOT_SUPPORTED`
+   * @see Proxmox `volume_size_info`
+   */
+  async volumeSizeInfo(volid: string): Promise<VolumeSizeInfo> {
+    const { entry, volume } = this.#live().resolve(volid);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSizeInfo(ctx, { volume }));
+  }
+
+  // ---- access -----------------------------------------------------------------------------
+
+  /**
+   * The path (or URL) through which a guest reaches the volume.
+   *
+   * @param volid - the volume
+   * @param options - a snapshot's path instead
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_SUPPORTED`
+   * @see Proxmox `path`, `PVE::Storage::path`
+   */
+  async path(volid: string, options: SnapshotOption = {}): Promise<VolumePath> {
+    const { entry, volume } = this.#live().resolve(volid);
+    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.path(ctx, { volume, snapshot: options.snapshot }));
+  }
+
+  /**
+   * Makes a volume usable (activates the storage first).
+   *
+   * @param volid - the volume
+   * @param options - a snapshot instead
+   * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`
+   * @see Proxmox `activate_volume`, `PVE::Storage::activate_volumes`
+   */
+  async activateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
+    await this.#state.read(entry, undefined, async (ctx) => {
+      await this.#state.activate(entry, ctx);
+      await entry.plugin.activateVolume(ctx, { volume, snapshot: options.snapshot });
+    });
+  }
+
+  /**
+   * Releases a volume.
+   *
+   * @param volid - the volume
+   * @param options - a snapshot instead
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, and the plugin's errors
+   * @see Proxmox `deactivate_volume`, `PVE::Storage::deactivate_volumes`
+   */
+  async deactivateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
+    await this.#state.read(entry, undefined, (ctx) => entry.plugin.deactivateVolume(ctx, { volume, snapshot: options.snapshot }));
+  }
+
+  /**
+   * Tells whether a volume (or one of its snapshots) has a feature.
+   *
+   * @param volid - the volume
+   * @param feature - `snapshot`, `clone`, `template`, `copy`, `sparseinit` or `rename`
+   * @param options - ask about a snapshot
+   * @throws {@link StorageError} `INVALID_ARGUMENT` (unknown feature, bad snapshot name)
+   * @see Proxmox `volume_has_feature`
+   */
+  async volumeHasFeature(volid: string, feature: Feature, options: SnapshotOption = {}): Promise<boolean> {
+    const r = this.#live().resolve(volid);
+    assertFeature(feature);
+    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
+    return this.#state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot: options.snapshot }));
+  }
+
+  // ---- attributes -------------------------------------------------------------------------
+
+  /**
+   * Reads a volume attribute.
+   *
+   * @param volid - the volume
+   * @param attribute - `notes` or `protected`
+   * @throws {@link StorageError} `NOT_SUPPORTED` when the plugin has no such attribute
+   * @see Proxmox `get_volume_attribute`
+   */
+  async getVolumeAttribute(volid: string, attribute: VolumeAttribute): Promise<AttributeValue> {
+    const { entry, volume } = this.#live().resolve(volid);
+    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.getVolumeAttribute(ctx, { volume, attribute }));
+  }
+
+  /**
+   * Sets a volume attribute.
+   *
+   * @param volid - the volume
+   * @param attribute - `notes` (text) or `protected` (boolean)
+   * @param value - the new value; `undefined` clears it
+   * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`
+   * @see Proxmox `update_volume_attribute`
+   */
+  async updateVolumeAttribute(volid: string, attribute: VolumeAttribute, value: AttributeValue): Promise<void> {
+    const { entry, volume } = this.#live().resolve(volid);
+    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
+    assertAttributeValue(attribute, value);
+    await this.#state.write(entry, undefined, (ctx) => entry.plugin.updateVolumeAttribute(ctx, { volume, attribute, value }));
+  }
+
+  // ---- export, import, copy ---------------------------------------------------------------
+
+  /**
+   * Stream formats a volume can be exported in, best first.
+   *
+   * @param volid - the volume
+   * @param options - snapshot, base snapshot, with snapshots
+   * @see Proxmox `volume_export_formats`
+   */
+  async volumeExportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
+    const { entry, volume } = this.#live().resolve(volid);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeExportFormats(ctx, { volume, ...options }));
+  }
+
+  /**
+   * Stream formats a volume (which may not exist yet) can be imported from, best first.
+   *
+   * @param volid - the target volume
+   * @param options - snapshot, base snapshot, with snapshots
+   * @see Proxmox `volume_import_formats`
+   */
+  async volumeImportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
+    const { entry, volume } = this.#live().resolve(volid);
+    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeImportFormats(ctx, { volume, ...options }));
+  }
+
+  /**
+   * Writes a volume to a stream. No lock is held while data flows.
+   *
+   * @param volid - the volume
+   * @param options - format, output, snapshot options, progress, signal
+   * @throws {@link StorageError} `NOT_SUPPORTED` (format), `ABORTED`, `INVALID_ARGUMENT`, and the plugin's errors
+   * @see Proxmox `volume_export`
+   */
+  async volumeExport(volid: string, options: ExportOptions): Promise<void> {
+    await exportVolume(this.#state, this.#live().resolve(volid), options);
+  }
+
+  /**
+   * Reads a volume from a stream into `volid` (which normally does not exist yet). When the
+   * import fails, what it made is removed.
+   *
+   * @param volid - the target `storeid:volname`
+   * @param options - format, input, snapshot options, allowRename, progress, signal
+   * @returns the volid written (another name when `allowRename` had to pick one)
+   * @throws {@link StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
+   *   (truncated stream), `ABORTED`, and the plugin's errors
+   * @see Proxmox `volume_import`
+   */
+  async volumeImport(volid: string, options: ImportOptions): Promise<string> {
+    const { entry, volume } = this.#live().resolve(volid);
+    return importVolume(this.#state, entry, volume, options);
+  }
+
+  /**
+   * Copies a volume to a storage (the same or another, of any type): picks the first export
+   * format of the source the target imports, streams export into import with progress, and on
+   * any failure or abort frees the half-made copy. No lock is held while data flows; the
+   * target's name is chosen under its lock.
+   *
+   * @param volid - the source volume
+   * @param targetStoreId - the target storage
+   * @param options - owner, name, format, snapshots, progress, signal
+   * @returns the copy's volid
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no common format, `details.exportFormats` and
+   *   `details.importFormats`), `ABORTED`, `INVALID_ARGUMENT`, `UNAVAILABLE`, and the plugins' errors
+   * @example
+   * ```ts
+   * const copy = await storages.copyVolume('local:100/vm-100-disk-0.raw', 'tank', {
+   *   onProgress: ({ done, total }) => console.log(`${done}/${total ?? '?'}`),
+   *   signal: AbortSignal.timeout(600_000),
+   * });
+   * ```
+   * @see Proxmox `PVE::Storage::storage_migrate`
+   */
+  async copyVolume(volid: string, targetStoreId: string, options: CopyOptions = {}): Promise<string> {
+    return copyVolume(this.#state, this.#live().resolve(volid), targetStoreId, options);
+  }
+
+  /**
+   * Stops using the manager: later calls fail with `UNAVAILABLE`. Waits for pending config
+   * changes. Volumes and storages are left as they are.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#configChain.catch(() => undefined);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #live(): ManagerState {
+    if (this.#closed) throw new StorageError('UNAVAILABLE', 'the storage manager is closed');
+    return this.#state;
+  }
+
+  #configTask<T>(fn: () => Promise<T>): Promise<T> {
+    this.#live();
+    const run = this.#configChain.then(fn, fn);
+    this.#configChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #requireFeature(r: ResolvedVolume, feature: Feature, snapshot: string | undefined): Promise<void> {
+    const ok = await this.#state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot }));
+    if (!ok) {
+      const of = snapshot ? `snapshot '${snapshot}' of '${r.volid}'` : `'${r.volid}'`;
+      throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}`, { details: { volid: r.volid, feature, snapshot } });
+    }
+  }
+
+  #requireAttribute(attributes: readonly VolumeAttribute[], attribute: VolumeAttribute, volid: string): void {
+    if (!attributes.includes(attribute)) {
+      throw new StorageError('NOT_SUPPORTED', `'${volid}' has no attribute '${String(attribute)}'`, { details: { volid, attribute: String(attribute) } });
+    }
+  }
+}
+
+function compareVolids(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
