@@ -1,2 +1,26 @@
-/** Placeholder until this package's issue lands. @packageDocumentation */
-export {};
+/**
+ * `@stowage/cli`: the `stowage` command, used like Proxmox's `pvesm`, and the pieces it is made
+ * of for programs that embed it: {@link runCli}, the size parser, the exit-status table, the
+ * configuration lookup and the plugin loader.
+ *
+ * @packageDocumentation
+ */
+export { GLOBAL_OPTIONS, UsageError, type GlobalArgs, type OptionSpec } from './args.js';
+export { findConfigFile, SYSTEM_CONFIG_PATH, type ConfigLocation, type ConfigLookup, type ConfigSource } from './config-path.js';
+export { EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+export { BUILTIN_PLUGIN_PACKAGES, runCli, type RunCliOptions } from './main.js';
+export {
+  loadPlugins,
+  parsePluginEnv,
+  parsePluginList,
+  pluginClassesOf,
+  pluginListPath,
+  resolvePluginModule,
+  type LoadedPlugins,
+  type ModuleNamespace,
+  type PluginOrigin,
+  type PluginSources,
+} from './plugin-loader.js';
+export { renderProgressLine } from './progress.js';
+export { formatSize, MAX_SIZE_BYTES, parseSize, parseSizeSpec, type SizeSpec } from './sizes.js';
+export type { CliIO } from './verb.js';

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * The `stowage` executable: runs {@link runCli} on this process and sets its exit status.
+ * SIGINT and SIGTERM abort a running transfer, which then cleans up and exits with `ABORTED`.
+ *
+ * @module
+ */
+import { runCli } from './main.js';
+
+const controller = new AbortController();
+let interrupted = 0;
+const onSignal = (): void => {
+  interrupted++;
+  if (interrupted > 1) process.exit(130);
+  controller.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// A closed pipe on stdout (e.g. `stowage list ... | head`) is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+});
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+});
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);

@@ -1,0 +1,54 @@
+/**
+ * The exit status of `stowage` for every outcome. Fixed: a script may rely on these numbers
+ * (they are listed in `docs/errors.md`). A new error code gets a new number; none is reused.
+ *
+ * @module
+ */
+import { isStorageError, type StorageErrorCode } from '@stowage/core';
+
+/** The command did what was asked. */
+export const EXIT_OK = 0;
+
+/** An unexpected failure: a bug, or an error that is not a `StorageError`. */
+export const EXIT_UNEXPECTED = 1;
+
+/** The command line was wrong: unknown verb or option, missing or extra arguments. */
+export const EXIT_USAGE = 2;
+
+/**
+ * The exit status for each {@link StorageErrorCode}. Typed as a full record, so adding a code
+ * to the core without a number here fails to compile.
+ */
+export const EXIT_CODES: Readonly<Record<StorageErrorCode, number>> = {
+  NOT_SUPPORTED: 10,
+  NOT_FOUND: 11,
+  ALREADY_EXISTS: 12,
+  IN_USE: 13,
+  INVALID_VOLUME_ID: 14,
+  INVALID_ARGUMENT: 15,
+  CONFIG_INVALID: 16,
+  LOCK_TIMEOUT: 17,
+  COMMAND_FAILED: 18,
+  TIMEOUT: 19,
+  ABORTED: 20,
+  BUSY: 21,
+  NO_SPACE: 22,
+  CANNOT_SHRINK: 23,
+  SNAPSHOT_BLOCKERS: 24,
+  API_VERSION_MISMATCH: 25,
+  PROTECTED: 26,
+  UNAVAILABLE: 27,
+  PERMISSION_DENIED: 28,
+  CORRUPT: 29,
+  INTERNAL: 30,
+};
+
+/**
+ * The exit status for a thrown value: the code's number for a {@link StorageError},
+ * {@link EXIT_UNEXPECTED} for anything else.
+ *
+ * @param error - what was thrown
+ */
+export function exitCodeFor(error: unknown): number {
+  return isStorageError(error) ? (EXIT_CODES[error.code] ?? EXIT_UNEXPECTED) : EXIT_UNEXPECTED;
+}

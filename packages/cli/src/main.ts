@@ -1,0 +1,184 @@
+/**
+ * The command's entry: find the verb, parse its arguments, open the configuration and the
+ * plugins when the verb needs them, run it, print the result, and map a failure to its exit
+ * status.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isCommandError, isStorageError, StorageError, StorageManager, type Logger } from '@stowage/core';
+import * as linstorPackage from '@stowage/plugin-linstor';
+import * as dirPackage from '@stowage/plugin-dir';
+import * as lvmthinPackage from '@stowage/plugin-lvmthin';
+import * as zfsPackage from '@stowage/plugin-zfs';
+import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
+import { findConfigFile } from './config-path.js';
+import { EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { overviewHelp, usageLine, verbHelp } from './help.js';
+import { renderOutput } from './output.js';
+import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins, type ModuleNamespace } from './plugin-loader.js';
+import { createProgressBar } from './progress.js';
+import type { CliIO, VerbContext, VerbSpec } from './verb.js';
+import { VERB_GROUPS, VERBS } from './verbs/index.js';
+
+/** The plugin packages built into the command, loaded by what they export. */
+export const BUILTIN_PLUGIN_PACKAGES: ReadonlyArray<readonly [string, ModuleNamespace]> = [
+  ['@stowage/plugin-dir', dirPackage as ModuleNamespace],
+  ['@stowage/plugin-lvmthin', lvmthinPackage as ModuleNamespace],
+  ['@stowage/plugin-zfs', zfsPackage as ModuleNamespace],
+  ['@stowage/plugin-linstor', linstorPackage as ModuleNamespace],
+];
+
+function write(stream: CliIO['stdout'], text: string): void {
+  if (text !== '') stream.write(text);
+}
+
+function stderrLogger(io: CliIO): Logger {
+  const debug = io.env['STOWAGE_DEBUG'] !== undefined && io.env['STOWAGE_DEBUG'] !== '';
+  const line = (level: string, message: string, fields?: Record<string, unknown>): void => {
+    io.stderr.write(`${level}: ${message}${fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  };
+  return {
+    debug: (m, f) => (debug ? line('debug', m, f) : undefined),
+    info: (m, f) => (debug ? line('info', m, f) : undefined),
+    warn: (m, f) => line('warning', m, f),
+  };
+}
+
+/** Prints an error to standard error, as JSON with `--json`. */
+function reportError(io: CliIO, error: unknown, json: boolean): void {
+  if (isStorageError(error)) {
+    if (json) {
+      write(io.stderr, JSON.stringify({ error: error.toJSON() }) + '\n');
+      return;
+    }
+    const lines = [`stowage: ${error.message} [${error.code}]`];
+    for (const key of ['clones', 'blockers']) {
+      const list = error.details[key];
+      if (Array.isArray(list) && list.length > 0) lines.push(`  ${key}: ${list.join(', ')}`);
+    }
+    if (isCommandError(error)) {
+      lines.push(`  command: ${error.argv.join(' ')}`);
+      if (error.stderr) lines.push(`  stderr: ${error.stderr.trim().split('\n').join('\n          ')}`);
+    }
+    write(io.stderr, lines.join('\n') + '\n');
+    return;
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  write(io.stderr, json ? JSON.stringify({ error: { code: 'UNEXPECTED', message: String(error instanceof Error ? error.message : error) } }) + '\n' : `stowage: unexpected error: ${text}\n`);
+}
+
+/** Options of {@link runCli}, for tests and embedding. */
+export interface RunCliOptions {
+  /** Built-in plugin packages; {@link BUILTIN_PLUGIN_PACKAGES} by default. */
+  readonly builtins?: ReadonlyArray<readonly [string, ModuleNamespace]>;
+  /** The system-wide configuration path; `/etc/stowage/storage.cfg` by default. */
+  readonly systemConfigPath?: string;
+}
+
+/**
+ * Runs the `stowage` command: parses `argv`, runs the verb, prints to `io`, and returns the exit
+ * status (0 success, 1 unexpected, 2 usage, 10-30 per error code; see {@link EXIT_CODES}).
+ * Never throws.
+ *
+ * @param argv - the arguments after the program name
+ * @param io - standard streams, environment, working directory and abort signal
+ * @param options - built-in plugins and the system configuration path
+ * @returns the exit status
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout,
+ *   stderr: process.stderr, env: process.env, cwd: process.cwd() });
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
+  let json = argv.includes('--json');
+  let verb: VerbSpec | undefined;
+  let manager: StorageManager | undefined;
+  try {
+    const split = splitCommand(argv, VERB_GROUPS);
+    if (split.verb === '' || split.verb === 'help') {
+      const topic = split.verb === 'help' ? split.rest.filter((a) => !a.startsWith('-')).join(' ') : '';
+      const target = VERBS.find((v) => v.name === topic);
+      if (topic !== '' && !target) throw new UsageError(`unknown verb '${topic}'`);
+      const asked = split.verb === 'help' || split.rest.includes('--help') || split.rest.includes('-h');
+      write(asked ? io.stdout : io.stderr, target ? verbHelp(target) : overviewHelp(VERBS));
+      return asked ? EXIT_OK : EXIT_USAGE;
+    }
+    verb = VERBS.find((v) => v.name === split.verb);
+    if (!verb) {
+      if (VERB_GROUPS.has(split.verb)) {
+        const subs = VERBS.filter((v) => v.name.startsWith(`${split.verb} `));
+        const asked = split.rest.includes('--help') || split.rest.includes('-h');
+        write(asked ? io.stdout : io.stderr, overviewHelp(subs));
+        return asked ? EXIT_OK : EXIT_USAGE;
+      }
+      throw new UsageError(`unknown verb '${split.verb}'`);
+    }
+    let args: VerbArgs;
+    let pairs: ReadonlyArray<readonly [string, string]> = [];
+    if (verb.open) {
+      const parsed = parseOpenArgs(verb.name, split.rest, verb.open.flags, verb.positionals);
+      args = parsed;
+      pairs = parsed.pairs;
+    } else {
+      args = parseVerbArgs(verb.name, split.rest, verb.options ?? {}, verb.positionals);
+    }
+    json = args.global.json;
+    if (args.global.help) {
+      write(io.stdout, verbHelp(verb));
+      return EXIT_OK;
+    }
+    const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
+    let loaded: Promise<LoadedPlugins> | undefined;
+    const plugins = (): Promise<LoadedPlugins> =>
+      (loaded ??= loadPlugins({
+        builtins: options.builtins ?? BUILTIN_PLUGIN_PACKAGES,
+        names: [...readPluginList(config.path), ...parsePluginEnv(io.env['STOWAGE_PLUGINS']), ...args.global.plugins],
+        bases: [io.cwd, dirname(config.path)],
+      }));
+    const ctx: VerbContext = {
+      io,
+      args,
+      pairs,
+      config,
+      plugins,
+      manager: async (opts) => {
+        if (manager) return manager;
+        if (!opts?.allowMissingConfig && !existsSync(config.path)) {
+          throw new StorageError(
+            'NOT_FOUND',
+            `no storage configuration at ${config.path}: give --config FILE, set STOWAGE_CONFIG, or create ./storage.cfg or /etc/stowage/storage.cfg ('stowage storage add' creates one)`,
+            { details: { path: config.path } },
+          );
+        }
+        const { registry } = await plugins();
+        const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
+        const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
+        manager = await StorageManager.open({
+          plugins: registry.list(),
+          configFile: config.path,
+          log: stderrLogger(io),
+          ...(lockDir ? { lockDir } : {}),
+          ...(sharedLockDir ? { sharedLockDir } : {}),
+        });
+        return manager;
+      },
+      progress: (label) => createProgressBar(io.stderr, label),
+    };
+    const output = await verb.run(ctx);
+    write(io.stdout, renderOutput(output, json));
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const shown = verb ?? VERBS.find((v) => v.name === e.verb);
+      write(io.stderr, `stowage: ${e.message}\n${shown ? `usage: ${usageLine(shown)}\nTry 'stowage ${shown.name} --help'.` : "Try 'stowage --help'."}\n`);
+      return EXIT_USAGE;
+    }
+    reportError(io, e, json);
+    return isStorageError(e) ? exitCodeFor(e) : EXIT_UNEXPECTED;
+  } finally {
+    if (manager) await manager.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Files and standard streams as export targets and import sources. A file written by a failed
+ * export is removed; an existing file is never overwritten.
+ *
+ * @module
+ */
+import { open, unlink } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
+import { StorageError, type StorageErrorCode } from '@stowage/core';
+import type { CliIO } from './verb.js';
+
+/** Where an export writes. */
+export interface ExportTarget {
+  /** The stream to hand to the manager. */
+  readonly stream: Writable;
+  /** Ends the stream and waits until every byte is written. */
+  commit(): Promise<void>;
+  /** Stops writing and removes what was written (a file), after a failure. */
+  discard(): Promise<void>;
+}
+
+/** Maps a filesystem error to a stable code. */
+function fsError(e: unknown, path: string, action: string): StorageError {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const code: StorageErrorCode =
+    errno === 'EEXIST' ? 'ALREADY_EXISTS' : errno === 'ENOENT' || errno === 'ENOTDIR' ? 'NOT_FOUND' : errno === 'EACCES' || errno === 'EPERM' ? 'PERMISSION_DENIED' : errno === 'ENOSPC' ? 'NO_SPACE' : 'INTERNAL';
+  return new StorageError(code, `cannot ${action} '${path}': ${(e as Error).message}`, { cause: e, details: { path, errno } });
+}
+
+/**
+ * Opens the target of an export: `-` is standard output, anything else a new file.
+ *
+ * @param target - `-` or a file path (relative to the working directory)
+ * @param io - the process's streams
+ * @throws {@link StorageError} `ALREADY_EXISTS` when the file exists, `NOT_FOUND` when its
+ *   directory does not, `PERMISSION_DENIED`
+ */
+export async function openExportTarget(target: string, io: CliIO): Promise<ExportTarget> {
+  if (target === '-') {
+    return { stream: io.stdout, commit: async () => undefined, discard: async () => undefined };
+  }
+  const path = resolvePath(io.cwd, target);
+  let handle;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (e) {
+    throw fsError(e, path, 'create');
+  }
+  const stream = handle.createWriteStream();
+  return {
+    stream,
+    commit: async () => {
+      stream.end();
+      await finished(stream);
+    },
+    discard: async () => {
+      stream.destroy();
+      await finished(stream).catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Opens the source of an import: `-` is standard input, anything else an existing file.
+ *
+ * @param source - `-` or a file path
+ * @param io - the process's streams
+ * @returns the stream, and its size in bytes when it is a file
+ * @throws {@link StorageError} `NOT_FOUND`, `PERMISSION_DENIED`
+ */
+export async function openImportSource(source: string, io: CliIO): Promise<{ stream: Readable; size: number | undefined }> {
+  if (source === '-') return { stream: io.stdin, size: undefined };
+  const path = resolvePath(io.cwd, source);
+  try {
+    const handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    return { stream: handle.createReadStream(), size };
+  } catch (e) {
+    throw fsError(e, path, 'open');
+  }
+}
+
+function resolvePath(cwd: string, p: string): string {
+  return p.startsWith('/') ? p : `${cwd}/${p}`;
+}

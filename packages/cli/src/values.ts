@@ -1,0 +1,84 @@
+/**
+ * Checks and converts argument values (vmids, content types, formats). Pure.
+ *
+ * @module
+ */
+import { assertValidVmid, CONTENT_TYPES, StorageError, type ContentType, type StreamFormat, type VolumeFormat } from '@stowage/core';
+
+/** Image formats the command accepts for `--format`. */
+export const VOLUME_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
+
+/** Stream formats the command accepts for export and import. */
+export const STREAM_FORMATS: readonly StreamFormat[] = ['raw+size', 'qcow2+size', 'vmdk+size', 'tar+size', 'zfs', 'btrfs'];
+
+/**
+ * Parses a vmid argument.
+ *
+ * @param text - decimal digits
+ * @throws {@link StorageError} `INVALID_ARGUMENT` unless it is an integer in 1..999999999
+ */
+export function parseVmid(text: string): number {
+  if (!/^\d{1,10}$/.test(text)) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid vmid '${text}'`, { details: { vmid: text } });
+  }
+  const vmid = Number(text);
+  assertValidVmid(vmid);
+  return vmid;
+}
+
+/**
+ * Parses a comma-separated list of content types (`images,iso`).
+ *
+ * @param text - the list
+ * @throws {@link StorageError} `INVALID_ARGUMENT` for an unknown content type
+ */
+export function parseContentList(text: string): ContentType[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const item of items) {
+    if (!(CONTENT_TYPES as readonly string[]).includes(item)) {
+      throw new StorageError('INVALID_ARGUMENT', `unknown content type '${item}' (one of ${CONTENT_TYPES.join(', ')})`, {
+        details: { content: item },
+      });
+    }
+  }
+  return items as ContentType[];
+}
+
+/**
+ * Parses an image format.
+ *
+ * @param text - `raw`, `qcow2`, `vmdk` or `subvol`
+ * @throws {@link StorageError} `INVALID_ARGUMENT` otherwise
+ */
+export function parseVolumeFormat(text: string): VolumeFormat {
+  if (!(VOLUME_FORMATS as readonly string[]).includes(text)) {
+    throw new StorageError('INVALID_ARGUMENT', `unknown image format '${text}' (one of ${VOLUME_FORMATS.join(', ')})`, {
+      details: { format: text },
+    });
+  }
+  return text as VolumeFormat;
+}
+
+/**
+ * Parses a stream format.
+ *
+ * @param text - e.g. `raw+size`
+ * @throws {@link StorageError} `INVALID_ARGUMENT` for an unknown format
+ */
+export function parseStreamFormat(text: string): StreamFormat {
+  if (!(STREAM_FORMATS as readonly string[]).includes(text)) {
+    throw new StorageError('INVALID_ARGUMENT', `unknown stream format '${text}' (one of ${STREAM_FORMATS.join(', ')})`, {
+      details: { format: text },
+    });
+  }
+  return text as StreamFormat;
+}
+
+/**
+ * Reads a string option, or `undefined` when it was not given.
+ *
+ * @param value - the parsed option value
+ */
+export function stringOption(value: string | boolean | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * The shape of a verb: its name, help, arguments, and what it runs.
+ *
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { StorageManager } from '@stowage/core';
+import type { OptionSpec, VerbArgs } from './args.js';
+import type { ConfigLocation } from './config-path.js';
+import type { VerbOutput } from './output.js';
+import type { LoadedPlugins } from './plugin-loader.js';
+import type { BarStream, ProgressBar } from './progress.js';
+
+/** The process's streams and surroundings, injectable for tests. */
+export interface CliIO {
+  /** Standard input (the data of `import ... -`). */
+  readonly stdin: Readable;
+  /** Standard output. */
+  readonly stdout: Writable;
+  /** Standard error; progress bars are drawn here when it is a terminal. */
+  readonly stderr: Writable & BarStream;
+  /** The environment. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The working directory. */
+  readonly cwd: string;
+  /** Aborted on SIGINT/SIGTERM: long transfers stop and clean up. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What a verb gets when it runs. */
+export interface VerbContext {
+  /** The process's streams and surroundings. */
+  readonly io: CliIO;
+  /** The parsed arguments. */
+  readonly args: VerbArgs;
+  /** Open-ended `--key value` pairs (verbs with {@link VerbSpec.open}). */
+  readonly pairs: ReadonlyArray<readonly [string, string]>;
+  /** The configuration file chosen. */
+  readonly config: ConfigLocation;
+  /** The registered plugins (loaded on first use). */
+  plugins(): Promise<LoadedPlugins>;
+  /**
+   * The manager over the configuration file (opened on first use, closed after the verb).
+   * A missing file is `NOT_FOUND` unless `allowMissingConfig` (then it has no storages yet).
+   */
+  manager(options?: { readonly allowMissingConfig?: boolean }): Promise<StorageManager>;
+  /** A progress bar on standard error (silent unless it is a terminal). */
+  progress(label: string): ProgressBar;
+}
+
+/** One verb of the command. */
+export interface VerbSpec {
+  /** The verb, e.g. `alloc` or `storage add`. */
+  readonly name: string;
+  /** The arguments part of the usage line, e.g. `<storage> <vmid> <name|-> <size>`. */
+  readonly usage: string;
+  /** One line saying what it does. */
+  readonly summary: string;
+  /** More help: what the arguments mean, what is printed. */
+  readonly description?: string;
+  /** How many positional arguments it takes. */
+  readonly positionals: { readonly min: number; readonly max: number };
+  /** Its own options. */
+  readonly options?: Readonly<Record<string, OptionSpec>>;
+  /** Takes open-ended `--key value` options (plugin config), with these flags of its own. */
+  readonly open?: { readonly flags: readonly string[]; readonly help: string };
+  /** Runs the verb. */
+  run(ctx: VerbContext): Promise<VerbOutput>;
+}

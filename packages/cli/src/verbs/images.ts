@@ -1,0 +1,121 @@
+/**
+ * `alloc`, `free`, `path`, `template`, `clone`, `resize` and `rename`: one volume at a time.
+ *
+ * @module
+ */
+import { parseSizeSpec, parseSize } from '../sizes.js';
+import { parseVmid, parseVolumeFormat, stringOption } from '../values.js';
+import type { VerbSpec } from '../verb.js';
+
+/** `stowage alloc <storage> <vmid> <name|-> <size> [--format F]`. */
+export const allocVerb: VerbSpec = {
+  name: 'alloc',
+  usage: '<storage> <vmid> <name|-> <size> [--format F]',
+  summary: 'allocate a new disk image',
+  description:
+    "Name '-' picks the next free vm-<vmid>-disk-<n> name. Size is bytes, or a number with K, M, G, T or P (binary units).\nPrints the new volume id.",
+  positionals: { min: 4, max: 4 },
+  options: { format: { type: 'string', valueName: 'F', description: "image format (raw, qcow2, vmdk, subvol); the storage's default when omitted" } },
+  async run(ctx) {
+    const [storage = '', vmidText = '', name = '', sizeText = ''] = ctx.args.positionals;
+    const vmid = parseVmid(vmidText);
+    const size = parseSize(sizeText);
+    const formatText = stringOption(ctx.args.options['format']);
+    const format = formatText === undefined ? undefined : parseVolumeFormat(formatText);
+    const m = await ctx.manager();
+    const volid = await m.allocImage(storage, { vmid, size, format, name: name === '-' ? undefined : name });
+    return { data: { volid, size }, human: volid };
+  },
+};
+
+/** `stowage free <volid>`. */
+export const freeVerb: VerbSpec = {
+  name: 'free',
+  usage: '<volid>',
+  summary: 'delete a volume and its snapshots',
+  description: 'A template that linked clones still use is refused (IN_USE); so is a protected volume (PROTECTED).',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const volid = ctx.args.positionals[0] ?? '';
+    await (await ctx.manager()).freeImage(volid);
+    return { data: { volid, freed: true }, human: `freed ${volid}` };
+  },
+};
+
+/** `stowage path <volid> [--snapshot S]`. */
+export const pathVerb: VerbSpec = {
+  name: 'path',
+  usage: '<volid> [--snapshot S]',
+  summary: 'print the path (or URL) through which a guest reaches a volume',
+  positionals: { min: 1, max: 1 },
+  options: { snapshot: { type: 'string', valueName: 'S', description: 'the path of this snapshot' } },
+  async run(ctx) {
+    const volid = ctx.args.positionals[0] ?? '';
+    const snapshot = stringOption(ctx.args.options['snapshot']);
+    const p = await (await ctx.manager()).path(volid, { snapshot });
+    return { data: { volid, path: p.path, vmid: p.vmid, vtype: p.vtype }, human: p.path };
+  },
+};
+
+/** `stowage template <volid>`. */
+export const templateVerb: VerbSpec = {
+  name: 'template',
+  usage: '<volid>',
+  summary: 'turn a volume into a read-only template (base) for linked clones',
+  description: 'Prints the new volume id (vm-<vmid>-disk-<n> becomes base-<vmid>-disk-<n>).',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const volid = ctx.args.positionals[0] ?? '';
+    const base = await (await ctx.manager()).createBase(volid);
+    return { data: { volid: base, from: volid }, human: base };
+  },
+};
+
+/** `stowage clone <volid> <vmid> [--snapshot S]`. */
+export const cloneVerb: VerbSpec = {
+  name: 'clone',
+  usage: '<volid> <vmid> [--snapshot S]',
+  summary: 'make a linked clone of a template (or of a snapshot, where the storage can)',
+  description: 'Prints the new volume id.',
+  positionals: { min: 2, max: 2 },
+  options: { snapshot: { type: 'string', valueName: 'S', description: 'clone from this snapshot instead of from a template' } },
+  async run(ctx) {
+    const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const vmid = parseVmid(vmidText);
+    const snapshot = stringOption(ctx.args.options['snapshot']);
+    const clone = await (await ctx.manager()).cloneImage(volid, { vmid, snapshot });
+    return { data: { volid: clone, from: volid }, human: clone };
+  },
+};
+
+/** `stowage resize <volid> <size>`. */
+export const resizeVerb: VerbSpec = {
+  name: 'resize',
+  usage: '<volid> <size|+size>',
+  summary: 'grow a volume to a size, or by a size with +',
+  description: 'Size as for alloc; +1G grows by 1 GiB. Shrinking is refused (CANNOT_SHRINK) unless the storage can shrink.',
+  positionals: { min: 2, max: 2 },
+  async run(ctx) {
+    const [volid = '', sizeText = ''] = ctx.args.positionals;
+    const spec = parseSizeSpec(sizeText);
+    const m = await ctx.manager();
+    const size = spec.relative ? (await m.volumeSizeInfo(volid)).size + spec.bytes : spec.bytes;
+    await m.volumeResize(volid, size);
+    return { data: { volid, size }, human: `resized ${volid} to ${size} bytes` };
+  },
+};
+
+/** `stowage rename <volid> <vmid>`. */
+export const renameVerb: VerbSpec = {
+  name: 'rename',
+  usage: '<volid> <vmid>',
+  summary: 'give a volume to another guest (it gets a free name of that guest)',
+  description: 'Prints the new volume id.',
+  positionals: { min: 2, max: 2 },
+  async run(ctx) {
+    const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const vmid = parseVmid(vmidText);
+    const renamed = await (await ctx.manager()).renameVolume(volid, vmid);
+    return { data: { volid: renamed, from: volid }, human: renamed };
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * Every verb of the command, in the order help lists them.
+ *
+ * @module
+ */
+import type { VerbSpec } from '../verb.js';
+import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
+import { pluginsVerb } from './plugins.js';
+import { delsnapshotVerb, rollbackVerb, snapshotsVerb, snapshotVerb } from './snapshots.js';
+import { listVerb, statusVerb } from './status.js';
+import { storageAddVerb, storageListVerb, storageRemoveVerb, storageSetVerb } from './storage.js';
+import { copyVerb, exportVerb, importVerb } from './transfer.js';
+
+/** All verbs. */
+export const VERBS: readonly VerbSpec[] = [
+  statusVerb,
+  listVerb,
+  allocVerb,
+  freeVerb,
+  pathVerb,
+  templateVerb,
+  cloneVerb,
+  snapshotVerb,
+  snapshotsVerb,
+  rollbackVerb,
+  delsnapshotVerb,
+  resizeVerb,
+  renameVerb,
+  exportVerb,
+  importVerb,
+  copyVerb,
+  storageAddVerb,
+  storageSetVerb,
+  storageRemoveVerb,
+  storageListVerb,
+  pluginsVerb,
+];
+
+/** Verbs that take a sub-verb (`storage add`). */
+export const VERB_GROUPS: ReadonlySet<string> = new Set(VERBS.filter((v) => v.name.includes(' ')).map((v) => v.name.split(' ')[0] ?? ''));

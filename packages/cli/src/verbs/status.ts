@@ -1,0 +1,106 @@
+/**
+ * `status` and `list`: what the storages hold and how full they are.
+ *
+ * @module
+ */
+import { isStorageError } from '@stowage/core';
+import { formatTime } from '../output.js';
+import { formatSize } from '../sizes.js';
+import { parseContentList, parseVmid, stringOption } from '../values.js';
+import type { VerbSpec } from '../verb.js';
+
+/** One row of `status`. */
+export interface StatusRow {
+  /** The storage id. */
+  readonly storage: string;
+  /** The plugin type. */
+  readonly type: string;
+  /** `active`, `inactive`, `disabled`, `unavailable` (not for this node) or `error`. */
+  readonly status: string;
+  /** Total bytes (0 when unknown). */
+  readonly total: number;
+  /** Used bytes. */
+  readonly used: number;
+  /** Available bytes. */
+  readonly available: number;
+  /** The error code, when status is `error` or `unavailable`. */
+  readonly error?: string;
+}
+
+/** `stowage status [storage]`. */
+export const statusVerb: VerbSpec = {
+  name: 'status',
+  usage: '[storage]',
+  summary: 'show capacity and state of every storage, or of one',
+  description: 'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node) or error.',
+  positionals: { min: 0, max: 1 },
+  async run(ctx) {
+    const m = await ctx.manager();
+    const only = ctx.args.positionals[0];
+    const ids = only === undefined ? m.storageIds() : [only];
+    const rows: StatusRow[] = [];
+    for (const id of ids) {
+      const config = m.storageConfig(id);
+      const type = String(config.type);
+      if (config.disable === true) {
+        rows.push({ storage: id, type, status: 'disabled', total: 0, used: 0, available: 0 });
+        continue;
+      }
+      try {
+        const s = await m.status(id);
+        rows.push({ storage: id, type, status: s.active ? 'active' : 'inactive', total: s.total, used: s.used, available: s.available });
+      } catch (e) {
+        if (only !== undefined && !isStorageError(e, 'UNAVAILABLE')) throw e;
+        const code = isStorageError(e) ? e.code : 'INTERNAL';
+        rows.push({ storage: id, type, status: code === 'UNAVAILABLE' ? 'unavailable' : 'error', total: 0, used: 0, available: 0, error: code });
+      }
+    }
+    return {
+      data: rows,
+      human: {
+        headers: ['Name', 'Type', 'Status', 'Total', 'Used', 'Available', '%'],
+        right: [3, 4, 5, 6],
+        rows: rows.map((r) => [
+          r.storage,
+          r.type,
+          r.status,
+          formatSize(r.total),
+          formatSize(r.used),
+          formatSize(r.available),
+          r.total > 0 ? `${((r.used / r.total) * 100).toFixed(2)}%` : '-',
+        ]),
+      },
+    };
+  },
+};
+
+/** `stowage list <storage> [--vmid N] [--content images,iso]`. */
+export const listVerb: VerbSpec = {
+  name: 'list',
+  usage: '<storage> [--vmid N] [--content images|iso|...]',
+  summary: 'list the volumes of a storage',
+  description: 'Sorted by volume id. --content takes a comma-separated list of content types.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    vmid: { type: 'string', valueName: 'N', description: "only this guest's volumes" },
+    content: { type: 'string', valueName: 'TYPES', description: 'only these content types (images, rootdir, iso, vztmpl, backup, snippets, import)' },
+  },
+  async run(ctx) {
+    const storage = ctx.args.positionals[0] ?? '';
+    const vmidText = stringOption(ctx.args.options['vmid']);
+    const contentText = stringOption(ctx.args.options['content']);
+    const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);
+    const content = contentText === undefined ? undefined : parseContentList(contentText);
+    const m = await ctx.manager();
+    const volumes = await m.listVolumes(storage, { vmid, content });
+    const sorted = [...volumes].sort((a, b) => a.volid.localeCompare(b.volid));
+    return {
+      data: sorted,
+      human: {
+        headers: ['Volid', 'Format', 'Type', 'Size', 'VMID', 'Created'],
+        right: [3, 4],
+        rows: sorted.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === undefined ? '' : String(v.vmid), formatTime(v.ctime)]),
+      },
+    };
+  },
+};

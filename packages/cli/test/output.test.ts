@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { formatTable, formatTime, renderOutput } from '../src/output.js';
+import { createProgressBar, renderProgressLine } from '../src/progress.js';
+
+describe('output', () => {
+  it('aligns columns and right-aligns numbers', () => {
+    const text = formatTable({ headers: ['Name', 'Size'], right: [1], rows: [['a', '1.0G'], ['long-name', '10G']] });
+    expect(text).toBe('Name       Size\na          1.0G\nlong-name   10G\n');
+  });
+  it('prints JSON with --json and nothing when quiet', () => {
+    expect(JSON.parse(renderOutput({ data: { volid: 'x:1' }, human: 'x:1' }, true))).toEqual({ volid: 'x:1' });
+    expect(renderOutput({ data: { volid: 'x:1' }, human: 'x:1' }, false)).toBe('x:1\n');
+    expect(renderOutput({ data: undefined, quiet: true }, true)).toBe('');
+  });
+  it('formats times in UTC', () => {
+    expect(formatTime(0)).toBe('1970-01-01 00:00:00');
+    expect(formatTime(undefined)).toBe('-');
+  });
+});
+
+describe('progress', () => {
+  it('renders a bar with percentage and sizes', () => {
+    const line = renderProgressLine('copy', { done: 512 * 1024 ** 2, total: 1024 ** 3 }, 80);
+    expect(line).toMatch(/^copy \[#+\.+\]  50%  512M\/1\.0G$/);
+  });
+  it('renders bytes only when the total is unknown', () => {
+    expect(renderProgressLine('import', { done: 2048, total: undefined }, 80)).toBe('import 2.0K');
+  });
+  it('draws nothing when the stream is not a terminal', () => {
+    const written: string[] = [];
+    const bar = createProgressBar({ write: (t: string) => written.push(t), isTTY: false }, 'export');
+    expect(bar.onProgress).toBeUndefined();
+    bar.finish();
+    expect(written).toEqual([]);
+  });
+  it('draws and ends the line on a terminal', () => {
+    const written: string[] = [];
+    const bar = createProgressBar({ write: (t: string) => written.push(t), isTTY: true, columns: 60 }, 'export');
+    bar.onProgress?.({ done: 1, total: 2 });
+    bar.onProgress?.({ done: 2, total: 2 });
+    bar.finish();
+    expect(written.at(-1)).toBe('\n');
+    expect(written.join('')).toContain('100%');
+  });
+});
