@@ -55,6 +55,7 @@ export class StandIn {
   /** `false` makes `/health` answer 500. */
   healthy = true;
   #failNext = 0;
+  #failFilter: ((method: string, path: string) => boolean) | undefined;
   #server: Server;
   #port = 0;
   #sockets = new Set<Socket>();
@@ -123,9 +124,10 @@ export class StandIn {
     await this.#listen(this.#port);
   }
 
-  /** The next `n` `/v1` calls answer 500 with `FAIL_UNKNOWN_ERROR`. */
-  failNext(n: number): void {
+  /** The next `n` `/v1` calls (those `filter` picks, if given) answer 500 with `FAIL_UNKNOWN_ERROR`. */
+  failNext(n: number, filter?: (method: string, path: string) => boolean): void {
     this.#failNext = n;
+    this.#failFilter = filter;
   }
 
   /** Makes the configured token invalid, as an expired one is (401). */
@@ -166,7 +168,7 @@ export class StandIn {
       }
     }
     this.validator?.checkRequest(method, rawPath, bodyText);
-    if (this.#failNext > 0) {
+    if (this.#failNext > 0 && (!this.#failFilter || this.#failFilter(method, url.pathname))) {
       this.#failNext--;
       return send(500, [rc('error', undefined, undefined, 998, 'An unknown error occurred.', { details: 'Injected by the stand-in.' })]);
     }
