@@ -1,7 +1,29 @@
 /**
- * `@stowage/core/testing`: the conformance kit that every storage plugin runs, and the `memory`
+ * `@stowage/core/testing`: the conformance kit that every storage plugin (ours and third
+ * parties') runs with {@link describeStoragePlugin}, its groups one by one, and the `memory`
  * reference plugin.
  *
  * @packageDocumentation
  */
+export { expectCode, outcomeOf } from './assert.js';
+export { BAD_SNAPSHOT_NAMES, BAD_VMIDS, badDiskNames, badSizes, badVolnames, type BadValue } from './bad-values.js';
+export { byteSink, firstDifference, patternBytes, rawSizeStream, type ByteSink } from './bytes.js';
+export { DEFAULT_CASE_TIMEOUT_MS, describeStoragePlugin, STORAGE_SUITE_GROUPS, useStorageKit, type StorageSuiteGroup } from './describe.js';
+export { allOf, effectiveCapabilities, featureGate, formatWith, gate, type Gate, type KitCapabilities } from './gates.js';
+export { DEFAULT_SIZE_UNIT, DEFAULT_VMID_RANGE, StorageKit, type KitAllocOptions } from './kit.js';
 export * from './memory/index.js';
+export type { KitFeatures, KitTarget, StoragePluginSuiteOptions } from './options.js';
+export { allocSuite } from './suites/alloc.js';
+export { attributesSuite } from './suites/attributes.js';
+export { badInputSuite } from './suites/bad-input.js';
+export { baseCloneSuite } from './suites/base-clone.js';
+export { capabilitiesSuite } from './suites/capabilities.js';
+export { faultSuite } from './suites/faults.js';
+export { describeGated, itGated } from './suites/gated.js';
+export { idempotencySuite } from './suites/idempotency.js';
+export { renameSuite } from './suites/rename.js';
+export { resizeSuite } from './suites/resize.js';
+export { snapshotSuite } from './suites/snapshots.js';
+export { statusSuite } from './suites/status.js';
+export { transferSuite } from './suites/transfer.js';
+export { volnameSuite } from './suites/volnames.js';

@@ -1,0 +1,97 @@
+/**
+ * Options of the conformance kit.
+ *
+ * @module
+ */
+import type { FeatureMatrix, StreamFormat, VolumeAttribute, VolumeFormat } from '../capabilities.js';
+import type { CommandRunner } from '../command/runner.js';
+import type { StoragePluginClass } from '../storage-plugin.js';
+
+/** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. */
+export interface KitTarget {
+  /**
+   * The storage's config as a plain object: `type` (the plugin's), `storage` (an id of your
+   * choice) and the plugin's options. The kit opens its own manager with it.
+   */
+  readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * Runs the plugin's commands (an `SshRunner` for a test VM, a `MemoryRunner` for the memory
+   * plugin). The kit wraps it in a `FaultInjectingRunner` for the fault cases.
+   * @default new LocalRunner()
+   */
+  readonly runner?: CommandRunner;
+  /**
+   * The smallest size step the storage allocates exactly, in bytes (an LVM extent, a ZFS
+   * volblocksize multiple, ...). Every size the kit asks for is a small multiple of it (1 to 3
+   * units), and reported sizes must match exactly. Keep it small so that real storage stays fast.
+   * @default 4194304 (4 MiB)
+   */
+  readonly sizeUnit?: number;
+  /**
+   * The range of guest ids the kit may pick from, `[min, max]`; each run takes a random block in
+   * it so that parallel or left-over runs do not clash.
+   * @default [700000000, 999999999]
+   */
+  readonly vmidRange?: readonly [number, number];
+}
+
+/**
+ * Narrows what the kit tests below what the plugin's static capabilities declare, for example
+ * when a test storage lacks something the plugin could do elsewhere. It can only take away: a
+ * value that grants more than the capabilities is refused with a `TypeError`. Groups are gated
+ * on the capabilities narrowed by these; refusal checks (such as `CANNOT_SHRINK`) follow the
+ * plugin's own capabilities.
+ */
+export interface KitFeatures {
+  /** Test only these image formats (a subset of `capabilities.formats`). */
+  readonly formats?: readonly VolumeFormat[];
+  /** Test only these entries of the feature matrix (a subset of `capabilities.features`). */
+  readonly features?: FeatureMatrix;
+  /** Test only these attributes (a subset of `capabilities.attributes`). */
+  readonly attributes?: readonly VolumeAttribute[];
+  /** Test only these export formats (a subset of `capabilities.exportFormats`). */
+  readonly exportFormats?: readonly StreamFormat[];
+  /** Test only these import formats (a subset of `capabilities.importFormats`). */
+  readonly importFormats?: readonly StreamFormat[];
+  /** `false`: do not test rollback to older snapshots even though the plugin declares it. */
+  readonly rollbackAnySnapshot?: boolean;
+  /** `false`: do not test cloning from snapshots even though the plugin declares it. */
+  readonly cloneFromSnapshot?: boolean;
+  /** `false`: do not test shrinking even though the plugin declares it. */
+  readonly shrink?: boolean;
+  /** `false`: skip the resize group (the contract has no capability flag for growing). */
+  readonly resize?: boolean;
+  /** `false`: skip the fault-injection group (for example on a storage too slow for it). */
+  readonly faults?: boolean;
+}
+
+/**
+ * Options of {@link describeStoragePlugin}.
+ *
+ * @example
+ * ```ts
+ * describeStoragePlugin({
+ *   name: 'dir',
+ *   plugin: DirPlugin,
+ *   setup: async () => ({ config: { type: 'dir', storage: 'kit', path: await mkdtemp(join(tmpdir(), 'kit-')) } }),
+ * });
+ * ```
+ */
+export interface StoragePluginSuiteOptions {
+  /** A name for the suite's title, e.g. `dir` or `zfspool on the testbed`. */
+  readonly name: string;
+  /** The plugin class under test. */
+  readonly plugin: StoragePluginClass;
+  /** Prepares a storage (once, before the suite's first test) and says how to reach it. */
+  readonly setup: () => KitTarget | Promise<KitTarget>;
+  /** Releases what `setup` made (once, after the suite's last test and the kit's own clean-up). */
+  readonly teardown?: () => void | Promise<void>;
+  /** Narrows what is tested below the plugin's capabilities. */
+  readonly features?: KitFeatures;
+  /**
+   * The time limit of each case (and of `setup`, `teardown` and each case's clean-up), in
+   * milliseconds; raise it for slow storage.
+   * @default 60000
+   */
+  readonly timeoutMs?: number;
+}

@@ -1,0 +1,111 @@
+/**
+ * Fault injection: failing any one command of a multi-step operation leaves the storage as it
+ * was, with a clear error.
+ *
+ * @module
+ */
+import { it } from 'vitest';
+import { isStorageError } from '../../errors.js';
+import { allOf, featureGate, formatWith, gate, type Gate } from '../gates.js';
+import { patternBytes } from '../bytes.js';
+import type { StorageKit } from '../kit.js';
+import { describeGated } from './gated.js';
+
+/** One operation the fault cases break step by step. */
+interface FaultOperation {
+  /** Its name in titles. */
+  readonly name: string;
+  /** When it runs. */
+  readonly gate: Gate;
+  /** Makes what the operation needs; called before each attempt. */
+  prepare(kit: StorageKit): Promise<string | undefined>;
+  /** Runs it on what `prepare` made; returns the volid it made or changed. */
+  run(kit: StorageKit, prepared: string | undefined): Promise<string>;
+}
+
+function operations(kit: StorageKit): FaultOperation[] {
+  const caps = kit.caps;
+  const template = featureGate(caps, 'template', 'current');
+  const cloneFormat = formatWith(caps, 'clone', 'base');
+  const importFormat = caps.formats.includes('raw') ? 'raw' : caps.defaultFormat;
+  let base: string | undefined;
+  return [
+    { name: 'allocImage', gate: gate(true, ''), prepare: async () => undefined, run: (k) => k.alloc() },
+    {
+      name: 'createBase',
+      gate: template,
+      prepare: (k) => k.alloc({ format: formatWith(caps, 'template', 'current') }),
+      run: (k, volid) => k.manager.createBase(volid!),
+    },
+    {
+      name: 'cloneImage',
+      gate: allOf(template, featureGate(caps, 'clone', 'base')),
+      prepare: async (k) => (base ??= await k.manager.createBase(await k.alloc({ format: cloneFormat }))),
+      run: (k, b) => k.manager.cloneImage(b!, { vmid: k.newVmid() }),
+    },
+    {
+      name: 'volumeImport',
+      gate: gate(caps.importFormats.includes('raw+size'), "capabilities.importFormats lacks 'raw+size'"),
+      prepare: (k) => k.vacantVolid(k.newVmid(), importFormat),
+      run: (k, target) => k.importBytes(target!, patternBytes(k.unit)),
+    },
+  ];
+}
+
+/**
+ * For each multi-step operation (`allocImage`, `createBase`, `cloneImage`, `volumeImport`, as
+ * declared): counts the commands it runs, then for k = 1..n fails the k-th command through the
+ * `FaultInjectingRunner` and checks that the call throws a {@link StorageError} and that the
+ * storage's listing is exactly what it was before. (When the failed command was one the plugin
+ * may tolerate, the call may succeed instead: then its result must be listed.) An operation that
+ * ran no commands is skipped with that reason.
+ *
+ * @param kit - the kit of the suite
+ */
+export function faultSuite(kit: StorageKit): void {
+  describeGated('failures leave nothing behind', gate(kit.caps.faults, 'features.faults is false'), () => {
+    for (const { name, gate: g } of operations(kit)) {
+      if (!g.ok) {
+        it(`${name} (skipped: ${g.reason})`, (ctx) => ctx.skip(g.reason));
+        continue;
+      }
+      it(`${name}: failing any one of its commands leaves the storage as it was`, async (ctx) => {
+        const op = operations(kit).find((o) => o.name === name)!;
+        const faulty = kit.faulty;
+        const counted = await op.prepare(kit);
+        faulty.failAt = 0;
+        faulty.reset();
+        await op.run(kit, counted);
+        const n = faulty.count;
+        if (n === 0) ctx.skip(`the plugin ran no commands for ${op.name}`);
+        const problems: string[] = [];
+        for (let k = 1; k <= n; k++) {
+          const prepared = await op.prepare(kit);
+          const before = await kit.imageSummary();
+          faulty.reset();
+          faulty.failAt = k;
+          let made: string | undefined;
+          let error: unknown;
+          try {
+            made = await op.run(kit, prepared);
+          } catch (e) {
+            error = e;
+          } finally {
+            faulty.failAt = 0;
+          }
+          const argv = faulty.commands[k - 1]?.join(' ') ?? '(fewer commands this time)';
+          const after = await kit.imageSummary();
+          if (error !== undefined) {
+            if (!isStorageError(error)) problems.push(`k=${k} (${argv}): threw a non-StorageError: ${String(error)}`);
+            if (JSON.stringify(after) !== JSON.stringify(before)) {
+              problems.push(`k=${k} (${argv}): left the storage changed\n    before: ${before.join(' | ')}\n    after:  ${after.join(' | ')}`);
+            }
+          } else if (made !== undefined && !after.some((line) => line.startsWith(`${made} `))) {
+            problems.push(`k=${k} (${argv}): succeeded with ${made}, which is not listed`);
+          }
+        }
+        if (problems.length > 0) throw new Error(`${op.name} with one failed command (of ${n}):\n  ${problems.join('\n  ')}`);
+      });
+    }
+  });
+}

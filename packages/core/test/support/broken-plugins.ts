@@ -1,0 +1,94 @@
+/**
+ * Deliberately broken variants of the memory plugin, each with one fault a real plugin could
+ * have. The conformance kit must fail on every one of them (test/kit-catches-broken.test.ts).
+ */
+import { once } from 'node:events';
+import { Transform } from 'node:stream';
+import { StorageError } from '../../src/errors.js';
+import type {
+  AllocImageRequest,
+  CreateBaseRequest,
+  ParsedVolume,
+  PluginContext,
+  SnapshotRequest,
+  VolumeExportRequest,
+  VolumeRequest,
+  VolumeResizeRequest,
+  VolumeSizeInfo,
+} from '../../src/plugin-types.js';
+import { createArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
+import type { MemoryConfig } from '../../src/testing/memory/config.js';
+import { memoryPool } from '../../src/testing/memory/plugin.js';
+import { defineMemoryPlugin } from '../../src/testing/memory/variant.js';
+
+/** Declares `shrink: false` and has no size info (so the manager cannot check), but shrinks anyway. */
+export class ShrinksAnyway extends defineMemoryPlugin({ type: 'brokenshrink', shrink: false }) {
+  override async volumeSizeInfo(ctx: PluginContext<MemoryConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
+    void ctx;
+    throw new StorageError('NOT_SUPPORTED', 'no size info', { details: { volname: request.volume.volname } });
+  }
+
+  override async volumeResize(ctx: PluginContext<MemoryConfig>, request: VolumeResizeRequest): Promise<void> {
+    const r = await this.find(ctx, request.volume);
+    await ctx.run(resizeArgs(memoryPool(ctx), r.name, request.size));
+  }
+}
+
+/** Exports one byte of the payload wrong. */
+export class CorruptsExport extends defineMemoryPlugin({ type: 'brokenexport' }) {
+  override async volumeExport(ctx: PluginContext<MemoryConfig>, request: VolumeExportRequest): Promise<void> {
+    let offset = 0;
+    const flip = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        const out = Buffer.from(chunk);
+        const at = 8 + 4096 - offset;
+        if (at >= 0 && at < out.length) out[at] = (out[at] ?? 0) ^ 0xff;
+        offset += chunk.length;
+        callback(null, out);
+      },
+    });
+    flip.pipe(request.output, { end: false });
+    const ended = once(flip, 'end');
+    await super.volumeExport(ctx, { ...request, output: flip });
+    flip.end();
+    await ended;
+  }
+}
+
+/** Allocates in two steps and makes bases in two steps, and undoes neither when the second fails. */
+export class LeavesHalfMade extends defineMemoryPlugin({ type: 'brokencleanup' }) {
+  override async allocImage(ctx: PluginContext<MemoryConfig>, request: AllocImageRequest): Promise<string> {
+    await ctx.run(createArgs(memoryPool(ctx), request.name, request.size));
+    await ctx.run(setArgs(memoryPool(ctx), request.name, 'owner', String(request.vmid)));
+    return request.name;
+  }
+
+  override async createBase(ctx: PluginContext<MemoryConfig>, request: CreateBaseRequest): Promise<string> {
+    const v = request.volume;
+    await this.find(ctx, v);
+    const base = `base-${v.name.slice('vm-'.length)}`;
+    await ctx.run(renameArgs(memoryPool(ctx), v.name, base));
+    await ctx.run(setArgs(memoryPool(ctx), base, 'readonly', '1'));
+    return base;
+  }
+}
+
+/** Parses any name that contains a `vm-<vmid>-` part, `..`, `/` and shell characters included. */
+export class AcceptsAnyName extends defineMemoryPlugin({ type: 'brokennames' }) {
+  override parseVolname(volname: string): ParsedVolume {
+    try {
+      return super.parseVolname(volname);
+    } catch (e) {
+      const m = /(vm|base)-(\d+)-/.exec(volname);
+      if (!m) throw e;
+      return { volname, vtype: 'images', name: volname, vmid: Number(m[2]), baseName: undefined, baseVmid: undefined, isBase: m[1] === 'base', format: 'raw' };
+    }
+  }
+}
+
+/** Takes snapshots by doing nothing at all. */
+export class IgnoresSnapshots extends defineMemoryPlugin({ type: 'brokensnapshot' }) {
+  override async volumeSnapshot(ctx: PluginContext<MemoryConfig>, request: SnapshotRequest): Promise<void> {
+    await this.find(ctx, request.volume);
+  }
+}
