@@ -101,7 +101,8 @@ export { defaultLockDir, type StorageLockProvider, type StorageManagerOptions } 
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type * from './plugin-types.js';
 export { PluginRegistry } from './registry.js';
-export { StorageManager, type AllocImageOptions, type CloneImageOptions, type SnapshotOption } from './storage-manager.js';
+export { StorageManager, type SnapshotOption } from './storage-manager.js';
+export { type AllocImageOptions, type CloneImageOptions } from './manager/volume-ops.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
 export {
   countingStream,

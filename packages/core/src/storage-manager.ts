@@ -6,17 +6,27 @@
  * @module
  */
 import { hostname } from 'node:os';
-import type { ContentType, Feature, StreamFormat, VolumeAttribute, VolumeFormat } from './capabilities.js';
+import type { ContentType, Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError, isStorageError } from './errors.js';
 import { StorageLocks } from './lock.js';
-import { findLinkedClones } from './manager/clones.js';
-import { assertAttributeValue, assertDiskNameFor, assertFeature, assertValidSize, assertValidSnapshotName } from './manager/input.js';
+import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
-import { ManagerState, parseWith, type ResolvedVolume } from './manager/state.js';
+import { ManagerState, parseWith } from './manager/state.js';
 import { addStorage, assertLockable, loadStorages, removeStorage, updateStorage, type ConfigStore } from './manager/storages.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
+import {
+  allocImage,
+  cloneImage,
+  createBase,
+  freeImage,
+  renameVolume,
+  resize,
+  rollback,
+  type AllocImageOptions,
+  type CloneImageOptions,
+} from './manager/volume-ops.js';
 import type {
   AttributeValue,
   ImageInfo,
@@ -31,30 +41,6 @@ import type {
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
 import { assertValidVmid, parseVolumeId } from './volume-id.js';
-
-/** Options of {@link StorageManager.allocImage}. */
-export interface AllocImageOptions {
-  /** The owning guest. */
-  readonly vmid: number;
-  /** Size in bytes. */
-  readonly size: number;
-  /** Image format; the storage's `format` option, else the plugin's default. */
-  readonly format?: VolumeFormat | undefined;
-  /** The disk name (`vm-<vmid>-...`); the lowest free `vm-<vmid>-disk-<n>` by default. */
-  readonly name?: string | undefined;
-  /** Aborts the call. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link StorageManager.cloneImage}. */
-export interface CloneImageOptions {
-  /** The guest that owns the clone. */
-  readonly vmid: number;
-  /** Clone this snapshot of the volume instead of a base (where the plugin can). */
-  readonly snapshot?: string | undefined;
-  /** The clone's disk name (`vm-<vmid>-...`); the lowest free one by default. */
-  readonly name?: string | undefined;
-}
 
 /** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
 export interface SnapshotOption {
@@ -305,25 +291,7 @@ export class StorageManager {
    * @see Proxmox `alloc_image`, `PVE::Storage::vdisk_alloc`
    */
   async allocImage(storeId: string, options: AllocImageOptions): Promise<string> {
-    const entry = this.#live().usable(storeId);
-    const { vmid, size, name } = options;
-    assertValidVmid(vmid);
-    assertValidSize(size);
-    if (name !== undefined) assertDiskNameFor(name, vmid);
-    const caps = entry.cls.capabilities;
-    const configured = typeof entry.config['format'] === 'string' ? (entry.config['format'] as VolumeFormat) : undefined;
-    const format = options.format ?? configured ?? caps.defaultFormat;
-    if (!caps.formats.includes(format)) {
-      throw new StorageError('NOT_SUPPORTED', `storage '${storeId}' cannot allocate format '${String(format)}'`, {
-        details: { storeId, format: String(format), formats: [...caps.formats] },
-      });
-    }
-    await this.#state.read(entry, options.signal, (ctx) => this.#state.activate(entry, ctx));
-    const volname = await this.#state.locked(entry, options.signal, async (ctx) => {
-      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
-      return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
-    });
-    return this.#state.volid(entry, volname);
+    return allocImage(this.#state, this.#live().usable(storeId), options);
   }
 
   /**
@@ -336,26 +304,7 @@ export class StorageManager {
    * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
    */
   async freeImage(volid: string): Promise<void> {
-    const r = this.#live().resolve(volid);
-    const { entry, volume } = r;
-    await this.#state.read(entry, undefined, (ctx) => this.#state.activate(entry, ctx));
-    await this.#state.locked(entry, undefined, async (ctx) => {
-      if (volume.isBase) {
-        const images = await entry.plugin.listImages(ctx, {});
-        const clones = findLinkedClones(images, r, (v) => entry.plugin.parseVolname(v));
-        if (clones.length > 0) {
-          throw new StorageError('IN_USE', `base volume '${volid}' is still in use by linked clones ${clones.join(', ')}`, { details: { volid, clones } });
-        }
-      }
-      if (entry.cls.capabilities.attributes.includes('protected')) {
-        const isProtected = await entry.plugin.getVolumeAttribute(ctx, { volume, attribute: 'protected' }).catch((e: unknown) => {
-          if (isStorageError(e, 'NOT_SUPPORTED') || isStorageError(e, 'NOT_FOUND')) return undefined;
-          throw e;
-        });
-        if (isProtected === true) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
-      }
-      await entry.plugin.freeImage(ctx, { volume });
-    });
+    await freeImage(this.#state, this.#live().resolve(volid));
   }
 
   /**
@@ -368,12 +317,7 @@ export class StorageManager {
    * @see Proxmox `create_base`, `PVE::Storage::vdisk_create_base`
    */
   async createBase(volid: string): Promise<string> {
-    const r = this.#live().resolve(volid);
-    const { entry, volume } = r;
-    if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
-    await this.#requireFeature(r, 'template', undefined);
-    const volname = await this.#state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }));
-    return this.#state.volid(entry, volname);
+    return createBase(this.#state, this.#live().resolve(volid));
   }
 
   /**
@@ -387,20 +331,7 @@ export class StorageManager {
    * @see Proxmox `clone_image`, `PVE::Storage::vdisk_clone`
    */
   async cloneImage(volid: string, options: CloneImageOptions): Promise<string> {
-    const r = this.#live().resolve(volid);
-    const { entry, volume } = r;
-    const { vmid, snapshot, name } = options;
-    assertValidVmid(vmid);
-    if (snapshot !== undefined) assertValidSnapshotName(snapshot);
-    if (name !== undefined) assertDiskNameFor(name, vmid);
-    await this.#requireFeature(r, 'clone', snapshot);
-    const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
-    await this.#state.read(entry, undefined, (ctx) => this.#state.activate(entry, ctx));
-    const volname = await this.#state.locked(entry, undefined, async (ctx) => {
-      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
-      return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
-    });
-    return this.#state.volid(entry, volname);
+    return cloneImage(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -415,17 +346,7 @@ export class StorageManager {
    * @see Proxmox `rename_volume`
    */
   async renameVolume(volid: string, targetVmid: number, options: { targetName?: string | undefined } = {}): Promise<string> {
-    const r = this.#live().resolve(volid);
-    const { entry, volume } = r;
-    assertValidVmid(targetVmid);
-    if (options.targetName !== undefined) assertDiskNameFor(options.targetName, targetVmid, true);
-    await this.#requireFeature(r, 'rename', undefined);
-    const volname = await this.#state.locked(entry, undefined, async (ctx) => {
-      const targetName =
-        options.targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
-      return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName });
-    });
-    return this.#state.volid(entry, volname);
+    return renameVolume(this.#state, this.#live().resolve(volid), targetVmid, options.targetName);
   }
 
   // ---- snapshots --------------------------------------------------------------------------
@@ -471,17 +392,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_rollback`, `PVE::Storage::volume_snapshot_rollback`
    */
   async volumeSnapshotRollback(volid: string, snapshot: string, options: { destroyBlockers?: boolean | undefined } = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    await this.#state.write(entry, undefined, async (ctx) => {
-      const blockers = await entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot });
-      if (blockers.length > 0 && options.destroyBlockers !== true) {
-        throw new StorageError('SNAPSHOT_BLOCKERS', `can't rollback '${volid}' to '${snapshot}': newer snapshots ${blockers.join(', ')} exist`, {
-          details: { volid, snapshot, blockers },
-        });
-      }
-      await entry.plugin.volumeSnapshotRollback(ctx, { volume, snapshot, destroyBlockers: options.destroyBlockers === true });
-    });
+    await rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
   }
 
   /**
@@ -524,22 +435,7 @@ export class StorageManager {
    * @see Proxmox `volume_resize`
    */
   async volumeResize(volid: string, size: number, options: { running?: boolean | undefined } = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSize(size);
-    await this.#state.write(entry, undefined, async (ctx) => {
-      if (!entry.cls.capabilities.shrink) {
-        const current = await entry.plugin.volumeSizeInfo(ctx, { volume }).catch((e: unknown) => {
-          if (isStorageError(e, 'NOT_SUPPORTED')) return undefined;
-          throw e;
-        });
-        if (current && size < current.size) {
-          throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volid}' from ${current.size} to ${size} bytes`, {
-            details: { volid, size, current: current.size },
-          });
-        }
-      }
-      await entry.plugin.volumeResize(ctx, { volume, size, running: options.running });
-    });
+    await resize(this.#state, this.#live().resolve(volid), size, options.running);
   }
 
   /**
@@ -749,14 +645,6 @@ export class StorageManager {
     const run = this.#configChain.then(fn, fn);
     this.#configChain = run.catch(() => undefined);
     return run;
-  }
-
-  async #requireFeature(r: ResolvedVolume, feature: Feature, snapshot: string | undefined): Promise<void> {
-    const ok = await this.#state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot }));
-    if (!ok) {
-      const of = snapshot ? `snapshot '${snapshot}' of '${r.volid}'` : `'${r.volid}'`;
-      throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}`, { details: { volid: r.volid, feature, snapshot } });
-    }
   }
 
   #requireAttribute(attributes: readonly VolumeAttribute[], attribute: VolumeAttribute, volid: string): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   encodeSizeHeader,
@@ -119,6 +119,10 @@ describe('volumeExport / volumeImport', () => {
         'INVALID_ARGUMENT',
       );
       expect(await fx.files('st')).toEqual([]);
+      // The manager removed the file the leaking plugin left after a short payload (a short header
+      // fails before any file is made); a plugin that cleans up leaves it nothing to do.
+      expect(fx.warnings.filter((w) => w.startsWith('removing half-made volume')).length).toBe(leak ? 1 : 0);
+      fx.warnings.length = 0;
     }
   });
 
@@ -203,6 +207,5 @@ describe('copyVolume', () => {
     expect(await codeOf(fx.manager.copyVolume(src, 'st2', { name: '../x' }))).toBe('INVALID_VOLUME_ID');
     expect(await codeOf(fx.manager.copyVolume(src, 'st2', { format: 'qcow2' }))).toBe('NOT_SUPPORTED');
     expect(await fx.files('st2')).toEqual([]);
-    void PassThrough;
   });
 });

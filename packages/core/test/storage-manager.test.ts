@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStorageError, StorageManager, type ImageInfo } from '@stowage/core';
@@ -229,15 +229,13 @@ describe('StorageManager: availability', () => {
     expect(st.total).toBeGreaterThanOrEqual(st.used);
   });
 
-  it('reports a storage that cannot be activated as inactive', async () => {
+  it('does not add a storage that cannot be activated, and reports an added one that broke as inactive', async () => {
     fx = await openFileManager(['st']);
-    await fx.manager.addStorage({ type: 'testfile', storage: 'later', path: join(fx.root, 'later') }).catch(() => undefined);
-    // 'later' did not exist: activation failed, so it was not added.
+    expect(await codeOf(fx.manager.addStorage({ type: 'testfile', storage: 'later', path: join(fx.root, 'later') }))).toBe('UNAVAILABLE');
     expect(fx.manager.storageIds()).toEqual(['st']);
-    await fx.manager.updateStorage('st', { comment: 'x' });
-    const { rm } = await import('node:fs/promises');
     await rm(fx.dirs['st']!, { recursive: true });
-    expect(await fx.manager.status('st')).toMatchObject({ active: false, total: 0 });
+    expect(await fx.manager.status('st')).toMatchObject({ active: false, total: 0, details: { error: { code: 'UNAVAILABLE' } } });
+    expect(fx.warnings.some((w) => w.includes("storage 'st' is not active"))).toBe(true);
   });
 
   it('fails every call after close with UNAVAILABLE', async () => {
@@ -278,7 +276,6 @@ describe('StorageManager.open and storage config changes', () => {
     const m = await StorageManager.open({ plugins: [FilePlugin], configFile: file, lockDir: fx.lockDir, node: 'testnode' });
     try {
       expect(m.storageIds()).toEqual(['st']);
-      const { mkdir } = await import('node:fs/promises');
       await mkdir(join(fx.root, 'sb'));
       await m.addStorage({ type: 'testfile', storage: 'sb', path: join(fx.root, 'sb'), shared: false });
       expect((m.pluginFor('sb') as FilePlugin).calls).toEqual(['onAddHook sb', 'activateStorage']);

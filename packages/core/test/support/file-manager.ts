@@ -13,6 +13,8 @@ export interface FileManagerFixture {
   /** The lock requests made, in order, and whether a plugin call happened while each was held. */
   lockLog: { storeId: string; shared: boolean }[];
   held: Set<string>;
+  /** Warnings the manager logged. */
+  warnings: string[];
   plugin(storeId: string): FilePlugin;
   /** The files in a storage's directory, sorted. */
   files(storeId: string): Promise<string[]>;
@@ -40,10 +42,12 @@ export async function openFileManager(
   const real = new StorageLocks({ lockDir });
   const lockLog: { storeId: string; shared: boolean }[] = [];
   const held = new Set<string>();
+  const warnings: string[] = [];
   const manager = await StorageManager.open({
     plugins: [FilePlugin, ...(options.extra ?? [])],
     config,
     node: 'testnode',
+    log: { debug() {}, info() {}, warn: (message) => warnings.push(message) },
     locks: {
       withLock(request, fn) {
         lockLog.push({ storeId: request.storeId, shared: request.shared === true });
@@ -66,6 +70,7 @@ export async function openFileManager(
     lockDir,
     lockLog,
     held,
+    warnings,
     plugin: (id) => manager.pluginFor(id) as FilePlugin,
     files: async (id) => (await readdir(dirs[id] as string)).sort(),
     close: async () => {

@@ -1,0 +1,237 @@
+/**
+ * The manager's operations that take the storage lock (Proxmox's `vdisk_alloc`, `vdisk_free`,
+ * `vdisk_create_base`, `vdisk_clone`, `rename_volume`), and the rollback and resize checks.
+ * Every input check runs before the lock is taken.
+ *
+ * @module
+ */
+import type { Feature, VolumeFormat } from '../capabilities.js';
+import { StorageError, isStorageError } from '../errors.js';
+import type { PluginContext } from '../plugin-types.js';
+import { assertValidVmid } from '../volume-id.js';
+import { findLinkedClones } from './clones.js';
+import { assertDiskNameFor, assertValidSize, assertValidSnapshotName } from './input.js';
+import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
+
+/** Options of {@link StorageManager.allocImage}. */
+export interface AllocImageOptions {
+  /** The owning guest. */
+  readonly vmid: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Image format; the storage's `format` option, else the plugin's default. */
+  readonly format?: VolumeFormat | undefined;
+  /** The disk name (`vm-<vmid>-...`); the lowest free `vm-<vmid>-disk-<n>` by default. */
+  readonly name?: string | undefined;
+  /** Aborts the call. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link StorageManager.cloneImage}. */
+export interface CloneImageOptions {
+  /** The guest that owns the clone. */
+  readonly vmid: number;
+  /** Clone this snapshot of the volume instead of a base (where the plugin can). */
+  readonly snapshot?: string | undefined;
+  /** The clone's disk name (`vm-<vmid>-...`); the lowest free one by default. */
+  readonly name?: string | undefined;
+}
+
+function allocFormat(entry: StorageEntry, asked: VolumeFormat | undefined): VolumeFormat {
+  const caps = entry.cls.capabilities;
+  const configured = typeof entry.config['format'] === 'string' ? (entry.config['format'] as VolumeFormat) : undefined;
+  const format = asked ?? configured ?? caps.defaultFormat;
+  if (!caps.formats.includes(format)) {
+    throw new StorageError('NOT_SUPPORTED', `storage '${entry.id}' cannot allocate format '${String(format)}'`, {
+      details: { storeId: entry.id, format: String(format), formats: [...caps.formats] },
+    });
+  }
+  return format;
+}
+
+/**
+ * Throws `NOT_SUPPORTED` unless the plugin says the volume (or snapshot) has the feature.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param feature - the feature
+ * @param snapshot - ask about this snapshot
+ */
+export async function requireFeature(state: ManagerState, r: ResolvedVolume, feature: Feature, snapshot: string | undefined): Promise<void> {
+  const ok = await state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot }));
+  if (!ok) {
+    const of = snapshot ? `snapshot '${snapshot}' of '${r.volid}'` : `'${r.volid}'`;
+    throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}`, { details: { volid: r.volid, feature, snapshot } });
+  }
+}
+
+/**
+ * Allocates an image: the free-name search and the allocation run under one lock.
+ *
+ * @param state - the manager's state
+ * @param entry - the storage
+ * @param options - vmid, size, format, name, signal
+ * @returns the new volid
+ * @see Proxmox `PVE::Storage::vdisk_alloc`
+ */
+export async function allocImage(state: ManagerState, entry: StorageEntry, options: AllocImageOptions): Promise<string> {
+  const { vmid, size, name } = options;
+  assertValidVmid(vmid);
+  assertValidSize(size);
+  if (name !== undefined) assertDiskNameFor(name, vmid);
+  const format = allocFormat(entry, options.format);
+  await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
+  const volname = await state.locked(entry, options.signal, async (ctx) => {
+    const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
+    return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
+  });
+  return state.volid(entry, volname);
+}
+
+async function isProtected(r: ResolvedVolume, ctx: PluginContext): Promise<boolean> {
+  if (!r.entry.cls.capabilities.attributes.includes('protected')) return false;
+  const value = await r.entry.plugin.getVolumeAttribute(ctx, { volume: r.volume, attribute: 'protected' }).catch((e: unknown) => {
+    if (isStorageError(e, 'NOT_SUPPORTED') || isStorageError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  });
+  return value === true;
+}
+
+/**
+ * Frees an image under the lock, after checking it is not a base with linked clones and not
+ * protected.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @see Proxmox `PVE::Storage::vdisk_free`, `volume_is_base_and_used`
+ */
+export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise<void> {
+  const { entry, volume, volid } = r;
+  await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
+  await state.locked(entry, undefined, async (ctx) => {
+    if (volume.isBase) {
+      const clones = findLinkedClones(await entry.plugin.listImages(ctx, {}), r, (v) => entry.plugin.parseVolname(v));
+      if (clones.length > 0) {
+        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by linked clones ${clones.join(', ')}`, { details: { volid, clones } });
+      }
+    }
+    if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
+    await entry.plugin.freeImage(ctx, { volume });
+  });
+}
+
+/**
+ * Turns a volume into a base under the lock.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @returns the base's volid
+ * @see Proxmox `PVE::Storage::vdisk_create_base`
+ */
+export async function createBase(state: ManagerState, r: ResolvedVolume): Promise<string> {
+  const { entry, volume, volid } = r;
+  if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
+  await requireFeature(state, r, 'template', undefined);
+  const volname = await state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }));
+  return state.volid(entry, volname);
+}
+
+/**
+ * Makes a linked clone: the free-name search and the clone run under one lock.
+ *
+ * @param state - the manager's state
+ * @param r - the base (or the volume whose snapshot to clone)
+ * @param options - owner, snapshot, name
+ * @returns the clone's volid
+ * @see Proxmox `PVE::Storage::vdisk_clone`
+ */
+export async function cloneImage(state: ManagerState, r: ResolvedVolume, options: CloneImageOptions): Promise<string> {
+  const { entry, volume } = r;
+  const { vmid, snapshot, name } = options;
+  assertValidVmid(vmid);
+  if (snapshot !== undefined) assertValidSnapshotName(snapshot);
+  if (name !== undefined) assertDiskNameFor(name, vmid);
+  await requireFeature(state, r, 'clone', snapshot);
+  const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
+  await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
+  const volname = await state.locked(entry, undefined, async (ctx) => {
+    const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
+    return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
+  });
+  return state.volid(entry, volname);
+}
+
+/**
+ * Moves a volume to another guest: the free-name search and the rename run under one lock.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param targetVmid - the new owner
+ * @param targetName - the new name; a free one (keeping `base-`) by default
+ * @returns the new volid
+ * @see Proxmox `rename_volume`
+ */
+export async function renameVolume(state: ManagerState, r: ResolvedVolume, targetVmid: number, targetName: string | undefined): Promise<string> {
+  const { entry, volume } = r;
+  assertValidVmid(targetVmid);
+  if (targetName !== undefined) assertDiskNameFor(targetName, targetVmid, true);
+  await requireFeature(state, r, 'rename', undefined);
+  const volname = await state.locked(entry, undefined, async (ctx) => {
+    const chosen = targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
+    return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName: chosen });
+  });
+  return state.volid(entry, volname);
+}
+
+/**
+ * Rolls back to a snapshot, refusing with `SNAPSHOT_BLOCKERS` when newer snapshots block it and
+ * the caller did not ask to destroy them.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param snapshot - the snapshot
+ * @param destroyBlockers - let the plugin destroy the blockers
+ * @see Proxmox `PVE::Storage::volume_snapshot_rollback`
+ */
+export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot: string, destroyBlockers: boolean): Promise<void> {
+  const { entry, volume, volid } = r;
+  assertValidSnapshotName(snapshot);
+  await state.write(entry, undefined, async (ctx) => {
+    const blockers = await entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot });
+    if (blockers.length > 0 && !destroyBlockers) {
+      throw new StorageError('SNAPSHOT_BLOCKERS', `can't rollback '${volid}' to '${snapshot}': newer snapshots ${blockers.join(', ')} exist`, {
+        details: { volid, snapshot, blockers },
+      });
+    }
+    await entry.plugin.volumeSnapshotRollback(ctx, { volume, snapshot, destroyBlockers });
+  });
+}
+
+/**
+ * Resizes a volume, refusing a shrink with `CANNOT_SHRINK` before the plugin is asked when the
+ * plugin cannot shrink.
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param size - the new size in bytes
+ * @param running - a running guest holds the volume
+ * @see Proxmox `PVE::Storage::volume_resize`
+ */
+export async function resize(state: ManagerState, r: ResolvedVolume, size: number, running: boolean | undefined): Promise<void> {
+  const { entry, volume, volid } = r;
+  assertValidSize(size);
+  await state.write(entry, undefined, async (ctx) => {
+    if (!entry.cls.capabilities.shrink) {
+      const current = await entry.plugin.volumeSizeInfo(ctx, { volume }).catch((e: unknown) => {
+        if (isStorageError(e, 'NOT_SUPPORTED')) return undefined;
+        throw e;
+      });
+      if (current && size < current.size) {
+        throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volid}' from ${current.size} to ${size} bytes`, {
+          details: { volid, size, current: current.size },
+        });
+      }
+    }
+    await entry.plugin.volumeResize(ctx, { volume, size, running });
+  });
+}
