@@ -81,7 +81,18 @@ export type SnapshotAction = 'create' | 'apply' | 'delete';
 const SNAPSHOT_FLAG: Record<SnapshotAction, string> = { create: '-c', apply: '-a', delete: '-d' };
 
 /**
- * `qemu-img snapshot` on a qcow2 image (internal snapshots).
+ * A `--image-opts` description of a qcow2 file, so that `qemu-img` opens it as qcow2 and never
+ * probes the format (commas in the path are doubled, as QEMU's option syntax wants).
+ *
+ * @param path - the image
+ */
+export function qcow2ImageOpts(path: string): string {
+  return `driver=qcow2,file.driver=file,file.filename=${path.replaceAll(',', ',,')}`;
+}
+
+/**
+ * `qemu-img snapshot` on a qcow2 image (internal snapshots). `qemu-img snapshot` has no `-f`,
+ * so the image is described with `--image-opts` and its format is never probed.
  *
  * @param action - create, apply (roll back) or delete
  * @param path - the image
@@ -89,7 +100,7 @@ const SNAPSHOT_FLAG: Record<SnapshotAction, string> = { create: '-c', apply: '-a
  * @see Proxmox `PVE::Storage::Plugin::volume_snapshot`, `volume_snapshot_rollback`, `volume_snapshot_delete`
  */
 export function qemuImgSnapshotArgs(action: SnapshotAction, path: string, snapshot: string): string[] {
-  return ['qemu-img', 'snapshot', '-f', 'qcow2', SNAPSHOT_FLAG[action], snapshot, path];
+  return ['qemu-img', 'snapshot', '--image-opts', SNAPSHOT_FLAG[action], snapshot, qcow2ImageOpts(path)];
 }
 
 /**

@@ -1,0 +1,67 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  LocalRunner,
+  OperationCache,
+  type CommandRunner,
+  type Logger,
+  type PluginContext,
+} from '@stowage/core';
+import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
+
+const exec = promisify(execFile);
+
+/** Clears the immutable flag of every file below `dir`, so that a test can remove it. */
+export async function releaseImmutable(dir: string): Promise<void> {
+  const walk = async (d: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) out.push(...(await walk(p)));
+      else if (e.isFile()) out.push(p);
+    }
+    return out;
+  };
+  const files = await walk(dir);
+  for (let i = 0; i < files.length; i += 200) await exec('chattr', ['-i', ...files.slice(i, i + 200)]).catch(() => undefined);
+}
+
+/** A logger that keeps what it was told. */
+export class MemoryLog implements Logger {
+  readonly lines: { level: string; message: string }[] = [];
+  debug(message: string): void {
+    this.lines.push({ level: 'debug', message });
+  }
+  info(message: string): void {
+    this.lines.push({ level: 'info', message });
+  }
+  warn(message: string): void {
+    this.lines.push({ level: 'warn', message });
+  }
+}
+
+/** A plugin context for calling DirPlugin methods directly. */
+export function dirContext(
+  options: Record<string, unknown> & { path: string },
+  runner: CommandRunner = new LocalRunner(),
+  log: Logger = new MemoryLog(),
+): PluginContext<DirConfig> {
+  const config = dirConfigSchema.parse({ type: 'dir', storage: 'test', ...options }) as DirConfig;
+  return {
+    storeId: 'test',
+    config,
+    cache: new OperationCache(),
+    runner,
+    run: (argv, opts) => runner.run(argv, opts),
+    signal: undefined,
+    log,
+    node: 'localhost',
+  };
+}
+
+/** Runs a program and returns its standard output. */
+export async function sh(file: string, args: string[]): Promise<string> {
+  return (await exec(file, args, { env: { ...process.env, LC_ALL: 'C' } })).stdout;
+}
