@@ -56,6 +56,9 @@ export class StandIn {
   healthy = true;
   #failNext = 0;
   #failFilter: ((method: string, path: string) => boolean) | undefined;
+  #failAt = 0;
+  /** `/v1` requests answered so far (faults included). */
+  v1Count = 0;
   #server: Server;
   #port = 0;
   #sockets = new Set<Socket>();
@@ -130,6 +133,11 @@ export class StandIn {
     this.#failFilter = filter;
   }
 
+  /** The `n`-th `/v1` request from now (1 = the next) answers 500 with `FAIL_UNKNOWN_ERROR`; 0 turns this off. */
+  failAt(n: number): void {
+    this.#failAt = n > 0 ? this.v1Count + n : 0;
+  }
+
   /** Makes the configured token invalid, as an expired one is (401). */
   expireToken(): void {
     this.#tokenExpired = true;
@@ -168,6 +176,11 @@ export class StandIn {
       }
     }
     this.validator?.checkRequest(method, rawPath, bodyText);
+    this.v1Count++;
+    if (this.#failAt > 0 && this.v1Count === this.#failAt) {
+      this.#failAt = 0;
+      return send(500, [rc('error', undefined, undefined, 998, 'An unknown error occurred.', { details: 'Injected by the stand-in.' })]);
+    }
     if (this.#failNext > 0 && (!this.#failFilter || this.#failFilter(method, url.pathname))) {
       this.#failNext--;
       return send(500, [rc('error', undefined, undefined, 998, 'An unknown error occurred.', { details: 'Injected by the stand-in.' })]);
