@@ -29,6 +29,7 @@ const positiveInt = intOption.pipe(z.number().int().positive());
  * @see Proxmox `PVE::Storage::Custom::LINSTORPlugin` options
  */
 export const linstorConfigSchema = baseStorageConfigSchema.extend({
+  /** Always `linstor`. */
   type: z.literal('linstor'),
   /** Controllers to try in order; the first whose `GET /health` answers 200 is used. @default ['localhost'] */
   controller: listOption(controllerSchema).pipe(z.array(z.string()).min(1)).default(['localhost']),

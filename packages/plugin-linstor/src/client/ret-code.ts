@@ -69,6 +69,18 @@ export const RC_CODE = {
 /** How severe one reply entry is. */
 export type Severity = 'success' | 'info' | 'warning' | 'error';
 
+/** The bit fields of a `ret_code`. */
+export interface RetCodeFields {
+  /** Bits 63–62. */
+  readonly severity: Severity;
+  /** Bits 25–24: create, modify or delete (`RC_OPERATION`). */
+  readonly operation: bigint;
+  /** Bits 22–18: the kind of object (`RC_OBJECT`). */
+  readonly object: bigint;
+  /** Bits 14–0: the code (`RC_CODE`). */
+  readonly code: number;
+}
+
 /**
  * Splits a `ret_code` into its fields.
  *
@@ -79,7 +91,7 @@ export type Severity = 'success' | 'info' | 'warning' | 'error';
  * decodeRetCode(-4611686018406940171n); // { severity: 'error', operation: 0x1000000n, object: 0x380000n, code: 501 }
  * ```
  */
-export function decodeRetCode(rc: bigint): { severity: Severity; operation: bigint; object: bigint; code: number } {
+export function decodeRetCode(rc: bigint): RetCodeFields {
   const u = BigInt.asUintN(64, rc);
   const sev = u & MASK_SEVERITY;
   const severity: Severity = sev === MASK_ERROR ? 'error' : sev === MASK_WARN ? 'warning' : sev === MASK_INFO ? 'info' : 'success';
@@ -92,7 +104,7 @@ export function decodeRetCode(rc: bigint): { severity: Severity; operation: bigi
  * @param parts - severity, optional operation and object bits, code
  * @returns the signed 64-bit value
  */
-export function encodeRetCode(parts: { severity: Severity; operation?: bigint; object?: bigint; code: number }): bigint {
+export function encodeRetCode(parts: { readonly severity: Severity; readonly operation?: bigint; readonly object?: bigint; readonly code: number }): bigint {
   const sev = { success: 0n, info: MASK_INFO, warning: MASK_WARN, error: MASK_ERROR }[parts.severity];
   return BigInt.asIntN(64, sev | (parts.operation ?? 0n) | (parts.object ?? 0n) | (BigInt(parts.code) & MASK_CODE));
 }
@@ -184,7 +196,7 @@ export function protectRetCodes(text: string): { text: string; found: number } {
 
 /**
  * Parses JSON text, turning every `ret_code` integer into an exact `bigint` (see
- * {@link protectRetCodes}). Everything else parses as `JSON.parse` would.
+ * `protectRetCodes`). Everything else parses as `JSON.parse` would.
  *
  * @param text - JSON text as received from the controller
  * @returns the parsed value
