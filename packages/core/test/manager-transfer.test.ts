@@ -100,6 +100,21 @@ describe('volumeExport / volumeImport', () => {
     expect(out.writableEnded).toBe(false);
   });
 
+  it('fails the export when the output breaks, with or without progress counting', async () => {
+    const volid = await fx.manager.volumeImport('st:vm-100-disk-0', { format: 'raw+size', input: rawSize(randomBytes(1 << 20)) });
+    for (const onProgress of [undefined, () => undefined]) {
+      let written = 0;
+      const broken = new Writable({
+        write(chunk: Buffer, _e, cb) {
+          written += chunk.length;
+          cb(written > 100_000 ? new Error('EPIPE: reader went away') : null);
+        },
+      });
+      broken.on('error', () => undefined);
+      await expect(fx.manager.volumeExport(volid, { format: 'raw+size', output: broken, onProgress })).rejects.toThrow();
+    }
+  });
+
   it('refuses formats the volume does not offer', async () => {
     await fx.manager.volumeImport('testraw-b:vm-1-disk-0', { format: 'raw+size', input: rawSize(Buffer.alloc(10)) });
     expect(await codeOf(fx.manager.volumeExport('testraw-b:vm-1-disk-0', { format: 'zfs', output: sink().out }))).toBe('NOT_SUPPORTED');
@@ -138,7 +153,7 @@ describe('volumeExport / volumeImport', () => {
 
 describe('copyVolume', () => {
   beforeEach(async () => {
-    fx = await openFileManager(['st', 'st2', 'testraw-b', 'testzfs-z', 'testslow-s', 'testfail-f'], { extra: plugins });
+    fx = await openFileManager(['st', 'st2', 'testraw-b', 'testzfs-z', 'testzfs-y', 'testslow-s', 'testfail-f'], { extra: plugins });
   });
 
   it('copies between storage types, negotiating raw+size, with progress and identical bytes', async () => {
@@ -172,6 +187,20 @@ describe('copyVolume', () => {
     expect(isStorageError(e, 'NOT_SUPPORTED')).toBe(true);
     expect((e as StorageError).details).toEqual({ exportFormats: ['test+snaps', 'raw+size'], importFormats: ['zfs'] });
     expect(await fx.files('testzfs-z')).toEqual([]);
+  });
+
+  it('sends snapshot streams (zfs) from a temporary __migration__ snapshot and removes it on both sides', async () => {
+    const src = await fx.manager.allocImage('testzfs-z', { vmid: 100, size: 4096 });
+    await writeFile(join(fx.dirs['testzfs-z']!, 'vm-100-disk-0'), 'zfs payload');
+    await fx.manager.volumeSnapshot(src, 'daily');
+    const copy = await fx.manager.copyVolume(src, 'testzfs-y');
+    expect(copy).toBe('testzfs-y:vm-100-disk-0');
+    expect(fx.plugin('testzfs-y').calls).toContain('volumeImport vm-100-disk-0 zfs');
+    expect(await readFile(join(fx.dirs['testzfs-y']!, 'vm-100-disk-0'), 'utf8')).toBe('zfs payload');
+    expect((await fx.manager.volumeSnapshotInfo(src)).map((s) => s.name)).toEqual(['daily']);
+    expect((await fx.manager.volumeSnapshotInfo(copy)).map((s) => s.name)).toEqual(['daily']);
+    expect((await fx.files('testzfs-z')).some((f) => f.includes('__migration__'))).toBe(false);
+    expect((await fx.files('testzfs-y')).some((f) => f.includes('__migration__'))).toBe(false);
   });
 
   it('frees the half-made target when the import fails', async () => {

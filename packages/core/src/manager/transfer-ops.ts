@@ -94,12 +94,14 @@ function abortedBefore(signal: AbortSignal | undefined): void {
 /** A counting stream that forwards into `output` with backpressure, never ending it; `flush` ends it and waits until `output` has every byte. */
 function countingInto(output: Writable, onProgress: ProgressCallback, sizeHeader: boolean): { stream: Writable; flush(): Promise<void> } {
   const counter = countingStream(onProgress, undefined, { sizeHeader });
+  counter.on('error', ignore); // reported through the export's promise
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (output.write(chunk)) cb();
       else output.once('drain', () => cb());
     },
   });
+  sink.on('error', ignore);
   const fail = (e: Error): void => {
     counter.destroy(e);
     sink.destroy(e);
@@ -119,10 +121,14 @@ function countingInto(output: Writable, onProgress: ProgressCallback, sizeHeader
   };
 }
 
+function ignore(): void {
+  // errors are reported elsewhere
+}
+
 function endAndWait(stream: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.once('error', reject);
-    stream.end(() => resolve());
+    stream.end((e?: Error | null) => (e ? reject(e) : resolve()));
   });
 }
 
@@ -187,10 +193,17 @@ export async function removeLeftover(state: ManagerState, entry: StorageEntry, v
  * @param entry - the target storage
  * @param volume - the target volume (may not exist yet)
  * @param options - format, input, progress, signal
+ * @param internal - the snapshot names come from the manager itself (`__migration__`), not a caller
  * @returns the volid written
  */
-export async function importVolume(state: ManagerState, entry: StorageEntry, volume: ParsedVolume, options: ImportOptions): Promise<string> {
-  checkTransferNames(options);
+export async function importVolume(
+  state: ManagerState,
+  entry: StorageEntry,
+  volume: ParsedVolume,
+  options: ImportOptions,
+  internal = false,
+): Promise<string> {
+  if (!internal) checkTransferNames(options);
   if (volume.vmid !== undefined) assertValidVmid(volume.vmid);
   abortedBefore(options.signal);
   const volid = state.volid(entry, volume.volname);
@@ -204,6 +217,7 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, vol
       let input = options.input;
       if (options.onProgress) {
         const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
+        counter.on('error', ignore); // reported by the plugin that reads it
         options.input.once('error', (e) => counter.destroy(e));
         input = options.input.pipe(counter);
       }
@@ -293,6 +307,7 @@ async function pump(
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const pipe = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.stream) });
+  pipe.on('error', ignore); // each side reports its own failure through its promise
   let first: unknown;
   const failed = (e: unknown): never => {
     first ??= e;
@@ -318,7 +333,7 @@ async function pump(
     snapshot: options.snapshot,
     allowRename: false,
     signal,
-  }).catch(failed);
+  }, true).catch(failed);
 
   try {
     const [ex, im] = await Promise.allSettled([exported, imported]);

@@ -132,6 +132,7 @@ export async function createBase(state: ManagerState, r: ResolvedVolume): Promis
   const { entry, volume, volid } = r;
   if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
   await requireFeature(state, r, 'template', undefined);
+  await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
   const volname = await state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }));
   return state.volid(entry, volname);
 }
@@ -176,6 +177,7 @@ export async function renameVolume(state: ManagerState, r: ResolvedVolume, targe
   assertValidVmid(targetVmid);
   if (targetName !== undefined) assertDiskNameFor(targetName, targetVmid, true);
   await requireFeature(state, r, 'rename', undefined);
+  await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
   const volname = await state.locked(entry, undefined, async (ctx) => {
     const chosen = targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
     return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName: chosen });
