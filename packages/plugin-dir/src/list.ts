@@ -55,8 +55,8 @@ async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> 
   }
 }
 
-/** Tells whether a symlink found in the storage stays inside it; one that does not is skipped and reported. */
-async function symlinkInside(scope: ListScope, path: string): Promise<boolean> {
+/** Tells whether a path (a symlink, possibly) stays inside the storage; one that does not is skipped and reported. */
+async function staysInside(scope: ListScope, path: string): Promise<boolean> {
   try {
     await confine(scope.rootReal, path);
     return true;
@@ -67,8 +67,17 @@ async function symlinkInside(scope: ListScope, path: string): Promise<boolean> {
   }
 }
 
-async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: ReadonlySet<string>): Promise<Found[]> {
+/**
+ * The image files of one guest directory.
+ *
+ * @param scope - the storage
+ * @param vmid - the guest
+ * @param onlyNames - only these file names
+ * @param dirChecked - the directory is known to stay inside the storage (found by {@link guestDirs})
+ */
+async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: ReadonlySet<string>, dirChecked = false): Promise<Found[]> {
   const dir = join(scope.layout.subdir('images'), String(vmid));
+  if (!dirChecked && !(await staysInside(scope, dir))) return [];
   const out: Found[] = [];
   for (const ent of await readDirEntries(scope, dir)) {
     if (onlyNames && !onlyNames.has(ent.name)) continue;
@@ -76,7 +85,7 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
     if (!parsed || parsed.format === 'subvol') continue;
     const path = join(dir, ent.name);
     if (ent.isSymbolicLink()) {
-      if (!(await symlinkInside(scope, path))) continue;
+      if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
     out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
   }
@@ -89,7 +98,7 @@ async function guestDirs(scope: ListScope): Promise<number[]> {
   for (const ent of await readDirEntries(scope, images)) {
     if (!VMID_DIR_RE.test(ent.name)) continue;
     if (ent.isSymbolicLink()) {
-      if (!(await symlinkInside(scope, join(images, ent.name)))) continue;
+      if (!(await staysInside(scope, join(images, ent.name)))) continue;
     } else if (!ent.isDirectory()) continue;
     vmids.push(Number(ent.name));
   }
@@ -179,7 +188,7 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
   } else if (request.vmid !== undefined) {
     files = await filesOfGuest(scope, request.vmid);
   } else {
-    files = (await mapLimit(await guestDirs(scope), DIR_CONCURRENCY, (vmid) => filesOfGuest(scope, vmid))).flat();
+    files = (await mapLimit(await guestDirs(scope), DIR_CONCURRENCY, (vmid) => filesOfGuest(scope, vmid, undefined, true))).flat();
   }
   const probed = await probeAll(files);
   const bases = await baseVolnames(scope, probed);

@@ -5,7 +5,7 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { countingStream, StorageError, type ProgressCallback } from '@stowage/core';
@@ -25,6 +25,32 @@ export function isAllZero(buf: Uint8Array): boolean {
     if (!b.subarray(off, end).equals(ZERO.subarray(0, end - off))) return false;
   }
   return true;
+}
+
+/** The block size holes are detected at (a whole zero block is skipped), as `dd bs=64k conv=sparse`. */
+export const SPARSE_BLOCK = 64 * 1024;
+
+/**
+ * Writes the blocks of `buf` that are not all zero at `pos` (runs of them in one write each);
+ * zero blocks are skipped and stay holes in a fresh file.
+ */
+async function writeNonZero(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let runStart = -1;
+  const flush = async (end: number): Promise<void> => {
+    let off = runStart;
+    while (off < end) {
+      const { bytesWritten } = await fh.write(buf, off, end - off, pos + off);
+      off += bytesWritten;
+    }
+    runStart = -1;
+  };
+  for (let off = 0; off < buf.length; off += SPARSE_BLOCK) {
+    const end = Math.min(off + SPARSE_BLOCK, buf.length);
+    if (isAllZero(buf.subarray(off, end))) {
+      if (runStart >= 0) await flush(off);
+    } else if (runStart < 0) runStart = off;
+  }
+  if (runStart >= 0) await flush(buf.length);
 }
 
 /** Options of {@link writeSparse}. */
@@ -77,13 +103,7 @@ export async function writeSparse(path: string, input: Readable, options: WriteS
       if (expected !== undefined && pos + buf.length > expected) {
         throw new StorageError('INVALID_ARGUMENT', `stream carries more than the ${expected} bytes its header announced`, { details: { expected } });
       }
-      if (!isAllZero(buf)) {
-        let off = 0;
-        while (off < buf.length) {
-          const { bytesWritten } = await fh.write(buf, off, buf.length - off, pos + off);
-          off += bytesWritten;
-        }
-      }
+      await writeNonZero(fh, buf, pos);
       pos += buf.length;
       report(onProgress, base + pos, options.total);
     }

@@ -191,10 +191,10 @@ export async function importImage(env: DirEnv, request: VolumeImportRequest, fre
       await checkImported(env, file, volume, fileFormat, volname);
     }
   } catch (e) {
+    if (tmp) await unlinkQuietly(tmp);
     await undoNewFile(file);
     throw e;
-  } finally {
-    if (tmp) await unlinkQuietly(tmp);
   }
+  if (tmp) await unlinkQuietly(tmp);
   return volname;
 }
