@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PluginCapabilities, StreamFormat, VolumeFormat } from '../capabilities.js';
@@ -113,6 +113,8 @@ export class StorageKit {
     this.#firstVmid = min + Math.floor(Math.random() * span);
     this.#nextVmid = this.#firstVmid;
     this.#tmp = await mkdtemp(join(tmpdir(), 'stowage-kit-'));
+    // The lock code wants a shared lock directory to exist (it stands for a cluster filesystem).
+    await mkdir(join(this.#tmp, 'shared-locks'));
     this.#faulty = new FaultInjectingRunner(target.runner ?? new LocalRunner());
     this.#manager = await StorageManager.open({
       plugins: [this.pluginClass],
