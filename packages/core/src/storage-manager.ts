@@ -244,11 +244,15 @@ export class StorageManager {
       }
       return id.volname;
     });
+    const vmid = volnames ? undefined : filter.vmid;
     const images = await this.#state.read(entry, undefined, async (ctx) => {
       await this.#state.activate(entry, ctx);
-      return entry.plugin.listImages(ctx, { vmid: volnames ? undefined : filter.vmid, volnames });
+      return entry.plugin.listImages(ctx, { vmid, volnames });
     });
-    return [...images].sort((a, b) => compareVolids(a.volid, b.volid));
+    // Filter again, so that a plugin that ignores a filter cannot widen the answer.
+    return images
+      .filter((i) => (volnames ? volnames.includes(i.volname) : vmid === undefined || i.vmid === vmid))
+      .sort((a, b) => compareVolids(a.volid, b.volid));
   }
 
   /**
