@@ -103,12 +103,15 @@ export interface FailedCall {
 export function errorFromReply(call: FailedCall): StorageError {
   const first = call.entries.find(isErrorRc);
   const base = { method: call.method, path: call.path, status: call.status, controller: call.controller, linstor: call.entries.map(describeRc) };
+  const byStatus: StorageErrorCode =
+    call.status === 401 || call.status === 403 ? 'PERMISSION_DENIED' : call.status === 404 ? 'NOT_FOUND' : call.status === 503 ? 'UNAVAILABLE' : 'COMMAND_FAILED';
   if (first) {
     const d = describeRc(first);
     const text = [first.message, first.cause, first.correction].filter(Boolean).join(' ');
-    return new StorageError(storageCodeOf(first), `LINSTOR: ${text}`, { details: { ...base, retCode: d.retCode, code: d.code } });
+    // An unspecific code (an unknown route, a failed sign-in) is made precise by the HTTP status.
+    const mapped = storageCodeOf(first);
+    const code = mapped === 'COMMAND_FAILED' ? byStatus : mapped;
+    return new StorageError(code, `LINSTOR: ${text}`, { details: { ...base, retCode: d.retCode, code: d.code } });
   }
-  const code: StorageErrorCode =
-    call.status === 401 || call.status === 403 ? 'PERMISSION_DENIED' : call.status === 404 ? 'NOT_FOUND' : call.status === 503 ? 'UNAVAILABLE' : 'COMMAND_FAILED';
-  return new StorageError(code, `LINSTOR ${call.method} ${call.path} answered HTTP ${call.status}`, { details: base });
+  return new StorageError(byStatus, `LINSTOR ${call.method} ${call.path} answered HTTP ${call.status}`, { details: base });
 }

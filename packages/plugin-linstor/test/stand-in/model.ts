@@ -118,7 +118,8 @@ export class Model {
 
   definition(name: string, op?: 'create' | 'modify' | 'delete'): DefinitionState {
     const d = this.definitions.get(k(name));
-    if (!d) throw new ApiFailure(rc('error', op, 'resourceDefinition', 301, `Resource definition '${name}' not found.`));
+    // A plain lookup (GET) carries no operation or object bits: -4611686018427387603 (§3).
+    if (!d) throw new ApiFailure(rc('error', op, op ? 'resourceDefinition' : undefined, 301, `Resource definition '${name}' not found.`));
     return d;
   }
 
