@@ -170,6 +170,22 @@ describe('linstor plugin against the stand-in', () => {
     expect(cluster.model.definitions.size).toBe(0);
   });
 
+  it('lists with one view (two GETs) per operation, and allocates in parallel without name races', async () => {
+    const c = cluster.controllers[0]!;
+    const op = ctx();
+    const before = [c.count('GET', '/v1/view/resources'), c.count('GET', '/v1/resource-definitions')];
+    await plugin.listImages(op, {});
+    await plugin.listImages(op, { vmid: 5 });
+    await plugin.findFreeDiskname(op, { vmid: 5 });
+    expect([c.count('GET', '/v1/view/resources'), c.count('GET', '/v1/resource-definitions')]).toEqual([before[0]! + 1, before[1]! + 1]);
+    const names = Array.from({ length: 6 }, (_, i) => `vm-800-disk-${i}`);
+    await Promise.all(names.map((name) => plugin.allocImage(ctx(), { vmid: 800, format: 'raw', name, size: MiB })));
+    expect((await plugin.listImages(ctx(), { vmid: 800 })).map((i) => i.volname)).toEqual(names);
+    expect(new Set([...cluster.model.definitions.values()].map((d) => d.name)).size).toBe(6);
+    await Promise.all(names.map((name) => plugin.freeImage(ctx(), { volume: vol(name) })));
+    expect(cluster.model.definitions.size).toBe(0);
+  });
+
   it('checked every exchange against the OpenAPI spec (when present)', () => {
     if (!cluster.validator) return console.warn('LINSTOR OpenAPI spec absent: exchanges were not validated');
     expect(cluster.validator.checked).toBeGreaterThan(100);
