@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 900_000,
     fileParallelism: false,
+    // Builds the image if needed, boots the guest, makes fresh pools; stops the guest at the end.
+    globalSetup: ['packages/testbed/src/global-setup.ts'],
   },
 });
