@@ -115,7 +115,7 @@ export function buildVolumes(rds: readonly ResourceDefinitionJson[], rscs: reado
  */
 export async function findVolume(env: LinstorEnv, volume: ParsedVolume): Promise<LinstorVolume | undefined> {
   const all = await loadVolumes(env);
-  return all.find((v) => v.name === volume.name && (volume.baseName === undefined || v.baseName === volume.baseName));
+  return all.find((v) => v.name === volume.name && v.baseName === volume.baseName);
 }
 
 /**
