@@ -12,7 +12,7 @@ function describeError(e: unknown): string {
 }
 
 /**
- * Awaits a promise that must reject with a {@link StorageError} of one of the given codes.
+ * Awaits a promise that must reject with a {@link @stowage/core!index.StorageError | StorageError} of one of the given codes.
  *
  * @param promise - the operation (or a function starting it; a synchronous throw counts as a rejection)
  * @param codes - the acceptable codes
@@ -43,7 +43,7 @@ export async function expectCode(
 }
 
 /**
- * Runs an operation and reports how it ended: `ok`, or the code of the {@link StorageError} it threw.
+ * Runs an operation and reports how it ended: `ok`, or the code of the {@link @stowage/core!index.StorageError | StorageError} it threw.
  *
  * @param promise - the operation
  * @param what - what was attempted, for the failure message

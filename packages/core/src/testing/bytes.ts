@@ -35,8 +35,10 @@ export function rawSizeStream(data: Buffer, announced = data.length): Readable {
   return Readable.from(pieces, { objectMode: false });
 }
 
-/** A writable that keeps everything written into it. */
-export interface ByteSink extends Writable {
+/** A writable that keeps everything written into it, and a way to read it back. */
+export interface ByteSink {
+  /** Where to write. */
+  readonly stream: Writable;
   /** Everything written so far, as one buffer. */
   bytes(): Buffer;
 }
@@ -44,14 +46,13 @@ export interface ByteSink extends Writable {
 /** Makes a {@link ByteSink}. */
 export function byteSink(): ByteSink {
   const chunks: Buffer[] = [];
-  const sink = new Writable({
+  const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       chunks.push(Buffer.from(chunk));
       callback();
     },
-  }) as ByteSink;
-  sink.bytes = () => Buffer.concat(chunks);
-  return sink;
+  });
+  return { stream, bytes: () => Buffer.concat(chunks) };
 }
 
 /**

@@ -264,7 +264,7 @@ export class StorageKit {
    */
   async exportBytes(volid: string, options: { format?: StreamFormat; snapshot?: string } = {}): Promise<Buffer> {
     const sink = byteSink();
-    await this.manager.volumeExport(volid, { format: options.format ?? 'raw+size', output: sink, snapshot: options.snapshot });
+    await this.manager.volumeExport(volid, { format: options.format ?? 'raw+size', output: sink.stream, snapshot: options.snapshot });
     return sink.bytes();
   }
 

@@ -17,7 +17,7 @@ const VOLNAME_RE = new RegExp(`^(?:(base-(${VMID})-${SUFFIX})/)?((vm|base)-(${VM
  *
  * @param volname - e.g. `vm-100-disk-0`, `base-100-disk-0`, `base-100-disk-0/vm-101-disk-0`
  * @returns Proxmox's parse_volname fields; format is always `raw`
- * @throws {@link StorageError} `INVALID_VOLUME_ID` for anything else, including unsafe characters
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` for anything else, including unsafe characters
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::parse_volname`
  */
 export function parseMemoryVolname(volname: string): ParsedVolume {
@@ -43,7 +43,7 @@ export function parseMemoryVolname(volname: string): ParsedVolume {
  *
  * @param name - the requested name
  * @param vmid - the guest that will own it
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name is malformed, `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name is malformed, `INVALID_ARGUMENT`
  *   when it belongs to another guest or is a base or clone name
  */
 export function assertNewVolumeName(name: string, vmid: number): void {

@@ -25,7 +25,7 @@ function jsonLines(text: string): unknown[] {
  *
  * @param text - one JSON object per line
  * @returns the volumes
- * @throws {@link StorageError} `CORRUPT` on a line that is not JSON
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` on a line that is not JSON
  */
 export function parseVolumeList(text: string): MemoryVolumeRecord[] {
   return jsonLines(text) as MemoryVolumeRecord[];
@@ -36,7 +36,7 @@ export function parseVolumeList(text: string): MemoryVolumeRecord[] {
  *
  * @param text - one JSON object per line, oldest first
  * @returns the snapshots, oldest first
- * @throws {@link StorageError} `CORRUPT` on a line that is not JSON
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` on a line that is not JSON
  */
 export function parseSnapshotList(text: string): MemorySnapshotRecord[] {
   return jsonLines(text) as MemorySnapshotRecord[];
@@ -47,7 +47,7 @@ export function parseSnapshotList(text: string): MemorySnapshotRecord[] {
  *
  * @param text - one JSON object
  * @returns capacity, used and available bytes
- * @throws {@link StorageError} `CORRUPT` when there is not exactly one JSON line
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when there is not exactly one JSON line
  */
 export function parseUsage(text: string): MemoryUsage {
   const lines = jsonLines(text);
@@ -76,7 +76,7 @@ export function classifyStderr(stderr: string): StorageErrorCode | undefined {
 }
 
 /**
- * Rethrows a failed command as a {@link StorageError} with the code its stderr explains (the
+ * Rethrows a failed command as a {@link @stowage/core!index.StorageError | StorageError} with the code its stderr explains (the
  * command error stays as `cause`); any other error is rethrown as it is.
  *
  * @param e - the caught error

@@ -113,7 +113,7 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
   /**
    * The pool entry of an existing volume; the volname must match the listed one exactly.
    *
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    */
   async find(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemoryVolumeRecord> {
     const hit = (await this.listed(ctx)).find((l) => l.volname === volume.volname);
@@ -334,7 +334,7 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     await ctx.run(setArgs(memoryPool(ctx), r.name, attribute, text)).catch((e: unknown) => rethrowClassified(e, { volname: request.volume.volname }));
   }
 
-  /** A volume's snapshots, oldest first. @throws {@link StorageError} `NOT_FOUND` */
+  /** A volume's snapshots, oldest first. @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` */
   async snapshots(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemorySnapshotRecord[]> {
     const r = await this.find(ctx, volume);
     const out = await ctx.run(snapshotsArgs(memoryPool(ctx), r.name)).catch((e: unknown) => rethrowClassified(e, { volname: volume.volname }));

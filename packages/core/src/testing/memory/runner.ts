@@ -22,7 +22,7 @@ class UsageError extends Error {}
 
 /**
  * Runs `stowage-memory` commands in process. Failures look exactly like a real tool's: a
- * {@link CommandError} with exit code 1 and the reason on stderr (exit code 2 for a malformed
+ * {@link @stowage/core!index.CommandError | CommandError} with exit code 1 and the reason on stderr (exit code 2 for a malformed
  * command line), so the plugin classifies them the way a real plugin classifies its tool's errors.
  *
  * @example
@@ -53,7 +53,7 @@ export class MemoryRunner implements CommandRunner {
    * @param argv - `stowage-memory <subcommand> ...`, or any program the fallback runs
    * @param options - stdin, stdout stream, signal, accepted exit codes
    * @returns captured stdout (empty when piped to `options.stdout`) and stderr
-   * @throws {@link CommandError} `COMMAND_FAILED` when the tool fails, `ABORTED` when the signal fired
+   * @throws {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` when the tool fails, `ABORTED` when the signal fired
    */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     assertArgv(argv);

@@ -29,7 +29,7 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: s
  * @param plugin - the plugin instance
  * @param ctx - the operation context
  * @param request - volume, format (`raw+size`), output, snapshot, progress
- * @throws {@link StorageError} `NOT_SUPPORTED` for other formats, `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for other formats, `NOT_FOUND`
  */
 export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryConfig>, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request, 'export');
@@ -68,7 +68,7 @@ export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryC
  * @param ctx - the operation context
  * @param request - target volume, format, input, allowRename, progress
  * @returns the volname written (a linked-clone target is written as a plain, full volume)
- * @throws {@link StorageError} `NOT_SUPPORTED`, `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated
  *   or overlong stream, empty volume), `NO_SPACE`
  */
 export async function importRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryConfig>, request: VolumeImportRequest): Promise<string> {

@@ -55,7 +55,7 @@ function operations(kit: StorageKit): FaultOperation[] {
 /**
  * For each multi-step operation (`allocImage`, `createBase`, `cloneImage`, `volumeImport`, as
  * declared): counts the commands it runs, then for k = 1..n fails the k-th command through the
- * `FaultInjectingRunner` and checks that the call throws a {@link StorageError} and that the
+ * `FaultInjectingRunner` and checks that the call throws a {@link @stowage/core!index.StorageError | StorageError} and that the
  * storage's listing is exactly what it was before. (When the failed command was one the plugin
  * may tolerate, the call may succeed instead: then its result must be listed.) An operation that
  * ran no commands is skipped with that reason.

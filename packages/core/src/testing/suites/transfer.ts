@@ -96,7 +96,7 @@ export function transferSuite(kit: StorageKit): void {
       const volid = await kit.importBytes(await kit.vacantVolid(kit.newVmid(), format), data);
       const seen: Progress[] = [];
       const sink = byteSink();
-      await kit.manager.volumeExport(volid, { format: 'raw+size', output: sink, onProgress: (p) => seen.push(p) });
+      await kit.manager.volumeExport(volid, { format: 'raw+size', output: sink.stream, onProgress: (p) => seen.push(p) });
       const last = seen.at(-1);
       expect(last, 'last progress report of the export').toEqual({ done: SIZE_HEADER_BYTES + data.length, total: SIZE_HEADER_BYTES + data.length });
       expect(seen.every((p, i) => i === 0 || p.done >= (seen[i - 1]?.done ?? 0)), 'progress never goes back').toBe(true);
