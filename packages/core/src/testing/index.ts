@@ -12,7 +12,7 @@ export { DEFAULT_CASE_TIMEOUT_MS, describeStoragePlugin, STORAGE_SUITE_GROUPS, u
 export { allOf, effectiveCapabilities, featureGate, formatWith, gate, type Gate, type KitCapabilities } from './gates.js';
 export { DEFAULT_SIZE_UNIT, DEFAULT_VMID_RANGE, StorageKit, type KitAllocOptions } from './kit.js';
 export * from './memory/index.js';
-export type { KitFeatures, KitTarget, StoragePluginSuiteOptions } from './options.js';
+export type { KitFaultInjector, KitFeatures, KitTarget, StoragePluginSuiteOptions } from './options.js';
 export { allocSuite } from './suites/alloc.js';
 export { attributesSuite } from './suites/attributes.js';
 export { badInputSuite } from './suites/bad-input.js';

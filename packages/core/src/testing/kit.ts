@@ -17,7 +17,7 @@ import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { parseVolumeId } from '../volume-id.js';
 import { byteSink, rawSizeStream } from './bytes.js';
 import { effectiveCapabilities, type KitCapabilities } from './gates.js';
-import type { KitTarget, StoragePluginSuiteOptions } from './options.js';
+import type { KitFaultInjector, KitTarget, StoragePluginSuiteOptions } from './options.js';
 
 /** The default {@link KitTarget.sizeUnit}: 4 MiB. */
 export const DEFAULT_SIZE_UNIT = 4 * 1024 * 1024;
@@ -87,6 +87,11 @@ export class StorageKit {
   get faulty(): FaultInjectingRunner {
     if (!this.#faulty) throw new Error('the storage kit has not started');
     return this.#faulty;
+  }
+
+  /** What the fault cases fail steps with: `setup`'s {@link KitTarget.faults}, else {@link StorageKit.faulty}. */
+  get injector(): KitFaultInjector {
+    return this.#targetOrThrow().faults ?? this.faulty;
   }
 
   /** What `setup` returned. */
@@ -159,6 +164,7 @@ export class StorageKit {
     const vmids = new Set(this.#caseVmids);
     this.#caseVmids.clear();
     this.faulty.failAt = 0;
+    this.injector.failAt = 0;
     await this.sweep((i) => vmids.has(i.vmid));
   }
 

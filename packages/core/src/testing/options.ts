@@ -7,6 +7,23 @@ import type { FeatureMatrix, StreamFormat, VolumeAttribute, VolumeFormat } from 
 import type { CommandRunner } from '../command/runner.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 
+/**
+ * Fails the k-th step of whatever a plugin does to reach its storage. The kit's own
+ * `FaultInjectingRunner` is one (for plugins that run commands); a plugin that talks to its
+ * storage otherwise (a REST API, a library) supplies its own through {@link KitTarget.faults} so
+ * that the fault cases can break its steps too.
+ */
+export interface KitFaultInjector {
+  /** The 1-based index of the step to fail from the last {@link KitFaultInjector.reset}; `0` fails none. */
+  failAt: number | ((step: readonly string[], index: number) => boolean);
+  /** Steps taken since the last reset, including failed ones. */
+  readonly count: number;
+  /** Starts counting from 1 again. */
+  reset(): void;
+  /** The steps taken since the last reset (an argv, or a request line), for failure messages. */
+  readonly commands?: readonly (readonly string[])[];
+}
+
 /** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. */
 export interface KitTarget {
   /**
@@ -20,6 +37,12 @@ export interface KitTarget {
    * @default new LocalRunner()
    */
   readonly runner?: CommandRunner;
+  /**
+   * The fault injector of a plugin that does not reach its storage through the runner (for
+   * example an HTTP client's); the fault cases then fail its steps instead of commands.
+   * @default the kit's `FaultInjectingRunner` around {@link KitTarget.runner}
+   */
+  readonly faults?: KitFaultInjector;
   /**
    * The smallest size step the storage allocates exactly, in bytes (an LVM extent, a ZFS
    * volblocksize multiple, ...). Every size the kit asks for is a small multiple of it (1 to 3

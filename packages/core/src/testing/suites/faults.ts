@@ -9,6 +9,7 @@ import { isStorageError } from '../../errors.js';
 import { allOf, featureGate, formatWith, gate, type Gate } from '../gates.js';
 import { patternBytes } from '../bytes.js';
 import type { StorageKit } from '../kit.js';
+import type { KitTarget } from '../options.js';
 import { describeGated } from './gated.js';
 
 /** One operation the fault cases break step by step. */
@@ -55,7 +56,7 @@ function operations(kit: StorageKit): FaultOperation[] {
 /**
  * For each multi-step operation (`allocImage`, `createBase`, `cloneImage`, `volumeImport`, as
  * declared): counts the commands it runs, then for k = 1..n fails the k-th command through the
- * `FaultInjectingRunner` and checks that the call throws a {@link @stowage/core!index.StorageError | StorageError} and that the
+ * `FaultInjectingRunner` (or the target's own {@link KitTarget.faults} injector) and checks that the call throws a {@link @stowage/core!index.StorageError | StorageError} and that the
  * storage's listing is exactly what it was before. (When the failed command was one the plugin
  * may tolerate, the call may succeed instead: then its result must be listed.) An operation that
  * ran no commands is skipped with that reason.
@@ -71,13 +72,13 @@ export function faultSuite(kit: StorageKit): void {
       }
       it(`${name}: failing any one of its commands leaves the storage as it was`, async (ctx) => {
         const op = operations(kit).find((o) => o.name === name)!;
-        const faulty = kit.faulty;
+        const faulty = kit.injector;
         const counted = await op.prepare(kit);
         faulty.failAt = 0;
         faulty.reset();
         await op.run(kit, counted);
         const n = faulty.count;
-        if (n === 0) ctx.skip(`the plugin ran no commands for ${op.name}`);
+        if (n === 0) ctx.skip(`the plugin ran no commands (or fault-injector steps) for ${op.name}`);
         const problems: string[] = [];
         for (let k = 1; k <= n; k++) {
           const prepared = await op.prepare(kit);
@@ -93,7 +94,7 @@ export function faultSuite(kit: StorageKit): void {
           } finally {
             faulty.failAt = 0;
           }
-          const argv = faulty.commands[k - 1]?.join(' ') ?? '(fewer commands this time)';
+          const argv = faulty.commands?.[k - 1]?.join(' ') ?? (k > faulty.count ? '(fewer steps this time)' : `step ${k}`);
           const after = await kit.imageSummary();
           if (error !== undefined) {
             if (!isStorageError(error)) problems.push(`k=${k} (${argv}): threw a non-StorageError: ${String(error)}`);
