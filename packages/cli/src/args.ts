@@ -131,12 +131,33 @@ export function parseVerbArgs(
   for (const [name, o] of Object.entries(all)) {
     spec[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
+  // parseArgs takes `-5G` for an option: hide negative numbers (refused later with a proper
+  // error by the value parsers) behind placeholders, glued to a preceding option that takes a value.
+  const hidden: string[] = [];
+  const args: string[] = [];
+  for (const a of rest) {
+    if (/^-\d/.test(a)) {
+      const prev = args.at(-1) ?? '';
+      const name = prev.startsWith('--') ? prev.slice(2) : undefined;
+      const token = `\u0000${hidden.push(a) - 1}`;
+      if (name !== undefined && !name.includes('=') && spec[name]?.type === 'string') args[args.length - 1] = `--${name}=${token}`;
+      else args.push(token);
+    } else args.push(a);
+  }
+  const unhide = (v: string): string => (v.startsWith('\u0000') ? (hidden[Number(v.slice(1))] ?? v) : v);
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...rest], options: spec, allowPositionals: true, strict: true, allowNegative: false });
+    parsed = parseArgs({ args, options: spec, allowPositionals: true, strict: true, allowNegative: false });
   } catch (e) {
     throw new UsageError(cleanParseArgsMessage(e), verb);
   }
+  parsed = {
+    ...parsed,
+    positionals: parsed.positionals.map(unhide),
+    values: Object.fromEntries(
+      Object.entries(parsed.values).map(([k, v]) => [k, typeof v === 'string' ? unhide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? unhide(x) : x)) : v]),
+    ),
+  } as typeof parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const global = globalArgs(values);
   if (!global.help && (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {

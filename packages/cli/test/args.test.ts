@@ -44,6 +44,12 @@ describe('parseVerbArgs', () => {
   ])('refuses %j as a usage error', (argv) => {
     expect(() => parseVerbArgs('list', argv, options, { min: 1, max: 1 })).toThrow(UsageError);
   });
+  it('takes negative numbers as values, for the value parsers to refuse', () => {
+    const a = parseVerbArgs('resize', ['v', '-1G'], {}, { min: 2, max: 2 });
+    expect(a.positionals).toEqual(['v', '-1G']);
+    const b = parseVerbArgs('list', ['local', '--vmid', '-3'], options, { min: 1, max: 1 });
+    expect(b.options['vmid']).toBe('-3');
+  });
   it('does not count positionals when --help is given', () => {
     expect(parseVerbArgs('list', ['--help'], options, { min: 1, max: 1 }).global.help).toBe(true);
   });

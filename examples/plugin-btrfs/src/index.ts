@@ -1,0 +1,10 @@
+/**
+ * `stowage-plugin-btrfs`: a stowage storage plugin for btrfs (type `btrfs`), written against the
+ * public `@stowage/core` API only.
+ *
+ * @packageDocumentation
+ */
+export { BtrfsPlugin } from './btrfs-plugin.js';
+export { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
+export { parseBtrfsVolname } from './names.js';
+export { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';

@@ -1,0 +1,80 @@
+/**
+ * Volume names and where they live. Pure.
+ *
+ * A volume `<vmid>/vm-<vmid>-disk-<n>.raw` is the file `disk.raw` inside the subvolume
+ * `<path>/images/<vmid>/vm-<vmid>-disk-<n>`; its snapshot `s` is the read-only subvolume
+ * `<path>/images/<vmid>/vm-<vmid>-disk-<n>@s`. Templates are `base-` instead of `vm-`.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { parseDiskName, StorageError, type ParsedVolume } from '@stowage/core';
+
+const VOLNAME_RE = /^([1-9][0-9]{0,8})\/((?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[1-9][0-9]{0,3}))\.raw$/;
+
+/**
+ * Parses a volume name of a `btrfs` storage.
+ *
+ * @param volname - e.g. `100/vm-100-disk-0.raw`
+ * @throws {@link StorageError} `INVALID_VOLUME_ID` for anything else, or when the directory's vmid
+ *   is not the disk name's
+ * @see Proxmox `parse_volname` (BTRFSPlugin)
+ */
+export function parseBtrfsVolname(volname: string): ParsedVolume {
+  const m = VOLNAME_RE.exec(volname);
+  const disk = m ? parseDiskName(m[2] ?? '') : undefined;
+  if (!m || !disk || disk.vmid !== Number(m[1])) {
+    throw new StorageError('INVALID_VOLUME_ID', `'${volname}' is not a btrfs volume name (<vmid>/vm-<vmid>-disk-<n>.raw)`, { details: { volname } });
+  }
+  return {
+    volname,
+    vtype: 'images',
+    name: `${m[2]}.raw`,
+    vmid: disk.vmid,
+    baseName: undefined,
+    baseVmid: undefined,
+    isBase: disk.isBase,
+    format: 'raw',
+  };
+}
+
+/** The directory of a guest's subvolumes. */
+export function vmDir(storagePath: string, vmid: number): string {
+  return join(storagePath, 'images', String(vmid));
+}
+
+/** The subvolume name of a volume: its disk name without `.raw`. */
+export function subvolName(volume: ParsedVolume): string {
+  return volume.name.replace(/\.raw$/, '');
+}
+
+/**
+ * The subvolume of a volume, or of one of its snapshots.
+ *
+ * @param storagePath - the storage's path
+ * @param volume - the parsed volume
+ * @param snapshot - a snapshot name
+ */
+export function subvolPath(storagePath: string, volume: ParsedVolume, snapshot?: string): string {
+  const name = subvolName(volume);
+  return join(vmDir(storagePath, volume.vmid ?? 0), snapshot === undefined ? name : `${name}@${snapshot}`);
+}
+
+/** The raw image file inside a subvolume. */
+export function diskFile(subvol: string): string {
+  return join(subvol, 'disk.raw');
+}
+
+/**
+ * Splits a directory entry of `images/<vmid>/` into a disk subvolume and a snapshot name.
+ *
+ * @param entry - e.g. `vm-100-disk-0` or `vm-100-disk-0@before`
+ * @returns the subvolume name and the snapshot, or `undefined` for entries that are neither
+ */
+export function parseSubvolEntry(entry: string): { readonly name: string; readonly snapshot: string | undefined } | undefined {
+  const at = entry.indexOf('@');
+  const name = at < 0 ? entry : entry.slice(0, at);
+  const snapshot = at < 0 ? undefined : entry.slice(at + 1);
+  if (!parseDiskName(name) || snapshot === '') return undefined;
+  return { name, snapshot };
+}

@@ -1,0 +1,84 @@
+/**
+ * Snapshots as read-only subvolume snapshots: take, list, roll back, delete.
+ *
+ * @module
+ */
+import { rename } from 'node:fs/promises';
+import { StorageError, type ParsedVolume, type PluginContext, type SnapshotInfo, type SnapshotRequest } from '@stowage/core';
+import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
+import type { BtrfsConfig } from './config.js';
+import { fsError } from './fs-errors.js';
+import { subvolPath } from './names.js';
+import { runBtrfs } from './run.js';
+import { listSnapshots } from './subvolumes.js';
+import { exists, scratchPath } from './volumes.js';
+
+async function mustHave(path: string, what: string, details: Record<string, unknown>): Promise<void> {
+  if (!(await exists(path))) throw new StorageError('NOT_FOUND', `${what} does not exist`, { details });
+}
+
+/** `btrfs subvolume snapshot -r` of the volume. @throws {@link StorageError} `ALREADY_EXISTS` @see Proxmox `volume_snapshot` */
+export async function volumeSnapshot(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  const source = subvolPath(ctx.config.path, volume);
+  const target = subvolPath(ctx.config.path, volume, snapshot);
+  await mustHave(source, `volume '${volume.volname}'`, { volname: volume.volname });
+  if (await exists(target)) {
+    throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
+  }
+  await runBtrfs(ctx, subvolumeSnapshotArgs(source, target, true));
+}
+
+/**
+ * Replaces the volume with a writable snapshot of the snapshot: the copy is made first, then
+ * swapped in by two renames, then the old state is deleted. If the delete fails the swap is
+ * undone, so the volume is either rolled back or untouched.
+ *
+ * @see Proxmox `volume_snapshot_rollback` (BTRFSPlugin)
+ */
+export async function volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  const current = subvolPath(ctx.config.path, volume);
+  const snap = subvolPath(ctx.config.path, volume, snapshot);
+  await mustHave(current, `volume '${volume.volname}'`, { volname: volume.volname });
+  await mustHave(snap, `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  const fresh = scratchPath(current, 'rollback');
+  const old = scratchPath(current, 'old');
+  await runBtrfs(ctx, subvolumeSnapshotArgs(snap, fresh, false));
+  try {
+    await rename(current, old);
+  } catch (e) {
+    await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
+    throw fsError(e, `cannot roll back '${volume.volname}'`, { volname: volume.volname });
+  }
+  try {
+    await rename(fresh, current);
+  } catch (e) {
+    await rename(old, current).catch(() => undefined);
+    await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
+    throw fsError(e, `cannot roll back '${volume.volname}'`, { volname: volume.volname });
+  }
+  try {
+    await runBtrfs(ctx, subvolumeDeleteArgs([old]));
+  } catch (e) {
+    // Put the volume back as it was, so a failure means "nothing happened".
+    await rename(current, fresh).catch(() => undefined);
+    await rename(old, current).catch(() => undefined);
+    await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** `btrfs subvolume delete` of the snapshot. @throws {@link StorageError} `NOT_FOUND` @see Proxmox `volume_snapshot_delete` */
+export async function volumeSnapshotDelete(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+  const { volume, snapshot } = request;
+  const snap = subvolPath(ctx.config.path, volume, snapshot);
+  await mustHave(snap, `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  await runBtrfs(ctx, subvolumeDeleteArgs([snap]));
+}
+
+/** The volume's snapshots, oldest first, with btrfs's UUID as id. @see Proxmox `volume_snapshot_info` */
+export async function volumeSnapshotInfo(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<SnapshotInfo[]> {
+  await mustHave(subvolPath(ctx.config.path, volume), `volume '${volume.volname}'`, { volname: volume.volname });
+  return (await listSnapshots(ctx, volume)).map((s) => ({ name: s.snapshot ?? '', id: s.info.uuid, timestamp: s.info.created }));
+}

@@ -1,0 +1,116 @@
+/**
+ * Finding subvolumes on disk and asking `btrfs` about them.
+ *
+ * @module
+ */
+import { readdir, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ParsedVolume, PluginContext } from '@stowage/core';
+import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
+import type { BtrfsConfig } from './config.js';
+import { fsError, errnoOf } from './fs-errors.js';
+import { parseSubvolEntry, subvolName, vmDir } from './names.js';
+import { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';
+
+/** btrfs gives the root directory of every subvolume this inode number. */
+const SUBVOLUME_ROOT_INODE = 256n;
+
+/** One subvolume found in a guest's directory. */
+export interface SubvolEntry {
+  /** The disk name, e.g. `vm-100-disk-0`. */
+  readonly name: string;
+  /** The snapshot name, for `vm-100-disk-0@snap`. */
+  readonly snapshot: string | undefined;
+  /** Its path. */
+  readonly path: string;
+}
+
+/**
+ * Lists the disk subvolumes and snapshots in `images/<vmid>/`; plain files and directories,
+ * and names that are not ours, are skipped.
+ *
+ * @param storagePath - the storage's path
+ * @param vmid - the guest
+ */
+export async function readVmDir(storagePath: string, vmid: number): Promise<SubvolEntry[]> {
+  const dir = vmDir(storagePath, vmid);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw fsError(e, `cannot read '${dir}'`, { path: dir });
+  }
+  const found: SubvolEntry[] = [];
+  for (const entry of entries.sort()) {
+    const parsed = parseSubvolEntry(entry);
+    if (!parsed) continue;
+    const path = join(dir, entry);
+    const st = await stat(path, { bigint: true }).catch(() => undefined);
+    if (!st?.isDirectory() || st.ino !== SUBVOLUME_ROOT_INODE) continue;
+    found.push({ ...parsed, path });
+  }
+  return found;
+}
+
+/**
+ * The guests that have a directory under `images/`.
+ *
+ * @param storagePath - the storage's path
+ */
+export async function listVmids(storagePath: string): Promise<number[]> {
+  const dir = join(storagePath, 'images');
+  try {
+    return (await readdir(dir)).filter((d) => /^[1-9][0-9]{0,8}$/.test(d)).map(Number).sort((a, b) => a - b);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw fsError(e, `cannot read '${dir}'`, { path: dir });
+  }
+}
+
+/**
+ * The snapshot subvolumes of a volume, in name order (no command run).
+ *
+ * @param storagePath - the storage's path
+ * @param volume - the volume
+ */
+export async function snapshotEntries(storagePath: string, volume: ParsedVolume): Promise<SubvolEntry[]> {
+  const name = subvolName(volume);
+  return (await readVmDir(storagePath, volume.vmid ?? 0)).filter((e) => e.name === name && e.snapshot !== undefined);
+}
+
+/**
+ * The snapshots of a volume with what btrfs knows of them, oldest first (by subvolume id:
+ * a snapshot's root directory keeps its origin's birth time, so times cannot order them).
+ *
+ * @param ctx - the operation's context
+ * @param volume - the volume
+ */
+export async function listSnapshots(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<Array<SubvolEntry & { readonly info: SubvolumeInfo }>> {
+  const entries = await snapshotEntries(ctx.config.path, volume);
+  const withInfo = await Promise.all(entries.map(async (e) => ({ ...e, info: await subvolumeInfo(ctx, e.path) })));
+  return withInfo.sort((a, b) => a.info.id - b.info.id);
+}
+
+/**
+ * Asks `btrfs subvolume show` for a subvolume's UUIDs, once per operation.
+ *
+ * @param ctx - the operation's context
+ * @param path - the subvolume
+ */
+export function subvolumeInfo(ctx: PluginContext<BtrfsConfig>, path: string): Promise<SubvolumeInfo> {
+  return ctx.cache.get(`btrfs:show:${path}`, async () => parseSubvolumeShow((await ctx.run(subvolumeShowArgs(path))).stdout));
+}
+
+/**
+ * Deletes subvolumes with one `btrfs subvolume delete`, then the guest's directory if that left
+ * it empty.
+ *
+ * @param ctx - the operation's context
+ * @param paths - the subvolumes, snapshots before the volume they belong to
+ * @param dir - the guest's directory
+ */
+export async function deleteSubvolumes(ctx: PluginContext<BtrfsConfig>, paths: readonly string[], dir: string): Promise<void> {
+  if (paths.length > 0) await ctx.run(subvolumeDeleteArgs(paths));
+  await rmdir(dir).catch(() => undefined);
+}

@@ -1,0 +1,244 @@
+/**
+ * Creating, removing and reshaping volumes: alloc, free, template, clone, resize, rename.
+ *
+ * @module
+ */
+import { mkdir, open, rename, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  StorageError,
+  type AllocImageRequest,
+  type CloneImageRequest,
+  type ParsedVolume,
+  type PluginContext,
+  type RenameVolumeRequest,
+  type VolumeResizeRequest,
+} from '@stowage/core';
+import { setReadonlyArgs, subvolumeCreateArgs, subvolumeSnapshotArgs } from './commands.js';
+import type { BtrfsConfig } from './config.js';
+import { errnoOf, fsError } from './fs-errors.js';
+import { diskFile, parseBtrfsVolname, subvolPath, vmDir } from './names.js';
+import { runBtrfs } from './run.js';
+import { deleteSubvolumes, snapshotEntries } from './subvolumes.js';
+
+/** Tells whether a path exists (any kind). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw fsError(e, `cannot stat '${path}'`, { path });
+  }
+}
+
+/** Makes a guest's directory; returns it when this call created it (to remove on failure). */
+async function ensureVmDir(storagePath: string, vmid: number): Promise<string | undefined> {
+  const dir = vmDir(storagePath, vmid);
+  try {
+    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+    return first === undefined ? undefined : first;
+  } catch (e) {
+    throw fsError(e, `cannot create '${dir}'`, { path: dir });
+  }
+}
+
+/** Removes directories made by {@link ensureVmDir} (outermost given), innermost first, if empty. */
+async function removeMadeDirs(made: string | undefined, dir: string): Promise<void> {
+  if (made === undefined) return;
+  for (let d = dir; d.startsWith(made); d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false))) break;
+  }
+}
+
+function mustNotExist(path: string, what: string): Promise<void> {
+  return exists(path).then((there) => {
+    if (there) throw new StorageError('ALREADY_EXISTS', `${what} '${basename(path)}' already exists`, { details: { path } });
+  });
+}
+
+async function mustExist(path: string, what: string, details: Record<string, unknown>): Promise<void> {
+  if (!(await exists(path))) throw new StorageError('NOT_FOUND', `${what} does not exist`, { details });
+}
+
+/**
+ * Creates a subvolume holding a sparse `disk.raw` of `size` bytes. On failure nothing is left.
+ *
+ * @param ctx - the operation's context
+ * @param vmid - the owner
+ * @param name - the disk name with `.raw`
+ * @param size - bytes
+ * @param fill - writes the file's content instead of leaving it empty (import)
+ * @returns the volname
+ */
+export async function createDisk(
+  ctx: PluginContext<BtrfsConfig>,
+  vmid: number,
+  name: string,
+  size: number,
+  fill?: (file: string) => Promise<void>,
+): Promise<string> {
+  const volname = `${vmid}/${name}`;
+  const volume = parseBtrfsVolname(volname);
+  const subvol = subvolPath(ctx.config.path, volume);
+  const dir = vmDir(ctx.config.path, vmid);
+  const made = await ensureVmDir(ctx.config.path, vmid);
+  try {
+    await mustNotExist(subvol, 'volume');
+    await runBtrfs(ctx, subvolumeCreateArgs(subvol));
+  } catch (e) {
+    await removeMadeDirs(made, dir);
+    throw e;
+  }
+  try {
+    if (fill) await fill(diskFile(subvol));
+    else {
+      const handle = await open(diskFile(subvol), 'wx', 0o640);
+      try {
+        await handle.truncate(size);
+      } finally {
+        await handle.close();
+      }
+    }
+    return volname;
+  } catch (e) {
+    await deleteSubvolumes(ctx, [subvol], dir).catch(() => undefined);
+    await removeMadeDirs(made, dir);
+    throw fsError(e, `cannot create '${volname}'`, { volname });
+  }
+}
+
+/** @see Proxmox `alloc_image` (BTRFSPlugin) */
+export async function allocImage(ctx: PluginContext<BtrfsConfig>, request: AllocImageRequest): Promise<string> {
+  if (request.format !== 'raw') {
+    throw new StorageError('NOT_SUPPORTED', `btrfs storage holds raw images only, not ${request.format}`, { details: { format: request.format } });
+  }
+  return createDisk(ctx, request.vmid, request.name, request.size);
+}
+
+/** Deletes a volume's snapshots and the volume; a volume already gone is not an error. @see Proxmox `free_image` */
+export async function freeImage(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<void> {
+  const subvol = subvolPath(ctx.config.path, volume);
+  if (!(await exists(subvol))) return;
+  const snaps = await snapshotEntries(ctx.config.path, volume);
+  await deleteSubvolumes(ctx, [...snaps.map((s) => s.path), subvol], vmDir(ctx.config.path, volume.vmid ?? 0));
+}
+
+/**
+ * Renames `vm-` to `base-` (snapshots too) and makes the subvolume read-only. Undone on failure.
+ *
+ * @see Proxmox `create_base` (BTRFSPlugin)
+ */
+export async function createBase(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<string> {
+  if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volume.volname}' is already a template`, { details: { volname: volume.volname } });
+  const baseVolume = parseBtrfsVolname(`${volume.vmid}/${volume.name.replace(/^vm-/, 'base-')}`);
+  const from = subvolPath(ctx.config.path, volume);
+  const to = subvolPath(ctx.config.path, baseVolume);
+  await mustExist(from, `volume '${volume.volname}'`, { volname: volume.volname });
+  await mustNotExist(to, 'template');
+  const moves: Array<readonly [string, string]> = [[from, to]];
+  for (const s of await snapshotEntries(ctx.config.path, volume)) moves.push([s.path, `${to}@${s.snapshot}`]);
+  const done: Array<readonly [string, string]> = [];
+  try {
+    for (const [a, b] of moves) {
+      await rename(a, b).catch((e: unknown) => {
+        throw fsError(e, `cannot rename '${a}'`, { path: a });
+      });
+      done.push([a, b]);
+    }
+    await runBtrfs(ctx, setReadonlyArgs(to, true));
+  } catch (e) {
+    for (const [a, b] of done.reverse()) await rename(b, a).catch(() => undefined);
+    throw e;
+  }
+  return baseVolume.volname;
+}
+
+/**
+ * A writable snapshot of a template, or of one of a volume's snapshots, as a new volume.
+ *
+ * @see Proxmox `clone_image` (BTRFSPlugin)
+ */
+export async function cloneImage(ctx: PluginContext<BtrfsConfig>, request: CloneImageRequest): Promise<string> {
+  const { volume, snapshot } = request;
+  if (snapshot === undefined && !volume.isBase) {
+    throw new StorageError('NOT_SUPPORTED', `'${volume.volname}' is not a template: clone a template, or a snapshot`, { details: { volname: volume.volname } });
+  }
+  const source = subvolPath(ctx.config.path, volume, snapshot);
+  await mustExist(source, snapshot === undefined ? `volume '${volume.volname}'` : `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  const volname = `${request.vmid}/${request.name}`;
+  const target = subvolPath(ctx.config.path, parseBtrfsVolname(volname));
+  const dir = vmDir(ctx.config.path, request.vmid);
+  const made = await ensureVmDir(ctx.config.path, request.vmid);
+  try {
+    await mustNotExist(target, 'volume');
+    await runBtrfs(ctx, subvolumeSnapshotArgs(source, target, false));
+  } catch (e) {
+    await removeMadeDirs(made, dir);
+    throw e;
+  }
+  return volname;
+}
+
+/** Grows `disk.raw`. @throws {@link StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
+export async function volumeResize(ctx: PluginContext<BtrfsConfig>, request: VolumeResizeRequest): Promise<void> {
+  const file = diskFile(subvolPath(ctx.config.path, request.volume));
+  let current: number;
+  try {
+    current = (await stat(file)).size;
+  } catch (e) {
+    throw fsError(e, `cannot read '${request.volume.volname}'`, { volname: request.volume.volname });
+  }
+  if (request.size < current) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${request.volume.volname}' from ${current} to ${request.size} bytes`, {
+      details: { volname: request.volume.volname, size: current, requested: request.size },
+    });
+  }
+  const handle = await open(file, 'r+').catch((e: unknown) => {
+    throw fsError(e, `cannot open '${request.volume.volname}'`, { volname: request.volume.volname });
+  });
+  try {
+    await handle.truncate(request.size);
+  } catch (e) {
+    throw fsError(e, `cannot resize '${request.volume.volname}'`, { volname: request.volume.volname });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Moves a volume's subvolume to another guest under the name given. A volume with snapshots is
+ * refused: read-only snapshots cannot move to another directory.
+ *
+ * @see Proxmox `rename_volume` (BTRFSPlugin)
+ */
+export async function renameVolume(ctx: PluginContext<BtrfsConfig>, request: RenameVolumeRequest): Promise<string> {
+  const { volume } = request;
+  const from = subvolPath(ctx.config.path, volume);
+  await mustExist(from, `volume '${volume.volname}'`, { volname: volume.volname });
+  const snaps = await snapshotEntries(ctx.config.path, volume);
+  if (snaps.length > 0) {
+    throw new StorageError('NOT_SUPPORTED', `cannot rename '${volume.volname}': it has snapshots, and read-only snapshots cannot move`, {
+      details: { volname: volume.volname, snapshots: snaps.map((s) => s.snapshot) },
+    });
+  }
+  const volname = `${request.targetVmid}/${request.targetName}`;
+  const to = subvolPath(ctx.config.path, parseBtrfsVolname(volname));
+  const dir = vmDir(ctx.config.path, request.targetVmid);
+  const made = await ensureVmDir(ctx.config.path, request.targetVmid);
+  try {
+    await mustNotExist(to, 'volume');
+    await rename(from, to);
+  } catch (e) {
+    await removeMadeDirs(made, dir);
+    throw fsError(e, `cannot rename '${volume.volname}'`, { volname: volume.volname });
+  }
+  await rmdir(vmDir(ctx.config.path, volume.vmid ?? 0)).catch(() => undefined);
+  return volname;
+}
+
+/** The subvolume name of the temporary subvolumes a rollback uses (never listed: they start with a dot). */
+export function scratchPath(subvol: string, tag: string): string {
+  return join(dirname(subvol), `.${basename(subvol)}.${tag}-${process.pid}`);
+}
+
