@@ -1,0 +1,33 @@
+/**
+ * The stowage conformance kit on a real btrfs filesystem (a loop-mounted file), skipped with the
+ * reason when this machine cannot make one (not root, no btrfs-progs).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { describeStoragePlugin } from '@stowage/core/testing';
+import { BtrfsPlugin } from '../src/index.js';
+import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
+
+const unavailable = await loopBtrfsUnavailable();
+
+if (unavailable) {
+  describe('btrfs conformance', () => {
+    it.skip(`needs a real btrfs: ${unavailable}`, () => undefined);
+  });
+} else {
+  let fs: LoopBtrfs | undefined;
+  describeStoragePlugin({
+    name: 'btrfs on a loop-mounted file',
+    plugin: BtrfsPlugin,
+    setup: async () => {
+      fs = await makeLoopBtrfs();
+      const path = join(fs.mountpoint, 'stowage');
+      await mkdir(path);
+      return { config: { type: 'btrfs', storage: 'kit', path } };
+    },
+    teardown: async () => {
+      await fs?.remove();
+    },
+  });
+}
