@@ -28,7 +28,14 @@ export const DEFAULT_VMID_RANGE: readonly [number, number] = [700_000_000, 999_9
 /** How many guest ids one run may use. */
 const VMIDS_PER_RUN = 100_000;
 
-/** Options of {@link StorageKit.alloc}. */
+/**
+ * Options of {@link StorageKit.alloc}.
+ *
+ * @example
+ * ```ts
+ * const volid = await kit.alloc({ format: 'qcow2', units: 2 }); // a fresh guest, 2 size units
+ * ```
+ */
 export interface KitAllocOptions {
   /** The owner; a fresh guest id by default. */
   readonly vmid?: number;

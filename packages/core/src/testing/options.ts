@@ -12,6 +12,14 @@ import type { StoragePluginClass } from '../storage-plugin.js';
  * `FaultInjectingRunner` is one (for plugins that run commands); a plugin that talks to its
  * storage otherwise (a REST API, a library) supplies its own through {@link KitTarget.faults} so
  * that the fault cases can break its steps too.
+ *
+ * @example
+ * ```ts
+ * setup: async () => {
+ *   const cluster = await startStandIn();
+ *   return { config: cluster.config({ storage: 'kit' }), faults: cluster.faults }; // faults.failAt = k fails the k-th HTTP request
+ * },
+ * ```
  */
 export interface KitFaultInjector {
   /** The 1-based index of the step to fail from the last {@link KitFaultInjector.reset}; `0` fails none. */
@@ -24,7 +32,16 @@ export interface KitFaultInjector {
   readonly commands?: readonly (readonly string[])[];
 }
 
-/** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. */
+/** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. *
+ * @example
+ * ```ts
+ * const target: KitTarget = {
+ *   config: { type: 'zfspool', storage: 'kit', pool: 'tank/kit' },
+ *   runner: new SshRunner({ host: '127.0.0.1', port: 2222, user: 'root' }),
+ *   sizeUnit: 4 * 1024 * 1024,
+ * };
+ * ```
+ */
 export interface KitTarget {
   /**
    * The storage's config as a plain object: `type` (the plugin's), `storage` (an id of your
@@ -64,6 +81,12 @@ export interface KitTarget {
  * value that grants more than the capabilities is refused with a `TypeError`. Groups are gated
  * on the capabilities narrowed by these; refusal checks (such as `CANNOT_SHRINK`) follow the
  * plugin's own capabilities.
+ *
+ * @example
+ * ```ts
+ * // the test pool has no room for snapshots: test everything else
+ * const features: KitFeatures = { features: { clone: { base: ['raw'] }, template: { current: ['raw'] } }, faults: false };
+ * ```
  */
 export interface KitFeatures {
   /** Test only these image formats (a subset of `capabilities.formats`). */

@@ -28,7 +28,14 @@ export const memoryConfigSchema = memoryConfigSchemaFor('memory');
 /** A validated memory storage config. */
 export type MemoryConfig = StorageConfig & { readonly pool?: string | undefined };
 
-/** What a memory plugin variant can do; everything is on for the `memory` plugin itself. */
+/**
+ * What a memory plugin variant can do; everything is on for the `memory` plugin itself.
+ *
+ * @example
+ * ```ts
+ * const zfsLike: MemoryBehaviour = { rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false };
+ * ```
+ */
 export interface MemoryBehaviour {
   /**
    * Any snapshot can be rolled back to; when `false`, only the newest (ZFS-like), and older ones

@@ -10,7 +10,15 @@ import type { CommandResult, CommandRunner, RunOptions } from '../../command/run
 import { MEMORY_TOOL } from './commands.js';
 import { MemoryStore, MemoryToolError, type MemoryStoreOptions } from './store.js';
 
-/** Options of a {@link MemoryRunner}. */
+/**
+ * Options of a {@link MemoryRunner}.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ capacity: 256 * 1024 ** 2 });
+ * const runner = new MemoryRunner({ store, fallback: new LocalRunner() }); // two runners may share one store
+ * ```
+ */
 export interface MemoryRunnerOptions extends MemoryStoreOptions {
   /** The store to work on; a new empty one (with `capacity` and `chunkSize`) when omitted. */
   readonly store?: MemoryStore;

@@ -68,7 +68,14 @@ export interface MemoryUsage {
   readonly available: number;
 }
 
-/** Options of a {@link MemoryStore}. */
+/**
+ * Options of a {@link MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ capacity: 64 * 1024 ** 2, chunkSize: 4096 }); // writes past 64 MiB fail with NO_SPACE
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * How many bytes of data the store holds before writes fail with "out of space".

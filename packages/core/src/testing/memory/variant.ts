@@ -8,7 +8,14 @@ import type { PluginCapabilities } from '../../capabilities.js';
 import { memoryCapabilities, memoryConfigSchemaFor, type MemoryBehaviour } from './config.js';
 import { MemoryPlugin } from './plugin.js';
 
-/** Options of {@link defineMemoryPlugin}. */
+/**
+ * Options of {@link defineMemoryPlugin}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryPluginOptions = { type: 'memorynotes', attributes: ['notes'] };
+ * ```
+ */
 export interface MemoryPluginOptions extends MemoryBehaviour {
   /** The type id of the variant: lowercase letters and digits, e.g. `memorystrict`. */
   readonly type: string;

@@ -89,6 +89,14 @@ export function allocSuite(kit: StorageKit): void {
       expect((await kit.manager.listImages(kit.storeId, { volids: [ofB] })).map((i) => i.volid), 'listImages({ volids })').toEqual([ofB]);
     });
 
+    it('lists its images among all volumes (listVolumes) with content type images', async () => {
+      const vmid = kit.newVmid();
+      const volid = await kit.alloc({ vmid });
+      const volumes = await kit.manager.listVolumes(kit.storeId, { vmid });
+      expect(volumes.filter((v) => v.volid === volid), `listVolumes({ vmid: ${vmid} })`).toMatchObject([{ volid, content: 'images', vmid, size: kit.unit }]);
+      expect((await kit.manager.listVolumes(kit.storeId, { vmid, content: ['images'] })).map((v) => v.volid), 'listVolumes of content images').toEqual([volid]);
+    });
+
     it('frees an image: it is no longer listed, and the others stay', async () => {
       const vmid = kit.newVmid();
       const keep = await kit.alloc({ vmid });

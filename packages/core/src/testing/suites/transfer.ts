@@ -102,6 +102,25 @@ export function transferSuite(kit: StorageKit): void {
       expect(seen.every((p, i) => i === 0 || p.done >= (seen[i - 1]?.done ?? 0)), 'progress never goes back').toBe(true);
     });
 
+    itGated('copies a volume within the storage, byte for byte', both, async () => {
+      const data = patternBytes(kit.unit);
+      const volid = await kit.importBytes(await kit.vacantVolid(kit.newVmid(), format), data);
+      const vmid = kit.newVmid();
+      const copy = await kit.manager.copyVolume(volid, kit.storeId, { vmid });
+      expect(kit.parse(copy).vmid, 'owner of the copy').toBe(vmid);
+      expectSameBytes((await kit.exportBytes(copy)).subarray(SIZE_HEADER_BYTES), data, 'bytes of the copy');
+    });
+
+    it('offers the stream formats it declares', async () => {
+      const volid = await kit.alloc({ format });
+      const offered = await kit.manager.volumeExportFormats(volid);
+      const accepted = await kit.manager.volumeImportFormats(volid);
+      for (const f of offered) expect(kit.declared.exportFormats, 'volumeExportFormats').toContain(f);
+      for (const f of accepted) expect(kit.declared.importFormats, 'volumeImportFormats').toContain(f);
+      if (exports.ok) expect(offered, 'volumeExportFormats').toContain('raw+size');
+      if (imports.ok) expect(accepted, 'volumeImportFormats').toContain('raw+size');
+    });
+
     const undeclared = (['qcow2+size', 'vmdk+size', 'zfs'] as StreamFormat[]).find((f) => !kit.declared.exportFormats.includes(f));
     itGated(`refuses to export an undeclared format (${undeclared ?? '-'}) with NOT_SUPPORTED`, gate(undeclared !== undefined, 'every format is declared'), async () => {
       const volid = await kit.alloc({ format });
