@@ -14,7 +14,7 @@ import { isStorageError } from '../errors.js';
 import type { ImageInfo, Logger, ParsedVolume } from '../plugin-types.js';
 import { StorageManager } from '../storage-manager.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
-import { parseVolumeId } from '../volume-id.js';
+import { formatDiskName, formatVolumeId, parseDiskName, parseVolumeId } from '../volume-id.js';
 import { byteSink, rawSizeStream } from './bytes.js';
 import { effectiveCapabilities, type KitCapabilities } from './gates.js';
 import type { KitFaultInjector, KitTarget, StoragePluginSuiteOptions } from './options.js';
@@ -168,6 +168,7 @@ export class StorageKit {
    * @throws Error naming what could not be freed
    */
   async cleanupCase(): Promise<void> {
+    if (!this.#manager) return;
     const vmids = new Set(this.#caseVmids);
     this.#caseVmids.clear();
     this.faulty.failAt = 0;
@@ -255,6 +256,23 @@ export class StorageKit {
     const volid = await this.alloc({ vmid, format });
     await this.manager.freeImage(volid);
     return volid;
+  }
+
+  /**
+   * A volid of a fresh guest that was never allocated, named like `like` (the plugin's
+   * `imageVolname` of the same disk name for another guest); a {@link StorageKit.vacantVolid}
+   * when the plugin cannot name it that way.
+   *
+   * @param like - a volid of the storage to take the naming from
+   */
+  async neverMadeVolid(like: string): Promise<string> {
+    const vmid = this.newVmid();
+    const d = parseDiskName(this.parse(like).name);
+    try {
+      return formatVolumeId(this.storeId, this.plugin.imageVolname({ vmid, name: formatDiskName({ vmid, index: 0, ext: d?.ext }) }));
+    } catch {
+      return this.vacantVolid(vmid, this.caps.defaultFormat);
+    }
   }
 
   /**
