@@ -1,13 +1,21 @@
+import { afterAll, expect } from 'vitest';
 import { defineMemoryPlugin, describeStoragePlugin, MemoryPlugin, MemoryRunner } from '@stowage/core/testing';
+
+const runners = [new MemoryRunner(), new MemoryRunner()];
 
 describeStoragePlugin({
   name: 'memory, everything on',
   plugin: MemoryPlugin,
-  setup: () => ({ config: { type: 'memory', storage: 'kit' }, runner: new MemoryRunner(), sizeUnit: 1024 * 1024 }),
+  setup: () => ({ config: { type: 'memory', storage: 'kit' }, runner: runners[0], sizeUnit: 1024 * 1024 }),
 });
 
 describeStoragePlugin({
   name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only)',
   plugin: defineMemoryPlugin({ type: 'memorystrict', rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false, attributes: ['notes'] }),
-  setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: new MemoryRunner(), sizeUnit: 1024 * 1024 }),
+  setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024 }),
+});
+
+// The kit cleans up after itself: nothing it made is left, not even data.
+afterAll(() => {
+  for (const r of runners) expect({ volumes: r.store.list('kit'), used: r.store.usage().used }).toEqual({ volumes: [], used: 0 });
 });
