@@ -45,6 +45,7 @@ export {
   type CommandFixture,
   type FixtureBytes,
 } from './command/fixtures.js';
+export { classifyCommandError, type StderrRule } from './command/classify.js';
 export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
 export { RecordingRunner, ReplayRunner, type ReplayRunnerOptions } from './command/replay-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
@@ -97,9 +98,11 @@ export {
   MAX_VOLUME_SIZE,
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
+export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
 export { defaultLockDir, type StorageLockProvider, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type * from './plugin-types.js';
+export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { PluginRegistry } from './registry.js';
 export { StorageManager, type SnapshotOption } from './storage-manager.js';
 export { type AllocImageOptions, type CloneImageOptions } from './manager/volume-ops.js';

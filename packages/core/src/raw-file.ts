@@ -1,0 +1,128 @@
+/**
+ * Raw image files as `raw+size` streams: what a file-backed plugin's `volumeExport` and
+ * `volumeImport` do, without `dd`.
+ *
+ * @module
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isStorageError, StorageError } from './errors.js';
+import { fsError } from './fs-error.js';
+import type { ProgressCallback } from './plugin-types.js';
+import { countingStream, encodeSizeHeader } from './transfer.js';
+
+/** Options of {@link exportRawFile} and {@link importRawFile}. */
+export interface RawFileTransferOptions {
+  /** Progress of the bytes moved (the size header included on export). */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Aborts the copy with `ABORTED`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Blocks of this many zero bytes are skipped on import (they stay holes in the file). */
+const SPARSE_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(SPARSE_BLOCK);
+
+function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | undefined {
+  return signal?.aborted && !isStorageError(e) ? new StorageError('ABORTED', 'the transfer was aborted', { cause: signal.reason ?? e }) : undefined;
+}
+
+/**
+ * Writes a file as a `raw+size` stream: the 8-byte size header, then every byte of the file.
+ * The output is not ended (the caller may write more, or end it).
+ *
+ * @param file - the raw image (or any file)
+ * @param output - where the stream goes
+ * @param options - progress and abort signal
+ * @returns the bytes written, header included
+ * @throws {@link StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
+ * @example
+ * ```ts
+ * override async volumeExport(ctx: PluginContext<MyConfig>, request: VolumeExportRequest): Promise<void> {
+ *   await exportRawFile(this.fileOf(ctx, request.volume), request.output, { onProgress: request.onProgress, signal: ctx.signal });
+ * }
+ * ```
+ */
+export async function exportRawFile(file: string, output: Writable, options: RawFileTransferOptions = {}): Promise<number> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    throw fsError(e, `cannot open '${file}'`, { path: file });
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const header = encodeSizeHeader(size);
+    const counter = countingStream(options.onProgress, header.length + size);
+    counter.write(header);
+    await pipeline(handle.createReadStream({ autoClose: false }), counter, output, {
+      end: false,
+      signal: options.signal,
+    });
+    return header.length + size;
+  } catch (e) {
+    throw aborted(options.signal, e) ?? fsError(e, `cannot export '${file}'`, { path: file });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads exactly `size` bytes of a stream (positioned after its size header, see
+ * `readSizeHeader`) into a new file, leaving runs of zeros as holes. The file must not exist.
+ * On failure the file is left for the caller to remove with the rest of its volume.
+ *
+ * @param input - the stream, after the header
+ * @param file - the file to create
+ * @param size - the byte count the header announced
+ * @param options - progress and abort signal
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
+ *   (truncated) or carries more; `ALREADY_EXISTS` when the file exists; `NO_SPACE` and other
+ *   filesystem codes; `ABORTED`
+ * @example
+ * ```ts
+ * const size = await readSizeHeader(request.input, ctx.signal);
+ * await importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal });
+ * ```
+ */
+export async function importRawFile(input: Readable, file: string, size: number, options: RawFileTransferOptions = {}): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'wx', 0o640);
+  } catch (e) {
+    throw fsError(e, `cannot create '${file}'`, { path: file });
+  }
+  let position = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (position + chunk.length > size) {
+        callback(new StorageError('INVALID_ARGUMENT', `the stream carries more than the ${size} bytes its header announced`, { details: { size } }));
+        return;
+      }
+      writeSparse(handle, chunk, position).then(() => {
+        position += chunk.length;
+        callback();
+      }, callback);
+    },
+  });
+  try {
+    await pipeline(input, countingStream(options.onProgress, size), sink, { signal: options.signal });
+    if (position < size) {
+      throw new StorageError('INVALID_ARGUMENT', `truncated stream: ${position} of ${size} bytes`, { details: { got: position, size } });
+    }
+    await handle.truncate(size);
+    await handle.sync();
+  } catch (e) {
+    throw aborted(options.signal, e) ?? fsError(e, `cannot write '${file}'`, { path: file });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeSparse(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < chunk.length; off += SPARSE_BLOCK) {
+    const part = chunk.subarray(off, Math.min(chunk.length, off + SPARSE_BLOCK));
+    if (!part.equals(ZEROS.subarray(0, part.length))) await handle.write(part, 0, part.length, position + off);
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { classifyCommandError, CommandError, isStorageError, StorageError } from '../src/index.js';
+
+const failed = (stderr: string) => new CommandError('command failed', { argv: ['tool', 'x'], exitCode: 1, stderr });
+
+describe('classifyCommandError', () => {
+  it('re-codes by the first matching rule and keeps the facts', () => {
+    const e = failed('ERROR: No space left on device');
+    const c = classifyCommandError(e, [
+      [/File exists/, 'ALREADY_EXISTS'],
+      [/No space left/, 'NO_SPACE'],
+    ]) as CommandError;
+    expect(isStorageError(c, 'NO_SPACE')).toBe(true);
+    expect(c.argv).toEqual(['tool', 'x']);
+    expect(c.exitCode).toBe(1);
+    expect(c.cause).toBe(e);
+  });
+  it('leaves anything else alone', () => {
+    const e = failed('something else');
+    expect(classifyCommandError(e, [[/No space/, 'NO_SPACE']])).toBe(e);
+    const other = new StorageError('TIMEOUT', 't');
+    expect(classifyCommandError(other, [[/./, 'NO_SPACE']])).toBe(other);
+    const plain = new Error('x');
+    expect(classifyCommandError(plain, [[/./, 'NO_SPACE']])).toBe(plain);
+  });
+});

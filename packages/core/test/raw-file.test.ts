@@ -1,0 +1,112 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errnoOf, exportRawFile, fsError, importRawFile, isStorageError, readSizeHeader } from '../src/index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stowage-raw-file-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function collect(): { sink: Writable; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  return {
+    sink: new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+    bytes: () => Buffer.concat(chunks),
+  };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
+  }
+}
+
+const data = Buffer.concat([Buffer.alloc(200_000, 7), Buffer.alloc(300_000), Buffer.from('tail')]);
+
+describe('exportRawFile', () => {
+  it('writes the size header then the bytes, leaves the output open, reports progress', async () => {
+    const file = join(dir, 'a.raw');
+    await writeFile(file, data);
+    const { sink, bytes } = collect();
+    let last = { done: 0, total: 0 as number | undefined };
+    const n = await exportRawFile(file, sink, { onProgress: (p) => (last = p) });
+    expect(n).toBe(8 + data.length);
+    expect(bytes().readBigUInt64LE(0)).toBe(BigInt(data.length));
+    expect(bytes().subarray(8).equals(data)).toBe(true);
+    expect(sink.writableEnded).toBe(false);
+    expect(last).toEqual({ done: 8 + data.length, total: 8 + data.length });
+  });
+
+  it('exports an empty file as a header alone', async () => {
+    const file = join(dir, 'empty.raw');
+    await writeFile(file, '');
+    const { sink, bytes } = collect();
+    expect(await exportRawFile(file, sink)).toBe(8);
+    expect(bytes()).toEqual(Buffer.alloc(8));
+  });
+
+  it('maps a missing file to NOT_FOUND', async () => {
+    expect(await codeOf(exportRawFile(join(dir, 'nope.raw'), collect().sink))).toBe('NOT_FOUND');
+  });
+});
+
+describe('importRawFile', () => {
+  it('round-trips an export byte for byte, leaving the zero run as a hole', async () => {
+    const file = join(dir, 'b.raw');
+    await writeFile(file, data);
+    const { sink, bytes } = collect();
+    await exportRawFile(file, sink);
+    const input = Readable.from([bytes()]);
+    const size = await readSizeHeader(input);
+    const target = join(dir, 'b-copy.raw');
+    await importRawFile(input, target, size);
+    expect((await readFile(target)).equals(data)).toBe(true);
+    expect((await stat(target)).blocks * 512).toBeLessThan(data.length);
+  });
+
+  it('refuses a truncated stream and one longer than announced with INVALID_ARGUMENT', async () => {
+    expect(await codeOf(importRawFile(Readable.from([Buffer.alloc(10, 1)]), join(dir, 'short.raw'), 20))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(importRawFile(Readable.from([Buffer.alloc(30, 1)]), join(dir, 'long.raw'), 20))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('never overwrites: ALREADY_EXISTS', async () => {
+    await writeFile(join(dir, 'taken.raw'), 'x');
+    expect(await codeOf(importRawFile(Readable.from([Buffer.alloc(1)]), join(dir, 'taken.raw'), 1))).toBe('ALREADY_EXISTS');
+    expect(await readFile(join(dir, 'taken.raw'), 'utf8')).toBe('x');
+  });
+
+  it('stops with ABORTED when the signal fires', async () => {
+    const controller = new AbortController();
+    const input = new Readable({ read() {} });
+    input.push(Buffer.alloc(1000, 1));
+    const p = importRawFile(input, join(dir, 'aborted.raw'), 1_000_000, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    expect(await codeOf(p)).toBe('ABORTED');
+  });
+});
+
+describe('fsError', () => {
+  it('maps errno names to codes and keeps the cause', () => {
+    const enospc = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+    const e = fsError(enospc, 'cannot write', { path: '/x' });
+    expect(e.code).toBe('NO_SPACE');
+    expect(e.cause).toBe(enospc);
+    expect(e.details).toEqual({ path: '/x', errno: 'ENOSPC' });
+    expect(fsError(new Error('plain'), 'x').code).toBe('INTERNAL');
+    expect(fsError(e, 'again')).toBe(e);
+    expect(errnoOf({ code: 'ERR_SOMETHING_NODE' })).toBeUndefined();
+    expect(errnoOf(Object.assign(new Error(), { code: 'EACCES' }))).toBe('EACCES');
+  });
+});
