@@ -8,9 +8,18 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { formatVolumeId, StorageError, type ImageInfo, type ListImagesRequest, type ParsedVolume, type PluginContext, type VolumeSizeInfo } from '@stowage/core';
+import {
+  errnoOf,
+  formatVolumeId,
+  fsError,
+  type ImageInfo,
+  type ListImagesRequest,
+  type ParsedVolume,
+  type PluginContext,
+  StorageError,
+  type VolumeSizeInfo,
+} from '@stowage/core';
 import type { BtrfsConfig } from './config.js';
-import { errnoOf, fsError } from './fs-errors.js';
 import { diskFile, parseBtrfsVolname, subvolPath } from './names.js';
 import type { SubvolumeInfo } from './parse.js';
 import { listVmids, readVmDir, subvolumeInfo, type SubvolEntry } from './subvolumes.js';

@@ -3,10 +3,11 @@
  *
  * @module
  */
-import { CommandError, isCommandError, type CommandResult, type PluginContext, type StorageErrorCode } from '@stowage/core';
+import { classifyCommandError, type CommandResult, type PluginContext, type StderrRule } from '@stowage/core';
 import type { BtrfsConfig } from './config.js';
 
-const CLASSIFY: ReadonlyArray<readonly [RegExp, StorageErrorCode]> = [
+/** What `btrfs` says on stderr, and the code that means. */
+export const BTRFS_STDERR_RULES: readonly StderrRule[] = [
   [/No space left on device/i, 'NO_SPACE'],
   [/File exists/i, 'ALREADY_EXISTS'],
   [/Read-only file system|Operation not permitted|Permission denied/i, 'PERMISSION_DENIED'],
@@ -16,9 +17,8 @@ const CLASSIFY: ReadonlyArray<readonly [RegExp, StorageErrorCode]> = [
 ];
 
 /**
- * Runs a `btrfs` command. A failure stays a {@link CommandError} (argv, exit code and stderr kept)
- * but gets a more telling code when its stderr says why: `NO_SPACE`, `ALREADY_EXISTS`,
- * `PERMISSION_DENIED`, `BUSY`, `NOT_FOUND`, `UNAVAILABLE`.
+ * Runs a `btrfs` command. A failure stays a `CommandError` (argv, exit code and stderr kept)
+ * but gets a more telling code when its stderr says why (see {@link BTRFS_STDERR_RULES}).
  *
  * @param ctx - the operation's context
  * @param argv - from one of the builders in `commands.ts`
@@ -27,9 +27,6 @@ export async function runBtrfs(ctx: PluginContext<BtrfsConfig>, argv: readonly s
   try {
     return await ctx.run(argv);
   } catch (e) {
-    if (!isCommandError(e) || e.code !== 'COMMAND_FAILED') throw e;
-    const code = CLASSIFY.find(([re]) => re.test(e.stderr))?.[1];
-    if (!code) throw e;
-    throw new CommandError(e.message, { argv: e.argv, exitCode: e.exitCode, stderr: e.stderr, stdout: e.stdout, cause: e }, code);
+    throw classifyCommandError(e, BTRFS_STDERR_RULES);
   }
 }

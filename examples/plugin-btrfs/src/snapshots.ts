@@ -4,10 +4,16 @@
  * @module
  */
 import { rename } from 'node:fs/promises';
-import { StorageError, type ParsedVolume, type PluginContext, type SnapshotInfo, type SnapshotRequest } from '@stowage/core';
+import {
+  fsError,
+  type ParsedVolume,
+  type PluginContext,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  StorageError,
+} from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
-import { fsError } from './fs-errors.js';
 import { subvolPath } from './names.js';
 import { runBtrfs } from './run.js';
 import { listSnapshots } from './subvolumes.js';

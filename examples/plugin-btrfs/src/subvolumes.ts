@@ -5,10 +5,9 @@
  */
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ParsedVolume, PluginContext } from '@stowage/core';
+import { errnoOf, fsError, type ParsedVolume, type PluginContext } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
-import { fsError, errnoOf } from './fs-errors.js';
 import { parseSubvolEntry, subvolName, vmDir } from './names.js';
 import { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';
 

@@ -3,11 +3,10 @@
  *
  * @module
  */
-import { readSizeHeader, StorageError, type PluginContext, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core';
+import { exportRawFile, importRawFile, readSizeHeader, StorageError, type PluginContext, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core';
 import { setReadonlyArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
 import { diskFile, subvolPath } from './names.js';
-import { exportRawFile, importRawFile } from './raw-stream.js';
 import { runBtrfs } from './run.js';
 import { createDisk, exists } from './volumes.js';
 import { deleteSubvolumes } from './subvolumes.js';
@@ -30,7 +29,7 @@ export async function volumeExport(ctx: PluginContext<BtrfsConfig>, request: Vol
       details: { volname: request.volume.volname, snapshot: request.snapshot },
     });
   }
-  await exportRawFile(diskFile(subvol), request.output, request.onProgress, ctx.signal);
+  await exportRawFile(diskFile(subvol), request.output, { onProgress: request.onProgress, signal: ctx.signal });
 }
 
 /**
@@ -52,7 +51,7 @@ export async function volumeImport(ctx: PluginContext<BtrfsConfig>, request: Vol
     }
     name = await freeName();
   }
-  const volname = await createDisk(ctx, volume.vmid ?? 0, name, size, (file) => importRawFile(request.input, file, size, request.onProgress, ctx.signal));
+  const volname = await createDisk(ctx, volume.vmid ?? 0, name, size, (file) => importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal }));
   if (volume.isBase) {
     const subvol = subvolPath(ctx.config.path, { ...volume, name, volname });
     try {

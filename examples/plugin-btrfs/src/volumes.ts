@@ -6,17 +6,18 @@
 import { mkdir, open, rename, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
-  StorageError,
   type AllocImageRequest,
   type CloneImageRequest,
+  errnoOf,
+  fsError,
   type ParsedVolume,
   type PluginContext,
   type RenameVolumeRequest,
+  StorageError,
   type VolumeResizeRequest,
 } from '@stowage/core';
 import { setReadonlyArgs, subvolumeCreateArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
-import { errnoOf, fsError } from './fs-errors.js';
 import { diskFile, parseBtrfsVolname, subvolPath, vmDir } from './names.js';
 import { runBtrfs } from './run.js';
 import { deleteSubvolumes, snapshotEntries } from './subvolumes.js';

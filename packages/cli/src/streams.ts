@@ -7,7 +7,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
-import { StorageError, type StorageErrorCode } from '@stowage/core';
+import { fsError } from '@stowage/core';
 import type { CliIO } from './verb.js';
 
 /** Where an export writes. */
@@ -18,14 +18,6 @@ export interface ExportTarget {
   commit(): Promise<void>;
   /** Stops writing and removes what was written (a file), after a failure. */
   discard(): Promise<void>;
-}
-
-/** Maps a filesystem error to a stable code. */
-function fsError(e: unknown, path: string, action: string): StorageError {
-  const errno = (e as NodeJS.ErrnoException).code;
-  const code: StorageErrorCode =
-    errno === 'EEXIST' ? 'ALREADY_EXISTS' : errno === 'ENOENT' || errno === 'ENOTDIR' ? 'NOT_FOUND' : errno === 'EACCES' || errno === 'EPERM' ? 'PERMISSION_DENIED' : errno === 'ENOSPC' ? 'NO_SPACE' : 'INTERNAL';
-  return new StorageError(code, `cannot ${action} '${path}': ${(e as Error).message}`, { cause: e, details: { path, errno } });
 }
 
 /**
@@ -45,7 +37,7 @@ export async function openExportTarget(target: string, io: CliIO): Promise<Expor
   try {
     handle = await open(path, 'wx', 0o600);
   } catch (e) {
-    throw fsError(e, path, 'create');
+    throw fsError(e, `cannot create '${path}'`, { path });
   }
   const stream = handle.createWriteStream();
   return {
@@ -78,7 +70,7 @@ export async function openImportSource(source: string, io: CliIO): Promise<{ str
     const { size } = await handle.stat();
     return { stream: handle.createReadStream(), size };
   } catch (e) {
-    throw fsError(e, path, 'open');
+    throw fsError(e, `cannot open '${path}'`, { path });
   }
 }
 
