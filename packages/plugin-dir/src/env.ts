@@ -5,7 +5,7 @@
  * @module
  */
 import { CommandError, isCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions } from '@stowage/core';
-import type { DirConfig } from './config.js';
+import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
 import { confine, DirLayout, realRoot } from './paths.js';
 
@@ -18,8 +18,11 @@ export interface DirEnv extends ListScope {
 const layouts = new WeakMap<object, DirLayout>();
 
 /**
- * Makes the environment of one call: the layout (kept per config object) and the storage root
- * resolved once per operation (through the operation cache).
+ * Makes the environment of one call: the layout (kept per config object), the storage root
+ * resolved once per operation (through the operation cache), and how listings read headers:
+ * synchronously in batches for a local directory, through the thread pool for a shared storage
+ * or an external mount point (`shared`, `is_mountpoint`), where a hung server must not stall
+ * the event loop.
  *
  * @param ctx - the call's context
  * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
@@ -31,7 +34,8 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
     layouts.set(ctx.config, layout);
   }
   const rootReal = await ctx.cache.get(`dir:root:${layout.root}`, () => realRoot(layout.root));
-  return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log };
+  const probeMode = ctx.config.shared || mountPointOf(ctx.config) !== undefined ? 'async' : 'sync-batches';
+  return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log, probeMode };
 }
 
 /**

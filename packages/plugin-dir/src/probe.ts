@@ -1,10 +1,12 @@
 /**
  * Reads what an image file is (size, usage, backing file, data file, extents) natively: one
- * `fstat` and one or two reads of its first bytes, never a `qemu-img` process.
+ * `fstat` and one or two reads of its first bytes, never a `qemu-img` process. Two drivers share
+ * one interpreter: an asynchronous one (libuv thread pool) and a synchronous one for listings
+ * of local directories, which a caller runs in short batches.
  *
  * @module
  */
-import { close, fstat, open, read, stat, type Stats } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, stat, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import type { VolumeFormat } from '@stowage/core';
 import { parseQcow2Header, type Qcow2Header } from './qcow2-header.js';
@@ -42,12 +44,33 @@ export interface ImageProbe {
   readonly backingFile: string | undefined;
 }
 
-function base(st: Stats): { size: number; used: number; ctime: number } {
-  return { size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000) };
+function invalidProbe(st: Stats, reason: string): ImageProbe {
+  return { format: 'invalid', size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000), invalidReason: reason, backingFile: undefined };
 }
 
-function invalidProbe(st: Stats, reason: string): ImageProbe {
-  return { format: 'invalid', ...base(st), invalidReason: reason, backingFile: undefined };
+/**
+ * Interprets a file's leading bytes: the probe, or how many leading bytes are needed.
+ *
+ * @param format - the format the name says
+ * @param st - the file's stat
+ * @param head - its leading bytes (as many as were read)
+ */
+function interpret(format: VolumeFormat, st: Stats, head: Uint8Array): ImageProbe | number {
+  const common = { size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000) };
+  let r;
+  if (format === 'raw') return { format, ...common, backingFile: undefined };
+  if (format === 'qcow2') {
+    r = parseQcow2Header(head, st.size);
+    if (r.status === 'ok') return { format, ...common, size: r.header.size, qcow2: r.header, backingFile: r.header.backingFile };
+  } else if (format === 'vmdk') {
+    r = parseVmdk(head, st.size);
+    if (r.status === 'ok') return { format, ...common, size: r.info.size, vmdk: r.info, backingFile: r.info.parent };
+  } else {
+    return invalidProbe(st, `format '${format}' is not a file image`);
+  }
+  if (r.status === 'invalid') return invalidProbe(st, r.reason);
+  if (r.need > MAX_HEAD_BYTES || head.length >= r.need) return invalidProbe(st, 'header larger than this reader accepts');
+  return r.need;
 }
 
 async function readHead(fd: number, buf: Buffer, length: number): Promise<Buffer> {
@@ -60,24 +83,18 @@ async function readHead(fd: number, buf: Buffer, length: number): Promise<Buffer
   return buf.subarray(0, got);
 }
 
-type Parsed = ReturnType<typeof parseQcow2Header> | ReturnType<typeof parseVmdk>;
-
-/**
- * Parses a file's leading bytes with `parse`, reading more while the parser asks for it.
- *
- * @param fd - an open file
- * @param st - its stat
- * @param scratch - a reusable buffer of {@link HEAD_BYTES}
- * @param parse - the header parser
- */
-async function parseHead<R extends Parsed>(fd: number, st: Stats, scratch: Buffer, parse: (b: Uint8Array, size: number) => R): Promise<R> {
-  let head = await readHead(fd, scratch, Math.min(scratch.length, st.size));
-  for (;;) {
-    const r = parse(head, st.size);
-    if (r.status !== 'short') return r;
-    if (r.need > MAX_HEAD_BYTES || head.length >= r.need) return { status: 'invalid', reason: 'header larger than this reader accepts' } as R;
-    head = await readHead(fd, Buffer.allocUnsafe(r.need), r.need);
+function readHeadSync(fd: number, buf: Buffer, length: number): Buffer {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, got);
+    if (n === 0) break;
+    got += n;
   }
+  return buf.subarray(0, got);
+}
+
+function missing(e: unknown): boolean {
+  return errnoOf(e) === 'ENOENT';
 }
 
 /**
@@ -100,36 +117,71 @@ export async function probeImage(path: string, format: VolumeFormat, scratch: Bu
     try {
       st = await statP(path);
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') return undefined;
+      if (missing(e)) return undefined;
       throw fsError(e, `cannot stat '${path}'`, { path });
     }
-    if (!st.isFile()) return undefined;
-    return { format: 'raw', ...base(st), backingFile: undefined };
+    return st.isFile() ? (interpret(format, st, scratch) as ImageProbe) : undefined;
   }
   let fd: number;
   try {
     fd = await openP(path, 'r');
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
+    if (missing(e)) return undefined;
     throw fsError(e, `cannot open '${path}'`, { path });
   }
   try {
     const st = await fstatP(fd);
     if (!st.isFile()) return undefined;
-    if (format === 'qcow2') {
-      const r = await parseHead(fd, st, scratch, parseQcow2Header);
-      if (r.status !== 'ok') return invalidProbe(st, r.status === 'invalid' ? r.reason : 'truncated');
-      return { format, ...base(st), size: r.header.size, qcow2: r.header, backingFile: r.header.backingFile };
-    }
-    if (format === 'vmdk') {
-      const r = await parseHead(fd, st, scratch, parseVmdk);
-      if (r.status !== 'ok') return invalidProbe(st, r.status === 'invalid' ? r.reason : 'truncated');
-      return { format, ...base(st), size: r.info.size, vmdk: r.info, backingFile: r.info.parent };
-    }
-    return invalidProbe(st, `format '${format}' is not a file image`);
+    let r = interpret(format, st, await readHead(fd, scratch, Math.min(scratch.length, st.size)));
+    while (typeof r === 'number') r = interpret(format, st, await readHead(fd, Buffer.allocUnsafe(r), r));
+    return r;
   } catch (e) {
     throw fsError(e, `cannot read '${path}'`, { path });
   } finally {
     await closeP(fd).catch(() => undefined);
+  }
+}
+
+/**
+ * {@link probeImage} with synchronous system calls: for listing a local directory in short
+ * batches, where the thread-pool round trips would cost several times the calls themselves.
+ *
+ * @param path - the file
+ * @param format - the format its name says
+ * @param scratch - a buffer of at least {@link HEAD_BYTES}
+ * @returns the probe, or `undefined` when the file does not exist (or is not a regular file)
+ * @throws {@link StorageError} on other filesystem errors
+ */
+export function probeImageSync(path: string, format: VolumeFormat, scratch: Buffer): ImageProbe | undefined {
+  if (format === 'raw') {
+    try {
+      const st = statSync(path);
+      return st.isFile() ? (interpret(format, st, scratch) as ImageProbe) : undefined;
+    } catch (e) {
+      if (missing(e)) return undefined;
+      throw fsError(e, `cannot stat '${path}'`, { path });
+    }
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (missing(e)) return undefined;
+    throw fsError(e, `cannot open '${path}'`, { path });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    let r = interpret(format, st, readHeadSync(fd, scratch, Math.min(scratch.length, st.size)));
+    while (typeof r === 'number') r = interpret(format, st, readHeadSync(fd, Buffer.allocUnsafe(r), r));
+    return r;
+  } catch (e) {
+    throw fsError(e, `cannot read '${path}'`, { path });
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do
+    }
   }
 }

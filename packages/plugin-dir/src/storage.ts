@@ -11,6 +11,13 @@ import { mountPointOf, type DirConfig } from './config.js';
 import { makeDirs } from './fs-util.js';
 import { confine, DirLayout } from './paths.js';
 
+/**
+ * Configs whose directories this process has already made and checked: later activations only
+ * check that the storage path is still reachable (missing guest directories are made by the
+ * operations that need them).
+ */
+const activated = new WeakSet<object>();
+
 /** How long a filesystem may take to answer before the storage counts as unreachable (Proxmox: 2 s). */
 export const REACH_TIMEOUT_MS = 2000;
 
@@ -68,7 +75,8 @@ async function reachableDir(path: string): Promise<boolean> {
  * Makes the storage usable: checks the mount point (`is_mountpoint`), creates the base path
  * (`create-base-path`, default yes) and the directory of each enabled content type
  * (`create-subdirs`, default yes; `mkdir` is the deprecated switch for both), and refuses two
- * content types sharing one directory.
+ * content types sharing one directory. The full check runs once per config object in this
+ * process; after that only the reachability of the path (and the mount point) is checked.
  *
  * @param ctx - the call's context
  * @throws {@link StorageError} `UNAVAILABLE` (not mounted, path missing or unreachable),
@@ -85,6 +93,7 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
       details: { storeId: ctx.storeId, mountPoint: mp },
     });
   }
+  if (activated.has(config) && (await reachableDir(layout.root))) return;
   if (config['create-base-path'] ?? config.mkdir ?? true) await makeDirs(layout.root);
   if (!(await reachableDir(layout.root))) {
     throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': directory '${layout.root}' does not exist or is unreachable`, {
@@ -114,6 +123,7 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
     }
     seen.set(real, vtype);
   }
+  activated.add(config);
 }
 
 /**

@@ -66,7 +66,8 @@ export async function reserveImageFile(env: DirEnv, vmid: number, name: string, 
   await confine(env.rootReal, path, volname);
   const made = await makeDirs(dir);
   try {
-    await confine(env.rootReal, path, volname);
+    // directories made just now: check again that nothing swapped a symlink in on the way
+    if (made.created.length > 0) await confine(env.rootReal, path, volname);
     await createExclusive(path);
   } catch (e) {
     await removeMadeDirs(made);
