@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CommandError, isCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions } from '@stowage/core';
+import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
 import { confine, DirLayout, realRoot } from './paths.js';
@@ -52,7 +52,8 @@ export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<str
   return path;
 }
 
-const NO_SPACE_RE = /No space left on device|Disk quota exceeded/i;
+/** Failures of `qemu-img` that have a code of their own. */
+const STDERR_RULES: readonly StderrRule[] = [[/No space left on device|Disk quota exceeded/i, 'NO_SPACE']];
 
 /**
  * Runs a tool through the context's runner. A failure caused by a full filesystem gets code
@@ -61,16 +62,13 @@ const NO_SPACE_RE = /No space left on device|Disk quota exceeded/i;
  * @param env - the call's environment
  * @param argv - the command
  * @param options - runner options
- * @throws {@link CommandError} `COMMAND_FAILED` or `NO_SPACE`; {@link StorageError} `TIMEOUT`, `ABORTED`
+ * @throws {@link StorageError} `COMMAND_FAILED` or `NO_SPACE` (a `CommandError`), `TIMEOUT`, `ABORTED`
  */
 export async function runTool(env: DirEnv, argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
   try {
     return await env.ctx.run(argv, options);
   } catch (e) {
-    if (isCommandError(e) && e.code === 'COMMAND_FAILED' && NO_SPACE_RE.test(e.stderr)) {
-      throw new CommandError(e.message, { argv: e.argv, exitCode: e.exitCode, stderr: e.stderr, stdout: e.stdout, cause: e }, 'NO_SPACE');
-    }
-    throw e;
+    throw classifyCommandError(e, STDERR_RULES);
   }
 }
 

@@ -1,55 +1,16 @@
 /**
- * Small filesystem helpers: errno to {@link StorageError} codes, directories made on the way and
- * removed again on failure, atomic small-file writes, bounded concurrency.
+ * Small filesystem helpers: directories made on the way and removed again on failure, exclusive
+ * creation, atomic small-file writes, bounded concurrency. (`errnoOf` and `fsError`, which map
+ * errno values to stable codes, come from the core and are re-exported for this package's files.)
  *
  * @module
  */
 import { mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StorageError, isStorageError, type StorageErrorCode } from '@stowage/core';
+import { errnoOf, fsError, StorageError } from '@stowage/core';
 
-const ERRNO_CODES: Readonly<Record<string, StorageErrorCode>> = {
-  ENOENT: 'NOT_FOUND',
-  EEXIST: 'ALREADY_EXISTS',
-  ENOTEMPTY: 'IN_USE',
-  EBUSY: 'BUSY',
-  ETXTBSY: 'BUSY',
-  ENOSPC: 'NO_SPACE',
-  EDQUOT: 'NO_SPACE',
-  EACCES: 'PERMISSION_DENIED',
-  EPERM: 'PERMISSION_DENIED',
-  EROFS: 'PERMISSION_DENIED',
-  EFBIG: 'INVALID_ARGUMENT',
-  EINVAL: 'INVALID_ARGUMENT',
-  ENAMETOOLONG: 'INVALID_ARGUMENT',
-  ELOOP: 'INVALID_VOLUME_ID',
-  ENOTDIR: 'INVALID_VOLUME_ID',
-  EIO: 'UNAVAILABLE',
-  ESTALE: 'UNAVAILABLE',
-  ENOTCONN: 'UNAVAILABLE',
-};
-
-/** The errno code of a Node.js system error, if it is one. */
-export function errnoOf(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
-}
-
-/**
- * Turns a filesystem error into a {@link StorageError} with a stable code (`ENOENT` -> `NOT_FOUND`,
- * `ENOSPC` -> `NO_SPACE`, `EACCES`/`EPERM` -> `PERMISSION_DENIED`, ...). A StorageError passes through.
- *
- * @param e - the caught error
- * @param what - what was being done, for the message
- * @param details - facts for `details`
- */
-export function fsError(e: unknown, what: string, details: Record<string, unknown> = {}): StorageError {
-  if (isStorageError(e)) return e;
-  const errno = errnoOf(e);
-  const code = (errno && ERRNO_CODES[errno]) || 'INTERNAL';
-  const reason = e instanceof Error ? e.message : String(e);
-  return new StorageError(code, `${what}: ${reason}`, { cause: e, details: { ...details, errno } });
-}
+export { errnoOf, fsError };
 
 /** Directories made by {@link makeDirs}, to remove again if the operation fails. */
 export interface MadeDirs {

@@ -123,7 +123,8 @@ export async function confine(rootReal: string, path: string, volname?: string):
     try {
       real = await realpath(cur);
     } catch (e) {
-      if (st.isSymbolicLink()) escape(volname, path, 'dangling symlink');
+      if (st.isSymbolicLink() && errnoOf(e) === 'ENOENT') escape(volname, path, 'dangling symlink');
+      if (errnoOf(e) === 'ELOOP') escape(volname, path, 'symlink loop');
       throw fsError(e, `cannot resolve '${cur}'`, { path: cur });
     }
     if (!isWithin(rootReal, real)) escape(volname, path, `resolves to '${real}'`);

@@ -12,6 +12,7 @@ import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   encodeSizeHeader,
+  exportRawFile,
   readSizeHeader,
   SIZE_HEADER_BYTES,
   StorageError,
@@ -82,22 +83,23 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
   if (probe.format === 'invalid') {
     throw new StorageError('CORRUPT', `cannot export '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
   }
-  const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
-  if (format !== 'raw+size' || volume.format === 'raw') {
-    const total = SIZE_HEADER_BYTES + (format === 'raw+size' ? probe.size : (await lstat(path)).size);
+  const signal = env.ctx.signal;
+  if (format === 'raw+size' && volume.format === 'raw') {
+    await exportRawFile(path, output, { onProgress: request.onProgress, signal });
+    return;
+  }
+  if (format !== 'raw+size') {
+    // the image file as it is, after the virtual size (Proxmox's header for these formats)
+    const total = SIZE_HEADER_BYTES + (await lstat(path)).size;
     await writeAll(output, encodeSizeHeader(probe.size));
-    await streamFile(path, output, { ...io, total });
+    await streamFile(path, output, { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, total, signal });
     return;
   }
   const tmp = tempPath(dirname(path), 'export');
   try {
     await createExclusive(tmp);
-    await runTool(env, qemuImgConvertArgs({ source: path, sourceFormat: volume.format as VolumeFormat, target: tmp, targetFormat: 'raw' }), {
-      signal: env.ctx.signal,
-    });
-    const size = (await lstat(tmp)).size;
-    await writeAll(output, encodeSizeHeader(size));
-    await streamFile(tmp, output, { ...io, total: SIZE_HEADER_BYTES + size });
+    await runTool(env, qemuImgConvertArgs({ source: path, sourceFormat: volume.format as VolumeFormat, target: tmp, targetFormat: 'raw' }), { signal });
+    await exportRawFile(tmp, output, { onProgress: request.onProgress, signal });
   } finally {
     await unlinkQuietly(tmp);
   }
