@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from 'node:path';
-import { parseDiskName, StorageError, type ParsedVolume } from '@stowage/core';
+import { assertSafeVolname, parseDiskName, StorageError, type ParsedVolume } from '@stowage/core';
 
 const VOLNAME_RE = /^([1-9][0-9]{0,8})\/((?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[1-9][0-9]{0,3}))\.raw$/;
 
@@ -21,6 +21,7 @@ const VOLNAME_RE = /^([1-9][0-9]{0,8})\/((?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[
  * @see Proxmox `parse_volname` (BTRFSPlugin)
  */
 export function parseBtrfsVolname(volname: string): ParsedVolume {
+  assertSafeVolname(volname);
   const m = VOLNAME_RE.exec(volname);
   const disk = m ? parseDiskName(m[2] ?? '') : undefined;
   if (!m || !disk || disk.vmid !== Number(m[1])) {

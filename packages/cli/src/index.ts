@@ -21,6 +21,6 @@ export {
   type PluginOrigin,
   type PluginSources,
 } from './plugin-loader.js';
-export { renderProgressLine } from './progress.js';
+export { createProgressBar, renderProgressLine, type BarStream, type ProgressBar } from './progress.js';
 export { formatSize, MAX_SIZE_BYTES, parseSize, parseSizeSpec, type SizeSpec } from './sizes.js';
 export type { CliIO } from './verb.js';
