@@ -8,27 +8,16 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isCommandError, isStorageError, StorageError, StorageManager, type Logger } from '@stowage/core';
-import * as linstorPackage from '@stowage/plugin-linstor';
-import * as dirPackage from '@stowage/plugin-dir';
-import * as lvmthinPackage from '@stowage/plugin-lvmthin';
-import * as zfsPackage from '@stowage/plugin-zfs';
+import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, type BuiltinPackage } from './builtins.js';
 import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
 import { findConfigFile } from './config-path.js';
 import { EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { overviewHelp, usageLine, verbHelp } from './help.js';
 import { renderOutput } from './output.js';
-import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins, type ModuleNamespace } from './plugin-loader.js';
+import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins } from './plugin-loader.js';
 import { createProgressBar } from './progress.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
 import { VERB_GROUPS, VERBS } from './verbs/index.js';
-
-/** The plugin packages built into the command, loaded by what they export. */
-export const BUILTIN_PLUGIN_PACKAGES: ReadonlyArray<readonly [string, ModuleNamespace]> = [
-  ['@stowage/plugin-dir', dirPackage as ModuleNamespace],
-  ['@stowage/plugin-lvmthin', lvmthinPackage as ModuleNamespace],
-  ['@stowage/plugin-zfs', zfsPackage as ModuleNamespace],
-  ['@stowage/plugin-linstor', linstorPackage as ModuleNamespace],
-];
 
 function write(stream: CliIO['stdout'], text: string): void {
   if (text !== '') stream.write(text);
@@ -72,7 +61,7 @@ function reportError(io: CliIO, error: unknown, json: boolean): void {
 /** Options of {@link runCli}, for tests and embedding. */
 export interface RunCliOptions {
   /** Built-in plugin packages; {@link BUILTIN_PLUGIN_PACKAGES} by default. */
-  readonly builtins?: ReadonlyArray<readonly [string, ModuleNamespace]>;
+  readonly builtins?: readonly BuiltinPackage[];
   /** The system-wide configuration path; `/etc/stowage/storage.cfg` by default. */
   readonly systemConfigPath?: string;
 }
@@ -131,19 +120,28 @@ export async function runCli(argv: readonly string[], io: CliIO, options: RunCli
       return EXIT_OK;
     }
     const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
-    let loaded: Promise<LoadedPlugins> | undefined;
-    const plugins = (): Promise<LoadedPlugins> =>
-      (loaded ??= loadPlugins({
-        builtins: options.builtins ?? BUILTIN_PLUGIN_PACKAGES,
-        names: [...readPluginList(config.path), ...parsePluginEnv(io.env['STOWAGE_PLUGINS']), ...args.global.plugins],
-        bases: [io.cwd, dirname(config.path)],
-      }));
+    const loaded = new Map<string, Promise<LoadedPlugins>>();
+    const plugins = (types: readonly string[] | 'all' = 'all'): Promise<LoadedPlugins> => {
+      const key = types === 'all' ? '*' : [...types].sort().join(',');
+      let p = loaded.get(key);
+      if (!p) {
+        p = loadBuiltins(options.builtins ?? BUILTIN_PLUGIN_PACKAGES, types).then((builtins) =>
+          loadPlugins({
+            builtins,
+            names: [...readPluginList(config.path), ...parsePluginEnv(io.env['STOWAGE_PLUGINS']), ...args.global.plugins],
+            bases: [io.cwd, dirname(config.path)],
+          }),
+        );
+        loaded.set(key, p);
+      }
+      return p;
+    };
     const ctx: VerbContext = {
       io,
       args,
       pairs,
       config,
-      plugins,
+      plugins: () => plugins('all'),
       manager: async (opts) => {
         if (manager) return manager;
         if (!opts?.allowMissingConfig && !existsSync(config.path)) {
@@ -153,7 +151,8 @@ export async function runCli(argv: readonly string[], io: CliIO, options: RunCli
             { details: { path: config.path } },
           );
         }
-        const { registry } = await plugins();
+        const types = configuredTypes(config.path);
+        const { registry } = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
         const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
         const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
         manager = await StorageManager.open({

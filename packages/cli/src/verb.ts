@@ -42,8 +42,9 @@ export interface VerbContext {
   /**
    * The manager over the configuration file (opened on first use, closed after the verb).
    * A missing file is `NOT_FOUND` unless `allowMissingConfig` (then it has no storages yet).
+   * Only the built-in plugins for the file's storage types (and `extraTypes`) are loaded.
    */
-  manager(options?: { readonly allowMissingConfig?: boolean }): Promise<StorageManager>;
+  manager(options?: { readonly allowMissingConfig?: boolean; readonly extraTypes?: readonly string[] }): Promise<StorageManager>;
   /** A progress bar on standard error (silent unless it is a terminal). */
   progress(label: string): ProgressBar;
 }

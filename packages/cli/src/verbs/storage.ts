@@ -41,7 +41,7 @@ export const storageAddVerb: VerbSpec = {
     const path = ctx.config.path;
     const madeDir = await mkdir(dirname(path), { recursive: true });
     try {
-      await (await ctx.manager({ allowMissingConfig: true })).addStorage(config);
+      await (await ctx.manager({ allowMissingConfig: true, extraTypes: [type] })).addStorage(config);
     } catch (e) {
       if (madeDir !== undefined) await rm(madeDir, { recursive: true }).catch(() => undefined);
       throw e;
