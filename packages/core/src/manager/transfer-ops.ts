@@ -270,7 +270,11 @@ export async function copyVolume(state: ManagerState, source: ResolvedVolume, ta
   const exportFormats = await source.entry.plugin.volumeExportFormats(sourceCtx, { volume: source.volume, withSnapshots });
 
   const name =
-    options.name ?? (await state.locked(target, options.signal, (ctx) => target.plugin.findFreeDiskname(ctx, { vmid, format })));
+    options.name ??
+    (await state.locked(target, options.signal, async (ctx) => {
+      await state.activate(target, ctx);
+      return target.plugin.findFreeDiskname(ctx, { vmid, format });
+    }));
   const volume = parseWith(target, target.plugin.imageVolname({ vmid, name }));
   const targetCtx = state.context(target, { signal: options.signal, sharedCache: false });
   await state.activate(target, targetCtx);
