@@ -5,7 +5,7 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,6 @@ const DISK = 16 * MiB;
 export async function runDemo(write: (text: string) => void): Promise<number> {
   const r = new DemoReport(write);
   const dir = await mkdtemp(join(tmpdir(), 'stowage-demo-'));
-  for (const sub of ['demo', 'backup']) await mkdir(join(dir, sub));
   write(`stowage demo: two directory storages in ${dir}\n`);
   const storages = await StorageManager.open({
     plugins: [DirPlugin],
