@@ -50,6 +50,7 @@ async function listing(): Promise<void> {
 
     const runs = iterations(7, 3);
     const baseline = await runListWorker(root, 0, 'plugin');
+    const once = await runListWorker(root, 1, 'plugin');
     const plugin = await runListWorker(root, runs, 'plugin');
     const manager = await runListWorker(root, runs, 'manager');
     if (plugin.count !== set.images || manager.count !== set.images) throw new Error(`listed ${plugin.count}/${manager.count} of ${set.images}`);
@@ -87,6 +88,7 @@ async function listing(): Promise<void> {
     ]);
     printTable('listing process memory (own process each)', ['process', 'peak RSS MiB', 'heap growth MiB'], [
       ['node + modules, no listing', baseline.peakRssMiB.toFixed(1), baseline.heapGrowthMiB.toFixed(1)],
+      ['plugin.listImages x 1', once.peakRssMiB.toFixed(1), once.heapGrowthMiB.toFixed(1)],
       [`plugin.listImages x ${runs}`, plugin.peakRssMiB.toFixed(1), plugin.heapGrowthMiB.toFixed(1)],
       [`StorageManager.listImages x ${runs}`, manager.peakRssMiB.toFixed(1), manager.heapGrowthMiB.toFixed(1)],
     ]);
@@ -116,24 +118,29 @@ async function allocAndClone(): Promise<void> {
 
     const names = ['qcow2', 'bare qcow2', 'qcow2 new guest', 'raw', 'bare raw', 'clone', 'bare clone'] as const;
     const t: Record<(typeof names)[number], number[]> = Object.fromEntries(names.map((k) => [k, []])) as never;
-    // interleaved, so that load from other processes hits every side alike
+    // interleaved, in an order that rotates every round, so that load from other processes and the
+    // clean-up of the previous round hit every side alike
     for (let i = 0; i < n + 5; i++) {
-      const run = async (key: (typeof names)[number], fn: () => Promise<unknown>): Promise<unknown> => {
+      const made: string[] = [];
+      const ops: [(typeof names)[number], () => Promise<unknown>][] = [
+        ['qcow2', async () => made.push(await manager.allocImage('bench', { vmid: 100, size: GiB, format: 'qcow2' }))],
+        ['bare qcow2', () => exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', join(bareDir, `q${i}.qcow2`), String(GiB)])],
+        ['qcow2 new guest', async () => made.push(await manager.allocImage('bench', { vmid: 1000 + i, size: GiB, format: 'qcow2' }))],
+        ['raw', async () => made.push(await manager.allocImage('bench', { vmid: 101, size: GiB, format: 'raw' }))],
+        ['bare raw', () => exec('qemu-img', ['create', '-q', '-f', 'raw', '-o', 'preallocation=off', join(bareDir, `r${i}.raw`), String(GiB)])],
+        ['clone', async () => made.push(await manager.cloneImage(base, { vmid: 201 }))],
+        [
+          'bare clone',
+          () => exec('qemu-img', ['create', '-q', '-F', 'qcow2', '-b', baseFile, '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=128k,preallocation=metadata', join(bareDir, `c${i}.qcow2`)]),
+        ],
+      ];
+      for (let k = 0; k < ops.length; k++) {
+        const [key, fn] = ops[(i + k) % ops.length]!;
         const s = now();
-        const v = await fn();
+        await fn();
         if (i >= 5) t[key].push(now() - s);
-        return v;
-      };
-      const q = await run('qcow2', () => manager.allocImage('bench', { vmid: 100, size: GiB, format: 'qcow2' }));
-      await run('bare qcow2', () => exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', join(bareDir, `q${i}.qcow2`), String(GiB)]));
-      const g = await run('qcow2 new guest', () => manager.allocImage('bench', { vmid: 1000 + i, size: GiB, format: 'qcow2' }));
-      const r = await run('raw', () => manager.allocImage('bench', { vmid: 101, size: GiB, format: 'raw' }));
-      await run('bare raw', () => exec('qemu-img', ['create', '-q', '-f', 'raw', '-o', 'preallocation=off', join(bareDir, `r${i}.raw`), String(GiB)]));
-      const c = await run('clone', () => manager.cloneImage(base, { vmid: 201 }));
-      await run('bare clone', () =>
-        exec('qemu-img', ['create', '-q', '-F', 'qcow2', '-b', baseFile, '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=128k,preallocation=metadata', join(bareDir, `c${i}.qcow2`)]),
-      );
-      for (const v of [q, g, r, c]) await manager.freeImage(v as string);
+      }
+      for (const v of made) await manager.freeImage(v);
       for (const f of [`q${i}.qcow2`, `r${i}.raw`, `c${i}.qcow2`]) await rm(join(bareDir, f));
     }
     await manager.freeImage(base); // clears the immutable flag, so the temporary directory can go

@@ -7,6 +7,7 @@
 import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
+import { asyncFs, syncFs } from './fs-ops.js';
 import { confine, DirLayout, realRoot } from './paths.js';
 
 /** The per-call environment of the plugin's operations. */
@@ -19,10 +20,10 @@ const layouts = new WeakMap<object, DirLayout>();
 
 /**
  * Makes the environment of one call: the layout (kept per config object), the storage root
- * resolved once per operation (through the operation cache), and how listings read headers:
- * synchronously in batches for a local directory, through the thread pool for a shared storage
- * or an external mount point (`shared`, `is_mountpoint`), where a hung server must not stall
- * the event loop.
+ * resolved once per operation (through the operation cache), and the filesystem calls of the hot
+ * paths: synchronous for a local directory, through the thread pool for a shared storage or an
+ * external mount point (`shared`, `is_mountpoint`), where a hung server must not stall the
+ * event loop.
  *
  * @param ctx - the call's context
  * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
@@ -33,9 +34,9 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
     layout = new DirLayout(ctx.config);
     layouts.set(ctx.config, layout);
   }
-  const rootReal = await ctx.cache.get(`dir:root:${layout.root}`, () => realRoot(layout.root));
-  const probeMode = ctx.config.shared || mountPointOf(ctx.config) !== undefined ? 'async' : 'sync-batches';
-  return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log, probeMode };
+  const fs = ctx.config.shared || mountPointOf(ctx.config) !== undefined ? asyncFs : syncFs;
+  const rootReal = await ctx.cache.get(`dir:root:${layout.root}`, () => realRoot(layout.root, fs));
+  return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log, fs };
 }
 
 /**
@@ -48,7 +49,7 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
  */
 export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<string> {
   const path = env.layout.volumePath(volume);
-  await confine(env.rootReal, path, volume.volname);
+  await confine(env.rootReal, path, volume.volname, env.fs);
   return path;
 }
 

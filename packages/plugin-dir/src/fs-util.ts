@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoOf, fsError, StorageError } from '@stowage/core';
+import { asyncFs, type FsOps } from './fs-ops.js';
 
 export { errnoOf, fsError };
 
@@ -22,13 +23,14 @@ export interface MadeDirs {
  * Makes a directory and any missing parents, remembering which ones it made.
  *
  * @param dir - the directory to have
+ * @param fs - the filesystem calls to use
  * @returns the directories this call created (none when it existed)
  * @throws {@link StorageError} mapped from the filesystem error
  */
-export async function makeDirs(dir: string): Promise<MadeDirs> {
+export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDirs> {
   let first: string | undefined;
   try {
-    first = await mkdir(dir, { recursive: true, mode: 0o755 });
+    first = await fs.mkdirp(dir, 0o755);
   } catch (e) {
     throw fsError(e, `cannot create directory '${dir}'`, { path: dir });
   }
@@ -91,12 +93,12 @@ export async function unlinkQuietly(path: string): Promise<void> {
  *
  * @param path - the new file
  * @param mode - permission bits
+ * @param fs - the filesystem calls to use
  * @throws {@link StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
  */
-export async function createExclusive(path: string, mode = 0o640): Promise<void> {
+export async function createExclusive(path: string, mode = 0o640, fs: FsOps = asyncFs): Promise<void> {
   try {
-    const fh = await open(path, 'wx', mode);
-    await fh.close();
+    await fs.createExclusive(path, mode);
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${path}' already exists`, { cause: e, details: { path } });
     throw fsError(e, `cannot create '${path}'`, { path });

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
 import { errnoOf, fsError, mapLimit } from './fs-util.js';
 import type { ListScope } from './list.js';
 import { confine } from './paths.js';
-import { readdir } from 'node:fs/promises';
 
 /** How one content type's files are recognised and described. */
 interface FileKind {
@@ -52,7 +51,7 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
   const dir = scope.layout.subdir(content);
   let names: string[];
   try {
-    await confine(scope.rootReal, dir);
+    await confine(scope.rootReal, dir, undefined, scope.fs);
     names = await readdir(dir);
   } catch (e) {
     const errno = errnoOf(e);
@@ -70,7 +69,7 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
     if (content === 'backup' && vmid !== undefined && !name.includes(`-${vmid}-`)) return undefined;
     const path = join(dir, name);
     try {
-      await confine(scope.rootReal, path);
+      await confine(scope.rootReal, path, undefined, scope.fs);
       const st = await stat(path);
       if (!st.isFile()) return undefined;
       return {

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { readdir } from 'node:fs/promises';
-import { readdirSync, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { formatVolumeId, isStorageError, type ImageInfo, type ListImagesRequest, type Logger, type VolumeFormat } from '@stowage/core';
 import { errnoOf, fsError, mapLimit } from './fs-util.js';
 import { confine, type DirLayout } from './paths.js';
-import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe } from './probe.js';
+import type { FsOps } from './fs-ops.js';
+import { HEAD_BYTES, probeImageSync, type ImageProbe } from './probe.js';
 import { formatImageVolname, parseBackingReference, parseDirVolname, parseImageFileName } from './volname.js';
 
 /** How many files are inspected at once. */
@@ -30,12 +30,11 @@ export interface ListScope {
   /** Where skipped entries are reported. */
   readonly log: Logger;
   /**
-   * How image headers are read: `sync-batches` (synchronous calls, {@link SYNC_BATCH} files at a
-   * time between event-loop turns; several times cheaper on a local disk) or `async` (the
-   * thread pool, {@link LIST_CONCURRENCY} at a time; a hung network filesystem then cannot
-   * stall the event loop).
+   * The filesystem calls: synchronous ones ({@link SYNC_BATCH} files at a time between
+   * event-loop turns; several times cheaper on a local disk) or through the thread pool
+   * ({@link LIST_CONCURRENCY} at a time; a hung network filesystem then cannot stall the event loop).
    */
-  readonly probeMode: 'sync-batches' | 'async';
+  readonly fs: FsOps;
 }
 
 /** One image file found in a guest directory. */
@@ -54,7 +53,7 @@ interface Probed extends Found {
 
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
   try {
-    return scope.probeMode === 'sync-batches' ? readdirSync(dir, { withFileTypes: true }) : await readdir(dir, { withFileTypes: true });
+    return await scope.fs.readdir(dir);
   } catch (e) {
     const errno = errnoOf(e);
     if (errno === 'ENOENT' || errno === 'ENOTDIR') return [];
@@ -65,7 +64,7 @@ async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> 
 /** Tells whether a path (a symlink, possibly) stays inside the storage; one that does not is skipped and reported. */
 async function staysInside(scope: ListScope, path: string): Promise<boolean> {
   try {
-    await confine(scope.rootReal, path);
+    await confine(scope.rootReal, path, undefined, scope.fs);
     return true;
   } catch (e) {
     if (!isStorageError(e, 'INVALID_VOLUME_ID')) throw e;
@@ -119,7 +118,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Probed[]> {
   const out: Probed[] = [];
-  if (scope.probeMode === 'sync-batches') {
+  if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
       if (i > 0) await yieldToLoop();
@@ -135,7 +134,7 @@ async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Prob
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     while (next < files.length) {
       const f = files[next++] as Found;
-      const probe = await probeImage(f.path, f.format, scratch);
+      const probe = await scope.fs.probe(f.path, f.format, scratch);
       if (probe) out.push({ ...f, probe });
     }
   };
@@ -189,7 +188,7 @@ async function baseVolnames(scope: ListScope, probed: readonly Probed[]): Promis
  */
 export async function listImageInfos(scope: ListScope, request: ListImagesRequest): Promise<ImageInfo[]> {
   const imagesDir = scope.layout.subdir('images');
-  await confine(scope.rootReal, imagesDir);
+  await confine(scope.rootReal, imagesDir, undefined, scope.fs);
   let files: Found[];
   let wanted: Set<string> | undefined;
   if (request.volnames) {

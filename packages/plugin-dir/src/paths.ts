@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { StorageError, type ContentType, type ParsedVolume } from '@stowage/core';
 import { DEFAULT_CONTENT_DIRS, parseContentDirs, type DirConfig } from './config.js';
+import { asyncFs, type FsOps } from './fs-ops.js';
 import { errnoOf, fsError } from './fs-util.js';
 
 function escape(volname: string | undefined, path: string, why: string): never {
@@ -81,11 +81,12 @@ export class DirLayout {
  * to a mounted disk); what must not happen is leaving it from inside.
  *
  * @param root - the storage path
+ * @param fs - the filesystem calls to use
  * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
  */
-export async function realRoot(root: string): Promise<string> {
+export async function realRoot(root: string, fs: FsOps = asyncFs): Promise<string> {
   try {
-    return await realpath(root);
+    return await fs.realpath(root);
   } catch (e) {
     throw new StorageError('UNAVAILABLE', `storage path '${root}' is not reachable: ${(e as Error).message}`, { cause: e, details: { path: root } });
   }
@@ -99,17 +100,18 @@ export async function realRoot(root: string): Promise<string> {
  * @param rootReal - the storage root, already resolved ({@link realRoot})
  * @param path - the path to check (absolute, normalised, under the lexical root)
  * @param volname - the volname, for the error
+ * @param fs - the filesystem calls to use
  * @returns the path with symlinks resolved (of the path itself, or of the ancestor joined with the rest)
  * @throws {@link StorageError} `INVALID_VOLUME_ID` when it leads outside; nothing is read or
  *   changed outside the storage on the way
  */
-export async function confine(rootReal: string, path: string, volname?: string): Promise<string> {
+export async function confine(rootReal: string, path: string, volname?: string, fs: FsOps = asyncFs): Promise<string> {
   let cur = path;
   const rest: string[] = [];
   for (;;) {
     let st;
     try {
-      st = await lstat(cur);
+      st = await fs.lstat(cur);
     } catch (e) {
       const errno = errnoOf(e);
       if (errno !== 'ENOENT' && errno !== 'ENOTDIR') throw fsError(e, `cannot inspect '${cur}'`, { path: cur });
@@ -121,14 +123,14 @@ export async function confine(rootReal: string, path: string, volname?: string):
     }
     let real: string;
     try {
-      real = await realpath(cur);
+      real = await fs.realpath(cur);
     } catch (e) {
       if (st.isSymbolicLink() && errnoOf(e) === 'ENOENT') escape(volname, path, 'dangling symlink');
       if (errnoOf(e) === 'ELOOP') escape(volname, path, 'symlink loop');
       throw fsError(e, `cannot resolve '${cur}'`, { path: cur });
     }
     if (!isWithin(rootReal, real)) escape(volname, path, `resolves to '${real}'`);
-    if (rest.length > 0 && !(st.isSymbolicLink() ? await stat(real) : st).isDirectory()) {
+    if (rest.length > 0 && !(st.isSymbolicLink() ? await fs.stat(real) : st).isDirectory()) {
       throw new StorageError('INVALID_VOLUME_ID', `'${volname ?? path}': '${cur}' is not a directory`, { details: { path } });
     }
     return rest.length > 0 ? join(real, ...rest) : real;

@@ -8,7 +8,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isStorageError, StorageError, type VolumeFormat } from '@stowage/core';
 import { confine } from './paths.js';
-import { probeImage, type ImageProbe } from './probe.js';
+import { asyncFs, type FsOps } from './fs-ops.js';
+import type { ImageProbe } from './probe.js';
 
 /** The most backing files followed before the chain is judged unsafe (a loop, or absurd). */
 const MAX_CHAIN = 32;
@@ -54,10 +55,10 @@ function formatOfName(name: string, declared: string | undefined): VolumeFormat 
   return f === 'raw' || f === 'qcow2' || f === 'vmdk' ? f : undefined;
 }
 
-async function inside(rootReal: string, from: string, ref: string): Promise<string | undefined> {
+async function inside(rootReal: string, from: string, ref: string, fs: FsOps): Promise<string | undefined> {
   const target = isAbsolute(ref) ? resolve(ref) : resolve(dirname(from), ref);
   try {
-    return await confine(rootReal, target);
+    return await confine(rootReal, target, undefined, fs);
   } catch (e) {
     if (isStorageError(e, 'INVALID_VOLUME_ID')) return undefined;
     throw e;
@@ -72,9 +73,10 @@ async function inside(rootReal: string, from: string, ref: string): Promise<stri
  * @param rootReal - the storage root, symlinks resolved
  * @param path - the image file
  * @param probe - the image as read by {@link probeImage}
+ * @param fs - the filesystem calls to use
  * @returns the problems, empty when the image is acceptable
  */
-export async function onStorageProblems(rootReal: string, path: string, probe: ImageProbe): Promise<string[]> {
+export async function onStorageProblems(rootReal: string, path: string, probe: ImageProbe, fs: FsOps = asyncFs): Promise<string[]> {
   const problems: string[] = [];
   let cur = path;
   let p: ImageProbe | undefined = probe;
@@ -83,11 +85,11 @@ export async function onStorageProblems(rootReal: string, path: string, probe: I
     if (p.vmdk && p.vmdk.extents.length > 1) problems.push(`'${cur}': vmdk with ${p.vmdk.extents.length} extents`);
     if (p.vmdk?.kind === 'descriptor') {
       for (const x of p.vmdk.extents) {
-        if (x.file !== undefined && !(await inside(rootReal, cur, x.file))) problems.push(`'${cur}': vmdk extent '${x.file}' outside the storage`);
+        if (x.file !== undefined && !(await inside(rootReal, cur, x.file, fs))) problems.push(`'${cur}': vmdk extent '${x.file}' outside the storage`);
       }
     }
     if (p.backingFile === undefined) return problems;
-    const next = await inside(rootReal, cur, p.backingFile);
+    const next = await inside(rootReal, cur, p.backingFile, fs);
     if (!next) {
       problems.push(`'${cur}': backing file '${p.backingFile}' outside the storage`);
       return problems;
@@ -95,7 +97,7 @@ export async function onStorageProblems(rootReal: string, path: string, probe: I
     const fmt = formatOfName(next, p.qcow2?.backingFormat);
     if (!fmt) return problems;
     cur = next;
-    p = await probeImage(next, fmt);
+    p = await fs.probe(next, fmt);
   }
   if (p) problems.push(`'${path}': backing chain longer than ${MAX_CHAIN}`);
   return problems;

@@ -22,7 +22,7 @@ import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { confine } from './paths.js';
-import { probeImage, type ImageProbe } from './probe.js';
+import type { ImageProbe } from './probe.js';
 import { onStorageProblems } from './trust.js';
 import { assertNewImageName } from './volumes.js';
 import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
@@ -42,7 +42,7 @@ function notFound(volume: ParsedVolume): never {
 export async function probeVolume(env: DirEnv, volume: ParsedVolume): Promise<{ path: string; probe: ImageProbe }> {
   assertImage(volume, 'this operation');
   const path = await volumePath(env, volume);
-  const probe = await probeImage(path, volume.format as VolumeFormat);
+  const probe = await env.fs.probe(path, volume.format as VolumeFormat);
   if (!probe) notFound(volume);
   return { path, probe };
 }
@@ -59,8 +59,8 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
   const path = join(env.layout.imageDir(vmid), name);
   let probe: ImageProbe | undefined;
   if (format && format !== 'subvol') {
-    probe = await confine(env.rootReal, path).then(
-      () => probeImage(path, format),
+    probe = await confine(env.rootReal, path, undefined, env.fs).then(
+      () => env.fs.probe(path, format),
       () => undefined,
     );
   }
@@ -205,7 +205,7 @@ export async function activateVolume(env: DirEnv, request: ActivateVolumeRequest
     return;
   }
   const { probe } = await probeVolume(env, volume);
-  const problems = await onStorageProblems(env.rootReal, path, probe);
+  const problems = await onStorageProblems(env.rootReal, path, probe, env.fs);
   if (problems.length > 0) {
     throw new StorageError('INVALID_ARGUMENT', `volume '${volume.volname}' is not safe to use: ${problems.join('; ')}`, {
       details: { volname: volume.volname, problems },

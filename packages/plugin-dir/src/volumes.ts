@@ -12,7 +12,6 @@ import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './comm
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
 import { confine } from './paths.js';
-import { probeImage } from './probe.js';
 import { onStorageProblems } from './trust.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
 
@@ -63,12 +62,12 @@ export interface NewFile {
 export async function reserveImageFile(env: DirEnv, vmid: number, name: string, volname: string): Promise<NewFile> {
   const dir = env.layout.imageDir(vmid);
   const path = join(dir, name);
-  await confine(env.rootReal, path, volname);
-  const made = await makeDirs(dir);
+  await confine(env.rootReal, path, volname, env.fs);
+  const made = await makeDirs(dir, env.fs);
   try {
     // directories made just now: check again that nothing swapped a symlink in on the way
-    if (made.created.length > 0) await confine(env.rootReal, path, volname);
-    await createExclusive(path);
+    if (made.created.length > 0) await confine(env.rootReal, path, volname, env.fs);
+    await createExclusive(path, 0o640, env.fs);
   } catch (e) {
     await removeMadeDirs(made);
     throw e;
@@ -194,7 +193,7 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
   if (volume.isBase) invalidArg(`'${volume.volname}' is already a base`, { volname: volume.volname });
   if (!volume.name.startsWith('vm-')) invalidArg(`cannot make a base of '${volume.volname}': not a vm- image`, { volname: volume.volname });
   const path = await volumePath(env, volume);
-  const probe = await probeImage(path, volume.format as VolumeFormat);
+  const probe = await env.fs.probe(path, volume.format as VolumeFormat);
   if (!probe) throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
   if (volume.baseName !== undefined && volume.baseVmid !== undefined && probe.backingFile !== backingReference(volume.baseVmid, volume.baseName)) {
     invalidArg(`volname '${volume.volname}' contains wrong information about parent`, { volname: volume.volname, backingFile: probe.backingFile });
@@ -202,7 +201,7 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
   const newName = volume.name.replace(/^vm-/, 'base-');
   const newVolname = formatImageVolname({ vmid: volume.vmid, name: newName, baseVmid: volume.baseVmid, baseName: volume.baseName });
   const newPath = join(dirname(path), newName);
-  await confine(env.rootReal, newPath, newVolname);
+  await confine(env.rootReal, newPath, newVolname, env.fs);
   try {
     await lstat(newPath);
     throw new StorageError('ALREADY_EXISTS', `file '${newPath}' already exists`, { details: { volname: newVolname } });
@@ -241,9 +240,9 @@ export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promi
   if (!base.isBase) invalidArg(`clone_image only works on base images, '${base.volname}' is not one`, { volname: base.volname });
   assertNewImageName(request.vmid, request.name, 'qcow2');
   const basePath = await volumePath(env, base);
-  const probe = await probeImage(basePath, base.format as VolumeFormat);
+  const probe = await env.fs.probe(basePath, base.format as VolumeFormat);
   if (!probe) throw new StorageError('NOT_FOUND', `base '${base.volname}' does not exist`, { details: { volname: base.volname } });
-  const problems = await onStorageProblems(env.rootReal, basePath, probe);
+  const problems = await onStorageProblems(env.rootReal, basePath, probe, env.fs);
   if (problems.length > 0) invalidArg(`cannot clone '${base.volname}': ${problems.join('; ')}`, { volname: base.volname, problems });
   const volname = formatImageVolname({ vmid: request.vmid, name: request.name, baseVmid: base.vmid, baseName: base.name });
   const file = await reserveImageFile(env, request.vmid, request.name, volname);

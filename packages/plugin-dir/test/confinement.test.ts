@@ -94,6 +94,18 @@ describe('an image file that is a symlink', () => {
     await outsideUntouched();
   });
 
+  it('to outside, on a shared storage (thread-pool calls): refused the same way', async () => {
+    const shared = dirContext({ path: root, shared: '1' }, undefined, log);
+    await mkdir(join(root, 'images/100'));
+    await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
+    const v = vol('100/vm-100-disk-0.raw');
+    expect(await code(plugin.freeImage(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.volumeSizeInfo(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.allocImage(shared, { vmid: 100, format: 'qcow2', name: 'vm-100-disk-0.qcow2', size: MiB }))).toBe('ok');
+    expect(await plugin.listImages(shared, {})).toHaveLength(1);
+    await outsideUntouched();
+  });
+
   it('dangling: refused, since where it points cannot be checked', async () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'not-yet.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
@@ -164,7 +176,7 @@ describe('images on the storage that refer outside it (adoption checks)', () => 
 
   it('a qcow2 with an external data file, a vmdk with an extent outside, a multi-extent vmdk: refused for use', async () => {
     await mkdir(join(root, 'images/100'));
-    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'data_file=vm-100-disk-0.data', join(root, 'images/100/vm-100-disk-0.qcow2'), '1M']);
+    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(root, 'images/100/vm-100-disk-0.data')}`, join(root, 'images/100/vm-100-disk-0.qcow2'), '1M']);
     await writeFile(
       join(root, 'images/100/vm-100-disk-1.vmdk'),
       `# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2048 FLAT "${join(outside, 'secret.raw')}" 0\n`,

@@ -1,0 +1,68 @@
+/**
+ * The metadata calls of the hot paths (path checks, guest directories, image headers) behind one
+ * interface, in two flavours: through the libuv thread pool, or as synchronous system calls
+ * wrapped in settled promises. On a local directory each such call takes microseconds, and the
+ * thread-pool round trip costs several times that; on a network filesystem a call may hang, and
+ * must not stall the event loop.
+ *
+ * @module
+ */
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import type { VolumeFormat } from '@stowage/core';
+import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe } from './probe.js';
+
+/** The filesystem calls the plugin's hot paths make. */
+export interface FsOps {
+  /** `synchronous` or `thread pool`, for messages. */
+  readonly kind: 'sync' | 'async';
+  /** `lstat(2)`. */
+  lstat(path: string): Promise<Stats>;
+  /** `stat(2)`. */
+  stat(path: string): Promise<Stats>;
+  /** `realpath(3)`. */
+  realpath(path: string): Promise<string>;
+  /** `mkdir -p`; resolves to the first directory created, `undefined` when it existed. */
+  mkdirp(path: string, mode: number): Promise<string | undefined>;
+  /** Directory entries with their types. */
+  readdir(path: string): Promise<Dirent[]>;
+  /** Creates a new empty file, failing with `EEXIST` when the name is taken (`O_EXCL`). */
+  createExclusive(path: string, mode: number): Promise<void>;
+  /** Reads an image header ({@link probeImage}). */
+  probe(path: string, format: VolumeFormat, scratch?: Buffer): Promise<ImageProbe | undefined>;
+}
+
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+/** Every call through the thread pool. */
+export const asyncFs: FsOps = {
+  kind: 'async',
+  lstat: (p) => lstat(p),
+  stat: (p) => stat(p),
+  realpath: (p) => realpath(p),
+  mkdirp: (p, mode) => mkdir(p, { recursive: true, mode }),
+  readdir: (p) => readdir(p, { withFileTypes: true }),
+  createExclusive: async (p, mode) => {
+    const fh = await open(p, 'wx', mode);
+    await fh.close();
+  },
+  probe: (p, format, scratch) => probeImage(p, format, scratch),
+};
+
+/** Every call synchronous, wrapped in a settled promise. */
+export const syncFs: FsOps = {
+  kind: 'sync',
+  lstat: (p) => settle(() => lstatSync(p)),
+  stat: (p) => settle(() => statSync(p)),
+  realpath: (p) => settle(() => realpathSync(p)),
+  mkdirp: (p, mode) => settle(() => mkdirSync(p, { recursive: true, mode })),
+  readdir: (p) => settle(() => readdirSync(p, { withFileTypes: true })),
+  createExclusive: (p, mode) => settle(() => closeSync(openSync(p, 'wx', mode))),
+  probe: (p, format, scratch) => settle(() => probeImageSync(p, format, scratch ?? Buffer.allocUnsafe(HEAD_BYTES))),
+};
