@@ -1,0 +1,36 @@
+/**
+ * What the `zfspool` plugin can do, as data.
+ *
+ * @module
+ */
+import type { PluginCapabilities } from '@stowage/core';
+
+/**
+ * The capabilities of ZFS pool storage: zvols (`raw`) for VM images and file systems with a
+ * quota (`subvol`) for containers, local to one node; snapshots, templates, linked clones of
+ * bases and (beyond Proxmox) of any snapshot, rollback to the newest snapshot only, growth but
+ * no shrinking, `zfs` streams (with snapshots and increments) and `raw+size` for zvols.
+ *
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_has_feature`, `plugindata`
+ */
+export const zfsPoolCapabilities: PluginCapabilities = {
+  content: ['images', 'rootdir'],
+  defaultContent: ['images', 'rootdir'],
+  formats: ['raw', 'subvol'],
+  defaultFormat: 'raw',
+  shared: false,
+  features: {
+    snapshot: { current: ['raw', 'subvol'], snap: ['raw', 'subvol'] },
+    clone: { base: ['raw', 'subvol'], snap: ['raw', 'subvol'] },
+    template: { current: ['raw', 'subvol'] },
+    copy: { base: ['raw', 'subvol'], current: ['raw', 'subvol'] },
+    sparseinit: { base: ['raw', 'subvol'], current: ['raw', 'subvol'] },
+    rename: { current: ['raw', 'subvol'] },
+  },
+  exportFormats: ['zfs', 'raw+size'],
+  importFormats: ['zfs', 'raw+size'],
+  rollbackAnySnapshot: false,
+  cloneFromSnapshot: true,
+  attributes: [],
+  shrink: false,
+};

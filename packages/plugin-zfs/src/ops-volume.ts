@@ -1,0 +1,246 @@
+/**
+ * Changing volumes of a `zfspool` storage: allocate, free, make a base, clone, resize, rename.
+ *
+ * @module
+ */
+import {
+  isStorageError,
+  StorageError,
+  type AllocImageRequest,
+  type CloneImageRequest,
+  type CreateBaseRequest,
+  type FreeImageRequest,
+  type RenameVolumeRequest,
+  type VolumeResizeRequest,
+} from '@stowage/core';
+import {
+  refquotaValue,
+  toKiB,
+  zfsCloneArgs,
+  zfsCreateSubvolArgs,
+  zfsCreateVolumeArgs,
+  zfsDestroyArgs,
+  zfsRenameArgs,
+  zfsSetArgs,
+  zfsSnapshotArgs,
+  zvolSize,
+} from './commands.js';
+import { zfsFailureOf } from './errors.js';
+import {
+  invalidate,
+  pause,
+  requireVolume,
+  runZfs,
+  spaceDetails,
+  undoing,
+  volidsOf,
+  waitForZvolLink,
+  type ZfsContext,
+  type ZfsTuning,
+} from './exec.js';
+import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
+
+/** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */
+async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promise<never> {
+  if (isStorageError(e, 'NO_SPACE')) {
+    throw new StorageError('NO_SPACE', e.message, { cause: e, details: { ...e.details, requested, ...(await spaceDetails(ctx)) } });
+  }
+  throw e;
+}
+
+/**
+ * Destroys a dataset with its snapshots (`zfs destroy -r`). While it is busy it is tried again
+ * after a pause, a bounded number of times; one that does not exist counts as destroyed; one
+ * that clones depend on is refused with `IN_USE` naming them.
+ *
+ * @param ctx - the operation context
+ * @param name - the volume's name
+ * @param tuning - retry bounds
+ * @param cleanup - run even when the operation was aborted
+ * @throws {@link StorageError} `IN_USE` (`details.clones`), `BUSY` (`details.attempts`), `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
+ */
+export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, cleanup = false): Promise<void> {
+  const dataset = datasetOf(ctx.config.pool, name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runZfs(ctx, zfsDestroyArgs(dataset), { cleanup });
+      break;
+    } catch (e) {
+      const failure = zfsFailureOf(e);
+      if (failure === 'missing') break;
+      if (failure === 'busy' && attempt < tuning.busyAttempts) {
+        ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
+        await pause(ctx, tuning.busyDelayMs);
+        continue;
+      }
+      if (failure === 'dependent-clones') {
+        const clones = await volidsOf(ctx, (e as StorageError).details['listed'] as string[]);
+        throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
+      }
+      if (failure === 'busy') throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
+      throw e;
+    }
+  }
+  invalidate(ctx);
+}
+
+/**
+ * Creates a zvol (`zfs create [-s] [-b] -V`, size rounded up to 1 MiB as Proxmox does) and waits
+ * for its device link, or a container volume (`zfs create` with `refquota`). A zvol whose link
+ * does not appear in time is destroyed again.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (name of another kind), `ALREADY_EXISTS`
+ *   (nothing removed), `NOT_FOUND` (pool), `NO_SPACE` (free space in `details`), `TIMEOUT`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::alloc_image`
+ */
+export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tuning: ZfsTuning): Promise<string> {
+  const { name, format, size } = request;
+  if (format !== 'raw' && format !== 'subvol') {
+    throw new StorageError('NOT_SUPPORTED', `zfspool stores raw (zvol) and subvol volumes, not ${format}`, { details: { format } });
+  }
+  assertNameForFormat(name, format);
+  const { pool, sparse, blocksize } = ctx.config;
+  const dataset = datasetOf(pool, name);
+  return undoing(ctx, async (undo) => {
+    const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize }) : zfsCreateSubvolArgs(dataset, size);
+    await runZfs(ctx, argv, { details: { name } }).catch((e: unknown) => withSpace(ctx, e, size));
+    undo(() => destroyDataset(ctx, name, tuning, true));
+    if (format === 'raw') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
+    return name;
+  });
+}
+
+/**
+ * Destroys a volume with its snapshots; one that is gone already is not an error.
+ *
+ * @throws {@link StorageError} `IN_USE` (clones named in `details.clones`), `BUSY`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::free_image`
+ */
+export function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: ZfsTuning): Promise<void> {
+  return destroyDataset(ctx, request.volume.name, tuning);
+}
+
+/**
+ * Renames `vm-…` to `base-…` (`subvol-…` to `basevol-…`) and takes the `__base__` snapshot that
+ * clones are made from; when the snapshot fails the rename is taken back.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (a base), `NOT_FOUND`, `ALREADY_EXISTS`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::create_base`
+ */
+export async function createBase(ctx: ZfsContext, request: CreateBaseRequest): Promise<string> {
+  const { volume } = request;
+  if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${ctx.storeId}:${volume.volname}' is already a base`, { details: { volname: volume.volname } });
+  const { pool } = ctx.config;
+  const base = baseNameFor(volume.name);
+  const record = volume.format === 'subvol' ? await requireVolume(ctx, volume) : undefined;
+  return undoing(ctx, async (undo) => {
+    await runZfs(ctx, zfsRenameArgs(datasetOf(pool, volume.name), datasetOf(pool, base)), { details: { volname: volume.volname } });
+    undo(() => runZfs(ctx, zfsRenameArgs(datasetOf(pool, base), datasetOf(pool, volume.name)), { cleanup: true }));
+    await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, base, BASE_SNAPSHOT), refquotaProperty(record?.refquota, volume.format)));
+    return volume.baseName ? `${volume.baseName}/${base}` : base;
+  });
+}
+
+/**
+ * The user property that remembers a container volume's quota in its snapshots, as Proxmox
+ * names it, so that pools shared with Proxmox read the same.
+ */
+export const REFQUOTA_PROPERTY = 'pve-storage:refquota';
+
+/**
+ * The properties a snapshot gets: a container volume's quota, nothing for a zvol.
+ *
+ * @param refquota - the volume's quota in bytes (`undefined` for none)
+ * @param format - the volume's format
+ */
+export function refquotaProperty(refquota: number | undefined, format: unknown): Record<string, string> {
+  return format === 'subvol' ? { [REFQUOTA_PROPERTY]: String(refquota ?? 0) } : {};
+}
+
+/**
+ * A linked clone (`zfs clone`) of a base's `__base__` snapshot, named `<base>/<name>`, or of
+ * any snapshot of a volume, named `<name>`. A zvol clone's device link is waited for; a
+ * container clone gets its source's quota.
+ *
+ * @throws {@link StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`,
+ *   `NOT_FOUND` (volume or snapshot), `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::clone_image`
+ */
+export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tuning: ZfsTuning): Promise<string> {
+  const { volume, name } = request;
+  const snapshot = request.snapshot ?? (volume.isBase ? BASE_SNAPSHOT : undefined);
+  if (snapshot === undefined) {
+    throw new StorageError('NOT_SUPPORTED', `'${ctx.storeId}:${volume.volname}' is not a base: name a snapshot to clone`, { details: { volname: volume.volname } });
+  }
+  assertNameForFormat(name, volume.format);
+  if (parseZfsVolname(name).isBase) throw new StorageError('INVALID_ARGUMENT', `a clone cannot be a base: '${name}'`, { details: { name } });
+  const { pool } = ctx.config;
+  const properties: Record<string, string> = volume.format === 'subvol' ? { refquota: refquotaValue((await requireVolume(ctx, volume)).refquota ?? 0) } : {};
+  return undoing(ctx, async (undo) => {
+    await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } });
+    undo(() => destroyDataset(ctx, name, tuning, true));
+    if (volume.format !== 'subvol') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
+    return snapshot === BASE_SNAPSHOT && volume.isBase ? `${volume.name}/${name}` : name;
+  });
+}
+
+/**
+ * Grows a zvol (`volsize`, rounded up to 1 MiB) or a container volume's quota (`refquota`);
+ * a smaller size than it has is refused, the same size does nothing.
+ *
+ * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_resize`
+ */
+export async function volumeResize(ctx: ZfsContext, request: VolumeResizeRequest): Promise<void> {
+  const { volume } = request;
+  const record = await requireVolume(ctx, volume);
+  const subvol = volume.format === 'subvol';
+  const size = subvol ? toKiB(request.size) * 1024 : zvolSize(request.size);
+  const current = (subvol ? record.refquota : record.volsize) ?? 0;
+  if (subvol && record.refquota === undefined) {
+    // no quota yet: any quota is a limit, not a shrink
+  } else if (size < current) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${ctx.storeId}:${volume.volname}' from ${current} to ${size} bytes`, {
+      details: { volname: volume.volname, size, current },
+    });
+  } else if (size === current) {
+    return;
+  }
+  const dataset = datasetOf(ctx.config.pool, volume.name);
+  try {
+    await runZfs(ctx, zfsSetArgs(subvol ? 'refquota' : 'volsize', `${toKiB(size)}k`, dataset), { details: { volname: volume.volname } });
+  } catch (e) {
+    await withSpace(ctx, e, size);
+  } finally {
+    invalidate(ctx);
+  }
+}
+
+/**
+ * Renames a volume (with its snapshots) for another guest; a clone keeps its `<base>/` part.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (a name of another kind, base-ness changed),
+ *   `NOT_FOUND`, `ALREADY_EXISTS`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::rename_volume`
+ */
+export async function renameVolume(ctx: ZfsContext, request: RenameVolumeRequest): Promise<string> {
+  const { volume, targetName } = request;
+  assertNameForFormat(targetName, volume.format);
+  const target = parseZfsVolname(targetName);
+  if (target.isBase !== volume.isBase || target.vmid !== request.targetVmid) {
+    throw new StorageError('INVALID_ARGUMENT', `cannot rename '${volume.volname}' to '${targetName}': owner or base-ness does not fit`, {
+      details: { volname: volume.volname, targetName, targetVmid: request.targetVmid },
+    });
+  }
+  const { pool } = ctx.config;
+  try {
+    await runZfs(ctx, zfsRenameArgs(datasetOf(pool, volume.name), datasetOf(pool, targetName)), { details: { volname: volume.volname, targetName } });
+  } catch (e) {
+    if (zfsFailureOf(e) === 'missing') throw new StorageError('NOT_FOUND', `volume '${ctx.storeId}:${volume.volname}' does not exist`, { cause: e, details: { volname: volume.volname } });
+    throw e;
+  } finally {
+    invalidate(ctx);
+  }
+  return volume.baseName ? `${volume.baseName}/${targetName}` : targetName;
+}

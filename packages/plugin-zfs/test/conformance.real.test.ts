@@ -1,0 +1,26 @@
+/**
+ * The conformance kit on real ZFS in the testbed guest (`pnpm test:real`): the whole suite on a
+ * dataset `stowage/kit` of the testbed's fresh zpool, so that `pool` is a `pool/dataset` and
+ * the pool itself stays untouched.
+ */
+import { describeStoragePlugin } from '@stowage/core/testing';
+import { ZfsPoolPlugin } from '@stowage/plugin-zfs';
+import { TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
+
+const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
+const dataset = `${TESTBED_POOLS.zpool}/kit`;
+const runner = testbedRunner();
+
+describeStoragePlugin({
+  name: `zfspool on ${dataset} in the testbed`,
+  plugin: ZfsPoolPlugin,
+  timeoutMs: 600_000,
+  setup: async () => {
+    await runner.run(['zfs', 'destroy', '-r', dataset], { okExitCodes: ANY_EXIT });
+    await runner.run(['zfs', 'create', dataset]);
+    return { config: { type: 'zfspool', storage: 'kitzfs', pool: dataset, sparse: true }, runner, sizeUnit: 1024 * 1024 };
+  },
+  teardown: async () => {
+    await runner.run(['zfs', 'destroy', '-r', dataset], { okExitCodes: ANY_EXIT });
+  },
+});
