@@ -1,2 +1,34 @@
-/** Placeholder until this package's issue lands. @packageDocumentation */
-export {};
+/**
+ * `@stowage/plugin-lvmthin`: LVM thin pools as stowage storage (Proxmox's `lvmthin`).
+ *
+ * @packageDocumentation
+ */
+export { lvmThinCapabilities } from './capabilities.js';
+export {
+  blockdevSizeArgs,
+  ddReadArgs,
+  ddWriteArgs,
+  lvchangeActivateArgs,
+  lvchangeBaseArgs,
+  lvchangeDeactivateArgs,
+  lvchangeUnbaseArgs,
+  lvcreateSnapshotArgs,
+  lvcreateThinArgs,
+  lvextendArgs,
+  lvremoveArgs,
+  lvrenameArgs,
+  lvsArgs,
+  LVS_FIELDS,
+  toKiB,
+  udevadmSettleArgs,
+  vgsArgs,
+  VGS_FIELDS,
+  type ThinLvSpec,
+  type ThinSnapshotSpec,
+} from './commands.js';
+export { lvmNameSchema, lvmThinConfigSchema, type LvmThinConfig } from './config.js';
+export { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, lvmFailureOf, type LvmFailure } from './errors.js';
+export { LvmThinPlugin } from './lvmthin-plugin.js';
+export { lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
+export { parseBlockdevSize, parseLvsReport, parseVgsReport, type LvRecord, type VgRecord } from './parse.js';
+export { PoolView, usedBytes, type PoolUsage, type SnapshotLv } from './pool-view.js';

@@ -1,0 +1,35 @@
+/**
+ * What the `lvmthin` plugin can do, as data.
+ *
+ * @module
+ */
+import type { PluginCapabilities } from '@stowage/core';
+
+/**
+ * The capabilities of LVM-thin storage: raw images and container volumes, local to one node;
+ * snapshots of volumes, templates, linked clones of bases and of snapshots, rollback to any
+ * snapshot, growth but no shrinking, `raw+size` export and import.
+ *
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
+ */
+export const lvmThinCapabilities: PluginCapabilities = {
+  content: ['images', 'rootdir'],
+  defaultContent: ['images', 'rootdir'],
+  formats: ['raw'],
+  defaultFormat: 'raw',
+  shared: false,
+  features: {
+    snapshot: { current: ['raw'] },
+    clone: { base: ['raw'], snap: ['raw'] },
+    template: { current: ['raw'] },
+    copy: { base: ['raw'], current: ['raw'], snap: ['raw'] },
+    sparseinit: { base: ['raw'], current: ['raw'] },
+    rename: { current: ['raw'] },
+  },
+  exportFormats: ['raw+size'],
+  importFormats: ['raw+size'],
+  rollbackAnySnapshot: true,
+  cloneFromSnapshot: true,
+  attributes: [],
+  shrink: false,
+};

@@ -1,0 +1,325 @@
+/**
+ * The `lvmthin` storage plugin class. The work is done in `ops-*.ts`, one file per concern.
+ *
+ * @module
+ */
+import {
+  API_VERSION,
+  StoragePlugin,
+  type ActivateVolumeRequest,
+  type AllocImageRequest,
+  type CloneImageRequest,
+  type CreateBaseRequest,
+  type FreeImageRequest,
+  type ImageInfo,
+  type ListImagesRequest,
+  type ParsedVolume,
+  type PathRequest,
+  type PluginContext,
+  type RenameVolumeRequest,
+  type SnapshotDeleteRequest,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type SnapshotRollbackRequest,
+  type StorageStatus,
+  type VolumeExportRequest,
+  type VolumeImportRequest,
+  type VolumePath,
+  type VolumeRequest,
+  type VolumeResizeRequest,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import { lvmThinCapabilities } from './capabilities.js';
+import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
+import { parseLvmThinVolname } from './names.js';
+import * as read from './ops-read.js';
+import * as snapshots from './ops-snapshot.js';
+import * as transfer from './ops-transfer.js';
+import * as volumes from './ops-volume.js';
+
+type Ctx = PluginContext<LvmThinConfig>;
+
+/**
+ * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
+ * and linked clones as thin snapshots. Every command is an argv from `commands.ts`, run by the
+ * context's runner (locally, or over ssh); one `lvs` report per operation, shared between
+ * operations through the storage's TTL cache.
+ *
+ * Differences from Proxmox: linked clones are found through each thin LV's `origin`, so freeing a
+ * base (or a volume whose snapshot was cloned) that still has clones is refused with `IN_USE`;
+ * clones can be made from any snapshot; a rollback builds the new state before it removes the
+ * old one; renaming a volume renames its snapshots with it.
+ *
+ * @example
+ * ```ts
+ * import { StorageManager } from '@stowage/core';
+ * import { LvmThinPlugin } from '@stowage/plugin-lvmthin';
+ *
+ * const storages = await StorageManager.open({
+ *   plugins: [LvmThinPlugin],
+ *   config: [{ type: 'lvmthin', storage: 'thin', vgname: 'pve', thinpool: 'data' }],
+ * });
+ * const volid = await storages.allocImage('thin', { vmid: 100, size: 4 * 2 ** 30 });
+ * ```
+ * @see Proxmox `PVE::Storage::LvmThinPlugin`
+ */
+export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
+  /** The type id, `lvmthin`. */
+  static override readonly type = 'lvmthin';
+  /** The plugin API version this plugin was written for. */
+  static override readonly apiVersion = API_VERSION;
+  /** The config schema: the base options plus `vgname` and `thinpool`. */
+  static override readonly configSchema = lvmThinConfigSchema;
+  /** Raw images and container volumes; snapshots, templates, clones, `raw+size` transfer. */
+  static override readonly capabilities = lvmThinCapabilities;
+
+  /**
+   * Parses `vm-<vmid>-…` / `base-<vmid>-…`.
+   *
+   * @param volname - the volume name
+   * @returns the parsed volume (format `raw`)
+   * @throws {@link StorageError} `INVALID_VOLUME_ID`
+   * @see Proxmox `parse_volname`
+   */
+  override parseVolname(volname: string): ParsedVolume {
+    return parseLvmThinVolname(volname);
+  }
+
+  /**
+   * Lists the thin LVs of the pool named like volumes, from one `lvs` report; linked clones carry
+   * their parent (`storeid:base-…`, or `storeid:vol@snap` for a clone of a snapshot).
+   *
+   * @param ctx - the operation context
+   * @param request - vmid or volname filter
+   * @returns the images, in `lvs` order
+   * @throws {@link StorageError} `NOT_FOUND` (volume group or pool missing), `COMMAND_FAILED`
+   * @see Proxmox `list_images`
+   */
+  override listImages(ctx: Ctx, request: ListImagesRequest): Promise<ImageInfo[]> {
+    return read.listImages(ctx, request);
+  }
+
+  /**
+   * Creates a thin LV of the requested size (rounded up to KiB, then by LVM to whole extents),
+   * active now and skipped by boot-time activation (LVM activation skip flag, one `lvcreate`).
+   *
+   * @param ctx - the operation context
+   * @param request - vmid, format (`raw`), name (`vm-<vmid>-…`), size in bytes
+   * @returns the volname
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE` (pool usage in `details`)
+   * @see Proxmox `alloc_image`
+   */
+  override allocImage(ctx: Ctx, request: AllocImageRequest): Promise<string> {
+    return volumes.allocImage(ctx, request);
+  }
+
+  /**
+   * Removes a volume's snapshots, then the volume; gone already is not an error.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume
+   * @throws {@link StorageError} `IN_USE` (linked clones, named in `details.clones`), `BUSY`
+   * @see Proxmox `free_image`
+   */
+  override freeImage(ctx: Ctx, request: FreeImageRequest): Promise<void> {
+    return volumes.freeImage(ctx, request);
+  }
+
+  /**
+   * The thin pool's size and data usage; metadata usage in `details`. A missing volume group or
+   * pool is reported `active: false`.
+   *
+   * @param ctx - the operation context
+   * @returns the status
+   * @see Proxmox `status`
+   */
+  override status(ctx: Ctx): Promise<StorageStatus> {
+    return read.status(ctx);
+  }
+
+  /**
+   * `/dev/<vg>/<lv>`, or `/dev/<vg>/snap_<lv>_<snap>` for a snapshot. Runs no command.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and an optional snapshot
+   * @returns the path
+   * @see Proxmox `path`, `filesystem_path`
+   */
+  override async path(ctx: Ctx, request: PathRequest): Promise<VolumePath> {
+    return read.volumePath(ctx, request);
+  }
+
+  /**
+   * Activates the thin pool when it is inactive.
+   *
+   * @param ctx - the operation context
+   * @throws {@link StorageError} `NOT_FOUND`
+   * @see Proxmox `activate_storage`
+   */
+  override activateStorage(ctx: Ctx): Promise<void> {
+    return read.activateStorage(ctx);
+  }
+
+  /**
+   * Activates a volume or a snapshot (`lvchange -ay -K`) unless active.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and an optional snapshot
+   * @throws {@link StorageError} `NOT_FOUND`
+   * @see Proxmox `activate_volume`
+   */
+  override activateVolume(ctx: Ctx, request: ActivateVolumeRequest): Promise<void> {
+    return read.activateVolume(ctx, request);
+  }
+
+  /**
+   * Deactivates a volume or a snapshot (`lvchange -an`) unless inactive; retries after
+   * `udevadm settle` while the device is busy.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and an optional snapshot
+   * @throws {@link StorageError} `NOT_FOUND`, `BUSY`
+   * @see Proxmox `deactivate_volume`
+   */
+  override deactivateVolume(ctx: Ctx, request: ActivateVolumeRequest): Promise<void> {
+    return read.deactivateVolume(ctx, request);
+  }
+
+  /**
+   * Renames `vm-…` to `base-…`, read-only, activation skip, inactive. Refused while the volume has snapshots.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume
+   * @returns the base's volname
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`
+   * @see Proxmox `create_base`
+   */
+  override createBase(ctx: Ctx, request: CreateBaseRequest): Promise<string> {
+    return volumes.createBase(ctx, request);
+  }
+
+  /**
+   * A writable thin snapshot of a base or of a volume's snapshot.
+   *
+   * @param ctx - the operation context
+   * @param request - the source, an optional snapshot, the new vmid and name
+   * @returns the clone's volname
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @see Proxmox `clone_image`
+   */
+  override cloneImage(ctx: Ctx, request: CloneImageRequest): Promise<string> {
+    return volumes.cloneImage(ctx, request);
+  }
+
+  /**
+   * Size, usage (from the LV's data percentage), parent and creation time.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume
+   * @returns the size info
+   * @throws {@link StorageError} `NOT_FOUND`
+   * @see Proxmox `volume_size_info`
+   */
+  override volumeSizeInfo(ctx: Ctx, request: VolumeRequest): Promise<VolumeSizeInfo> {
+    return read.volumeSizeInfo(ctx, request);
+  }
+
+  /**
+   * Grows a volume (`lvextend`); a smaller size than it has is refused.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and its new size in bytes
+   * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+   * @see Proxmox `volume_resize`
+   */
+  override volumeResize(ctx: Ctx, request: VolumeResizeRequest): Promise<void> {
+    return volumes.volumeResize(ctx, request);
+  }
+
+  /**
+   * Takes a read-only thin snapshot `snap_<vol>_<snap>`.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the snapshot name
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @see Proxmox `volume_snapshot`
+   */
+  override volumeSnapshot(ctx: Ctx, request: SnapshotRequest): Promise<void> {
+    return snapshots.volumeSnapshot(ctx, request);
+  }
+
+  /**
+   * Rolls back to any snapshot; newer snapshots stay.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the snapshot
+   * @throws {@link StorageError} `NOT_FOUND`, `BUSY`, `NO_SPACE`
+   * @see Proxmox `volume_snapshot_rollback`
+   */
+  override volumeSnapshotRollback(ctx: Ctx, request: SnapshotRollbackRequest): Promise<void> {
+    return snapshots.volumeSnapshotRollback(ctx, request);
+  }
+
+  /**
+   * Deletes a snapshot; refused while a clone was made from it.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the snapshot
+   * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`, `BUSY`
+   * @see Proxmox `volume_snapshot_delete`
+   */
+  override volumeSnapshotDelete(ctx: Ctx, request: SnapshotDeleteRequest): Promise<void> {
+    return snapshots.volumeSnapshotDelete(ctx, request);
+  }
+
+  /**
+   * A volume's snapshots, oldest first, with creation times.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume
+   * @returns the snapshots
+   * @throws {@link StorageError} `NOT_FOUND`
+   * @see Proxmox `volume_snapshot_info`
+   */
+  override volumeSnapshotInfo(ctx: Ctx, request: VolumeRequest): Promise<SnapshotInfo[]> {
+    return snapshots.volumeSnapshotInfo(ctx, request);
+  }
+
+  /**
+   * Renames a volume and its snapshots for another guest.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume, the target vmid and name
+   * @returns the new volname
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
+   * @see Proxmox `rename_volume`
+   */
+  override renameVolume(ctx: Ctx, request: RenameVolumeRequest): Promise<string> {
+    return volumes.renameVolume(ctx, request);
+  }
+
+  /**
+   * Writes `raw+size`: the size header, then the device's bytes (`dd`).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume, an optional snapshot, the output stream
+   * @throws {@link StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`
+   * @see Proxmox `volume_export`
+   */
+  override volumeExport(ctx: Ctx, request: VolumeExportRequest): Promise<void> {
+    return transfer.volumeExport(ctx, request);
+  }
+
+  /**
+   * Reads `raw+size` into a new volume (a `base-` target becomes a base); a failure removes it.
+   *
+   * @param ctx - the operation context
+   * @param request - the target volume, the input stream, `allowRename`
+   * @returns the volname written
+   * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @see Proxmox `volume_import`
+   */
+  override volumeImport(ctx: Ctx, request: VolumeImportRequest): Promise<string> {
+    return transfer.volumeImport(ctx, request);
+  }
+}

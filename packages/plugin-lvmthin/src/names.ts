@@ -1,0 +1,126 @@
+/**
+ * Volume names of an `lvmthin` storage and the LV names derived from them. Pure.
+ *
+ * @module
+ */
+import { assertSafeVolname, StorageError, type ParsedVolume } from '@stowage/core';
+
+/** LVM's longest LV name (its `NAME_LEN` less the terminating byte). */
+export const MAX_LV_NAME = 127;
+
+/** Proxmox's volname rule for LVM-thin, narrowed to the characters LVM accepts in an LV name. */
+const VOLNAME_RE = /^(vm|base)-([1-9][0-9]{0,8})-[A-Za-z0-9+_.-]+$/;
+
+/** Substrings LVM reserves for its internal LVs; a name containing one is refused by `lvcreate`. */
+const RESERVED_PARTS = ['_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta', '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig'];
+
+/** The prefix of every snapshot LV. */
+export const SNAPSHOT_PREFIX = 'snap_';
+
+/** The prefix of the temporary LV a rollback builds before it swaps it in. */
+export const ROLLBACK_PREFIX = 'stowage_rollback_';
+
+/**
+ * Parses an `lvmthin` volume name (`vm-<vmid>-…` or `base-<vmid>-…`). The base of a linked clone
+ * is not part of the name on LVM-thin: it is found through the LV's `origin`.
+ *
+ * @param volname - the part of the volid after `:`
+ * @returns the parsed volume, format `raw`
+ * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name is unsafe, not `vm-`/`base-`, too
+ *   long for a snapshot name to fit, or contains a part LVM reserves
+ * @example
+ * ```ts
+ * parseLvmThinVolname('base-100-disk-0'); // { vtype: 'images', vmid: 100, isBase: true, format: 'raw', ... }
+ * ```
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::parse_volname`
+ */
+export function parseLvmThinVolname(volname: string): ParsedVolume {
+  assertSafeVolname(volname);
+  const bad = (why: string): never => {
+    throw new StorageError('INVALID_VOLUME_ID', `invalid lvmthin volume name '${volname}': ${why}`, { details: { volname } });
+  };
+  const m = VOLNAME_RE.exec(volname);
+  if (!m) bad('expected vm-<vmid>-<name> or base-<vmid>-<name> made of [A-Za-z0-9+_.-]');
+  if (volname.length > MAX_LV_NAME) bad(`longer than ${MAX_LV_NAME} characters`);
+  if (RESERVED_PARTS.some((p) => volname.includes(p))) bad('contains a name part reserved by LVM');
+  const match = m as RegExpExecArray;
+  return {
+    volname,
+    vtype: 'images',
+    name: volname,
+    vmid: Number(match[2]),
+    baseName: undefined,
+    baseVmid: undefined,
+    isBase: match[1] === 'base',
+    format: 'raw',
+  };
+}
+
+/**
+ * The LV name of a volume's snapshot: `snap_<volume>_<snapshot>`, as Proxmox names it.
+ *
+ * @param volname - the volume
+ * @param snapshot - the snapshot name (already validated by the manager)
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the result is longer than LVM allows
+ */
+export function snapshotLvName(volname: string, snapshot: string): string {
+  const name = `${SNAPSHOT_PREFIX}${volname}_${snapshot}`;
+  if (name.length > MAX_LV_NAME) {
+    throw new StorageError('INVALID_ARGUMENT', `snapshot LV name '${name}' is longer than ${MAX_LV_NAME} characters`, {
+      details: { volname, snapshot },
+    });
+  }
+  return name;
+}
+
+/**
+ * The LV a request is about: the volume itself, or one of its snapshots.
+ *
+ * @param volname - the volume
+ * @param snapshot - a snapshot name, if the request names one
+ */
+export function targetLvName(volname: string, snapshot: string | undefined): string {
+  return snapshot === undefined ? volname : snapshotLvName(volname, snapshot);
+}
+
+/**
+ * Splits a snapshot LV name into volume and snapshot, given the volumes that exist. The name
+ * `snap_<vol>_<snap>` is ambiguous when volume names contain `_`; the longest existing volume
+ * whose prefix matches wins.
+ *
+ * @param lvName - an LV name
+ * @param volumes - the volume names on the storage
+ * @returns the owner and snapshot name, or `undefined` when it is not a snapshot of any of them
+ */
+export function splitSnapshotLvName(lvName: string, volumes: Iterable<string>): { volname: string; snapshot: string } | undefined {
+  if (!lvName.startsWith(SNAPSHOT_PREFIX)) return undefined;
+  let best: string | undefined;
+  for (const v of volumes) {
+    const prefix = `${SNAPSHOT_PREFIX}${v}_`;
+    if (lvName.length > prefix.length && lvName.startsWith(prefix) && (best === undefined || v.length > best.length)) best = v;
+  }
+  if (best === undefined) return undefined;
+  return { volname: best, snapshot: lvName.slice(SNAPSHOT_PREFIX.length + best.length + 1) };
+}
+
+/**
+ * Tells whether an LV is a snapshot of `volname` by name alone (`snap_<volname>_…`).
+ *
+ * @param lvName - an LV name
+ * @param volname - the volume
+ */
+export function isSnapshotLvOf(lvName: string, volname: string): boolean {
+  const prefix = `${SNAPSHOT_PREFIX}${volname}_`;
+  return lvName.length > prefix.length && lvName.startsWith(prefix);
+}
+
+/**
+ * The device path of an LV: `/dev/<vg>/<lv>`.
+ *
+ * @param vg - the volume group
+ * @param lv - the logical volume
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::filesystem_path`
+ */
+export function lvDevicePath(vg: string, lv: string): string {
+  return `/dev/${vg}/${lv}`;
+}

@@ -1,0 +1,175 @@
+/**
+ * Export and import in `raw+size`: the 8-byte size header, then the device's bytes, copied by
+ * `dd` through the runner's streams (so also over ssh).
+ *
+ * @module
+ */
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import {
+  encodeSizeHeader,
+  findFreeDiskIndex,
+  formatDiskName,
+  readSizeHeader,
+  StorageError,
+  type ParsedVolume,
+  type ProgressCallback,
+  type TransferOptions,
+  type VolumeExportRequest,
+  type VolumeImportRequest,
+} from '@stowage/core';
+import { blockdevSizeArgs, ddReadArgs, ddWriteArgs, lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
+import { invalidateListing, loadPool, removeLvs, runLvm, type LvmThinContext } from './exec.js';
+import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
+import { createBase, allocImage } from './ops-volume.js';
+import { parseBlockdevSize } from './parse.js';
+import { undoing } from './undo.js';
+
+function assertPlain(request: TransferOptions & { format: string }, side: 'export' | 'import'): void {
+  if (request.format !== 'raw+size') {
+    throw new StorageError('NOT_SUPPORTED', `lvmthin cannot ${side} as '${request.format}', only raw+size`, { details: { format: request.format } });
+  }
+  if (request.withSnapshots || request.baseSnapshot !== undefined || (side === 'import' && request.snapshot !== undefined)) {
+    throw new StorageError('NOT_SUPPORTED', `lvmthin cannot ${side} snapshots or increments in raw+size`, {
+      details: { withSnapshots: request.withSnapshots, baseSnapshot: request.baseSnapshot, snapshot: request.snapshot },
+    });
+  }
+}
+
+/**
+ * Writes a volume (or one of its snapshots) as `raw+size`. An LV that had to be activated for
+ * the copy (a snapshot, a base) is deactivated again afterwards.
+ *
+ * @throws {@link StorageError} `NOT_SUPPORTED` (other formats, snapshots), `NOT_FOUND`, `CORRUPT`
+ *   (the device gave other than its size), `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::LVMPlugin::volume_export`
+ */
+export async function volumeExport(ctx: LvmThinContext, request: VolumeExportRequest): Promise<void> {
+  assertPlain(request, 'export');
+  const vg = ctx.config.vgname;
+  const volname = request.volume.volname;
+  const lvName = targetLvName(volname, request.snapshot);
+  const view = await loadPool(ctx);
+  const lv = view.thinLvs.get(lvName);
+  if (lv === undefined || !view.volumes.has(volname)) {
+    const what = request.snapshot === undefined ? `volume '${ctx.storeId}:${volname}'` : `snapshot '${request.snapshot}' of '${ctx.storeId}:${volname}'`;
+    throw new StorageError('NOT_FOUND', `${what} does not exist`, { details: { volname, snapshot: request.snapshot } });
+  }
+  if (!lv.active) {
+    await runLvm(ctx, lvchangeActivateArgs(vg, lvName), { details: { lv: lvName } });
+    invalidateListing(ctx);
+  }
+  try {
+    const path = lvDevicePath(vg, lvName);
+    const size = parseBlockdevSize((await ctx.run(blockdevSizeArgs(path))).stdout);
+    await write(request.output, encodeSizeHeader(size));
+    const sink = forwardCounting(request.output, request.onProgress, size);
+    await ctx.run(ddReadArgs(path), { stdout: sink.stream });
+    const sent = await sink.finish();
+    if (sent !== size) {
+      throw new StorageError('CORRUPT', `'${path}' gave ${sent} bytes, its size is ${size}`, { details: { path, size, sent } });
+    }
+  } finally {
+    if (!lv.active) {
+      await runLvm(ctx, lvchangeDeactivateArgs(vg, lvName), { cleanup: true, retryBusy: true }).catch((e: unknown) =>
+        ctx.log.warn('could not deactivate after export', { lv: lvName, error: e instanceof Error ? e.message : String(e) }),
+      );
+      invalidateListing(ctx);
+    }
+  }
+}
+
+/**
+ * Reads a `raw+size` stream into a new volume: the volume is made from the size header, filled
+ * by `dd` (zero blocks skipped), and for a `base-` target then made a base. A stream shorter or
+ * longer than its header, or any failure, removes what was made.
+ *
+ * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated or overlong stream,
+ *   zero size), `ALREADY_EXISTS` (unless `allowRename`), `NO_SPACE`
+ * @see Proxmox `PVE::Storage::LVMPlugin::volume_import`
+ */
+export async function volumeImport(ctx: LvmThinContext, request: VolumeImportRequest): Promise<string> {
+  assertPlain(request, 'import');
+  const target = parseLvmThinVolname(request.volume.volname);
+  const size = await readSizeHeader(request.input, ctx.signal ?? undefined);
+  if (size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
+  const work = await workingName(ctx, target, request.allowRename === true);
+  return undoing(ctx, async (undo) => {
+    await allocImage(ctx, { vmid: work.vmid!, format: 'raw', name: work.volname, size });
+    undo(() => removeLvs(ctx, [work.volname], { cleanup: true }));
+    const limiter = exactly(size, request.onProgress);
+    request.input.once('error', (e) => limiter.destroy(e));
+    try {
+      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, work.volname)), { stdin: request.input.pipe(limiter) });
+    } catch (e) {
+      throw limiter.problem ?? e;
+    }
+    if (limiter.problem) throw limiter.problem;
+    return target.isBase ? createBase(ctx, { volume: work }) : work.volname;
+  });
+}
+
+/** The name the data is written under: the target, or a `vm-` name a base is made from; a free one when the name is taken and renaming is allowed. */
+async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRename: boolean): Promise<ParsedVolume> {
+  const view = await loadPool(ctx);
+  const vmName = target.volname.replace(/^base-/, 'vm-');
+  const taken = view.thinLvs.has(target.volname) || view.thinLvs.has(vmName);
+  if (!taken) return parseLvmThinVolname(vmName);
+  if (!allowRename) {
+    throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${target.volname}' already exists`, { details: { volname: target.volname } });
+  }
+  const index = findFreeDiskIndex(target.vmid!, view.volumes.keys());
+  return parseLvmThinVolname(formatDiskName({ vmid: target.vmid!, index }));
+}
+
+/** A pass-through of exactly `size` bytes that records (rather than hides) a short or long stream. */
+function exactly(size: number, onProgress: ProgressCallback | undefined): Transform & { problem?: StorageError } {
+  let seen = 0;
+  const t: Transform & { problem?: StorageError } = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      seen += chunk.length;
+      if (seen > size) {
+        t.problem = new StorageError('INVALID_ARGUMENT', `stream is longer than its size header (${size} bytes)`, { details: { size } });
+        cb(t.problem);
+        return;
+      }
+      onProgress?.({ done: seen, total: size });
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (seen < size) {
+        t.problem = new StorageError('INVALID_ARGUMENT', `truncated stream: ${seen} of ${size} bytes`, { details: { size, received: seen } });
+        cb(t.problem);
+        return;
+      }
+      cb();
+    },
+  });
+  return t;
+}
+
+/** A writable that forwards to `output` with backpressure, counting, never ending `output`. */
+function forwardCounting(output: Writable, onProgress: ProgressCallback | undefined, total: number): { stream: Writable; finish(): Promise<number> } {
+  let sent = 0;
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      onProgress?.({ done: sent, total });
+      if (output.write(chunk)) cb();
+      else output.once('drain', () => cb());
+    },
+  });
+  return {
+    stream,
+    finish: () =>
+      new Promise<number>((resolve, reject) => {
+        stream.once('error', reject);
+        stream.end(() => resolve(sent));
+      }),
+  };
+}
+
+function write(output: Writable, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    output.write(bytes, (e) => (e ? reject(e) : resolve()));
+  });
+}

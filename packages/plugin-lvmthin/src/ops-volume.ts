@@ -1,0 +1,192 @@
+/**
+ * Operations that make, remove, template, clone, grow and rename volumes.
+ *
+ * @module
+ */
+import {
+  formatVolumeId,
+  StorageError,
+  type AllocImageRequest,
+  type CloneImageRequest,
+  type CreateBaseRequest,
+  type FreeImageRequest,
+  type RenameVolumeRequest,
+  type VolumeResizeRequest,
+} from '@stowage/core';
+import {
+  lvchangeBaseArgs,
+  lvchangeDeactivateArgs,
+  lvchangeUnbaseArgs,
+  lvcreateSnapshotArgs,
+  lvcreateThinArgs,
+  lvextendArgs,
+  lvrenameArgs,
+  toKiB,
+} from './commands.js';
+import { invalidateListing, loadPool, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { parseLvmThinVolname, snapshotLvName } from './names.js';
+import { undoing } from './undo.js';
+
+/**
+ * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
+ *
+ * @throws {@link StorageError} `INVALID_VOLUME_ID`, `INVALID_ARGUMENT`
+ */
+function assertNewName(name: string, vmid: number, prefix: 'vm' | 'base' = 'vm'): void {
+  const parsed = parseLvmThinVolname(name);
+  if (parsed.isBase !== (prefix === 'base') || parsed.vmid !== vmid) {
+    throw new StorageError('INVALID_ARGUMENT', `illegal name '${name}': should be '${prefix}-${vmid}-*'`, { details: { name, vmid } });
+  }
+}
+
+/**
+ * Creates a thin LV: one `lvcreate`, which refuses a name that exists.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND` (volume group or
+ *   pool), `NO_SPACE` (pool usage in `details`)
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::alloc_image`
+ */
+export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest): Promise<string> {
+  if (request.format !== 'raw') {
+    throw new StorageError('INVALID_ARGUMENT', `lvmthin storage only holds raw images, not ${request.format}`, { details: { format: request.format } });
+  }
+  assertNewName(request.name, request.vmid);
+  if (!Number.isSafeInteger(request.size) || request.size <= 0) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid size ${String(request.size)}`, { details: { size: request.size } });
+  }
+  const { vgname: vg, thinpool: pool } = ctx.config;
+  try {
+    await runLvm(ctx, lvcreateThinArgs({ vg, pool, name: request.name, size: request.size }), { details: { lv: request.name } });
+  } finally {
+    invalidateListing(ctx);
+  }
+  return request.name;
+}
+
+/**
+ * Removes a volume and its snapshots. A volume that is gone already is not an error.
+ *
+ * @throws {@link StorageError} `IN_USE` when linked clones were made from it or from one of its
+ *   snapshots (`details.clones`), `BUSY`
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::free_image`
+ */
+export async function freeImage(ctx: LvmThinContext, request: FreeImageRequest): Promise<void> {
+  const volname = request.volume.volname;
+  const view = await loadPool(ctx);
+  if (!view.volumes.has(volname)) return;
+  const clones = view.clonesOf(volname);
+  if (clones.length > 0) {
+    throw new StorageError('IN_USE', `volume '${ctx.storeId}:${volname}' is still used by linked clones`, {
+      details: { volname, clones: clones.map((c) => formatVolumeId(ctx.storeId, c)) },
+    });
+  }
+  const snapshots = view.snapshotsOf(volname).map((s) => s.lv.name);
+  if (snapshots.length > 0) await removeLvs(ctx, snapshots);
+  await removeLvs(ctx, [volname]);
+}
+
+/**
+ * Turns a volume into a base: renamed `base-…`, read-only, skipped by activation, inactive.
+ * Each step is undone when a later one fails.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (already a base), `NOT_FOUND`, `IN_USE` (the
+ *   volume has snapshots), `ALREADY_EXISTS` (the base name is taken)
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::create_base`
+ */
+export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest): Promise<string> {
+  const volname = request.volume.volname;
+  if (request.volume.isBase) {
+    throw new StorageError('INVALID_ARGUMENT', `'${ctx.storeId}:${volname}' is a base already`, { details: { volname } });
+  }
+  const { view } = await requireVolume(ctx, volname);
+  const snapshots = view.snapshotsOf(volname).map((s) => s.snapshot);
+  if (snapshots.length > 0) {
+    throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
+  }
+  const vg = ctx.config.vgname;
+  const base = volname.replace(/^vm-/, 'base-');
+  await undoing(ctx, async (undo) => {
+    await runLvm(ctx, lvrenameArgs(vg, volname, base), { details: { lv: volname } });
+    undo(() => runLvm(ctx, lvrenameArgs(vg, base, volname), { cleanup: true }));
+    await runLvm(ctx, lvchangeBaseArgs(vg, base), { details: { lv: base } });
+    undo(() => runLvm(ctx, lvchangeUnbaseArgs(vg, base), { cleanup: true }));
+    await runLvm(ctx, lvchangeDeactivateArgs(vg, base), { retryBusy: true, details: { lv: base } });
+  });
+  return base;
+}
+
+/**
+ * Makes a linked clone: a writable thin snapshot of a base, or of a volume's snapshot, with
+ * activation now (activation skip flag set, like every volume). One `lvcreate`.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base and no snapshot named, bad name),
+ *   `NOT_FOUND` (source), `ALREADY_EXISTS`, `NO_SPACE`
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::clone_image`
+ */
+export async function cloneImage(ctx: LvmThinContext, request: CloneImageRequest): Promise<string> {
+  const volname = request.volume.volname;
+  if (!request.volume.isBase && request.snapshot === undefined) {
+    throw new StorageError('INVALID_ARGUMENT', `'${ctx.storeId}:${volname}' is not a base: clone a base or a snapshot`, { details: { volname } });
+  }
+  assertNewName(request.name, request.vmid);
+  const origin = request.snapshot === undefined ? volname : snapshotLvName(volname, request.snapshot);
+  try {
+    await runLvm(ctx, lvcreateSnapshotArgs({ vg: ctx.config.vgname, origin, name: request.name, writable: true }), {
+      details: { lv: request.name, origin },
+    });
+  } finally {
+    invalidateListing(ctx);
+  }
+  return request.name;
+}
+
+/**
+ * Grows a volume. A size the volume already has (after LVM's rounding to whole extents) is a
+ * no-op; a smaller one is refused.
+ *
+ * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+ * @see Proxmox `PVE::Storage::LVMPlugin::volume_resize`
+ */
+export async function volumeResize(ctx: LvmThinContext, request: VolumeResizeRequest): Promise<void> {
+  const volname = request.volume.volname;
+  const { lv } = await requireVolume(ctx, volname);
+  const extent = lv.extentSize ?? 1024;
+  const rounded = Math.ceil((toKiB(request.size) * 1024) / extent) * extent;
+  if (rounded === lv.size) return;
+  if (rounded < lv.size) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${ctx.storeId}:${volname}' from ${lv.size} to ${request.size} bytes`, {
+      details: { volname, size: lv.size, requested: request.size },
+    });
+  }
+  try {
+    await runLvm(ctx, lvextendArgs(ctx.config.vgname, volname, request.size), { details: { lv: volname } });
+  } finally {
+    invalidateListing(ctx);
+  }
+}
+
+/**
+ * Renames a volume for another guest, with its snapshots (`snap_<old>_s` becomes
+ * `snap_<new>_s`). Each rename is undone when a later one fails.
+ *
+ * @throws {@link StorageError} `INVALID_ARGUMENT` (target name), `NOT_FOUND`, `ALREADY_EXISTS`
+ * @see Proxmox `PVE::Storage::LVMPlugin::rename_volume`
+ */
+export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeRequest): Promise<string> {
+  const volname = request.volume.volname;
+  const target = request.targetName;
+  assertNewName(target, request.targetVmid, request.volume.isBase ? 'base' : 'vm');
+  const { view } = await requireVolume(ctx, volname);
+  if (view.thinLvs.has(target)) {
+    throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${target}' already exists`, { details: { volname: target } });
+  }
+  const vg = ctx.config.vgname;
+  const moves = [{ from: volname, to: target }, ...view.snapshotsOf(volname).map((s) => ({ from: s.lv.name, to: snapshotLvName(target, s.snapshot) }))];
+  await undoing(ctx, async (undo) => {
+    for (const { from, to } of moves) {
+      await runLvm(ctx, lvrenameArgs(vg, from, to), { details: { lv: from } });
+      undo(() => runLvm(ctx, lvrenameArgs(vg, to, from), { cleanup: true }));
+    }
+  });
+  return target;
+}
