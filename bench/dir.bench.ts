@@ -95,6 +95,18 @@ async function listing(): Promise<void> {
   });
 }
 
+/** A permutation of `items`, the same for the same `seed` (a small LCG: reproducible runs). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let x = (seed * 2654435761 + 1) >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 async function openManager(root: string): Promise<StorageManager> {
   await mkdir(root, { recursive: true });
   return StorageManager.open({
@@ -118,8 +130,8 @@ async function allocAndClone(): Promise<void> {
 
     const names = ['qcow2', 'bare qcow2', 'qcow2 new guest', 'raw', 'bare raw', 'clone', 'bare clone'] as const;
     const t: Record<(typeof names)[number], number[]> = Object.fromEntries(names.map((k) => [k, []])) as never;
-    // interleaved, in an order that rotates every round, so that load from other processes and the
-    // clean-up of the previous round hit every side alike
+    // interleaved, in a new random order every round, so that load from other processes, the
+    // clean-up of the previous round and the write-back of the call before hit every side alike
     for (let i = 0; i < n + 5; i++) {
       const made: string[] = [];
       const ops: [(typeof names)[number], () => Promise<unknown>][] = [
@@ -134,8 +146,7 @@ async function allocAndClone(): Promise<void> {
           () => exec('qemu-img', ['create', '-q', '-F', 'qcow2', '-b', baseFile, '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=128k,preallocation=metadata', join(bareDir, `c${i}.qcow2`)]),
         ],
       ];
-      for (let k = 0; k < ops.length; k++) {
-        const [key, fn] = ops[(i + k) % ops.length]!;
+      for (const [key, fn] of shuffled(ops, i)) {
         const s = now();
         await fn();
         if (i >= 5) t[key].push(now() - s);
