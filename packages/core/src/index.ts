@@ -50,7 +50,7 @@ export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js'
 export { RecordingRunner, ReplayRunner, type ReplayRunnerOptions } from './command/replay-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
-export { SshRunner, sshArgv, type SshRunnerOptions } from './command/ssh-runner.js';
+export { RUN_ID_VARIABLE, SshRunner, sshArgv, type SshRunnerOptions } from './command/ssh-runner.js';
 export { baseStorageConfigSchema, type StorageConfig, type StorageConfigSchema } from './config/base-schema.js';
 export {
   boolOption,

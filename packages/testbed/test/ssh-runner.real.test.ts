@@ -62,15 +62,25 @@ describe('SshRunner on the testbed guest', () => {
     expect(isCommandError(error) && error.exitCode).toBe(127);
   });
 
-  it('times out with TIMEOUT and aborts with ABORTED', async () => {
-    const timedOut = await runner.run(['sleep', '30'], { timeoutMs: 1500 }).catch((e: unknown) => e);
+  // The remote sleeps outlive the test's own time limit: the runs can only end in time if the
+  // runner really stops the remote command (the shared master holds the pipes until then).
+  it('times out with TIMEOUT and stops the remote command', { timeout: 120_000 }, async () => {
+    const argv = ['sh', '-c', 'echo $$ > /run/stowage-timeout.pid; exec sleep 900'];
+    const timedOut = await runner.run(argv, { timeoutMs: 3000 }).catch((e: unknown) => e);
     expect(isCommandError(timedOut) && timedOut.code).toBe('TIMEOUT');
-    expect(isCommandError(timedOut) && timedOut.argv).toEqual(['sleep', '30']);
+    expect(isCommandError(timedOut) && timedOut.argv).toEqual(argv);
+    const alive = await runner.run(['sh', '-c', 'kill -0 "$(cat /run/stowage-timeout.pid)"'], { okExitCodes: [0, 1] });
+    expect(alive.exitCode).toBe(1);
+  });
 
+  it('aborts with ABORTED and stops the remote command and its children', { timeout: 120_000 }, async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('test abort')), 1000);
-    const aborted = await runner.run(['sleep', '30'], { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('test abort')), 3000);
+    const argv = ['sh', '-c', 'sleep 900 & echo $! > /run/stowage-abort.pid; wait'];
+    const aborted = await runner.run(argv, { signal: controller.signal }).catch((e: unknown) => e);
     expect(isCommandError(aborted) && aborted.code).toBe('ABORTED');
+    const alive = await runner.run(['sh', '-c', 'kill -0 "$(cat /run/stowage-abort.pid)"'], { okExitCodes: [0, 1] });
+    expect(alive.exitCode).toBe(1);
   });
 
   it('fails the run when the output stream fails, and keeps working afterwards', async () => {

@@ -3,11 +3,23 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { CommandError, isCommandError } from '../errors.js';
 import { abortedError, assertArgv, describeArgv, exitCodeError, shortenOutput, spawnError, timeoutError } from './failure.js';
 import { LocalRunner } from './local-runner.js';
 import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
 import { remoteCommand } from './shell-quote.js';
+
+/**
+ * The environment variable that marks the remote processes of one {@link SshRunner} run, so
+ * that a timeout or abort stops exactly them.
+ */
+export const RUN_ID_VARIABLE = 'STOWAGE_RUN_ID';
+
+/** How long a stopped run waits for the remote command to end before killing the ssh client. */
+const STOP_GRACE_MS = 3000;
+
+const ANY_EXIT = Array.from({ length: 256 }, (_, code) => code);
 
 /** Options of an {@link SshRunner}. */
 export interface SshRunnerOptions {
@@ -121,8 +133,11 @@ export function sshArgv(options: SshRunnerOptions): string[] {
  * call lists 255 in `okExitCodes`. (A remote command that itself exits 255 is reported the same
  * way: ssh cannot tell the two apart.)
  *
- * Killing the local ssh client (timeout, abort) closes the session; a remote program that
- * neither reads its input nor writes output may keep running until it finishes.
+ * On a timeout or abort the remote command is stopped too: each run carries a unique
+ * {@link RUN_ID_VARIABLE} in its environment, and a second ssh session sends SIGTERM (then
+ * SIGKILL) to exactly the remote processes that carry it (this needs Linux's `/proc` and `grep`
+ * on the remote host). With a shared master connection this also matters locally: the master
+ * holds the session's pipes until the remote command ends.
  *
  * @example
  * ```ts
@@ -167,14 +182,59 @@ export class SshRunner implements CommandRunner {
    */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     assertArgv(argv);
-    const command = remoteCommand(argv, options.env);
+    const { env, signal, timeoutMs: callTimeout, ...rest } = options;
+    if (signal?.aborted) throw abortedError(argv, signal.reason);
+    // A token in the remote command's environment (inherited by its children) lets a timeout
+    // or an abort find and stop exactly this command on the remote side.
+    const runId = randomUUID();
+    const command = remoteCommand(argv, { ...env, [RUN_ID_VARIABLE]: runId });
     const sshArgv = [...this.#ssh, command];
-    const { env: _env, ...rest } = options;
+    const timeoutMs = callTimeout ?? this.#timeoutMs;
+    const local = new AbortController();
+    let stopped: 'timeout' | 'abort' | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const stop = (why: 'timeout' | 'abort'): void => {
+      if (stopped) return;
+      stopped = why;
+      void this.#stopRemote(runId);
+      // The client goes when the remote command has ended; if the remote side does not answer,
+      // it is killed after a grace period.
+      grace = setTimeout(() => local.abort(), STOP_GRACE_MS);
+    };
+    const timer = timeoutMs > 0 ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+    const onAbort = (): void => stop('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.#local.run(sshArgv, rest);
+      const result = await this.#local.run(sshArgv, { ...rest, timeoutMs: 0, signal: local.signal });
+      if (stopped === 'timeout') throw timeoutError(argv, timeoutMs, result.stderr);
+      if (stopped === 'abort') throw abortedError(argv, signal?.reason, result.stderr);
+      return result;
     } catch (e) {
-      throw this.#remoteError(e, argv, sshArgv, options);
+      const stderr = isCommandError(e) ? e.stderr : '';
+      if (stopped === 'timeout') throw timeoutError(argv, timeoutMs, stderr);
+      if (stopped === 'abort') throw abortedError(argv, signal?.reason, stderr);
+      throw this.#remoteError(e, argv, sshArgv, timeoutMs, signal);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Stops the remote processes of one run (found by their {@link RUN_ID_VARIABLE}): SIGTERM,
+   * then SIGKILL two seconds later for any still there. Needs Linux's `/proc` on the remote host;
+   * failures are ignored (the local client is killed anyway).
+   */
+  async #stopRemote(runId: string): Promise<void> {
+    const script = [
+      'pids=',
+      'for f in $(grep -lsxzF "$1" /proc/[0-9]*/environ); do p=${f#/proc/}; pids="$pids ${p%/environ}"; done',
+      '[ -n "$pids" ] || exit 0',
+      'kill -TERM $pids 2>/dev/null; sleep 2; kill -KILL $pids 2>/dev/null; exit 0',
+    ].join('\n');
+    const killer = remoteCommand(['sh', '-c', script, 'sh', `${RUN_ID_VARIABLE}=${runId}`]);
+    await this.#local.run([...this.#ssh, killer], { timeoutMs: 15_000, okExitCodes: ANY_EXIT }).catch(() => undefined);
   }
 
   /**
@@ -191,14 +251,14 @@ export class SshRunner implements CommandRunner {
   }
 
   /** Rewrites an error of the local ssh run in terms of the remote argv. */
-  #remoteError(e: unknown, argv: readonly string[], sshArgv: readonly string[], options: RunOptions): unknown {
+  #remoteError(e: unknown, argv: readonly string[], sshArgv: readonly string[], timeoutMs: number, signal: AbortSignal | undefined): unknown {
     if (!isCommandError(e)) return e;
     const stderr = e.stderr;
     switch (e.code) {
       case 'TIMEOUT':
-        return timeoutError(argv, options.timeoutMs ?? this.#timeoutMs, stderr);
+        return timeoutError(argv, timeoutMs, stderr);
       case 'ABORTED':
-        return abortedError(argv, options.signal?.reason, stderr);
+        return abortedError(argv, signal?.reason, stderr);
       case 'COMMAND_FAILED':
         if (e.details.notFound === true) return spawnError(argv, sshArgv[0]!, 'ENOENT', e);
         if (e.exitCode === 255) {
