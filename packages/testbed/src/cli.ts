@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { remoteCommand } from '@stowage/core';
 import { ensureImage } from './build.js';
-import { captureFixtures } from './capture/run.js';
+import { captureFixtures, pluginCaptureScripts, runPluginCaptures } from './capture/run.js';
 import { freshPools } from './pools.js';
 import { runningState, testbedRunner, testbedSshOptions } from './ssh.js';
 import { down, status, up } from './vm.js';
@@ -20,7 +20,8 @@ const USAGE = `usage: pnpm testbed <command>
   status           print running/stopped, pid and ssh port
   ssh [cmd...]     a shell in the guest, or run one command there
   pools            wipe the data disks and create fresh pools (vg stowage/data, zpool stowage)
-  capture          run the real tools in the guest and write the plugins' test fixtures
+  capture          run the real tools in the guest and write the plugins' test fixtures,
+                   then each packages/*/test/capture.ts (plugin scenarios, run with tsx)
 Environment: STOWAGE_TESTBED_CACHE (image cache), STOWAGE_TESTBED_DIR (instance directory).`;
 
 async function main(args: string[]): Promise<number> {
@@ -63,6 +64,9 @@ async function main(args: string[]): Promise<number> {
     case 'capture': {
       const written = await captureFixtures(testbedRunner());
       for (const file of written) console.log(`wrote ${file}`);
+      const scripts = await pluginCaptureScripts();
+      for (const script of scripts) console.log(`running ${script}`);
+      await runPluginCaptures(scripts);
       return 0;
     }
     case undefined:

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { ensureImage, findImage, lastLines, type EnsureImageOptions, type TestbedImage } from './build.js';
-export { captureFixtures, runCase, type CaptureOptions } from './capture/run.js';
+export { captureFixtures, pluginCaptureScripts, runCase, runPluginCaptures, type CaptureOptions } from './capture/run.js';
 export { holdDevice, releaseDevice, sh, type CaptureCase } from './capture/case.js';
 export { LVM_CASES, LVS_REPORT, VGS_REPORT } from './capture/lvm-cases.js';
 export { ZFS_CASES } from './capture/zfs-cases.js';

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveFixtures, type CommandFixture, type CommandRunner } from '@stowage/core';
 import { GUEST_DIR } from '../paths.js';
+import { runProgram } from '../proc.js';
 import { freshPools } from '../pools.js';
 import type { CaptureCase } from './case.js';
 import { LVM_CASES } from './lvm-cases.js';
@@ -105,4 +106,37 @@ async function guestVersions(runner: CommandRunner): Promise<string> {
   const lvm = (await line(['lvm', 'version'])).replace(/^LVM version:\s*/, '');
   const zfs = await line(['zfs', 'version']);
   return `Debian 12, kernel ${kernel}, LVM ${lvm}, ${zfs}`;
+}
+
+/**
+ * The plugins' own capture scripts: `packages/<plugin>/test/capture.ts`, which record whole
+ * plugin scenarios (not single commands) in the guest.
+ *
+ * @param packagesDir - the workspace's `packages` directory (default: next to this package)
+ * @returns their paths
+ */
+export async function pluginCaptureScripts(packagesDir: string = join(GUEST_DIR, '..', '..')): Promise<string[]> {
+  const scripts: string[] = [];
+  for (const name of (await readdir(packagesDir)).sort()) {
+    const script = join(packagesDir, name, 'test', 'capture.ts');
+    if (await access(script).then(() => true, () => false)) scripts.push(script);
+  }
+  return scripts;
+}
+
+/**
+ * Runs each plugin capture script with `tsx` (TypeScript straight from the sources), its output
+ * shown as it comes. The scripts find the running guest the same way `testbedRunner()` does.
+ *
+ * @param scripts - from {@link pluginCaptureScripts}
+ * @throws Error naming the first script that fails
+ */
+export async function runPluginCaptures(scripts: readonly string[]): Promise<void> {
+  const root = join(GUEST_DIR, '..', '..', '..');
+  const tsx = join(root, 'node_modules', '.bin', 'tsx');
+  for (const script of scripts) {
+    const result = await runProgram(tsx, [script], { cwd: root, echoStderr: true });
+    process.stdout.write(result.stdout);
+    if (result.code !== 0) throw new Error(`testbed: ${script} failed (exit ${result.code ?? result.signal})`);
+  }
 }
