@@ -26,6 +26,31 @@ export const PREALLOCATION_MODES = ['off', 'metadata', 'falloc', 'full'] as cons
 /** One of {@link PREALLOCATION_MODES}. */
 export type Preallocation = (typeof PREALLOCATION_MODES)[number];
 
+/** The values of the `format` option, keyed by themselves (the shape of a zod enum). */
+export type DirFormatValues = {
+  /** Raw images: a plain (sparse) file. */
+  raw: 'raw';
+  /** QEMU copy-on-write images: snapshots, linked clones. */
+  qcow2: 'qcow2';
+  /** VMware disk images. */
+  vmdk: 'vmdk';
+};
+
+/** The values of the `preallocation` option, keyed by themselves (the shape of a zod enum). */
+export type PreallocationValues = {
+  /** Nothing is allocated up front. */
+  off: 'off';
+  /** qcow2 metadata (L2 and refcount tables) is written; for raw the same as `off`. */
+  metadata: 'metadata';
+  /** The whole file is reserved with `fallocate`. */
+  falloc: 'falloc';
+  /** The whole file is written with zeros. */
+  full: 'full';
+};
+
+const formatSchema: z.ZodEnum<DirFormatValues> = z.enum(['raw', 'qcow2', 'vmdk']);
+const preallocationSchema: z.ZodEnum<PreallocationValues> = z.enum(PREALLOCATION_MODES);
+
 const RELATIVE_DIR_RE = /^[A-Za-z0-9_.@+-]+(?:\/[A-Za-z0-9_.@+-]+)*$/;
 
 /**
@@ -85,9 +110,9 @@ export const dirConfigSchema = baseStorageConfigSchema.extend({
       .transform((p) => p.replace(/\/+$/, '') || '/'),
   ),
   /** The default image format for new volumes. */
-  format: z.enum(['raw', 'qcow2', 'vmdk']).optional(),
+  format: formatSchema.optional(),
   /** Preallocation of new qcow2 images (default `metadata`) and raw images (default `off`; `metadata` means `off`). */
-  preallocation: z.enum(PREALLOCATION_MODES).optional(),
+  preallocation: preallocationSchema.optional(),
   /** Overrides of the content directories, `type=relative/dir,...`. */
   'content-dirs': contentDirsOption.optional(),
   /** Deprecated alias of `create-base-path` + `create-subdirs`. @default true */

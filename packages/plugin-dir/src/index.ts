@@ -7,8 +7,16 @@
  */
 export { DirPlugin } from './dir-plugin.js';
 export { dirCapabilities } from './capabilities.js';
-export { DEFAULT_CONTENT_DIRS, dirConfigSchema, PREALLOCATION_MODES, type DirConfig, type Preallocation } from './config.js';
+export {
+  DEFAULT_CONTENT_DIRS,
+  dirConfigSchema,
+  PREALLOCATION_MODES,
+  type DirConfig,
+  type DirFormatValues,
+  type Preallocation,
+  type PreallocationValues,
+} from './config.js';
 export { formatImageVolname, parseDirVolname, parseImageFileName, type ImageFileName } from './volname.js';
 export { parseQcow2Header, QCOW2_MAGIC, type Qcow2Header, type Qcow2ParseResult } from './qcow2-header.js';
 export { parseVmdk, parseVmdkDescriptor, type VmdkDescriptor, type VmdkExtent, type VmdkInfo, type VmdkParseResult } from './vmdk-descriptor.js';
-export { probeImage, type ImageProbe } from './probe.js';
+export { HEAD_BYTES, probeImage, type ImageProbe } from './probe.js';
