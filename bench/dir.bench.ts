@@ -8,8 +8,7 @@
  * 3. 64 concurrent allocImage calls on one storage: all must succeed with distinct names.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -112,7 +111,7 @@ async function openManager(root: string): Promise<StorageManager> {
   return StorageManager.open({
     plugins: [DirPlugin],
     config: [{ type: 'dir', storage: 'bench', path: root }],
-    lockDir: await mkdtemp(join(tmpdir(), 'stowage-bench-locks-')),
+    lockDir: join(root, '..', 'locks'),
   });
 }
 

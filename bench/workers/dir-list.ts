@@ -5,8 +5,6 @@
  *
  * Usage: dir-list.ts <storage path> <runs> [manager]
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalRunner, OperationCache, StorageManager, type PluginContext } from '@stowage/core';
@@ -22,7 +20,7 @@ if (mode === 'manager') {
   const manager = await StorageManager.open({
     plugins: [DirPlugin],
     config: [{ type: 'dir', storage: 'bench', path }],
-    lockDir: await mkdtemp(join(tmpdir(), 'stowage-bench-locks-')),
+    lockDir: join(path, 'locks'),
     cacheTtlMs: 0,
   });
   for (let i = 0; i < runs; i++) {
