@@ -16,14 +16,26 @@ for disk in "$lvm_disk" "$zfs_disk"; do
   [ -b "$disk" ] || { echo "fresh-pools: no disk $disk" >&2; exit 1; }
 done
 
-# Processes of an earlier run that still hold a volume open (a dd of an export, say) would
-# keep the pools busy: stop them. (One find, not a readlink per descriptor: forks are slow here.)
-holders=$(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 \( -lname '/dev/dm-*' -o -lname '/dev/zd*' \
-  -o -lname '/dev/mapper/*' -o -lname '/dev/zvol/*' -o -lname "/dev/$vg/*" \) 2>/dev/null |
-  cut -d/ -f3 | sort -u)
-for pid in $holders; do
-  [ "$pid" = "$$" ] || kill -9 "$pid" 2>/dev/null || true
+# Processes of an earlier run that still hold one of our volumes open (a dd of an export, say)
+# would keep the pools busy: stop them. Only holders of this VG's device-mapper devices and of
+# this pool's zvols are touched. (One find, not a readlink per descriptor: forks are slow here.)
+targets=
+for d in /sys/block/dm-*; do
+  [ -r "$d/dm/name" ] || continue
+  case $(cat "$d/dm/name") in "$vg"-*) targets="$targets /dev/${d##*/}" ;; esac
 done
+for link in $(find "/dev/zvol/$zpool" -type l 2>/dev/null); do
+  targets="$targets $(readlink -f "$link")"
+done
+set --
+for t in $targets; do set -- "$@" -o -lname "$t" -o -lname "${t}p*"; done
+if [ $# -gt 0 ]; then
+  shift
+  holders=$(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 \( "$@" \) 2>/dev/null | cut -d/ -f3 | sort -u)
+  for pid in $holders; do
+    [ "$pid" = "$$" ] || kill -9 "$pid" 2>/dev/null || true
+  done
+fi
 
 # ZFS: destroy every pool on the disk (ours under any name), then clear its labels.
 for name in $(zpool list -H -o name 2>/dev/null); do

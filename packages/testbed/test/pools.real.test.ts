@@ -31,4 +31,32 @@ describe('freshPools', () => {
     const lvs = await runner.run(['lvs', '--noheadings', '-o', 'lv_name,lv_attr', vgname]);
     expect(lvs.stdout.trim()).toMatch(new RegExp(`^${thinpool}\\s+twi-a`));
   });
+
+  it('leaves other volume groups and their users alone', async () => {
+    const setup = [
+      'set -e',
+      'modprobe loop',
+      'truncate -s 64M /var/tmp/stowage-other.img',
+      'dev=$(losetup -f --show /var/tmp/stowage-other.img)',
+      'vgcreate -q -y stowageother "$dev" >/dev/null',
+      'lvcreate -q -y -L 8M -n keep stowageother >/dev/null',
+      'sleep 600 < /dev/stowageother/keep > /dev/null 2>&1 &',
+      'echo $! > /run/stowage-other.pid',
+    ].join('\n');
+    const cleanup = [
+      'kill "$(cat /run/stowage-other.pid)" 2>/dev/null; sleep 1',
+      'vgremove -ff -y stowageother >/dev/null 2>&1',
+      'for d in $(losetup -n -O NAME -j /var/tmp/stowage-other.img); do pvremove -ff -y "$d" >/dev/null 2>&1; losetup -d "$d"; done',
+      'rm -f /var/tmp/stowage-other.img /run/stowage-other.pid',
+    ].join('\n');
+    await runner.run(['sh', '-c', setup]);
+    try {
+      await freshPools(runner);
+      const alive = await runner.run(['sh', '-c', 'kill -0 "$(cat /run/stowage-other.pid)"'], { okExitCodes: [0, 1] });
+      expect(alive.exitCode).toBe(0);
+      expect((await runner.run(['lvs', '--noheadings', '-o', 'lv_name', 'stowageother'])).stdout.trim()).toBe('keep');
+    } finally {
+      await runner.run(['sh', '-c', cleanup], { okExitCodes: [0, 1] });
+    }
+  });
 });
