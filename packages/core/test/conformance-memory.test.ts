@@ -1,18 +1,18 @@
 import { afterAll, expect } from 'vitest';
-import { defineMemoryPlugin, describeStoragePlugin, MemoryPlugin, MemoryRunner } from '@stowage/core/testing';
+import { defineMemoryPlugin, describeStoragePlugin, MemoryPlugin, MemoryRunner, memoryVolumeData } from '@stowage/core/testing';
 
 const runners = [new MemoryRunner(), new MemoryRunner()];
 
 describeStoragePlugin({
   name: 'memory, everything on',
   plugin: MemoryPlugin,
-  setup: () => ({ config: { type: 'memory', storage: 'kit' }, runner: runners[0], sizeUnit: 1024 * 1024 }),
+  setup: () => ({ config: { type: 'memory', storage: 'kit' }, runner: runners[0], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[0]!.store) }),
 });
 
 describeStoragePlugin({
   name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only)',
   plugin: defineMemoryPlugin({ type: 'memorystrict', rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false, attributes: ['notes'] }),
-  setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024 }),
+  setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[1]!.store) }),
 });
 
 // The kit cleans up after itself: nothing it made is left, not even data.

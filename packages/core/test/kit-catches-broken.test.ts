@@ -77,4 +77,32 @@ describe('the conformance kit fails on broken plugins', () => {
   it('catches a plugin whose snapshots silently do nothing', () => {
     expect(failed('ignores snapshots')).toContain('takes snapshots and lists them oldest first');
   });
+
+  const dataCases = [
+    'rolling back to the newest snapshot brings back its bytes',
+    'rolling back to an older snapshot brings back its bytes',
+    'a base keeps its bytes, a linked clone shows them, and writes into a clone change nothing else',
+    "a clone of a snapshot shows the snapshot's bytes, not the volume's current ones",
+    'growing keeps the bytes, and the new space reads as zeros and takes writes',
+  ];
+
+  it('ran the data cases on the correct plugin, and skips them without a volumeData hook', () => {
+    const control = suite('control');
+    expect(dataCases.map((t) => control.get(t)), 'data cases of the control').toEqual(dataCases.map(() => 'passed'));
+    const without = suite('without volumeData');
+    expect(dataCases.map((t) => without.get(t)), 'data cases without the hook').toEqual(dataCases.map(() => 'skipped'));
+  });
+
+  // Only the data cases catch these: the listings and error codes all look right.
+  it('catches a rollback that keeps the current data', () => {
+    expect(failed('rollback keeps data')).toEqual(dataCases.slice(0, 2));
+  });
+
+  it("catches a clone of a snapshot that shows the volume's current data", () => {
+    expect(failed('clones the current state')).toEqual([dataCases[3]]);
+  });
+
+  it('catches a resize that loses the data', () => {
+    expect(failed('grow loses data')).toEqual([dataCases[4]]);
+  });
 });

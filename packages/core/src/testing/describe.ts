@@ -12,6 +12,7 @@ import { attributesSuite } from './suites/attributes.js';
 import { badInputSuite } from './suites/bad-input.js';
 import { baseCloneSuite } from './suites/base-clone.js';
 import { capabilitiesSuite } from './suites/capabilities.js';
+import { volumeDataSuite } from './suites/data.js';
 import { faultSuite } from './suites/faults.js';
 import { idempotencySuite } from './suites/idempotency.js';
 import { renameSuite } from './suites/rename.js';
@@ -39,6 +40,7 @@ export const STORAGE_SUITE_GROUPS: readonly StorageSuiteGroup[] = [
   renameSuite,
   attributesSuite,
   transferSuite,
+  volumeDataSuite,
   idempotencySuite,
   badInputSuite,
   faultSuite,
@@ -80,9 +82,10 @@ export function useStorageKit(options: StoragePluginSuiteOptions): StorageKit {
  *
  * Groups: static metadata; volume names; allocate, list, free; status, path, activation, size
  * info; bases and linked clones; snapshots; resize; rename; attributes; export and import
- * (`raw+size` round trip); repeated calls; bad input; failures leave nothing behind (each command
- * of `allocImage`, `createBase`, `cloneImage` and `volumeImport` failed in turn through a
- * `FaultInjectingRunner`). Each group is also exported alone (see {@link useStorageKit}).
+ * (`raw+size` round trip); data (rollback, bases, clones and resize checked byte for byte when
+ * `setup` returns a `volumeData` hook); repeated calls; bad input; failures leave nothing behind
+ * (each command of `allocImage`, `createBase`, `cloneImage` and `volumeImport` failed in turn
+ * through a `FaultInjectingRunner`). Each group is also exported alone (see {@link useStorageKit}).
  *
  * Plugins must, among other things: refuse bad volnames in `parseVolname` itself with
  * `INVALID_VOLUME_ID` (call `assertSafeVolname` first); link clones to their base in

@@ -14,10 +14,11 @@ import { isStorageError } from '../errors.js';
 import type { ImageInfo, Logger, ParsedVolume } from '../plugin-types.js';
 import { StorageManager } from '../storage-manager.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
+import { SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatDiskName, formatVolumeId, parseDiskName, parseVolumeId } from '../volume-id.js';
 import { byteSink, rawSizeStream } from './bytes.js';
 import { effectiveCapabilities, type KitCapabilities } from './gates.js';
-import type { KitFaultInjector, KitTarget, StoragePluginSuiteOptions } from './options.js';
+import type { KitFaultInjector, KitFillRequest, KitTarget, StoragePluginSuiteOptions } from './options.js';
 
 /** The default {@link KitTarget.sizeUnit}: 4 MiB. */
 export const DEFAULT_SIZE_UNIT = 4 * 1024 * 1024;
@@ -46,6 +47,16 @@ export interface KitAllocOptions {
   /** Disk name. */
   readonly name?: string;
 }
+
+/**
+ * One write of {@link StorageKit.fill}: `length` bytes of value `byte` at `offset`.
+ *
+ * @example
+ * ```ts
+ * await kit.fill(volid, [{ offset: 0, length: 65536, byte: 0xa1 }]);
+ * ```
+ */
+export type KitFill = Pick<KitFillRequest, 'offset' | 'length' | 'byte'>;
 
 const quiet: Logger = { debug() {}, info() {}, warn() {} };
 
@@ -297,6 +308,48 @@ export class StorageKit {
     const sink = byteSink();
     await this.manager.volumeExport(volid, { format: options.format ?? 'raw+size', output: sink.stream, snapshot: options.snapshot });
     return sink.bytes();
+  }
+
+  /**
+   * Writes into a volume through `setup`'s {@link KitTarget.volumeData}, as a guest would:
+   * activates the volume, asks for its path, writes each fill in turn, deactivates it.
+   *
+   * @param volid - the volume
+   * @param fills - what to write, in order
+   * @throws Error when `setup` returned no `volumeData` or the volume is not listed; the hook's
+   *   and the manager's errors
+   */
+  async fill(volid: string, fills: readonly KitFill[]): Promise<void> {
+    const data = this.#targetOrThrow().volumeData;
+    if (!data) throw new Error('setup returned no volumeData: the kit cannot write into volumes');
+    const [image] = await this.manager.listImages(this.storeId, { volids: [volid] });
+    if (!image || image.format === 'invalid') throw new Error(`cannot write into ${volid}: it is ${image ? 'listed with format invalid' : 'not listed'}`);
+    await this.manager.activateVolume(volid);
+    try {
+      const { path } = await this.manager.path(volid);
+      for (const f of fills) await data.fill({ volid, path, format: image.format, offset: f.offset, length: f.length, byte: f.byte });
+    } catch (e) {
+      await this.manager.deactivateVolume(volid).catch(() => undefined);
+      throw e;
+    }
+    await this.manager.deactivateVolume(volid);
+  }
+
+  /**
+   * The guest-visible bytes of a volume (or snapshot): its `raw+size` export without the header,
+   * after checking that the header announces exactly the bytes that follow.
+   *
+   * @param volid - the volume
+   * @param options - a snapshot's bytes instead
+   * @throws Error when the header and the payload disagree; the manager's errors
+   */
+  async volumeBytes(volid: string, options: { snapshot?: string } = {}): Promise<Buffer> {
+    const stream = await this.exportBytes(volid, { format: 'raw+size', snapshot: options.snapshot });
+    const announced = stream.length >= SIZE_HEADER_BYTES ? Number(stream.readBigUInt64LE(0)) : -1;
+    if (announced !== stream.length - SIZE_HEADER_BYTES) {
+      throw new Error(`raw+size export of ${volid}: the header announces ${announced} bytes, ${stream.length - SIZE_HEADER_BYTES} follow`);
+    }
+    return stream.subarray(SIZE_HEADER_BYTES);
   }
 
   #targetOrThrow(): KitTarget {

@@ -8,6 +8,63 @@ import type { CommandRunner } from '../command/runner.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 
 /**
+ * One write of {@link KitVolumeData.fill}: `length` bytes of value `byte` at `offset` of a volume,
+ * the way a guest would write its disk.
+ *
+ * @example
+ * ```ts
+ * const request: KitFillRequest = { volid: 'kit:vm-700000000-disk-0', path: '/dev/zvol/tank/kit/vm-700000000-disk-0', format: 'raw', offset: 524288, length: 65536, byte: 0xa2 };
+ * ```
+ */
+export interface KitFillRequest {
+  /** The volume written, for messages. */
+  readonly volid: string;
+  /** Where it is, as the manager's `path(volid)` gives it (the volume is activated first). */
+  readonly path: string;
+  /** The image format, as listed (`qcow2` for a file that needs `qemu-io -f qcow2`). */
+  readonly format: VolumeFormat;
+  /** The first byte written, counted from the start of the guest-visible disk. */
+  readonly offset: number;
+  /** How many bytes are written. */
+  readonly length: number;
+  /** The value of every byte written, 0 to 255. */
+  readonly byte: number;
+}
+
+/**
+ * How the kit writes into an existing volume, which the contract itself cannot do: with it the
+ * kit checks data, not only listings (a rollback brings back the snapshot's bytes, a linked
+ * clone shows its base's, a grown volume keeps its own). Write through the same path a guest
+ * would use, outside the plugin. The kit activates the volume before and deactivates it after
+ * its writes; without this hook, the data cases are skipped.
+ *
+ * @example
+ * ```ts
+ * // block devices or raw files in the test VM, over the suite's runner:
+ * setup: () => ({ config, runner, volumeData: ddVolumeData(runner) }),
+ * // qcow2, raw or vmdk files here, with the real qemu-io:
+ * setup: () => ({
+ *   config,
+ *   volumeData: {
+ *     fill: async ({ path, format, offset, length, byte }) => {
+ *       await new LocalRunner().run(['qemu-io', '-f', format, '-c', `write -P ${byte} ${offset} ${length}`, path]);
+ *     },
+ *   },
+ * }),
+ * ```
+ */
+export interface KitVolumeData {
+  /**
+   * Writes `request.length` bytes of `request.byte` at `request.offset` into the volume at
+   * `request.path`, durably (flushed before it resolves: the kit may snapshot right after).
+   *
+   * @param request - where and what to write
+   * @throws anything when the write fails; the case fails with it
+   */
+  fill(request: KitFillRequest): Promise<void>;
+}
+
+/**
  * Fails the k-th step of whatever a plugin does to reach its storage. The kit's own
  * `FaultInjectingRunner` is one (for plugins that run commands); a plugin that talks to its
  * storage otherwise (a REST API, a library) supplies its own through {@link KitTarget.faults} so
@@ -35,10 +92,12 @@ export interface KitFaultInjector {
 /** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. *
  * @example
  * ```ts
+ * const runner = new SshRunner({ host: '127.0.0.1', port: 2222, user: 'root' });
  * const target: KitTarget = {
  *   config: { type: 'zfspool', storage: 'kit', pool: 'tank/kit' },
- *   runner: new SshRunner({ host: '127.0.0.1', port: 2222, user: 'root' }),
+ *   runner,
  *   sizeUnit: 4 * 1024 * 1024,
+ *   volumeData: ddVolumeData(runner), // writes into the zvols with dd, for the data cases
  * };
  * ```
  */
@@ -73,6 +132,11 @@ export interface KitTarget {
    * @default [700000000, 999999999]
    */
   readonly vmidRange?: readonly [number, number];
+  /**
+   * Writes into existing volumes, so that the kit can check what rollback, clones and resize do
+   * to the data. The data cases are skipped without it.
+   */
+  readonly volumeData?: KitVolumeData;
 }
 
 /**

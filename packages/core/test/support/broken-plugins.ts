@@ -7,16 +7,18 @@ import { Transform } from 'node:stream';
 import { StorageError } from '../../src/errors.js';
 import type {
   AllocImageRequest,
+  CloneImageRequest,
   CreateBaseRequest,
   ParsedVolume,
   PluginContext,
   SnapshotRequest,
+  SnapshotRollbackRequest,
   VolumeExportRequest,
   VolumeRequest,
   VolumeResizeRequest,
   VolumeSizeInfo,
 } from '../../src/plugin-types.js';
-import { createArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
+import { cloneArgs, createArgs, destroyArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
 import type { MemoryConfig } from '../../src/testing/memory/config.js';
 import { memoryPool } from '../../src/testing/memory/plugin.js';
 import { defineMemoryPlugin } from '../../src/testing/memory/variant.js';
@@ -90,5 +92,37 @@ export class AcceptsAnyName extends defineMemoryPlugin({ type: 'brokennames' }) 
 export class IgnoresSnapshots extends defineMemoryPlugin({ type: 'brokensnapshot' }) {
   override async volumeSnapshot(ctx: PluginContext<MemoryConfig>, request: SnapshotRequest): Promise<void> {
     await this.find(ctx, request.volume);
+  }
+}
+
+/** Rolls back by checking that the snapshot exists, and keeps the current data. */
+export class RollbackKeepsData extends defineMemoryPlugin({ type: 'brokenrollback' }) {
+  override async volumeSnapshotRollback(ctx: PluginContext<MemoryConfig>, request: SnapshotRollbackRequest): Promise<void> {
+    if (!(await this.snapshots(ctx, request.volume)).some((s) => s.name === request.snapshot)) {
+      throw new StorageError('NOT_FOUND', `no snapshot '${request.snapshot}'`, { details: { snapshot: request.snapshot } });
+    }
+  }
+}
+
+/** Clones a snapshot by cloning the volume's current state (still linked to the volume). */
+export class ClonesCurrentState extends defineMemoryPlugin({ type: 'brokensnapclone' }) {
+  override async cloneImage(ctx: PluginContext<MemoryConfig>, request: CloneImageRequest): Promise<string> {
+    if (request.snapshot === undefined) return super.cloneImage(ctx, request);
+    const r = await this.find(ctx, request.volume);
+    await ctx.run(cloneArgs(memoryPool(ctx), r.name, undefined, request.name));
+    return request.name;
+  }
+}
+
+/** Grows a volume by replacing it with a new, empty one of the new size. */
+export class GrowLosesData extends defineMemoryPlugin({ type: 'brokengrow' }) {
+  override async volumeResize(ctx: PluginContext<MemoryConfig>, request: VolumeResizeRequest): Promise<void> {
+    const r = await this.find(ctx, request.volume);
+    if (request.size === r.size) return;
+    if (request.size < r.size) return super.volumeResize(ctx, request);
+    const pool = memoryPool(ctx);
+    await ctx.run(createArgs(pool, `${r.name}-new`, request.size));
+    await ctx.run(destroyArgs(pool, r.name));
+    await ctx.run(renameArgs(pool, `${r.name}-new`, r.name));
   }
 }

@@ -17,3 +17,4 @@ export {
   type MemoryVolumeRecord,
 } from './store.js';
 export { defineMemoryPlugin, type MemoryPluginOptions } from './variant.js';
+export { memoryVolumeData } from './volume-data.js';

@@ -250,6 +250,38 @@ export class MemoryStore {
     return total;
   }
 
+  /**
+   * Writes bytes at an offset, as a guest writes its disk (the `memoryVolumeData` hook of the
+   * conformance kit); the chunks touched are replaced, never changed in place, so snapshots and
+   * clones keep their data.
+   *
+   * @throws {@link MemoryToolError} when the volume is missing or read-only, the range does not
+   *   fit, or the store is full
+   */
+  writeAt(pool: string, name: string, offset: number, data: Uint8Array): void {
+    const v = this.#writable(pool, name);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > v.size) {
+      throw new MemoryToolError(`${data.length} bytes at ${offset} do not fit in '${pool}/${name}' (${v.size} bytes)`);
+    }
+    let used = this.usage().used;
+    for (let done = 0; done < data.length; ) {
+      const at = offset + done;
+      const index = Math.floor(at / this.chunkSize);
+      const start = at - index * this.chunkSize;
+      const n = Math.min(this.chunkSize - start, data.length - done);
+      const old = v.chunks.get(index);
+      const chunk = old ? Buffer.from(old) : Buffer.alloc(this.chunkSize);
+      chunk.set(data.subarray(done, done + n), start);
+      if (isZero(chunk)) v.chunks.delete(index);
+      else {
+        used += this.chunkSize;
+        if (used > this.capacity) throw new MemoryToolError(`out of space writing '${pool}/${name}'`);
+        v.chunks.set(index, chunk);
+      }
+      done += n;
+    }
+  }
+
   /** Reads a volume's (or a snapshot's) bytes, zeros for holes, in chunks. */
   *read(pool: string, name: string, snap: string | undefined): Generator<Buffer> {
     const v = this.#volume(pool, name);

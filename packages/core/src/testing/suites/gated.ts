@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describe, it } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import type { Gate } from '../gates.js';
 
 /**
@@ -24,9 +24,9 @@ export function describeGated(title: string, g: Gate, body: () => void): void {
  *
  * @param title - the case's title
  * @param g - the gate
- * @param fn - the case
+ * @param fn - the case (it gets vitest's test context, e.g. to skip at run time)
  */
-export function itGated(title: string, g: Gate, fn: () => Promise<void>): void {
+export function itGated(title: string, g: Gate, fn: (ctx: TestContext) => Promise<void>): void {
   if (g.ok) it(title, fn);
   else it(`${title} (skipped: ${g.reason})`, (ctx) => ctx.skip(g.reason));
 }
