@@ -1,9 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeStoragePlugin, type KitFeatures } from '@stowage/core/testing';
+import { LocalRunner } from '@stowage/core';
+import { describeStoragePlugin, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { releaseImmutable } from './helpers.js';
+
+const runner = new LocalRunner();
+
+/**
+ * The kit's data cases write into the image files the way QEMU does, with the real `qemu-io` on
+ * the image's own format (a qcow2 clone's writes land in its overlay, not in the base).
+ */
+const volumeData: KitVolumeData = {
+  fill: async ({ path, format, offset, length, byte }) => {
+    const { stdout } = await runner.run(['qemu-io', '-f', format, '-c', `write -P ${byte} ${offset} ${length}`, path]);
+    if (!stdout.includes(`wrote ${length}/${length} bytes`)) throw new Error(`qemu-io did not write ${length} bytes into ${path}: ${stdout}`);
+  },
+};
 
 /**
  * The kit on a temporary directory with the real qemu-img: once as declared (raw first, made
@@ -23,7 +37,7 @@ for (const [label, features] of runs) {
     plugin: DirPlugin,
     setup: async () => {
       dir = await mkdtemp(join(tmpdir(), 'stowage-dir-kit-'));
-      return { config: { type: 'dir', storage: 'kit', path: dir, content: 'images,iso,backup' }, sizeUnit: 1024 * 1024 };
+      return { config: { type: 'dir', storage: 'kit', path: dir, content: 'images,iso,backup' }, sizeUnit: 1024 * 1024, volumeData };
     },
     teardown: async () => {
       if (!dir) return;
