@@ -3,7 +3,7 @@
  * against LINSTOR's OpenAPI specification when `../shared/linstor/rest_v1_openapi.yaml` is there.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStoragePlugin } from '@stowage/core/testing';
+import { ddVolumeData, describeStoragePlugin } from '@stowage/core/testing';
 import { LinstorPlugin } from '../src/index.js';
 import { startCluster, type Cluster } from './stand-in/cluster.js';
 import { SPEC_PATH } from './stand-in/spec-validator.js';
@@ -17,7 +17,9 @@ describeStoragePlugin({
   plugin: LinstorPlugin,
   setup: async () => {
     cluster = await startCluster({ controllers: 2 });
-    return { config: cluster.config({ storage: 'kit-linstor' }), sizeUnit: 4 * 1024 * 1024 };
+    // The stand-in's devices are files under devicePathRoot (links to each definition's data
+    // file): the kit writes into them with dd, as it would into /dev/drbd/by-res/<res>/0.
+    return { config: cluster.config({ storage: 'kit-linstor' }), sizeUnit: 4 * 1024 * 1024, volumeData: ddVolumeData() };
   },
   teardown: async () => {
     validated = cluster?.validator?.checked ?? 0;
