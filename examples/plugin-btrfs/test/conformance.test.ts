@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { describeStoragePlugin } from '@stowage/core/testing';
+import { ddVolumeData, describeStoragePlugin } from '@stowage/core/testing';
 import { BtrfsPlugin } from '../src/index.js';
 import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
 
@@ -24,7 +24,8 @@ if (unavailable) {
       fs = await makeLoopBtrfs();
       const path = join(fs.mountpoint, 'stowage');
       await mkdir(path);
-      return { config: { type: 'btrfs', storage: 'kit', path } };
+      // volumeData: the kit writes into each volume's raw file in its subvolume with dd.
+      return { config: { type: 'btrfs', storage: 'kit', path }, volumeData: ddVolumeData() };
     },
     teardown: async () => {
       await fs?.remove();
