@@ -9,7 +9,7 @@ import { ensureImage } from './build.js';
 import { freshPools } from './pools.js';
 import { runProgram } from './proc.js';
 import { testbedRunner } from './ssh.js';
-import { down, up } from './vm.js';
+import { adoptOrphan, down, up } from './vm.js';
 
 /** Timings of one {@link prepareTestbed}, in seconds. */
 export interface TestbedTimings {
@@ -23,8 +23,13 @@ export interface TestbedTimings {
 
 /** What {@link prepareTestbed} did. */
 export interface PreparedTestbed {
-  /** Whether this call started the guest (and so should stop it). */
+  /** Whether this call started the guest. */
   readonly started: boolean;
+  /**
+   * Whether the caller should stop the guest when done: it started it, or took over the guest
+   * of an earlier run of the same owner that was killed before it could stop it.
+   */
+  readonly owned: boolean;
   /** How long each step took. */
   readonly timings: TestbedTimings;
 }
@@ -53,28 +58,33 @@ export async function missingTools(): Promise<string | undefined> {
 /**
  * Builds the image if needed, boots the guest if it is not up, and recreates the pools.
  *
- * @returns whether the guest was started, and timings
+ * @param owner - record this process as the guest's owner under this label (default
+ *   `test:real`); a guest left by a killed run of the same owner is taken over
+ * @returns whether the guest was started or taken over, and timings
  * @throws Error when a step fails
  * @example
  * ```ts
- * const { started } = await prepareTestbed();
+ * const { owned } = await prepareTestbed();
  * // ... run tests with testbedRunner() ...
- * if (started) await down();
+ * if (owned) await down();
  * ```
  */
-export async function prepareTestbed(): Promise<PreparedTestbed> {
+export async function prepareTestbed(owner = 'test:real'): Promise<PreparedTestbed> {
   const image = await ensureImage();
-  const { state, started } = await up({ image });
+  const { state, started } = await up({ image, owner });
+  const owned = started || (await adoptOrphan(owner));
   const pools = await freshPools(testbedRunner());
   return {
     started,
+    owned,
     timings: { buildSeconds: image.built ? image.buildSeconds : 0, bootSeconds: started ? state.bootSeconds : 0, poolsSeconds: pools.seconds },
   };
 }
 
 /**
  * vitest `globalSetup`: prepares the testbed and returns the teardown, which stops the guest
- * if this run started it (a guest brought up by hand with `pnpm testbed up` is left running).
+ * if this run started it, or took it over from a killed run (a guest brought up by hand with
+ * `pnpm testbed up` is left running).
  * Without QEMU it prints one line and exits non-zero.
  *
  * @returns the teardown
@@ -85,13 +95,13 @@ export async function setup(): Promise<() => Promise<void>> {
     console.error(missing);
     process.exit(1);
   }
-  const { started, timings } = await prepareTestbed();
+  const { started, owned, timings } = await prepareTestbed();
+  const guest = started ? `booted in ${timings.bootSeconds} s` : owned ? 'taken over from a killed run' : 'already up (left running)';
   console.log(
-    `testbed: image ${timings.buildSeconds ? `built in ${timings.buildSeconds} s` : 'cached'}, ` +
-      `guest ${started ? `booted in ${timings.bootSeconds} s` : 'already up'}, fresh pools in ${timings.poolsSeconds} s`,
+    `testbed: image ${timings.buildSeconds ? `built in ${timings.buildSeconds} s` : 'cached'}, guest ${guest}, fresh pools in ${timings.poolsSeconds} s`,
   );
   return async () => {
     await testbedRunner().close().catch(() => undefined);
-    if (started) await down();
+    if (owned) await down();
   };
 }

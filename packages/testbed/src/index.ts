@@ -17,4 +17,4 @@ export { DISK_SERIALS, qemuArgv, type QemuArgvOptions } from './qemu.js';
 export { readRecipe, RECIPE_FILES, recipeHash, type RecipeFile } from './recipe.js';
 export { probeSshArgv, runningState, testbedRunner, testbedSshOptions } from './ssh.js';
 export { isOurQemu, readState, type TestbedState } from './state.js';
-export { down, status, up, type DownResult, type StatusResult, type UpOptions, type UpResult } from './vm.js';
+export { adoptOrphan, down, status, up, type DownResult, type StatusResult, type UpOptions, type UpResult } from './vm.js';

@@ -25,6 +25,12 @@ export interface TestbedState {
   readonly startedAt: string;
   /** Seconds from starting QEMU to the first successful ssh command. */
   readonly bootSeconds: number;
+  /**
+   * Who brought the guest up for a limited time (`test:real`), with that process's pid: a later
+   * run finding the owner gone (killed half-way) takes the guest over and stops it at its end.
+   * Absent for a guest started by hand, which is never stopped automatically.
+   */
+  readonly owner?: { readonly label: string; readonly pid: number };
 }
 
 /**

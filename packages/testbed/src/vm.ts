@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ensureImage, lastLines, type TestbedImage } from './build.js';
 import { withPidLock } from './lock.js';
 import { defaultInstanceDir, instancePaths, type InstancePaths } from './paths.js';
-import { processesMentioning, runProgram, sleep, waitForExit } from './proc.js';
+import { isAlive, processesMentioning, runProgram, sleep, waitForExit } from './proc.js';
 import { qemuArgv } from './qemu.js';
 import { probeSshArgv, testbedSshOptions } from './ssh.js';
 import { isOurQemu, readState, removeState, writeState, type TestbedState } from './state.js';
@@ -30,6 +30,8 @@ export interface UpOptions {
   readonly memoryMiB?: number;
   /** Guest CPUs (default 2). */
   readonly cpus?: number;
+  /** Record this process as the guest's owner under this label (see {@link TestbedState.owner}). */
+  readonly owner?: string;
 }
 
 /** What {@link up} did. */
@@ -85,6 +87,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       controlPath: paths.controlPath,
       startedAt: new Date(started).toISOString(),
       bootSeconds: 0,
+      ...(options.owner !== undefined ? { owner: { label: options.owner, pid: process.pid } } : {}),
     };
     try {
       await waitForSsh(state, paths, options.bootTimeoutMs ?? 300_000);
@@ -120,6 +123,24 @@ export async function down(dir: string = defaultInstanceDir()): Promise<DownResu
     const state = await readState(dir);
     const stoppedPid = await stopAndClean(paths, state);
     return stoppedPid === undefined ? {} : { stoppedPid };
+  });
+}
+
+/**
+ * Takes over a running guest whose owner (see {@link TestbedState.owner}) had this label and
+ * is gone, recording this process as its owner.
+ *
+ * @param label - the owner label, e.g. `test:real`
+ * @param dir - the instance directory (default {@link defaultInstanceDir})
+ * @returns true when the guest was taken over (the caller should stop it when done)
+ */
+export async function adoptOrphan(label: string, dir: string = defaultInstanceDir()): Promise<boolean> {
+  return withPidLock(instancePaths(dir).lock, async () => {
+    const state = await readState(dir);
+    if (!state || state.owner?.label !== label || (await isAlive(state.owner.pid))) return false;
+    if (!(await isOurQemu(state.pid, dir))) return false;
+    await writeState({ ...state, owner: { label, pid: process.pid } });
+    return true;
   });
 }
 
