@@ -15,6 +15,8 @@ export type ZfsFailure =
   | 'pool-missing'
   /** The parent dataset of a new dataset does not exist. */
   | 'parent-missing'
+  /** The parent of a new dataset is a zvol, which cannot have children. */
+  | 'bad-parent'
   /** A dataset of that name already exists. */
   | 'exists'
   /** The dataset is open (a guest, udev probing a new zvol, a mount). */
@@ -41,9 +43,10 @@ const PATTERNS: ReadonlyArray<readonly [ZfsFailure, RegExp]> = [
   ['busy', /dataset is busy|pool or dataset is busy|Device or resource busy/],
   ['pool-missing', /no such pool/],
   ['parent-missing', /parent does not exist/],
+  ['bad-parent', /parent is not a filesystem/],
   ['dependent-clones', /has dependent clones|clones of previous snapshots exist/],
   ['not-latest', /more recent snapshots or bookmarks exist|more recent snapshots exist/],
-  ['bad-stream', /failed to read from stream|invalid backup stream|incomplete stream|checksum mismatch|does not match incremental source|has been modified\s+since most recent snapshot|destination '[^']*' is a clone/],
+  ['bad-stream', /failed to read from stream|invalid (?:backup )?stream|incomplete stream|checksum mismatch|does not match incremental source|has been modified\s+since most recent snapshot|destination '[^']*' is a clone/],
   ['missing', /dataset does not exist|could not find any snapshots to destroy|destination '[^']*' does not exist/],
   ['exists', /dataset already exists|destination '[^']*' exists/],
   ['no-space', /out of space|size is greater than available space|No space left on device/i],
@@ -73,6 +76,7 @@ export const ZFS_FAILURE_CODES: Readonly<Record<ZfsFailure, StorageErrorCode>> =
   missing: 'NOT_FOUND',
   'pool-missing': 'NOT_FOUND',
   'parent-missing': 'NOT_FOUND',
+  'bad-parent': 'INVALID_ARGUMENT',
   exists: 'ALREADY_EXISTS',
   busy: 'BUSY',
   'no-space': 'NO_SPACE',

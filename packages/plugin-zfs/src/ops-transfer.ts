@@ -102,7 +102,7 @@ export async function volumeExport(ctx: ZfsContext, request: VolumeExportRequest
 /**
  * Reads a volume from a stream. `zfs`: `zfs recv` into a new volume (a failed receive destroys
  * what it made), or with `baseSnapshot` an increment into the existing volume (a failed receive
- * rolls it back to the base). `raw+size`: a new zvol of the header's size filled by `dd`. A
+ * rolls it back to the newest snapshot it had, dropping any snapshot the receive added). `raw+size`: a new zvol of the header's size filled by `dd`. A
  * `base-` target gets its `__base__` snapshot. The name is taken: `ALREADY_EXISTS`, or a free one
  * with `allowRename`.
  *
@@ -161,9 +161,17 @@ async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target
 async function receiveIncrement(ctx: ZfsContext, request: VolumeImportRequest, base: string): Promise<string> {
   const { volume } = request;
   const { pool } = ctx.config;
-  if (!(await loadSnapshots(ctx, volume)).some((s) => s.snapshot === base)) throw notFound(ctx, volume.volname, base);
+  const before = await loadSnapshots(ctx, volume);
+  if (!before.some((s) => s.snapshot === base)) throw notFound(ctx, volume.volname, base);
   return undoing(ctx, async (undo) => {
-    undo(() => runZfs(ctx, zfsRollbackArgs(snapshotOf(pool, volume.name, base), true), { cleanup: true }));
+    // On failure, roll back to the newest snapshot the volume had (destroying any the receive
+    // added), which restores what was there.
+    undo(async () => {
+      // `-F` may have replaced snapshots newer than the base: go back to the newest one left.
+      const left = new Set((await loadSnapshots(ctx, volume)).map((s) => s.snapshot));
+      const target = [...before].reverse().find((s) => left.has(s.snapshot))?.snapshot ?? base;
+      await runZfs(ctx, zfsRollbackArgs(snapshotOf(pool, volume.name, target), true), { cleanup: true });
+    });
     await receive(ctx, datasetOf(pool, volume.name), request.input, true);
     if (request.snapshot !== undefined && !(await loadSnapshots(ctx, volume)).some((s) => s.snapshot === request.snapshot)) {
       throw new StorageError('INVALID_ARGUMENT', `the stream does not hold snapshot '${request.snapshot}'`, { details: { snapshot: request.snapshot } });
