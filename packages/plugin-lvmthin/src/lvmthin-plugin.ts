@@ -204,7 +204,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the source, an optional snapshot, the new vmid and name
    * @returns the clone's volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @throws {@link StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `clone_image`
    */
   override cloneImage(ctx: Ctx, request: CloneImageRequest): Promise<string> {
@@ -241,7 +241,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot name
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @throws {@link StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `volume_snapshot`
    */
   override volumeSnapshot(ctx: Ctx, request: SnapshotRequest): Promise<void> {

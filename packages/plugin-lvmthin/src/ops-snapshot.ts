@@ -21,13 +21,13 @@ import { undoing } from './undo.js';
 /**
  * Takes a snapshot: one `lvcreate -s`, which refuses a name that exists.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+ * @throws {@link StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_snapshot`
  */
 export async function volumeSnapshot(ctx: LvmThinContext, request: SnapshotRequest): Promise<void> {
   const volname = request.volume.volname;
   if (request.volume.isBase) {
-    throw new StorageError('INVALID_ARGUMENT', `cannot snapshot the base '${ctx.storeId}:${volname}'`, { details: { volname } });
+    throw new StorageError('NOT_SUPPORTED', `cannot snapshot the base '${ctx.storeId}:${volname}'`, { details: { volname } });
   }
   const name = snapshotLvName(volname, request.snapshot);
   try {

@@ -121,7 +121,10 @@ async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRenam
   return parseLvmThinVolname(formatDiskName({ vmid: target.vmid!, index }));
 }
 
-/** A pass-through of exactly `size` bytes that records (rather than hides) a short or long stream. */
+/**
+ * A pass-through of exactly `size` bytes: a longer stream fails at the first byte too many (which
+ * stops `dd`); a shorter one ends normally with {@link StorageError} `INVALID_ARGUMENT` in `problem`.
+ */
 function exactly(size: number, onProgress: ProgressCallback | undefined): Transform & { problem?: StorageError } {
   let seen = 0;
   const t: Transform & { problem?: StorageError } = new Transform({
@@ -136,11 +139,8 @@ function exactly(size: number, onProgress: ProgressCallback | undefined): Transf
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      if (seen < size) {
-        t.problem = new StorageError('INVALID_ARGUMENT', `truncated stream: ${seen} of ${size} bytes`, { details: { size, received: seen } });
-        cb(t.problem);
-        return;
-      }
+      // A short stream ends `dd`'s input normally; the caller then sees the problem and removes the volume.
+      if (seen < size) t.problem = new StorageError('INVALID_ARGUMENT', `truncated stream: ${seen} of ${size} bytes`, { details: { size, received: seen } });
       cb();
     },
   });

@@ -119,14 +119,14 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
  * Makes a linked clone: a writable thin snapshot of a base, or of a volume's snapshot, with
  * activation now (activation skip flag set, like every volume). One `lvcreate`.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base and no snapshot named, bad name),
- *   `NOT_FOUND` (source), `ALREADY_EXISTS`, `NO_SPACE`
+ * @throws {@link StorageError} `NOT_SUPPORTED` (not a base and no snapshot named),
+ *   `INVALID_ARGUMENT` (bad name), `NOT_FOUND` (source), `ALREADY_EXISTS`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::clone_image`
  */
 export async function cloneImage(ctx: LvmThinContext, request: CloneImageRequest): Promise<string> {
   const volname = request.volume.volname;
   if (!request.volume.isBase && request.snapshot === undefined) {
-    throw new StorageError('INVALID_ARGUMENT', `'${ctx.storeId}:${volname}' is not a base: clone a base or a snapshot`, { details: { volname } });
+    throw new StorageError('NOT_SUPPORTED', `'${ctx.storeId}:${volname}' is not a base: only bases and snapshots can be cloned`, { details: { volname } });
   }
   assertNewName(request.name, request.vmid);
   const origin = request.snapshot === undefined ? volname : snapshotLvName(volname, request.snapshot);

@@ -1,0 +1,42 @@
+/**
+ * Plugin contexts for tests that call the plugin directly (fixture capture and replay), the way
+ * the manager makes them: a fresh operation cache per call.
+ */
+import { OperationCache, type CommandRunner, type Logger, type PluginContext, type TtlCache } from '@stowage/core';
+import type { LvmThinConfig } from '../../src/config.js';
+
+/** A logger that keeps what it was told. */
+export class MemoryLog implements Logger {
+  readonly lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'debug', message, fields });
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, fields });
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+}
+
+/** Makes a fresh context for one plugin call. */
+export function pluginContext(
+  runner: CommandRunner,
+  config: LvmThinConfig,
+  options: { shared?: TtlCache; signal?: AbortSignal; log?: Logger } = {},
+): PluginContext<LvmThinConfig> {
+  const signal = options.signal;
+  return {
+    storeId: config.storage,
+    config,
+    cache: new OperationCache(options.shared),
+    runner,
+    run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
+    signal,
+    log: options.log ?? new MemoryLog(),
+    node: 'test',
+  };
+}
+
+/** The config of the capture volume group made by `capture.ts`. */
+export const CAPTURE_CONFIG: LvmThinConfig = { type: 'lvmthin', storage: 'cap', vgname: 'stowcap', thinpool: 'pool' };
