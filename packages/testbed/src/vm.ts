@@ -7,6 +7,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { sshArgv } from '@stowage/core';
 import { ensureImage, lastLines, type TestbedImage } from './build.js';
 import { withPidLock } from './lock.js';
 import { defaultInstanceDir, instancePaths, type InstancePaths } from './paths.js';
@@ -14,7 +15,6 @@ import { isAlive, processesMentioning, runProgram, sleep, waitForExit } from './
 import { qemuArgv } from './qemu.js';
 import { probeSshArgv, testbedSshOptions } from './ssh.js';
 import { isOurQemu, readState, removeState, writeState, type TestbedState } from './state.js';
-import { sshArgv } from '@stowage/core';
 
 /** Options of {@link up}. */
 export interface UpOptions {
