@@ -31,4 +31,4 @@ export { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, lvmFailureOf, t
 export { LvmThinPlugin } from './lvmthin-plugin.js';
 export { lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
 export { parseBlockdevSize, parseLvsReport, parseVgsReport, type LvRecord, type VgRecord } from './parse.js';
-export { PoolView, usedBytes, type PoolUsage, type SnapshotLv } from './pool-view.js';
+export { PoolView, usedBytes, type PoolHealth, type PoolUsage, type SnapshotLv } from './pool-view.js';

@@ -37,8 +37,6 @@ import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
 
-type Ctx = PluginContext<LvmThinConfig>;
-
 /**
  * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
  * and linked clones as thin snapshots. Every command is an argv from `commands.ts`, run by the
@@ -95,7 +93,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND` (volume group or pool missing), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
-  override listImages(ctx: Ctx, request: ListImagesRequest): Promise<ImageInfo[]> {
+  override listImages(ctx: PluginContext<LvmThinConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
     return read.listImages(ctx, request);
   }
 
@@ -109,7 +107,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE` (pool usage in `details`)
    * @see Proxmox `alloc_image`
    */
-  override allocImage(ctx: Ctx, request: AllocImageRequest): Promise<string> {
+  override allocImage(ctx: PluginContext<LvmThinConfig>, request: AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request);
   }
 
@@ -121,7 +119,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `IN_USE` (linked clones, named in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
-  override freeImage(ctx: Ctx, request: FreeImageRequest): Promise<void> {
+  override freeImage(ctx: PluginContext<LvmThinConfig>, request: FreeImageRequest): Promise<void> {
     return volumes.freeImage(ctx, request);
   }
 
@@ -133,7 +131,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @returns the status
    * @see Proxmox `status`
    */
-  override status(ctx: Ctx): Promise<StorageStatus> {
+  override status(ctx: PluginContext<LvmThinConfig>): Promise<StorageStatus> {
     return read.status(ctx);
   }
 
@@ -145,7 +143,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @returns the path
    * @see Proxmox `path`, `filesystem_path`
    */
-  override async path(ctx: Ctx, request: PathRequest): Promise<VolumePath> {
+  override async path(ctx: PluginContext<LvmThinConfig>, request: PathRequest): Promise<VolumePath> {
     return read.volumePath(ctx, request);
   }
 
@@ -156,7 +154,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `activate_storage`
    */
-  override activateStorage(ctx: Ctx): Promise<void> {
+  override activateStorage(ctx: PluginContext<LvmThinConfig>): Promise<void> {
     return read.activateStorage(ctx);
   }
 
@@ -168,7 +166,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `activate_volume`
    */
-  override activateVolume(ctx: Ctx, request: ActivateVolumeRequest): Promise<void> {
+  override activateVolume(ctx: PluginContext<LvmThinConfig>, request: ActivateVolumeRequest): Promise<void> {
     return read.activateVolume(ctx, request);
   }
 
@@ -181,7 +179,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `BUSY`
    * @see Proxmox `deactivate_volume`
    */
-  override deactivateVolume(ctx: Ctx, request: ActivateVolumeRequest): Promise<void> {
+  override deactivateVolume(ctx: PluginContext<LvmThinConfig>, request: ActivateVolumeRequest): Promise<void> {
     return read.deactivateVolume(ctx, request);
   }
 
@@ -194,7 +192,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
-  override createBase(ctx: Ctx, request: CreateBaseRequest): Promise<string> {
+  override createBase(ctx: PluginContext<LvmThinConfig>, request: CreateBaseRequest): Promise<string> {
     return volumes.createBase(ctx, request);
   }
 
@@ -207,7 +205,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `clone_image`
    */
-  override cloneImage(ctx: Ctx, request: CloneImageRequest): Promise<string> {
+  override cloneImage(ctx: PluginContext<LvmThinConfig>, request: CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request);
   }
 
@@ -220,7 +218,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
-  override volumeSizeInfo(ctx: Ctx, request: VolumeRequest): Promise<VolumeSizeInfo> {
+  override volumeSizeInfo(ctx: PluginContext<LvmThinConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
     return read.volumeSizeInfo(ctx, request);
   }
 
@@ -232,7 +230,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
-  override volumeResize(ctx: Ctx, request: VolumeResizeRequest): Promise<void> {
+  override volumeResize(ctx: PluginContext<LvmThinConfig>, request: VolumeResizeRequest): Promise<void> {
     return volumes.volumeResize(ctx, request);
   }
 
@@ -244,7 +242,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `volume_snapshot`
    */
-  override volumeSnapshot(ctx: Ctx, request: SnapshotRequest): Promise<void> {
+  override volumeSnapshot(ctx: PluginContext<LvmThinConfig>, request: SnapshotRequest): Promise<void> {
     return snapshots.volumeSnapshot(ctx, request);
   }
 
@@ -256,7 +254,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `BUSY`, `NO_SPACE`
    * @see Proxmox `volume_snapshot_rollback`
    */
-  override volumeSnapshotRollback(ctx: Ctx, request: SnapshotRollbackRequest): Promise<void> {
+  override volumeSnapshotRollback(ctx: PluginContext<LvmThinConfig>, request: SnapshotRollbackRequest): Promise<void> {
     return snapshots.volumeSnapshotRollback(ctx, request);
   }
 
@@ -268,7 +266,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`, `BUSY`
    * @see Proxmox `volume_snapshot_delete`
    */
-  override volumeSnapshotDelete(ctx: Ctx, request: SnapshotDeleteRequest): Promise<void> {
+  override volumeSnapshotDelete(ctx: PluginContext<LvmThinConfig>, request: SnapshotDeleteRequest): Promise<void> {
     return snapshots.volumeSnapshotDelete(ctx, request);
   }
 
@@ -281,7 +279,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
-  override volumeSnapshotInfo(ctx: Ctx, request: VolumeRequest): Promise<SnapshotInfo[]> {
+  override volumeSnapshotInfo(ctx: PluginContext<LvmThinConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
     return snapshots.volumeSnapshotInfo(ctx, request);
   }
 
@@ -294,7 +292,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
-  override renameVolume(ctx: Ctx, request: RenameVolumeRequest): Promise<string> {
+  override renameVolume(ctx: PluginContext<LvmThinConfig>, request: RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(ctx, request);
   }
 
@@ -306,7 +304,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
-  override volumeExport(ctx: Ctx, request: VolumeExportRequest): Promise<void> {
+  override volumeExport(ctx: PluginContext<LvmThinConfig>, request: VolumeExportRequest): Promise<void> {
     return transfer.volumeExport(ctx, request);
   }
 
@@ -319,7 +317,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
-  override volumeImport(ctx: Ctx, request: VolumeImportRequest): Promise<string> {
+  override volumeImport(ctx: PluginContext<LvmThinConfig>, request: VolumeImportRequest): Promise<string> {
     return transfer.volumeImport(ctx, request);
   }
 }
