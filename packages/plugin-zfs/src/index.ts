@@ -39,7 +39,7 @@ export {
 } from './commands.js';
 export { blockSizeBytes, blockSizeSchema, poolNameProblem, zfsPoolConfigSchema, zfsPoolNameSchema, type ZfsPoolConfig } from './config.js';
 export { classifyZfsError, classifyZfsStderr, listedDatasets, ZFS_FAILURE_CODES, zfsFailureOf, type ZfsFailure } from './errors.js';
-export { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
+export { DEFAULT_TUNING, type ZfsContext, type ZfsTuning } from './exec.js';
 export {
   BASE_SNAPSHOT,
   datasetOf,

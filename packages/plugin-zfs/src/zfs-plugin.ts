@@ -3,36 +3,8 @@
  *
  * @module
  */
-import {
-  API_VERSION,
-  StoragePlugin,
-  type ActivateVolumeRequest,
-  type AllocImageRequest,
-  type CloneImageRequest,
-  type CreateBaseRequest,
-  type FindFreeDisknameRequest,
-  type FreeImageRequest,
-  type ImageInfo,
-  type ListImagesRequest,
-  type ListVolumesRequest,
-  type ParsedVolume,
-  type PathRequest,
-  type RenameVolumeRequest,
-  type SnapshotDeleteRequest,
-  type SnapshotInfo,
-  type SnapshotRequest,
-  type SnapshotRollbackRequest,
-  type StorageStatus,
-  type StreamFormat,
-  type TransferFormatsRequest,
-  type VolumeExportRequest,
-  type VolumeImportRequest,
-  type VolumeListEntry,
-  type VolumePath,
-  type VolumeRequest,
-  type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
+import { API_VERSION, StoragePlugin, type ParsedVolume, type StreamFormat } from '@stowage/core';
+import type * as T from '@stowage/core';
 import { zfsPoolCapabilities } from './capabilities.js';
 import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
 import { DEFAULT_TUNING, type ZfsContext as Ctx, type ZfsTuning } from './exec.js';
@@ -107,7 +79,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND` (pool), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
-  override listImages(ctx: Ctx, request: ListImagesRequest): Promise<ImageInfo[]> {
+  override listImages(ctx: Ctx, request: T.ListImagesRequest): Promise<T.ImageInfo[]> {
     return read.listImages(ctx, request);
   }
 
@@ -119,7 +91,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the volumes
    * @see Proxmox `list_volumes`
    */
-  override listVolumes(ctx: Ctx, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
+  override listVolumes(ctx: Ctx, request: T.ListVolumesRequest): Promise<T.VolumeListEntry[]> {
     return read.listVolumes(ctx, request);
   }
 
@@ -132,7 +104,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NO_SPACE` when indexes 0..1023 are taken
    * @see Proxmox `find_free_diskname`
    */
-  override findFreeDiskname(ctx: Ctx, request: FindFreeDisknameRequest): Promise<string> {
+  override findFreeDiskname(ctx: Ctx, request: T.FindFreeDisknameRequest): Promise<string> {
     return read.findFreeDiskname(ctx, request);
   }
 
@@ -146,7 +118,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `alloc_image`
    */
-  override allocImage(ctx: Ctx, request: AllocImageRequest): Promise<string> {
+  override allocImage(ctx: Ctx, request: T.AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request, this.tuning);
   }
 
@@ -158,7 +130,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `IN_USE` (clones in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
-  override freeImage(ctx: Ctx, request: FreeImageRequest): Promise<void> {
+  override freeImage(ctx: Ctx, request: T.FreeImageRequest): Promise<void> {
     return volumes.freeImage(ctx, request, this.tuning);
   }
 
@@ -169,7 +141,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the status
    * @see Proxmox `status`
    */
-  override status(ctx: Ctx): Promise<StorageStatus> {
+  override status(ctx: Ctx): Promise<T.StorageStatus> {
     return read.status(ctx);
   }
 
@@ -181,7 +153,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the path
    * @see Proxmox `path`
    */
-  override async path(ctx: Ctx, request: PathRequest): Promise<VolumePath> {
+  override async path(ctx: Ctx, request: T.PathRequest): Promise<T.VolumePath> {
     return read.volumePath(ctx, request);
   }
 
@@ -204,7 +176,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `TIMEOUT`
    * @see Proxmox `activate_volume`
    */
-  override activateVolume(ctx: Ctx, request: ActivateVolumeRequest): Promise<void> {
+  override activateVolume(ctx: Ctx, request: T.ActivateVolumeRequest): Promise<void> {
     return read.activateVolume(ctx, request, this.tuning);
   }
 
@@ -217,7 +189,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
-  override createBase(ctx: Ctx, request: CreateBaseRequest): Promise<string> {
+  override createBase(ctx: Ctx, request: T.CreateBaseRequest): Promise<string> {
     return volumes.createBase(ctx, request);
   }
 
@@ -230,7 +202,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `clone_image`
    */
-  override cloneImage(ctx: Ctx, request: CloneImageRequest): Promise<string> {
+  override cloneImage(ctx: Ctx, request: T.CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request, this.tuning);
   }
 
@@ -243,7 +215,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
-  override volumeSizeInfo(ctx: Ctx, request: VolumeRequest): Promise<VolumeSizeInfo> {
+  override volumeSizeInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.VolumeSizeInfo> {
     return read.volumeSizeInfo(ctx, request);
   }
 
@@ -255,7 +227,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
-  override volumeResize(ctx: Ctx, request: VolumeResizeRequest): Promise<void> {
+  override volumeResize(ctx: Ctx, request: T.VolumeResizeRequest): Promise<void> {
     return volumes.volumeResize(ctx, request);
   }
 
@@ -267,7 +239,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `volume_snapshot`
    */
-  override volumeSnapshot(ctx: Ctx, request: SnapshotRequest): Promise<void> {
+  override volumeSnapshot(ctx: Ctx, request: T.SnapshotRequest): Promise<void> {
     return snapshots.volumeSnapshot(ctx, request);
   }
 
@@ -280,7 +252,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `volume_rollback_is_possible`
    */
-  override volumeRollbackIsPossible(ctx: Ctx, request: SnapshotRequest): Promise<string[]> {
+  override volumeRollbackIsPossible(ctx: Ctx, request: T.SnapshotRequest): Promise<string[]> {
     return snapshots.volumeRollbackIsPossible(ctx, request);
   }
 
@@ -292,7 +264,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS`, `IN_USE`
    * @see Proxmox `volume_snapshot_rollback`
    */
-  override volumeSnapshotRollback(ctx: Ctx, request: SnapshotRollbackRequest): Promise<void> {
+  override volumeSnapshotRollback(ctx: Ctx, request: T.SnapshotRollbackRequest): Promise<void> {
     return snapshots.volumeSnapshotRollback(ctx, request);
   }
 
@@ -304,7 +276,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`
    * @see Proxmox `volume_snapshot_delete`
    */
-  override volumeSnapshotDelete(ctx: Ctx, request: SnapshotDeleteRequest): Promise<void> {
+  override volumeSnapshotDelete(ctx: Ctx, request: T.SnapshotDeleteRequest): Promise<void> {
     return snapshots.volumeSnapshotDelete(ctx, request);
   }
 
@@ -317,7 +289,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
-  override volumeSnapshotInfo(ctx: Ctx, request: VolumeRequest): Promise<SnapshotInfo[]> {
+  override volumeSnapshotInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.SnapshotInfo[]> {
     return snapshots.volumeSnapshotInfo(ctx, request);
   }
 
@@ -330,7 +302,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
-  override renameVolume(ctx: Ctx, request: RenameVolumeRequest): Promise<string> {
+  override renameVolume(ctx: Ctx, request: T.RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(ctx, request);
   }
 
@@ -342,7 +314,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_export_formats`
    */
-  override async volumeExportFormats(ctx: Ctx, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeExportFormats(ctx: Ctx, request: T.TransferFormatsRequest): Promise<StreamFormat[]> {
     return transfer.transferFormats(request);
   }
 
@@ -354,7 +326,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_import_formats`
    */
-  override async volumeImportFormats(ctx: Ctx, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeImportFormats(ctx: Ctx, request: T.TransferFormatsRequest): Promise<StreamFormat[]> {
     return transfer.transferFormats(request);
   }
 
@@ -366,7 +338,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
-  override volumeExport(ctx: Ctx, request: VolumeExportRequest): Promise<void> {
+  override volumeExport(ctx: Ctx, request: T.VolumeExportRequest): Promise<void> {
     return transfer.volumeExport(ctx, request, this.tuning);
   }
 
@@ -380,7 +352,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
-  override volumeImport(ctx: Ctx, request: VolumeImportRequest): Promise<string> {
+  override volumeImport(ctx: Ctx, request: T.VolumeImportRequest): Promise<string> {
     return transfer.volumeImport(ctx, request, this.tuning);
   }
 }
