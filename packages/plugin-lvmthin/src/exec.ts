@@ -5,7 +5,7 @@
  * @module
  */
 import { isStorageError, StorageError, type CommandResult, type PluginContext, type RunOptions } from '@stowage/core';
-import { lvremoveArgs, lvsArgs, udevadmSettleArgs, vgsArgs } from './commands.js';
+import { lvchangeActivateArgs, lvremoveArgs, lvsArgs, udevadmSettleArgs, vgsArgs } from './commands.js';
 import type { LvmThinConfig } from './config.js';
 import { classifyLvmError, lvmFailureOf } from './errors.js';
 import { parseLvsReport, parseVgsReport } from './parse.js';
@@ -100,17 +100,23 @@ export async function loadPoolView(ctx: LvmThinContext): Promise<PoolView> {
 }
 
 /**
- * Like {@link loadPoolView}, but the thin pool must exist.
+ * Like {@link loadPoolView}, but the thin pool must exist; an inactive pool is activated
+ * (`lvchange -ay`, Proxmox's `activate_storage`), which costs nothing when it is active.
  *
  * @param ctx - the operation context
  * @throws {@link StorageError} `NOT_FOUND` when the volume group or the thin pool does not exist
  */
 export async function loadPool(ctx: LvmThinContext): Promise<PoolView> {
+  const { vgname, thinpool } = ctx.config;
   const view = await loadPoolView(ctx);
   if (view.pool === undefined) {
-    throw new StorageError('NOT_FOUND', `thin pool '${ctx.config.vgname}/${ctx.config.thinpool}' does not exist`, {
-      details: { failure: 'pool-missing', vg: ctx.config.vgname, thinpool: ctx.config.thinpool },
+    throw new StorageError('NOT_FOUND', `thin pool '${vgname}/${thinpool}' does not exist`, {
+      details: { failure: 'pool-missing', vg: vgname, thinpool },
     });
+  }
+  if (!view.pool.active) {
+    await runLvm(ctx, lvchangeActivateArgs(vgname, thinpool), { details: { lv: thinpool } });
+    invalidateListing(ctx);
   }
   return view;
 }

@@ -46,7 +46,10 @@ import * as volumes from './ops-volume.js';
  * Differences from Proxmox: linked clones are found through each thin LV's `origin`, so freeing a
  * base (or a volume whose snapshot was cloned) that still has clones is refused with `IN_USE`;
  * clones can be made from any snapshot; a rollback builds the new state before it removes the
- * old one; renaming a volume renames its snapshots with it.
+ * old one; renaming a volume renames its snapshots with it. `activateStorage` runs no command
+ * of its own (the base class's): every operation's own `lvs` report finds a missing volume
+ * group or pool (`NOT_FOUND`), and an inactive pool is activated when an operation meets it, so
+ * an operation through the manager costs one `lvs`, not two.
  *
  * @example
  * ```ts
@@ -145,17 +148,6 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    */
   override async path(ctx: PluginContext<LvmThinConfig>, request: PathRequest): Promise<VolumePath> {
     return read.volumePath(ctx, request);
-  }
-
-  /**
-   * Activates the thin pool when it is inactive.
-   *
-   * @param ctx - the operation context
-   * @throws {@link StorageError} `NOT_FOUND`
-   * @see Proxmox `activate_storage`
-   */
-  override activateStorage(ctx: PluginContext<LvmThinConfig>): Promise<void> {
-    return read.activateStorage(ctx);
   }
 
   /**

@@ -104,19 +104,6 @@ export function volumePath(ctx: LvmThinContext, request: PathRequest): VolumePat
 }
 
 /**
- * Activates the thin pool when it is not active.
- *
- * @throws {@link StorageError} `NOT_FOUND` when the volume group or the pool does not exist
- * @see Proxmox `PVE::Storage::LvmThinPlugin::activate_storage`
- */
-export async function activateStorage(ctx: LvmThinContext): Promise<void> {
-  const view = await loadPool(ctx);
-  if (view.pool?.active) return;
-  await runLvm(ctx, lvchangeActivateArgs(ctx.config.vgname, ctx.config.thinpool));
-  invalidateListing(ctx);
-}
-
-/**
  * Activates a volume or one of its snapshots (also when flagged to skip activation), unless it
  * is active already.
  *
