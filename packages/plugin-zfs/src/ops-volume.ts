@@ -75,7 +75,7 @@ export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsT
         continue;
       }
       if (failure === 'dependent-clones') {
-        const clones = await volidsOf(ctx, (e as StorageError).details['listed'] as string[]);
+        const clones = await volidsOf(ctx, ((e as StorageError).details['listed'] as string[] | undefined) ?? []);
         throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
       }
       if (failure === 'busy') throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
