@@ -1,9 +1,9 @@
 /**
  * The conformance kit on real ZFS in the testbed guest (`pnpm test:real`): the whole suite on a
  * dataset `stowage/kit` of the testbed's fresh zpool, so that `pool` is a `pool/dataset` and
- * the pool itself stays untouched.
+ * the pool itself stays untouched. The data cases write into the zvols with `dd`.
  */
-import { describeStoragePlugin } from '@stowage/core/testing';
+import { ddVolumeData, describeStoragePlugin } from '@stowage/core/testing';
 import { ZfsPoolPlugin } from '@stowage/plugin-zfs';
 import { TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 
@@ -18,7 +18,7 @@ describeStoragePlugin({
   setup: async () => {
     await runner.run(['zfs', 'destroy', '-r', dataset], { okExitCodes: ANY_EXIT });
     await runner.run(['zfs', 'create', dataset]);
-    return { config: { type: 'zfspool', storage: 'kitzfs', pool: dataset, sparse: true }, runner, sizeUnit: 1024 * 1024 };
+    return { config: { type: 'zfspool', storage: 'kitzfs', pool: dataset, sparse: true }, runner, sizeUnit: 1024 * 1024, volumeData: ddVolumeData(runner) };
   },
   teardown: async () => {
     await runner.run(['zfs', 'destroy', '-r', dataset], { okExitCodes: ANY_EXIT });
