@@ -44,7 +44,7 @@ export const EXIT_CODES: Readonly<Record<StorageErrorCode, number>> = {
 };
 
 /**
- * The exit status for a thrown value: the code's number for a {@link StorageError},
+ * The exit status for a thrown value: the code's number for a {@link @stowage/core!index.StorageError | StorageError},
  * {@link EXIT_UNEXPECTED} for anything else.
  *
  * @param error - what was thrown

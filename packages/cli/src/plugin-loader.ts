@@ -111,7 +111,7 @@ const PACKAGE_NAME_RE = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
  * @param name - package name or path
  * @param bases - directories to search from
  * @returns a `file:` URL, or `undefined` when not found
- * @throws {@link StorageError} `INVALID_ARGUMENT` for a name that is neither
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a name that is neither
  */
 export function resolvePluginModule(name: string, bases: readonly string[]): string | undefined {
   if (name.startsWith('file:')) return name;
@@ -160,7 +160,7 @@ function pickCondition(value: unknown): string | undefined {
  *
  * @param name - package name or path
  * @param bases - directories to resolve from
- * @throws {@link StorageError} `NOT_FOUND` when it cannot be found; `INVALID_ARGUMENT` when it
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when it cannot be found; `INVALID_ARGUMENT` when it
  *   cannot be loaded
  */
 export async function importPlugin(name: string, bases: readonly string[]): Promise<ModuleNamespace> {
@@ -185,7 +185,7 @@ export async function importPlugin(name: string, bases: readonly string[]): Prom
  * `PluginRegistry.register()`.
  *
  * @param sources - built-in namespaces, third-party names, and where to resolve them from
- * @throws {@link StorageError} `NOT_FOUND` (a package that is not installed), `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (a package that is not installed), `INVALID_ARGUMENT`
  *   (one that exports no plugin class or fails to load), and whatever `register()` throws
  *   (`API_VERSION_MISMATCH`, `ALREADY_EXISTS`, `CONFIG_INVALID`, `INVALID_ARGUMENT`)
  */

@@ -40,7 +40,7 @@ function invalid(text: string, why: string): never {
  *
  * @param text - the argument, e.g. `4G`
  * @returns the size in bytes, a positive safe integer
- * @throws {@link StorageError} `INVALID_ARGUMENT` on anything else: empty, zero, negative,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` on anything else: empty, zero, negative,
  *   a unit it does not know, a fraction of a byte, or more than {@link MAX_SIZE_BYTES}
  * @example
  * ```ts
@@ -59,7 +59,7 @@ export function parseSize(text: string): number {
  *
  * @param text - the argument, e.g. `+1G` or `8G`
  * @returns whether it is relative, and the bytes
- * @throws {@link StorageError} `INVALID_ARGUMENT` as {@link parseSize}, and for a leading `-`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` as {@link parseSize}, and for a leading `-`
  *   (volumes never shrink through a relative size)
  */
 export function parseSizeSpec(text: string): SizeSpec {

@@ -25,7 +25,7 @@ export interface ExportTarget {
  *
  * @param target - `-` or a file path (relative to the working directory)
  * @param io - the process's streams
- * @throws {@link StorageError} `ALREADY_EXISTS` when the file exists, `NOT_FOUND` when its
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` when the file exists, `NOT_FOUND` when its
  *   directory does not, `PERMISSION_DENIED`
  */
 export async function openExportTarget(target: string, io: CliIO): Promise<ExportTarget> {
@@ -60,7 +60,7 @@ export async function openExportTarget(target: string, io: CliIO): Promise<Expor
  * @param source - `-` or a file path
  * @param io - the process's streams
  * @returns the stream, and its size in bytes when it is a file
- * @throws {@link StorageError} `NOT_FOUND`, `PERMISSION_DENIED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PERMISSION_DENIED`
  */
 export async function openImportSource(source: string, io: CliIO): Promise<{ stream: Readable; size: number | undefined }> {
   if (source === '-') return { stream: io.stdin, size: undefined };

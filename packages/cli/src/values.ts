@@ -15,7 +15,7 @@ export const STREAM_FORMATS: readonly StreamFormat[] = ['raw+size', 'qcow2+size'
  * Parses a vmid argument.
  *
  * @param text - decimal digits
- * @throws {@link StorageError} `INVALID_ARGUMENT` unless it is an integer in 1..999999999
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` unless it is an integer in 1..999999999
  */
 export function parseVmid(text: string): number {
   if (!/^\d{1,10}$/.test(text)) {
@@ -30,7 +30,7 @@ export function parseVmid(text: string): number {
  * Parses a comma-separated list of content types (`images,iso`).
  *
  * @param text - the list
- * @throws {@link StorageError} `INVALID_ARGUMENT` for an unknown content type
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for an unknown content type
  */
 export function parseContentList(text: string): ContentType[] {
   const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -48,7 +48,7 @@ export function parseContentList(text: string): ContentType[] {
  * Parses an image format.
  *
  * @param text - `raw`, `qcow2`, `vmdk` or `subvol`
- * @throws {@link StorageError} `INVALID_ARGUMENT` otherwise
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` otherwise
  */
 export function parseVolumeFormat(text: string): VolumeFormat {
   if (!(VOLUME_FORMATS as readonly string[]).includes(text)) {
@@ -63,7 +63,7 @@ export function parseVolumeFormat(text: string): VolumeFormat {
  * Parses a stream format.
  *
  * @param text - e.g. `raw+size`
- * @throws {@link StorageError} `INVALID_ARGUMENT` for an unknown format
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for an unknown format
  */
 export function parseStreamFormat(text: string): StreamFormat {
   if (!(STREAM_FORMATS as readonly string[]).includes(text)) {

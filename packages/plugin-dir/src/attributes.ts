@@ -88,7 +88,7 @@ async function assertExists(path: string, volname: string): Promise<void> {
  *
  * @param env - the call's environment
  * @param request - the volume and the attribute
- * @throws {@link StorageError} `NOT_FOUND` when the volume does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist
  * @see Proxmox `get_volume_attribute`
  */
 export async function getAttribute(env: DirEnv, request: GetAttributeRequest): Promise<AttributeValue> {
@@ -123,7 +123,7 @@ async function countProtectedBackups(dir: string, vmid: number): Promise<number>
  *
  * @param env - the call's environment
  * @param request - the volume, the attribute and its value
- * @throws {@link StorageError} `NOT_FOUND` when the volume does not exist; `INVALID_ARGUMENT` for a
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist; `INVALID_ARGUMENT` for a
  *   value of the wrong type, notes over {@link MAX_NOTES_BYTES}, or too many protected backups
  * @see Proxmox `update_volume_attribute`
  */

@@ -88,7 +88,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * Parses a volume name as Proxmox's directory plugin does ({@link parseDirVolname}).
    *
    * @param volname - the part of the volid after the first `:`
-   * @throws {@link StorageError} `INVALID_VOLUME_ID`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`
    * @see Proxmox `parse_volname`
    */
   override parseVolname(volname: string): ParsedVolume {
@@ -107,7 +107,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /**
    * Lists images by reading directories and image headers natively (see `listImageInfos`).
    *
-   * @throws {@link StorageError} `INVALID_VOLUME_ID` when the images directory leads outside the storage
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the images directory leads outside the storage
    * @see Proxmox `list_images`
    */
   override async listImages(ctx: PluginContext<DirConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
@@ -142,7 +142,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     return allocImage(await dirEnv(ctx), request);
   }
 
-  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link StorageError} `PROTECTED` @see Proxmox `free_image` */
+  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED` @see Proxmox `free_image` */
   override async freeImage(ctx: PluginContext<DirConfig>, request: FreeImageRequest): Promise<void> {
     return freeImage(await dirEnv(ctx), request.volume);
   }
@@ -182,7 +182,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     return volumeSizeInfo(await dirEnv(ctx), request.volume);
   }
 
-  /** Grows a raw or qcow2 image. @throws {@link StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
+  /** Grows a raw or qcow2 image. @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
   override async volumeResize(ctx: PluginContext<DirConfig>, request: VolumeResizeRequest): Promise<void> {
     return volumeResize(await dirEnv(ctx), request);
   }

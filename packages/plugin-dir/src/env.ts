@@ -26,7 +26,7 @@ const layouts = new WeakMap<object, DirLayout>();
  * event loop.
  *
  * @param ctx - the call's context
- * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when the storage path does not exist
  */
 export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
   let layout = layouts.get(ctx.config);
@@ -45,7 +45,7 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
  * @param env - the call's environment
  * @param volume - the parsed volume
  * @returns the path as laid out (not symlink-resolved), safe to use
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name or a symlink leads outside
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name or a symlink leads outside
  */
 export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<string> {
   const path = env.layout.volumePath(volume);
@@ -63,7 +63,7 @@ const STDERR_RULES: readonly StderrRule[] = [[/No space left on device|Disk quot
  * @param env - the call's environment
  * @param argv - the command
  * @param options - runner options
- * @throws {@link StorageError} `COMMAND_FAILED` or `NO_SPACE` (a `CommandError`), `TIMEOUT`, `ABORTED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `COMMAND_FAILED` or `NO_SPACE` (a `CommandError`), `TIMEOUT`, `ABORTED`
  */
 export async function runTool(env: DirEnv, argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
   try {

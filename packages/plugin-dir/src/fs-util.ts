@@ -25,7 +25,7 @@ export interface MadeDirs {
  * @param dir - the directory to have
  * @param fs - the filesystem calls to use
  * @returns the directories this call created (none when it existed)
- * @throws {@link StorageError} mapped from the filesystem error
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
  */
 export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDirs> {
   let first: string | undefined;
@@ -94,7 +94,7 @@ export async function unlinkQuietly(path: string): Promise<void> {
  * @param path - the new file
  * @param mode - permission bits
  * @param fs - the filesystem calls to use
- * @throws {@link StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
  */
 export async function createExclusive(path: string, mode = 0o640, fs: FsOps = asyncFs): Promise<void> {
   try {
@@ -110,7 +110,7 @@ export async function createExclusive(path: string, mode = 0o640, fs: FsOps = as
  *
  * @param path - the target
  * @param data - the content
- * @throws {@link StorageError} mapped from the filesystem error
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);

@@ -182,7 +182,7 @@ async function baseVolnames(scope: ListScope, probed: readonly Probed[]): Promis
  * @param scope - storage id, layout, resolved root, logger
  * @param request - only one guest's images, or only some volnames (then the guest filter is ignored)
  * @returns the images, sorted by volid
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when the images directory itself leads
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the images directory itself leads
  *   outside the storage; filesystem errors other than a missing directory
  * @see Proxmox `PVE::Storage::Plugin::list_images`
  */

@@ -65,7 +65,7 @@ function bad(what: string, cause: unknown): never {
  *
  * @param json - the command's standard output
  * @returns size, format, usage, backing file, data file, extent count and snapshots
- * @throws {@link StorageError} `COMMAND_FAILED` when the output is not the expected JSON
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `COMMAND_FAILED` when the output is not the expected JSON
  * @example
  * ```ts
  * const info = parseQemuImgInfo((await ctx.run(qemuImgInfoArgs(path, 'qcow2'))).stdout);
@@ -118,7 +118,7 @@ export interface QemuImgCheck {
  * Parses `qemu-img check --output=json`.
  *
  * @param json - the command's standard output
- * @throws {@link StorageError} `COMMAND_FAILED` when the output is not the expected JSON
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `COMMAND_FAILED` when the output is not the expected JSON
  */
 export function parseQemuImgCheck(json: string): QemuImgCheck {
   let raw: unknown;

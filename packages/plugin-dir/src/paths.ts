@@ -64,7 +64,7 @@ export class DirLayout {
    * The path of a volume, by text only (see {@link confine} for the check that follows symlinks).
    *
    * @param volume - a parsed volname
-   * @throws {@link StorageError} `INVALID_VOLUME_ID` if the text alone already leaves the storage
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` if the text alone already leaves the storage
    * @see Proxmox `PVE::Storage::Plugin::filesystem_path`
    */
   volumePath(volume: ParsedVolume): string {
@@ -82,7 +82,7 @@ export class DirLayout {
  *
  * @param root - the storage path
  * @param fs - the filesystem calls to use
- * @throws {@link StorageError} `UNAVAILABLE` when the storage path does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when the storage path does not exist
  */
 export async function realRoot(root: string, fs: FsOps = asyncFs): Promise<string> {
   try {
@@ -102,7 +102,7 @@ export async function realRoot(root: string, fs: FsOps = asyncFs): Promise<strin
  * @param volname - the volname, for the error
  * @param fs - the filesystem calls to use
  * @returns the path with symlinks resolved (of the path itself, or of the ancestor joined with the rest)
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when it leads outside; nothing is read or
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when it leads outside; nothing is read or
  *   changed outside the storage on the way
  */
 export async function confine(rootReal: string, path: string, volname?: string, fs: FsOps = asyncFs): Promise<string> {

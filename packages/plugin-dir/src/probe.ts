@@ -104,7 +104,7 @@ function missing(e: unknown): boolean {
  * @param format - the format its name says
  * @param scratch - a buffer of at least {@link HEAD_BYTES} to reuse across calls (one per concurrent caller)
  * @returns the probe, or `undefined` when the file does not exist (or is not a regular file)
- * @throws {@link StorageError} on other filesystem errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} on other filesystem errors
  * @example
  * ```ts
  * const p = await probeImage('/var/lib/vz/images/101/vm-101-disk-0.qcow2', 'qcow2');
@@ -150,7 +150,7 @@ export async function probeImage(path: string, format: VolumeFormat, scratch: Bu
  * @param format - the format its name says
  * @param scratch - a buffer of at least {@link HEAD_BYTES}
  * @returns the probe, or `undefined` when the file does not exist (or is not a regular file)
- * @throws {@link StorageError} on other filesystem errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} on other filesystem errors
  */
 export function probeImageSync(path: string, format: VolumeFormat, scratch: Buffer): ImageProbe | undefined {
   if (format === 'raw') {

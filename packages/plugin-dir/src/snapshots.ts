@@ -38,7 +38,7 @@ function missing(volume: ParsedVolume, snapshot: string): never {
  *
  * @param env - the call's environment
  * @param volume - the image
- * @throws {@link StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_info`
  */
 export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<SnapshotInfo[]> {
@@ -51,7 +51,7 @@ export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<S
  *
  * @param env - the call's environment
  * @param request - the image and the snapshot name
- * @throws {@link StorageError} `ALREADY_EXISTS` when the name is taken (qcow2 itself would allow
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` when the name is taken (qcow2 itself would allow
  *   duplicates), `NOT_SUPPORTED`, `NOT_FOUND`, `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot`
  */
@@ -70,7 +70,7 @@ export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Pro
  *
  * @param env - the call's environment
  * @param request - the image and the snapshot
- * @throws {@link StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_rollback`
  */
 export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): Promise<void> {
@@ -87,7 +87,7 @@ export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): P
  *
  * @param env - the call's environment
  * @param request - the image, the snapshot, whether its guest runs
- * @throws {@link StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_delete`
  */
 export async function snapshotDelete(env: DirEnv, request: SnapshotDeleteRequest): Promise<void> {

@@ -79,7 +79,7 @@ async function reachableDir(path: string): Promise<boolean> {
  * process; after that only the reachability of the path (and the mount point) is checked.
  *
  * @param ctx - the call's context
- * @throws {@link StorageError} `UNAVAILABLE` (not mounted, path missing or unreachable),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` (not mounted, path missing or unreachable),
  *   `CONFIG_INVALID` (two content types in one directory), `INVALID_VOLUME_ID` (a content
  *   directory that leads outside the storage)
  * @see Proxmox `PVE::Storage::DirPlugin::activate_storage`

@@ -83,7 +83,7 @@ function report(onProgress: ProgressCallback | undefined, done: number, total: n
  * @param input - the bytes
  * @param options - exact length expected, progress, abort signal
  * @returns the number of bytes read
- * @throws {@link StorageError} `INVALID_ARGUMENT` when `expected` is given and the stream ends
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when `expected` is given and the stream ends
  *   early (truncated) or carries more; `ABORTED`; filesystem errors mapped (`NO_SPACE`, ...)
  */
 export async function writeSparse(path: string, input: Readable, options: WriteSparseOptions = {}): Promise<number> {
@@ -127,7 +127,7 @@ export async function writeSparse(path: string, input: Readable, options: WriteS
  * @param path - the file
  * @param output - where the bytes go
  * @param options - progress (counting from `offsetForProgress`), total, abort signal
- * @throws {@link StorageError} `ABORTED`; filesystem and stream errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`; filesystem and stream errors
  */
 export async function streamFile(
   path: string,

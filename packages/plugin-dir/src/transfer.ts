@@ -72,7 +72,7 @@ export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
  *
  * @param env - the call's environment
  * @param request - the image, the stream format, the output, progress
- * @throws {@link StorageError} `NOT_SUPPORTED` (format not offered for this image), `NOT_FOUND`,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (format not offered for this image), `NOT_FOUND`,
  *   `CORRUPT` (the file is not a valid image of its format), `ABORTED`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::volume_export`
  */
@@ -154,7 +154,7 @@ async function checkImported(env: DirEnv, file: NewFile, volume: ParsedVolume & 
  * @param request - the target, the stream format, the input
  * @param freeName - picks a free disk name for `allowRename`
  * @returns the volname written
- * @throws {@link StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
  *   (truncated stream, a format mismatch, an unsafe or corrupt image), `NO_SPACE`, `ABORTED`
  * @see Proxmox `PVE::Storage::Plugin::volume_import`
  */

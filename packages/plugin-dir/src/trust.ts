@@ -41,7 +41,7 @@ export function selfContainedProblems(probe: ImageProbe, allowedBacking: readonl
  * @param probe - the image
  * @param volname - for the error
  * @param allowedBacking - accepted backing references
- * @throws {@link StorageError} `INVALID_ARGUMENT` with `details.problems`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` with `details.problems`
  */
 export function assertSelfContained(probe: ImageProbe, volname: string, allowedBacking: readonly string[] = []): void {
   const problems = selfContainedProblems(probe, allowedBacking);

@@ -78,7 +78,7 @@ function other(volname: string, vtype: ParsedVolume['vtype'], name: string, form
  * @param volname - the part of the volid after the first `:`
  * @returns the parsed volume; `format` is the image format, `raw` for iso/vztmpl/backup/snippets,
  *   the extension for import (`ova+<fmt>` for an OVA member), `undefined` for rootdir
- * @throws {@link StorageError} `INVALID_VOLUME_ID` for any other name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` for any other name
  * @example
  * ```ts
  * parseDirVolname('100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2');

@@ -37,7 +37,7 @@ function notFound(volume: ParsedVolume): never {
  * @param env - the call's environment
  * @param volume - the parsed image
  * @returns its path and probe
- * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (not an image), `INVALID_VOLUME_ID`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (not an image), `INVALID_VOLUME_ID`
  */
 export async function probeVolume(env: DirEnv, volume: ParsedVolume): Promise<{ path: string; probe: ImageProbe }> {
   assertImage(volume, 'this operation');
@@ -74,7 +74,7 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
  *
  * @param env - the call's environment
  * @param volume - the parsed image
- * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`
  * @see Proxmox `volume_size_info`
  */
 export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise<VolumeSizeInfo> {
@@ -90,7 +90,7 @@ export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise
  *
  * @param env - the call's environment
  * @param request - the image, the new size, whether its guest runs
- * @throws {@link StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
  *   `NOT_FOUND`, `INVALID_ARGUMENT`, `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `volume_resize`
  */
@@ -125,7 +125,7 @@ export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): P
  * @param env - the call's environment
  * @param request - the image, the target guest and name
  * @returns the new volname
- * @throws {@link StorageError} `NOT_SUPPORTED` for a base (its clones refer to it by path),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a base (its clones refer to it by path),
  *   `ALREADY_EXISTS`, `NOT_FOUND`, `INVALID_ARGUMENT`
  * @see Proxmox `rename_volume`
  */
@@ -171,7 +171,7 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
  *
  * @param env - the call's environment
  * @param request - the volume, optionally a snapshot
- * @throws {@link StorageError} `NOT_SUPPORTED` for a snapshot of a non-qcow2 image, `INVALID_VOLUME_ID`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a snapshot of a non-qcow2 image, `INVALID_VOLUME_ID`
  * @see Proxmox `filesystem_path`
  */
 export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise<VolumePath> {
@@ -188,7 +188,7 @@ export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise
  *
  * @param env - the call's environment
  * @param request - the volume, optionally a snapshot
- * @throws {@link StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (unsafe image, with `details.problems`),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (unsafe image, with `details.problems`),
  *   `NOT_SUPPORTED` (snapshot of a non-qcow2 image)
  * @see Proxmox `activate_volume`
  */

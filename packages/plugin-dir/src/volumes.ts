@@ -30,7 +30,7 @@ function invalidArg(message: string, details: Record<string, unknown>): never {
  * @param vmid - the owner
  * @param name - the file name
  * @param format - the format the image will have
- * @throws {@link StorageError} `INVALID_ARGUMENT` otherwise
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` otherwise
  */
 export function assertNewImageName(vmid: number, name: string, format: VolumeFormat): void {
   const parsed = parseImageFileName(name);
@@ -57,7 +57,7 @@ export interface NewFile {
  * @param vmid - the owner
  * @param name - the file name
  * @param volname - for errors
- * @throws {@link StorageError} `INVALID_VOLUME_ID`, `ALREADY_EXISTS`, or mapped filesystem errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`, `ALREADY_EXISTS`, or mapped filesystem errors
  */
 export async function reserveImageFile(env: DirEnv, vmid: number, name: string, volname: string): Promise<NewFile> {
   const dir = env.layout.imageDir(vmid);
@@ -94,7 +94,7 @@ export async function undoNewFile(file: NewFile): Promise<void> {
  * @param env - the call's environment
  * @param request - owner, format, name, size in bytes (rounded up to KiB)
  * @returns the volname `<vmid>/<name>`
- * @throws {@link StorageError} `INVALID_ARGUMENT` (name, format, size), `ALREADY_EXISTS`,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name, format, size), `ALREADY_EXISTS`,
  *   `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::alloc_image`
  */
@@ -131,7 +131,7 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link StorageError} `PROTECTED`, `INVALID_VOLUME_ID`, `INVALID_ARGUMENT` (rootdir, a
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID`, `INVALID_ARGUMENT` (rootdir, a
  *   directory), `PERMISSION_DENIED`
  * @see Proxmox `PVE::Storage::Plugin::free_image`
  */
@@ -184,7 +184,7 @@ export async function setImmutable(env: DirEnv, path: string, on: boolean): Prom
  * @param env - the call's environment
  * @param volume - the parsed image (not a base)
  * @returns the new volname
- * @throws {@link StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
  *   name, or a linked clone whose header names another base), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::Plugin::create_base`
  */
@@ -227,7 +227,7 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
  * @param env - the call's environment
  * @param request - the base, the new owner, the new name (a `.qcow2` name)
  * @returns the new volname `<basevmid>/<basename>/<vmid>/<name>`
- * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base, bad name, an unsafe base),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base, bad name, an unsafe base),
  *   `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::clone_image`
  */

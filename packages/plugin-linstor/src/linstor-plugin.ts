@@ -145,7 +145,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * Spawns a volume from the resource group and places it (a local diskful replica first with
    * `preferLocal`). On failure nothing is left.
    *
-   * @throws {@link StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, `INVALID_ARGUMENT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, `INVALID_ARGUMENT`
    * @see Proxmox `LINSTORPlugin::alloc_image`
    */
   override async allocImage(ctx: PluginContext<LinstorConfig>, request: AllocImageRequest): Promise<string> {
@@ -162,7 +162,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * Frees a volume: refuses a base with clones, waits a bounded time while it is in use, deletes
    * its snapshots, then the resource definition.
    *
-   * @throws {@link StorageError} `IN_USE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE`
    * @see Proxmox `LINSTORPlugin::free_image`
    */
   override async freeImage(ctx: PluginContext<LinstorConfig>, request: FreeImageRequest): Promise<void> {
@@ -185,7 +185,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * The local DRBD device, `/dev/drbd/by-res/<res>/0`; for a snapshot, the device of the
    * definition it is restored into on activation.
    *
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `LINSTORPlugin::path`
    */
   override async path(ctx: PluginContext<LinstorConfig>, request: PathRequest): Promise<VolumePath> {
@@ -223,7 +223,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Turns a volume into a read-only base (its name becomes `base-…`).
    *
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
   override async createBase(ctx: PluginContext<LinstorConfig>, request: CreateBaseRequest): Promise<string> {
@@ -236,7 +236,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Clones a base through LINSTOR's clone API, polled to `COMPLETE` or `FAILED`.
    *
-   * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base), `NOT_SUPPORTED` (from a snapshot), `COMMAND_FAILED`, `TIMEOUT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base), `NOT_SUPPORTED` (from a snapshot), `COMMAND_FAILED`, `TIMEOUT`
    * @see Proxmox `clone_image`
    */
   override async cloneImage(ctx: PluginContext<LinstorConfig>, request: CloneImageRequest): Promise<string> {
@@ -260,7 +260,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Grows volume 0 of the definition.
    *
-   * @throws {@link StorageError} `CANNOT_SHRINK`, `INVALID_ARGUMENT` (a base is read-only)
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK`, `INVALID_ARGUMENT` (a base is read-only)
    * @see Proxmox `LINSTORPlugin::volume_resize`
    */
   override async volumeResize(ctx: PluginContext<LinstorConfig>, request: VolumeResizeRequest): Promise<void> {
@@ -289,7 +289,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Rolls back to the most recent snapshot (newer ones are blockers).
    *
-   * @throws {@link StorageError} `SNAPSHOT_BLOCKERS`, `NOT_FOUND`, `IN_USE`, `INVALID_ARGUMENT` (base)
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `SNAPSHOT_BLOCKERS`, `NOT_FOUND`, `IN_USE`, `INVALID_ARGUMENT` (base)
    * @see Proxmox `LINSTORPlugin::volume_snapshot_rollback`
    */
   override async volumeSnapshotRollback(ctx: PluginContext<LinstorConfig>, request: SnapshotRollbackRequest): Promise<void> {
@@ -300,7 +300,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
     this.#written(env);
   }
 
-  /** Deletes a snapshot. @throws {@link StorageError} `NOT_FOUND` @see Proxmox `LINSTORPlugin::volume_snapshot_delete` */
+  /** Deletes a snapshot. @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` @see Proxmox `LINSTORPlugin::volume_snapshot_delete` */
   override async volumeSnapshotDelete(ctx: PluginContext<LinstorConfig>, request: SnapshotDeleteRequest): Promise<void> {
     const env = await this.#env(ctx);
     await removeSnapshot(env, await requireVolume(env, request.volume), request.snapshot);
@@ -316,7 +316,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Moves a volume to another guest by rewriting its name properties; the LINSTOR resource keeps its name.
    *
-   * @throws {@link StorageError} `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`
    * @see Proxmox `LINSTORPlugin::rename_volume`
    */
   override async renameVolume(ctx: PluginContext<LinstorConfig>, request: RenameVolumeRequest): Promise<string> {
@@ -335,7 +335,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Writes `raw+size` from the local device (of the volume, or of a snapshot restored for the export).
    *
-   * @throws {@link StorageError} `NOT_SUPPORTED` (other formats, snapshots in the stream), `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (other formats, snapshots in the stream), `NOT_FOUND`
    * @see Proxmox `volume_export`
    */
   override async volumeExport(ctx: PluginContext<LinstorConfig>, request: VolumeExportRequest): Promise<void> {
@@ -350,7 +350,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /**
    * Reads `raw+size` onto a new volume through its local device. On failure the new volume is removed.
    *
-   * @throws {@link StorageError} `ALREADY_EXISTS` (without `allowRename`), `INVALID_ARGUMENT` (truncated stream), `NOT_SUPPORTED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` (without `allowRename`), `INVALID_ARGUMENT` (truncated stream), `NOT_SUPPORTED`
    * @see Proxmox `volume_import`
    */
   override async volumeImport(ctx: PluginContext<LinstorConfig>, request: VolumeImportRequest): Promise<string> {

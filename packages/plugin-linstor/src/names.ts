@@ -35,7 +35,7 @@ const OWN_NAME = /^(vm|base)-([1-9][0-9]{0,8})-([A-Za-z0-9][A-Za-z0-9_.+-]{0,100
  *
  * @param volname - the volume name
  * @returns the parsed volume
- * @throws {@link StorageError} `INVALID_VOLUME_ID`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`
  * @see Proxmox `LINSTORPlugin::parse_volname`
  */
 export function parseLinstorVolname(volname: string): ParsedVolume {

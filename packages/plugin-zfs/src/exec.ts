@@ -48,7 +48,7 @@ export interface RunZfsOptions extends RunOptions {
  * @param ctx - the operation context
  * @param argv - the command, from a builder in `commands.ts`
  * @param options - run options and error details
- * @throws {@link StorageError} with the code the failure calls for
+ * @throws {@link @stowage/core!index.StorageError | StorageError} with the code the failure calls for
  */
 export async function runZfs(ctx: ZfsContext, argv: readonly string[], options: RunZfsOptions = {}): Promise<CommandResult> {
   const { details = {}, cleanup = false, ...runOptions } = options;
@@ -64,7 +64,7 @@ export async function runZfs(ctx: ZfsContext, argv: readonly string[], options: 
  * operation, shared between operations through the storage's TTL cache.
  *
  * @param ctx - the operation context
- * @throws {@link StorageError} `NOT_FOUND` when the pool or dataset does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the pool or dataset does not exist
  */
 export function loadChildren(ctx: ZfsContext): Promise<ReadonlyMap<string, DatasetRecord>> {
   return ctx.cache.shared(CHILDREN_CACHE_KEY, async () => {
@@ -129,7 +129,7 @@ export function notFound(ctx: ZfsContext, volname: string, snapshot?: string): S
  *
  * @param ctx - the operation context
  * @param volume - the parsed volume
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  */
 export async function requireVolume(ctx: ZfsContext, volume: ParsedVolume): Promise<DatasetRecord> {
   const record = await findDataset(ctx, volume.name);
@@ -142,7 +142,7 @@ export async function requireVolume(ctx: ZfsContext, volume: ParsedVolume): Prom
  *
  * @param ctx - the operation context
  * @param volume - the parsed volume
- * @throws {@link StorageError} `NOT_FOUND` when the volume does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist
  */
 export async function loadSnapshots(ctx: ZfsContext, volume: ParsedVolume): Promise<SnapshotRecord[]> {
   try {
@@ -203,7 +203,7 @@ export async function spaceDetails(ctx: ZfsContext): Promise<Record<string, unkn
  * @param ctx - the operation context
  * @param path - `/dev/zvol/<pool>/<name>`
  * @param timeoutMs - the bound
- * @throws {@link StorageError} `TIMEOUT` naming the link and the time waited
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `TIMEOUT` naming the link and the time waited
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_wait_for_zvol_link`
  */
 export async function waitForZvolLink(ctx: ZfsContext, path: string, timeoutMs: number): Promise<void> {
@@ -229,7 +229,7 @@ export async function waitForZvolLink(ctx: ZfsContext, path: string, timeoutMs: 
  *
  * @param ctx - the operation context
  * @param ms - milliseconds
- * @throws {@link StorageError} `ABORTED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`
  */
 export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
   try {

@@ -29,7 +29,7 @@ const DATASET_NAME_RE = new RegExp(`^${NAME}$`);
  *
  * @param volname - the part of the volid after `:`
  * @returns the parsed volume (`vtype` `images` for both formats, as Proxmox reports it)
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name is unsafe or not of this form
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name is unsafe or not of this form
  * @example
  * ```ts
  * parseZfsVolname('base-100-disk-0/vm-101-disk-0');
@@ -176,7 +176,7 @@ function prefixFor(format: VolumeFormat | undefined, base: boolean): string {
  * @param names - dataset names on the storage
  * @param format - `raw` (zvol, default) or `subvol`
  * @param base - make a `base-`/`basevol-` name
- * @throws {@link StorageError} `NO_SPACE` when indexes 0..1023 are all taken
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken
  * @see Proxmox `PVE::Storage::Plugin::get_next_vm_diskname`
  */
 export function freeDiskName(vmid: number, names: Iterable<string>, format: VolumeFormat | undefined, base = false): string {
@@ -194,7 +194,7 @@ export function freeDiskName(vmid: number, names: Iterable<string>, format: Volu
  * The name a volume gets when it becomes a base: `vm-` → `base-`, `subvol-` → `basevol-`.
  *
  * @param name - the volume's name (not a base)
- * @throws {@link StorageError} `INVALID_ARGUMENT` for a base
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a base
  */
 export function baseNameFor(name: string): string {
   if (name.startsWith('vm-')) return `base-${name.slice(3)}`;
@@ -208,7 +208,7 @@ export function baseNameFor(name: string): string {
  *
  * @param name - the new name
  * @param format - the volume's format
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertNameForFormat(name: string, format: VolumeFormat | string | undefined): void {
   const subvol = /^(subvol|basevol)-/.test(name);

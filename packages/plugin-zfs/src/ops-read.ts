@@ -41,7 +41,7 @@ function typeOfName(name: string): 'volume' | 'filesystem' {
  * of a volume has `parent` `storeid:<volume>@<snapshot>`. Children whose names are not volume
  * names, or whose type does not fit their name, are left out.
  *
- * @throws {@link StorageError} `NOT_FOUND` when the pool does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the pool does not exist
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::list_images`
  */
 export async function listImages(ctx: ZfsContext, request: ListImagesRequest): Promise<ImageInfo[]> {
@@ -130,7 +130,7 @@ export function volumePath(ctx: ZfsContext, request: PathRequest): VolumePath {
  * Size (`volsize`, or `refquota` of a container volume), bytes used by the volume itself,
  * parent and creation time.
  *
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_size_info`
  */
 export async function volumeSizeInfo(ctx: ZfsContext, request: VolumeRequest): Promise<VolumeSizeInfo> {
@@ -148,7 +148,7 @@ export async function volumeSizeInfo(ctx: ZfsContext, request: VolumeRequest): P
  * Imports the pool when it is not imported (`zpool list`, then `zpool import -d /dev/disk/by-id/
  * -o cachefile=none`), once per operation and shared between operations through the TTL cache.
  *
- * @throws {@link StorageError} `NOT_FOUND` when there is no such pool to import
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when there is no such pool to import
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::activate_storage`
  */
 export function activateStorage(ctx: ZfsContext, tuning: ZfsTuning): Promise<void> {
@@ -169,7 +169,7 @@ export function activateStorage(ctx: ZfsContext, tuning: ZfsTuning): Promise<voi
  * Makes a volume usable: waits for a zvol's device link (bounded), mounts a container volume
  * that is not mounted; for a snapshot, checks that it exists.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `TIMEOUT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `TIMEOUT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::activate_volume`
  */
 export async function activateVolume(ctx: ZfsContext, request: ActivateVolumeRequest, tuning: ZfsTuning): Promise<void> {

@@ -15,7 +15,7 @@ import { parseNumber, parsePropertyValues, type SnapshotRecord } from './parse.j
 /**
  * Takes a snapshot; a container volume's snapshot remembers its quota (`pve-storage:refquota`).
  *
- * @throws {@link StorageError} `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot`
  */
 export async function volumeSnapshot(ctx: ZfsContext, request: SnapshotRequest): Promise<void> {
@@ -34,7 +34,7 @@ export async function volumeSnapshot(ctx: ZfsContext, request: SnapshotRequest):
 /**
  * A volume's snapshots, oldest first, with ZFS's `guid` as id and the creation time.
  *
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot_info`
  */
 export async function volumeSnapshotInfo(ctx: ZfsContext, request: VolumeRequest): Promise<SnapshotInfo[]> {
@@ -53,7 +53,7 @@ async function locate(ctx: ZfsContext, request: SnapshotRequest): Promise<{ snap
  * The snapshots newer than `snapshot`: ZFS rolls back only to the newest one, so these block it.
  *
  * @returns their names, oldest first; empty when `snapshot` is the newest
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_rollback_is_possible`
  */
 export async function volumeRollbackIsPossible(ctx: ZfsContext, request: SnapshotRequest): Promise<string[]> {
@@ -68,7 +68,7 @@ export async function volumeRollbackIsPossible(ctx: ZfsContext, request: Snapsho
  * volume gets back the quota its snapshot remembers and is mounted afresh (ZFS keeps stale
  * kernel caches of a rolled-back mounted file system).
  *
- * @throws {@link StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS` (`details.blockers`), `IN_USE` (`details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS` (`details.blockers`), `IN_USE` (`details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot_rollback`
  */
 export async function volumeSnapshotRollback(ctx: ZfsContext, request: SnapshotRollbackRequest): Promise<void> {
@@ -122,7 +122,7 @@ async function restoreSubvol(ctx: ZfsContext, dataset: string, snapshot: string)
  * Deletes a snapshot; refused with `IN_USE` while a clone depends on it (ZFS itself refuses,
  * and names them).
  *
- * @throws {@link StorageError} `NOT_FOUND`, `IN_USE` (`details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` (`details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot_delete`
  */
 export async function volumeSnapshotDelete(ctx: ZfsContext, request: SnapshotDeleteRequest): Promise<void> {

@@ -62,7 +62,7 @@ function assertFormat(request: TransferFormatsRequest & { format: StreamFormat }
  * given, every snapshot in between with `withSnapshots`) or `raw+size` (size header, then `dd`
  * of the zvol).
  *
- * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (a `zfs` stream without a
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (a `zfs` stream without a
  *   snapshot), `NOT_FOUND`, `CORRUPT` (the device gave other than its size)
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export`
  */
@@ -107,7 +107,7 @@ export async function volumeExport(ctx: ZfsContext, request: VolumeExportRequest
  * with `allowRename`.
  *
  * @returns the volname written
- * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated, corrupt or
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated, corrupt or
  *   mismatched stream), `ALREADY_EXISTS`, `NOT_FOUND` (base snapshot), `NO_SPACE`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_import`
  */

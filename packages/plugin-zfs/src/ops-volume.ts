@@ -57,7 +57,7 @@ async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promis
  * @param name - the volume's name
  * @param tuning - retry bounds
  * @param cleanup - run even when the operation was aborted
- * @throws {@link StorageError} `IN_USE` (`details.clones`), `BUSY` (`details.attempts`), `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (`details.clones`), `BUSY` (`details.attempts`), `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
  */
 export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, cleanup = false): Promise<void> {
@@ -90,7 +90,7 @@ export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsT
  * for its device link, or a container volume (`zfs create` with `refquota`). A zvol whose link
  * does not appear in time is destroyed again.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (name of another kind), `ALREADY_EXISTS`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name of another kind), `ALREADY_EXISTS`
  *   (nothing removed), `NOT_FOUND` (pool), `NO_SPACE` (free space in `details`), `TIMEOUT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::alloc_image`
  */
@@ -114,7 +114,7 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
 /**
  * Destroys a volume with its snapshots; one that is gone already is not an error.
  *
- * @throws {@link StorageError} `IN_USE` (clones named in `details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones named in `details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::free_image`
  */
 export function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: ZfsTuning): Promise<void> {
@@ -125,7 +125,7 @@ export function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: Zf
  * Renames `vm-…` to `base-…` (`subvol-…` to `basevol-…`) and takes the `__base__` snapshot that
  * clones are made from; when the snapshot fails the rename is taken back.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (a base), `NOT_FOUND`, `ALREADY_EXISTS`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (a base), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::create_base`
  */
 export async function createBase(ctx: ZfsContext, request: CreateBaseRequest): Promise<string> {
@@ -163,7 +163,7 @@ export function refquotaProperty(refquota: number | undefined, format: unknown):
  * any snapshot of a volume, named `<name>`. A zvol clone's device link is waited for; a
  * container clone gets its source's quota.
  *
- * @throws {@link StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`,
  *   `NOT_FOUND` (volume or snapshot), `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::clone_image`
  */
@@ -189,7 +189,7 @@ export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tu
  * Grows a zvol (`volsize`, rounded up to 1 MiB) or a container volume's quota (`refquota`);
  * a smaller size than it has is refused, the same size does nothing.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_resize`
  */
 export async function volumeResize(ctx: ZfsContext, request: VolumeResizeRequest): Promise<void> {
@@ -220,7 +220,7 @@ export async function volumeResize(ctx: ZfsContext, request: VolumeResizeRequest
 /**
  * Renames a volume (with its snapshots) for another guest; a clone keeps its `<base>/` part.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (a name of another kind, base-ness changed),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (a name of another kind, base-ness changed),
  *   `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::rename_volume`
  */

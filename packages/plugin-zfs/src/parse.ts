@@ -64,7 +64,7 @@ function rows(text: string, width: number, what: string): string[][] {
  * @param what - for the error message
  * @param zeroIsNone - `0` means "not set" (`refquota`)
  * @returns the number, or `undefined`
- * @throws {@link StorageError} `CORRUPT` for anything else
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` for anything else
  */
 export function parseNumber(value: string, what: string, zeroIsNone = false): number | undefined {
   if (value === '-' || value === 'none') return undefined;
@@ -79,7 +79,7 @@ export function parseNumber(value: string, what: string, zeroIsNone = false): nu
  *
  * @param text - the command's standard output
  * @returns one record per line, in output order
- * @throws {@link StorageError} `CORRUPT` when a line does not have the expected fields
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when a line does not have the expected fields
  * @example
  * ```ts
  * parseDatasetList('tank/vm-100-disk-0\tvolume\t4194304\t-\t-\t12288\t1700000000\n');
@@ -105,7 +105,7 @@ export function parseDatasetList(text: string): DatasetRecord[] {
  *
  * @param text - the command's standard output
  * @returns one record per line, in output order
- * @throws {@link StorageError} `CORRUPT` when a line does not have the expected fields or names no snapshot
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when a line does not have the expected fields or names no snapshot
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot_info`
  */
 export function parseSnapshotList(text: string): SnapshotRecord[] {
@@ -131,7 +131,7 @@ export function parseSnapshotList(text: string): SnapshotRecord[] {
  * @param text - the command's standard output
  * @param count - how many properties were asked for
  * @returns the values as text
- * @throws {@link StorageError} `CORRUPT` when the number of lines differs
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the number of lines differs
  */
 export function parsePropertyValues(text: string, count: number): string[] {
   const lines = text.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
@@ -144,7 +144,7 @@ export function parsePropertyValues(text: string, count: number): string[] {
  *
  * @param text - the command's standard output
  * @returns available and used bytes, and their sum as the total
- * @throws {@link StorageError} `CORRUPT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::status`
  */
 export function parsePoolUsage(text: string): { total: number; available: number; used: number } {

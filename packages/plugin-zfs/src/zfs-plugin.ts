@@ -63,7 +63,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param volname - the volume name
    * @returns the parsed volume (format `raw` for zvols, `subvol` for file systems)
-   * @throws {@link StorageError} `INVALID_VOLUME_ID`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`
    * @see Proxmox `parse_volname`
    */
   override parseVolname(volname: string): ParsedVolume {
@@ -76,7 +76,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - vmid or volname filter
    * @returns the images, in listing order
-   * @throws {@link StorageError} `NOT_FOUND` (pool), `COMMAND_FAILED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
   override listImages(ctx: Ctx, request: T.ListImagesRequest): Promise<T.ImageInfo[]> {
@@ -101,7 +101,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - vmid, format, base
    * @returns the name
-   * @throws {@link StorageError} `NO_SPACE` when indexes 0..1023 are taken
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken
    * @see Proxmox `find_free_diskname`
    */
   override findFreeDiskname(ctx: Ctx, request: T.FindFreeDisknameRequest): Promise<string> {
@@ -115,7 +115,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - vmid, format, name, size in bytes
    * @returns the volname
-   * @throws {@link StorageError} `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE`, `TIMEOUT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `alloc_image`
    */
   override allocImage(ctx: Ctx, request: T.AllocImageRequest): Promise<string> {
@@ -127,7 +127,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume
-   * @throws {@link StorageError} `IN_USE` (clones in `details.clones`), `BUSY`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
   override freeImage(ctx: Ctx, request: T.FreeImageRequest): Promise<void> {
@@ -161,7 +161,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * Imports the pool when it is not imported.
    *
    * @param ctx - the operation context
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `activate_storage`
    */
   override activateStorage(ctx: Ctx): Promise<void> {
@@ -173,7 +173,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and an optional snapshot
-   * @throws {@link StorageError} `NOT_FOUND`, `TIMEOUT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `TIMEOUT`
    * @see Proxmox `activate_volume`
    */
   override activateVolume(ctx: Ctx, request: T.ActivateVolumeRequest): Promise<void> {
@@ -186,7 +186,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the base's volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
   override createBase(ctx: Ctx, request: T.CreateBaseRequest): Promise<string> {
@@ -199,7 +199,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the source, an optional snapshot, the new vmid and name
    * @returns the clone's volname
-   * @throws {@link StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `clone_image`
    */
   override cloneImage(ctx: Ctx, request: T.CloneImageRequest): Promise<string> {
@@ -212,7 +212,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the size info
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
   override volumeSizeInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.VolumeSizeInfo> {
@@ -224,7 +224,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and its new size in bytes
-   * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
   override volumeResize(ctx: Ctx, request: T.VolumeResizeRequest): Promise<void> {
@@ -236,7 +236,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot name
-   * @throws {@link StorageError} `NOT_FOUND`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `volume_snapshot`
    */
   override volumeSnapshot(ctx: Ctx, request: T.SnapshotRequest): Promise<void> {
@@ -249,7 +249,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the volume and the snapshot
    * @returns their names, oldest first
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_rollback_is_possible`
    */
   override volumeRollbackIsPossible(ctx: Ctx, request: T.SnapshotRequest): Promise<string[]> {
@@ -261,7 +261,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume, the snapshot, `destroyBlockers`
-   * @throws {@link StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS`, `IN_USE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS`, `IN_USE`
    * @see Proxmox `volume_snapshot_rollback`
    */
   override volumeSnapshotRollback(ctx: Ctx, request: T.SnapshotRollbackRequest): Promise<void> {
@@ -273,7 +273,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot
-   * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`
    * @see Proxmox `volume_snapshot_delete`
    */
   override volumeSnapshotDelete(ctx: Ctx, request: T.SnapshotDeleteRequest): Promise<void> {
@@ -286,7 +286,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the snapshots
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
   override volumeSnapshotInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.SnapshotInfo[]> {
@@ -299,7 +299,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the volume, the target vmid and name
    * @returns the new volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
   override renameVolume(ctx: Ctx, request: T.RenameVolumeRequest): Promise<string> {
@@ -335,7 +335,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume, format, snapshot, base snapshot, output
-   * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `CORRUPT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
   override volumeExport(ctx: Ctx, request: T.VolumeExportRequest): Promise<void> {
@@ -349,7 +349,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @param ctx - the operation context
    * @param request - the target, format, input, base snapshot, `allowRename`
    * @returns the volname written
-   * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
   override volumeImport(ctx: Ctx, request: T.VolumeImportRequest): Promise<string> {

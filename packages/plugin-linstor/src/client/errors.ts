@@ -1,5 +1,5 @@
 /**
- * Turns LINSTOR's replies into {@link StorageError}s with our stable codes, keeping the
+ * Turns LINSTOR's replies into {@link @stowage/core!index.StorageError | StorageError}s with our stable codes, keeping the
  * controller's own words (message, cause, details, correction) in `details`.
  *
  * @module
@@ -98,7 +98,7 @@ export interface FailedCall {
  * controller itself does for the HTTP status); without one, the HTTP status does.
  *
  * @param call - method, path, status, entries, controller
- * @returns a {@link StorageError}; `details.linstor` holds every entry, `details.retCode` the deciding one
+ * @returns a {@link @stowage/core!index.StorageError | StorageError}; `details.linstor` holds every entry, `details.retCode` the deciding one
  */
 export function errorFromReply(call: FailedCall): StorageError {
   const first = call.entries.find(isErrorRc);

@@ -34,7 +34,7 @@ export function connectionKey(config: LinstorConfig): string {
  *
  * @param config - the storage config
  * @returns the client
- * @throws {@link StorageError} `CONFIG_INVALID` when a TLS or token file cannot be read, or a
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CONFIG_INVALID` when a TLS or token file cannot be read, or a
  *   client certificate comes without its key
  */
 export async function clientFromConfig(config: LinstorConfig): Promise<LinstorClient> {

@@ -1,7 +1,7 @@
 /**
  * The LINSTOR controller client: picks the first controller whose `GET /health` answers 200,
  * fails over to the next, retries idempotent reads, and turns replies into results or
- * {@link StorageError}s.
+ * {@link @stowage/core!index.StorageError | StorageError}s.
  *
  * @module
  */
@@ -87,7 +87,7 @@ export class LinstorClient {
    * @param signal - abort signal
    * @param avoid - controllers that just failed; tried last
    * @returns the chosen base URL
-   * @throws {@link StorageError} `UNAVAILABLE` when no controller answers
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when no controller answers
    */
   async selectController(signal?: AbortSignal, avoid: ReadonlySet<string> = new Set()): Promise<string> {
     if (this.#active && !avoid.has(this.#active)) return this.#active;
@@ -116,7 +116,7 @@ export class LinstorClient {
    * @param path - path and query
    * @param options - signal, logger, statuses accepted besides 2xx
    * @returns the reply
-   * @throws {@link StorageError} mapped from the controller's answer, `UNAVAILABLE`, `TIMEOUT`, `ABORTED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the controller's answer, `UNAVAILABLE`, `TIMEOUT`, `ABORTED`
    */
   get<T = unknown>(path: string, options: CallOptions = {}): Promise<LinstorReply<T>> {
     return this.call<T>('GET', path, undefined, options);
@@ -131,7 +131,7 @@ export class LinstorClient {
    * @param body - JSON body
    * @param options - signal, logger, statuses accepted besides 2xx
    * @returns the reply; warnings are logged and returned
-   * @throws {@link StorageError} mapped from the controller's answer (see {@link errorFromReply}),
+   * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the controller's answer (see {@link errorFromReply}),
    *   `UNAVAILABLE` (no controller), `TIMEOUT` (a write with no answer in time: its outcome is unknown), `ABORTED`
    */
   async call<T = unknown>(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<LinstorReply<T>> {

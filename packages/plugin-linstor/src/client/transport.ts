@@ -175,7 +175,7 @@ function parseBody(text: string): unknown {
  *
  * @param text - the file's content
  * @returns the token
- * @throws {@link StorageError} `CONFIG_INVALID` when there is no token in it
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CONFIG_INVALID` when there is no token in it
  */
 export function tokenFromAuthJson(text: string): string {
   let token: unknown;

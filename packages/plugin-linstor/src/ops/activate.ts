@@ -33,7 +33,7 @@ export function devicePath(env: LinstorEnv, rd: string): string {
  * @param env - the call's environment
  * @param v - the volume
  * @returns the device path
- * @throws {@link StorageError} `UNAVAILABLE` when the device does not appear, the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when the device does not appear, the controller's errors
  * @see Proxmox `LINSTORPlugin::activate_volume`
  */
 export async function activate(env: LinstorEnv, v: LinstorVolume): Promise<string> {

@@ -41,7 +41,7 @@ export interface CreateDefinitionRequest {
  * @param env - the call's environment
  * @param req - name, vmid, size and extra properties
  * @returns the LINSTOR name
- * @throws {@link StorageError} `NOT_FOUND` (resource group missing), or the controller's error
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (resource group missing), or the controller's error
  */
 export async function spawnDefinition(env: LinstorEnv, req: CreateDefinitionRequest): Promise<string> {
   const props = {
@@ -94,7 +94,7 @@ export async function placeDefinition(env: LinstorEnv, rd: string): Promise<void
  * @param env - the call's environment
  * @param req - name, vmid, size
  * @returns the LINSTOR name
- * @throws {@link StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, the controller's errors
  * @see Proxmox `LINSTORPlugin::alloc_image`
  */
 export async function createVolume(env: LinstorEnv, req: CreateDefinitionRequest): Promise<string> {
@@ -139,7 +139,7 @@ export async function deleteQuietly(env: LinstorEnv, rd: string): Promise<void> 
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link StorageError} `IN_USE` (clones, or still in use after the wait), the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones, or still in use after the wait), the controller's errors
  * @see Proxmox `LINSTORPlugin::free_image`
  */
 export async function freeVolume(env: LinstorEnv, volume: ParsedVolume): Promise<void> {
@@ -165,7 +165,7 @@ export async function freeVolume(env: LinstorEnv, volume: ParsedVolume): Promise
  *
  * @param env - the call's environment
  * @param rd - the LINSTOR name
- * @throws {@link StorageError} `IN_USE` with the nodes that still use it
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` with the nodes that still use it
  */
 export async function waitUntilUnused(env: LinstorEnv, rd: string): Promise<void> {
   const deadline = env.config.inUseWaitSeconds * 1000;

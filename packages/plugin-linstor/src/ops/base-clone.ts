@@ -19,7 +19,7 @@ import { forgetView, loadVolumes, type LinstorVolume } from './view.js';
  * @param env - the call's environment
  * @param v - the volume
  * @returns the new volname
- * @throws {@link StorageError} `INVALID_ARGUMENT` (already a base, or a clone), `ALREADY_EXISTS` (name taken)
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (already a base, or a clone), `ALREADY_EXISTS` (name taken)
  * @see Proxmox `create_base`
  */
 export async function makeBase(env: LinstorEnv, v: LinstorVolume): Promise<string> {
@@ -43,7 +43,7 @@ export async function makeBase(env: LinstorEnv, v: LinstorVolume): Promise<strin
  * @param base - the base volume
  * @param req - the clone's own name and vmid
  * @returns the new volname (`<base>/<name>`)
- * @throws {@link StorageError} `INVALID_ARGUMENT` (not a base), `ALREADY_EXISTS`, `COMMAND_FAILED` (clone FAILED), `TIMEOUT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base), `ALREADY_EXISTS`, `COMMAND_FAILED` (clone FAILED), `TIMEOUT`
  * @see Proxmox `clone_image`
  */
 export async function cloneBase(env: LinstorEnv, base: LinstorVolume, req: { name: string; vmid: number }): Promise<string> {

@@ -38,7 +38,7 @@ export function snapshotVolumeName(rd: string, snapshot: string): string {
  * @param v - the volume
  * @param snapshot - the snapshot name
  * @returns the snapshot volume and whether this call made it
- * @throws {@link StorageError} `NOT_FOUND` when the snapshot does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the snapshot does not exist
  */
 export async function openSnapshotVolume(env: LinstorEnv, v: LinstorVolume, snapshot: string): Promise<{ volume: LinstorVolume; created: boolean }> {
   const name = snapshotVolumeName(v.rd, snapshot);

@@ -40,7 +40,7 @@ export async function snapshotInfo(env: LinstorEnv, v: LinstorVolume): Promise<S
  * @param env - the call's environment
  * @param v - the volume
  * @param snapshot - the snapshot name
- * @throws {@link StorageError} `ALREADY_EXISTS`, the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, the controller's errors
  */
 export async function takeSnapshot(env: LinstorEnv, v: LinstorVolume, snapshot: string): Promise<void> {
   await createSnapshot(env.client, env.call, v.rd, linstorSnapshotName(snapshot));
@@ -62,7 +62,7 @@ async function requireSnapshot(env: LinstorEnv, v: LinstorVolume, snapshot: stri
  * @param v - the volume
  * @param snapshot - the snapshot name
  * @param destroyBlockers - delete newer snapshots first
- * @throws {@link StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS` (details.blockers), `IN_USE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS` (details.blockers), `IN_USE`
  */
 export async function rollbackTo(env: LinstorEnv, v: LinstorVolume, snapshot: string, destroyBlockers: boolean): Promise<void> {
   const snaps = await requireSnapshot(env, v, snapshot);
@@ -85,7 +85,7 @@ export async function rollbackTo(env: LinstorEnv, v: LinstorVolume, snapshot: st
  * @param env - the call's environment
  * @param v - the volume
  * @param snapshot - the snapshot name
- * @throws {@link StorageError} `NOT_FOUND`, the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, the controller's errors
  */
 export async function removeSnapshot(env: LinstorEnv, v: LinstorVolume, snapshot: string): Promise<void> {
   await requireSnapshot(env, v, snapshot);

@@ -55,7 +55,7 @@ function write(output: Writable, chunk: Uint8Array): Promise<void> {
  * @param v - the volume
  * @param output - where the stream goes
  * @param onProgress - progress reports
- * @throws {@link StorageError} `CORRUPT` when the device is shorter than the volume's size
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the device is shorter than the volume's size
  * @see Proxmox `volume_export` (`raw+size`)
  */
 export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writable, onProgress?: ProgressCallback): Promise<void> {
@@ -112,7 +112,7 @@ async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: 
  * @param input - the stream, positioned after the header
  * @param size - the payload size from the header
  * @param onProgress - progress reports
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends early or the volume is too small
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends early or the volume is too small
  * @see Proxmox `volume_import` (`raw+size`)
  */
 export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readable, size: number, onProgress?: ProgressCallback): Promise<void> {
@@ -148,7 +148,7 @@ export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readab
  * @param env - the call's environment
  * @param input - the stream
  * @returns the payload size
- * @throws {@link StorageError} `INVALID_ARGUMENT` when truncated
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when truncated
  */
 export function readImportSize(env: LinstorEnv, input: Readable): Promise<number> {
   return readSizeHeader(input, env.ctx.signal ?? undefined);

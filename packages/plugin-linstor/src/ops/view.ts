@@ -123,7 +123,7 @@ export async function findVolume(env: LinstorEnv, volume: ParsedVolume): Promise
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  */
 export async function requireVolume(env: LinstorEnv, volume: ParsedVolume): Promise<LinstorVolume> {
   const v = await findVolume(env, volume);
