@@ -41,7 +41,7 @@ export interface RunLvmOptions extends RunOptions {
  * @param ctx - the operation context
  * @param argv - the command, from a builder in `commands.ts`
  * @param options - run options, busy retry, details
- * @throws {@link StorageError} `NOT_FOUND`, `ALREADY_EXISTS`, `BUSY`, `NO_SPACE`, `CANNOT_SHRINK`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `ALREADY_EXISTS`, `BUSY`, `NO_SPACE`, `CANNOT_SHRINK`, `COMMAND_FAILED`
  */
 export async function runLvm(ctx: LvmThinContext, argv: readonly string[], options: RunLvmOptions = {}): Promise<CommandResult> {
   const { retryBusy = false, details = {}, cleanup = false, ...runOptions } = options;
@@ -90,7 +90,7 @@ export async function settleUdev(ctx: LvmThinContext, cleanup = false): Promise<
  * operation, shared between operations through the storage's TTL cache.
  *
  * @param ctx - the operation context
- * @throws {@link StorageError} `NOT_FOUND` when the volume group does not exist, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume group does not exist, `COMMAND_FAILED`
  */
 export async function loadPoolView(ctx: LvmThinContext): Promise<PoolView> {
   return ctx.cache.shared(LVS_CACHE_KEY, async () => {
@@ -104,7 +104,7 @@ export async function loadPoolView(ctx: LvmThinContext): Promise<PoolView> {
  * (`lvchange -ay`, Proxmox's `activate_storage`), which costs nothing when it is active.
  *
  * @param ctx - the operation context
- * @throws {@link StorageError} `NOT_FOUND` when the volume group or the thin pool does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume group or the thin pool does not exist
  */
 export async function loadPool(ctx: LvmThinContext): Promise<PoolView> {
   const { vgname, thinpool } = ctx.config;
@@ -135,7 +135,7 @@ export function invalidateListing(ctx: LvmThinContext): void {
  *
  * @param ctx - the operation context
  * @param volname - the volume
- * @throws {@link StorageError} `NOT_FOUND` when it does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when it does not exist
  */
 export async function requireVolume(ctx: LvmThinContext, volname: string): Promise<{ view: PoolView; lv: NonNullable<ReturnType<PoolView['volumes']['get']>> }> {
   const view = await loadPool(ctx);
@@ -172,7 +172,7 @@ async function spaceDetails(ctx: LvmThinContext): Promise<Record<string, unknown
  * @param ctx - the operation context
  * @param lvs - the LVs to remove, in order
  * @param options - `cleanup`: run even when the operation was aborted
- * @throws {@link StorageError} `BUSY` after the last try, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `BUSY` after the last try, `COMMAND_FAILED`
  */
 export async function removeLvs(ctx: LvmThinContext, lvs: readonly string[], options: { cleanup?: boolean } = {}): Promise<void> {
   const vg = ctx.config.vgname;

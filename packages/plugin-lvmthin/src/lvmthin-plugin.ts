@@ -79,7 +79,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param volname - the volume name
    * @returns the parsed volume (format `raw`)
-   * @throws {@link StorageError} `INVALID_VOLUME_ID`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`
    * @see Proxmox `parse_volname`
    */
   override parseVolname(volname: string): ParsedVolume {
@@ -93,7 +93,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - vmid or volname filter
    * @returns the images, in `lvs` order
-   * @throws {@link StorageError} `NOT_FOUND` (volume group or pool missing), `COMMAND_FAILED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
   override listImages(ctx: PluginContext<LvmThinConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
@@ -107,7 +107,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - vmid, format (`raw`), name (`vm-<vmid>-…`), size in bytes
    * @returns the volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE` (pool usage in `details`)
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE` (pool usage in `details`)
    * @see Proxmox `alloc_image`
    */
   override allocImage(ctx: PluginContext<LvmThinConfig>, request: AllocImageRequest): Promise<string> {
@@ -119,7 +119,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume
-   * @throws {@link StorageError} `IN_USE` (linked clones, named in `details.clones`), `BUSY`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (linked clones, named in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
   override freeImage(ctx: PluginContext<LvmThinConfig>, request: FreeImageRequest): Promise<void> {
@@ -155,7 +155,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and an optional snapshot
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `activate_volume`
    */
   override activateVolume(ctx: PluginContext<LvmThinConfig>, request: ActivateVolumeRequest): Promise<void> {
@@ -168,7 +168,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and an optional snapshot
-   * @throws {@link StorageError} `NOT_FOUND`, `BUSY`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `BUSY`
    * @see Proxmox `deactivate_volume`
    */
   override deactivateVolume(ctx: PluginContext<LvmThinConfig>, request: ActivateVolumeRequest): Promise<void> {
@@ -181,7 +181,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the base's volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
   override createBase(ctx: PluginContext<LvmThinConfig>, request: CreateBaseRequest): Promise<string> {
@@ -194,7 +194,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the source, an optional snapshot, the new vmid and name
    * @returns the clone's volname
-   * @throws {@link StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `clone_image`
    */
   override cloneImage(ctx: PluginContext<LvmThinConfig>, request: CloneImageRequest): Promise<string> {
@@ -207,7 +207,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the size info
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
   override volumeSizeInfo(ctx: PluginContext<LvmThinConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
@@ -219,7 +219,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and its new size in bytes
-   * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
   override volumeResize(ctx: PluginContext<LvmThinConfig>, request: VolumeResizeRequest): Promise<void> {
@@ -231,7 +231,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot name
-   * @throws {@link StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `volume_snapshot`
    */
   override volumeSnapshot(ctx: PluginContext<LvmThinConfig>, request: SnapshotRequest): Promise<void> {
@@ -243,7 +243,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot
-   * @throws {@link StorageError} `NOT_FOUND`, `BUSY`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `BUSY`, `NO_SPACE`
    * @see Proxmox `volume_snapshot_rollback`
    */
   override volumeSnapshotRollback(ctx: PluginContext<LvmThinConfig>, request: SnapshotRollbackRequest): Promise<void> {
@@ -255,7 +255,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume and the snapshot
-   * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`, `BUSY`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`, `BUSY`
    * @see Proxmox `volume_snapshot_delete`
    */
   override volumeSnapshotDelete(ctx: PluginContext<LvmThinConfig>, request: SnapshotDeleteRequest): Promise<void> {
@@ -268,7 +268,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the volume
    * @returns the snapshots
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
   override volumeSnapshotInfo(ctx: PluginContext<LvmThinConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
@@ -281,7 +281,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the volume, the target vmid and name
    * @returns the new volname
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
   override renameVolume(ctx: PluginContext<LvmThinConfig>, request: RenameVolumeRequest): Promise<string> {
@@ -293,7 +293,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    *
    * @param ctx - the operation context
    * @param request - the volume, an optional snapshot, the output stream
-   * @throws {@link StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
   override volumeExport(ctx: PluginContext<LvmThinConfig>, request: VolumeExportRequest): Promise<void> {
@@ -306,7 +306,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @param ctx - the operation context
    * @param request - the target volume, the input stream, `allowRename`
    * @returns the volname written
-   * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
   override volumeImport(ctx: PluginContext<LvmThinConfig>, request: VolumeImportRequest): Promise<string> {

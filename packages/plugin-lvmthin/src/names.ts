@@ -26,7 +26,7 @@ export const ROLLBACK_PREFIX = 'stowage_rollback_';
  *
  * @param volname - the part of the volid after `:`
  * @returns the parsed volume, format `raw`
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name is unsafe, not `vm-`/`base-`, too
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name is unsafe, not `vm-`/`base-`, too
  *   long for a snapshot name to fit, or contains a part LVM reserves
  * @example
  * ```ts
@@ -61,7 +61,7 @@ export function parseLvmThinVolname(volname: string): ParsedVolume {
  *
  * @param volname - the volume
  * @param snapshot - the snapshot name (already validated by the manager)
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the result is longer than LVM allows
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the result is longer than LVM allows
  */
 export function snapshotLvName(volname: string, snapshot: string): string {
   const name = `${SNAPSHOT_PREFIX}${volname}_${snapshot}`;

@@ -85,7 +85,7 @@ export async function status(ctx: LvmThinContext): Promise<StorageStatus> {
 /**
  * Size, usage, parent and creation time of a volume.
  *
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_size_info`
  */
 export async function volumeSizeInfo(ctx: LvmThinContext, request: VolumeRequest): Promise<VolumeSizeInfo> {
@@ -107,7 +107,7 @@ export function volumePath(ctx: LvmThinContext, request: PathRequest): VolumePat
  * Activates a volume or one of its snapshots (also when flagged to skip activation), unless it
  * is active already.
  *
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::activate_volume`
  */
 export async function activateVolume(ctx: LvmThinContext, request: ActivateVolumeRequest): Promise<void> {
@@ -119,7 +119,7 @@ export async function activateVolume(ctx: LvmThinContext, request: ActivateVolum
  * (which only deactivates snapshots and bases), a plain volume is deactivated too when asked.
  * A device still held after a bounded wait for udev gives `BUSY`.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `BUSY`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::deactivate_volume`
  */
 export async function deactivateVolume(ctx: LvmThinContext, request: ActivateVolumeRequest): Promise<void> {

@@ -21,7 +21,7 @@ import { undoing } from './undo.js';
 /**
  * Takes a snapshot: one `lvcreate -s`, which refuses a name that exists.
  *
- * @throws {@link StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (a base), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_snapshot`
  */
 export async function volumeSnapshot(ctx: LvmThinContext, request: SnapshotRequest): Promise<void> {
@@ -42,7 +42,7 @@ export async function volumeSnapshot(ctx: LvmThinContext, request: SnapshotReque
 /**
  * Lists a volume's snapshots, oldest first, with their creation time.
  *
- * @throws {@link StorageError} `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_snapshot_info`
  */
 export async function volumeSnapshotInfo(ctx: LvmThinContext, request: VolumeRequest): Promise<SnapshotInfo[]> {
@@ -63,7 +63,7 @@ function requireSnapshot(ctx: LvmThinContext, view: PoolView, volname: string, s
  * snapshot of the snapshot under a temporary name; only then is the old state removed and the
  * new one renamed in its place, so a failure before the swap leaves the volume as it was.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `BUSY` (the volume is open), `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `BUSY` (the volume is open), `NO_SPACE`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_snapshot_rollback`
  */
 export async function volumeSnapshotRollback(ctx: LvmThinContext, request: SnapshotRollbackRequest): Promise<void> {
@@ -103,7 +103,7 @@ export async function volumeSnapshotRollback(ctx: LvmThinContext, request: Snaps
 /**
  * Deletes a snapshot. Refused while a linked clone was made from it.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `IN_USE` (`details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` (`details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_snapshot_delete`
  */
 export async function volumeSnapshotDelete(ctx: LvmThinContext, request: SnapshotDeleteRequest): Promise<void> {

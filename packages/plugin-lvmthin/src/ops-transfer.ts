@@ -39,7 +39,7 @@ function assertPlain(request: TransferOptions & { format: string }, side: 'expor
  * Writes a volume (or one of its snapshots) as `raw+size`. An LV that had to be activated for
  * the copy (a snapshot, a base) is deactivated again afterwards.
  *
- * @throws {@link StorageError} `NOT_SUPPORTED` (other formats, snapshots), `NOT_FOUND`, `CORRUPT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (other formats, snapshots), `NOT_FOUND`, `CORRUPT`
  *   (the device gave other than its size), `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::LVMPlugin::volume_export`
  */
@@ -83,7 +83,7 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
  * by `dd` (zero blocks skipped), and for a `base-` target then made a base. A stream shorter or
  * longer than its header, or any failure, removes what was made.
  *
- * @throws {@link StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated or overlong stream,
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated or overlong stream,
  *   zero size), `ALREADY_EXISTS` (unless `allowRename`), `NO_SPACE`
  * @see Proxmox `PVE::Storage::LVMPlugin::volume_import`
  */
@@ -123,7 +123,7 @@ async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRenam
 
 /**
  * A pass-through of exactly `size` bytes: a longer stream fails at the first byte too many (which
- * stops `dd`); a shorter one ends normally with {@link StorageError} `INVALID_ARGUMENT` in `problem`.
+ * stops `dd`); a shorter one ends normally with {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` in `problem`.
  */
 function exactly(size: number, onProgress: ProgressCallback | undefined): Transform & { problem?: StorageError } {
   let seen = 0;

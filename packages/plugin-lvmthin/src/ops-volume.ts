@@ -30,7 +30,7 @@ import { undoing } from './undo.js';
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
  *
- * @throws {@link StorageError} `INVALID_VOLUME_ID`, `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`, `INVALID_ARGUMENT`
  */
 function assertNewName(name: string, vmid: number, prefix: 'vm' | 'base' = 'vm'): void {
   const parsed = parseLvmThinVolname(name);
@@ -42,7 +42,7 @@ function assertNewName(name: string, vmid: number, prefix: 'vm' | 'base' = 'vm')
 /**
  * Creates a thin LV: one `lvcreate`, which refuses a name that exists.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND` (volume group or
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND` (volume group or
  *   pool), `NO_SPACE` (pool usage in `details`)
  * @see Proxmox `PVE::Storage::LvmThinPlugin::alloc_image`
  */
@@ -66,7 +66,7 @@ export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest
 /**
  * Removes a volume and its snapshots. A volume that is gone already is not an error.
  *
- * @throws {@link StorageError} `IN_USE` when linked clones were made from it or from one of its
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` when linked clones were made from it or from one of its
  *   snapshots (`details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::free_image`
  */
@@ -89,7 +89,7 @@ export async function freeImage(ctx: LvmThinContext, request: FreeImageRequest):
  * Turns a volume into a base: renamed `base-…`, read-only, skipped by activation, inactive.
  * Each step is undone when a later one fails.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (already a base), `NOT_FOUND`, `IN_USE` (the
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (already a base), `NOT_FOUND`, `IN_USE` (the
  *   volume has snapshots), `ALREADY_EXISTS` (the base name is taken)
  * @see Proxmox `PVE::Storage::LvmThinPlugin::create_base`
  */
@@ -119,7 +119,7 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
  * Makes a linked clone: a writable thin snapshot of a base, or of a volume's snapshot, with
  * activation now (activation skip flag set, like every volume). One `lvcreate`.
  *
- * @throws {@link StorageError} `NOT_SUPPORTED` (not a base and no snapshot named),
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (not a base and no snapshot named),
  *   `INVALID_ARGUMENT` (bad name), `NOT_FOUND` (source), `ALREADY_EXISTS`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::clone_image`
  */
@@ -144,7 +144,7 @@ export async function cloneImage(ctx: LvmThinContext, request: CloneImageRequest
  * Grows a volume. A size the volume already has (after LVM's rounding to whole extents) is a
  * no-op; a smaller one is refused.
  *
- * @throws {@link StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
  * @see Proxmox `PVE::Storage::LVMPlugin::volume_resize`
  */
 export async function volumeResize(ctx: LvmThinContext, request: VolumeResizeRequest): Promise<void> {
@@ -169,7 +169,7 @@ export async function volumeResize(ctx: LvmThinContext, request: VolumeResizeReq
  * Renames a volume for another guest, with its snapshots (`snap_<old>_s` becomes
  * `snap_<new>_s`). Each rename is undone when a later one fails.
  *
- * @throws {@link StorageError} `INVALID_ARGUMENT` (target name), `NOT_FOUND`, `ALREADY_EXISTS`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (target name), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::LVMPlugin::rename_volume`
  */
 export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeRequest): Promise<string> {

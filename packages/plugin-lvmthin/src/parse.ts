@@ -125,7 +125,7 @@ function epoch(row: Row, key: string, what: string): number | undefined {
  *
  * @param output - standard output of `lvs`
  * @returns one record per LV, in report order
- * @throws {@link StorageError} `CORRUPT` when the output is not the expected report
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the output is not the expected report
  * @example
  * ```ts
  * const lvs = parseLvsReport((await ctx.run(lvsArgs('pve'))).stdout);
@@ -161,7 +161,7 @@ export function parseLvsReport(output: string): LvRecord[] {
  *
  * @param output - standard output of `vgs`
  * @returns one record per volume group
- * @throws {@link StorageError} `CORRUPT` when the output is not the expected report
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the output is not the expected report
  */
 export function parseVgsReport(output: string): VgRecord[] {
   const what = 'vgs report';
@@ -177,7 +177,7 @@ export function parseVgsReport(output: string): VgRecord[] {
  * Parses the output of `blockdev --getsize64`.
  *
  * @param output - standard output, a decimal byte count
- * @throws {@link StorageError} `CORRUPT` when it is not a byte count
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when it is not a byte count
  */
 export function parseBlockdevSize(output: string): number {
   const s = output.trim();
