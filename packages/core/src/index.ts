@@ -119,6 +119,7 @@ export {
   type CountingStream,
   type CountingStreamOptions,
 } from './transfer.js';
+export { withUndo, type RegisterUndo } from './undo.js';
 export {
   assertSafeVolname,
   assertValidStoreId,
