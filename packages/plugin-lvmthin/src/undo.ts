@@ -1,18 +1,17 @@
 /**
- * Undo stacks for multi-step operations: every step that changed something registers how to
- * take it back, and a failure takes back all of them, newest first, before it is rethrown.
+ * Undo stacks for multi-step operations: the core's `withUndo`, and the cached listing dropped
+ * afterwards whatever happened.
  *
  * @module
  */
+import { withUndo, type RegisterUndo } from '@stowage/core';
 import type { LvmThinContext } from './exec.js';
 import { invalidateListing } from './exec.js';
 
-/** Registers how to take back the step that just succeeded. */
-export type RegisterUndo = (step: () => Promise<unknown>) => void;
-
 /**
- * Runs a multi-step operation. When it throws, the registered undo steps run newest first; an
- * undo step that fails is logged and the rest still run. The cached listing is dropped either way.
+ * Runs a multi-step operation with {@link @stowage/core!index.withUndo | withUndo} (on failure the
+ * registered undo steps run newest first, failed ones are logged, the error is rethrown), then
+ * drops the cached listing either way.
  *
  * @param ctx - the operation context
  * @param body - the operation, given the function that registers undo steps
@@ -20,20 +19,8 @@ export type RegisterUndo = (step: () => Promise<unknown>) => void;
  * @throws what `body` threw, after the undo
  */
 export async function undoing<T>(ctx: LvmThinContext, body: (undo: RegisterUndo) => Promise<T>): Promise<T> {
-  const steps: Array<() => Promise<unknown>> = [];
   try {
-    return await body((step) => steps.push(step));
-  } catch (e) {
-    for (const step of steps.reverse()) {
-      try {
-        await step();
-      } catch (undoError) {
-        ctx.log.warn('could not undo a step of a failed operation', {
-          error: undoError instanceof Error ? undoError.message : String(undoError),
-        });
-      }
-    }
-    throw e;
+    return await withUndo(ctx.log, body);
   } finally {
     invalidateListing(ctx);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StorageError, formatVolumeId, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions } from '@stowage/core';
+import { StorageError, formatVolumeId, withUndo, type CommandResult, type ParsedVolume, type PluginContext, type RegisterUndo, type RunOptions } from '@stowage/core';
 import { testBlockDeviceArgs, udevSettleArgs, zfsGetArgs, zfsListChildrenArgs, zfsListDatasetArgs, zfsListSnapshotsArgs } from './commands.js';
 import type { ZfsPoolConfig } from './config.js';
 import { classifyZfsError, zfsFailureOf } from './errors.js';
@@ -239,12 +239,10 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
   }
 }
 
-/** Registers how to take back the step that just succeeded. */
-export type RegisterUndo = (step: () => Promise<unknown>) => void;
-
 /**
- * Runs a multi-step operation. When it throws, the registered undo steps run newest first; an
- * undo step that fails is logged and the rest still run. The cached listings are dropped either way.
+ * Runs a multi-step operation with {@link @stowage/core!index.withUndo | withUndo} (on failure the
+ * registered undo steps run newest first, failed ones are logged, the error is rethrown), then
+ * drops the cached listings either way.
  *
  * @param ctx - the operation context
  * @param body - the operation, given the function that registers undo steps
@@ -252,18 +250,8 @@ export type RegisterUndo = (step: () => Promise<unknown>) => void;
  * @throws what `body` threw, after the undo
  */
 export async function undoing<T>(ctx: ZfsContext, body: (undo: RegisterUndo) => Promise<T>): Promise<T> {
-  const steps: Array<() => Promise<unknown>> = [];
   try {
-    return await body((step) => steps.push(step));
-  } catch (e) {
-    for (const step of steps.reverse()) {
-      try {
-        await step();
-      } catch (undoError) {
-        ctx.log.warn('could not undo a step of a failed operation', { error: undoError instanceof Error ? undoError.message : String(undoError) });
-      }
-    }
-    throw e;
+    return await withUndo(ctx.log, body);
   } finally {
     invalidate(ctx);
   }
