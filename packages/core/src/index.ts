@@ -111,13 +111,16 @@ export {
   countingStream,
   decodeSizeHeader,
   encodeSizeHeader,
+  forwardInto,
   hasSizeHeader,
   negotiateFormat,
   readSizeHeader,
   SIZE_HEADER_BYTES,
   streamDataFormat,
+  writeAll,
   type CountingStream,
   type CountingStreamOptions,
+  type Forwarder,
 } from './transfer.js';
 export { withUndo, type RegisterUndo } from './undo.js';
 export {

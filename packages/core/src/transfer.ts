@@ -1,10 +1,11 @@
 /**
  * Helpers for export/import streams: the 8-byte size header of the `+size` formats, format
- * negotiation between two storages, and a pass-through stream that counts bytes for progress.
+ * negotiation between two storages, a pass-through stream that counts bytes for progress, and
+ * forwarding into a caller's stream without ending it.
  *
  * @module
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import type { StreamFormat } from './capabilities.js';
 import { StorageError } from './errors.js';
 import type { ProgressCallback } from './plugin-types.js';
@@ -232,4 +233,53 @@ export function countingStream(onProgress: ProgressCallback | undefined, total?:
     total: { get: () => expected, enumerable: true },
   });
   return stream as CountingStream;
+}
+
+/** A writable forwarding into another stream, and how to finish it. */
+export interface Forwarder {
+  /** Write here. */
+  readonly stream: Writable;
+  /** Ends {@link Forwarder.stream} (not the target) once all was forwarded; resolves to the bytes forwarded. */
+  finish(): Promise<number>;
+}
+
+/**
+ * A writable that forwards every chunk into `output` with backpressure, counting bytes, and never
+ * ends `output` (the caller may write more after it).
+ *
+ * @param output - the caller's stream
+ * @param onProgress - reports `{ done, total }` with `offset` added to `done`
+ * @param total - the total for progress reports
+ * @param offset - bytes already written before (a size header)
+ */
+export function forwardInto(output: Writable, onProgress?: ProgressCallback, total?: number, offset = 0): Forwarder {
+  let sent = 0;
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      onProgress?.({ done: offset + sent, total });
+      if (output.write(chunk)) cb();
+      else output.once('drain', () => cb());
+    },
+  });
+  return {
+    stream,
+    finish: () =>
+      new Promise<number>((resolve, reject) => {
+        stream.once('error', reject);
+        stream.end(() => resolve(sent));
+      }),
+  };
+}
+
+/**
+ * Writes bytes to a stream and waits until they are taken.
+ *
+ * @param output - the stream
+ * @param bytes - what to write
+ */
+export function writeAll(output: Writable, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    output.write(bytes, (e) => (e ? reject(e) : resolve()));
+  });
 }

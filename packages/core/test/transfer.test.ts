@@ -5,10 +5,12 @@ import {
   countingStream,
   decodeSizeHeader,
   encodeSizeHeader,
+  forwardInto,
   isStorageError,
   negotiateFormat,
   readSizeHeader,
   SIZE_HEADER_BYTES,
+  writeAll,
   type Progress,
 } from '@stowage/core';
 
@@ -154,5 +156,26 @@ describe('countingStream', () => {
     const { sink, bytes } = collect();
     await pipeline(Readable.from([Buffer.from('abc')]), counter, sink);
     expect(bytes().toString()).toBe('abc');
+  });
+});
+
+describe('forwardInto and writeAll', () => {
+  it('forward every byte with progress, wait for a slow target, and never end it', async () => {
+    const got: Buffer[] = [];
+    const target = new Writable({
+      highWaterMark: 4,
+      write(chunk: Buffer, _enc, cb) {
+        got.push(chunk);
+        setTimeout(cb, 1);
+      },
+    });
+    const progress: { done: number; total: number | undefined }[] = [];
+    await writeAll(target, Buffer.from('HEADER!!'));
+    const fwd = forwardInto(target, (p) => progress.push(p), 8 + 20, 8);
+    for (let i = 0; i < 4; i++) fwd.stream.write(Buffer.alloc(5, 65 + i));
+    expect(await fwd.finish()).toBe(20);
+    expect(Buffer.concat(got).toString()).toBe('HEADER!!AAAAABBBBBCCCCCDDDDD');
+    expect(progress.at(-1)).toEqual({ done: 28, total: 28 });
+    expect(target.writableEnded).toBe(false);
   });
 });

@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import {
   encodeSizeHeader,
+  forwardInto,
   findFreeDiskIndex,
   formatDiskName,
   readSizeHeader,
   StorageError,
+  writeAll,
   type ParsedVolume,
   type ProgressCallback,
   type TransferOptions,
@@ -61,8 +63,8 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
   try {
     const path = lvDevicePath(vg, lvName);
     const size = parseBlockdevSize((await ctx.run(blockdevSizeArgs(path))).stdout);
-    await write(request.output, encodeSizeHeader(size));
-    const sink = forwardCounting(request.output, request.onProgress, size);
+    await writeAll(request.output, encodeSizeHeader(size));
+    const sink = forwardInto(request.output, request.onProgress, size);
     await ctx.run(ddReadArgs(path), { stdout: sink.stream });
     const sent = await sink.finish();
     if (sent !== size) {
@@ -147,29 +149,3 @@ function exactly(size: number, onProgress: ProgressCallback | undefined): Transf
   return t;
 }
 
-/** A writable that forwards to `output` with backpressure, counting, never ending `output`. */
-function forwardCounting(output: Writable, onProgress: ProgressCallback | undefined, total: number): { stream: Writable; finish(): Promise<number> } {
-  let sent = 0;
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      sent += chunk.length;
-      onProgress?.({ done: sent, total });
-      if (output.write(chunk)) cb();
-      else output.once('drain', () => cb());
-    },
-  });
-  return {
-    stream,
-    finish: () =>
-      new Promise<number>((resolve, reject) => {
-        stream.once('error', reject);
-        stream.end(() => resolve(sent));
-      }),
-  };
-}
-
-function write(output: Writable, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    output.write(bytes, (e) => (e ? reject(e) : resolve()));
-  });
-}

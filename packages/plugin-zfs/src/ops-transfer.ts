@@ -8,8 +8,10 @@
 import type { Readable } from 'node:stream';
 import {
   encodeSizeHeader,
+  forwardInto,
   readSizeHeader,
   StorageError,
+  writeAll,
   type ParsedVolume,
   type StreamFormat,
   type TransferFormatsRequest,
@@ -34,7 +36,7 @@ import {
 } from './exec.js';
 import { BASE_SNAPSHOT, datasetOf, freeDiskName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { allocImage, destroyDataset } from './ops-volume.js';
-import { exactLength, forwardInto, writeAll } from './streams.js';
+import { exactLength } from './streams.js';
 
 /**
  * The stream formats of a volume, best first: `zfs` always; `raw+size` too for a zvol's current

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { Writable, type Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { StreamFormat, VolumeFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
 import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } from '../plugin-types.js';
-import { countingStream, hasSizeHeader, negotiateFormat } from '../transfer.js';
+import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid } from '../volume-id.js';
 import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
@@ -95,12 +95,7 @@ function abortedBefore(signal: AbortSignal | undefined): void {
 function countingInto(output: Writable, onProgress: ProgressCallback, sizeHeader: boolean): { stream: Writable; flush(): Promise<void> } {
   const counter = countingStream(onProgress, undefined, { sizeHeader });
   counter.on('error', ignore); // reported through the export's promise
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (output.write(chunk)) cb();
-      else output.once('drain', () => cb());
-    },
-  });
+  const sink = forwardInto(output).stream;
   sink.on('error', ignore);
   const fail = (e: Error): void => {
     counter.destroy(e);
