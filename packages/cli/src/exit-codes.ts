@@ -41,6 +41,7 @@ export const EXIT_CODES: Readonly<Record<StorageErrorCode, number>> = {
   PERMISSION_DENIED: 28,
   CORRUPT: 29,
   INTERNAL: 30,
+  LOCK_LOST: 31,
 };
 
 /**

@@ -80,14 +80,11 @@ export {
   type StorageErrorDetails,
   type StorageErrorOptions,
 } from './errors.js';
-export {
-  lockFileName,
-  StorageLocks,
-  withStorageLock,
-  type StorageLockRequest,
-  type StorageLocksOptions,
-  type WithStorageLockOptions,
-} from './lock.js';
+export { lockFileName, StorageLocks, volumeLockFileName, withStorageLock, type StorageLocksOptions, type WithStorageLockOptions } from './lock/storage-locks.js';
+export { lockReason, lockSubject, withLock, type LockHandle, type LockHolder, type LockRequest, type LockService } from './lock/service.js';
+export type { ChangeFeed, ClusterServices } from './cluster.js';
+export type { ConfigSnapshot, ConfigStore } from './config/store.js';
+export { currentOwner, formatOwner, ownerState, parseOwner, processStart, type OperationOwner, type OwnerState } from './owner.js';
 export {
   assertAttributeValue,
   assertDiskNameFor,
@@ -99,7 +96,7 @@ export {
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
-export { defaultLockDir, type StorageLockProvider, type StorageManagerOptions } from './manager/options.js';
+export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type * from './plugin-types.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';

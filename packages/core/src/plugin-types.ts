@@ -53,6 +53,14 @@ export interface PluginContext<C extends StorageConfig = StorageConfig> {
   readonly log: Logger;
   /** The name of the node this process runs on. */
   readonly node: string;
+  /**
+   * Tells the manager that the new volume's name is taken: the volume, or a placeholder that
+   * this plugin's listings hide and its free-name search counts, exists now. The manager then
+   * gives back the storage lock, so that a long data copy (an import, a preallocation) does not
+   * hold it. Call it at most once, right after the reservation is made; outside a locked
+   * operation it does nothing.
+   */
+  readonly nameReserved: () => void;
 }
 
 /** What a plugin's `parseVolname` returns: Proxmox's 7-tuple as named fields, plus the volname. */
@@ -323,4 +331,28 @@ export interface FindFreeDisknameRequest {
   readonly format?: VolumeFormat | undefined;
   /** Make a `base-` name instead of a `vm-` name. */
   readonly base?: boolean | undefined;
+}
+
+/** `collectGarbage` request. */
+export interface CollectGarbageRequest {
+  /** Only report what would be removed; remove nothing. */
+  readonly dryRun?: boolean | undefined;
+}
+
+/** A temporary or an unfinished volume that `collectGarbage` found. */
+export interface GarbageItem {
+  /** What it is, as the plugin names it (a file name, an LV, a dataset). */
+  readonly name: string;
+  /** Its owner token (see `formatOwner`), when it has a readable one. */
+  readonly owner: string | undefined;
+  /** Why it was kept or removed: `owner-dead`, `owner-alive`, `owner-unknown` (another node's). */
+  readonly reason: 'owner-dead' | 'owner-alive' | 'owner-unknown';
+}
+
+/** What `collectGarbage` did. */
+export interface GarbageReport {
+  /** Removed (or, with `dryRun`, would be removed): their owners are dead. */
+  readonly removed: readonly GarbageItem[];
+  /** Left alone: their owners still run, or run on another node. */
+  readonly kept: readonly GarbageItem[];
 }

@@ -10,7 +10,7 @@ import type { ContentType, Feature, StreamFormat, VolumeAttribute } from './capa
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError, isStorageError } from './errors.js';
-import { StorageLocks } from './lock.js';
+import { StorageLocks } from './lock/storage-locks.js';
 import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
@@ -29,8 +29,10 @@ import {
 } from './manager/volume-ops.js';
 import type {
   AttributeValue,
+  GarbageReport,
   ImageInfo,
   ParsedVolume,
+  PluginContext,
   SnapshotInfo,
   StorageStatus,
   TransferOptions,
@@ -68,6 +70,7 @@ export class StorageManager {
   readonly #store: ConfigStore;
   #configChain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #unsubscribe: (() => void) | undefined;
 
   private constructor(state: ManagerState, registry: PluginRegistry, store: ConfigStore) {
     this.#state = state;
@@ -108,7 +111,15 @@ export class StorageManager {
         sharedHoldMs: options.sharedLockHoldMs,
       });
     const node = options.node ?? hostname().split('.')[0] ?? 'localhost';
-    const state = new ManagerState(options.runner ?? new LocalRunner(), node, options.log ?? defaultLogger, locks, options.cacheTtlMs ?? 5000);
+    const state = new ManagerState(
+      options.runner ?? new LocalRunner(),
+      node,
+      options.log ?? defaultLogger,
+      locks,
+      options.cacheTtlMs ?? 5000,
+      options.gcIntervalMs ?? 60_000,
+      options.changes,
+    );
     const store: ConfigStore = { raw: new Map(), file: options.configFile, hasSharedLockDir: options.sharedLockDir !== undefined || options.locks !== undefined };
     for (const { raw, config, cls } of loaded) {
       const entry = state.makeEntry(cls, config);
@@ -116,7 +127,9 @@ export class StorageManager {
       state.entries.set(entry.id, entry);
       store.raw.set(entry.id, raw);
     }
-    return new StorageManager(state, registry, store);
+    const manager = new StorageManager(state, registry, store);
+    manager.#unsubscribe = options.changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
+    return manager;
   }
 
   // ---- storages ---------------------------------------------------------------------------
@@ -356,17 +369,20 @@ export class StorageManager {
   // ---- snapshots --------------------------------------------------------------------------
 
   /**
-   * Takes a snapshot.
+   * Takes a snapshot, under the volume's lock (so two callers cannot both create one name).
    *
    * @param volid - the volume
    * @param snapshot - the name (`[A-Za-z][A-Za-z0-9_-]{0,39}`)
-   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_SUPPORTED`
+   * @throws {@link StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_SUPPORTED`, `BUSY`, `LOCK_TIMEOUT`
    * @see Proxmox `volume_snapshot`
    */
   async volumeSnapshot(volid: string, snapshot: string): Promise<void> {
     const { entry, volume } = this.#live().resolve(volid);
     assertValidSnapshotName(snapshot);
-    await this.#state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }));
+    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }), {
+      volname: volume.volname,
+      operation: 'volumeSnapshot',
+    });
   }
 
   /**
@@ -400,7 +416,7 @@ export class StorageManager {
   }
 
   /**
-   * Deletes a snapshot.
+   * Deletes a snapshot, under the volume's lock.
    *
    * @param volid - the volume
    * @param snapshot - the snapshot
@@ -411,7 +427,10 @@ export class StorageManager {
   async volumeSnapshotDelete(volid: string, snapshot: string, options: { running?: boolean | undefined } = {}): Promise<void> {
     const { entry, volume } = this.#live().resolve(volid);
     assertValidSnapshotName(snapshot);
-    await this.#state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }));
+    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }), {
+      volname: volume.volname,
+      operation: 'volumeSnapshotDelete',
+    });
   }
 
   /**
@@ -549,6 +568,26 @@ export class StorageManager {
     await this.#state.write(entry, undefined, (ctx) => entry.plugin.updateVolumeAttribute(ctx, { volume, attribute, value }));
   }
 
+  // ---- housekeeping -----------------------------------------------------------------------
+
+  /**
+   * Removes what operations left behind when their process died mid-way (a killed import, a
+   * power cut): temporaries and unfinished volumes whose owner is dead, checked by identity
+   * before removal. What a live process (or another node) is still writing is kept. The manager
+   * also does this by itself before the first operation on each storage, then at most every
+   * `gcIntervalMs`.
+   *
+   * @param storeId - the storage
+   * @param options - `dryRun`: report only
+   * @returns what was removed (or would be) and what was kept
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `NOT_SUPPORTED` (the plugin makes no temporaries it could collect)
+   */
+  async collectGarbage(storeId: string, options: { dryRun?: boolean | undefined } = {}): Promise<GarbageReport> {
+    const entry = this.#live().usable(storeId);
+    const run = (ctx: PluginContext): Promise<GarbageReport> => entry.plugin.collectGarbage(ctx, { dryRun: options.dryRun === true });
+    return options.dryRun === true ? this.#state.read(entry, undefined, run) : this.#state.write(entry, undefined, run);
+  }
+
   // ---- export, import, copy ---------------------------------------------------------------
 
   /**
@@ -600,7 +639,7 @@ export class StorageManager {
    */
   async volumeImport(volid: string, options: ImportOptions): Promise<string> {
     const { entry, volume } = this.#live().resolve(volid);
-    return importVolume(this.#state, entry, volume, options);
+    return importVolume(this.#state, entry, { volume }, options);
   }
 
   /**
@@ -634,6 +673,7 @@ export class StorageManager {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe?.();
     await this.#configChain.catch(() => undefined);
   }
 

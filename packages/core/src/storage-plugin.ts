@@ -12,9 +12,11 @@ import type {
   AllocImageRequest,
   AttributeValue,
   CloneImageRequest,
+  CollectGarbageRequest,
   CreateBaseRequest,
   FindFreeDisknameRequest,
   FreeImageRequest,
+  GarbageReport,
   GetAttributeRequest,
   HasFeatureRequest,
   ImageInfo,
@@ -401,6 +403,23 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
     void ctx;
     void request;
     return notSupported(this.pluginClass.type, 'updateVolumeAttribute');
+  }
+
+  /**
+   * Removes the temporaries and unfinished volumes that operations left when their process
+   * died (killed mid-import, a power cut): only those whose owner token says their owner is
+   * dead (see `ownerState`), each checked by identity (inode, LV UUID, ZFS guid, ...) right
+   * before removal, never by name alone. Another node's are kept. The manager calls it before
+   * the first operation on a storage, and then at most every `gcIntervalMs`.
+   *
+   * @param ctx - the operation context
+   * @param request - `dryRun`: report only
+   * @returns what was removed and what was kept
+   */
+  async collectGarbage(ctx: PluginContext<C>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    void ctx;
+    void request;
+    return notSupported(this.pluginClass.type, 'collectGarbage');
   }
 }
 

@@ -167,7 +167,7 @@ describe('StorageLocks', () => {
     });
   });
 
-  it('reports a lock lost while held (compromised) as LOCK_TIMEOUT and aborts the holder', async () => {
+  it('reports a lock lost while held (compromised) as LOCK_LOST and aborts the holder', async () => {
     const locks = new StorageLocks({ lockDir: join(dir, 'lost'), staleMs: STALE_MS });
     let seen: AbortSignal | undefined;
     const held = locks.withLock({ storeId: 'gone' }, async (signal) => {
@@ -176,7 +176,7 @@ describe('StorageLocks', () => {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     });
     const e = await rejection(held);
-    expect(e.code).toBe('LOCK_TIMEOUT');
+    expect(e.code).toBe('LOCK_LOST');
     expect(e.details['reason']).toBe('compromised');
     expect(seen?.aborted).toBe(true);
   });

@@ -23,6 +23,7 @@ function context(runner: CommandRunner, storeId = 'mem'): PluginContext<MemoryCo
     signal: undefined,
     log: silent,
     node: 'test',
+    nameReserved: () => undefined,
   };
 }
 

@@ -58,6 +58,7 @@ export function dirContext(
     signal: undefined,
     log,
     node: 'localhost',
+    nameReserved: () => undefined,
   };
 }
 

@@ -30,5 +30,6 @@ export function pluginContext(config: Record<string, unknown>, node: string, log
       warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     },
     node,
+    nameReserved: () => undefined,
   };
 }

@@ -6,25 +6,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../command/runner.js';
-import type { StorageLockRequest } from '../lock.js';
+import type { ChangeFeed } from '../cluster.js';
+import type { LockService } from '../lock/service.js';
 import type { Logger } from '../plugin-types.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
-
-/**
- * The storage locks the manager takes around name reservation and allocation. The default is
- * the core's {@link StorageLocks} (a lock file per storage in `lockDir`, or in `sharedLockDir`
- * for shared storage); supply another to plug in a cluster lock service.
- */
-export interface StorageLockProvider {
-  /**
-   * Runs `fn` while holding the storage's lock, exclusive across processes.
-   *
-   * @param request - which storage, whether it is shared, and the caller's signal
-   * @param fn - the locked section; its signal aborts when the hold limit passes or the caller aborts
-   * @throws {@link StorageError} `LOCK_TIMEOUT` when the lock is not acquired in time; `ABORTED`
-   */
-  withLock<T>(request: StorageLockRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
-}
 
 /** Options of {@link StorageManager.open}. Exactly one of `config` and `configFile` is given. */
 export interface StorageManagerOptions {
@@ -73,8 +58,20 @@ export interface StorageManagerOptions {
    * @default warnings to `console.warn`, the rest dropped
    */
   readonly log?: Logger;
-  /** Use these locks instead of the default {@link StorageLocks} (tests, cluster lock services). */
-  readonly locks?: StorageLockProvider;
+  /**
+   * Use this lock service instead of the default `StorageLocks` (lock files in `lockDir` and
+   * `sharedLockDir`).
+   */
+  readonly locks?: LockService;
+  /** Announce writes to, and hear other nodes' writes from, this feed; see {@link ChangeFeed}. */
+  readonly changes?: ChangeFeed;
+  /**
+   * How often, at most, the manager removes a storage's stale temporaries (left by operations
+   * whose process died) before an operation on it, in milliseconds. The first operation on each
+   * storage always does; `0` does it before every operation.
+   * @default 60000
+   */
+  readonly gcIntervalMs?: number;
 }
 
 /**

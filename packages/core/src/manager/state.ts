@@ -12,7 +12,8 @@ import { StorageError, isStorageError } from '../errors.js';
 import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
-import type { StorageLockProvider } from './options.js';
+import type { ChangeFeed } from '../cluster.js';
+import { lockReason, type LockService } from '../lock/service.js';
 
 /** One configured storage. */
 export interface StorageEntry {
@@ -26,6 +27,8 @@ export interface StorageEntry {
   config: StorageConfig;
   /** Listings and status shared between calls; cleared after every write. */
   readonly ttl: TtlCache;
+  /** When stale temporaries were last collected (`Date.now()`), `0` for never. */
+  gcAt: number;
 }
 
 /** A volume id resolved to its storage and parsed by the storage's plugin. */
@@ -47,6 +50,16 @@ export interface ContextOptions {
    * free-name search sees the storage as it is, not a listing another process has outdated.
    */
   readonly sharedCache: boolean;
+  /** What `ctx.nameReserved()` does: gives back the lock of a locked section. */
+  readonly nameReserved?: (() => void) | undefined;
+}
+
+/** Which lock a locked section takes, and what it is for. */
+export interface LockedOptions {
+  /** Take this volume's lock instead of the storage's. */
+  readonly volname?: string | undefined;
+  /** The operation, for whoever asks who holds the lock. */
+  readonly operation: string;
 }
 
 /** Everything the manager's operations need. Internal. */
@@ -60,13 +73,17 @@ export class ManagerState {
    * @param log - diagnostics
    * @param locks - storage locks
    * @param cacheTtlMs - TTL of the per-storage caches
+   * @param gcIntervalMs - how often, at most, stale temporaries are collected per storage
+   * @param changes - where writes are announced, if anywhere
    */
   constructor(
     readonly runner: CommandRunner,
     readonly node: string,
     readonly log: Logger,
-    readonly locks: StorageLockProvider,
+    readonly locks: LockService,
     readonly cacheTtlMs: number,
+    readonly gcIntervalMs: number,
+    readonly changes: ChangeFeed | undefined,
   ) {}
 
   /**
@@ -76,7 +93,7 @@ export class ManagerState {
    * @param config - the validated config
    */
   makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
-    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }) };
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), gcAt: 0 };
   }
 
   /**
@@ -141,6 +158,7 @@ export class ManagerState {
       signal,
       log: this.log,
       node: this.node,
+      nameReserved: options.nameReserved ?? noop,
     };
   }
 
@@ -150,26 +168,50 @@ export class ManagerState {
   }
 
   /**
-   * Runs `fn` under the storage lock with a context whose cache is not shared with other calls,
-   * then clears the storage's TTL cache (a locked section always writes).
+   * Runs `fn` under the storage's (or a volume's) lock with a context whose cache is not shared
+   * with other calls, then clears the storage's TTL cache and announces the change (a locked
+   * section always writes).
+   *
+   * The lock is given back when `fn` settles, or earlier when `fn` calls `ctx.nameReserved()`.
+   * When the lock stops protecting the section while held (lost, or past its hold limit),
+   * `fn`'s signal is aborted, and if `fn` then fails the call fails with the lock's error
+   * (`LOCK_LOST`, `LOCK_TIMEOUT`).
    *
    * @param entry - the storage
    * @param signal - the caller's abort signal
    * @param fn - the locked section
-   * @throws {@link StorageError} `LOCK_TIMEOUT`, and whatever `fn` throws
+   * @param options - the volume whose lock to take, the operation's name
+   * @throws {@link StorageError} `LOCK_TIMEOUT`, `LOCK_LOST`, and whatever `fn` throws
    */
-  async locked<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
+  async locked<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>, options: LockedOptions): Promise<T> {
+    const request = { storeId: entry.id, volname: options.volname, shared: this.isShared(entry), signal, operation: options.operation };
+    const lock = await this.locks.acquire(request);
+    const stop = new AbortController();
+    let held = true;
+    const onLost = (): void => {
+      if (held) stop.abort(lockReason(lock.signal, request));
+    };
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      lock.signal.removeEventListener('abort', onLost);
+      lock.release().catch((e: unknown) => this.log.warn(`could not release the lock of storage '${entry.id}'`, { error: String(e) }));
+    };
+    if (lock.signal.aborted) onLost();
+    else lock.signal.addEventListener('abort', onLost, { once: true });
     try {
-      return await this.locks.withLock({ storeId: entry.id, shared: this.isShared(entry), signal }, (lockSignal) =>
-        fn(this.context(entry, { signal: lockSignal, sharedCache: false })),
-      );
+      const ctxSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+      return await fn(this.context(entry, { signal: ctxSignal, sharedCache: false, nameReserved: release }));
+    } catch (e) {
+      throw stop.signal.aborted ? (stop.signal.reason as StorageError) : e;
     } finally {
-      entry.ttl.clear();
+      release();
+      this.changed(entry);
     }
   }
 
   /**
-   * Runs a write that needs no lock, then clears the storage's TTL cache.
+   * Runs a write that needs no lock, then clears the storage's TTL cache and announces the change.
    *
    * @param entry - the storage
    * @param signal - the caller's abort signal
@@ -179,8 +221,18 @@ export class ManagerState {
     try {
       return await fn(this.context(entry, { signal, sharedCache: false }));
     } finally {
-      entry.ttl.clear();
+      this.changed(entry);
     }
+  }
+
+  /**
+   * Forgets a storage's cached listings and status, and announces the change to other nodes.
+   *
+   * @param entry - the storage
+   */
+  changed(entry: StorageEntry): void {
+    entry.ttl.clear();
+    this.changes?.publish(entry.id).catch((e: unknown) => this.log.warn(`could not announce a change of storage '${entry.id}'`, { error: String(e) }));
   }
 
   /**
@@ -195,14 +247,40 @@ export class ManagerState {
   }
 
   /**
-   * Makes sure the storage is active for this operation (once per context).
+   * Makes sure the storage is active for this operation (once per context), and collects its
+   * stale temporaries when that is due (see {@link ManagerState.collectIfDue}).
    *
    * @param entry - the storage
    * @param ctx - the operation's context
    * @see Proxmox `PVE::Storage::activate_storage`
    */
   activate(entry: StorageEntry, ctx: PluginContext): Promise<void> {
-    return ctx.cache.get('stowage:activated', () => entry.plugin.activateStorage(ctx));
+    return ctx.cache.get('stowage:activated', async () => {
+      await entry.plugin.activateStorage(ctx);
+      await this.collectIfDue(entry, ctx);
+    });
+  }
+
+  /**
+   * Runs the plugin's `collectGarbage` if this manager has not done so for the storage within
+   * `gcIntervalMs`. A plugin without it (`NOT_SUPPORTED`) is skipped; other failures are logged,
+   * never thrown, since the operation that triggered the collection is not at fault.
+   *
+   * @param entry - the storage
+   * @param ctx - the operation's context
+   */
+  async collectIfDue(entry: StorageEntry, ctx: PluginContext): Promise<void> {
+    const now = Date.now();
+    if (entry.gcAt !== 0 && now - entry.gcAt < this.gcIntervalMs) return;
+    entry.gcAt = now;
+    try {
+      const report = await entry.plugin.collectGarbage(ctx, {});
+      if (report.removed.length > 0) {
+        this.log.info(`removed ${report.removed.length} stale temporaries of storage '${entry.id}'`, { removed: report.removed.map((r) => r.name) });
+      }
+    } catch (e) {
+      if (!isStorageError(e, 'NOT_SUPPORTED')) this.log.warn(`could not collect stale temporaries of storage '${entry.id}'`, { error: String(e) });
+    }
   }
 
   /**
@@ -214,6 +292,10 @@ export class ManagerState {
   volid(entry: StorageEntry, volname: string): string {
     return formatVolumeId(entry.id, volname);
   }
+}
+
+function noop(): void {
+  // outside a locked section there is no lock to give back
 }
 
 /**

@@ -1,6 +1,9 @@
 /**
- * The manager's export, import and copy: format checks, progress counting, and removing a
- * half-made target when an import or copy fails. No lock is held while data flows.
+ * The manager's export, import and copy: format checks, progress counting, and name
+ * reservation. An import takes the target storage's lock, chooses or checks the name, and lets
+ * the plugin reserve it (`ctx.nameReserved()`) before the lock is given back; no lock is held
+ * while data flows. A failed import is undone by the plugin, which alone knows the identity of
+ * what it made: the manager never frees a volume by name after a failure.
  *
  * @module
  */
@@ -10,7 +13,7 @@ import type { StreamFormat, VolumeFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
 import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } from '../plugin-types.js';
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
-import { assertValidVmid } from '../volume-id.js';
+import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
@@ -153,76 +156,83 @@ export async function exportVolume(state: ManagerState, source: ResolvedVolume, 
   });
 }
 
-async function exists(state: ManagerState, entry: StorageEntry, volname: string): Promise<boolean> {
-  const ctx = state.context(entry, { signal: undefined, sharedCache: false });
-  const images = await entry.plugin.listImages(ctx, { volnames: [volname] });
-  return images.some((i) => i.volname === volname);
-}
+/** Where an import goes: a named volume, or the lowest free disk name of a guest, chosen under the lock. */
+export type ImportTarget = { readonly volume: ParsedVolume } | { readonly pick: { readonly vmid: number; readonly format: VolumeFormat } };
 
 /**
- * Frees `volname` if it exists, under the storage lock. Used after a failed import or copy;
- * failures are logged, never thrown (the caller is already throwing the real error).
- *
- * @param state - the manager's state
- * @param entry - the storage
- * @param volume - the half-made volume
- */
-export async function removeLeftover(state: ManagerState, entry: StorageEntry, volume: ParsedVolume): Promise<void> {
-  try {
-    await state.locked(entry, undefined, async (ctx) => {
-      if (!(await exists(state, entry, volume.volname))) return;
-      state.log.warn(`removing half-made volume '${entry.id}:${volume.volname}'`);
-      await entry.plugin.freeImage(ctx, { volume });
-    });
-  } catch (e) {
-    state.log.warn(`could not remove half-made volume '${entry.id}:${volume.volname}'`, { error: String(e) });
-  }
-}
-
-/**
- * Imports a volume (see {@link StorageManager.volumeImport}). When the target did not exist
- * before and the import fails (other than because the name is taken), whatever is left at the
- * target name is freed.
+ * Imports a volume (see {@link StorageManager.volumeImport}). Under the target storage's lock
+ * the name is chosen (for a `pick` target) and the plugin reserves it; the lock goes back once
+ * the plugin calls `ctx.nameReserved()` (or when it returns), so concurrent allocations never
+ * take the name, while the data flows without the lock.
  *
  * @param state - the manager's state
  * @param entry - the target storage
- * @param volume - the target volume (may not exist yet)
+ * @param target - the target volume (may not exist yet), or a guest and format to pick a free name for
  * @param options - format, input, progress, signal
  * @param internal - the snapshot names come from the manager itself (`__migration__`), not a caller
  * @returns the volid written
  */
-export async function importVolume(
-  state: ManagerState,
-  entry: StorageEntry,
-  volume: ParsedVolume,
-  options: ImportOptions,
-  internal = false,
-): Promise<string> {
+export async function importVolume(state: ManagerState, entry: StorageEntry, target: ImportTarget, options: ImportOptions, internal = false): Promise<string> {
   if (!internal) checkTransferNames(options);
-  if (volume.vmid !== undefined) assertValidVmid(volume.vmid);
+  const named = 'volume' in target ? target.volume : undefined;
+  if (named?.vmid !== undefined) assertValidVmid(named.vmid);
   abortedBefore(options.signal);
-  const volid = state.volid(entry, volume.volname);
-  let existed = true;
+  const probe = named ?? placeholderVolume(entry, 'pick' in target ? target.pick : { vmid: 0, format: 'raw' });
   try {
-    const volname = await state.write(entry, options.signal, async (ctx) => {
+    await state.read(entry, options.signal, async (ctx) => {
       await state.activate(entry, ctx);
-      const formats = await entry.plugin.volumeImportFormats(ctx, transferRequest(volume, options));
-      if (!formats.includes(options.format)) throw unsupportedFormat(volid, options.format, formats, 'import');
-      existed = await exists(state, entry, volume.volname);
-      let input = options.input;
-      if (options.onProgress) {
-        const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
-        counter.on('error', ignore); // reported by the plugin that reads it
-        options.input.once('error', (e) => counter.destroy(e));
-        input = options.input.pipe(counter);
-      }
-      const request = { ...transferRequest(volume, options), format: options.format, input, allowRename: options.allowRename };
-      return entry.plugin.volumeImport(ctx, request);
+      const formats = await entry.plugin.volumeImportFormats(ctx, transferRequest(probe, options));
+      if (!formats.includes(options.format)) throw unsupportedFormat(state.volid(entry, probe.volname), options.format, formats, 'import');
     });
+    const volname = await state.locked(
+      entry,
+      options.signal,
+      async (ctx) => {
+        const volume = named ?? (await freeVolume(entry, ctx, 'pick' in target ? target.pick : { vmid: 0, format: 'raw' }));
+        let input = options.input;
+        if (options.onProgress) {
+          const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
+          counter.on('error', ignore); // reported by the plugin that reads it
+          options.input.once('error', (e) => counter.destroy(e));
+          input = options.input.pipe(counter);
+        }
+        const request = { ...transferRequest(volume, options), format: options.format, input, allowRename: options.allowRename };
+        return entry.plugin.volumeImport(ctx, request);
+      },
+      { operation: 'volumeImport' },
+    );
     return state.volid(entry, volname);
   } catch (e) {
-    if (!existed && !isStorageError(e, 'ALREADY_EXISTS')) await removeLeftover(state, entry, volume);
     throw asAbortError(e, options.signal);
+  }
+}
+
+/** A volume of the right shape for asking a plugin about formats, without listing the storage. */
+function placeholderVolume(entry: StorageEntry, pick: { vmid: number; format: VolumeFormat }): ParsedVolume {
+  const name = formatDiskName({ vmid: pick.vmid, index: 0, ext: entry.plugin.diskNameExtension(pick.format) });
+  return parseWith(entry, entry.plugin.imageVolname({ vmid: pick.vmid, name }));
+}
+
+async function freeVolume(entry: StorageEntry, ctx: PluginContext, pick: { vmid: number; format: VolumeFormat }): Promise<ParsedVolume> {
+  const name = await entry.plugin.findFreeDiskname(ctx, pick);
+  return parseWith(entry, entry.plugin.imageVolname({ vmid: pick.vmid, name }));
+}
+
+/**
+ * Frees a volume this operation has just made, under the storage lock. Used when a copy's
+ * import finished but its export failed afterwards; failures are logged, never thrown (the
+ * caller is already throwing the real error).
+ *
+ * @param state - the manager's state
+ * @param entry - the storage
+ * @param volid - the volume the import returned
+ */
+async function freeOwnCopy(state: ManagerState, entry: StorageEntry, volid: string): Promise<void> {
+  try {
+    const volume = parseWith(entry, parseVolumeId(volid).volname);
+    await state.locked(entry, undefined, (ctx) => entry.plugin.freeImage(ctx, { volume }), { operation: 'freeImage' });
+  } catch (e) {
+    state.log.warn(`could not remove the copy '${volid}' of a failed copy`, { error: String(e) });
   }
 }
 
@@ -264,23 +274,25 @@ export async function copyVolume(state: ManagerState, source: ResolvedVolume, ta
   const withSnapshots = options.withSnapshots;
   const exportFormats = await source.entry.plugin.volumeExportFormats(sourceCtx, { volume: source.volume, withSnapshots });
 
-  const name =
-    options.name ??
-    (await state.locked(target, options.signal, async (ctx) => {
-      await state.activate(target, ctx);
-      return target.plugin.findFreeDiskname(ctx, { vmid, format });
-    }));
-  const volume = parseWith(target, target.plugin.imageVolname({ vmid, name }));
-  const targetCtx = state.context(target, { signal: options.signal, sharedCache: false });
+  const into: ImportTarget = options.name !== undefined
+    ? { volume: parseWith(target, target.plugin.imageVolname({ vmid, name: options.name })) }
+    : { pick: { vmid, format } };
+  const probe = 'volume' in into ? into.volume : placeholderVolume(target, into.pick);
+  const targetCtx = state.context(target, { signal: options.signal, sharedCache: true });
   await state.activate(target, targetCtx);
-  const importFormats = await target.plugin.volumeImportFormats(targetCtx, { volume, withSnapshots });
+  const importFormats = await target.plugin.volumeImportFormats(targetCtx, { volume: probe, withSnapshots });
   const stream = negotiateFormat(exportFormats, importFormats);
 
   const snapshot = SNAPSHOT_STREAMS.includes(stream) ? MIGRATION_SNAPSHOT : undefined;
-  if (snapshot) await state.write(source.entry, options.signal, (ctx) => source.entry.plugin.volumeSnapshot(ctx, { volume: source.volume, snapshot }));
+  if (snapshot) {
+    await state.locked(source.entry, options.signal, (ctx) => source.entry.plugin.volumeSnapshot(ctx, { volume: source.volume, snapshot }), {
+      volname: source.volume.volname,
+      operation: 'copyVolume',
+    });
+  }
   try {
-    const volid = await pump(state, source, target, volume, { ...options, stream, snapshot });
-    if (snapshot) await dropSnapshot(state, target, parseWith(target, volid.slice(target.id.length + 1)), snapshot);
+    const volid = await pump(state, source, target, into, { ...options, stream, snapshot });
+    if (snapshot) await dropSnapshot(state, target, parseWith(target, parseVolumeId(volid).volname), snapshot);
     return volid;
   } finally {
     if (snapshot) await dropSnapshot(state, source.entry, source.volume, snapshot);
@@ -289,7 +301,7 @@ export async function copyVolume(state: ManagerState, source: ResolvedVolume, ta
 
 async function dropSnapshot(state: ManagerState, entry: StorageEntry, volume: ParsedVolume, snapshot: string): Promise<void> {
   try {
-    await state.write(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot }));
+    await state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot }), { volname: volume.volname, operation: 'copyVolume' });
   } catch (e) {
     if (!isStorageError(e, 'NOT_FOUND')) state.log.warn(`could not delete snapshot '${snapshot}' of '${entry.id}:${volume.volname}'`, { error: String(e) });
   }
@@ -300,7 +312,7 @@ async function pump(
   state: ManagerState,
   source: ResolvedVolume,
   target: StorageEntry,
-  volume: ParsedVolume,
+  into: ImportTarget,
   options: CopyOptions & { stream: StreamFormat; snapshot: string | undefined },
 ): Promise<string> {
   const stop = new AbortController();
@@ -325,7 +337,7 @@ async function pump(
       await endAndWait(pipe);
     })
     .catch(failed);
-  const imported = importVolume(state, target, volume, {
+  const imported = importVolume(state, target, into, {
     format: options.stream,
     input: pipe,
     withSnapshots: options.withSnapshots,
@@ -337,7 +349,7 @@ async function pump(
   try {
     const [ex, im] = await Promise.allSettled([exported, imported]);
     if (ex.status === 'fulfilled' && im.status === 'fulfilled') return im.value;
-    if (im.status === 'fulfilled') await removeLeftover(state, target, parseWith(target, im.value.slice(target.id.length + 1)));
+    if (im.status === 'fulfilled') await freeOwnCopy(state, target, im.value);
     throw asAbortError(options.signal?.aborted ? (first ?? options.signal.reason) : first, options.signal);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -81,10 +81,15 @@ export async function allocImage(state: ManagerState, entry: StorageEntry, optio
   if (name !== undefined) assertDiskNameFor(name, vmid);
   const format = allocFormat(entry, options.format);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(entry, options.signal, async (ctx) => {
-    const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
-    return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
-  });
+  const volname = await state.locked(
+    entry,
+    options.signal,
+    async (ctx) => {
+      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
+      return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
+    },
+    { operation: 'allocImage' },
+  );
   return state.volid(entry, volname);
 }
 
@@ -117,7 +122,7 @@ export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise
     }
     if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
     await entry.plugin.freeImage(ctx, { volume });
-  });
+  }, { operation: 'freeImage' });
 }
 
 /**
@@ -133,7 +138,7 @@ export async function createBase(state: ManagerState, r: ResolvedVolume): Promis
   if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
   await requireFeature(state, r, 'template', undefined);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }));
+  const volname = await state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }), { operation: 'createBase' });
   return state.volid(entry, volname);
 }
 
@@ -158,7 +163,7 @@ export async function cloneImage(state: ManagerState, r: ResolvedVolume, options
   const volname = await state.locked(entry, undefined, async (ctx) => {
     const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
     return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
-  });
+  }, { operation: 'cloneImage' });
   return state.volid(entry, volname);
 }
 
@@ -181,12 +186,12 @@ export async function renameVolume(state: ManagerState, r: ResolvedVolume, targe
   const volname = await state.locked(entry, undefined, async (ctx) => {
     const chosen = targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
     return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName: chosen });
-  });
+  }, { operation: 'renameVolume' });
   return state.volid(entry, volname);
 }
 
 /**
- * Rolls back to a snapshot, refusing with `SNAPSHOT_BLOCKERS` when newer snapshots block it and
+ * Rolls back to a snapshot under the volume's lock, refusing with `SNAPSHOT_BLOCKERS` when newer snapshots block it and
  * the caller did not ask to destroy them.
  *
  * @param state - the manager's state
@@ -198,7 +203,7 @@ export async function renameVolume(state: ManagerState, r: ResolvedVolume, targe
 export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot: string, destroyBlockers: boolean): Promise<void> {
   const { entry, volume, volid } = r;
   assertValidSnapshotName(snapshot);
-  await state.write(entry, undefined, async (ctx) => {
+  await state.locked(entry, undefined, async (ctx) => {
     const blockers = await entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot });
     if (blockers.length > 0 && !destroyBlockers) {
       throw new StorageError('SNAPSHOT_BLOCKERS', `can't rollback '${volid}' to '${snapshot}': newer snapshots ${blockers.join(', ')} exist`, {
@@ -206,11 +211,11 @@ export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot:
       });
     }
     await entry.plugin.volumeSnapshotRollback(ctx, { volume, snapshot, destroyBlockers });
-  });
+  }, { volname: volume.volname, operation: 'volumeSnapshotRollback' });
 }
 
 /**
- * Resizes a volume, refusing a shrink with `CANNOT_SHRINK` before the plugin is asked when the
+ * Resizes a volume under the volume's lock, refusing a shrink with `CANNOT_SHRINK` before the plugin is asked when the
  * plugin cannot shrink.
  *
  * @param state - the manager's state
@@ -222,7 +227,7 @@ export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot:
 export async function resize(state: ManagerState, r: ResolvedVolume, size: number, running: boolean | undefined): Promise<void> {
   const { entry, volume, volid } = r;
   assertValidSize(size);
-  await state.write(entry, undefined, async (ctx) => {
+  await state.locked(entry, undefined, async (ctx) => {
     if (!entry.cls.capabilities.shrink) {
       const current = await entry.plugin.volumeSizeInfo(ctx, { volume }).catch((e: unknown) => {
         if (isStorageError(e, 'NOT_SUPPORTED')) return undefined;
@@ -235,5 +240,5 @@ export async function resize(state: ManagerState, r: ResolvedVolume, size: numbe
       }
     }
     await entry.plugin.volumeResize(ctx, { volume, size, running });
-  });
+  }, { volname: volume.volname, operation: 'volumeResize' });
 }

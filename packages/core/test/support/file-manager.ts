@@ -40,7 +40,7 @@ export async function openFileManager(
     config.push({ type, storage: id, path: dirs[id], ...options.overrides?.[id] });
   }
   const real = new StorageLocks({ lockDir });
-  const lockLog: { storeId: string; shared: boolean }[] = [];
+  const lockLog: { storeId: string; shared: boolean; volname?: string }[] = [];
   const held = new Set<string>();
   const warnings: string[] = [];
   const manager = await StorageManager.open({
@@ -49,16 +49,18 @@ export async function openFileManager(
     node: 'testnode',
     log: { debug() {}, info() {}, warn: (message) => warnings.push(message) },
     locks: {
-      withLock(request, fn) {
-        lockLog.push({ storeId: request.storeId, shared: request.shared === true });
-        return real.withLock(request, async (signal) => {
-          held.add(request.storeId);
-          try {
-            return await fn(signal);
-          } finally {
-            held.delete(request.storeId);
-          }
-        });
+      async acquire(request) {
+        const key = request.volname === undefined ? request.storeId : `${request.storeId}:${request.volname}`;
+        lockLog.push({ storeId: request.storeId, shared: request.shared === true, ...(request.volname !== undefined ? { volname: request.volname } : {}) });
+        const lock = await real.acquire(request);
+        held.add(key);
+        return {
+          signal: lock.signal,
+          release: async () => {
+            held.delete(key);
+            await lock.release();
+          },
+        };
       },
     },
     ...options.open,

@@ -6,7 +6,7 @@
  */
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StorageLocks } from '../../src/lock.js';
+import { StorageLocks } from '../../src/lock/storage-locks.js';
 
 const [mode, lockDir, storeId, ...rest] = process.argv.slice(2);
 

@@ -35,6 +35,7 @@ export function pluginContext(
     signal,
     log: options.log ?? new MemoryLog(),
     node: 'test',
+    nameReserved: () => undefined,
   };
 }
 

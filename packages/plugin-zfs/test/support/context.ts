@@ -31,6 +31,7 @@ export function pluginContext(runner: CommandRunner, config: ZfsPoolConfig, opti
     signal,
     log: options.log ?? new MemoryLog(),
     node: 'test',
+    nameReserved: () => undefined,
   };
 }
 

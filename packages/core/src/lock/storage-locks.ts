@@ -14,9 +14,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { StorageError } from './errors.js';
-import { FifoMutex } from './lock/fifo.js';
-import { acquireFileLock, type FileLockHandle } from './lock/file-lock.js';
+import { StorageError } from '../errors.js';
+import { FifoMutex } from './fifo.js';
+import { acquireFileLock, type FileLockHandle } from './file-lock.js';
+import { lockSubject, withLock, type LockHandle, type LockRequest, type LockService } from './service.js';
 
 /** Options of {@link StorageLocks}. */
 export interface StorageLocksOptions {
@@ -57,20 +58,6 @@ export interface StorageLocksOptions {
   readonly updateMs?: number | undefined;
 }
 
-/** Which lock to take, and per-call overrides. */
-export interface StorageLockRequest {
-  /** The storage whose lock to take. */
-  readonly storeId: string;
-  /** `true` for a shared storage: lock in `sharedLockDir`, with the shared hold limit. */
-  readonly shared?: boolean | undefined;
-  /** Overrides {@link StorageLocksOptions.acquireTimeoutMs} for this call. */
-  readonly timeoutMs?: number | undefined;
-  /** Overrides the hold limit for this call (`0`: none). */
-  readonly holdMs?: number | undefined;
-  /** Gives up waiting (code `ABORTED`) and aborts the holder's signal when aborted. */
-  readonly signal?: AbortSignal | undefined;
-}
-
 /**
  * The file name of a storage's lock: `storage-<storeId>.lock` for ids made of letters, digits,
  * `.`, `_`, `-` (every valid Proxmox storage id), else a hash, so that no storage id can reach
@@ -85,8 +72,27 @@ export interface StorageLockRequest {
  * ```
  */
 export function lockFileName(storeId: string): string {
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(storeId)) return `storage-${storeId}.lock`;
-  return `storage=${createHash('sha256').update(storeId, 'utf8').digest('hex').slice(0, 40)}.lock`;
+  return `storage${safeId(storeId)}.lock`;
+}
+
+/**
+ * The file name of one volume's lock (snapshots, rollback, resize):
+ * `volume-<storeId>-<hash of the volname>.lock`, safe for any storage id and volname.
+ *
+ * @param storeId - the storage
+ * @param volname - the volume
+ * @returns a file name without directory
+ */
+export function volumeLockFileName(storeId: string, volname: string): string {
+  return `volume${safeId(storeId)}-${hash(volname).slice(0, 24)}.lock`;
+}
+
+function safeId(storeId: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(storeId) ? `-${storeId}` : `=${hash(storeId)}`;
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(String(text), 'utf8').digest('hex').slice(0, 40);
 }
 
 const queues = new Map<string, FifoMutex>();
@@ -105,8 +111,8 @@ function dropIfIdle(path: string): void {
 }
 
 /**
- * Takes storage locks. One instance per manager; instances in one process that use the same
- * directories share their in-process queues.
+ * The default {@link LockService}: lock files. One instance per manager; instances in one
+ * process that use the same directories share their in-process queues.
  *
  * @example
  * ```ts
@@ -118,7 +124,7 @@ function dropIfIdle(path: string): void {
  * });
  * ```
  */
-export class StorageLocks {
+export class StorageLocks implements LockService {
   readonly #lockDir: string;
   readonly #sharedLockDir: string | undefined;
   readonly #acquireTimeoutMs: number;
@@ -143,83 +149,68 @@ export class StorageLocks {
   }
 
   /**
-   * The lock directory path of a storage (what exists while its lock is held).
+   * The lock directory path of a storage or volume (what exists while its lock is held).
    *
    * @param storeId - the storage
    * @param shared - whether it is a shared storage
+   * @param volname - a volume of it, for the volume's lock
    * @returns an absolute path
    * @throws {@link StorageError} `CONFIG_INVALID` for a shared storage without `sharedLockDir`
    */
-  lockPath(storeId: string, shared = false): string {
-    if (!shared) return join(this.#lockDir, lockFileName(storeId));
+  lockPath(storeId: string, shared = false, volname?: string): string {
+    const name = volname === undefined ? lockFileName(storeId) : volumeLockFileName(storeId, volname);
+    if (!shared) return join(this.#lockDir, name);
     if (this.#sharedLockDir === undefined) {
       throw new StorageError('CONFIG_INVALID', `storage '${storeId}' is shared, but no sharedLockDir was given`, {
         details: { storeId },
       });
     }
-    return join(this.#sharedLockDir, lockFileName(storeId));
+    return join(this.#sharedLockDir, name);
   }
 
   /**
-   * Runs `fn` while holding the storage's lock. The lock is released when `fn` settles.
+   * Takes a storage's (or volume's) lock: first a turn in this process's queue, then the lock
+   * file. The handle's signal aborts with `LOCK_TIMEOUT` (`details.reason: 'hold-limit'`) when
+   * the hold limit passes, and with `LOCK_LOST` (`details.reason: 'compromised'`) when the lock
+   * file is lost while held (removed, or taken over after a pause longer than the stale period).
    *
-   * If the hold limit passes, or the lock file is lost while held, `fn`'s signal is aborted
-   * and the call fails at once with `LOCK_TIMEOUT`; the in-process turn is still kept until
-   * `fn` settles, so two callers of this process never overlap.
-   *
-   * @param request - storage, shared or not, per-call timeout, hold limit and signal
-   * @param fn - the locked work; it gets a signal to stop early
-   * @returns what `fn` returns
+   * @param request - storage, volume, shared or not, per-call timeout, hold limit and signal
+   * @returns the held lock
    * @throws {@link StorageError} `LOCK_TIMEOUT` (`details.storeId`, `details.waitedMs`) when
-   *   the lock was not taken in time, the hold limit passed (`details.reason: 'hold-limit'`) or
-   *   the lock was lost (`details.reason: 'compromised'`); `ABORTED` when the request's signal
-   *   was aborted while waiting; `CONFIG_INVALID` for a shared storage without
-   *   `sharedLockDir`; `UNAVAILABLE` when the lock directory is missing; `PERMISSION_DENIED`
-   *   when it is not writable; whatever `fn` throws
+   *   the lock was not taken in time; `ABORTED` when the request's signal was aborted while
+   *   waiting; `CONFIG_INVALID` for a shared storage without `sharedLockDir`; `UNAVAILABLE`
+   *   when the lock directory is missing; `PERMISSION_DENIED` when it is not writable
    * @see Proxmox `cluster_lock_storage`
    */
-  async withLock<T>(request: StorageLockRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const { storeId, signal } = request;
+  async acquire(request: LockRequest): Promise<LockHandle> {
+    const { storeId, volname, signal } = request;
     const shared = request.shared === true;
-    const path = this.lockPath(storeId, shared);
+    const path = this.lockPath(storeId, shared, volname);
     const timeoutMs = checkMs('timeoutMs', request.timeoutMs ?? this.#acquireTimeoutMs);
     const holdMs = checkMs('holdMs', request.holdMs ?? (shared ? this.#sharedHoldMs : this.#localHoldMs));
     const started = Date.now();
     const deadline = started + timeoutMs;
-    const facts = { storeId, shared, lockFile: path, timeoutMs };
+    const subject = lockSubject(request);
+    const facts = { storeId, ...(volname !== undefined ? { volname } : {}), shared, lockFile: path, timeoutMs };
     const timedOut = (): StorageError =>
-      new StorageError(
-        'LOCK_TIMEOUT',
-        `timed out after ${Date.now() - started} ms waiting for the lock of storage '${storeId}' (${path})`,
-        { details: { ...facts, waitedMs: Date.now() - started } },
-      );
+      new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject} (${path})`, {
+        details: { ...facts, waitedMs: Date.now() - started },
+      });
     const aborted = (): StorageError =>
-      new StorageError('ABORTED', `gave up waiting for the lock of storage '${storeId}'`, {
+      new StorageError('ABORTED', `gave up waiting for the lock of ${subject}`, {
         cause: signal?.reason,
         details: { ...facts, waitedMs: Date.now() - started },
       });
 
     if (!shared) await this.#ensureLockDir();
     const queue = queueFor(path);
-    const leaveQueue = await queue
-      .acquire({ deadline, signal, onTimeout: timedOut, onAbort: aborted })
-      .catch((e: unknown) => {
-        dropIfIdle(path);
-        throw e;
-      });
-    const holder = new AbortController();
-    let lost: ((e: StorageError) => void) | undefined;
-    const lostPromise = new Promise<never>((_, reject) => {
-      lost = reject;
+    const leaveQueue = await queue.acquire({ deadline, signal, onTimeout: timedOut, onAbort: aborted }).catch((e: unknown) => {
+      dropIfIdle(path);
+      throw e;
     });
-    lostPromise.catch(() => undefined);
-    const loseLock = (error: StorageError): void => {
-      holder.abort(error);
-      lost?.(error);
-    };
-
-    let file: FileLockHandle;
+    const holder = new AbortController();
     let heldSince = Date.now();
+    let file: FileLockHandle;
     try {
       const got = await acquireFileLock({
         lockPath: path,
@@ -228,8 +219,8 @@ export class StorageLocks {
         deadline,
         signal,
         onCompromised: (err) =>
-          loseLock(
-            new StorageError('LOCK_TIMEOUT', `the lock of storage '${storeId}' was lost while held: ${err.message}`, {
+          holder.abort(
+            new StorageError('LOCK_LOST', `the lock of ${subject} was lost while held: ${err.message}`, {
               cause: err,
               details: { ...facts, reason: 'compromised', heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
             }),
@@ -251,28 +242,44 @@ export class StorageLocks {
       holdMs > 0
         ? setTimeout(
             () =>
-              loseLock(
-                new StorageError(
-                  'LOCK_TIMEOUT',
-                  `storage '${storeId}' was locked for longer than ${holdMs} ms: the locked operation was aborted`,
-                  { details: { ...facts, reason: 'hold-limit', holdMs, heldMs: Date.now() - heldSince, waitedMs: heldSince - started } },
-                ),
+              holder.abort(
+                new StorageError('LOCK_TIMEOUT', `${subject} was locked for longer than ${holdMs} ms: the locked operation was aborted`, {
+                  details: { ...facts, reason: 'hold-limit', holdMs, heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
+                }),
               ),
             holdMs,
           )
         : undefined;
-    const fnSignal = signal ? AbortSignal.any([signal, holder.signal]) : holder.signal;
-    const work = (async () => fn(fnSignal))().finally(async () => {
-      if (holdTimer) clearTimeout(holdTimer);
-      try {
-        await file.release();
-      } finally {
-        leaveQueue();
-        dropIfIdle(path);
-      }
-    });
-    work.catch(() => undefined);
-    return Promise.race([work, lostPromise]);
+    let released: Promise<void> | undefined;
+    return {
+      signal: holder.signal,
+      release: () =>
+        (released ??= (async () => {
+          if (holdTimer) clearTimeout(holdTimer);
+          try {
+            await file.release();
+          } finally {
+            leaveQueue();
+            dropIfIdle(path);
+          }
+        })()),
+    };
+  }
+
+  /**
+   * Runs `fn` while holding the storage's (or volume's) lock; see {@link withLock}. If the hold
+   * limit passes, or the lock file is lost while held, `fn`'s signal is aborted and the call
+   * fails at once with `LOCK_TIMEOUT` or `LOCK_LOST`; the in-process turn is still kept until
+   * `fn` settles, so two callers of this process never overlap.
+   *
+   * @param request - storage, volume, shared or not, per-call timeout, hold limit and signal
+   * @param fn - the locked work; it gets a signal to stop early
+   * @returns what `fn` returns
+   * @throws {@link StorageError} as {@link StorageLocks.acquire}, `LOCK_LOST`, and whatever `fn` throws
+   * @see Proxmox `cluster_lock_storage`
+   */
+  withLock<T>(request: LockRequest, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return withLock(this, request, fn);
   }
 
   #ensureLockDir(): Promise<void> {
@@ -288,7 +295,7 @@ export class StorageLocks {
 }
 
 /** Options of {@link withStorageLock}: where the locks live, which one to take, and limits. */
-export interface WithStorageLockOptions extends StorageLockRequest, StorageLocksOptions {}
+export interface WithStorageLockOptions extends LockRequest, StorageLocksOptions {}
 
 /**
  * Runs `fn` while holding a storage's lock, without keeping a {@link StorageLocks} around. It
