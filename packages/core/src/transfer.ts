@@ -258,8 +258,26 @@ export function forwardInto(output: Writable, onProgress?: ProgressCallback, tot
     write(chunk: Buffer, _enc, cb) {
       sent += chunk.length;
       onProgress?.({ done: offset + sent, total });
-      if (output.write(chunk)) cb();
-      else output.once('drain', () => cb());
+      if (output.destroyed || output.writableEnded) {
+        cb(closedOutput());
+        return;
+      }
+      if (output.write(chunk)) {
+        cb();
+        return;
+      }
+      // wait for room, but not for ever: a stream closed or failed meanwhile never drains
+      const settle = (e?: Error): void => {
+        output.off('drain', onDrain);
+        output.off('close', onClose);
+        output.off('error', settle);
+        cb(e);
+      };
+      const onDrain = (): void => settle();
+      const onClose = (): void => settle(closedOutput());
+      output.once('drain', onDrain);
+      output.once('close', onClose);
+      output.once('error', settle);
     },
   });
   return {
@@ -270,6 +288,10 @@ export function forwardInto(output: Writable, onProgress?: ProgressCallback, tot
         stream.end(() => resolve(sent));
       }),
   };
+}
+
+function closedOutput(): Error {
+  return Object.assign(new Error('the output stream was closed'), { code: 'ERR_STREAM_DESTROYED' });
 }
 
 /**

@@ -84,7 +84,7 @@ describe('memory runner', () => {
 });
 
 describe('memory plugin: volumes', () => {
-  it('allocates, lists with and without a vmid, frees, and frees again without error', async () => {
+  it('allocates, lists with and without a vmid, frees, and refuses a second free with NOT_FOUND', async () => {
     const { plugin, fresh, vol } = setup();
     expect(await plugin.allocImage(fresh(), { vmid: 100, format: 'raw', name: 'vm-100-disk-0', size: 4 * MiB })).toBe('vm-100-disk-0');
     await plugin.allocImage(fresh(), { vmid: 101, format: 'raw', name: 'vm-101-disk-0', size: MiB });
@@ -93,7 +93,7 @@ describe('memory plugin: volumes', () => {
     expect(await code(plugin.allocImage(fresh(), { vmid: 100, format: 'raw', name: 'vm-100-disk-0', size: MiB }))).toBe('ALREADY_EXISTS');
     expect(await code(plugin.allocImage(fresh(), { vmid: 100, format: 'raw', name: 'vm-101-disk-9', size: MiB }))).toBe('INVALID_ARGUMENT');
     await plugin.freeImage(fresh(), { volume: vol('vm-100-disk-0') });
-    await plugin.freeImage(fresh(), { volume: vol('vm-100-disk-0') });
+    expect(await code(plugin.freeImage(fresh(), { volume: vol('vm-100-disk-0') }))).toBe('NOT_FOUND');
     expect((await plugin.listImages(fresh(), {})).map((i) => i.volname)).toEqual(['vm-101-disk-0']);
   });
 

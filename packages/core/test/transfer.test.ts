@@ -178,4 +178,15 @@ describe('forwardInto and writeAll', () => {
     expect(progress.at(-1)).toEqual({ done: 28, total: 28 });
     expect(target.writableEnded).toBe(false);
   });
+
+  it('fail, never hang, when the target is closed while full or before the write', async () => {
+    // a target that takes nothing: the first write fills it
+    const stuck = new Writable({ highWaterMark: 1, write() {} });
+    const fwd = forwardInto(stuck);
+    const written = new Promise<Error | null | undefined>((resolve) => fwd.stream.write(Buffer.alloc(64), resolve));
+    stuck.destroy();
+    expect(await written).toBeInstanceOf(Error);
+    const late = forwardInto(stuck);
+    expect(await new Promise((resolve) => late.stream.write(Buffer.alloc(1), resolve))).toBeInstanceOf(Error);
+  });
 });

@@ -178,6 +178,11 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
   if (named?.vmid !== undefined) assertValidVmid(named.vmid);
   abortedBefore(options.signal);
   const probe = named ?? placeholderVolume(entry, 'pick' in target ? target.pick : { vmid: 0, format: 'raw' });
+  let inputError: Error | undefined;
+  const onInputError = (e: Error): void => {
+    inputError ??= e;
+  };
+  options.input.once('error', onInputError);
   try {
     await state.read(entry, options.signal, async (ctx) => {
       await state.activate(entry, ctx);
@@ -203,7 +208,12 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
     );
     return state.volid(entry, volname);
   } catch (e) {
+    if (inputError !== undefined && !isStorageError(e)) {
+      throw new StorageError('ABORTED', `the import's input stream failed: ${inputError.message}`, { cause: inputError });
+    }
     throw asAbortError(e, options.signal);
+  } finally {
+    options.input.off('error', onInputError);
   }
 }
 

@@ -12,14 +12,28 @@ export { DEFAULT_CASE_TIMEOUT_MS, describeStoragePlugin, STORAGE_SUITE_GROUPS, u
 export { allOf, effectiveCapabilities, featureGate, formatWith, gate, type Gate, type KitCapabilities } from './gates.js';
 export { DEFAULT_SIZE_UNIT, DEFAULT_VMID_RANGE, StorageKit, type KitAllocOptions, type KitFill } from './kit.js';
 export * from './memory/index.js';
-export type { KitFaultInjector, KitFeatures, KitFillRequest, KitTarget, KitVolumeData, StoragePluginSuiteOptions } from './options.js';
+export type {
+  HostileKind,
+  KitChildProcess,
+  KitFaultInjector,
+  KitFeatures,
+  KitFillRequest,
+  KitHostileFiles,
+  KitTarget,
+  KitVolumeData,
+  StoragePluginSuiteOptions,
+} from './options.js';
+export type { ChildJob } from './child/operation-worker.js';
 export { allocSuite } from './suites/alloc.js';
 export { attributesSuite } from './suites/attributes.js';
 export { badInputSuite } from './suites/bad-input.js';
 export { baseCloneSuite } from './suites/base-clone.js';
 export { capabilitiesSuite } from './suites/capabilities.js';
+export { concurrencySuite } from './suites/concurrency.js';
+export { crashSuite } from './suites/crash.js';
 export { volumeDataSuite } from './suites/data.js';
 export { faultSuite } from './suites/faults.js';
+export { hostileSuite } from './suites/hostile.js';
 export { describeGated, itGated } from './suites/gated.js';
 export { idempotencySuite } from './suites/idempotency.js';
 export { renameSuite } from './suites/rename.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PluginCapabilities, StreamFormat, VolumeFormat } from '../capabilities.js';
 import { FaultInjectingRunner } from '../command/fault-runner.js';
@@ -76,6 +76,7 @@ export class StorageKit {
   /** An instance of the plugin, for its pure methods (`parseVolname`). */
   readonly plugin: StoragePlugin;
   #manager: StorageManager | undefined;
+  #impatient: StorageManager | undefined;
   #faulty: FaultInjectingRunner | undefined;
   #target: KitTarget | undefined;
   #tmp: string | undefined;
@@ -101,6 +102,15 @@ export class StorageKit {
     return this.#manager;
   }
 
+  /**
+   * A second manager on the same storage and lock directories that waits only 2 s for a lock:
+   * for cases that expect a call to be refused while another operation holds the lock.
+   */
+  get impatient(): StorageManager {
+    if (!this.#impatient) throw new Error('the storage kit has not started: call it from inside a test');
+    return this.#impatient;
+  }
+
   /** The fault-injecting runner every command goes through; it fails nothing unless told to. */
   get faulty(): FaultInjectingRunner {
     if (!this.#faulty) throw new Error('the storage kit has not started');
@@ -122,6 +132,26 @@ export class StorageKit {
     return String(this.#targetOrThrow().config['storage']);
   }
 
+  /** The lock directory of the kit's manager (children of the crash cases use it too). */
+  get lockDir(): string {
+    return join(this.#tmpOrThrow(), 'locks');
+  }
+
+  /** The shared lock directory of the kit's manager. */
+  get sharedLockDir(): string {
+    return join(this.#tmpOrThrow(), 'shared-locks');
+  }
+
+  /** The node name of the kit's manager: this host's short name. */
+  get node(): string {
+    return hostname().split('.')[0] || 'localhost';
+  }
+
+  /** A private temporary directory of this run, removed when the suite ends. */
+  get tmp(): string {
+    return this.#tmpOrThrow();
+  }
+
   /** The size step, in bytes. */
   get unit(): number {
     return this.#targetOrThrow().sizeUnit ?? DEFAULT_SIZE_UNIT;
@@ -139,14 +169,21 @@ export class StorageKit {
     // The lock code wants a shared lock directory to exist (it stands for a cluster filesystem).
     await mkdir(join(this.#tmp, 'shared-locks'));
     this.#faulty = new FaultInjectingRunner(target.runner ?? new LocalRunner());
-    this.#manager = await StorageManager.open({
+    const options = {
       plugins: [this.pluginClass],
       config: [target.config],
       runner: this.#faulty,
-      lockDir: join(this.#tmp, 'locks'),
-      sharedLockDir: join(this.#tmp, 'shared-locks'),
+      lockDir: this.lockDir,
+      sharedLockDir: this.sharedLockDir,
+      node: this.node,
       log: quiet,
-    });
+      // a crash case's child may die holding the lock: its lock file goes stale after 10 s
+      lockTimeoutMs: 30_000,
+      // every operation first removes what dead operations left, so the crash cases can check it
+      gcIntervalMs: 0,
+    };
+    this.#manager = await StorageManager.open(options);
+    this.#impatient = await StorageManager.open({ ...options, lockTimeoutMs: 2000 });
   }
 
   /** Removes what is left of this run, closes the manager and calls `teardown`. Run once after the suite. */
@@ -155,6 +192,7 @@ export class StorageKit {
       if (this.#manager) await this.sweep(() => true);
     } finally {
       await this.#manager?.close();
+      await this.#impatient?.close();
       if (this.#tmp) await rm(this.#tmp, { recursive: true, force: true });
       await this.options.teardown?.();
     }
@@ -350,6 +388,11 @@ export class StorageKit {
       throw new Error(`raw+size export of ${volid}: the header announces ${announced} bytes, ${stream.length - SIZE_HEADER_BYTES} follow`);
     }
     return stream.subarray(SIZE_HEADER_BYTES);
+  }
+
+  #tmpOrThrow(): string {
+    if (!this.#tmp) throw new Error('the storage kit has not started: call it from inside a test');
+    return this.#tmp;
   }
 
   #targetOrThrow(): KitTarget {

@@ -89,6 +89,73 @@ export interface KitFaultInjector {
   readonly commands?: readonly (readonly string[])[];
 }
 
+/**
+ * How the kit starts an operation in a separate Node process that it can SIGKILL, to check what
+ * a crash leaves: the child imports the plugin (and, when given, a runner class) by module
+ * specifier, opens its own manager on the same storage with the same lock directories, and runs
+ * the operation. Without it, the crash cases are skipped.
+ *
+ * @example
+ * ```ts
+ * // a plugin published as a package, run on this machine:
+ * child: { pluginModule: '@acme/stowage-plugin-xfs', pluginExport: 'XfsReflinkPlugin' },
+ * // a plugin reached over ssh (the runner's options must be plain JSON):
+ * child: {
+ *   pluginModule: '@stowage/plugin-zfs',
+ *   pluginExport: 'ZfsPoolPlugin',
+ *   runner: { module: '@stowage/core', export: 'SshRunner', options: { host: '127.0.0.1', port: 2222, user: 'root' } },
+ * },
+ * ```
+ */
+export interface KitChildProcess {
+  /** A module specifier (resolvable from the kit's own package) or an absolute `file:` URL that exports the plugin class. */
+  readonly pluginModule: string;
+  /** The name of the plugin class's export in {@link KitChildProcess.pluginModule}. */
+  readonly pluginExport: string;
+  /**
+   * The runner class the child uses (constructed with `options`); a `LocalRunner` when omitted.
+   */
+  readonly runner?: { readonly module: string; readonly export: string; readonly options?: unknown };
+  /**
+   * The specifier the child imports the `StorageManager` from: the same copy of `@stowage/core`
+   * the plugin module uses.
+   * @default '@stowage/core'
+   */
+  readonly coreModule?: string;
+}
+
+/** A kind of hostile file the kit asks {@link KitHostileFiles.place} to put into the storage. */
+export type HostileKind =
+  | 'backing-outside'
+  | 'backing-protocol'
+  | 'data-file-outside'
+  | 'extent-outside'
+  | 'fifo'
+  | 'symlink-outside'
+  | 'symlink-to-fifo';
+
+/**
+ * Puts hostile files into a file-based storage, the way an attacker with write access to the
+ * storage directory (or a careless copy) would, so that the kit can check that no verb reads or
+ * writes outside the storage and none blocks. Without it, the hostile-file cases are skipped.
+ */
+export interface KitHostileFiles {
+  /**
+   * Places one hostile file as a new disk of guest `vmid`:
+   * - `backing-outside`: an image whose backing file is `outside` (absolute, and as a `../` path);
+   * - `backing-protocol`: an image whose backing file name uses a protocol prefix (`file:` + `outside`);
+   * - `data-file-outside`: an image whose external data file is `outside`;
+   * - `extent-outside`: a descriptor image whose data extent is `outside`;
+   * - `fifo`: a named pipe named like an image;
+   * - `symlink-outside`: a symbolic link named like an image that points to `outside`;
+   * - `symlink-to-fifo`: a symbolic link named like an image that points to a named pipe.
+   *
+   * @param request - the kind, the guest, and a file outside the storage holding secret bytes
+   * @returns the volid the file stands at, or `undefined` when the kind does not apply to this storage
+   */
+  place(request: { readonly kind: HostileKind; readonly vmid: number; readonly outside: string }): Promise<string | undefined>;
+}
+
 /** The storage the kit works on, as returned by {@link StoragePluginSuiteOptions.setup}. *
  * @example
  * ```ts
@@ -137,6 +204,10 @@ export interface KitTarget {
    * to the data. The data cases are skipped without it.
    */
   readonly volumeData?: KitVolumeData;
+  /** Runs operations in a child process for the crash cases; they are skipped without it. */
+  readonly child?: KitChildProcess;
+  /** Puts hostile files into the storage for the confinement cases; they are skipped without it. */
+  readonly hostile?: KitHostileFiles;
 }
 
 /**

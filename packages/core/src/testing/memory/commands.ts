@@ -17,8 +17,15 @@ export const snapshotsArgs = (pool: string, name: string): string[] => [MEMORY_T
 /** `stowage-memory df`: one JSON object with total, used and available bytes. */
 export const dfArgs = (): string[] => [MEMORY_TOOL, 'df'];
 
-/** `stowage-memory create <pool> <name> <bytes>`. */
-export const createArgs = (pool: string, name: string, size: number): string[] => [MEMORY_TOOL, 'create', pool, name, String(size)];
+/** `stowage-memory create <pool> <name> <bytes> [<key>=<value>...]`: prints `{"guid":...}`. */
+export const createArgs = (pool: string, name: string, size: number, props: Readonly<Record<string, string>> = {}): string[] => [
+  MEMORY_TOOL,
+  'create',
+  pool,
+  name,
+  String(size),
+  ...Object.entries(props).map(([k, v]) => `${k}=${v}`),
+];
 
 /** `stowage-memory destroy <pool> <name>[@<snapshot>]`. */
 export const destroyArgs = (pool: string, name: string, snapshot?: string): string[] => [
@@ -27,6 +34,9 @@ export const destroyArgs = (pool: string, name: string, snapshot?: string): stri
   pool,
   snapshot === undefined ? name : `${name}@${snapshot}`,
 ];
+
+/** `stowage-memory destroy <pool> <name> <guid>`: only if the volume still has that guid. */
+export const destroyIdentifiedArgs = (pool: string, name: string, guid: string): string[] => [MEMORY_TOOL, 'destroy', pool, name, guid];
 
 /** `stowage-memory rename <pool> <from> <to>`. */
 export const renameArgs = (pool: string, from: string, to: string): string[] => [MEMORY_TOOL, 'rename', pool, from, to];

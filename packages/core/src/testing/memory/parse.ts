@@ -43,6 +43,19 @@ export function parseSnapshotList(text: string): MemorySnapshotRecord[] {
 }
 
 /**
+ * Parses the output of `stowage-memory create`: the new volume's guid.
+ *
+ * @param text - one JSON object
+ * @returns the guid
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when there is no guid
+ */
+export function parseCreated(text: string): string {
+  const [line] = jsonLines(text) as { guid?: unknown }[];
+  if (typeof line?.guid !== 'string') throw new StorageError('CORRUPT', 'stowage-memory create printed no guid', { details: { text } });
+  return line.guid;
+}
+
+/**
  * Parses the output of `stowage-memory df`.
  *
  * @param text - one JSON object

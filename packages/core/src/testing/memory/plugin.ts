@@ -12,8 +12,12 @@ import type {
   AllocImageRequest,
   AttributeValue,
   CloneImageRequest,
+  CollectGarbageRequest,
   CreateBaseRequest,
+  FindFreeDisknameRequest,
   FreeImageRequest,
+  GarbageItem,
+  GarbageReport,
   GetAttributeRequest,
   ImageInfo,
   ListImagesRequest,
@@ -35,11 +39,13 @@ import type {
   VolumeSizeInfo,
 } from '../../plugin-types.js';
 import { StoragePlugin } from '../../storage-plugin.js';
-import { formatVolumeId } from '../../volume-id.js';
+import { ownerState } from '../../owner.js';
+import { findFreeDiskIndex, formatDiskName, formatVolumeId } from '../../volume-id.js';
 import {
   cloneArgs,
   createArgs,
   destroyArgs,
+  destroyIdentifiedArgs,
   dfArgs,
   listArgs,
   renameArgs,
@@ -62,6 +68,9 @@ export interface MemoryListedVolume {
   /** Its volname (`base-.../vm-...` for a linked clone of a base). */
   readonly volname: string;
 }
+
+/** The property that marks a volume being imported; its value is the importer's owner token. */
+export const INCOMPLETE_PROP = 'stowage-incomplete';
 
 /** The pool a storage uses: its `pool` option, else its storage id. */
 export function memoryPool(ctx: PluginContext<MemoryConfig>): string {
@@ -103,11 +112,52 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     return parseMemoryVolname(volname);
   }
 
-  /** Every image in the pool with the volname it is listed under (one `list` per operation). */
-  async listed(ctx: PluginContext<MemoryConfig>): Promise<MemoryListedVolume[]> {
+  /** Every volume in the pool, finished or not (one `list` per operation). */
+  async records(ctx: PluginContext<MemoryConfig>): Promise<MemoryVolumeRecord[]> {
     const pool = memoryPool(ctx);
-    const records = await ctx.cache.shared(`memory:list:${pool}`, async () => parseVolumeList((await ctx.run(listArgs(pool))).stdout));
-    return records.filter((r) => isImageName(r.name)).map((record) => ({ record, volname: listedVolname(record.name, record.origin) }));
+    return ctx.cache.shared(`memory:list:${pool}`, async () => parseVolumeList((await ctx.run(listArgs(pool))).stdout));
+  }
+
+  /** Every finished image in the pool with the volname it is listed under; unfinished ones (being imported) are left out. */
+  async listed(ctx: PluginContext<MemoryConfig>): Promise<MemoryListedVolume[]> {
+    return (await this.records(ctx))
+      .filter((r) => isImageName(r.name) && r.props[INCOMPLETE_PROP] === undefined)
+      .map((record) => ({ record, volname: listedVolname(record.name, record.origin) }));
+  }
+
+  /**
+   * The lowest free disk name, counting unfinished volumes too: their names are taken.
+   *
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<MemoryConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    const taken = (await this.records(ctx)).map((r) => r.name);
+    return formatDiskName({ isBase: request.base, vmid: request.vmid, index: findFreeDiskIndex(request.vmid, taken) });
+  }
+
+  /**
+   * Destroys unfinished volumes (imports whose process died) whose owner is dead, each only if
+   * it still has the guid it was listed with.
+   */
+  override async collectGarbage(ctx: PluginContext<MemoryConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    const removed: GarbageItem[] = [];
+    const kept: GarbageItem[] = [];
+    for (const r of await this.records(ctx)) {
+      const owner = r.props[INCOMPLETE_PROP];
+      if (owner === undefined) continue;
+      const state = ownerState(owner, ctx.node);
+      const item: GarbageItem = { name: r.name, owner, reason: `owner-${state}` };
+      if (state !== 'dead') {
+        kept.push(item);
+        continue;
+      }
+      if (request.dryRun !== true) {
+        await ctx.run(destroyIdentifiedArgs(memoryPool(ctx), r.name, r.guid)).catch((e: unknown) => rethrowClassified(e, { name: r.name }));
+        ctx.cache.invalidate();
+      }
+      removed.push(item);
+    }
+    return { removed, kept };
   }
 
   /**
@@ -161,20 +211,10 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     return request.name;
   }
 
-  /** Removes the volume and its snapshots; a volume already gone is fine. @see Proxmox `free_image` */
+  /** Removes the volume and its snapshots (checked by guid); `NOT_FOUND` when it does not exist. @see Proxmox `free_image` */
   override async freeImage(ctx: PluginContext<MemoryConfig>, request: FreeImageRequest): Promise<void> {
-    const hit = (await this.listed(ctx)).find((l) => l.volname === request.volume.volname);
-    if (!hit) return;
-    try {
-      await ctx.run(destroyArgs(memoryPool(ctx), hit.record.name));
-    } catch (e) {
-      try {
-        rethrowClassified(e, { volname: request.volume.volname });
-      } catch (classified) {
-        if (classified instanceof StorageError && classified.code === 'NOT_FOUND') return;
-        throw classified;
-      }
-    }
+    const record = await this.find(ctx, request.volume);
+    await ctx.run(destroyIdentifiedArgs(memoryPool(ctx), record.name, record.guid)).catch((e: unknown) => rethrowClassified(e, { volname: request.volume.volname }));
   }
 
   /** @see Proxmox `status` */

@@ -102,14 +102,15 @@ export class MemoryRunner implements CommandRunner {
       case 'snapshots':
         want(2);
         return s.snapshots(pool, a!).map((r) => `${JSON.stringify(r)}\n`).join('');
-      case 'create':
-        want(3);
-        s.create(pool, a!, bytes(b));
-        return '';
+      case 'create': {
+        if (args.length < 4) throw new UsageError("'create' takes 3 arguments and properties");
+        const props = Object.fromEntries(args.slice(4).map(property));
+        return `${JSON.stringify({ guid: s.create(pool, a!, bytes(b), props) })}\n`;
+      }
       case 'destroy': {
-        want(2);
+        if (args.length !== 3 && args.length !== 4) throw new UsageError("'destroy' takes 2 or 3 arguments");
         const [name, snap] = splitSnap(a!);
-        if (snap === undefined) s.destroy(pool, name);
+        if (snap === undefined) s.destroy(pool, name, b);
         else s.destroySnapshot(pool, name, snap);
         return '';
       }
@@ -165,6 +166,12 @@ function bytes(text: string | undefined): number {
   return Number(text);
 }
 
+function property(text: string): [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new UsageError(`invalid property '${text}': want key=value`);
+  return [text.slice(0, i), text.slice(i + 1)];
+}
+
 function splitSnap(spec: string): [string, string | undefined] {
   const i = spec.indexOf('@');
   return i < 0 ? [spec, undefined] : [spec.slice(0, i), spec.slice(i + 1)];
@@ -181,6 +188,7 @@ async function* toChunks(stdin: RunOptions['stdin']): AsyncGenerator<Uint8Array>
 async function pipeInto(chunks: Iterable<Buffer>, out: Writable, signal: AbortSignal | undefined): Promise<void> {
   for (const chunk of chunks) {
     if (signal?.aborted) return;
+    if (out.destroyed || out.writableEnded) throw new MemoryToolError('write to stdout failed: stdout was closed');
     if (!out.write(chunk)) {
       await new Promise<void>((resolve, reject) => {
         const done = (err?: Error): void => {

@@ -21,6 +21,7 @@ interface MemSnapshot {
 }
 
 interface MemVolume {
+  readonly guid: string;
   name: string;
   size: number;
   chunks: Chunks;
@@ -34,6 +35,8 @@ interface MemVolume {
 export interface MemoryVolumeRecord {
   /** The volume's name in its pool. */
   readonly name: string;
+  /** A unique id, which a rename keeps (like a ZFS `guid`). */
+  readonly guid: string;
   /** Virtual size in bytes. */
   readonly size: number;
   /** Bytes held by this volume's own data (shared chunks counted where first seen). */
@@ -115,6 +118,7 @@ export class MemoryStore {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((v) => ({
         name: v.name,
+        guid: v.guid,
         size: v.size,
         used: this.#countNew(seen, [v.chunks, ...v.snapshots.map((s) => s.chunks)]),
         origin: v.origin ? v.origin.volume.name + (v.origin.snapshot ? `@${v.origin.snapshot.name}` : '') : undefined,
@@ -128,16 +132,27 @@ export class MemoryStore {
     return this.#volume(pool, name).snapshots.map((s) => ({ name: s.name, guid: s.guid, ctime: s.ctime, size: s.size }));
   }
 
-  /** Creates an empty (all-zero) volume. */
-  create(pool: string, name: string, size: number): void {
+  /**
+   * Creates an empty (all-zero) volume, with its properties set in the same step.
+   *
+   * @returns the new volume's guid
+   */
+  create(pool: string, name: string, size: number, props: Readonly<Record<string, string>> = {}): string {
     const p = this.#pool(pool);
     if (p.has(name)) throw new MemoryToolError(`volume '${pool}/${name}' already exists`);
-    p.set(name, newVolume(name, size, new Map(), undefined));
+    const v = newVolume(name, size, new Map(), undefined);
+    for (const [k, value] of Object.entries(props)) v.props.set(k, value);
+    p.set(name, v);
+    return v.guid;
   }
 
-  /** Destroys a volume and its snapshots; refused while clones depend on it or it is protected. */
-  destroy(pool: string, name: string): void {
+  /**
+   * Destroys a volume and its snapshots; refused while clones depend on it or it is protected,
+   * and, when `guid` is given, unless the volume is still the one with that guid.
+   */
+  destroy(pool: string, name: string, guid?: string): void {
     const v = this.#volume(pool, name);
+    if (guid !== undefined && v.guid !== guid) throw new MemoryToolError(`volume '${pool}/${name}' is not ${guid} (it is ${v.guid})`);
     if (v.props.get('protected') === '1') throw new MemoryToolError(`volume '${pool}/${name}' is protected`);
     const dependents = this.#dependents(pool, (o) => o.volume === v);
     if (dependents.length > 0) {
@@ -167,7 +182,7 @@ export class MemoryStore {
   snapshot(pool: string, name: string, snap: string): void {
     const v = this.#volume(pool, name);
     if (v.snapshots.some((s) => s.name === snap)) throw new MemoryToolError(`snapshot '${pool}/${name}@${snap}' already exists`);
-    v.snapshots.push({ name: snap, guid: `${Date.now().toString(16)}${(++guidCounter).toString(16)}`, ctime: nowSeconds(), size: v.size, chunks: new Map(v.chunks) });
+    v.snapshots.push({ name: snap, guid: newGuid(), ctime: nowSeconds(), size: v.size, chunks: new Map(v.chunks) });
   }
 
   /** Makes a volume's current state that of one of its snapshots (any of them; newer ones are kept). */
@@ -349,7 +364,11 @@ export class MemoryStore {
 }
 
 function newVolume(name: string, size: number, chunks: Chunks, origin: MemVolume['origin']): MemVolume {
-  return { name, size, chunks, snapshots: [], origin, props: new Map(), ctime: nowSeconds() };
+  return { guid: newGuid(), name, size, chunks, snapshots: [], origin, props: new Map(), ctime: nowSeconds() };
+}
+
+function newGuid(): string {
+  return `${Date.now().toString(16)}${(++guidCounter).toString(16)}`;
 }
 
 function nowSeconds(): number {

@@ -3,15 +3,16 @@
  *
  * @module
  */
-import { once } from 'node:events';
+import { pipeline } from 'node:stream';
 import { StorageError } from '../../errors.js';
 import type { PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
-import { countingStream, encodeSizeHeader, readSizeHeader, SIZE_HEADER_BYTES } from '../../transfer.js';
-import { createArgs, destroyArgs, readArgs, setArgs, writeArgs } from './commands.js';
+import { countingStream, encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
+import { currentOwner, formatOwner } from '../../owner.js';
+import { createArgs, destroyIdentifiedArgs, readArgs, setArgs, writeArgs } from './commands.js';
 import type { MemoryConfig } from './config.js';
-import { rethrowClassified } from './parse.js';
+import { parseCreated, rethrowClassified } from './parse.js';
 import type { MemoryPlugin } from './plugin.js';
-import { memoryPool } from './plugin.js';
+import { INCOMPLETE_PROP, memoryPool } from './plugin.js';
 
 function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: string): void {
   if (request.format !== 'raw+size') {
@@ -44,25 +45,25 @@ export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryC
     }
     size = snap.size;
   }
-  const counter = countingStream(request.onProgress, SIZE_HEADER_BYTES + size);
-  counter.pipe(request.output, { end: false });
-  const drained = once(counter, 'end');
-  counter.write(encodeSizeHeader(size));
+  const total = SIZE_HEADER_BYTES + size;
+  await writeAll(request.output, encodeSizeHeader(size));
+  request.onProgress?.({ done: SIZE_HEADER_BYTES, total });
+  const sink = forwardInto(request.output, request.onProgress, total, SIZE_HEADER_BYTES);
   try {
-    await ctx.run(readArgs(memoryPool(ctx), record.name, request.snapshot), { stdout: counter });
+    await ctx.run(readArgs(memoryPool(ctx), record.name, request.snapshot), { stdout: sink.stream });
+    await sink.finish();
   } catch (e) {
-    counter.unpipe(request.output);
-    counter.destroy();
+    sink.stream.destroy();
     rethrowClassified(e, { volname: request.volume.volname });
   }
-  counter.end();
-  await drained;
 }
 
 /**
- * Makes a new volume from a `raw+size` stream: reads the header, creates the volume (a free name
- * when the requested one is taken and `allowRename` is set), writes the bytes, and marks a base
- * read-only. Any failure after the volume was created destroys it again.
+ * Makes a new volume from a `raw+size` stream: reads the header, creates the volume marked
+ * unfinished (with this process's owner token) under a name that is free (a free one when the
+ * requested one is taken and `allowRename` is set), tells the manager the name is reserved,
+ * writes the bytes, marks a base read-only, and only then clears the mark. Any failure destroys
+ * the volume it created, checked by guid, never another one that took the name.
  *
  * @param plugin - the plugin instance
  * @param ctx - the operation context
@@ -81,29 +82,28 @@ export async function importRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryC
   if (size === 0) throw new StorageError('INVALID_ARGUMENT', 'the stream holds an empty volume', { details: { volname: v.volname } });
   const pool = memoryPool(ctx);
   let name = v.name;
-  if (request.allowRename && (await plugin.listed(ctx)).some((l) => l.record.name === name)) {
+  if (request.allowRename && (await plugin.records(ctx)).some((r) => r.name === name)) {
     name = await plugin.findFreeDiskname(ctx, { vmid: v.vmid!, base: v.isBase });
   }
-  await ctx.run(createArgs(pool, name, size)).catch((e: unknown) => rethrowClassified(e, { volname: v.volname }));
+  const owner = formatOwner(currentOwner(ctx.node));
+  const created = await ctx.run(createArgs(pool, name, size, { [INCOMPLETE_PROP]: owner })).catch((e: unknown) => rethrowClassified(e, { volname: v.volname }));
+  const guid = parseCreated(created.stdout);
   ctx.cache.invalidate();
+  ctx.nameReserved();
   const counter = countingStream(request.onProgress, size);
-  const forwardError = (e: Error): void => {
-    counter.destroy(e);
-  };
-  request.input.on('error', forwardError);
-  request.input.pipe(counter);
+  // pipeline (not pipe) also fails the counter when the input was destroyed before this point
+  pipeline(request.input, counter, () => undefined);
   try {
     await ctx.run(writeArgs(pool, name, size), { stdin: counter });
     if (v.isBase) await ctx.run(setArgs(pool, name, 'readonly', '1'));
+    await ctx.run(setArgs(pool, name, INCOMPLETE_PROP));
   } catch (e) {
-    request.input.unpipe(counter);
-    await ctx.run(destroyArgs(pool, name)).catch((undo: unknown) => {
+    counter.destroy();
+    await ctx.run(destroyIdentifiedArgs(pool, name, guid)).catch((undo: unknown) => {
       ctx.log.warn('could not remove the volume of a failed import', { name, error: String(undo) });
     });
     ctx.cache.invalidate();
     rethrowClassified(e, { volname: v.volname });
-  } finally {
-    request.input.off('error', forwardError);
   }
   return name;
 }
