@@ -116,16 +116,27 @@ export const SYNC_BATCH = 128;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Keeps a file's probe; a file under an image name that is not a regular file (a FIFO behind a
+ * symlink, ...) is skipped with a warning: the probes refuse it without opening it.
+ */
+function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe | undefined): void {
+  try {
+    const p = probe();
+    if (p) out.push({ ...f, probe: p });
+  } catch (e) {
+    if (!isStorageError(e, 'CORRUPT')) throw e;
+    scope.log.warn(`skipping '${f.path}': ${e.message}`, { path: f.path });
+  }
+}
+
 async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Probed[]> {
   const out: Probed[] = [];
   if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
       if (i > 0) await yieldToLoop();
-      for (const f of files.slice(i, i + SYNC_BATCH)) {
-        const probe = probeImageSync(f.path, f.format, scratch);
-        if (probe) out.push({ ...f, probe });
-      }
+      for (const f of files.slice(i, i + SYNC_BATCH)) keep(scope, out, f, () => probeImageSync(f.path, f.format, scratch));
     }
     return out;
   }
@@ -134,8 +145,11 @@ async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Prob
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     while (next < files.length) {
       const f = files[next++] as Found;
-      const probe = await scope.fs.probe(f.path, f.format, scratch);
-      if (probe) out.push({ ...f, probe });
+      const probe = await scope.fs.probe(f.path, f.format, scratch).catch((e: unknown) => e as Error);
+      keep(scope, out, f, () => {
+        if (probe instanceof Error) throw probe;
+        return probe;
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, files.length) }, worker));

@@ -11,8 +11,8 @@ import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
+import { admitImage } from './gate.js';
 import { confine } from './paths.js';
-import { onStorageProblems } from './trust.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
@@ -185,16 +185,14 @@ export async function setImmutable(env: DirEnv, path: string, on: boolean): Prom
  * @param volume - the parsed image (not a base)
  * @returns the new volname
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
- *   name, or a linked clone whose header names another base), `NOT_FOUND`, `ALREADY_EXISTS`
+ *   name, or a linked clone whose header names another base), `CORRUPT` (refused by the gate), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::Plugin::create_base`
  */
 export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<string> {
   assertImage(volume, 'createBase');
   if (volume.isBase) invalidArg(`'${volume.volname}' is already a base`, { volname: volume.volname });
   if (!volume.name.startsWith('vm-')) invalidArg(`cannot make a base of '${volume.volname}': not a vm- image`, { volname: volume.volname });
-  const path = await volumePath(env, volume);
-  const probe = await env.fs.probe(path, volume.format as VolumeFormat);
-  if (!probe) throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
+  const { path, probe } = await admitImage(env, volume);
   if (volume.baseName !== undefined && volume.baseVmid !== undefined && probe.backingFile !== backingReference(volume.baseVmid, volume.baseName)) {
     invalidArg(`volname '${volume.volname}' contains wrong information about parent`, { volname: volume.volname, backingFile: probe.backingFile });
   }
@@ -227,8 +225,8 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
  * @param env - the call's environment
  * @param request - the base, the new owner, the new name (a `.qcow2` name)
  * @returns the new volname `<basevmid>/<basename>/<vmid>/<name>`
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base, bad name, an unsafe base),
- *   `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base, bad name), `CORRUPT` (a base
+ *   refused by the gate), `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::clone_image`
  */
 export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promise<string> {
@@ -239,11 +237,7 @@ export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promi
   }
   if (!base.isBase) invalidArg(`clone_image only works on base images, '${base.volname}' is not one`, { volname: base.volname });
   assertNewImageName(request.vmid, request.name, 'qcow2');
-  const basePath = await volumePath(env, base);
-  const probe = await env.fs.probe(basePath, base.format as VolumeFormat);
-  if (!probe) throw new StorageError('NOT_FOUND', `base '${base.volname}' does not exist`, { details: { volname: base.volname } });
-  const problems = await onStorageProblems(env.rootReal, basePath, probe, env.fs);
-  if (problems.length > 0) invalidArg(`cannot clone '${base.volname}': ${problems.join('; ')}`, { volname: base.volname, problems });
+  await admitImage(env, base);
   const volname = formatImageVolname({ vmid: request.vmid, name: request.name, baseVmid: base.vmid, baseName: base.name });
   const file = await reserveImageFile(env, request.vmid, request.name, volname);
   try {

@@ -167,14 +167,15 @@ describe('images on the storage that refer outside it (adoption checks)', () => 
     expect(listed).toMatchObject({ volname: '100/vm-100-disk-0.qcow2', parent: undefined, format: 'qcow2' });
     const v = vol('100/vm-100-disk-0.qcow2');
     const err = await plugin.activateVolume(ctx, { volume: v }).catch((e: unknown) => e);
-    expect(isStorageError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect(isStorageError(err, 'CORRUPT')).toBe(true);
     expect(String((err as { details: { problems: string[] } }).details.problems)).toMatch(/backing file .* outside/);
-    const based = await plugin.createBase(ctx, { volume: v });
-    expect(await code(plugin.cloneImage(ctx, { volume: vol(based), vmid: 101, name: 'vm-101-disk-0.qcow2' }))).toBe('INVALID_ARGUMENT');
+    expect(await code(plugin.createBase(ctx, { volume: v }))).toBe('CORRUPT');
+    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', join(outside, 'base.raw'), join(root, 'images/100/base-100-disk-1.qcow2')]);
+    expect(await code(plugin.cloneImage(ctx, { volume: vol('100/base-100-disk-1.qcow2'), vmid: 101, name: 'vm-101-disk-0.qcow2' }))).toBe('CORRUPT');
     expect(await readdir(join(root, 'images'))).toEqual(['100']);
   });
 
-  it('a qcow2 with an external data file, a vmdk with an extent outside, a multi-extent vmdk: refused for use', async () => {
+  it('a vmdk with an extent outside is refused for use; a data file and extents inside the storage are accepted', async () => {
     await mkdir(join(root, 'images/100'));
     await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(root, 'images/100/vm-100-disk-0.data')}`, join(root, 'images/100/vm-100-disk-0.qcow2'), '1M']);
     await writeFile(
@@ -182,9 +183,8 @@ describe('images on the storage that refer outside it (adoption checks)', () => 
       `# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2048 FLAT "${join(outside, 'secret.raw')}" 0\n`,
     );
     await sh('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=twoGbMaxExtentSparse', join(root, 'images/100/vm-100-disk-2.vmdk'), '3G']);
-    for (const name of ['vm-100-disk-0.qcow2', 'vm-100-disk-1.vmdk', 'vm-100-disk-2.vmdk']) {
-      expect(await code(plugin.activateVolume(ctx, { volume: vol(`100/${name}`) }))).toBe('INVALID_ARGUMENT');
-    }
+    expect(await code(plugin.activateVolume(ctx, { volume: vol('100/vm-100-disk-1.vmdk') }))).toBe('CORRUPT');
+    for (const name of ['vm-100-disk-0.qcow2', 'vm-100-disk-2.vmdk']) expect(await code(plugin.activateVolume(ctx, { volume: vol(`100/${name}`) }))).toBe('ok');
     // listing reads only the descriptor inside the storage; sizes come from it
     const sizes = Object.fromEntries((await plugin.listImages(ctx, {})).map((i) => [i.volname, i.size]));
     expect(sizes['100/vm-100-disk-1.vmdk']).toBe(MiB);

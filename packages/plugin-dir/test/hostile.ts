@@ -1,0 +1,82 @@
+/**
+ * Hostile files for the confinement tests: FIFOs, qcow2 headers patched by hand where
+ * `qemu-img` refuses to write a name, vmdk descriptors, and a rescuer that unblocks an `open()`
+ * stuck on a FIFO so that a test of broken code fails instead of hanging its worker.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { isStorageError, type StorageErrorCode } from '@stowage/core';
+import { sh } from './helpers.js';
+
+/** Makes a FIFO with the real `mkfifo` command. */
+export async function mkfifo(path: string): Promise<void> {
+  await sh('mkfifo', [path]);
+}
+
+/** What a promise settles to: `ok`, or the StorageError code (anything else is rethrown). */
+export async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (isStorageError(e)) return e.code;
+    throw e;
+  }
+}
+
+/**
+ * Starts a process that, after `delaySeconds`, keeps opening and closing each FIFO for writing:
+ * an `open()` blocked on one of them then returns (and its reads see end of file). Code that
+ * never blocks never meets it; code that blocks finishes late with a wrong result instead of
+ * hanging the test worker for ever. Stop it with {@link stopRescuer}.
+ */
+export function fifoRescuer(fifos: readonly string[], delaySeconds = 20): ChildProcess {
+  const script = `sleep ${delaySeconds}; while :; do for f in "$@"; do exec 3<>"$f"; exec 3>&-; done; sleep 0.2; done`;
+  return spawn('sh', ['-c', script, 'rescuer', ...fifos], { stdio: 'ignore' });
+}
+
+/** Stops a process this test started, by its pid, and waits for it to exit. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  await exited;
+}
+
+/**
+ * Replaces a name stored in a qcow2 header (the data file name of the `DATA` extension, or the
+ * backing file name) by another of the same length or shorter, padded with NUL bytes (QEMU and
+ * our reader both stop at the first NUL). `qemu-img` would try to create or open such names.
+ */
+export async function patchHeaderName(path: string, from: string, to: string): Promise<void> {
+  if (Buffer.byteLength(to) > Buffer.byteLength(from)) throw new Error('the new name must not be longer');
+  const buf = await readFile(path);
+  const at = buf.indexOf(Buffer.from(from));
+  if (at < 0 || at > 65536) throw new Error(`'${from}' is not in the header of '${path}'`);
+  buf.fill(0, at, at + Buffer.byteLength(from));
+  buf.write(to, at);
+  await writeFile(path, buf);
+}
+
+/**
+ * A vmdk descriptor file with the given extent lines (and optional extra lines), laid out as
+ * `qemu-img` writes one. (A blank line right before an extent line would make QEMU read that
+ * extent twice: its `sscanf` skips the newline.)
+ */
+export function vmdkDescriptor(extents: readonly string[], extra: readonly string[] = []): string {
+  return ['# Disk DescriptorFile', 'version=1', 'CID=12345678', 'parentCID=ffffffff', 'createType="monolithicFlat"', ...extra, '', '# Extent description', ...extents, '', '# The Disk Data Base', '#DDB', ''].join('\n');
+}
+
+/** A writable that keeps what it is given. */
+export class Collect extends Writable {
+  readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    done();
+  }
+  /** Everything written so far. */
+  get data(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
