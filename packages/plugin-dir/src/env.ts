@@ -5,6 +5,7 @@
  * @module
  */
 import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
+import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
 import { asyncFs, syncFs } from './fs-ops.js';
@@ -50,6 +51,22 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
 export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<string> {
   const path = env.layout.volumePath(volume);
   await confine(env.rootReal, path, volume.volname, env.fs);
+  return path;
+}
+
+/**
+ * The path of a volume's directory entry: its directory is checked to stay inside the storage
+ * (symlinks followed), the entry itself is not followed. For what concerns the entry and not
+ * what it points to: removing it, its attribute files next to it.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed volume
+ * @returns the path as laid out
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name or its directory leads outside
+ */
+export async function entryPath(env: DirEnv, volume: ParsedVolume): Promise<string> {
+  const path = env.layout.volumePath(volume);
+  await confine(env.rootReal, dirname(path), volume.volname, env.fs);
   return path;
 }
 

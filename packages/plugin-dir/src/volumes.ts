@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { assertImage, entryPath, runTool, volumePath, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
@@ -125,19 +125,23 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
 }
 
 /**
- * Removes a volume's file (any content type but `rootdir`), its attribute files, and the guest
- * directory when it is left empty. A missing file is only a warning. A base loses its immutable
- * flag first.
+ * Removes a volume's directory entry (any content type but `rootdir`), its attribute files, and
+ * the guest directory when it is left empty. A missing file is only a warning. A base loses its
+ * immutable flag first.
+ *
+ * The entry is the storage's own: its directory must lie inside the storage, but the entry
+ * itself is never followed. A symlink is removed as a link (wherever it leads, even outside or
+ * nowhere: removing it touches nothing there), never its target.
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID`, `INVALID_ARGUMENT` (rootdir, a
- *   directory), `PERMISSION_DENIED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID` (its directory leads outside),
+ *   `INVALID_ARGUMENT` (rootdir, a directory), `PERMISSION_DENIED`
  * @see Proxmox `PVE::Storage::Plugin::free_image`
  */
 export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void> {
   if (volume.vtype === 'rootdir') invalidArg(`cannot free '${volume.volname}': container directories are not handled`, { volname: volume.volname });
-  const path = await volumePath(env, volume);
+  const path = await entryPath(env, volume);
   if (await isProtected(path)) {
     throw new StorageError('PROTECTED', `cannot remove protected volume '${volume.volname}' on '${env.storeId}'`, { details: { volname: volume.volname } });
   }
@@ -151,7 +155,7 @@ export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void
     return;
   }
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
-  if (volume.isBase) await setImmutable(env, path, false);
+  if (volume.isBase && st.isFile()) await setImmutable(env, path, false);
   try {
     await unlink(path);
   } catch (e) {

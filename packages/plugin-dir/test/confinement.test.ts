@@ -82,15 +82,16 @@ describe('a guest directory that is a symlink to outside the storage', () => {
 });
 
 describe('an image file that is a symlink', () => {
-  it('to outside: refused everywhere, never followed, never deleted', async () => {
+  it('to outside: refused everywhere, never followed; free removes the link itself, never its target', async () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     const v = vol('100/vm-100-disk-0.raw');
-    expect(await code(plugin.freeImage(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.path(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.createBase(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB }))).toBe('INVALID_VOLUME_ID');
     expect(await plugin.listImages(ctx, {})).toEqual([]);
+    expect(await code(plugin.freeImage(ctx, { volume: v }))).toBe('ok');
+    expect(await readdir(join(root, 'images'))).toEqual([]);
     await outsideUntouched();
   });
 
@@ -99,18 +100,26 @@ describe('an image file that is a symlink', () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     const v = vol('100/vm-100-disk-0.raw');
-    expect(await code(plugin.freeImage(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.volumeSizeInfo(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(shared, { volume: v }))).toBe('ok');
     expect(await code(plugin.allocImage(shared, { vmid: 100, format: 'qcow2', name: 'vm-100-disk-0.qcow2', size: MiB }))).toBe('ok');
     expect(await plugin.listImages(shared, {})).toHaveLength(1);
     await outsideUntouched();
   });
 
-  it('dangling: refused, since where it points cannot be checked', async () => {
+  it('dangling: refused, since where it points cannot be checked; free removes the link', async () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'not-yet.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     expect(await code(plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB }))).toBe('INVALID_VOLUME_ID');
-    expect(await code(plugin.freeImage(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.path(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('ok');
+    await outsideUntouched();
+  });
+
+  it('notes that are a symlink to outside are never read', async () => {
+    await plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB });
+    await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw.notes'));
+    expect(await code(plugin.getVolumeAttribute(ctx, { volume: vol('100/vm-100-disk-0.raw'), attribute: 'notes' }))).toBe('INVALID_VOLUME_ID');
     await outsideUntouched();
   });
 
@@ -135,10 +144,12 @@ describe('other escapes', () => {
     await outsideUntouched();
   });
 
-  it('an ISO that is a symlink to outside is not listed and not freed', async () => {
+  it('an ISO that is a symlink to outside is not listed; freeing it removes the link, not its target', async () => {
     await symlink(join(outside, 'secret.raw'), join(root, 'template/iso/x.iso'));
     expect(await plugin.listVolumes(ctx, { content: ['iso'] })).toEqual([]);
-    expect(await code(plugin.freeImage(ctx, { volume: vol('iso/x.iso') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.path(ctx, { volume: vol('iso/x.iso') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(ctx, { volume: vol('iso/x.iso') }))).toBe('ok');
+    expect(await readdir(join(root, 'template/iso'))).toEqual([]);
     await outsideUntouched();
   });
 
