@@ -6,6 +6,7 @@
 import { link, lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  assertSizeFor,
   formatVolumeId,
   StorageError,
   type ActivateVolumeRequest,
@@ -18,6 +19,7 @@ import {
   type VolumeFormat,
 } from '@stowage/core';
 import { moveSidecars } from './attributes.js';
+import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
@@ -84,9 +86,7 @@ export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): P
   if (volume.format !== 'raw' && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't resize this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  if (!Number.isSafeInteger(request.size) || request.size <= 0) {
-    throw new StorageError('INVALID_ARGUMENT', `invalid size ${String(request.size)}`, { details: { size: request.size } });
-  }
+  assertSizeFor(dirCapabilities, volume.format, request.size);
   const size = Math.ceil(request.size / 1024) * 1024;
   const { path, probe } = await admitImage(env, volume);
   if (size < probe.size) {

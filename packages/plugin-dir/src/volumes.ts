@@ -6,8 +6,9 @@
  */
 import { chmod, lstat, rename, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
+import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
 import { assertImage, entryPath, runTool, volumePath, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
@@ -94,15 +95,15 @@ export async function undoNewFile(file: NewFile): Promise<void> {
  * @param env - the call's environment
  * @param request - owner, format, name, size in bytes (rounded up to KiB)
  * @returns the volname `<vmid>/<name>`
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name, format, size), `ALREADY_EXISTS`,
- *   `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name, format, a size past the format's
+ *   `maxSize` or the filesystem's largest file), `ALREADY_EXISTS`, `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::alloc_image`
  */
 export async function allocImage(env: DirEnv, request: AllocImageRequest): Promise<string> {
   const { vmid, format, name } = request;
   if (format === 'subvol') throw new StorageError('NOT_SUPPORTED', 'subvol images are not supported by this plugin', { details: { format } });
   assertNewImageName(vmid, name, format);
-  if (!Number.isSafeInteger(request.size) || request.size <= 0) invalidArg(`invalid size ${String(request.size)}`, { size: request.size });
+  assertSizeFor(dirCapabilities, format, request.size);
   const size = roundUpKiB(request.size);
   const volname = formatImageVolname({ vmid, name });
   const file = await reserveImageFile(env, vmid, name, volname);
