@@ -32,7 +32,8 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTT
 
 /**
  * The format to read a file as: one a name or header declares, or `detect` for a file whose
- * format nobody declared (QEMU then probes the content, see {@link probedFormat}).
+ * format nobody declared (a backing file without a recorded format: QEMU then probes the
+ * content, and so does this reader, for the formats whose magic QEMU knows).
  */
 export type ProbeFormat = VolumeFormat | 'detect';
 /** The most leading bytes a header may need before the file is judged invalid. */
