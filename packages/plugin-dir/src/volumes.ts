@@ -10,7 +10,7 @@ import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, ty
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
-import { assertImage, entryPath, runTool, volumePath, type DirEnv } from './env.js';
+import { assertImage, entryPath, runTool, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';

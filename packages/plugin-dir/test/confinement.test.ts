@@ -2,23 +2,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, type PluginContext, type StorageErrorCode } from '@stowage/core';
+import { isStorageError, type PluginContext } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
+import { code, dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
-
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
 
 let base: string;
 let root: string;

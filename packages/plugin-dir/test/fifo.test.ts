@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageManager, type PluginContext } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
-import { code, Collect, fifoRescuer, mkfifo, stopProcess } from './hostile.js';
+import { code, dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
+import { Collect, fifoRescuer, mkfifo, stopProcess } from './hostile.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PluginContext } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, releaseImmutable, sh } from './helpers.js';
-import { code, Collect, patchHeaderName, vmdkDescriptor } from './hostile.js';
+import { code, dirContext, releaseImmutable, sh } from './helpers.js';
+import { Collect, patchHeaderName, vmdkDescriptor } from './hostile.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);

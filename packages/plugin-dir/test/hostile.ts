@@ -6,23 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { isStorageError, type StorageErrorCode } from '@stowage/core';
 import { sh } from './helpers.js';
 
 /** Makes a FIFO with the real `mkfifo` command. */
 export async function mkfifo(path: string): Promise<void> {
   await sh('mkfifo', [path]);
-}
-
-/** What a promise settles to: `ok`, or the StorageError code (anything else is rethrown). */
-export async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
 }
 
 /**

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageManager } from '@stowage/core';
 import { DirPlugin, dirCapabilities } from '@stowage/plugin-dir';
-import { sh } from './helpers.js';
-import { code, mkfifo } from './hostile.js';
+import { code, sh } from './helpers.js';
+import { mkfifo } from './hostile.js';
 
 const KiB = 1024;
 const PiB = 2 ** 50;

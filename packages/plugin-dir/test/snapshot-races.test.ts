@@ -12,8 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyCommandError, CommandError, LocalRunner, StorageManager, type CommandRunner, type PluginContext } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { TOOL_STDERR_RULES } from '../src/env.js';
-import { dirContext, releaseImmutable, sh } from './helpers.js';
-import { code, stopProcess } from './hostile.js';
+import { code, dirContext, releaseImmutable, sh } from './helpers.js';
+import { stopProcess } from './hostile.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
