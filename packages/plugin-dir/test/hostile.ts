@@ -4,8 +4,10 @@
  * stuck on a FIFO so that a test of broken code fails instead of hanging its worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { KitHostileFiles } from '@stowage/core/testing';
 import { sh } from './helpers.js';
 
 /** Makes a FIFO with the real `mkfifo` command. */
@@ -67,4 +69,46 @@ export class Collect extends Writable {
   get data(): Buffer {
     return Buffer.concat(this.chunks);
   }
+}
+
+/**
+ * The conformance kit's hostile files on a directory storage at `root`, each made with the real
+ * `qemu-img` (or by hand where it would touch the outside file: a data file it would create).
+ */
+export function dirHostileFiles(root: string): KitHostileFiles {
+  return {
+    place: async ({ kind, vmid, outside }) => {
+      const dir = join(root, 'images', String(vmid));
+      await mkdir(dir, { recursive: true });
+      const name = (ext: string): string => `vm-${vmid}-disk-0.${ext}`;
+      const volid = (ext: string): string => `kit:${vmid}/${name(ext)}`;
+      const qcow2 = join(dir, name('qcow2'));
+      switch (kind) {
+        case 'backing-outside':
+        case 'backing-protocol':
+          await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', kind === 'backing-outside' ? outside : `file:${outside}`, '-u', qcow2, '1M']);
+          return volid('qcow2');
+        case 'data-file-outside': {
+          const placeholder = join(root, `placeholder-${'p'.repeat(Math.max(0, outside.length - root.length))}`);
+          await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${placeholder},data_file_raw=on`, qcow2, '1M']);
+          await patchHeaderName(qcow2, placeholder, outside);
+          await rm(placeholder);
+          return volid('qcow2');
+        }
+        case 'extent-outside':
+          await writeFile(join(dir, name('vmdk')), vmdkDescriptor([`RW 2048 FLAT "${outside}" 0`]));
+          return volid('vmdk');
+        case 'fifo':
+          await mkfifo(qcow2);
+          return volid('qcow2');
+        case 'symlink-outside':
+          await symlink(outside, join(dir, name('raw')));
+          return volid('raw');
+        case 'symlink-to-fifo':
+          await mkfifo(join(dir, 'fifo-target'));
+          await symlink('fifo-target', qcow2);
+          return volid('qcow2');
+      }
+    },
+  };
 }
