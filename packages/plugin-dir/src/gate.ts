@@ -130,7 +130,7 @@ async function checkImage(w: Walk, name: string, probe: ImageProbe): Promise<voi
     }
     const dataFile = p.qcow2?.dataFile;
     if (dataFile === '') w.problems.push(`'${cur}': external data file without a name`);
-    else if (dataFile !== undefined && !dataFile.startsWith('/')) w.problems.push(`'${cur}': data file '${dataFile}' is relative (QEMU takes it from its working directory)`);
+    else if (dataFile !== undefined && !dataFile.startsWith('/') && !hasProtocol(dataFile)) w.problems.push(`'${cur}': data file '${dataFile}' is relative (QEMU takes it from its working directory)`);
     else if (dataFile !== undefined) await locate(w, cur, dataFile, 'data file');
     if (p.vmdk?.kind === 'descriptor') await checkExtents(w, cur, p);
     if (p.backingFile === undefined) return;
