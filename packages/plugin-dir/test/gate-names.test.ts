@@ -149,6 +149,15 @@ describe('what QEMU would open with another driver than the one checked', () => 
     await plugin.activateVolume(ctx, { volume: vol('100/vm-100-disk-0.qcow2') });
   });
 
+  it('a qcow2 data file with a relative name (QEMU resolves it against its working directory, not the image): refused', async () => {
+    const file = join(dir, 'vm-100-disk-0.qcow2');
+    const placeholder = join(base, `placeholder-${'p'.repeat(40)}`);
+    await writeFile(join(dir, 'data.raw'), Buffer.alloc(MiB));
+    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${placeholder}`, file, '1M']);
+    await patchHeaderName(file, placeholder, 'data.raw');
+    await expectRefused('100/vm-100-disk-0.qcow2', 'relative data file');
+  });
+
   it('a sparse vmdk whose capacity is 0 is read by QEMU as a descriptor: its extents are checked', async () => {
     const file = join(dir, 'vm-100-disk-0.vmdk');
     await sh('qemu-img', ['create', '-q', '-f', 'vmdk', file, '1M']);
