@@ -11,6 +11,7 @@ import {
   type AttributeValue,
   type CloneImageRequest,
   type CreateBaseRequest,
+  type FindFreeDisknameRequest,
   type FreeImageRequest,
   type GetAttributeRequest,
   type ImageInfo,
@@ -41,6 +42,7 @@ import {
 import { getAttribute, updateAttribute } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
+import { freeDiskName } from './disk-names.js';
 import { dirEnv } from './env.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
@@ -93,6 +95,18 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    */
   override parseVolname(volname: string): ParsedVolume {
     return parseDirVolname(volname);
+  }
+
+  /**
+   * The lowest free disk name, from one `readdir` of the guest's directory: every entry named
+   * like one of its disks takes its index, also those the listing skips (a symlink leading
+   * outside, a directory, a FIFO), so allocation never keeps failing on one.
+   *
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken, `INVALID_VOLUME_ID`
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    return freeDiskName(await dirEnv(ctx), request, this.diskNameExtension(request.format));
   }
 
   /**

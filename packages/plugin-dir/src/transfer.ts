@@ -28,10 +28,8 @@ import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './comman
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { createExclusive, errnoOf, tempPath, unlinkQuietly } from './fs-util.js';
 import { parseQemuImgCheck } from './parse.js';
-import { probeImage } from './probe.js';
+import { admitFile, admitImage } from './gate.js';
 import { streamFile, writeAll, writeSparse } from './stream-io.js';
-import { assertSelfContained } from './trust.js';
-import { probeVolume } from './volume-ops.js';
 import { reserveImageFile, undoNewFile, type NewFile } from './volumes.js';
 import { backingReference, formatImageVolname } from './volname.js';
 
@@ -79,10 +77,7 @@ export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
 export async function exportImage(env: DirEnv, request: VolumeExportRequest): Promise<void> {
   const { volume, format, output } = request;
   if (!exportFormats(request).includes(format)) unsupported(volume, format, `offered: ${exportFormats(request).join(', ') || 'none'}`);
-  const { path, probe } = await probeVolume(env, volume);
-  if (probe.format === 'invalid') {
-    throw new StorageError('CORRUPT', `cannot export '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
-  }
+  const { path, probe } = await admitImage(env, volume);
   const signal = env.ctx.signal;
   if (format === 'raw+size' && volume.format === 'raw') {
     await exportRawFile(path, output, { onProgress: request.onProgress, signal });
@@ -119,17 +114,14 @@ async function exists(path: string): Promise<boolean> {
 export type FreeNameFinder = (vmid: number, format: VolumeFormat) => Promise<string>;
 
 async function checkImported(env: DirEnv, file: NewFile, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
-  const probe = await probeImage(file.path, format);
-  if (!probe) throw new StorageError('INTERNAL', `imported file '${file.path}' vanished`, { details: { volname } });
-  const allowed: string[] = [];
-  if (volume.baseVmid !== undefined && volume.baseName !== undefined) {
-    const ref = backingReference(volume.baseVmid, volume.baseName);
-    if (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName))) allowed.push(ref);
+  let allowedBacking: string | undefined;
+  if (volume.baseVmid !== undefined && volume.baseName !== undefined && (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName)))) {
+    allowedBacking = backingReference(volume.baseVmid, volume.baseName);
   }
-  assertSelfContained(probe, volname, allowed);
+  const { path } = await admitFile(env, file.path, format, { volname, origin: 'imported', allowedBacking });
   let result;
   try {
-    result = await runTool(env, qemuImgCheckArgs(file.path, format), { okExitCodes: [0, 2, 3], signal: env.ctx.signal });
+    result = await runTool(env, qemuImgCheckArgs(path, format), { okExitCodes: [0, 2, 3], signal: env.ctx.signal });
   } catch (e) {
     if (e instanceof StorageError && e.code === 'COMMAND_FAILED') {
       throw new StorageError('INVALID_ARGUMENT', `imported image '${volname}' does not pass qemu-img check`, { cause: e, details: { volname } });
@@ -185,7 +177,8 @@ export async function importImage(env: DirEnv, request: VolumeImportRequest, fre
       await createExclusive(tmp);
       await writeSparse(tmp, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
       const preallocation = preallocationFor(env.ctx.config.preallocation, fileFormat);
-      await runTool(env, qemuImgConvertArgs({ source: tmp, sourceFormat: 'raw', target: file.path, targetFormat: fileFormat, preallocation }), {
+      const source = (await admitFile(env, tmp, 'raw', { volname, origin: 'imported' })).path;
+      await runTool(env, qemuImgConvertArgs({ source, sourceFormat: 'raw', target: file.path, targetFormat: fileFormat, preallocation }), {
         signal: env.ctx.signal,
       });
     } else {
