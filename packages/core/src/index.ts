@@ -65,7 +65,17 @@ export {
   nodeNameSchema,
 } from './config/options.js';
 export { readStorageConfigFile, writeStorageConfigFile } from './config/file.js';
-export { configToSection, formatStorageCfg, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
+export {
+  addStorageCfgSection,
+  parseStorageCfgDocument,
+  removeStorageCfgSection,
+  updateStorageCfgSection,
+  type StorageCfgDocument,
+  type StorageCfgDocumentSection,
+} from './config/document.js';
+export { FileConfigStore, type FileConfigStoreOptions } from './config/file-store.js';
+export { MemoryConfigStore } from './config/memory-store.js';
+export { configToSection, formatStorageCfg, optionText, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
 export { applyConfigUpdate, validateStorageConfig, type ConfigSource } from './config/validate.js';
 export {
   CommandError,
