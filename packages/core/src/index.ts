@@ -112,6 +112,7 @@ export type * from './plugin-types.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { PluginRegistry } from './registry.js';
 export { StorageManager, type SnapshotOption } from './storage-manager.js';
+export type { InvalidStorage } from './manager/state.js';
 export { type AllocImageOptions, type CloneImageOptions } from './manager/volume-ops.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
 export {
