@@ -113,6 +113,17 @@ describe('config changes through a ConfigStore', () => {
     expect(m.storageConfig('sa')).toMatchObject({ comment: 'new', content: ['images'] });
   });
 
+  it('writes a true disable as a bare flag and a false one as no line, as Proxmox does', async () => {
+    const a = await storageDir('sa');
+    const store = new MemoryConfigStore(`testfile: sa\n\tpath ${a}\n`);
+    const m = await open({ configStore: store });
+    await m.updateStorage('sa', { disable: true });
+    expect((await store.read()).text).toBe(`testfile: sa\n\tpath ${a}\n\tdisable\n`);
+    expect(await m.updateStorage('sa', { disable: false })).not.toHaveProperty('disable');
+    expect((await store.read()).text).toBe(`testfile: sa\n\tpath ${a}\n`);
+    expect(await codeOf(m.updateStorage('sa', { comment: 'x' }, ['comment']))).toBe('CONFIG_INVALID');
+  });
+
   it('gives up with LOCK_TIMEOUT naming the store when it changes before every write, having written nothing', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout'] });
     const a = await storageDir('sa');

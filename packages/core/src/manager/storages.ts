@@ -90,20 +90,21 @@ export async function addStorage(state: ManagerState, cfg: ConfigState, raw: Raw
 }
 
 /**
- * The text of each option to set; a false `disable` becomes a deletion (Proxmox writes none).
+ * The text of each option to set, and the options to delete: those asked for, and those whose
+ * new value is not written (`undefined`, `null`, a false `disable`, as Proxmox writes none).
  *
  * @throws {@link ConfigError} `CONFIG_INVALID` for empty values and values that cannot be written
  */
 function optionTexts(storeId: string, changes: RawConfig, deleteKeys: readonly string[]): { set: Record<string, string>; del: string[] } {
   const set: Record<string, string> = {};
-  const del = [...deleteKeys];
+  const del = new Set(deleteKeys);
   for (const [key, value] of Object.entries(changes)) {
     if (key === 'type' || key === 'storage') continue;
     const text = optionText(storeId, key, value);
-    if (text === undefined) del.push(key);
+    if (text === undefined) del.add(key);
     else set[key] = text;
   }
-  return { set, del };
+  return { set, del: [...del] };
 }
 
 /**
@@ -123,7 +124,7 @@ function optionTexts(storeId: string, changes: RawConfig, deleteKeys: readonly s
  */
 export async function updateStorage(state: ManagerState, cfg: ConfigState, storeId: string, changes: RawConfig, deleteKeys: readonly string[]): Promise<StorageConfig> {
   const { set, del } = optionTexts(storeId, changes, deleteKeys);
-  await cfg.refresh();
+  const asked = { ...set, ...Object.fromEntries(['type', 'storage'].filter((k) => k in changes).map((k) => [k, changes[k]])) };
   let hooked: string | undefined;
   let result: StorageConfig | undefined;
   await cfg.change(`updating storage '${storeId}'`, async (doc) => {
@@ -134,7 +135,7 @@ export async function updateStorage(state: ManagerState, cfg: ConfigState, store
     }
     const cls = cfg.registry.lookup(section.type);
     const before = sectionToConfig(section);
-    const refused = updateRefusals(cls, before, changes, del);
+    const refused = updateRefusals(cls, before, asked, del);
     if (refused.length > 0) failConfig(storeId, refused);
     const text = updateStorageCfgSection(doc, storeId, set, del);
     const after = parseStorageCfgDocument(text).sections.find((s) => s.storage === storeId);
