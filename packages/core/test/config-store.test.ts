@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileConfigStore, isStorageError, MemoryConfigStore, type ConfigSnapshot, type StorageError } from '@stowage/core';
+import { FileConfigStore, MemoryConfigStore, type ConfigSnapshot } from '@stowage/core';
+import { failure } from './support/failure.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,15 +22,6 @@ afterEach(async () => {
 async function replace(file: string, text: string): Promise<void> {
   await writeFile(`${file}.new`, text);
   await rename(`${file}.new`, file);
-}
-
-async function failure(p: Promise<unknown>): Promise<StorageError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(isStorageError(e), String(e)).toBe(true);
-  return e as StorageError;
 }
 
 describe('FileConfigStore', () => {

@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, readdir, rm, rmdir, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDirs, isStorageError, MAX_CREATED_DIRS, removeCreatedDirs, type DirOps, type StorageError } from '@stowage/core';
+import { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type DirOps } from '@stowage/core';
+import { failure } from './support/failure.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -15,15 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function failure(p: Promise<unknown>): Promise<StorageError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(isStorageError(e), String(e)).toBe(true);
-  return e as StorageError;
-}
 
 describe('createDirs', () => {
   it('makes the missing levels and says which, outermost first; an existing directory makes nothing', async () => {

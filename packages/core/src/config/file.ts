@@ -118,8 +118,10 @@ export async function replaceFileAtomically(path: string, text: string, beforeRe
 }
 
 /**
- * Writes a `storage.cfg` file atomically (see {@link replaceFileAtomically}) from config
- * objects or sections. The whole file is rewritten in the standard layout, without comments;
+ * Writes a `storage.cfg` file atomically from config objects or sections: the text goes to a
+ * temporary file in the same directory, which is flushed to disk and renamed over the target,
+ * so a reader sees the old file or the new one, never a mix. An existing file's mode is kept
+ * (new files get `0640`). The whole file is rewritten in the standard layout, without comments;
  * the manager instead changes only the lines of the storage it changes (see
  * {@link FileConfigStore}).
  *

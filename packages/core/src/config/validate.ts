@@ -193,8 +193,12 @@ export function fixedOptionChanges(
 }
 
 /**
- * Applies changes to a storage's validated config and validates the result, refusing what
- * {@link updateRefusals} and {@link fixedOptionChanges} refuse (nothing changes then).
+ * Applies changes to a storage's validated config and validates the result.
+ *
+ * Refused (nothing changes): changing `type` or `storage`; changing or deleting a fixed option
+ * (one made with `fixedOption`, Proxmox's `fixed`) — setting it to the value it already has is
+ * allowed; deleting a required option or an option the schema does not know; setting and
+ * deleting the same key.
  *
  * @param cls - the plugin class
  * @param current - the storage's current, validated config
