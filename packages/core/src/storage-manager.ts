@@ -14,12 +14,9 @@ import { StorageLocks } from './lock/storage-locks.js';
 import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
-import { ConfigState } from './manager/config-state.js';
-import { addStorage, checkConfigObjects, removeStorage, updateStorage } from './manager/storages.js';
+import { ConfigState, openConfigStore } from './manager/config-state.js';
+import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
 import type { InvalidStorage } from './manager/state.js';
-import { FileConfigStore } from './config/file-store.js';
-import { MemoryConfigStore } from './config/memory-store.js';
-import { formatStorageCfg } from './config/section-config.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
   allocImage,
@@ -111,15 +108,9 @@ export class StorageManager {
    * ```
    */
   static async open(options: StorageManagerOptions): Promise<StorageManager> {
-    const given = [options.config, options.configFile, options.configStore].filter((x) => x !== undefined).length;
-    if (given !== 1) throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config, configFile and configStore');
     const registry = new PluginRegistry(options.plugins);
     const hasSharedLocks = options.sharedLockDir !== undefined || options.locks !== undefined;
-    const store =
-      options.configStore ??
-      (options.configFile !== undefined
-        ? new FileConfigStore(options.configFile, { lockTimeoutMs: options.lockTimeoutMs })
-        : new MemoryConfigStore(formatStorageCfg(checkConfigObjects(registry, options.config ?? [], hasSharedLocks))));
+    const store = openConfigStore(options, registry, hasSharedLocks);
     const locks =
       options.locks ??
       new StorageLocks({

@@ -7,12 +7,15 @@
  */
 import type { StorageConfig } from '../config/base-schema.js';
 import { parseStorageCfgDocument, type StorageCfgDocument } from '../config/document.js';
-import { sectionToConfig } from '../config/section-config.js';
+import { FileConfigStore } from '../config/file-store.js';
+import { MemoryConfigStore } from '../config/memory-store.js';
+import { configToSection, formatStorageCfg, sectionToConfig, type StorageCfgSection } from '../config/section-config.js';
 import type { ConfigSnapshot, ConfigStore } from '../config/store.js';
 import { describeConfigIssues, validateStorageConfig } from '../config/validate.js';
 import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
+import type { StorageManagerOptions } from './options.js';
 import type { InvalidStorage, ManagerState, StorageEntry } from './state.js';
 
 /** How often one config change is tried against a store that keeps changing under it. */
@@ -54,6 +57,64 @@ export function assertLockable(hasSharedLocks: boolean, shared: boolean, storeId
       { path: [storeId, 'shared'], message: 'shared storage needs sharedLockDir' },
     ]);
   }
+}
+
+/**
+ * Validates config objects given to `StorageManager.open` as `config`, all at once: unlike a
+ * file, which is loaded with its bad sections skipped, objects from the application must all be
+ * right.
+ *
+ * @param registry - the plugins
+ * @param configs - the config objects
+ * @param hasSharedLocks - whether shared storages can be locked
+ * @returns the sections to start the configuration with
+ * @throws {@link ConfigError} `CONFIG_INVALID` with every issue of every storage
+ */
+export function checkConfigObjects(registry: PluginRegistry, configs: readonly Readonly<Record<string, unknown>>[], hasSharedLocks: boolean): StorageCfgSection[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const sections = [];
+  for (const raw of configs) {
+    if (typeof raw !== 'object' || raw === null) {
+      issues.push({ path: [], message: 'a storage config must be an object' });
+      continue;
+    }
+    const id = typeof raw['storage'] === 'string' ? raw['storage'] : '?';
+    if (seen.has(id)) {
+      issues.push({ path: [id], message: `storage '${id}' is defined twice` });
+      continue;
+    }
+    seen.add(id);
+    try {
+      const { cls, config } = validateRaw(registry, raw);
+      assertLockable(hasSharedLocks, config.shared === true || cls.capabilities.shared, id);
+      sections.push(configToSection(raw));
+    } catch (e) {
+      if (e instanceof ConfigError) issues.push(...e.issues);
+      else throw e;
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(`invalid storage config: ${describeConfigIssues(issues)}`, issues);
+  return sections;
+}
+
+/**
+ * The store `StorageManager.open` uses: the one given as `configStore`, a {@link FileConfigStore}
+ * on `configFile`, or a {@link MemoryConfigStore} holding the `config` objects (checked first,
+ * all at once).
+ *
+ * @param options - the manager's options
+ * @param registry - the plugins
+ * @param hasSharedLocks - whether shared storages can be locked
+ * @throws {@link StorageError} `INVALID_ARGUMENT` unless exactly one of the three is given;
+ *   `CONFIG_INVALID` for bad `config` objects
+ */
+export function openConfigStore(options: StorageManagerOptions, registry: PluginRegistry, hasSharedLocks: boolean): ConfigStore {
+  const given = [options.config, options.configFile, options.configStore].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config, configFile and configStore');
+  if (options.configStore) return options.configStore;
+  if (options.configFile !== undefined) return new FileConfigStore(options.configFile, { lockTimeoutMs: options.lockTimeoutMs });
+  return new MemoryConfigStore(formatStorageCfg(checkConfigObjects(registry, options.config ?? [], hasSharedLocks)));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,53 +8,13 @@
 import type { StorageConfig } from '../config/base-schema.js';
 import { addStorageCfgSection, parseStorageCfgDocument, removeStorageCfgSection, updateStorageCfgSection } from '../config/document.js';
 import { configToSection, optionText, sectionToConfig } from '../config/section-config.js';
-import { describeConfigIssues, failConfig, fixedOptionChanges, updateRefusals } from '../config/validate.js';
-import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
-import type { PluginRegistry } from '../registry.js';
+import { failConfig, fixedOptionChanges, updateRefusals } from '../config/validate.js';
+import { ConfigError, StorageError } from '../errors.js';
 import { assertLockable, validateRaw, type ConfigState } from './config-state.js';
 import type { ManagerState } from './state.js';
 
 /** A storage config as given: file text or the caller's values. */
 export type RawConfig = Readonly<Record<string, unknown>>;
-
-/**
- * Validates config objects given to `StorageManager.open` as `config`, all at once: unlike a
- * file, which is loaded with its bad sections skipped, objects from the application must all be
- * right.
- *
- * @param registry - the plugins
- * @param configs - the config objects
- * @param hasSharedLocks - whether shared storages can be locked
- * @returns the sections to start the configuration with
- * @throws {@link ConfigError} `CONFIG_INVALID` with every issue of every storage
- */
-export function checkConfigObjects(registry: PluginRegistry, configs: readonly RawConfig[], hasSharedLocks: boolean): ReturnType<typeof configToSection>[] {
-  const issues: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  const sections = [];
-  for (const raw of configs) {
-    if (typeof raw !== 'object' || raw === null) {
-      issues.push({ path: [], message: 'a storage config must be an object' });
-      continue;
-    }
-    const id = typeof raw['storage'] === 'string' ? raw['storage'] : '?';
-    if (seen.has(id)) {
-      issues.push({ path: [id], message: `storage '${id}' is defined twice` });
-      continue;
-    }
-    seen.add(id);
-    try {
-      const { cls, config } = validateRaw(registry, raw);
-      assertLockable(hasSharedLocks, config.shared === true || cls.capabilities.shared, id);
-      sections.push(configToSection(raw));
-    } catch (e) {
-      if (e instanceof ConfigError) issues.push(...e.issues);
-      else throw e;
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(`invalid storage config: ${describeConfigIssues(issues)}`, issues);
-  return sections;
-}
 
 /**
  * Adds a storage: validate (the text it will be stored as, too), `onAddHook`, activate it when
