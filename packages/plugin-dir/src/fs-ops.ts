@@ -22,7 +22,7 @@ export interface FsOps {
   stat(path: string): Promise<Stats>;
   /** `realpath(3)`. */
   realpath(path: string): Promise<string>;
-  /** `mkdir -p` that stops at the first error (`createDirs` of the core); resolves to the directories it made, outermost first. */
+  /** `mkdir -p` that stops at the first error (the core's `createDirs`); resolves to the directories it made, outermost first. */
   mkdirs(path: string, mode: number): Promise<string[]>;
   /** Directory entries with their types. */
   readdir(path: string): Promise<Dirent[]>;

@@ -20,14 +20,15 @@ export interface MadeDirs {
 }
 
 /**
- * Makes a directory and any missing parents, one level at a time ({@link @stowage/core!index.createDirs | createDirs}: it stops
- * at the first error, where Node's recursive `mkdir` can loop for ever), remembering which ones
- * it made.
+ * Makes a directory and any missing parents, one level at a time
+ * ({@link @stowage/core!index.createDirs | createDirs}: it stops at the first error, where Node's
+ * recursive `mkdir` can loop for ever), remembering which ones it made.
  *
  * @param dir - the directory to have
  * @param fs - the filesystem calls to use
  * @returns the directories this call created (none when it existed)
- * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error (nothing is left made then)
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
+ *   (nothing is left made then)
  */
 export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDirs> {
   try {
