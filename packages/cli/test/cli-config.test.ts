@@ -133,14 +133,19 @@ describe('configuration file', () => {
     expect(await ids([], {})).toEqual(['viacwd']);
   });
 
-  it('refuses a broken file with the line number', async () => {
+  it('skips bad lines and bad sections of a file with a warning naming the line, as Proxmox does', async () => {
     const bad = join(s.dir, 'bad.cfg');
-    writeFileSync(bad, 'dir: ok\n\tpath /srv/x\n\nthis is not a section\n');
-    const r = await runStowage(['--config', bad, 'status', '--json'], { env: { STOWAGE_LOCK_DIR: s.env['STOWAGE_LOCK_DIR'] } });
-    expect(r.code).toBe(EXIT_CODES.CONFIG_INVALID);
-    expect(JSON.stringify(jsonError(r.stderr).details)).toMatch(/"line":4/);
+    const env = { STOWAGE_LOCK_DIR: s.env['STOWAGE_LOCK_DIR'] };
+    writeFileSync(bad, `dir: ok\n\tpath ${join(s.dir, 'ok')}\n\nthis is not a section\n`);
+    const r = await runStowage(['--config', bad, 'status', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/line 4: expected a section header/);
     writeFileSync(bad, 'dir: ok\n\tpath /srv/x\n\tcolour red\n');
-    expect((await runStowage(['--config', bad, 'status'])).code).toBe(EXIT_CODES.CONFIG_INVALID);
+    const status = await runStowage(['--config', bad, 'status', '--json'], { env });
+    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ storage: 'ok', status: 'invalid', error: 'CONFIG_INVALID' })]);
+    const one = await runStowage(['--config', bad, 'status', 'ok', '--json'], { env });
+    expect(one.code).toBe(EXIT_CODES.CONFIG_INVALID);
+    expect(JSON.stringify(jsonError(one.stderr).details)).toMatch(/"line":3/);
   });
 });
 

@@ -65,7 +65,17 @@ export {
   nodeNameSchema,
 } from './config/options.js';
 export { readStorageConfigFile, writeStorageConfigFile } from './config/file.js';
-export { configToSection, formatStorageCfg, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
+export {
+  addStorageCfgSection,
+  parseStorageCfgDocument,
+  removeStorageCfgSection,
+  updateStorageCfgSection,
+  type StorageCfgDocument,
+  type StorageCfgDocumentSection,
+} from './config/document.js';
+export { FileConfigStore, type FileConfigStoreOptions } from './config/file-store.js';
+export { MemoryConfigStore } from './config/memory-store.js';
+export { configToSection, formatStorageCfg, optionText, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
 export { applyConfigUpdate, validateStorageConfig, type ConfigSource } from './config/validate.js';
 export {
   CommandError,
@@ -97,12 +107,14 @@ export {
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
+export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type * from './plugin-types.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { PluginRegistry } from './registry.js';
 export { StorageManager, type SnapshotOption } from './storage-manager.js';
+export type { InvalidStorage } from './manager/state.js';
 export { type AllocImageOptions, type CloneImageOptions } from './manager/volume-ops.js';
 export { StoragePlugin, type StoragePluginClass } from './storage-plugin.js';
 export {

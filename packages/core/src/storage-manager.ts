@@ -14,7 +14,9 @@ import { StorageLocks } from './lock/storage-locks.js';
 import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
-import { addStorage, assertLockable, loadStorages, removeStorage, updateStorage, type ConfigStore } from './manager/storages.js';
+import { ConfigState, openConfigStore } from './manager/config-state.js';
+import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
+import type { InvalidStorage } from './manager/state.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
   allocImage,
@@ -67,25 +69,34 @@ export interface SnapshotOption {
 export class StorageManager {
   readonly #state: ManagerState;
   readonly #registry: PluginRegistry;
-  readonly #store: ConfigStore;
+  readonly #cfg: ConfigState;
   #configChain: Promise<unknown> = Promise.resolve();
   #closed = false;
-  #unsubscribe: (() => void) | undefined;
+  readonly #stops: (() => void)[] = [];
 
-  private constructor(state: ManagerState, registry: PluginRegistry, store: ConfigStore) {
+  private constructor(state: ManagerState, registry: PluginRegistry, cfg: ConfigState) {
     this.#state = state;
     this.#registry = registry;
-    this.#store = store;
+    this.#cfg = cfg;
   }
 
   /**
-   * Opens a manager: registers the plugins, reads and validates the storages.
+   * Opens a manager: registers the plugins, reads the storage configuration and validates each
+   * storage. From a `configFile` or `configStore`, a section that cannot be used (a bad line, an
+   * unknown type, an invalid option) is skipped with a warning, as Proxmox skips it: the other
+   * storages work, and {@link StorageManager.invalidStorages} lists the skipped ones with their
+   * issues until `updateStorage` repairs them or `removeStorage` removes them. `config` objects
+   * must all be valid.
    *
-   * @param options - plugins, `config` or `configFile`, lock directories, runner, node, limits
+   * When the store can be watched, the manager follows changes other processes make to it.
+   *
+   * @param options - plugins, one of `config`, `configFile` and `configStore`, lock directories,
+   *   runner, node, limits
    * @returns the manager
-   * @throws {@link StorageError} `INVALID_ARGUMENT` unless exactly one of `config` and
-   *   `configFile` is given; `CONFIG_INVALID` (a {@link ConfigError} listing every issue, with
-   *   file lines) for bad configs, unknown types, or a shared storage without `sharedLockDir`;
+   * @throws {@link StorageError} `INVALID_ARGUMENT` unless exactly one of `config`,
+   *   `configFile` and `configStore` is given; `CONFIG_INVALID` (a {@link ConfigError} listing
+   *   every issue) for bad `config` objects, and when the configuration cannot be a file (a
+   *   directory, say); `PERMISSION_DENIED`, `UNAVAILABLE` from the store;
    *   `API_VERSION_MISMATCH` / `ALREADY_EXISTS` from plugin registration
    * @example
    * ```ts
@@ -97,11 +108,9 @@ export class StorageManager {
    * ```
    */
   static async open(options: StorageManagerOptions): Promise<StorageManager> {
-    if ((options.config === undefined) === (options.configFile === undefined)) {
-      throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config and configFile');
-    }
     const registry = new PluginRegistry(options.plugins);
-    const loaded = await loadStorages(registry, options);
+    const hasSharedLocks = options.sharedLockDir !== undefined || options.locks !== undefined;
+    const store = openConfigStore(options, registry, hasSharedLocks);
     const locks =
       options.locks ??
       new StorageLocks({
@@ -120,30 +129,45 @@ export class StorageManager {
       options.gcIntervalMs ?? 60_000,
       options.changes,
     );
-    const store: ConfigStore = { raw: new Map(), file: options.configFile, hasSharedLockDir: options.sharedLockDir !== undefined || options.locks !== undefined };
-    for (const { raw, config, cls } of loaded) {
-      const entry = state.makeEntry(cls, config);
-      assertLockable(store, state.isShared(entry), entry.id);
-      state.entries.set(entry.id, entry);
-      store.raw.set(entry.id, raw);
-    }
-    const manager = new StorageManager(state, registry, store);
-    manager.#unsubscribe = options.changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
+    const cfg = new ConfigState(store, state, registry, hasSharedLocks);
+    await cfg.refresh();
+    const manager = new StorageManager(state, registry, cfg);
+    const unsubscribe = options.changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
+    if (unsubscribe) manager.#stops.push(unsubscribe);
+    const unwatch = store.watch?.(() => {
+      manager.#configTask(() => cfg.refresh()).catch((e: unknown) => state.log.warn(`could not reload ${store.location}`, { error: String(e) }));
+    });
+    if (unwatch) manager.#stops.push(unwatch);
     return manager;
   }
 
   // ---- storages ---------------------------------------------------------------------------
 
-  /** The configured storage ids, in config order. */
+  /** The ids of the storages that can be used, in config order (see {@link StorageManager.invalidStorages} for the others). */
   storageIds(): string[] {
     return [...this.#state.entries.keys()];
+  }
+
+  /**
+   * The sections of the storage configuration that were skipped because they cannot be used,
+   * in config order, each with its issues (and their lines). Operations on such a storage fail
+   * with `CONFIG_INVALID`; `updateStorage` can repair it and `removeStorage` remove it.
+   *
+   * @returns the skipped sections; empty when every section is usable
+   * @example
+   * ```ts
+   * for (const bad of storages.invalidStorages()) console.warn(`${bad.storage} (line ${bad.line}): ${bad.issues[0]?.message}`);
+   * ```
+   */
+  invalidStorages(): InvalidStorage[] {
+    return [...this.#live().invalid];
   }
 
   /**
    * A storage's validated config.
    *
    * @param storeId - the storage
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link StorageError} `NOT_FOUND`; `CONFIG_INVALID` for a storage whose section cannot be used
    */
   storageConfig(storeId: string): StorageConfig {
     return this.#live().entry(storeId).config;
@@ -153,7 +177,7 @@ export class StorageManager {
    * The plugin instance that serves a storage.
    *
    * @param storeId - the storage
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link StorageError} `NOT_FOUND`, `CONFIG_INVALID`
    */
   pluginFor(storeId: string): StoragePlugin {
     return this.#live().entry(storeId).plugin;
@@ -178,43 +202,52 @@ export class StorageManager {
   }
 
   /**
-   * Adds a storage: validates it, runs the plugin's `onAddHook`, activates it when it is for this
-   * node (on failure runs `onDeleteHook` and rethrows), and writes `storage.cfg` when the manager
-   * was opened from one.
+   * Adds a storage: validates it (an empty value is refused), runs the plugin's `onAddHook`,
+   * activates it when it is for this node (on failure runs `onDeleteHook` and rethrows), then
+   * adds its section to the configuration as the store holds it at that moment: a storage
+   * another process added meanwhile is kept (and one with the same id makes this call fail with
+   * `ALREADY_EXISTS`). Afterwards the manager's storages follow the written configuration.
    *
    * @param config - `{ type, storage, ...options }`
    * @returns the validated config
-   * @throws {@link StorageError} `CONFIG_INVALID`, `ALREADY_EXISTS`, and hook or activation errors
+   * @throws {@link StorageError} `CONFIG_INVALID`, `ALREADY_EXISTS`, `LOCK_TIMEOUT` (the
+   *   configuration could not be written in time, or kept changing), store errors, and hook or
+   *   activation errors
    * @see Proxmox `PVE::API2::Storage::Config` `create`
    */
   async addStorage(config: Readonly<Record<string, unknown>>): Promise<StorageConfig> {
-    return this.#configTask(() => addStorage(this.#state, this.#registry, this.#store, config));
+    return this.#configTask(() => addStorage(this.#state, this.#cfg, config));
   }
 
   /**
-   * Changes a storage's options: fixed options cannot change, the plugin's `onUpdateHook` runs
-   * with the previous config, `storage.cfg` is written.
+   * Changes a storage's options: fixed options cannot change, empty values are refused, the
+   * plugin's `onUpdateHook` runs with the previous config, and only the storage's own lines of
+   * the configuration are rewritten (comments and other sections stay as they are). This also
+   * repairs a storage listed by {@link StorageManager.invalidStorages}, when the result is valid
+   * (no hook runs then).
    *
    * @param storeId - the storage
    * @param changes - options to set
    * @param deleteKeys - options to remove
    * @returns the new validated config
-   * @throws {@link StorageError} `NOT_FOUND`, `CONFIG_INVALID`, and hook errors
+   * @throws {@link StorageError} `NOT_FOUND`, `CONFIG_INVALID`, `LOCK_TIMEOUT`, store errors, and hook errors
    * @see Proxmox `PVE::API2::Storage::Config` `update`
    */
   async updateStorage(storeId: string, changes: Readonly<Record<string, unknown>>, deleteKeys: readonly string[] = []): Promise<StorageConfig> {
-    return this.#configTask(() => updateStorage(this.#state, this.#store, storeId, changes, deleteKeys));
+    return this.#configTask(() => updateStorage(this.#state, this.#cfg, storeId, changes, deleteKeys));
   }
 
   /**
-   * Removes a storage from the config after the plugin's `onDeleteHook`; its volumes stay.
+   * Removes a storage's section from the configuration (after the plugin's `onDeleteHook`, when
+   * the storage was usable); its volumes stay. Works on storages listed by
+   * {@link StorageManager.invalidStorages} too.
    *
    * @param storeId - the storage
-   * @throws {@link StorageError} `NOT_FOUND`, and hook errors
+   * @throws {@link StorageError} `NOT_FOUND`, `LOCK_TIMEOUT`, store errors, and hook errors
    * @see Proxmox `PVE::API2::Storage::Config` `delete`
    */
   async removeStorage(storeId: string): Promise<void> {
-    return this.#configTask(() => removeStorage(this.#state, this.#store, storeId));
+    return this.#configTask(() => removeStorage(this.#state, this.#cfg, storeId));
   }
 
   /**
@@ -673,7 +706,7 @@ export class StorageManager {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#unsubscribe?.();
+    for (const stop of this.#stops.splice(0)) stop();
     await this.#configChain.catch(() => undefined);
   }
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, StorageManager, type ImageInfo } from '@stowage/core';
+import { isStorageError, MemoryConfigStore, StorageManager, type ImageInfo } from '@stowage/core';
 import { FilePlugin } from './support/file-plugin.js';
 import { codeOf, openFileManager, type FileManagerFixture } from './support/file-manager.js';
 
@@ -282,16 +282,23 @@ describe('StorageManager: availability', () => {
 });
 
 describe('StorageManager.open and storage config changes', () => {
-  it('needs exactly one of config and configFile, and reports bad files with lines', async () => {
+  it('needs exactly one of config, configFile and configStore, and skips bad sections of a file, naming their lines', async () => {
     expect(await codeOf(StorageManager.open({ plugins: [FilePlugin] }))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(StorageManager.open({ plugins: [FilePlugin], config: [], configFile: '/x' }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(StorageManager.open({ plugins: [FilePlugin], configFile: '/x', configStore: new MemoryConfigStore() }))).toBe('INVALID_ARGUMENT');
     fx = await openFileManager(['st']);
     const file = join(fx.root, 'storage.cfg');
     await writeFile(file, 'testfile: one\n\tpath /srv/one\n\tcolour blue\n\ndir: two\n\tpath /x\n\ntestfile: three\n\tpath /y\n');
-    const e = await StorageManager.open({ plugins: [FilePlugin], configFile: file }).catch((x: unknown) => x);
-    expect(isStorageError(e, 'CONFIG_INVALID')).toBe(true);
-    const issues = (e as { issues: { line?: number; message: string }[] }).issues;
-    expect(issues.map((i) => i.line)).toEqual([3, 5]);
+    const warnings: string[] = [];
+    const m = await StorageManager.open({ plugins: [FilePlugin], configFile: file, log: { debug() {}, info() {}, warn: (w) => warnings.push(w) } });
+    expect(m.storageIds()).toEqual(['three']);
+    expect(m.invalidStorages().map((x) => [x.storage, x.issues.map((i) => i.line)])).toEqual([
+      ['one', [3]],
+      ['two', [5]],
+    ]);
+    expect(warnings.length).toBe(2);
+    expect(await codeOf(m.listImages('one'))).toBe('CONFIG_INVALID');
+    await m.close();
     // A storage id given twice in a config array.
     const twice = [{ type: 'testfile', storage: 'one', path: '/a' }, { type: 'testfile', storage: 'one', path: '/b' }];
     expect(await codeOf(StorageManager.open({ plugins: [FilePlugin], config: twice }))).toBe('CONFIG_INVALID');
@@ -307,14 +314,15 @@ describe('StorageManager.open and storage config changes', () => {
   it('adds, updates and removes storages with hooks, writing storage.cfg each time', async () => {
     fx = await openFileManager(['st']);
     const file = join(fx.root, 'storage.cfg');
-    await writeFile(file, `# hand-written\ntestfile: st\n\tpath ${fx.dirs['st']}\n\tcontent images\n`);
+    const top = `# hand-written\ntestfile: st\n\tpath ${fx.dirs['st']}\n\tcontent images\n`;
+    await writeFile(file, top);
     const m = await StorageManager.open({ plugins: [FilePlugin], configFile: file, lockDir: fx.lockDir, node: 'testnode' });
     try {
       expect(m.storageIds()).toEqual(['st']);
       await mkdir(join(fx.root, 'sb'));
       await m.addStorage({ type: 'testfile', storage: 'sb', path: join(fx.root, 'sb'), shared: false });
       expect((m.pluginFor('sb') as FilePlugin).calls).toEqual(['onAddHook sb', 'activateStorage']);
-      expect(await readFile(file, 'utf8')).toBe(`testfile: st\n\tpath ${fx.dirs['st']}\n\tcontent images\n\ntestfile: sb\n\tpath ${join(fx.root, 'sb')}\n\tshared 0\n\n`);
+      expect(await readFile(file, 'utf8')).toBe(`${top}\ntestfile: sb\n\tpath ${join(fx.root, 'sb')}\n\tshared 0\n`);
 
       await m.updateStorage('sb', { comment: 'scratch' }, ['shared']);
       expect((m.pluginFor('sb') as FilePlugin).calls.at(-1)).toBe('onUpdateHook sb undefined -> scratch');
@@ -335,7 +343,7 @@ describe('StorageManager.open and storage config changes', () => {
 
       await m.removeStorage('sb');
       expect(m.storageIds()).toEqual(['st']);
-      expect(await readFile(file, 'utf8')).toBe(`testfile: st\n\tpath ${fx.dirs['st']}\n\tcontent images\n\n`);
+      expect(await readFile(file, 'utf8')).toBe(top);
       expect(await codeOf(m.listImages('sb'))).toBe('NOT_FOUND');
     } finally {
       await m.close();

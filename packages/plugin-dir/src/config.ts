@@ -79,11 +79,32 @@ export function parseContentDirs(value: string): Partial<Record<ContentType, str
 
 const contentDirsOption = z.string().superRefine((v, ctx) => {
   try {
-    parseContentDirs(v);
+    if (Object.keys(parseContentDirs(v)).length === 0) ctx.addIssue({ code: 'custom', message: 'needs at least one type=directory entry' });
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
   }
 });
+
+/**
+ * Normalises an absolute path as text, before it is checked: repeated `/` and `.` segments are
+ * removed, and so is a trailing `/` (`//` and `/./` become `/`). `..` segments are kept, for the
+ * schema to refuse; anything but an absolute path is returned as it is.
+ *
+ * @param value - the option value
+ * @returns the normalised path, or `value` unchanged
+ * @example
+ * ```ts
+ * normalizeStoragePath('/srv//images/./'); // '/srv/images'
+ * normalizeStoragePath('/.');              // '/'
+ * ```
+ */
+export function normalizeStoragePath(value: unknown): unknown {
+  if (typeof value !== 'string' || !value.startsWith('/')) return value;
+  return `/${value
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/')}`;
+}
 
 /**
  * The schema of a `dir` storage: the base options plus Proxmox's directory options.
@@ -102,12 +123,18 @@ const contentDirsOption = z.string().superRefine((v, ctx) => {
 export const dirConfigSchema = baseStorageConfigSchema.extend({
   /** The storage type id. */
   type: z.literal('dir'),
-  /** The directory (absolute; fixed). A trailing `/` is dropped. */
+  /**
+   * The directory (absolute; fixed). Repeated `/`, `.` segments and trailing `/` are removed
+   * before it is checked, so `//` and `/.` are refused like `/`; a `..` segment is refused.
+   */
   path: fixedOption(
-    z
-      .string()
-      .regex(PATH_RE, 'illegal path for directory storage (absolute, only -/a-zA-Z0-9_.@)')
-      .transform((p) => p.replace(/\/+$/, '') || '/'),
+    z.preprocess(
+      normalizeStoragePath,
+      z
+        .string()
+        .regex(PATH_RE, 'illegal path for directory storage (absolute, only -/a-zA-Z0-9_.@, not / itself)')
+        .refine((p) => !p.split('/').includes('..'), "the path must not contain a '..' segment"),
+    ),
   ),
   /** The default image format for new volumes. */
   format: formatSchema.optional(),

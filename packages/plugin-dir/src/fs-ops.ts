@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { createDirs } from '@stowage/core';
 import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
 
 /** The filesystem calls the plugin's hot paths make. */
@@ -21,8 +22,8 @@ export interface FsOps {
   stat(path: string): Promise<Stats>;
   /** `realpath(3)`. */
   realpath(path: string): Promise<string>;
-  /** `mkdir -p`; resolves to the first directory created, `undefined` when it existed. */
-  mkdirp(path: string, mode: number): Promise<string | undefined>;
+  /** `mkdir -p` that stops at the first error (the core's `createDirs`); resolves to the directories it made, outermost first. */
+  mkdirs(path: string, mode: number): Promise<string[]>;
   /** Directory entries with their types. */
   readdir(path: string): Promise<Dirent[]>;
   /** Creates a new empty file, failing with `EEXIST` when the name is taken (`O_EXCL`). */
@@ -45,7 +46,7 @@ export const asyncFs: FsOps = {
   lstat: (p) => lstat(p),
   stat: (p) => stat(p),
   realpath: (p) => realpath(p),
-  mkdirp: (p, mode) => mkdir(p, { recursive: true, mode }),
+  mkdirs: (p, mode) => createDirs(p, { mode }),
   readdir: (p) => readdir(p, { withFileTypes: true }),
   createExclusive: async (p, mode) => {
     const fh = await open(p, 'wx', mode);
@@ -60,7 +61,15 @@ export const syncFs: FsOps = {
   lstat: (p) => settle(() => lstatSync(p)),
   stat: (p) => settle(() => statSync(p)),
   realpath: (p) => settle(() => realpathSync(p)),
-  mkdirp: (p, mode) => settle(() => mkdirSync(p, { recursive: true, mode })),
+  mkdirs: (p, mode) =>
+    createDirs(p, {
+      mode,
+      ops: {
+        stat: (d) => settle(() => statSync(d)),
+        mkdir: (d, m) => settle(() => mkdirSync(d, { mode: m })),
+        rmdir: (d) => settle(() => rmdirSync(d)),
+      },
+    }),
   readdir: (p) => settle(() => readdirSync(p, { withFileTypes: true })),
   createExclusive: (p, mode) => settle(() => closeSync(openSync(p, 'wx', mode))),
   probe: (p, format, scratch) => settle(() => probeImageSync(p, format, scratch ?? Buffer.allocUnsafe(HEAD_BYTES))),

@@ -6,9 +6,9 @@
  * @module
  */
 import { open, rename, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { errnoOf, fsError, StorageError } from '@stowage/core';
+import { errnoOf, fsError, removeCreatedDirs, StorageError } from '@stowage/core';
 import { asyncFs, type FsOps } from './fs-ops.js';
 
 export { errnoOf, fsError };
@@ -20,28 +20,22 @@ export interface MadeDirs {
 }
 
 /**
- * Makes a directory and any missing parents, remembering which ones it made.
+ * Makes a directory and any missing parents, one level at a time
+ * ({@link @stowage/core!index.createDirs | createDirs}: it stops at the first error, where Node's
+ * recursive `mkdir` can loop for ever), remembering which ones it made.
  *
  * @param dir - the directory to have
  * @param fs - the filesystem calls to use
  * @returns the directories this call created (none when it existed)
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
+ *   (nothing is left made then)
  */
 export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDirs> {
-  let first: string | undefined;
   try {
-    first = await fs.mkdirp(dir, 0o755);
+    return { created: await fs.mkdirs(dir, 0o755) };
   } catch (e) {
     throw fsError(e, `cannot create directory '${dir}'`, { path: dir });
   }
-  if (first === undefined) return { created: [] };
-  const created = [first];
-  const rest = relative(first, dir);
-  if (rest !== '') {
-    let cur = first;
-    for (const part of rest.split(sep)) created.push((cur = join(cur, part)));
-  }
-  return { created };
 }
 
 /**
@@ -51,14 +45,7 @@ export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDi
  * @param made - what {@link makeDirs} returned
  */
 export async function removeMadeDirs(made: MadeDirs | undefined): Promise<void> {
-  if (!made) return;
-  for (const dir of [...made.created].reverse()) {
-    try {
-      await rmdir(dir);
-    } catch {
-      return; // not empty (someone else uses it) or gone: stop here
-    }
-  }
+  if (made) await removeCreatedDirs(made.created);
 }
 
 /**

@@ -8,7 +8,7 @@ import { readFile, realpath, stat, statfs } from 'node:fs/promises';
 import { StorageError, type ContentType, type PluginContext, type StorageStatus } from '@stowage/core';
 import { dirCapabilities } from './capabilities.js';
 import { mountPointOf, type DirConfig } from './config.js';
-import { makeDirs } from './fs-util.js';
+import { makeDirs, removeMadeDirs, type MadeDirs } from './fs-util.js';
 import { confine, DirLayout } from './paths.js';
 
 /**
@@ -76,7 +76,8 @@ async function reachableDir(path: string): Promise<boolean> {
  * (`create-base-path`, default yes) and the directory of each enabled content type
  * (`create-subdirs`, default yes; `mkdir` is the deprecated switch for both), and refuses two
  * content types sharing one directory. The full check runs once per config object in this
- * process; after that only the reachability of the path (and the mount point) is checked.
+ * process; after that only the reachability of the path (and the mount point) is checked. When
+ * activation fails, the directories it made are removed again (only those, and only while empty).
  *
  * @param ctx - the call's context
  * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` (not mounted, path missing or unreachable),
@@ -94,34 +95,42 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
     });
   }
   if (activated.has(config) && (await reachableDir(layout.root))) return;
-  if (config['create-base-path'] ?? config.mkdir ?? true) await makeDirs(layout.root);
-  if (!(await reachableDir(layout.root))) {
-    throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': directory '${layout.root}' does not exist or is unreachable`, {
-      details: { storeId: ctx.storeId, path: layout.root },
-    });
-  }
-  const rootReal = await realpath(layout.root);
-  const content: readonly ContentType[] = config.content ?? dirCapabilities.defaultContent;
-  if (config['create-subdirs'] ?? config.mkdir ?? true) {
-    const wanted = new Set<ContentType>(content);
-    if (wanted.has('rootdir')) wanted.add('backup');
-    for (const vtype of wanted) {
-      const dir = layout.subdir(vtype);
-      await confine(rootReal, dir);
-      if (dir !== layout.root) await makeDirs(dir);
-    }
-  }
-  const seen = new Map<string, ContentType>();
-  for (const vtype of content) {
-    const real = await realpath(layout.subdir(vtype)).catch(() => undefined);
-    if (real === undefined) continue;
-    const other = seen.get(real);
-    if (other) {
-      throw new StorageError('CONFIG_INVALID', `storage '${ctx.storeId}' uses directory ${real} for both ${other} and ${vtype}`, {
-        details: { storeId: ctx.storeId, path: real, content: [other, vtype] },
+  // What this activation made is removed again if it fails: a failed `storage add` leaves
+  // nothing behind, and nothing that existed before is touched.
+  const made: MadeDirs[] = [];
+  try {
+    if (config['create-base-path'] ?? config.mkdir ?? true) made.push(await makeDirs(layout.root));
+    if (!(await reachableDir(layout.root))) {
+      throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': directory '${layout.root}' does not exist or is unreachable`, {
+        details: { storeId: ctx.storeId, path: layout.root },
       });
     }
-    seen.set(real, vtype);
+    const rootReal = await realpath(layout.root);
+    const content: readonly ContentType[] = config.content ?? dirCapabilities.defaultContent;
+    if (config['create-subdirs'] ?? config.mkdir ?? true) {
+      const wanted = new Set<ContentType>(content);
+      if (wanted.has('rootdir')) wanted.add('backup');
+      for (const vtype of wanted) {
+        const dir = layout.subdir(vtype);
+        await confine(rootReal, dir);
+        if (dir !== layout.root) made.push(await makeDirs(dir));
+      }
+    }
+    const seen = new Map<string, ContentType>();
+    for (const vtype of content) {
+      const real = await realpath(layout.subdir(vtype)).catch(() => undefined);
+      if (real === undefined) continue;
+      const other = seen.get(real);
+      if (other) {
+        throw new StorageError('CONFIG_INVALID', `storage '${ctx.storeId}' uses directory ${real} for both ${other} and ${vtype}`, {
+          details: { storeId: ctx.storeId, path: real, content: [other, vtype] },
+        });
+      }
+      seen.set(real, vtype);
+    }
+  } catch (e) {
+    for (const m of made.reverse()) await removeMadeDirs(m);
+    throw e;
   }
   activated.add(config);
 }

@@ -15,7 +15,7 @@ export interface StatusRow {
   readonly storage: string;
   /** The plugin type. */
   readonly type: string;
-  /** `active`, `inactive`, `disabled`, `unavailable` (not for this node) or `error`. */
+  /** `active`, `inactive`, `disabled`, `unavailable` (not for this node), `invalid` (its configuration cannot be used) or `error`. */
   readonly status: string;
   /** Total bytes (0 when unknown). */
   readonly total: number;
@@ -32,7 +32,8 @@ export const statusVerb: VerbSpec = {
   name: 'status',
   usage: '[storage]',
   summary: 'show capacity and state of every storage, or of one',
-  description: 'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node) or error.',
+  description:
+    'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node), invalid (its section of the configuration cannot be used: see storage list) or error.',
   positionals: { min: 0, max: 1 },
   async run(ctx) {
     const m = await ctx.manager();
@@ -54,6 +55,9 @@ export const statusVerb: VerbSpec = {
         const code = isStorageError(e) ? e.code : 'INTERNAL';
         rows.push({ storage: id, type, status: code === 'UNAVAILABLE' ? 'unavailable' : 'error', total: 0, used: 0, available: 0, error: code });
       }
+    }
+    if (only === undefined) {
+      for (const bad of m.invalidStorages()) rows.push({ storage: bad.storage, type: bad.type, status: 'invalid', total: 0, used: 0, available: 0, error: 'CONFIG_INVALID' });
     }
     return {
       data: rows,

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StorageError, type StorageConfig } from '@stowage/core';
+import { createDirs, removeCreatedDirs, StorageError, type InvalidStorage, type StorageConfig } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
 function optionsFromPairs(pairs: ReadonlyArray<readonly [string, string]>, skip: readonly string[] = []): Record<string, string> {
@@ -39,11 +38,11 @@ export const storageAddVerb: VerbSpec = {
     const [type = '', id = ''] = ctx.args.positionals;
     const config = { type, storage: id, ...optionsFromPairs(ctx.pairs) };
     const path = ctx.config.path;
-    const madeDir = await mkdir(dirname(path), { recursive: true });
+    const made = await createDirs(dirname(path));
     try {
       await (await ctx.manager({ allowMissingConfig: true, extraTypes: [type] })).addStorage(config);
     } catch (e) {
-      if (madeDir !== undefined) await rm(madeDir, { recursive: true }).catch(() => undefined);
+      await removeCreatedDirs(made);
       throw e;
     }
     return { data: { storage: id, type, config: path }, human: `added ${type} storage '${id}' to ${path}` };
@@ -83,25 +82,35 @@ export const storageRemoveVerb: VerbSpec = {
   },
 };
 
+/** One row of `storage list --json`: a storage's config, or a section that cannot be used, with its `issues`. */
+export type StorageListRow = StorageConfig | Pick<InvalidStorage, 'storage' | 'type' | 'issues'>;
+
 /** `stowage storage list`. */
 export const storageListVerb: VerbSpec = {
   name: 'storage list',
   usage: '',
   summary: 'list the configured storages and their options',
+  description:
+    "Sections of the file that cannot be used come last, with their issues (Enabled 'invalid'); repair one with 'storage set' or drop it with 'storage remove'.",
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const m = await ctx.manager();
     const configs: StorageConfig[] = m.storageIds().map((id) => m.storageConfig(id));
+    const invalid = m.invalidStorages();
+    const rows: StorageListRow[] = [...configs, ...invalid.map(({ storage, type, issues }) => ({ storage, type, issues }))];
     return {
-      data: configs,
+      data: rows,
       human: {
         headers: ['Name', 'Type', 'Content', 'Shared', 'Enabled', 'Options'],
-        rows: configs.map((c) => {
-          const rest = Object.entries(c)
-            .filter(([k, v]) => !['type', 'storage', 'content', 'shared', 'disable'].includes(k) && v !== undefined)
-            .map(([k, v]) => `${k}=${showValue(v)}`);
-          return [c.storage, String(c.type), c.content ? c.content.join(',') : '(default)', c.shared ? 'yes' : 'no', c.disable ? 'no' : 'yes', rest.join(' ')];
-        }),
+        rows: [
+          ...configs.map((c) => {
+            const rest = Object.entries(c)
+              .filter(([k, v]) => !['type', 'storage', 'content', 'shared', 'disable'].includes(k) && v !== undefined)
+              .map(([k, v]) => `${k}=${showValue(v)}`);
+            return [c.storage, String(c.type), c.content ? c.content.join(',') : '(default)', c.shared ? 'yes' : 'no', c.disable ? 'no' : 'yes', rest.join(' ')];
+          }),
+          ...invalid.map((bad) => [bad.storage, bad.type, '-', '-', 'invalid', bad.issues.map((i) => (i.line !== undefined ? `line ${i.line}: ${i.message}` : i.message)).join('; ')]),
+        ],
       },
     };
   },

@@ -17,6 +17,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   input?: Buffer | string;
+  /** Kill the child (SIGKILL, by its pid) if it has not ended after this many ms; `code` is then 137. */
+  killAfterMs?: number;
 }
 
 export function assertBuilt(): void {
@@ -38,10 +40,12 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
+    const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code, signal) => {
+      if (killer) clearTimeout(killer);
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
     child.stdin.end(options.input ?? '');
   });
 }

@@ -19,14 +19,15 @@ export const boolOption = z.preprocess((v) => {
 }, z.boolean());
 
 /**
- * A list option: an array of strings, or in file form a comma-separated list (`a,b,c`).
+ * A list option: an array of strings, or in file form a comma-separated list (`a,b,c`). An
+ * empty list (`''`, `','`, `[]`) is refused: to mean "none given", leave the option out.
  *
  * @param item - schema of one item
  */
 export function listOption<T extends z.ZodType<string>>(item: T) {
   return z.preprocess(
     (v) => (typeof v === 'string' ? v.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean) : v),
-    z.array(item),
+    z.array(item).min(1, 'needs at least one value'),
   );
 }
 

@@ -19,6 +19,7 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { checkHeader, checkOptionLine, parseStorageCfgDocument } from './document.js';
 
 /** One section of a `storage.cfg` file, values as raw text. */
 export interface StorageCfgSection {
@@ -33,13 +34,6 @@ export interface StorageCfgSection {
   /** The 1-based line of each option, when read from a file. */
   readonly optionLines?: Readonly<Record<string, number>>;
 }
-
-const HEADER_RE = /^(\S+):\s*(\S+)\s*$/;
-const OPTION_RE = /^\s+(\S+)(?:\s+(.*\S))?\s*$/;
-const COMMENT_RE = /^\s*#/;
-const BLANK_RE = /^\s*$/;
-const TYPE_RE = /^[a-z][a-z0-9]*$/;
-const KEY_RE = /^[a-z][a-z0-9_-]*$/i;
 
 /**
  * Parses the text of a `storage.cfg` file.
@@ -59,66 +53,13 @@ const KEY_RE = /^[a-z][a-z0-9_-]*$/i;
  * @see Proxmox `PVE::SectionConfig::parse_config`
  */
 export function parseStorageCfg(text: string): StorageCfgSection[] {
-  const sections: StorageCfgSection[] = [];
-  const issues: ConfigIssue[] = [];
-  const seenIds = new Map<string, number>();
-  let current: { section: StorageCfgSection; options: Record<string, string>; lines: Record<string, number> } | undefined;
-
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = i + 1;
-    if (COMMENT_RE.test(raw)) return;
-    if (BLANK_RE.test(raw)) {
-      current = undefined;
-      return;
-    }
-    if (!/^\s/.test(raw)) {
-      const m = HEADER_RE.exec(raw);
-      if (!m) {
-        issues.push({ path: [], line, message: `expected a section header '<type>: <id>', got '${raw}'` });
-        current = undefined;
-        return;
-      }
-      const [, type = '', storage = ''] = m;
-      if (!TYPE_RE.test(type)) {
-        issues.push({ path: [storage], line, message: `invalid storage type '${type}'` });
-      }
-      const first = seenIds.get(storage);
-      if (first !== undefined) {
-        issues.push({ path: [storage], line, message: `storage id '${storage}' already defined on line ${first}` });
-      } else {
-        seenIds.set(storage, line);
-      }
-      const options: Record<string, string> = {};
-      const optionLines: Record<string, number> = {};
-      const section: StorageCfgSection = { type, storage, options, line, optionLines };
-      sections.push(section);
-      current = { section, options, lines: optionLines };
-      return;
-    }
-    if (!current) {
-      issues.push({ path: [], line, message: 'option line outside a section (missing header or a blank line before it)' });
-      return;
-    }
-    const m = OPTION_RE.exec(raw);
-    const key = m?.[1];
-    if (!m || key === undefined || !KEY_RE.test(key)) {
-      issues.push({ path: [current.section.storage], line, message: `cannot parse option line '${raw.trim()}'` });
-      return;
-    }
-    if (Object.hasOwn(current.options, key)) {
-      issues.push({ path: [current.section.storage, key], line, message: `duplicate option '${key}' (first on line ${current.lines[key]})` });
-      return;
-    }
-    current.options[key] = m[2] ?? '';
-    current.lines[key] = line;
-  });
-
+  const doc = parseStorageCfgDocument(text);
+  const issues = [...doc.issues, ...doc.sections.flatMap((s) => s.issues)].sort((x, y) => (x.line ?? 0) - (y.line ?? 0));
   if (issues.length > 0) {
     const where = issues.map((x) => `line ${x.line}: ${x.message}`).join('; ');
     throw new ConfigError(`storage.cfg is invalid: ${where}`, issues);
   }
-  return sections;
+  return doc.sections.map(({ type, storage, options, line, optionLines }) => ({ type, storage, options, line, optionLines }));
 }
 
 /**
@@ -137,13 +78,10 @@ export function formatStorageCfg(sections: readonly Pick<StorageCfgSection, 'typ
   const issues: ConfigIssue[] = [];
   let out = '';
   for (const s of sections) {
-    if (!TYPE_RE.test(s.type)) issues.push({ path: [s.storage], message: `invalid storage type '${s.type}'` });
-    if (!/^\S+$/.test(s.storage) || s.storage.includes(':')) issues.push({ path: [s.storage], message: `invalid storage id '${s.storage}'` });
+    checkHeader(s.type, s.storage, issues);
     out += `${s.type}: ${s.storage}\n`;
     for (const [key, value] of Object.entries(s.options)) {
-      if (!KEY_RE.test(key)) issues.push({ path: [s.storage, key], message: `invalid option name '${key}'` });
-      if (/[\r\n]/.test(value)) issues.push({ path: [s.storage, key], message: `value of '${key}' contains a line break` });
-      if (value !== value.trim()) issues.push({ path: [s.storage, key], message: `value of '${key}' has leading or trailing whitespace` });
+      checkOptionLine(s.storage, key, value, issues);
       out += value === '' ? `\t${key}\n` : `\t${key} ${value}\n`;
     }
     out += '\n';
@@ -165,13 +103,12 @@ export function sectionToConfig(section: Pick<StorageCfgSection, 'type' | 'stora
 }
 
 /**
- * Turns a config object (validated or raw) into a section for writing: arrays are joined with
- * `,`, booleans become `1`/`0` (a true `disable` becomes a bare `disable` flag, a false one is
- * left out, as Proxmox writes it), `undefined` and `null` values are left out.
+ * Turns a config object (validated or raw) into a section for writing, each value as
+ * {@link optionText} writes it.
  *
  * @param config - an object with `type`, `storage` and option values
- * @throws {@link ConfigError} `CONFIG_INVALID` when `type` or `storage` is missing or a value is
- *   an object
+ * @throws {@link ConfigError} `CONFIG_INVALID` when `type` or `storage` is missing, a value is
+ *   empty, or a value is an object (every such value is listed)
  */
 export function configToSection(config: Readonly<Record<string, unknown>>): StorageCfgSection {
   const { type, storage } = config;
@@ -179,16 +116,44 @@ export function configToSection(config: Readonly<Record<string, unknown>>): Stor
     throw new ConfigError('a storage config needs string type and storage', [{ path: [], message: 'type and storage are required' }]);
   }
   const options: Record<string, string> = {};
+  const issues: ConfigIssue[] = [];
   for (const [k, v] of Object.entries(config)) {
-    if (k === 'type' || k === 'storage' || v === undefined || v === null) continue;
-    if (k === 'disable' && typeof v === 'boolean') {
-      if (v) options[k] = '';
-      continue;
+    if (k === 'type' || k === 'storage') continue;
+    try {
+      const text = optionText(storage, k, v);
+      if (text !== undefined) options[k] = text;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      issues.push(...e.issues);
     }
-    if (Array.isArray(v)) options[k] = v.map(String).join(',');
-    else if (typeof v === 'boolean') options[k] = v ? '1' : '0';
-    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') options[k] = String(v);
-    else throw new ConfigError(`option '${k}' of '${storage}' cannot be written`, [{ path: [storage, k], message: 'not a scalar or list' }]);
   }
+  if (issues.length > 0) throw new ConfigError(`invalid config for storage '${storage}': ${issues.map((i) => i.message).join('; ')}`, issues, { details: { storeId: storage } });
   return { type, storage, options, line: 0 };
+}
+
+/**
+ * The text an option value is written as in `storage.cfg`: arrays are joined with `,`,
+ * booleans become `1`/`0` (a true `disable` becomes a bare `disable` flag and a false one is
+ * left out, as Proxmox writes it), numbers their decimal text. An empty or blank string is
+ * refused: written as a bare key, it would read back as the flag `true`.
+ *
+ * @param storeId - the storage, for messages
+ * @param key - the option name
+ * @param value - the value (typed, or text)
+ * @returns the text, or `undefined` when the option is not written (`undefined`, `null`, a false `disable`)
+ * @throws {@link ConfigError} `CONFIG_INVALID` for an empty value or one that is not a scalar or list
+ */
+export function optionText(storeId: string, key: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (key === 'disable' && typeof value === 'boolean') return value ? '' : undefined;
+  const fail = (message: string): never => {
+    throw new ConfigError(`option '${key}' of '${storeId}': ${message}`, [{ path: [storeId, key], message: `${key}: ${message}` }], { details: { storeId } });
+  };
+  let text: string;
+  if (Array.isArray(value)) text = value.map(String).join(',');
+  else if (typeof value === 'boolean') text = value ? '1' : '0';
+  else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') text = String(value);
+  else return fail('not a scalar or list');
+  if (text.trim() === '') return fail('an empty value is not allowed (leave the option out, or delete it)');
+  return text;
 }

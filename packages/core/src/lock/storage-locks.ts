@@ -15,8 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
-import { FifoMutex } from './fifo.js';
-import { acquireFileLock, type FileLockHandle } from './file-lock.js';
+import { acquirePathLock, lockFileError } from './path-lock.js';
 import { lockSubject, withLock, type LockHandle, type LockRequest, type LockService } from './service.js';
 
 /** Options of {@link StorageLocks}. */
@@ -95,21 +94,6 @@ function hash(text: string): string {
   return createHash('sha256').update(String(text), 'utf8').digest('hex').slice(0, 40);
 }
 
-const queues = new Map<string, FifoMutex>();
-
-function queueFor(path: string): FifoMutex {
-  let q = queues.get(path);
-  if (!q) {
-    q = new FifoMutex();
-    queues.set(path, q);
-  }
-  return q;
-}
-
-function dropIfIdle(path: string): void {
-  if (queues.get(path)?.idle) queues.delete(path);
-}
-
 /**
  * The default {@link LockService}: lock files. One instance per manager; instances in one
  * process that use the same directories share their in-process queues.
@@ -183,87 +167,22 @@ export class StorageLocks implements LockService {
    * @see Proxmox `cluster_lock_storage`
    */
   async acquire(request: LockRequest): Promise<LockHandle> {
-    const { storeId, volname, signal } = request;
+    const { storeId, volname } = request;
     const shared = request.shared === true;
     const path = this.lockPath(storeId, shared, volname);
     const timeoutMs = checkMs('timeoutMs', request.timeoutMs ?? this.#acquireTimeoutMs);
     const holdMs = checkMs('holdMs', request.holdMs ?? (shared ? this.#sharedHoldMs : this.#localHoldMs));
-    const started = Date.now();
-    const deadline = started + timeoutMs;
-    const subject = lockSubject(request);
-    const facts = { storeId, ...(volname !== undefined ? { volname } : {}), shared, lockFile: path, timeoutMs };
-    const timedOut = (): StorageError =>
-      new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject} (${path})`, {
-        details: { ...facts, waitedMs: Date.now() - started },
-      });
-    const aborted = (): StorageError =>
-      new StorageError('ABORTED', `gave up waiting for the lock of ${subject}`, {
-        cause: signal?.reason,
-        details: { ...facts, waitedMs: Date.now() - started },
-      });
-
     if (!shared) await this.#ensureLockDir();
-    const queue = queueFor(path);
-    const leaveQueue = await queue.acquire({ deadline, signal, onTimeout: timedOut, onAbort: aborted }).catch((e: unknown) => {
-      dropIfIdle(path);
-      throw e;
+    return acquirePathLock({
+      path,
+      subject: lockSubject(request),
+      details: { storeId, ...(volname !== undefined ? { volname } : {}), shared, timeoutMs },
+      timeoutMs,
+      holdMs,
+      staleMs: this.#staleMs,
+      updateMs: this.#updateMs,
+      signal: request.signal,
     });
-    const holder = new AbortController();
-    let heldSince = Date.now();
-    let file: FileLockHandle;
-    try {
-      const got = await acquireFileLock({
-        lockPath: path,
-        staleMs: this.#staleMs,
-        updateMs: this.#updateMs,
-        deadline,
-        signal,
-        onCompromised: (err) =>
-          holder.abort(
-            new StorageError('LOCK_LOST', `the lock of ${subject} was lost while held: ${err.message}`, {
-              cause: err,
-              details: { ...facts, reason: 'compromised', heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
-            }),
-          ),
-      }).catch((e: unknown) => {
-        throw fileError(e, storeId, path);
-      });
-      if (got === 'timeout') throw timedOut();
-      if (got === 'aborted') throw aborted();
-      file = got;
-    } catch (e) {
-      leaveQueue();
-      dropIfIdle(path);
-      throw e;
-    }
-
-    heldSince = Date.now();
-    const holdTimer =
-      holdMs > 0
-        ? setTimeout(
-            () =>
-              holder.abort(
-                new StorageError('LOCK_TIMEOUT', `${subject} was locked for longer than ${holdMs} ms: the locked operation was aborted`, {
-                  details: { ...facts, reason: 'hold-limit', holdMs, heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
-                }),
-              ),
-            holdMs,
-          )
-        : undefined;
-    let released: Promise<void> | undefined;
-    return {
-      signal: holder.signal,
-      release: () =>
-        (released ??= (async () => {
-          if (holdTimer) clearTimeout(holdTimer);
-          try {
-            await file.release();
-          } finally {
-            leaveQueue();
-            dropIfIdle(path);
-          }
-        })()),
-    };
   }
 
   /**
@@ -287,7 +206,7 @@ export class StorageLocks implements LockService {
       () => undefined,
       (e: unknown) => {
         this.#lockDirReady = undefined;
-        throw fileError(e, undefined, this.#lockDir);
+        throw lockFileError(e, undefined, this.#lockDir);
       },
     );
     return this.#lockDirReady;
@@ -318,17 +237,4 @@ export function withStorageLock<T>(options: WithStorageLockOptions, fn: (signal:
 function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
   return value;
-}
-
-function fileError(e: unknown, storeId: string | undefined, path: string): StorageError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const details = { ...(storeId !== undefined ? { storeId } : {}), lockFile: path, errno: code };
-  const what = storeId !== undefined ? `the lock of storage '${storeId}'` : `lock directory '${path}'`;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new StorageError('UNAVAILABLE', `cannot take ${what}: its directory does not exist (${path})`, { cause: e, details });
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new StorageError('PERMISSION_DENIED', `cannot take ${what}: not allowed to write ${path}`, { cause: e, details });
-  }
-  return new StorageError('INTERNAL', `cannot take ${what}: ${(e as Error).message}`, { cause: e, details });
 }

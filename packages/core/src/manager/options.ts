@@ -7,18 +7,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../command/runner.js';
 import type { ChangeFeed } from '../cluster.js';
+import type { FileConfigStore } from '../config/file-store.js';
+import type { ConfigStore } from '../config/store.js';
 import type { LockService } from '../lock/service.js';
 import type { Logger } from '../plugin-types.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 
-/** Options of {@link StorageManager.open}. Exactly one of `config` and `configFile` is given. */
+/** Options of {@link StorageManager.open}. Exactly one of `config`, `configFile` and `configStore` is given. */
 export interface StorageManagerOptions {
   /** The plugin classes available; each storage's `type` must be one of theirs. */
   readonly plugins: readonly StoragePluginClass[];
-  /** The storages, as plain objects `{ type, storage, ...options }`; nothing is written back. */
+  /** The storages, as plain objects `{ type, storage, ...options }`; changes are kept in memory only. */
   readonly config?: readonly Readonly<Record<string, unknown>>[];
-  /** A `storage.cfg` file (section format) to read the storages from and write changes to. A missing file means no storages. */
+  /**
+   * A `storage.cfg` file (section format) to read the storages from and write changes to,
+   * through a {@link FileConfigStore}. A missing file means no storages.
+   */
   readonly configFile?: string;
+  /**
+   * Where the storage configuration lives, when it is not a local file: every change is a
+   * compare-and-swap on it (see {@link ConfigStore}), and when it can be watched the manager
+   * follows changes made elsewhere.
+   */
+  readonly configStore?: ConfigStore;
   /**
    * Where local storages' lock files live.
    * @default `$XDG_RUNTIME_DIR/stowage-locks`, else `<os.tmpdir()>/stowage-locks-<uid>`
@@ -37,7 +48,8 @@ export interface StorageManagerOptions {
    */
   readonly node?: string;
   /**
-   * How long to wait for a storage lock before failing with `LOCK_TIMEOUT`, in milliseconds.
+   * How long to wait for a storage lock (and, with `configFile`, for the configuration file's
+   * lock) before failing with `LOCK_TIMEOUT`, in milliseconds.
    * @default 10000
    */
   readonly lockTimeoutMs?: number;

@@ -8,7 +8,8 @@
 import { OperationCache, TtlCache } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
-import { StorageError, isStorageError } from '../errors.js';
+import { describeConfigIssues } from '../config/validate.js';
+import { ConfigError, StorageError, isStorageError, type ConfigIssue } from '../errors.js';
 import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
@@ -29,6 +30,18 @@ export interface StorageEntry {
   readonly ttl: TtlCache;
   /** When stale temporaries were last collected (`Date.now()`), `0` for never. */
   gcAt: number;
+}
+
+/** A section of the storage configuration that cannot be used, and why. */
+export interface InvalidStorage {
+  /** The storage id from the section's header. */
+  readonly storage: string;
+  /** The storage type from the header. */
+  readonly type: string;
+  /** The header's 1-based line. */
+  readonly line: number;
+  /** What is wrong, each issue with its line when known. */
+  readonly issues: readonly ConfigIssue[];
 }
 
 /** A volume id resolved to its storage and parsed by the storage's plugin. */
@@ -66,6 +79,8 @@ export interface LockedOptions {
 export class ManagerState {
   /** Configured storages by id, in config order. */
   readonly entries = new Map<string, StorageEntry>();
+  /** Sections of the configuration that cannot be used, in config order. */
+  invalid: readonly InvalidStorage[] = [];
 
   /**
    * @param runner - runs plugin commands
@@ -100,12 +115,17 @@ export class ManagerState {
    * Returns a storage's entry.
    *
    * @param storeId - the storage id
-   * @throws {@link StorageError} `NOT_FOUND`
+   * @throws {@link StorageError} `NOT_FOUND`; `CONFIG_INVALID` (a {@link ConfigError} with the
+   *   section's issues) when its section cannot be used
    */
   entry(storeId: string): StorageEntry {
     const e = typeof storeId === 'string' ? this.entries.get(storeId) : undefined;
-    if (!e) throw new StorageError('NOT_FOUND', `storage '${String(storeId)}' does not exist`, { details: { storeId: String(storeId) } });
-    return e;
+    if (e) return e;
+    const bad = this.invalid.find((x) => x.storage === storeId);
+    if (bad) {
+      throw new ConfigError(`storage '${storeId}' cannot be used until its configuration is repaired: ${describeConfigIssues(bad.issues)}`, bad.issues, { details: { storeId } });
+    }
+    throw new StorageError('NOT_FOUND', `storage '${String(storeId)}' does not exist`, { details: { storeId: String(storeId) } });
   }
 
   /**

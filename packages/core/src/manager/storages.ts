@@ -1,146 +1,48 @@
 /**
- * Loading the configured storages and adding, updating and removing them (with the plugins'
- * hooks and the `storage.cfg` write). Internal to the manager.
+ * Adding, updating and removing storages: the plugins' hooks, then the change to the storage
+ * configuration, made through the {@link ConfigState} read-modify-write loop so that changes
+ * from other processes and nodes are kept. Internal to the manager.
  *
  * @module
  */
-import { readStorageConfigFile, writeStorageConfigFile } from '../config/file.js';
-import { sectionToConfig, configToSection } from '../config/section-config.js';
-import { applyConfigUpdate, validateStorageConfig, type ConfigSource } from '../config/validate.js';
 import type { StorageConfig } from '../config/base-schema.js';
-import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
-import type { PluginRegistry } from '../registry.js';
-import type { ManagerState, StorageEntry } from './state.js';
+import { addStorageCfgSection, parseStorageCfgDocument, removeStorageCfgSection, updateStorageCfgSection } from '../config/document.js';
+import { configToSection, optionText, sectionToConfig } from '../config/section-config.js';
+import { failConfig, fixedOptionChanges, updateRefusals } from '../config/validate.js';
+import { ConfigError, StorageError } from '../errors.js';
+import { assertLockable, validateRaw, type ConfigState } from './config-state.js';
+import type { ManagerState } from './state.js';
 
-/** A storage config as given (file text or caller's values), kept so that writes change only what was changed. */
+/** A storage config as given: file text or the caller's values. */
 export type RawConfig = Readonly<Record<string, unknown>>;
 
-/** Where the manager keeps its storages' configs. */
-export interface ConfigStore {
-  /** The raw config of each storage, in order. */
-  readonly raw: Map<string, RawConfig>;
-  /** The `storage.cfg` file to write, when opened from one. */
-  readonly file: string | undefined;
-  /** Whether a `sharedLockDir` is available for shared storages. */
-  readonly hasSharedLockDir: boolean;
-}
-
-function typeOf(raw: RawConfig): string {
-  return typeof raw['type'] === 'string' ? raw['type'] : '';
-}
-
-function idOf(raw: RawConfig): string {
-  return typeof raw['storage'] === 'string' ? raw['storage'] : '?';
-}
-
 /**
- * Validates one raw config with its plugin's schema.
- *
- * @param registry - the plugins
- * @param raw - the raw config
- * @param source - file lines, for issues
- * @throws {@link ConfigError} `CONFIG_INVALID` (an unknown type included)
- */
-export function validateRaw(registry: PluginRegistry, raw: RawConfig, source?: ConfigSource) {
-  const type = typeOf(raw);
-  if (!registry.has(type)) {
-    const issue: ConfigIssue = { path: [idOf(raw), 'type'], message: `no plugin for storage type '${type}'`, ...(source?.line ? { line: source.line } : {}) };
-    throw new ConfigError(`storage '${idOf(raw)}': unknown type '${type}'`, [issue], { details: { storeId: idOf(raw), type } });
-  }
-  const cls = registry.lookup(type);
-  return { cls, config: validateStorageConfig(cls, raw, source) };
-}
-
-/**
- * Reads and validates every storage, reporting all issues at once.
- *
- * @param registry - the plugins
- * @param options - the config objects or the file
- * @returns each storage's raw and validated config, in order
- * @throws {@link ConfigError} `CONFIG_INVALID` with every issue of every storage
- */
-export async function loadStorages(
-  registry: PluginRegistry,
-  options: { config?: readonly RawConfig[] | undefined; configFile?: string | undefined },
-): Promise<{ raw: RawConfig; config: StorageConfig; cls: ReturnType<PluginRegistry['lookup']> }[]> {
-  const inputs: { raw: RawConfig; source?: ConfigSource }[] = options.configFile
-    ? (await readStorageConfigFile(options.configFile)).map((s) => ({ raw: sectionToConfig(s), source: s }))
-    : (options.config ?? []).map((raw) => ({ raw }));
-  const issues: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  const out: { raw: RawConfig; config: StorageConfig; cls: ReturnType<PluginRegistry['lookup']> }[] = [];
-  for (const { raw, source } of inputs) {
-    if (typeof raw !== 'object' || raw === null) {
-      issues.push({ path: [], message: 'a storage config must be an object' });
-      continue;
-    }
-    const id = idOf(raw);
-    if (seen.has(id)) {
-      issues.push({ path: [id], message: `storage '${id}' is defined twice`, ...(source?.line ? { line: source.line } : {}) });
-      continue;
-    }
-    seen.add(id);
-    try {
-      out.push({ raw, ...validateRaw(registry, raw, source) });
-    } catch (e) {
-      if (e instanceof ConfigError) issues.push(...e.issues);
-      else throw e;
-    }
-  }
-  if (issues.length > 0) {
-    const text = issues.map((i) => (i.line !== undefined ? `line ${i.line}: ${i.message}` : i.message)).join('; ');
-    throw new ConfigError(`invalid storage config${options.configFile ? ` in ${options.configFile}` : ''}: ${text}`, issues);
-  }
-  return out;
-}
-
-/**
- * Throws `CONFIG_INVALID` when a storage is shared but no shared lock directory was given.
- *
- * @param store - the config store
- * @param shared - whether the storage is shared
- * @param storeId - the storage
- */
-export function assertLockable(store: ConfigStore, shared: boolean, storeId: string): void {
-  if (shared && !store.hasSharedLockDir) {
-    throw new ConfigError(`storage '${storeId}' is shared, but the manager was opened without sharedLockDir`, [
-      { path: [storeId, 'shared'], message: 'shared storage needs sharedLockDir' },
-    ]);
-  }
-}
-
-async function persist(store: ConfigStore): Promise<void> {
-  if (store.file !== undefined) await writeStorageConfigFile(store.file, [...store.raw.values()].map(configToSection));
-}
-
-/**
- * Adds a storage: validate, `onAddHook`, activate it (on failure `onDeleteHook` and rethrow, as
- * Proxmox's API does), then write the config.
+ * Adds a storage: validate (the text it will be stored as, too), `onAddHook`, activate it when
+ * it is for this node (on failure `onDeleteHook` and rethrow, as Proxmox's API does), then add
+ * its section to the configuration as it is at that moment.
  *
  * @param state - the manager's state
- * @param registry - the plugins
- * @param store - the config store
+ * @param cfg - the configuration
  * @param raw - the new storage's config
  * @returns the validated config
  */
-export async function addStorage(state: ManagerState, registry: PluginRegistry, store: ConfigStore, raw: RawConfig): Promise<StorageConfig> {
-  const { cls, config } = validateRaw(registry, raw);
-  if (state.entries.has(config.storage)) {
+export async function addStorage(state: ManagerState, cfg: ConfigState, raw: RawConfig): Promise<StorageConfig> {
+  validateRaw(cfg.registry, raw);
+  const section = configToSection(raw);
+  const { cls, config } = validateRaw(cfg.registry, sectionToConfig(section));
+  await cfg.refresh();
+  if (state.entries.has(config.storage) || state.invalid.some((x) => x.storage === config.storage)) {
     throw new StorageError('ALREADY_EXISTS', `storage '${config.storage}' already exists`, { details: { storeId: config.storage } });
   }
   const entry = state.makeEntry(cls, config);
-  assertLockable(store, state.isShared(entry), entry.id);
+  assertLockable(cfg.hasSharedLocks, state.isShared(entry), entry.id);
   const ctx = state.context(entry, { signal: undefined, sharedCache: false });
   await entry.plugin.onAddHook(ctx);
   try {
     const local = !config.nodes || config.nodes.length === 0 || config.nodes.includes(state.node);
     if (config.disable !== true && local) await entry.plugin.activateStorage(ctx);
-    state.entries.set(entry.id, entry);
-    store.raw.set(entry.id, raw);
-    await persist(store);
+    await cfg.change(`adding storage '${entry.id}'`, (doc) => addStorageCfgSection(doc, section), entry);
   } catch (e) {
-    state.entries.delete(entry.id);
-    store.raw.delete(entry.id);
     await entry.plugin.onDeleteHook(ctx).catch((hookError: unknown) => state.log.warn(`onDeleteHook of '${entry.id}' failed`, { error: String(hookError) }));
     throw e;
   }
@@ -148,68 +50,93 @@ export async function addStorage(state: ManagerState, registry: PluginRegistry, 
 }
 
 /**
+ * The text of each option to set, and the options to delete: those asked for, and those whose
+ * new value is not written (`undefined`, `null`, a false `disable`, as Proxmox writes none).
+ *
+ * @throws {@link ConfigError} `CONFIG_INVALID` for empty values and values that cannot be written
+ */
+function optionTexts(storeId: string, changes: RawConfig, deleteKeys: readonly string[]): { set: Record<string, string>; del: string[] } {
+  const set: Record<string, string> = {};
+  const del = new Set(deleteKeys);
+  for (const [key, value] of Object.entries(changes)) {
+    if (key === 'type' || key === 'storage') continue;
+    const text = optionText(storeId, key, value);
+    if (text === undefined) del.add(key);
+    else set[key] = text;
+  }
+  return { set, del: [...del] };
+}
+
+/**
  * Updates a storage: fixed options enforced, `onUpdateHook` with the previous config, then the
- * config is written; the storage's caches are cleared.
+ * storage's section is changed in place (its other lines, and every other section, stay as they
+ * are). A section that could not be used is repaired this way when the result is valid; no hook
+ * runs for it, since it had no valid config. If another writer changed the same storage
+ * meanwhile, the change is re-applied to its current section and the hook runs again for the
+ * config that results.
  *
  * @param state - the manager's state
- * @param store - the config store
+ * @param cfg - the configuration
  * @param storeId - the storage
  * @param changes - options to set
  * @param deleteKeys - options to remove
  * @returns the new validated config
  */
-export async function updateStorage(
-  state: ManagerState,
-  store: ConfigStore,
-  storeId: string,
-  changes: RawConfig,
-  deleteKeys: readonly string[],
-): Promise<StorageConfig> {
-  const entry = state.entry(storeId);
-  const next = applyConfigUpdate(entry.cls, entry.config, changes, deleteKeys);
-  assertLockable(store, next.shared === true || entry.cls.capabilities.shared, storeId);
-  const previous = entry.config;
-  const ctx = state.context({ ...entry, config: next }, { signal: undefined, sharedCache: false });
-  await entry.plugin.onUpdateHook(ctx, previous);
-  const previousRaw = store.raw.get(storeId) ?? {};
-  const nextRaw: Record<string, unknown> = { ...previousRaw };
-  for (const k of deleteKeys) delete nextRaw[k];
-  Object.assign(nextRaw, changes);
-  entry.config = next;
-  store.raw.set(storeId, nextRaw);
-  entry.ttl.clear();
+export async function updateStorage(state: ManagerState, cfg: ConfigState, storeId: string, changes: RawConfig, deleteKeys: readonly string[]): Promise<StorageConfig> {
+  const { set, del } = optionTexts(storeId, changes, deleteKeys);
+  const asked = { ...set, ...Object.fromEntries(['type', 'storage'].filter((k) => k in changes).map((k) => [k, changes[k]])) };
+  let hooked: string | undefined;
+  let result: StorageConfig | undefined;
+  await cfg.change(`updating storage '${storeId}'`, async (doc) => {
+    const section = doc.sections.find((s) => s.storage === storeId);
+    if (!section) throw new StorageError('NOT_FOUND', `storage '${storeId}' does not exist`, { details: { storeId } });
+    if (!cfg.registry.has(section.type)) {
+      failConfig(storeId, [{ path: [storeId, 'type'], message: `no plugin for storage type '${section.type}'`, line: section.line }]);
+    }
+    const cls = cfg.registry.lookup(section.type);
+    const before = sectionToConfig(section);
+    const refused = updateRefusals(cls, before, asked, del);
+    if (refused.length > 0) failConfig(storeId, refused);
+    const text = updateStorageCfgSection(doc, storeId, set, del);
+    const after = parseStorageCfgDocument(text).sections.find((s) => s.storage === storeId);
+    if (!after || after.issues.length > 0) failConfig(storeId, after?.issues ?? []);
+    const next = validateRaw(cfg.registry, sectionToConfig(after), after).config;
+    const previous = section.issues.length === 0 ? tryValidate(cfg, before) : undefined;
+    const fixed = fixedOptionChanges(cls, previous ?? before, next, Object.keys(set), previous === undefined);
+    if (fixed.length > 0) failConfig(storeId, fixed);
+    assertLockable(cfg.hasSharedLocks, next.shared === true || cls.capabilities.shared, storeId);
+    const key = JSON.stringify(next);
+    if (previous !== undefined && key !== hooked) {
+      const entry = state.entries.get(storeId) ?? state.makeEntry(cls, previous);
+      await entry.plugin.onUpdateHook(state.context({ ...entry, config: next }, { signal: undefined, sharedCache: false }), previous);
+      hooked = key;
+    }
+    result = next;
+    return text;
+  });
+  return result as StorageConfig;
+}
+
+function tryValidate(cfg: ConfigState, raw: RawConfig): StorageConfig | undefined {
   try {
-    await persist(store);
+    return validateRaw(cfg.registry, raw).config;
   } catch (e) {
-    entry.config = previous;
-    store.raw.set(storeId, previousRaw);
+    if (e instanceof ConfigError) return undefined;
     throw e;
   }
-  return next;
 }
 
 /**
- * Removes a storage from the config after its `onDeleteHook`. Its volumes are not touched.
+ * Removes a storage's section (every section with its id) from the configuration, after the
+ * plugin's `onDeleteHook` when the storage was usable. Its volumes are not touched.
  *
  * @param state - the manager's state
- * @param store - the config store
+ * @param cfg - the configuration
  * @param storeId - the storage
  */
-export async function removeStorage(state: ManagerState, store: ConfigStore, storeId: string): Promise<void> {
-  const entry: StorageEntry = state.entry(storeId);
-  await entry.plugin.onDeleteHook(state.context(entry, { signal: undefined, sharedCache: false }));
-  const entries = [...state.entries];
-  const raws = [...store.raw];
-  state.entries.delete(storeId);
-  store.raw.delete(storeId);
-  try {
-    await persist(store);
-  } catch (e) {
-    // Put it back where it was.
-    state.entries.clear();
-    for (const [k, v] of entries) state.entries.set(k, v);
-    store.raw.clear();
-    for (const [k, v] of raws) store.raw.set(k, v);
-    throw e;
-  }
+export async function removeStorage(state: ManagerState, cfg: ConfigState, storeId: string): Promise<void> {
+  await cfg.refresh();
+  const entry = state.entries.get(storeId);
+  if (entry) await entry.plugin.onDeleteHook(state.context(entry, { signal: undefined, sharedCache: false }));
+  await cfg.change(`removing storage '${storeId}'`, (doc) => removeStorageCfgSection(doc, storeId));
 }
