@@ -17,6 +17,10 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   input?: Buffer | string;
+  /** A file descriptor to give the program as standard output (e.g. of /dev/full); then `stdout` is ''. */
+  stdoutFd?: number;
+  /** A safety limit for a run that may hang: then its process group is killed and `code` is -1. */
+  killAfterMs?: number;
 }
 
 export function assertBuilt(): void {
@@ -32,16 +36,19 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     const child = spawn(program, args, {
       cwd: options.cwd,
       env: { ...process.env, STOWAGE_CONFIG: undefined, STOWAGE_PLUGINS: undefined, ...options.env } as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', options.stdoutFd ?? 'pipe', 'pipe'],
+      detached: options.killAfterMs !== undefined,
     });
+    const limit = options.killAfterMs === undefined ? undefined : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), options.killAfterMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
