@@ -86,22 +86,23 @@ export interface RunCliOptions {
  */
 export async function runCli(argv: readonly string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
   const std = new StdStreams(io);
-  const shown = { json: argv.includes('--json') };
-  const status = await runVerb(argv, std, options, shown);
+  const mode = { json: argv.includes('--json') };
+  const status = await runVerb(argv, std, options, mode);
   await std.flush();
   const failure = std.outputFailure;
   if (!failure) return status;
   if (failure.closedReader) return EXIT_CLOSED_PIPE;
-  reportError(std.io, failure.error, shown.json);
+  reportError(std.io, failure.error, mode.json);
   await std.flush();
   return exitCodeFor(failure.error);
 }
 
 /**
- * Runs the verb with guarded streams and returns its exit status; `shown.json` tells how errors
- * are printed. When standard output failed, the caller reports that instead.
+ * Runs the verb with guarded streams and returns its exit status; it sets `mode.json` once the
+ * arguments are parsed, for how errors are printed. When standard output failed, the caller
+ * reports that failure instead.
  */
-async function runVerb(argv: readonly string[], std: StdStreams, options: RunCliOptions, shown: { json: boolean }): Promise<number> {
+async function runVerb(argv: readonly string[], std: StdStreams, options: RunCliOptions, mode: { json: boolean }): Promise<number> {
   const { io } = std;
   let verb: VerbSpec | undefined;
   let manager: StorageManager | undefined;
@@ -134,7 +135,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     } else {
       args = parseVerbArgs(verb.name, split.rest, verb.options ?? {}, verb.positionals);
     }
-    shown.json = args.global.json;
+    mode.json = args.global.json;
     if (args.global.help) {
       write(io.stdout, verbHelp(verb));
       return EXIT_OK;
@@ -187,7 +188,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       progress: (label) => createProgressBar(io.stderr, label),
     };
     const output = await verb.run(ctx);
-    write(io.stdout, renderOutput(output, shown.json));
+    write(io.stdout, renderOutput(output, mode.json));
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -196,7 +197,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       return EXIT_USAGE;
     }
     // when standard output failed, that failure is reported instead of what it caused
-    if (!std.outputFailure) reportError(io, e, shown.json);
+    if (!std.outputFailure) reportError(io, e, mode.json);
     return isStorageError(e) ? exitCodeFor(e) : EXIT_UNEXPECTED;
   } finally {
     if (manager) await manager.close().catch(() => undefined);
