@@ -117,10 +117,10 @@ export async function allocImage(ctx: PluginContext<BtrfsConfig>, request: Alloc
   return createDisk(ctx, request.vmid, request.name, request.size);
 }
 
-/** Deletes a volume's snapshots and the volume; a volume already gone is not an error. @see Proxmox `free_image` */
+/** Deletes a volume's snapshots and the volume. @throws {@link StorageError} `NOT_FOUND` when there is no such volume @see Proxmox `free_image` */
 export async function freeImage(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<void> {
   const subvol = subvolPath(ctx.config.path, volume);
-  if (!(await exists(subvol))) return;
+  await mustExist(subvol, `volume '${volume.volname}'`, { volname: volume.volname });
   const snaps = await snapshotEntries(ctx.config.path, volume);
   await deleteSubvolumes(ctx, [...snaps.map((s) => s.path), subvol], vmDir(ctx.config.path, volume.vmid ?? 0));
 }

@@ -2,6 +2,7 @@
 /**
  * The `stowage` executable: runs {@link runCli} on this process and sets its exit status.
  * SIGINT and SIGTERM abort a running transfer, which then cleans up and exits with `ABORTED`.
+ * Failed writes to standard output and standard error are handled inside {@link runCli}.
  *
  * @module
  */
@@ -16,10 +17,6 @@ const onSignal = (): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-// A closed pipe on stdout (e.g. `stowage list ... | head`) is not an error worth a stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-});
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdin: process.stdin,

@@ -16,6 +16,14 @@ export const EXIT_UNEXPECTED = 1;
 export const EXIT_USAGE = 2;
 
 /**
+ * Standard output was a pipe whose reader went away (`EPIPE`), as in `stowage export ... - | head`.
+ * Not an error of stowage: the command stops its work (the export's source side is aborted),
+ * prints nothing, and exits as a command killed by `SIGPIPE` shows in the shell (128 + 13), so
+ * that `set -o pipefail` still sees that the stream was not written whole.
+ */
+export const EXIT_CLOSED_PIPE = 141;
+
+/**
  * The exit status for each {@link StorageErrorCode}. Typed as a full record, so adding a code
  * to the core without a number here fails to compile.
  */

@@ -11,11 +11,12 @@ import { isCommandError, isStorageError, StorageError, StorageManager, type Logg
 import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, type BuiltinPackage } from './builtins.js';
 import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
 import { findConfigFile } from './config-path.js';
-import { EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { EXIT_CLOSED_PIPE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { overviewHelp, usageLine, verbHelp } from './help.js';
 import { renderOutput } from './output.js';
 import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins } from './plugin-loader.js';
 import { createProgressBar } from './progress.js';
+import { StdStreams } from './std-streams.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
 import { VERB_GROUPS, VERBS } from './verbs/index.js';
 
@@ -68,8 +69,10 @@ export interface RunCliOptions {
 
 /**
  * Runs the `stowage` command: parses `argv`, runs the verb, prints to `io`, and returns the exit
- * status (0 success, 1 unexpected, 2 usage, 10-30 per error code; see {@link EXIT_CODES}).
- * Never throws.
+ * status (0 success, 1 unexpected, 2 usage, 10-31 per error code, see {@link EXIT_CODES}; 141
+ * when standard output is a pipe whose reader went away, see {@link EXIT_CLOSED_PIPE}).
+ * Never throws: a failed write to standard output (a full disk, an I/O error) is reported as
+ * its code, not thrown, and stops the running operation.
  *
  * @param argv - the arguments after the program name
  * @param io - standard streams, environment, working directory and abort signal
@@ -82,7 +85,25 @@ export interface RunCliOptions {
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIO, options: RunCliOptions = {}): Promise<number> {
-  let json = argv.includes('--json');
+  const std = new StdStreams(io);
+  const mode = { json: argv.includes('--json') };
+  const status = await runVerb(argv, std, options, mode);
+  await std.flush();
+  const failure = std.outputFailure;
+  if (!failure) return status;
+  if (failure.closedReader) return EXIT_CLOSED_PIPE;
+  reportError(std.io, failure.error, mode.json);
+  await std.flush();
+  return exitCodeFor(failure.error);
+}
+
+/**
+ * Runs the verb with guarded streams and returns its exit status; it sets `mode.json` once the
+ * arguments are parsed, for how errors are printed. When standard output failed, the caller
+ * reports that failure instead.
+ */
+async function runVerb(argv: readonly string[], std: StdStreams, options: RunCliOptions, mode: { json: boolean }): Promise<number> {
+  const { io } = std;
   let verb: VerbSpec | undefined;
   let manager: StorageManager | undefined;
   try {
@@ -114,7 +135,7 @@ export async function runCli(argv: readonly string[], io: CliIO, options: RunCli
     } else {
       args = parseVerbArgs(verb.name, split.rest, verb.options ?? {}, verb.positionals);
     }
-    json = args.global.json;
+    mode.json = args.global.json;
     if (args.global.help) {
       write(io.stdout, verbHelp(verb));
       return EXIT_OK;
@@ -167,7 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIO, options: RunCli
       progress: (label) => createProgressBar(io.stderr, label),
     };
     const output = await verb.run(ctx);
-    write(io.stdout, renderOutput(output, json));
+    write(io.stdout, renderOutput(output, mode.json));
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -175,7 +196,8 @@ export async function runCli(argv: readonly string[], io: CliIO, options: RunCli
       write(io.stderr, `stowage: ${e.message}\n${shown ? `usage: ${usageLine(shown)}\nTry 'stowage ${shown.name} --help'.` : "Try 'stowage --help'."}\n`);
       return EXIT_USAGE;
     }
-    reportError(io, e, json);
+    // when standard output failed, that failure is reported instead of what it caused
+    if (!std.outputFailure) reportError(io, e, mode.json);
     return isStorageError(e) ? exitCodeFor(e) : EXIT_UNEXPECTED;
   } finally {
     if (manager) await manager.close().catch(() => undefined);

@@ -88,6 +88,8 @@ describe('alloc, path, list, free', () => {
     [['path', 'local:../etc/passwd'], 'INVALID_VOLUME_ID'],
     [['path', 'no-colon'], 'INVALID_VOLUME_ID'],
     [['free', 'local:100/vm-100-disk-0.qcow2;rm'], 'INVALID_VOLUME_ID'],
+    [['free', 'local:100/vm-100-disk-9.raw'], 'NOT_FOUND'],
+    [['free', 'local:100/base-100-disk-9.raw'], 'NOT_FOUND'],
     [['list', 'local', '--content', 'movies'], 'INVALID_ARGUMENT'],
     [['list', 'local', '--vmid', '-3'], 'INVALID_ARGUMENT'],
   ])('%j exits with %s and changes nothing', async (args, code) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { STORAGE_ERROR_CODES, StorageError } from '@stowage/core';
-import { EXIT_CODES, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from '../src/exit-codes.js';
+import { EXIT_CLOSED_PIPE, EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from '../src/exit-codes.js';
 
 describe('exit codes', () => {
   it('gives every error code its own number, distinct from 0, 1 and 2', () => {
@@ -20,5 +20,18 @@ describe('exit codes', () => {
     for (const code of STORAGE_ERROR_CODES) {
       expect(doc, code).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${EXIT_CODES[code]}\\s*\\|`));
     }
+  });
+  it('keeps the numbers the issue reports and scripts rely on (issue 11, item 13)', () => {
+    const named = ['NOT_SUPPORTED', 'NOT_FOUND', 'CONFIG_INVALID', 'COMMAND_FAILED', 'NO_SPACE', 'INTERNAL'] as const;
+    expect(Object.fromEntries(named.map((c) => [c, EXIT_CODES[c]]))).toEqual({ NOT_SUPPORTED: 10, NOT_FOUND: 11, CONFIG_INVALID: 16, COMMAND_FAILED: 18, NO_SPACE: 22, INTERNAL: 30 });
+    expect(EXIT_UNEXPECTED).toBe(1);
+  });
+  it("lists every exit status of the command in docs/errors.md's exit-status table, and no other", () => {
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Exit status of the `stowage` command'));
+    const rows = [...section.matchAll(/^\| (\d+(?:-\d+)?) \|/gm)].map((m) => m[1]);
+    const numbers = Object.values(EXIT_CODES);
+    expect(rows).toEqual([EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, `${Math.min(...numbers)}-${Math.max(...numbers)}`, EXIT_CLOSED_PIPE].map(String));
+    expect(EXIT_CLOSED_PIPE, 'what a shell shows for a command killed by SIGPIPE').toBe(128 + 13);
   });
 });

@@ -350,7 +350,8 @@ export class StorageManager {
    *
    * @param volid - the volume
    * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
-   *   `INVALID_VOLUME_ID`, `NOT_FOUND`, `UNAVAILABLE`, `LOCK_TIMEOUT`
+   *   `INVALID_VOLUME_ID`, `NOT_FOUND` (no such storage, or no such volume: a second free is
+   *   `NOT_FOUND` too), `UNAVAILABLE`, `LOCK_TIMEOUT`
    * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
    */
   async freeImage(volid: string): Promise<void> {

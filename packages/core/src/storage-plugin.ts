@@ -141,8 +141,10 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
 
   /**
    * Removes an image. Runs under the storage lock, after the manager checked it is not a base
-   * with linked clones and not protected. A volume that is already gone is not an error.
+   * with linked clones and not protected.
    *
+   * @throws {@link StorageError} `NOT_FOUND` when the volume does not exist (never made, or freed
+   *   already), with nothing changed
    * @see Proxmox `free_image`
    */
   abstract freeImage(ctx: PluginContext<C>, request: FreeImageRequest): Promise<void>;

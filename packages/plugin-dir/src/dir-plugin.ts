@@ -156,7 +156,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     return allocImage(await dirEnv(ctx), request);
   }
 
-  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED` @see Proxmox `free_image` */
+  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PROTECTED` @see Proxmox `free_image` */
   override async freeImage(ctx: PluginContext<DirConfig>, request: FreeImageRequest): Promise<void> {
     return freeImage(await dirEnv(ctx), request.volume);
   }

@@ -127,8 +127,7 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
 
 /**
  * Removes a volume's directory entry (any content type but `rootdir`), its attribute files, and
- * the guest directory when it is left empty. A missing file is only a warning. A base loses its
- * immutable flag first.
+ * the guest directory when it is left empty. A base loses its immutable flag first.
  *
  * The entry is the storage's own: its directory must lie inside the storage, but the entry
  * itself is never followed. A symlink is removed as a link (wherever it leads, even outside or
@@ -136,8 +135,8 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID` (its directory leads outside),
- *   `INVALID_ARGUMENT` (rootdir, a directory), `PERMISSION_DENIED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume; nothing is touched), `PROTECTED`,
+ *   `INVALID_VOLUME_ID` (its directory leads outside), `INVALID_ARGUMENT` (rootdir, a directory), `PERMISSION_DENIED`
  * @see Proxmox `PVE::Storage::Plugin::free_image`
  */
 export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void> {
@@ -151,9 +150,7 @@ export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void
     st = await lstat(path);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot inspect '${path}'`, { path });
-    env.log.warn(`disk image '${path}' does not exist`, { volname: volume.volname });
-    await removeSidecars(path);
-    return;
+    throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist on '${env.storeId}'`, { details: { volname: volume.volname } });
   }
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
   if (volume.isBase && st.isFile()) await setImmutable(env, path, false);

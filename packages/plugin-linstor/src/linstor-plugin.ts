@@ -162,7 +162,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * Frees a volume: refuses a base with clones, waits a bounded time while it is in use, deletes
    * its snapshots, then the resource definition.
    *
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`
    * @see Proxmox `LINSTORPlugin::free_image`
    */
   override async freeImage(ctx: PluginContext<LinstorConfig>, request: FreeImageRequest): Promise<void> {

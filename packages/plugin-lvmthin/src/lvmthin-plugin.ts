@@ -115,11 +115,11 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Removes a volume's snapshots, then the volume; gone already is not an error.
+   * Removes a volume's snapshots, then the volume.
    *
    * @param ctx - the operation context
    * @param request - the volume
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (linked clones, named in `details.clones`), `BUSY`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` (linked clones, named in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
   override freeImage(ctx: PluginContext<LvmThinConfig>, request: FreeImageRequest): Promise<void> {

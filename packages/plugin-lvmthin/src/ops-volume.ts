@@ -23,7 +23,7 @@ import {
   lvrenameArgs,
   toKiB,
 } from './commands.js';
-import { invalidateListing, loadPool, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { parseLvmThinVolname, snapshotLvName } from './names.js';
 import { undoing } from './undo.js';
 
@@ -64,16 +64,15 @@ export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest
 }
 
 /**
- * Removes a volume and its snapshots. A volume that is gone already is not an error.
+ * Removes a volume and its snapshots.
  *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` when linked clones were made from it or from one of its
- *   snapshots (`details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume in the pool's listing), `IN_USE` when
+ *   linked clones were made from it or from one of its snapshots (`details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::LvmThinPlugin::free_image`
  */
 export async function freeImage(ctx: LvmThinContext, request: FreeImageRequest): Promise<void> {
   const volname = request.volume.volname;
-  const view = await loadPool(ctx);
-  if (!view.volumes.has(volname)) return;
+  const { view } = await requireVolume(ctx, volname);
   const clones = view.clonesOf(volname);
   if (clones.length > 0) {
     throw new StorageError('IN_USE', `volume '${ctx.storeId}:${volname}' is still used by linked clones`, {

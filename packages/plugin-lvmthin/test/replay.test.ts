@@ -56,7 +56,7 @@ const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
     'size info of clone': (o) => expect(o).toMatchObject({ ok: { size: 64 * KiB, format: 'raw', parent: 'cap:base-103-disk-0' } }),
     'status with volumes': (o) => expect(o).toMatchObject({ ok: { total: 256 * KiB * KiB, active: true } }),
     'free base': (o) => expect(o).toEqual({ ok: null }),
-    'free again': (o) => expect(o).toEqual({ ok: null }),
+    'free again': (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: {} }),
     'list empty at the end': (o) => expect(o).toEqual({ ok: [] }),
   },
   transfer: {

@@ -141,10 +141,10 @@ async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target
     try {
       await receive(ctx, datasetOf(pool, target.name), request.input, false);
     } catch (e) {
-      if (zfsFailureOf(e) !== 'exists') await destroyDataset(ctx, target.name, tuning, true);
+      if (zfsFailureOf(e) !== 'exists') await destroyDataset(ctx, target.name, tuning, { cleanup: true });
       throw e;
     }
-    undo(() => destroyDataset(ctx, target.name, tuning, true));
+    undo(() => destroyDataset(ctx, target.name, tuning, { cleanup: true }));
     invalidate(ctx);
     const record = await findDataset(ctx, target.name);
     if (record?.type !== datasetType(target.format)) {
@@ -186,7 +186,7 @@ async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target:
   const { pool } = ctx.config;
   return undoing(ctx, async (undo) => {
     await allocImage(ctx, { vmid: target.vmid!, format: 'raw', name: target.name, size }, tuning);
-    undo(() => destroyDataset(ctx, target.name, tuning, true));
+    undo(() => destroyDataset(ctx, target.name, tuning, { cleanup: true }));
     const limiter = exactLength(size, request.onProgress);
     request.input.once('error', (e) => limiter.destroy(e));
     try {

@@ -50,17 +50,20 @@ async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promis
 
 /**
  * Destroys a dataset with its snapshots (`zfs destroy -r`). While it is busy it is tried again
- * after a pause, a bounded number of times; one that does not exist counts as destroyed; one
- * that clones depend on is refused with `IN_USE` naming them.
+ * after a pause, a bounded number of times; one that does not exist counts as destroyed, unless
+ * `mustExist`; one that clones depend on is refused with `IN_USE` naming them.
  *
  * @param ctx - the operation context
  * @param name - the volume's name
  * @param tuning - retry bounds
- * @param cleanup - run even when the operation was aborted
- * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (`details.clones`), `BUSY` (`details.attempts`), `COMMAND_FAILED`
+ * @param options - `cleanup`: run even when the operation was aborted; `mustExist`: a dataset
+ *   that does not exist is `NOT_FOUND` (the tool's message, classified `missing`)
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (with `mustExist`), `IN_USE` (`details.clones`),
+ *   `BUSY` (`details.attempts`), `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
  */
-export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, cleanup = false): Promise<void> {
+export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, options: { cleanup?: boolean; mustExist?: boolean } = {}): Promise<void> {
+  const { cleanup = false } = options;
   const dataset = datasetOf(ctx.config.pool, name);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -68,7 +71,7 @@ export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsT
       break;
     } catch (e) {
       const failure = zfsFailureOf(e);
-      if (failure === 'missing') break;
+      if (failure === 'missing' && !options.mustExist) break;
       if (failure === 'busy' && attempt < tuning.busyAttempts) {
         ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
         await pause(ctx, tuning.busyDelayMs);
@@ -105,20 +108,21 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
   return undoing(ctx, async (undo) => {
     const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize }) : zfsCreateSubvolArgs(dataset, size);
     await runZfs(ctx, argv, { details: { name } }).catch((e: unknown) => withSpace(ctx, e, size));
-    undo(() => destroyDataset(ctx, name, tuning, true));
+    undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (format === 'raw') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
     return name;
   });
 }
 
 /**
- * Destroys a volume with its snapshots; one that is gone already is not an error.
+ * Destroys a volume with its snapshots.
  *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones named in `details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume: `zfs destroy` says the dataset does not
+ *   exist, `details.failure` is `missing`), `IN_USE` (clones named in `details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::free_image`
  */
 export function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: ZfsTuning): Promise<void> {
-  return destroyDataset(ctx, request.volume.name, tuning);
+  return destroyDataset(ctx, request.volume.name, tuning, { mustExist: true });
 }
 
 /**
@@ -179,7 +183,7 @@ export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tu
   const properties: Record<string, string> = volume.format === 'subvol' ? { refquota: refquotaValue((await requireVolume(ctx, volume)).refquota ?? 0) } : {};
   return undoing(ctx, async (undo) => {
     await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } });
-    undo(() => destroyDataset(ctx, name, tuning, true));
+    undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (volume.format !== 'subvol') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
     return snapshot === BASE_SNAPSHOT && volume.isBase ? `${volume.name}/${name}` : name;
   });

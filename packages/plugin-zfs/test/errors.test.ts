@@ -54,6 +54,16 @@ describe('classifyZfsStderr on captured failures', () => {
     expect(classifyZfsStderr(f.stderr)).toBe(failure);
   });
 
+  it('classifies what zfs destroy printed for a dataset that does not exist (a free of a missing volume) as missing, NOT_FOUND', () => {
+    const missing = failures().filter((f) => f.argv[1] === 'destroy' && !f.argv.some((a) => a.includes('@')) && /does not exist/.test(f.stderr));
+    expect(missing.length, 'captured zfs destroy of a missing dataset').toBeGreaterThan(0);
+    for (const f of missing) {
+      expect(f.stderr).toMatch(/^cannot open '[^']+': dataset does not exist\n?$/);
+      expect(classifyZfsStderr(f.stderr)).toBe('missing');
+      expect(ZFS_FAILURE_CODES.missing).toBe('NOT_FOUND');
+    }
+  });
+
   it('reads the datasets listed after the hint', () => {
     expect(listedDatasets(find('more recent snapshots').stderr)).toEqual(['stowzcap/errs/vm-1-disk-0@b']);
     expect(listedDatasets(find('clones of previous snapshots').stderr)).toEqual(['stowzcap/errs/vm-2-disk-0']);

@@ -33,7 +33,7 @@ export const freeVerb: VerbSpec = {
   name: 'free',
   usage: '<volid>',
   summary: 'delete a volume and its snapshots',
-  description: 'A template that linked clones still use is refused (IN_USE); so is a protected volume (PROTECTED).',
+  description: 'A template that linked clones still use is refused (IN_USE); so is a protected volume (PROTECTED).\nA volume that does not exist (a second free, a mistyped volid) is NOT_FOUND.',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';

@@ -17,7 +17,9 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   input?: Buffer | string;
-  /** Kill the child (SIGKILL, by its pid) if it has not ended after this many ms; `code` is then 137. */
+  /** A file descriptor to give the program as standard output (e.g. of /dev/full); then `stdout` is ''. */
+  stdoutFd?: number;
+  /** A safety limit for a run that may hang: its process group is killed (SIGKILL) and `code` is then 137. */
   killAfterMs?: number;
 }
 
@@ -34,16 +36,17 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     const child = spawn(program, args, {
       cwd: options.cwd,
       env: { ...process.env, STOWAGE_CONFIG: undefined, STOWAGE_PLUGINS: undefined, ...options.env } as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', options.stdoutFd ?? 'pipe', 'pipe'],
+      detached: options.killAfterMs !== undefined,
     });
+    const limit = options.killAfterMs === undefined ? undefined : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), options.killAfterMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (killer) clearTimeout(killer);
+      clearTimeout(limit);
       resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 : -1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
     child.stdin.end(options.input ?? '');

@@ -14,6 +14,7 @@ import { StorageError, isStorageError } from '../errors.js';
 import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } from '../plugin-types.js';
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
+import { copyFailure } from './copy-failure.js';
 import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
@@ -317,7 +318,10 @@ async function dropSnapshot(state: ManagerState, entry: StorageEntry, volume: Pa
   }
 }
 
-/** Streams export -> count -> import, aborting both sides when either fails. */
+/**
+ * Streams export -> count -> import, aborting both sides when either fails, and reports the
+ * first real error of either side (see {@link copyFailure}), not the abort it caused on the other.
+ */
 async function pump(
   state: ManagerState,
   source: ResolvedVolume,
@@ -329,9 +333,9 @@ async function pump(
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const pipe = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.stream) });
   pipe.on('error', ignore); // each side reports its own failure through its promise
-  let first: unknown;
+  const failures: unknown[] = [];
   const failed = (e: unknown): never => {
-    first ??= e;
+    failures.push(e);
     stop.abort(e);
     pipe.destroy(e instanceof Error ? e : new Error(String(e)));
     throw e;
@@ -360,7 +364,7 @@ async function pump(
     const [ex, im] = await Promise.allSettled([exported, imported]);
     if (ex.status === 'fulfilled' && im.status === 'fulfilled') return im.value;
     if (im.status === 'fulfilled') await freeOwnCopy(state, target, im.value);
-    throw asAbortError(options.signal?.aborted ? (first ?? options.signal.reason) : first, options.signal);
+    throw asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : copyFailure(failures), options.signal);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

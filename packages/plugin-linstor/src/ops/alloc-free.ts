@@ -17,7 +17,7 @@ import {
 import { newResourceName, PROP_EXACT_SIZE, PROP_NAME, PROP_TWO_PRIMARIES, PROP_VMID, toKib } from '../names.js';
 import { sleep, type LinstorEnv } from './env.js';
 import { dropAllSnapshotVolumes } from './snapshot-volume.js';
-import { clonesOf, findVolume, forgetView, loadVolumes } from './view.js';
+import { clonesOf, forgetView, loadVolumes, requireVolume } from './view.js';
 
 /** How often a spawn is retried with a fresh random name when LINSTOR says the name exists. */
 const NAME_ATTEMPTS = 5;
@@ -135,16 +135,16 @@ export async function deleteQuietly(env: LinstorEnv, rd: string): Promise<void> 
 
 /**
  * Frees a volume: refuses a base with clones (`IN_USE`), waits a bounded time while any replica
- * is in use (then `IN_USE`), deletes its snapshots, then the definition. A missing volume is not an error.
+ * is in use (then `IN_USE`), deletes its snapshots, then the definition.
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones, or still in use after the wait), the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume), `IN_USE` (clones, or still in use
+ *   after the wait), the controller's errors
  * @see Proxmox `LINSTORPlugin::free_image`
  */
 export async function freeVolume(env: LinstorEnv, volume: ParsedVolume): Promise<void> {
-  const v = await findVolume(env, volume);
-  if (!v) return;
+  const v = await requireVolume(env, volume);
   const clones = await clonesOf(env, v.rd);
   if (clones.length) {
     throw new StorageError('IN_USE', `base volume '${v.volname}' is still in use by linked clones`, {
