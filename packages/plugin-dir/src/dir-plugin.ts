@@ -11,6 +11,7 @@ import {
   type AttributeValue,
   type CloneImageRequest,
   type CreateBaseRequest,
+  type FindFreeDisknameRequest,
   type FreeImageRequest,
   type GetAttributeRequest,
   type ImageInfo,
@@ -44,6 +45,7 @@ import { dirConfigSchema, type DirConfig } from './config.js';
 import { dirEnv } from './env.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
+import { findFreeDiskName } from './reserve.js';
 import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
 import { activateStorage, storageStatus } from './storage.js';
 import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
@@ -102,6 +104,16 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    */
   override diskNameExtension(format: VolumeFormat | undefined): string | undefined {
     return format;
+  }
+
+  /**
+   * The lowest free disk name of a guest: one read of its directory, counting every entry with a
+   * disk name (whatever its type) and every name a live temporary reserves (see `findFreeDiskName`).
+   *
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    return findFreeDiskName(await dirEnv(ctx), request);
   }
 
   /**

@@ -1,11 +1,11 @@
 /**
  * Small filesystem helpers: directories made on the way and removed again on failure, exclusive
- * creation, atomic small-file writes, bounded concurrency. (`errnoOf` and `fsError`, which map
+ * creation, bounded concurrency. (`errnoOf` and `fsError`, which map
  * errno values to stable codes, come from the core and are re-exported for this package's files.)
  *
  * @module
  */
-import { open, rename, rmdir, unlink } from 'node:fs/promises';
+import { rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoOf, fsError, StorageError } from '@stowage/core';
@@ -102,30 +102,6 @@ export async function createExclusive(path: string, mode = 0o640, fs: FsOps = as
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${path}' already exists`, { cause: e, details: { path } });
     throw fsError(e, `cannot create '${path}'`, { path });
-  }
-}
-
-/**
- * Writes a small file atomically: a temporary file in the same directory, then `rename`.
- *
- * @param path - the target
- * @param data - the content
- * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlinkQuietly(tmp);
-    throw fsError(e, `cannot write '${path}'`, { path });
   }
 }
 
