@@ -10,9 +10,11 @@ import {
   type AllocImageRequest,
   type AttributeValue,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
   type FreeImageRequest,
+  type GarbageReport,
   type GetAttributeRequest,
   type ImageInfo,
   type ListImagesRequest,
@@ -43,6 +45,7 @@ import { getAttribute, updateAttribute } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
 import { dirEnv } from './env.js';
+import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
 import { findFreeDiskName } from './reserve.js';
@@ -254,5 +257,14 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
   override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
     return updateAttribute(await dirEnv(ctx), request);
+  }
+
+  /**
+   * Removes the temporaries of operations whose process died (see `collectGarbage` in gc.ts):
+   * `.stowage-<purpose>~<final>~<owner>~<nonce>` files whose owner is dead; those of live
+   * processes and of other nodes are kept and reported.
+   */
+  override async collectGarbage(ctx: PluginContext<DirConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    return collectGarbage(await dirEnv(ctx), request);
   }
 }
