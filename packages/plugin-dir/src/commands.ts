@@ -155,3 +155,31 @@ export function qemuImgCheckArgs(path: string, format: VolumeFormat): string[] {
 export function chattrImmutableArgs(set: boolean, path: string): string[] {
   return ['chattr', set ? '+i' : '-i', path];
 }
+
+/** Options of {@link qemuNbdArgs}. */
+export interface QemuNbdOptions {
+  /** The image (an absolute path). */
+  readonly path: string;
+  /** Its format (never probed). */
+  readonly format: VolumeFormat;
+  /** The Unix socket to listen on. */
+  readonly socket: string;
+  /** Where the server writes its pid once the socket is ready. */
+  readonly pidFile: string;
+}
+
+/**
+ * `qemu-nbd` serving an image read-only to one client on a Unix socket; it exits when that
+ * client disconnects. The pid file appears only once the socket listens.
+ *
+ * @param o - image, format, socket, pid file
+ * @returns the argv
+ * @example
+ * ```ts
+ * qemuNbdArgs({ path: '/d/images/100/vm-100-disk-0.qcow2', format: 'qcow2', socket: '/tmp/x/s', pidFile: '/tmp/x/pid' });
+ * // ['qemu-nbd', '--read-only', '--shared=1', '--format=qcow2', '--socket=/tmp/x/s', '--pid-file=/tmp/x/pid', '/d/images/100/vm-100-disk-0.qcow2']
+ * ```
+ */
+export function qemuNbdArgs(o: QemuNbdOptions): string[] {
+  return ['qemu-nbd', '--read-only', '--shared=1', `--format=${o.format}`, `--socket=${o.socket}`, `--pid-file=${o.pidFile}`, o.path];
+}

@@ -1,14 +1,13 @@
 /**
- * Small filesystem helpers: directories made on the way and removed again on failure, exclusive
- * creation, bounded concurrency. (`errnoOf` and `fsError`, which map
- * errno values to stable codes, come from the core and are re-exported for this package's files.)
+ * Small filesystem helpers: directories made on the way and removed again on failure, bounded
+ * concurrency. (`errnoOf` and `fsError`, which map errno values to stable codes, come from the
+ * core and are re-exported for this package's files.)
  *
  * @module
  */
-import { rmdir, unlink } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { errnoOf, fsError, StorageError } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core';
 import { asyncFs, type FsOps } from './fs-ops.js';
 
 export { errnoOf, fsError };
@@ -72,48 +71,6 @@ export async function removeDirIfEmpty(dir: string): Promise<void> {
   } catch {
     // not empty, gone, or not ours to remove
   }
-}
-
-/**
- * Removes a file; a missing file is fine, any other error is ignored too (best-effort cleanup).
- *
- * @param path - the file
- */
-export async function unlinkQuietly(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch {
-    // best effort
-  }
-}
-
-/**
- * Creates a new empty file, failing when the name is taken (`O_EXCL`, which also refuses a
- * symlink in the way). This reserves the name before a tool writes the image.
- *
- * @param path - the new file
- * @param mode - permission bits
- * @param fs - the filesystem calls to use
- * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
- */
-export async function createExclusive(path: string, mode = 0o640, fs: FsOps = asyncFs): Promise<void> {
-  try {
-    await fs.createExclusive(path, mode);
-  } catch (e) {
-    if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${path}' already exists`, { cause: e, details: { path } });
-    throw fsError(e, `cannot create '${path}'`, { path });
-  }
-}
-
-/**
- * A name for a temporary file next to an image, which no listing takes for an image (it ends in
- * `.tmp`) and no other call picks.
- *
- * @param dir - the directory
- * @param purpose - a word for people looking at the directory (`import`, `export`)
- */
-export function tempPath(dir: string, purpose: string): string {
-  return join(dir, `.stowage-${purpose}-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**

@@ -2,14 +2,15 @@
  * Export and import of images as `raw+size`, `qcow2+size` and `vmdk+size` streams (an 8-byte
  * little-endian size, then the data), as Proxmox's file storages stream them.
  *
- * `qemu-img` cannot write to a pipe, so a qcow2/vmdk image leaves as `raw+size` through a
- * sparse temporary raw file next to it, and a `raw+size` stream becomes a qcow2/vmdk image
- * through one as well. Raw images stream natively both ways.
+ * Raw images stream natively both ways. A qcow2/vmdk image leaves as `raw+size` through
+ * `qemu-nbd` and our NBD client, without a temporary copy (nbd-export.ts). `qemu-img` cannot
+ * read from a pipe, so a `raw+size` stream becomes a qcow2/vmdk image through a sparse raw
+ * temporary next to it (a `conv` temporary, see temp-name.ts).
  *
  * @module
  */
 import { lstat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   encodeSizeHeader,
   exportRawFile,
@@ -27,7 +28,8 @@ import {
 } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { createExclusive, errnoOf, tempPath, unlinkQuietly } from './fs-util.js';
+import { errnoOf } from './fs-util.js';
+import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { probeImage } from './probe.js';
@@ -97,14 +99,7 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
     await streamFile(path, output, { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, total, signal });
     return;
   }
-  const tmp = tempPath(dirname(path), 'export');
-  try {
-    await createExclusive(tmp);
-    await runTool(env, qemuImgConvertArgs({ source: path, sourceFormat: volume.format as VolumeFormat, target: tmp, targetFormat: 'raw' }), { signal });
-    await exportRawFile(tmp, output, { onProgress: request.onProgress, signal });
-  } finally {
-    await unlinkQuietly(tmp);
-  }
+  await exportViaNbd(env, { path, format: volume.format as VolumeFormat }, output, { onProgress: request.onProgress });
 }
 
 async function exists(path: string): Promise<boolean> {
