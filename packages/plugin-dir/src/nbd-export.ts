@@ -1,9 +1,10 @@
 /**
  * Streaming a qcow2 or vmdk image as raw bytes without a temporary copy: `qemu-nbd` serves the
  * image read-only on a Unix socket in a private directory of the system's temporary directory
- * (never in the storage), and our NBD client reads it with a few requests in flight, writing
- * each block to the output in order and waiting whenever the output asks to. At most
- * {@link NBD_IN_FLIGHT} x {@link NBD_REQUEST_BYTES} bytes are held.
+ * (never in the storage; one left by a killed process is removed by the next export), and our
+ * NBD client reads it with a few requests in flight, writing each block to the output in order
+ * and waiting whenever the output asks to. At most {@link NBD_IN_FLIGHT} x
+ * {@link NBD_REQUEST_BYTES} bytes are held.
  *
  * The server dies with the operation: it runs through the context's runner (a `LocalRunner`
  * starts it with the parent-death signal KILL), the operation's signal stops it, and on every
@@ -11,12 +12,12 @@
  *
  * @module
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeSizeHeader, SIZE_HEADER_BYTES, StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
+import { currentOwner, encodeSizeHeader, ownerState, SIZE_HEADER_BYTES, StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { qemuNbdArgs } from './commands.js';
 import { runTool, type DirEnv } from './env.js';
 import { NbdClient } from './nbd-client.js';
@@ -44,6 +45,26 @@ function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pr
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+const PRIVATE_DIR_RE = /^stowage-nbd~([0-9a-f]{8})\.([1-9][0-9]*)\.([0-9]+)~/;
+
+/**
+ * Makes the private directory of one export: `stowage-nbd~<boot>.<pid>.<start>~XXXXXX` in the
+ * system's temporary directory, mode 0700 (short, so that the socket path fits `sun_path`).
+ * Directories that exports of dead processes of this host left there are removed first.
+ */
+async function privateDir(node: string): Promise<string> {
+  const base = tmpdir();
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = PRIVATE_DIR_RE.exec(name);
+    if (m && ownerState({ node, boot: m[1]!, pid: Number(m[2]), start: Number(m[3]) }, node) === 'dead') {
+      await rm(join(base, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  const self = currentOwner(node);
+  return mkdtemp(join(base, `stowage-nbd~${self.boot}.${self.pid}.${self.start}~`));
 }
 
 /** Waits for the server's pid file (written once its socket listens); fails with the server's own error if it ends first. */
@@ -112,7 +133,7 @@ export async function exportViaNbd(
   output: Writable,
   options: { onProgress?: ProgressCallback | undefined } = {},
 ): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stowage-nbd-'));
+  const dir = await privateDir(env.ctx.node);
   const stop = new AbortController();
   const signal = env.ctx.signal ? AbortSignal.any([env.ctx.signal, stop.signal]) : stop.signal;
   const argv = qemuNbdArgs({ path: image.path, format: image.format, socket: join(dir, 's'), pidFile: join(dir, 'pid') });
