@@ -1,5 +1,6 @@
 /**
- * A small read-only NBD client over a Unix socket: fixed newstyle handshake, `NBD_OPT_GO`,
+ * A small read-only NBD client over a Unix socket: fixed newstyle handshake, structured replies
+ * (holes arrive as lengths, not as zeroes; qemu-nbd has them since QEMU 2.11), `NBD_OPT_GO`,
  * reads with several requests in flight (replies may come in any order), and a clean
  * disconnect. Enough to stream an image that `qemu-nbd` serves.
  *
@@ -8,21 +9,28 @@
 import { createConnection, type Socket } from 'node:net';
 import {
   answerGreeting,
+  decodeChunkHeader,
   decodeOptionReplyHeader,
-  decodeSimpleReply,
+  decodeReadChunk,
   encodeOptGo,
+  encodeOptStructuredReply,
   encodeRequest,
   foldInfo,
   GREETING_BYTES,
   NBD_CMD_DISC,
   NBD_CMD_READ,
   NBD_OPT_GO,
+  NBD_OPT_STRUCTURED_REPLY,
   NBD_REP_ACK,
   NBD_REP_INFO,
+  NBD_REPLY_FLAG_DONE,
   OPTION_REPLY_HEADER_BYTES,
+  orderPieces,
   protocolError,
-  SIMPLE_REPLY_HEADER_BYTES,
+  STRUCTURED_REPLY_HEADER_BYTES,
   type ExportInfo,
+  type OptionReplyHeader,
+  type ReadPiece,
 } from './nbd-protocol.js';
 
 /** Hands out exact byte counts of a socket's data, in order, to one reader at a time. */
@@ -92,10 +100,22 @@ class ByteReader {
 }
 
 interface Pending {
+  readonly offset: number;
   readonly length: number;
-  readonly resolve: (b: Buffer) => void;
+  readonly pieces: ReadPiece[];
+  readonly resolve: (pieces: ReadPiece[]) => void;
   readonly reject: (e: Error) => void;
 }
+
+/** Reads one option reply (header and data), checking it answers `option`. */
+async function optionReply(reader: ByteReader, option: number): Promise<{ reply: OptionReplyHeader; data: Buffer }> {
+  const reply = decodeOptionReplyHeader(await reader.read(OPTION_REPLY_HEADER_BYTES));
+  const data = reply.length > 0 ? await reader.read(reply.length) : Buffer.alloc(0);
+  if (reply.option !== option) throw protocolError(`NBD reply to option ${reply.option}, expected ${option}`);
+  return { reply, data };
+}
+
+const isError = (type: number): boolean => type >= 0x80000000;
 
 /** A connected NBD client; see {@link NbdClient.connect}. */
 export class NbdClient {
@@ -120,8 +140,8 @@ export class NbdClient {
    *
    * @param socketPath - the server's socket
    * @returns the client, ready to read
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the server breaks the protocol or refuses the
-   *   export; the socket's error when it cannot connect
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the server breaks the protocol, has no
+   *   structured replies, or refuses the export; the socket's error when it cannot connect
    */
   static async connect(socketPath: string): Promise<NbdClient> {
     const socket = createConnection(socketPath);
@@ -132,13 +152,13 @@ export class NbdClient {
         socket.once('error', reject);
       });
       socket.write(answerGreeting(await reader.read(GREETING_BYTES)));
+      socket.write(encodeOptStructuredReply());
+      if ((await optionReply(reader, NBD_OPT_STRUCTURED_REPLY)).reply.type !== NBD_REP_ACK) throw protocolError('the NBD server has no structured replies');
       socket.write(encodeOptGo(''));
       let info: Partial<ExportInfo> = { minBlock: 1, maxPayload: undefined };
       for (;;) {
-        const reply = decodeOptionReplyHeader(await reader.read(OPTION_REPLY_HEADER_BYTES));
-        const data = reply.length > 0 ? await reader.read(reply.length) : Buffer.alloc(0);
-        if (reply.option !== NBD_OPT_GO) throw protocolError(`NBD reply to option ${reply.option}, expected ${NBD_OPT_GO}`);
-        if (reply.type >= 0x80000000) throw protocolError(`the NBD server refused the export (reply ${reply.type - 0x80000000 >>> 0}): ${data.toString('utf8')}`);
+        const { reply, data } = await optionReply(reader, NBD_OPT_GO);
+        if (isError(reply.type)) throw protocolError(`the NBD server refused the export (reply ${reply.type - 0x80000000}): ${data.toString('utf8')}`);
         if (reply.type === NBD_REP_INFO) info = foldInfo(data, info);
         else if (reply.type === NBD_REP_ACK) break;
       }
@@ -155,28 +175,35 @@ export class NbdClient {
    *
    * @param offset - where
    * @param length - how many bytes (at most the server's maximum payload)
-   * @returns the bytes
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the server replies with an error; the
-   *   connection's error when it breaks
+   * @returns the answer in order: bytes, and runs of zeroes the server sent as lengths
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the server replies with an error or breaks
+   *   the protocol; the connection's error when it breaks
    */
-  read(offset: number, length: number): Promise<Buffer> {
+  read(offset: number, length: number): Promise<ReadPiece[]> {
     if (this.#closed) return Promise.reject(this.#closed);
     const handle = this.#nextHandle++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(handle, { length, resolve, reject });
+      this.#pending.set(handle, { offset, length, pieces: [], resolve, reject });
       this.#socket.write(encodeRequest({ type: NBD_CMD_READ, handle, offset, length }));
     });
+  }
+
+  #pendingOf(handle: bigint): Pending {
+    const pending = this.#pending.get(handle);
+    if (!pending) throw protocolError(`NBD reply to an unknown request ${handle}`);
+    return pending;
   }
 
   async #receive(): Promise<void> {
     try {
       for (;;) {
-        const reply = decodeSimpleReply(await this.#reader.read(SIMPLE_REPLY_HEADER_BYTES));
-        const pending = this.#pending.get(reply.handle);
-        if (!pending) throw protocolError(`NBD reply to an unknown request ${reply.handle}`);
-        this.#pending.delete(reply.handle);
-        if (reply.error !== 0) throw protocolError(`the NBD server failed a read (error ${reply.error})`);
-        pending.resolve(await this.#reader.read(pending.length));
+        const chunk = decodeChunkHeader(await this.#reader.read(STRUCTURED_REPLY_HEADER_BYTES));
+        const pending = this.#pendingOf(chunk.handle);
+        const piece = decodeReadChunk(chunk, chunk.length > 0 ? await this.#reader.read(chunk.length) : Buffer.alloc(0));
+        if (piece) pending.pieces.push(piece);
+        if ((chunk.flags & NBD_REPLY_FLAG_DONE) === 0) continue;
+        this.#pending.delete(chunk.handle);
+        pending.resolve(orderPieces(pending.pieces, pending.offset, pending.length));
       }
     } catch (e) {
       this.#close(e as Error);

@@ -4,7 +4,8 @@
  * (never in the storage; one left by a killed process is removed by the next export), and our
  * NBD client reads it with a few requests in flight, writing each block to the output in order
  * and waiting whenever the output asks to. At most {@link NBD_IN_FLIGHT} x
- * {@link NBD_REQUEST_BYTES} bytes are held.
+ * {@link NBD_REQUEST_BYTES} bytes are held. With structured replies (qemu-nbd has them) the
+ * server sends holes as lengths, and their zeroes are written from one shared buffer.
  *
  * The server dies with the operation: it runs through the context's runner (a `LocalRunner`
  * starts it with the parent-death signal KILL), the operation's signal stops it, and on every
@@ -21,6 +22,7 @@ import { currentOwner, encodeSizeHeader, ownerState, SIZE_HEADER_BYTES, StorageE
 import { qemuNbdArgs } from './commands.js';
 import { runTool, type DirEnv } from './env.js';
 import { NbdClient } from './nbd-client.js';
+import type { ReadPiece } from './nbd-protocol.js';
 import { writeAll } from './stream-io.js';
 
 /** The length of one read request. */
@@ -83,6 +85,22 @@ async function serverPid(pidFile: string, server: { settled: boolean; done: Prom
   }
 }
 
+/** What holes are written from; never changed. */
+const ZEROES = Buffer.alloc(1024 * 1024);
+
+/** Writes a read's pieces to the output in order: the bytes, and zeroes for each hole. */
+async function writePieces(output: Writable, pieces: readonly ReadPiece[], signal: AbortSignal): Promise<void> {
+  for (const piece of pieces) {
+    if ('data' in piece) {
+      await unlessAborted(writeAll(output, piece.data), signal);
+      continue;
+    }
+    for (let left = piece.hole; left > 0; left -= ZEROES.length) {
+      await unlessAborted(writeAll(output, left >= ZEROES.length ? ZEROES : ZEROES.subarray(0, left)), signal);
+    }
+  }
+}
+
 /** Reads the whole export in order with a few requests in flight, writing the size header first. */
 async function pump(client: NbdClient, output: Writable, options: { onProgress?: ProgressCallback | undefined; signal: AbortSignal }): Promise<void> {
   const { size, maxPayload } = client.info;
@@ -97,20 +115,20 @@ async function pump(client: NbdClient, output: Writable, options: { onProgress?:
   };
   await unlessAborted(writeAll(output, encodeSizeHeader(size)), options.signal);
   report(SIZE_HEADER_BYTES);
-  const queue: Promise<Buffer>[] = [];
+  const queue: { length: number; pieces: Promise<ReadPiece[]> }[] = [];
   let offset = 0;
   let done = SIZE_HEADER_BYTES;
   while (offset < size || queue.length > 0) {
     while (queue.length < NBD_IN_FLIGHT && offset < size) {
       const length = Math.min(chunk, size - offset);
-      const read = client.read(offset, length);
-      read.catch(() => undefined); // awaited in order below
-      queue.push(read);
+      const pieces = client.read(offset, length);
+      pieces.catch(() => undefined); // awaited in order below
+      queue.push({ length, pieces });
       offset += length;
     }
-    const data = await unlessAborted(queue.shift()!, options.signal);
-    await unlessAborted(writeAll(output, data), options.signal);
-    done += data.length;
+    const next = queue.shift()!;
+    await writePieces(output, await unlessAborted(next.pieces, options.signal), options.signal);
+    done += next.length;
     report(done);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The few messages of the NBD protocol (the Network Block Device protocol of
  * NetworkBlockDevice/nbd, `doc/proto.md`) that a read-only client needs: the fixed newstyle
- * handshake, `NBD_OPT_GO` with its `NBD_REP_INFO` replies, `NBD_CMD_READ` with simple replies,
- * and `NBD_CMD_DISC`. Every number is big-endian. Pure encoders and decoders.
+ * handshake, `NBD_OPT_STRUCTURED_REPLY`, `NBD_OPT_GO` with its `NBD_REP_INFO` replies,
+ * `NBD_CMD_READ` answered in structured reply chunks (data and holes), and
+ * `NBD_CMD_DISC`. Every number is big-endian. Pure encoders and decoders.
  *
  * @module
  */
@@ -16,8 +17,8 @@ export const NBD_OPTS_MAGIC = 0x49484156454f5054n;
 export const NBD_REP_MAGIC = 0x3e889045565a9n;
 /** The magic of a transmission request. */
 export const NBD_REQUEST_MAGIC = 0x25609513;
-/** The magic of a simple reply. */
-export const NBD_SIMPLE_REPLY_MAGIC = 0x67446698;
+/** The magic of a structured reply chunk. */
+export const NBD_STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
 /** Handshake flag: the server speaks fixed newstyle. */
 export const NBD_FLAG_FIXED_NEWSTYLE = 1 << 0;
@@ -26,6 +27,8 @@ export const NBD_FLAG_NO_ZEROES = 1 << 1;
 
 /** Option: choose an export and enter transmission, with error replies. */
 export const NBD_OPT_GO = 7;
+/** Option: reads are answered with structured reply chunks, holes without their zeroes. */
+export const NBD_OPT_STRUCTURED_REPLY = 8;
 /** Option reply: done. */
 export const NBD_REP_ACK = 1;
 /** Option reply: one piece of information about the export. */
@@ -46,8 +49,19 @@ export const GREETING_BYTES = 18;
 export const OPTION_REPLY_HEADER_BYTES = 20;
 /** Bytes of a transmission request. */
 export const REQUEST_BYTES = 28;
-/** Bytes of a simple reply's header (data follows for a successful read). */
-export const SIMPLE_REPLY_HEADER_BYTES = 16;
+/** Bytes of a structured reply chunk's header. */
+export const STRUCTURED_REPLY_HEADER_BYTES = 20;
+
+/** Structured reply flag: the last chunk of the reply. */
+export const NBD_REPLY_FLAG_DONE = 1 << 0;
+/** Chunk type: nothing more (with the done flag). */
+export const NBD_REPLY_TYPE_NONE = 0;
+/** Chunk type: data at an offset. */
+export const NBD_REPLY_TYPE_OFFSET_DATA = 1;
+/** Chunk type: a range that reads as zeroes, without them. */
+export const NBD_REPLY_TYPE_OFFSET_HOLE = 2;
+/** Chunk types with this bit are errors. */
+export const NBD_REPLY_TYPE_ERROR_BIT = 1 << 15;
 
 /**
  * The error of a server that does not keep to the protocol: `CORRUPT` (tool output that is not
@@ -77,6 +91,23 @@ export function answerGreeting(greeting: Buffer): Buffer {
   return out;
 }
 
+function encodeOption(option: number, data: Buffer): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeBigUInt64BE(NBD_OPTS_MAGIC, 0);
+  header.writeUInt32BE(option, 8);
+  header.writeUInt32BE(data.length, 12);
+  return Buffer.concat([header, data]);
+}
+
+/**
+ * Encodes `NBD_OPT_STRUCTURED_REPLY` (no data).
+ *
+ * @returns the option message
+ */
+export function encodeOptStructuredReply(): Buffer {
+  return encodeOption(NBD_OPT_STRUCTURED_REPLY, Buffer.alloc(0));
+}
+
 /**
  * Encodes `NBD_OPT_GO` for an export, asking for its block sizes.
  *
@@ -90,11 +121,7 @@ export function encodeOptGo(exportName: string): Buffer {
   name.copy(data, 4);
   data.writeUInt16BE(1, 4 + name.length);
   data.writeUInt16BE(NBD_INFO_BLOCK_SIZE, 6 + name.length);
-  const header = Buffer.alloc(16);
-  header.writeBigUInt64BE(NBD_OPTS_MAGIC, 0);
-  header.writeUInt32BE(NBD_OPT_GO, 8);
-  header.writeUInt32BE(data.length, 12);
-  return Buffer.concat([header, data]);
+  return encodeOption(NBD_OPT_GO, data);
 }
 
 /** An option reply's header. */
@@ -171,21 +198,75 @@ export function encodeRequest(request: { type: number; handle: bigint; offset: n
   return buf;
 }
 
-/** A simple reply's header. */
-export interface SimpleReply {
-  /** The error (an errno value), 0 for success. */
-  readonly error: number;
+/** A structured reply chunk's header. */
+export interface ChunkHeader {
+  /** Flags ({@link NBD_REPLY_FLAG_DONE}). */
+  readonly flags: number;
+  /** The chunk type. */
+  readonly type: number;
   /** The handle of the request it answers. */
   readonly handle: bigint;
+  /** The bytes of payload that follow. */
+  readonly length: number;
 }
 
 /**
- * Decodes a simple reply's header.
+ * Decodes a structured reply chunk's header.
  *
- * @param buf - {@link SIMPLE_REPLY_HEADER_BYTES} bytes
- * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` on another magic (a structured reply was never asked for)
+ * @param buf - {@link STRUCTURED_REPLY_HEADER_BYTES} bytes
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` on another magic
  */
-export function decodeSimpleReply(buf: Buffer): SimpleReply {
-  if (buf.readUInt32BE(0) !== NBD_SIMPLE_REPLY_MAGIC) throw protocolError('bad NBD reply magic');
-  return { error: buf.readUInt32BE(4), handle: buf.readBigUInt64BE(8) };
+export function decodeChunkHeader(buf: Buffer): ChunkHeader {
+  if (buf.readUInt32BE(0) !== NBD_STRUCTURED_REPLY_MAGIC) throw protocolError('bad NBD structured reply magic');
+  return { flags: buf.readUInt16BE(4), type: buf.readUInt16BE(6), handle: buf.readBigUInt64BE(8), length: buf.readUInt32BE(16) };
+}
+
+/** One piece of a read's answer: bytes, or a run of zeroes. */
+export type ReadPiece = { readonly offset: number; readonly data: Buffer } | { readonly offset: number; readonly hole: number };
+
+/**
+ * Decodes the payload of a chunk that answers a read: `OFFSET_DATA` (the offset, then the bytes)
+ * or `OFFSET_HOLE` (the offset and the length of a run of zeroes); error chunks become errors.
+ *
+ * @param header - the chunk's header
+ * @param payload - its payload
+ * @returns the piece, or `undefined` for a `NONE` chunk
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` for an error chunk, an unknown type or a short payload
+ */
+export function decodeReadChunk(header: ChunkHeader, payload: Buffer): ReadPiece | undefined {
+  if (header.type === NBD_REPLY_TYPE_NONE) return undefined;
+  if ((header.type & NBD_REPLY_TYPE_ERROR_BIT) !== 0) {
+    const error = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    const length = payload.length >= 6 ? payload.readUInt16BE(4) : 0;
+    const message = payload.subarray(6, 6 + length).toString('utf8');
+    throw protocolError(`the NBD server failed a read (error ${error})${message ? `: ${message}` : ''}`);
+  }
+  if (header.type === NBD_REPLY_TYPE_OFFSET_DATA && payload.length >= 8) {
+    return { offset: Number(payload.readBigUInt64BE(0)), data: payload.subarray(8) };
+  }
+  if (header.type === NBD_REPLY_TYPE_OFFSET_HOLE && payload.length >= 12) {
+    return { offset: Number(payload.readBigUInt64BE(0)), hole: payload.readUInt32BE(8) };
+  }
+  throw protocolError(`unexpected NBD reply chunk type ${header.type} (${payload.length} bytes)`);
+}
+
+/**
+ * Puts a read's pieces in order and checks that they cover the request exactly, without gaps
+ * or overlaps.
+ *
+ * @param pieces - the pieces, in the order they came
+ * @param offset - the request's offset
+ * @param length - its length
+ * @returns the pieces by offset
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when they do not cover it
+ */
+export function orderPieces(pieces: readonly ReadPiece[], offset: number, length: number): ReadPiece[] {
+  const sorted = [...pieces].sort((a, b) => a.offset - b.offset);
+  let at = offset;
+  for (const p of sorted) {
+    if (p.offset !== at) throw protocolError(`NBD read of ${length} bytes at ${offset}: a gap or an overlap at ${p.offset}`);
+    at += 'data' in p ? p.data.length : p.hole;
+  }
+  if (at !== offset + length) throw protocolError(`NBD read of ${length} bytes at ${offset} answered ${at - offset}`);
+  return sorted;
 }

@@ -13,12 +13,17 @@ import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import {
   answerGreeting,
   decodeOptionReplyHeader,
-  decodeSimpleReply,
   encodeOptGo,
   encodeRequest,
   foldInfo,
+  decodeChunkHeader,
+  decodeReadChunk,
+  encodeOptStructuredReply,
   NBD_CMD_READ,
+  NBD_OPT_STRUCTURED_REPLY,
   NBD_REP_ACK,
+  NBD_REPLY_FLAG_DONE,
+  orderPieces,
   NBD_REP_INFO,
   OPTION_REPLY_HEADER_BYTES,
   type ExportInfo,
@@ -29,17 +34,17 @@ const exec = promisify(execFile);
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/nbd-qemu-nbd-7.2.json', import.meta.url), 'utf8')) as Record<string, string>;
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/nbd-qemu-nbd-7.2.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 describe('NBD messages (bytes captured from qemu-nbd 7.2)', () => {
   it('answers the greeting with fixed newstyle and no zeroes', () => {
-    expect(answerGreeting(Buffer.from(fixture['greeting']!, 'hex')).toString('hex')).toBe('00000003');
+    expect(answerGreeting(Buffer.from(fixture['greeting'] as string, 'hex')).toString('hex')).toBe('00000003');
     expect(() => answerGreeting(Buffer.from('4e42444d41474943' + '00420281861253'.padStart(16, '0') + '0003', 'hex'))).toThrow();
   });
 
   it('asks NBD_OPT_GO for the default export with NBD_INFO_BLOCK_SIZE, and reads the size and block sizes from the replies', () => {
     expect(encodeOptGo('').toString('hex')).toBe('49484156454f5054' + '00000007' + '00000008' + '00000000' + '0001' + '0003');
-    const replies = Buffer.from(fixture['goReplies']!, 'hex');
+    const replies = Buffer.from(fixture['goReplies'] as string, 'hex');
     let info: Partial<ExportInfo> = {};
     let at = 0;
     const types: number[] = [];
@@ -53,12 +58,29 @@ describe('NBD messages (bytes captured from qemu-nbd 7.2)', () => {
     expect(info).toEqual({ size: 5 * MiB, flags: 0x040f, minBlock: 1, maxPayload: 32 * MiB });
   });
 
-  it('encodes a read and decodes its simple reply', () => {
+  it('asks for structured replies, and puts a read answered in chunks (a hole, then data) together', () => {
+    expect(encodeOptStructuredReply().toString('hex')).toBe('49484156454f5054' + '00000008' + '00000000');
+    const ack = decodeOptionReplyHeader(Buffer.from(fixture['structuredReply'] as string, 'hex'));
+    expect(ack).toEqual({ option: NBD_OPT_STRUCTURED_REPLY, type: NBD_REP_ACK, length: 0 });
+    const chunks = fixture['structuredReadChunks'] as unknown as { header: string; payload: string }[];
+    const data = Buffer.concat([Buffer.alloc(4096, 0xab), Buffer.alloc(61440)]);
+    const pieces = chunks.map(({ header, payload }, i) => {
+      const h = decodeChunkHeader(Buffer.from(header, 'hex'));
+      expect(h.handle).toBe(7n);
+      expect((h.flags & NBD_REPLY_FLAG_DONE) !== 0).toBe(i === chunks.length - 1);
+      return decodeReadChunk(h, i === 1 ? Buffer.concat([Buffer.from(payload, 'hex'), data]) : Buffer.from(payload, 'hex'))!;
+    });
+    expect(orderPieces([pieces[1]!, pieces[0]!], 0, 131072)).toEqual([{ offset: 0, hole: 65536 }, { offset: 65536, data }]);
+    expect(() => orderPieces([pieces[1]!], 0, 131072)).toThrow();
+    expect(() => orderPieces(pieces, 0, 65536)).toThrow();
+    const error = Buffer.concat([Buffer.from('0000000500040000', 'hex').subarray(0, 6), Buffer.from('oops')]);
+    expect(() => decodeReadChunk({ flags: 1, type: 0x8001, handle: 7n, length: error.length }, error)).toThrow(/error 5.*oops/);
+  });
+
+  it('encodes a read', () => {
     expect(encodeRequest({ type: NBD_CMD_READ, handle: 42n, offset: 0, length: 4096 }).toString('hex')).toBe(
       '25609513' + '0000' + '0000' + '000000000000002a' + '0000000000000000' + '00001000',
     );
-    expect(decodeSimpleReply(Buffer.from(fixture['readReplyHeader']!, 'hex'))).toEqual({ error: 0, handle: 42n });
-    expect(() => decodeSimpleReply(Buffer.from('668e33ef00000000000000000000002a', 'hex'))).toThrow();
   });
 });
 
