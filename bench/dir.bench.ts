@@ -13,13 +13,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { StorageManager } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
-import { iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, withTempDir } from './lib.ts';
+import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, withTempDir } from './lib.ts';
 import { makeImageSet } from './workers/dir-images.ts';
 
 const exec = promisify(execFile);
@@ -195,19 +194,6 @@ async function concurrentAllocs(): Promise<void> {
   });
 }
 
-/** Reads a stream to its end, counting bytes and dropping them. */
-function sink(): Writable & { bytes: number } {
-  const w = new Writable({
-    highWaterMark: 4 * 1024 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      w.bytes += chunk.length;
-      callback();
-    },
-  }) as Writable & { bytes: number };
-  w.bytes = 0;
-  return w;
-}
-
 async function exportQcow2(): Promise<void> {
   await withTempDir('dir-export', async (dir) => {
     const root = join(dir, 'store');
@@ -223,14 +209,14 @@ async function exportQcow2(): Promise<void> {
     for (let i = 0; i < runs + 1; i++) {
       const steps: [number[], () => Promise<number>][] = [
         [ours, async () => {
-          const out = sink();
+          const out = countingSink();
           await manager.volumeExport(volid, { format: 'raw+size', output: out });
           return out.bytes;
         }],
         [bare, async () => {
           const file = join(scratch, 'out.raw');
           await exec('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image, file]);
-          const out = sink();
+          const out = countingSink();
           const cat = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
           await pipeline(cat.stdout, out);
           await rm(file);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { rmdir } from 'node:fs/promises';
+import { lstat, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { errnoOf, fsError } from '@stowage/core';
 import { asyncFs, type FsOps } from './fs-ops.js';
@@ -70,6 +70,22 @@ export async function removeDirIfEmpty(dir: string): Promise<void> {
     await rmdir(dir);
   } catch {
     // not empty, gone, or not ours to remove
+  }
+}
+
+/**
+ * Tells whether a name exists (as anything, a dangling symlink included).
+ *
+ * @param path - the name
+ * @throws the filesystem error, unless it is `ENOENT`
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw e;
   }
 }
 

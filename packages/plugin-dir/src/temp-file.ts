@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { currentOwner, formatOwner, StorageError, type Logger } from '@stowage/core';
-import { errnoOf, fsError } from './fs-util.js';
+import { errnoOf, exists, fsError } from './fs-util.js';
 import { formatTempName, type TempPurpose } from './temp-name.js';
 
 /** A temporary this call made, and how to know it again. */
@@ -113,15 +113,7 @@ export const linkOps: LinkOps = {
   link,
   rename,
   unlink,
-  exists: async (p) => {
-    try {
-      await lstat(p);
-      return true;
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT') return false;
-      throw e;
-    }
-  },
+  exists,
 };
 
 /**

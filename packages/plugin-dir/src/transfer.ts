@@ -28,7 +28,7 @@ import {
 } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { errnoOf } from './fs-util.js';
+import { exists } from './fs-util.js';
 import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
@@ -100,16 +100,6 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
     return;
   }
   await exportViaNbd(env, { path, format: volume.format as VolumeFormat }, output, { onProgress: request.onProgress });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
-    throw e;
-  }
 }
 
 /** How {@link importImage} picks another name when the target exists and renaming is allowed. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeSizeHeader, isStorageError, StorageManager, type StorageErrorCode } from '@stowage/core';
+import { encodeSizeHeader, StorageManager } from '@stowage/core';
+import { outcomeOf } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { MemoryLog } from './helpers.js';
 
@@ -12,15 +13,7 @@ const MiB = 1024 * 1024;
 let root: string;
 let manager: StorageManager;
 
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
+const code = (p: Promise<unknown>) => outcomeOf(p, 'the call');
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'stowage-reserve-'));

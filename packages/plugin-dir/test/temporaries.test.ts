@@ -8,12 +8,11 @@ import {
   currentOwner,
   encodeSizeHeader,
   formatOwner,
-  isStorageError,
   LocalRunner,
   type CommandRunner,
   type PluginContext,
-  type StorageErrorCode,
 } from '@stowage/core';
+import { outcomeOf } from '@stowage/core/testing';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { moveNoReplace, linkOps, ownerToken } from '../src/temp-file.js';
 import { parseTempName } from '../src/temp-name.js';
@@ -23,15 +22,7 @@ const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
 
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
+const code = (p: Promise<unknown>) => outcomeOf(p, 'the call');
 
 /** A runner that lets a test look at the storage right before each command, and act right after. */
 class WatchingRunner implements CommandRunner {
