@@ -80,13 +80,14 @@ export async function isOwnTemp(temp: OwnTemp): Promise<boolean> {
  * @param log - where a mismatch is reported
  */
 export async function removeOwnTemp(temp: OwnTemp, log?: Logger): Promise<void> {
-  if (!(await isOwnTemp(temp))) {
-    try {
-      await lstat(temp.path);
-      log?.warn(`not removing '${temp.path}': it is no longer the file this operation made`, { path: temp.path });
-    } catch {
-      // gone: nothing to do
-    }
+  let st;
+  try {
+    st = await lstat(temp.path);
+  } catch {
+    return; // gone: nothing to do
+  }
+  if (st.dev !== temp.dev || st.ino !== temp.ino) {
+    log?.warn(`not removing '${temp.path}': it is no longer the file this operation made`, { path: temp.path });
     return;
   }
   try {
@@ -125,8 +126,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 /**
  * Gives a file a new name in the same directory without ever replacing an existing one:
  * `link(from, to)` (which fails when `to` exists), then `unlink(from)`. Where the filesystem
- * refuses hard links (`link` fails with `EPERM`, `ENOTSUP`/`EOPNOTSUPP` or `ENOSYS`), checks that `to` does not exist, then
- * `rename`s: not atomic against another writer, but the caller holds the storage lock.
+ * refuses hard links (`link` fails with `EPERM`, `ENOTSUP`/`EOPNOTSUPP` or `ENOSYS`), checks
+ * that `to` does not exist, then `rename`s: not atomic against a writer that does not take the
+ * storage lock, but `to` is reserved and checked under it.
  *
  * @param from - the current name
  * @param to - the new name
@@ -181,7 +183,7 @@ function vanished(path: string, what: string, cause: unknown): StorageError {
  * @param temp - the temporary
  * @param final - the final path
  * @param volname - the volume name, for errors
- * @param options - the operation's signal, a logger, the filesystem calls
+ * @param options - the operation's signal, a logger
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED` (not published), `NOT_FOUND` (the temporary was removed
  *   or replaced by another process), `ALREADY_EXISTS` (the final name was taken meanwhile)
  */
@@ -189,11 +191,11 @@ export async function publishTemp(
   temp: OwnTemp,
   final: string,
   volname: string,
-  options: { signal?: AbortSignal | undefined; log?: Logger; ops?: LinkOps } = {},
+  options: { signal?: AbortSignal | undefined; log?: Logger } = {},
 ): Promise<void> {
   if (options.signal?.aborted) throw new StorageError('ABORTED', `'${volname}' is no longer wanted: not published`, { cause: options.signal.reason, details: { volname } });
   if (!(await isOwnTemp(temp))) throw vanished(temp.path, volname, undefined);
-  if (!(await moveNoReplace(temp.path, final, volname, options.ops))) {
+  if (!(await moveNoReplace(temp.path, final, volname))) {
     options.log?.warn(`'${temp.path}' keeps a second name of '${volname}'; collectGarbage removes it`, { path: temp.path });
   }
 }
