@@ -68,6 +68,20 @@ export interface PluginCapabilities {
   readonly shrink: boolean;
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
+  /**
+   * The largest virtual size, in bytes, an image of each format can have on this storage: what
+   * the format can address with the parameters the plugin creates it with (a directory storage:
+   * qcow2 with 64 KiB clusters, 2 PiB; vmdk, 1 PiB). The manager refuses a larger allocation or
+   * resize with `INVALID_ARGUMENT` before the plugin is called. A format without an entry is
+   * limited by the largest size a JavaScript number holds exactly and by what the backend
+   * itself refuses (a filesystem's largest file, a pool's limits).
+   *
+   * @example
+   * ```ts
+   * const maxSize = { qcow2: 2 ** 51, vmdk: 2 ** 50 };
+   * ```
+   */
+  readonly maxSize?: Readonly<Partial<Record<VolumeFormat, number>>>;
 }
 
 /** Volume attributes (Proxmox's `notes` and `protected`). */

@@ -89,6 +89,7 @@ export {
   assertAttributeValue,
   assertDiskNameFor,
   assertFeature,
+  assertSizeFor,
   assertValidSize,
   assertValidSnapshotName,
   MAX_NOTES_BYTES,

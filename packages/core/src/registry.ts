@@ -41,6 +41,12 @@ function checkCapabilities(cls: StoragePluginClass): void {
   if (typeof caps['features'] !== 'object' || caps['features'] === null) invalid(cls.type, 'capabilities.features must be an object');
   const formats = caps['formats'] as unknown[];
   if (!formats.includes(caps['defaultFormat'])) invalid(cls.type, `capabilities.defaultFormat '${String(caps['defaultFormat'])}' is not in formats`);
+  const maxSize = caps['maxSize'];
+  if (maxSize === undefined) return;
+  if (typeof maxSize !== 'object' || maxSize === null) invalid(cls.type, 'capabilities.maxSize must be an object');
+  for (const [format, max] of Object.entries(maxSize)) {
+    if (!Number.isSafeInteger(max) || (max as number) <= 0) invalid(cls.type, `capabilities.maxSize.${format} must be a positive whole number of bytes`);
+  }
 }
 
 /**

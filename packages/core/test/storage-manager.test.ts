@@ -94,6 +94,41 @@ describe('StorageManager: allocation', () => {
   });
 });
 
+describe('StorageManager: the largest size of a format (capabilities.maxSize)', () => {
+  /** FilePlugin whose raw images hold at most 8 MiB. */
+  class SmallFilePlugin extends FilePlugin {
+    static override readonly capabilities = { ...FilePlugin.capabilities, maxSize: { raw: 8 * MiB } };
+  }
+
+  it('alloc and resize past it are INVALID_ARGUMENT before the plugin is called; up to it is fine', async () => {
+    fx = await openFileManager(['st']);
+    const m = await StorageManager.open({ plugins: [SmallFilePlugin], config: [{ type: 'testfile', storage: 'st', path: fx.dirs['st']! }], lockDir: fx.lockDir });
+    try {
+      const calls: string[] = [];
+      const plugin = m.pluginFor('st') as SmallFilePlugin;
+      for (const name of ['allocImage', 'volumeResize'] as const) {
+        const original = plugin[name].bind(plugin) as (...a: unknown[]) => Promise<unknown>;
+        (plugin as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.push(name), original(...a));
+      }
+      expect(await codeOf(() => m.allocImage('st', { vmid: 100, size: 8 * MiB + 512 }))).toBe('INVALID_ARGUMENT');
+      expect(calls).toEqual([]);
+      const volid = await m.allocImage('st', { vmid: 100, size: 8 * MiB });
+      expect(await codeOf(() => m.volumeResize(volid, 9 * MiB))).toBe('INVALID_ARGUMENT');
+      expect(calls).toEqual(['allocImage']);
+      expect((await m.volumeSizeInfo(volid)).size).toBe(8 * MiB);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a malformed maxSize is refused at register()', async () => {
+    class BadMax extends FilePlugin {
+      static override readonly capabilities = { ...FilePlugin.capabilities, maxSize: { raw: -1 } };
+    }
+    expect(await codeOf(() => StorageManager.open({ plugins: [BadMax], config: [] }))).toBe('INVALID_ARGUMENT');
+  });
+});
+
 describe('StorageManager: bases, clones, protection', () => {
   beforeEach(async () => {
     fx = await openFileManager(['st']);

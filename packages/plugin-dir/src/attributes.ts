@@ -7,7 +7,8 @@
 import { lstat, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StorageError, type AttributeValue, type GetAttributeRequest, type UpdateAttributeRequest, type VolumeAttribute } from '@stowage/core';
-import { volumePath, type DirEnv } from './env.js';
+import { entryPath, volumePath, type DirEnv } from './env.js';
+import { confine } from './paths.js';
 import { errnoOf, fsError } from './fs-util.js';
 import { ownerToken, writeFileAtomic } from './temp-file.js';
 import { parseDirVolname } from './volname.js';
@@ -89,18 +90,26 @@ async function assertExists(path: string, volname: string): Promise<void> {
  *
  * @param env - the call's environment
  * @param request - the volume and the attribute
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist; `INVALID_VOLUME_ID`
+ *   when its directory or its notes file leads outside the storage; `CORRUPT` when the notes are not a regular file
  * @see Proxmox `get_volume_attribute`
  */
 export async function getAttribute(env: DirEnv, request: GetAttributeRequest): Promise<AttributeValue> {
-  const path = await volumePath(env, request.volume);
-  await assertExists(path, request.volume.volname);
+  const { volume } = request;
+  const path = await entryPath(env, volume);
+  await assertExists(path, volume.volname);
   if (request.attribute === 'protected') return isProtected(path);
+  const notes = sidecarPath(path, 'notes');
   try {
-    return await readFile(sidecarPath(path, 'notes'), 'utf8');
+    // the notes file is read only when it is a regular file inside the storage
+    await confine(env.rootReal, notes, volume.volname, env.fs);
+    if (!(await env.fs.stat(notes)).isFile()) {
+      throw new StorageError('CORRUPT', `the notes of '${volume.volname}' are not a regular file`, { details: { volname: volume.volname, path: notes } });
+    }
+    return await readFile(notes, 'utf8');
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
-    throw fsError(e, `cannot read the notes of '${request.volume.volname}'`, { volname: request.volume.volname });
+    throw fsError(e, `cannot read the notes of '${volume.volname}'`, { volname: volume.volname });
   }
 }
 

@@ -8,8 +8,8 @@ import type { PluginCapabilities } from '@stowage/core';
 /**
  * The capabilities of the `dir` plugin: every content type, raw/qcow2/vmdk images, Proxmox's
  * feature matrix for file storages, qcow2 internal snapshots (any one can be rolled back to),
- * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, and the
- * `raw+size`, `qcow2+size` and `vmdk+size` streams.
+ * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, the
+ * `raw+size`, `qcow2+size` and `vmdk+size` streams, and the largest size of each format.
  *
  * @see Proxmox `PVE::Storage::Plugin::volume_has_feature`, `PVE::Storage::DirPlugin::plugindata`
  */
@@ -34,4 +34,13 @@ export const dirCapabilities: PluginCapabilities = {
   attributes: ['notes', 'protected'],
   shrink: false,
   cloneFormat: 'qcow2',
+  maxSize: {
+    // 64 KiB clusters (the default our images get): an L1 table of at most 32 MiB of 8-byte
+    // entries, each mapping an L2 table of 8192 clusters: 2^22 * 2^29 bytes; qemu-img refuses more
+    qcow2: 2 ** 51,
+    // a monolithic sparse vmdk: at most 2^25 grain tables of 512 grains of 64 KiB; qemu-img
+    // creates larger ones but QEMU then refuses to open them ("L1 size too big")
+    vmdk: 2 ** 50,
+    // raw: the filesystem's largest file (EFBIG at creation, refused as INVALID_ARGUMENT)
+  },
 };

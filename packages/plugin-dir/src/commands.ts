@@ -1,11 +1,17 @@
 /**
- * Argument vectors for the tools the `dir` plugin runs (`qemu-img`, `chattr`). Pure: they only
+ * Argument vectors for the tools the `dir` plugin runs (`qemu-img`, `qemu-nbd`, `chattr`). Pure: they only
  * build arrays; the runner executes them, never through a shell.
+ *
+ * Every path is absolute (checked: {@link qemuPath}), so QEMU never reads a protocol prefix out
+ * of one of our names; an existing image is given only as an {@link AdmittedPath}, which the
+ * gate (`admitFile`) alone makes.
  *
  * @module
  */
-import type { VolumeFormat } from '@stowage/core';
+import { StorageError, type VolumeFormat } from '@stowage/core';
 import type { Preallocation } from './config.js';
+import type { AdmittedPath } from './gate.js';
+import { hasProtocol, isPlainName, qemuPath } from './qemu-names.js';
 
 /**
  * The `preallocation=` value `qemu-img` gets for a new image: qcow2 defaults to `metadata`; raw
@@ -32,7 +38,10 @@ export interface QemuImgCreateOptions {
   readonly size?: number | undefined;
   /** `preallocation=` mode. */
   readonly preallocation?: Preallocation | undefined;
-  /** Backing file (as stored in the header, e.g. `../100/base-100-disk-0.qcow2`) and its format. */
+  /**
+   * Backing file (as stored in the header, e.g. `../100/base-100-disk-0.qcow2`, relative to the
+   * new image) and its format.
+   */
   readonly backing?: { readonly file: string; readonly format: VolumeFormat } | undefined;
 }
 
@@ -53,13 +62,16 @@ export function qemuImgCreateArgs(o: QemuImgCreateOptions): string[] {
   const argv = ['qemu-img', 'create'];
   const opts: string[] = [];
   if (o.backing) {
+    if (hasProtocol(o.backing.file) || !isPlainName(o.backing.file)) {
+      throw new StorageError('INTERNAL', `refusing backing file name '${o.backing.file}': QEMU would not read it as a file`, { details: { backing: o.backing.file } });
+    }
     argv.push('-F', o.backing.format, '-b', o.backing.file);
     opts.push('extended_l2=on', 'cluster_size=128k');
   }
   argv.push('-f', o.format);
   if (o.preallocation !== undefined) opts.push(`preallocation=${o.preallocation}`);
   if (opts.length > 0) argv.push('-o', opts.join(','));
-  argv.push(o.path);
+  argv.push(qemuPath(o.path));
   if (o.size !== undefined) argv.push(String(o.size));
   return argv;
 }
@@ -71,8 +83,8 @@ export function qemuImgCreateArgs(o: QemuImgCreateOptions): string[] {
  * @param path - the image
  * @param format - its format
  */
-export function qemuImgInfoArgs(path: string, format: VolumeFormat): string[] {
-  return ['qemu-img', 'info', '--output=json', '-U', '-f', format, path];
+export function qemuImgInfoArgs(path: AdmittedPath, format: VolumeFormat): string[] {
+  return ['qemu-img', 'info', '--output=json', '-U', '-f', format, qemuPath(path)];
 }
 
 /** What {@link qemuImgSnapshotArgs} does: create (`-c`), apply (`-a`) or delete (`-d`). */
@@ -86,8 +98,8 @@ const SNAPSHOT_FLAG: Record<SnapshotAction, string> = { create: '-c', apply: '-a
  *
  * @param path - the image
  */
-export function qcow2ImageOpts(path: string): string {
-  return `driver=qcow2,file.driver=file,file.filename=${path.replaceAll(',', ',,')}`;
+export function qcow2ImageOpts(path: AdmittedPath): string {
+  return `driver=qcow2,file.driver=file,file.filename=${qemuPath(path).replaceAll(',', ',,')}`;
 }
 
 /**
@@ -99,7 +111,7 @@ export function qcow2ImageOpts(path: string): string {
  * @param snapshot - the snapshot name
  * @see Proxmox `PVE::Storage::Plugin::volume_snapshot`, `volume_snapshot_rollback`, `volume_snapshot_delete`
  */
-export function qemuImgSnapshotArgs(action: SnapshotAction, path: string, snapshot: string): string[] {
+export function qemuImgSnapshotArgs(action: SnapshotAction, path: AdmittedPath, snapshot: string): string[] {
   return ['qemu-img', 'snapshot', '--image-opts', SNAPSHOT_FLAG[action], snapshot, qcow2ImageOpts(path)];
 }
 
@@ -109,10 +121,10 @@ export function qemuImgSnapshotArgs(action: SnapshotAction, path: string, snapsh
  * @param o - path, format, new size, preallocation of the new space
  * @see Proxmox `PVE::Storage::Common::qemu_img_resize`
  */
-export function qemuImgResizeArgs(o: { path: string; format: VolumeFormat; size: number; preallocation?: Preallocation | undefined }): string[] {
+export function qemuImgResizeArgs(o: { path: AdmittedPath; format: VolumeFormat; size: number; preallocation?: Preallocation | undefined }): string[] {
   const argv = ['qemu-img', 'resize'];
   if (o.preallocation !== undefined) argv.push(`--preallocation=${o.preallocation}`);
-  argv.push('-f', o.format, o.path, String(o.size));
+  argv.push('-f', o.format, qemuPath(o.path), String(o.size));
   return argv;
 }
 
@@ -123,7 +135,7 @@ export function qemuImgResizeArgs(o: { path: string; format: VolumeFormat; size:
  * @param o - source and target paths and formats, target preallocation
  */
 export function qemuImgConvertArgs(o: {
-  source: string;
+  source: AdmittedPath;
   sourceFormat: VolumeFormat;
   target: string;
   targetFormat: VolumeFormat;
@@ -131,7 +143,7 @@ export function qemuImgConvertArgs(o: {
 }): string[] {
   const argv = ['qemu-img', 'convert', '-f', o.sourceFormat, '-O', o.targetFormat];
   if (o.preallocation !== undefined) argv.push('-o', `preallocation=${o.preallocation}`);
-  argv.push(o.source, o.target);
+  argv.push(qemuPath(o.source), qemuPath(o.target));
   return argv;
 }
 
@@ -141,8 +153,8 @@ export function qemuImgConvertArgs(o: {
  * @param path - the image
  * @param format - its format
  */
-export function qemuImgCheckArgs(path: string, format: VolumeFormat): string[] {
-  return ['qemu-img', 'check', '--output=json', '-f', format, path];
+export function qemuImgCheckArgs(path: AdmittedPath, format: VolumeFormat): string[] {
+  return ['qemu-img', 'check', '--output=json', '-f', format, qemuPath(path)];
 }
 
 /**
@@ -153,13 +165,13 @@ export function qemuImgCheckArgs(path: string, format: VolumeFormat): string[] {
  * @see Proxmox `PVE::Storage::Plugin::create_base`, `free_image`
  */
 export function chattrImmutableArgs(set: boolean, path: string): string[] {
-  return ['chattr', set ? '+i' : '-i', path];
+  return ['chattr', set ? '+i' : '-i', qemuPath(path)];
 }
 
 /** Options of {@link qemuNbdArgs}. */
 export interface QemuNbdOptions {
-  /** The image (an absolute path). */
-  readonly path: string;
+  /** The image, admitted by the gate. */
+  readonly path: AdmittedPath;
   /** Its format (never probed). */
   readonly format: VolumeFormat;
   /** The Unix socket to listen on. */
@@ -176,10 +188,10 @@ export interface QemuNbdOptions {
  * @returns the argv
  * @example
  * ```ts
- * qemuNbdArgs({ path: '/d/images/100/vm-100-disk-0.qcow2', format: 'qcow2', socket: '/tmp/x/s', pidFile: '/tmp/x/pid' });
+ * qemuNbdArgs({ path: admitted, format: 'qcow2', socket: '/tmp/x/s', pidFile: '/tmp/x/pid' }); // admitted: '/d/images/100/vm-100-disk-0.qcow2'
  * // ['qemu-nbd', '--read-only', '--shared=1', '--format=qcow2', '--socket=/tmp/x/s', '--pid-file=/tmp/x/pid', '/d/images/100/vm-100-disk-0.qcow2']
  * ```
  */
 export function qemuNbdArgs(o: QemuNbdOptions): string[] {
-  return ['qemu-nbd', '--read-only', '--shared=1', `--format=${o.format}`, `--socket=${o.socket}`, `--pid-file=${o.pidFile}`, o.path];
+  return ['qemu-nbd', '--read-only', '--shared=1', `--format=${o.format}`, `--socket=${o.socket}`, `--pid-file=${o.pidFile}`, qemuPath(o.path)];
 }

@@ -44,11 +44,11 @@ import {
 import { getAttribute, updateAttribute } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
+import { freeDiskName } from './disk-names.js';
 import { dirEnv } from './env.js';
 import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
-import { findFreeDiskName } from './reserve.js';
 import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
 import { activateStorage, storageStatus } from './storage.js';
 import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
@@ -101,22 +101,25 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   }
 
   /**
+   * The lowest free disk name, from one `readdir` of the guest's directory: every entry named
+   * like one of its disks takes its index, also those the listing skips (a symlink leading
+   * outside, a directory, a FIFO), so allocation never keeps failing on one; so does every name
+   * that a temporary of a live operation reserves.
+   *
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken, `INVALID_VOLUME_ID`
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    return freeDiskName(await dirEnv(ctx), request, this.diskNameExtension(request.format));
+  }
+
+  /**
    * New disk names get the format as extension (`vm-100-disk-0.qcow2`).
    *
    * @param format - the image format
    */
   override diskNameExtension(format: VolumeFormat | undefined): string | undefined {
     return format;
-  }
-
-  /**
-   * The lowest free disk name of a guest: one read of its directory, counting every entry with a
-   * disk name (whatever its type) and every name a live temporary reserves (see `findFreeDiskName`).
-   *
-   * @see Proxmox `find_free_diskname`
-   */
-  override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    return findFreeDiskName(await dirEnv(ctx), request);
   }
 
   /**

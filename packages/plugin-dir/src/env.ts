@@ -5,6 +5,7 @@
  * @module
  */
 import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
+import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
 import { asyncFs, syncFs } from './fs-ops.js';
@@ -53,23 +54,50 @@ export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<str
   return path;
 }
 
-/** Failures of `qemu-img` that have a code of their own. */
-const STDERR_RULES: readonly StderrRule[] = [[/No space left on device|Disk quota exceeded/i, 'NO_SPACE']];
+/**
+ * The path of a volume's directory entry: its directory is checked to stay inside the storage
+ * (symlinks followed), the entry itself is not followed. For what concerns the entry and not
+ * what it points to: removing it, its attribute files next to it.
+ *
+ * @param env - the call's environment
+ * @param volume - the parsed volume
+ * @returns the path as laid out
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name or its directory leads outside
+ */
+export async function entryPath(env: DirEnv, volume: ParsedVolume): Promise<string> {
+  const path = env.layout.volumePath(volume);
+  await confine(env.rootReal, dirname(path), volume.volname, env.fs);
+  return path;
+}
 
 /**
- * Runs a tool through the context's runner. A failure caused by a full filesystem gets code
- * `NO_SPACE`; others stay `COMMAND_FAILED` (or `TIMEOUT`/`ABORTED` from the runner).
+ * Failures of `qemu-img` that have a code of their own, by what it writes to standard error: a
+ * full filesystem; an image another process holds open (QEMU's image locking: `Failed to get
+ * "write" lock`, `Is another process using the image [...]?`); a size past what the format or
+ * the filesystem can hold.
+ */
+export const TOOL_STDERR_RULES: readonly StderrRule[] = [
+  [/No space left on device|Disk quota exceeded/i, 'NO_SPACE'],
+  [/Failed to get (?:shared )?"[a-z]+" lock|Is another process using the image/i, 'BUSY'],
+  [/image size is too large|File too large/i, 'INVALID_ARGUMENT'],
+];
+
+/**
+ * Runs a tool through the context's runner. A failure with a telling standard error gets the
+ * code {@link TOOL_STDERR_RULES} gives it (`NO_SPACE`, `BUSY`, `INVALID_ARGUMENT`); others stay
+ * `COMMAND_FAILED` (or `TIMEOUT`/`ABORTED` from the runner).
  *
  * @param env - the call's environment
  * @param argv - the command
  * @param options - runner options
- * @throws {@link @stowage/core!index.StorageError | StorageError} `COMMAND_FAILED` or `NO_SPACE` (a `CommandError`), `TIMEOUT`, `ABORTED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `COMMAND_FAILED`, `NO_SPACE`, `BUSY` or `INVALID_ARGUMENT` (a
+ *   `CommandError`), `TIMEOUT`, `ABORTED`
  */
 export async function runTool(env: DirEnv, argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
   try {
     return await env.ctx.run(argv, options);
   } catch (e) {
-    throw classifyCommandError(e, STDERR_RULES);
+    throw classifyCommandError(e, TOOL_STDERR_RULES);
   }
 }
 

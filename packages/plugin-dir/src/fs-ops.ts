@@ -9,8 +9,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
-import type { VolumeFormat } from '@stowage/core';
-import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe } from './probe.js';
+import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
 
 /** The filesystem calls the plugin's hot paths make. */
 export interface FsOps {
@@ -28,8 +27,8 @@ export interface FsOps {
   readdir(path: string): Promise<Dirent[]>;
   /** Creates a new empty file, failing with `EEXIST` when the name is taken (`O_EXCL`). */
   createExclusive(path: string, mode: number): Promise<void>;
-  /** Reads an image header ({@link probeImage}). */
-  probe(path: string, format: VolumeFormat, scratch?: Buffer): Promise<ImageProbe | undefined>;
+  /** Reads an image header ({@link probeImage}); never blocks on a non-regular file. */
+  probe(path: string, format: ProbeFormat, scratch?: Buffer): Promise<ImageProbe | undefined>;
 }
 
 function settle<T>(fn: () => T): Promise<T> {

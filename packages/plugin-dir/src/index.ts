@@ -19,4 +19,4 @@ export {
 export { formatImageVolname, parseDirVolname, parseImageFileName, type ImageFileName } from './volname.js';
 export { parseQcow2Header, QCOW2_MAGIC, type Qcow2Header, type Qcow2ParseResult } from './qcow2-header.js';
 export { parseVmdk, parseVmdkDescriptor, type VmdkDescriptor, type VmdkExtent, type VmdkInfo, type VmdkParseResult } from './vmdk-descriptor.js';
-export { HEAD_BYTES, probeImage, type ImageProbe } from './probe.js';
+export { HEAD_BYTES, probeImage, type ImageProbe, type ProbeFormat } from './probe.js';

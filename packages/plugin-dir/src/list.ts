@@ -116,16 +116,27 @@ export const SYNC_BATCH = 128;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Keeps a file's probe; a file under an image name that is not a regular file (a FIFO behind a
+ * symlink, ...) is skipped with a warning: the probes refuse it without opening it.
+ */
+function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe | undefined): void {
+  try {
+    const p = probe();
+    if (p) out.push({ ...f, probe: p });
+  } catch (e) {
+    if (!isStorageError(e, 'CORRUPT')) throw e;
+    scope.log.warn(`skipping '${f.path}': ${e.message}`, { path: f.path });
+  }
+}
+
 async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Probed[]> {
   const out: Probed[] = [];
   if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
       if (i > 0) await yieldToLoop();
-      for (const f of files.slice(i, i + SYNC_BATCH)) {
-        const probe = probeImageSync(f.path, f.format, scratch);
-        if (probe) out.push({ ...f, probe });
-      }
+      for (const f of files.slice(i, i + SYNC_BATCH)) keep(scope, out, f, () => probeImageSync(f.path, f.format, scratch));
     }
     return out;
   }
@@ -134,8 +145,11 @@ async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Prob
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     while (next < files.length) {
       const f = files[next++] as Found;
-      const probe = await scope.fs.probe(f.path, f.format, scratch);
-      if (probe) out.push({ ...f, probe });
+      const probe = await scope.fs.probe(f.path, f.format, scratch).catch((e: unknown) => e as Error);
+      keep(scope, out, f, () => {
+        if (probe instanceof Error) throw probe;
+        return probe;
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, files.length) }, worker));
@@ -147,37 +161,85 @@ function baseOf(p: Probed): { baseVmid: number; baseName: string } | undefined {
   return p.probe.backingFile !== undefined ? parseBackingReference(p.probe.backingFile) : undefined;
 }
 
-function volnameOf(p: Probed): string {
-  const base = baseOf(p);
-  return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
+function keyOf(p: { vmid: number; name: string }): string {
+  return `${p.vmid}/${p.name}`;
 }
 
+function baseKeyOf(p: Probed): string | undefined {
+  const b = baseOf(p);
+  return b ? `${b.baseVmid}/${b.baseName}` : undefined;
+}
+
+/** How many generations of bases outside a filtered listing are read. */
+const MAX_BASE_DEPTH = 32;
+
 /**
- * Resolves the volname of each base the clones refer to: from the listing itself when the base
- * is in it, else by reading that base's header (a base may itself be a linked clone).
+ * The listed images plus, by `<vmid>/<name>`, the bases of their chains that are not among them
+ * (a filtered listing): those headers are read too, generation by generation (a base may itself
+ * be a linked clone).
  */
-async function baseVolnames(scope: ListScope, probed: readonly Probed[]): Promise<Map<string, string>> {
-  const known = new Map<string, string>();
-  for (const p of probed) known.set(`${p.vmid}/${p.name}`, volnameOf(p));
-  const missing = new Set<string>();
-  for (const p of probed) {
-    const b = baseOf(p);
-    if (b && !known.has(`${b.baseVmid}/${b.baseName}`)) missing.add(`${b.baseVmid}/${b.baseName}`);
+async function withBases(scope: ListScope, probed: readonly Probed[]): Promise<Map<string, Probed>> {
+  const known = new Map(probed.map((p) => [keyOf(p), p] as const));
+  const tried = new Set<string>();
+  let wave: readonly Probed[] = probed;
+  for (let depth = 0; wave.length > 0 && depth < MAX_BASE_DEPTH; depth++) {
+    const missing = new Set<string>();
+    for (const p of wave) {
+      const key = baseKeyOf(p);
+      if (key !== undefined && !known.has(key) && !tried.has(key)) missing.add(key);
+    }
+    for (const key of missing) tried.add(key);
+    const found = await mapLimit([...missing], DIR_CONCURRENCY, async (key) => {
+      const [vmid = '', name = ''] = key.split('/');
+      return probeAll(scope, await filesOfGuest(scope, Number(vmid), new Set([name])));
+    });
+    wave = found.flat();
+    for (const p of wave) known.set(keyOf(p), p);
   }
-  const extra = await mapLimit([...missing], DIR_CONCURRENCY, async (key) => {
-    const [vmid = '', name = ''] = key.split('/');
-    const files = await filesOfGuest(scope, Number(vmid), new Set([name]));
-    return probeAll(scope, files);
-  });
-  for (const list of extra) for (const p of list) known.set(`${p.vmid}/${p.name}`, volnameOf(p));
   return known;
 }
 
 /**
+ * The images whose chain of bases, as far as `known` tells, comes back on itself (templates
+ * whose backing files point at each other, and the clones of those). Such a chain never ends:
+ * the images are corrupt, and none of them makes another one a base in use.
+ */
+function loopingChains(known: ReadonlyMap<string, Probed>): Set<string> {
+  const verdict = new Map<string, boolean>();
+  for (const start of known.keys()) {
+    const path: string[] = [];
+    let loops = false;
+    for (let key: string | undefined = start; key !== undefined; ) {
+      const settled = verdict.get(key);
+      if (settled !== undefined) {
+        loops = settled;
+        break;
+      }
+      if (path.includes(key)) {
+        loops = true;
+        break;
+      }
+      path.push(key);
+      const p = known.get(key);
+      key = p ? baseKeyOf(p) : undefined;
+    }
+    for (const key of path) verdict.set(key, loops);
+  }
+  return new Set([...verdict].filter(([, loops]) => loops).map(([key]) => key));
+}
+
+/** The volname of an image: with its base's prefix, unless its chain loops. */
+function volnameOf(p: Probed, looping: ReadonlySet<string>): string {
+  const base = looping.has(keyOf(p)) ? undefined : baseOf(p);
+  return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
+}
+
+/**
  * Lists the images of a directory storage: for each, the volid, format (`invalid` when the
- * content does not match the extension or is truncated), virtual size, bytes used, owner, base
- * flag, parent (the base's volid, for a linked clone) and ctime. Symlinks that lead outside the
- * storage are skipped and nothing outside is read.
+ * content does not match the extension or is truncated, or when its chain of bases loops),
+ * virtual size, bytes used, owner, base flag, parent (the base's volid, for a linked clone) and
+ * ctime. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
+ * behind a symlink) are skipped with a warning; nothing outside is read, nothing blocks.
  *
  * @param scope - storage id, layout, resolved root, logger
  * @param request - only one guest's images, or only some volnames (then the guest filter is ignored)
@@ -216,17 +278,20 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
     })).flat();
   }
   const probed = await probeAll(scope, files);
-  const bases = await baseVolnames(scope, probed);
+  const known = await withBases(scope, probed);
+  const looping = loopingChains(known);
   const out: ImageInfo[] = [];
   for (const p of probed) {
-    const volname = volnameOf(p);
+    const volname = volnameOf(p, looping);
     if (wanted && !wanted.has(volname)) continue;
-    const base = baseOf(p);
-    const parentVolname = base ? (bases.get(`${base.baseVmid}/${base.baseName}`) ?? `${base.baseVmid}/${base.baseName}`) : undefined;
+    const loops = looping.has(keyOf(p));
+    const baseKey = loops ? undefined : baseKeyOf(p);
+    const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
+    const parentVolname = baseProbed ? volnameOf(baseProbed, looping) : baseKey;
     out.push({
       volid: formatVolumeId(scope.storeId, volname),
       volname,
-      format: p.probe.format,
+      format: loops ? 'invalid' : p.probe.format,
       size: p.probe.size,
       used: p.probe.used,
       vmid: p.vmid,

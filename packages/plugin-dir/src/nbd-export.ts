@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, encodeSizeHeader, ownerState, SIZE_HEADER_BYTES, StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { qemuNbdArgs } from './commands.js';
 import { runTool, type DirEnv } from './env.js';
+import type { AdmittedPath } from './gate.js';
 import { NbdClient } from './nbd-client.js';
 import type { ReadPiece } from './nbd-protocol.js';
 import { writeAll } from './stream-io.js';
@@ -138,7 +139,7 @@ async function pump(client: NbdClient, output: Writable, options: { onProgress?:
  * it) through `qemu-nbd`, without writing anything anywhere.
  *
  * @param env - the call's environment
- * @param image - the image's path and format
+ * @param image - the image's path (admitted by the gate) and format
  * @param output - where the stream goes (not ended)
  * @param options - progress
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`, `COMMAND_FAILED` (qemu-nbd could not serve the
@@ -147,7 +148,7 @@ async function pump(client: NbdClient, output: Writable, options: { onProgress?:
  */
 export async function exportViaNbd(
   env: DirEnv,
-  image: { readonly path: string; readonly format: VolumeFormat },
+  image: { readonly path: AdmittedPath; readonly format: VolumeFormat },
   output: Writable,
   options: { onProgress?: ProgressCallback | undefined } = {},
 ): Promise<void> {

@@ -4,11 +4,17 @@
  * one interpreter: an asynchronous one (libuv thread pool) and a synchronous one for listings
  * of local directories, which a caller runs in short batches.
  *
+ * Only regular files are read, and nothing here can block on a file: the type is checked with
+ * `stat` first (which opens nothing), the file is opened with `O_NONBLOCK` (a FIFO swapped in
+ * meanwhile opens at once instead of waiting for a writer) and checked again with `fstat`.
+ *
  * @module
  */
-import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, stat, statSync, type Stats } from 'node:fs';
+import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, readSync, stat, statSync, type Stats } from 'node:fs';
+import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import type { VolumeFormat } from '@stowage/core';
+import { StorageError, type VolumeFormat } from '@stowage/core';
+import { probedFormat } from './format-sniff.js';
 import { parseQcow2Header, type Qcow2Header } from './qcow2-header.js';
 import { parseVmdk, type VmdkInfo } from './vmdk-descriptor.js';
 import { errnoOf, fsError } from './fs-util.js';
@@ -21,6 +27,15 @@ const statP = promisify(stat);
 
 /** How many leading bytes the first read takes. */
 export const HEAD_BYTES = 4096;
+/** `open(2)` flags for reading a header: never waits for a FIFO's writer, never takes a terminal. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/**
+ * The format to read a file as: one a name or header declares, or `detect` for a file whose
+ * format nobody declared (a backing file without a recorded format: QEMU then probes the
+ * content, and so does this reader, for the formats whose magic QEMU knows).
+ */
+export type ProbeFormat = VolumeFormat | 'detect';
 /** The most leading bytes a header may need before the file is judged invalid. */
 const MAX_HEAD_BYTES = 1024 * 1024;
 
@@ -44,6 +59,22 @@ export interface ImageProbe {
   readonly backingFile: string | undefined;
 }
 
+function fileType(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/** Throws `CORRUPT` unless the stat is a regular file's: an image is never read from anything else. */
+function assertRegular(path: string, st: Stats): void {
+  if (st.isFile()) return;
+  const type = fileType(st);
+  throw new StorageError('CORRUPT', `'${path}' is ${type}, not an image file`, { details: { path, fileType: type } });
+}
+
 function invalidProbe(st: Stats, reason: string): ImageProbe {
   return { format: 'invalid', size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000), invalidReason: reason, backingFile: undefined };
 }
@@ -55,8 +86,9 @@ function invalidProbe(st: Stats, reason: string): ImageProbe {
  * @param st - the file's stat
  * @param head - its leading bytes (as many as were read)
  */
-function interpret(format: VolumeFormat, st: Stats, head: Uint8Array): ImageProbe | number {
+function interpret(path: string, declared: ProbeFormat, st: Stats, head: Uint8Array): ImageProbe | number {
   const common = { size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000) };
+  const format = declared === 'detect' ? probedFormat(head, basename(path)) : declared;
   let r;
   if (format === 'raw') return { format, ...common, backingFile: undefined };
   if (format === 'qcow2') {
@@ -65,6 +97,8 @@ function interpret(format: VolumeFormat, st: Stats, head: Uint8Array): ImageProb
   } else if (format === 'vmdk') {
     r = parseVmdk(head, st.size);
     if (r.status === 'ok') return { format, ...common, size: r.info.size, vmdk: r.info, backingFile: r.info.parent };
+  } else if (declared === 'detect') {
+    return invalidProbe(st, `QEMU would open it as '${format}', a format this plugin does not read`);
   } else {
     return invalidProbe(st, `format '${format}' is not a file image`);
   }
@@ -98,42 +132,37 @@ function missing(e: unknown): boolean {
 }
 
 /**
- * Inspects an image file natively.
+ * Inspects an image file natively. A FIFO, socket, device or directory under the name is never
+ * opened (see the module's description).
  *
  * @param path - the file
- * @param format - the format its name says
+ * @param format - the format its name says, or `detect`
  * @param scratch - a buffer of at least {@link HEAD_BYTES} to reuse across calls (one per concurrent caller)
- * @returns the probe, or `undefined` when the file does not exist (or is not a regular file)
- * @throws {@link @stowage/core!index.StorageError | StorageError} on other filesystem errors
+ * @returns the probe, or `undefined` when the file does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when it is not a regular file; mapped
+ *   filesystem errors
  * @example
  * ```ts
  * const p = await probeImage('/var/lib/vz/images/101/vm-101-disk-0.qcow2', 'qcow2');
  * p?.backingFile; // '../100/base-100-disk-0.qcow2'
  * ```
  */
-export async function probeImage(path: string, format: VolumeFormat, scratch: Buffer = Buffer.allocUnsafe(HEAD_BYTES)): Promise<ImageProbe | undefined> {
-  if (format === 'raw') {
-    let st: Stats;
-    try {
-      st = await statP(path);
-    } catch (e) {
-      if (missing(e)) return undefined;
-      throw fsError(e, `cannot stat '${path}'`, { path });
-    }
-    return st.isFile() ? (interpret(format, st, scratch) as ImageProbe) : undefined;
-  }
+export async function probeImage(path: string, format: ProbeFormat, scratch: Buffer = Buffer.allocUnsafe(HEAD_BYTES)): Promise<ImageProbe | undefined> {
   let fd: number;
   try {
-    fd = await openP(path, 'r');
+    const st = await statP(path);
+    assertRegular(path, st);
+    if (format === 'raw') return interpret(path, format, st, scratch) as ImageProbe;
+    fd = await openP(path, OPEN_FLAGS);
   } catch (e) {
     if (missing(e)) return undefined;
     throw fsError(e, `cannot open '${path}'`, { path });
   }
   try {
     const st = await fstatP(fd);
-    if (!st.isFile()) return undefined;
-    let r = interpret(format, st, await readHead(fd, scratch, Math.min(scratch.length, st.size)));
-    while (typeof r === 'number') r = interpret(format, st, await readHead(fd, Buffer.allocUnsafe(r), r));
+    assertRegular(path, st);
+    let r = interpret(path, format, st, await readHead(fd, scratch, Math.min(scratch.length, st.size)));
+    while (typeof r === 'number') r = interpret(path, format, st, await readHead(fd, Buffer.allocUnsafe(r), r));
     return r;
   } catch (e) {
     throw fsError(e, `cannot read '${path}'`, { path });
@@ -145,35 +174,31 @@ export async function probeImage(path: string, format: VolumeFormat, scratch: Bu
 /**
  * {@link probeImage} with synchronous system calls: for listing a local directory in short
  * batches, where the thread-pool round trips would cost several times the calls themselves.
+ * It cannot block on a FIFO either.
  *
  * @param path - the file
- * @param format - the format its name says
+ * @param format - the format its name says, or `detect`
  * @param scratch - a buffer of at least {@link HEAD_BYTES}
- * @returns the probe, or `undefined` when the file does not exist (or is not a regular file)
- * @throws {@link @stowage/core!index.StorageError | StorageError} on other filesystem errors
+ * @returns the probe, or `undefined` when the file does not exist
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when it is not a regular file; mapped
+ *   filesystem errors
  */
-export function probeImageSync(path: string, format: VolumeFormat, scratch: Buffer): ImageProbe | undefined {
-  if (format === 'raw') {
-    try {
-      const st = statSync(path);
-      return st.isFile() ? (interpret(format, st, scratch) as ImageProbe) : undefined;
-    } catch (e) {
-      if (missing(e)) return undefined;
-      throw fsError(e, `cannot stat '${path}'`, { path });
-    }
-  }
+export function probeImageSync(path: string, format: ProbeFormat, scratch: Buffer): ImageProbe | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    const st = statSync(path);
+    assertRegular(path, st);
+    if (format === 'raw') return interpret(path, format, st, scratch) as ImageProbe;
+    fd = openSync(path, OPEN_FLAGS);
   } catch (e) {
     if (missing(e)) return undefined;
     throw fsError(e, `cannot open '${path}'`, { path });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    let r = interpret(format, st, readHeadSync(fd, scratch, Math.min(scratch.length, st.size)));
-    while (typeof r === 'number') r = interpret(format, st, readHeadSync(fd, Buffer.allocUnsafe(r), r));
+    assertRegular(path, st);
+    let r = interpret(path, format, st, readHeadSync(fd, scratch, Math.min(scratch.length, st.size)));
+    while (typeof r === 'number') r = interpret(path, format, st, readHeadSync(fd, Buffer.allocUnsafe(r), r));
     return r;
   } catch (e) {
     throw fsError(e, `cannot read '${path}'`, { path });

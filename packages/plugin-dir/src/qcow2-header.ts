@@ -100,6 +100,12 @@ function safeU64(dv: DataView, offset: number): number | undefined {
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+/** A name stored in the header, read as QEMU reads it: a C string, which ends at the first NUL. */
+function headerString(bytes: Uint8Array, encoding: 'utf-8' | 'latin1'): string {
+  const nul = bytes.indexOf(0);
+  return (encoding === 'utf-8' ? utf8 : latin1).decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+}
+
 /**
  * Parses the header of a qcow2 image from the first bytes of the file.
  *
@@ -156,7 +162,7 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
       return { status: 'invalid', reason: `backing file name outside the first cluster` };
     }
     if (have < backingOffset + backingSize) return need(backingOffset + backingSize);
-    backingFile = utf8.decode(buf.subarray(backingOffset, backingOffset + backingSize));
+    backingFile = headerString(buf.subarray(backingOffset, backingOffset + backingSize), 'utf-8') || undefined;
   }
 
   const extensionsEnd = backingOffset !== 0 ? backingOffset : clusterSize;
@@ -173,8 +179,8 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
     if (dataEnd > extensionsEnd) return { status: 'invalid', reason: `header extension 0x${type.toString(16)} overruns the header area` };
     if (have < dataEnd) return need(dataEnd);
     const data = buf.subarray(off + 8, dataEnd);
-    if (type === QCOW2_EXTENSION.backingFormat) backingFormat = latin1.decode(data).replace(/\0+$/, '');
-    else if (type === QCOW2_EXTENSION.dataFile) dataFile = utf8.decode(data).replace(/\0+$/, '');
+    if (type === QCOW2_EXTENSION.backingFormat) backingFormat = headerString(data, 'latin1');
+    else if (type === QCOW2_EXTENSION.dataFile) dataFile = headerString(data, 'utf-8');
     off = off + 8 + Math.ceil(len / 8) * 8;
   }
   if ((incompatible & QCOW2_INCOMPATIBLE.externalDataFile) !== 0n) dataFile ??= '';

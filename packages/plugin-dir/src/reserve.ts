@@ -1,14 +1,13 @@
 /**
- * Which names of a directory are taken: by a file of any kind, or reserved by a temporary whose
- * owner may still run. One directory read serves the free-name search and the checks of
- * allocation, clone, import, template and rename.
+ * Which names of a directory are taken: by an entry of any kind, or reserved by a temporary
+ * whose owner may still run. One directory read serves the free-name search (disk-names.ts) and
+ * the checks of allocation, clone, import, template and free.
  *
  * @module
  */
-import { findFreeDiskIndex, formatDiskName, ownerState, StorageError, type FindFreeDisknameRequest } from '@stowage/core';
+import { ownerState, StorageError } from '@stowage/core';
 import type { DirEnv } from './env.js';
 import { errnoOf, fsError } from './fs-util.js';
-import { confine } from './paths.js';
 import { namesInUse } from './temp-name.js';
 
 /**
@@ -43,21 +42,4 @@ export async function assertNameFree(env: DirEnv, dir: string, name: string, vol
   if ((await namesInUseIn(env, dir)).has(name)) {
     throw new StorageError('ALREADY_EXISTS', `volume '${volname}' already exists (or is being made)`, { details: { volname } });
   }
-}
-
-/**
- * The lowest free disk name of a guest: one read of its directory, counting every entry with a
- * disk name and every name a live temporary reserves.
- *
- * @param env - the call's environment
- * @param request - the guest, the format (the extension), base or not
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken, `INVALID_VOLUME_ID`
- *   when the guest directory leads outside the storage
- * @see Proxmox `find_free_diskname`
- */
-export async function findFreeDiskName(env: DirEnv, request: FindFreeDisknameRequest): Promise<string> {
-  const dir = env.layout.imageDir(request.vmid);
-  await confine(env.rootReal, dir, undefined, env.fs);
-  const index = findFreeDiskIndex(request.vmid, await namesInUseIn(env, dir));
-  return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: request.format });
 }

@@ -6,8 +6,8 @@
 import { StorageError, type ParsedVolume, type SnapshotDeleteRequest, type SnapshotInfo, type SnapshotRequest } from '@stowage/core';
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { admitImage, type AdmittedPath } from './gate.js';
 import { parseQemuImgInfo } from './parse.js';
-import { probeVolume } from './volume-ops.js';
 
 function assertQcow2(volume: ParsedVolume, what: string): void {
   assertImage(volume, what);
@@ -16,15 +16,22 @@ function assertQcow2(volume: ParsedVolume, what: string): void {
   }
 }
 
-async function snapshotsAt(env: DirEnv, path: string): Promise<SnapshotInfo[]> {
+async function snapshotsAt(env: DirEnv, path: AdmittedPath): Promise<SnapshotInfo[]> {
   const { stdout } = await runTool(env, qemuImgInfoArgs(path, 'qcow2'));
   return [...parseQemuImgInfo(stdout).snapshots];
 }
 
-async function existingPath(env: DirEnv, volume: ParsedVolume): Promise<string> {
-  const { path, probe } = await probeVolume(env, volume);
-  if (probe.format === 'invalid') {
-    throw new StorageError('CORRUPT', `'${volume.volname}' is not a valid qcow2 image: ${probe.invalidReason ?? ''}`, { details: { volname: volume.volname } });
+/**
+ * The image's admitted path, for an operation that changes its snapshots: QEMU has no internal
+ * snapshots for a qcow2 whose data lives in an external data file (`qemu-img` fails with
+ * "-95"), so that is `NOT_SUPPORTED` before any command runs.
+ */
+async function snapshottable(env: DirEnv, volume: ParsedVolume): Promise<AdmittedPath> {
+  const { path, probe } = await admitImage(env, volume);
+  if (probe.qcow2?.dataFile !== undefined) {
+    throw new StorageError('NOT_SUPPORTED', `'${volume.volname}' keeps its data in an external data file: qcow2 internal snapshots are not possible`, {
+      details: { volname: volume.volname, dataFile: probe.qcow2.dataFile },
+    });
   }
   return path;
 }
@@ -38,12 +45,12 @@ function missing(volume: ParsedVolume, snapshot: string): never {
  *
  * @param env - the call's environment
  * @param volume - the image
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `CORRUPT`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_info`
  */
 export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<SnapshotInfo[]> {
   assertQcow2(volume, 'list snapshots of');
-  return snapshotsAt(env, await existingPath(env, volume));
+  return snapshotsAt(env, (await admitImage(env, volume)).path);
 }
 
 /**
@@ -52,13 +59,15 @@ export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<S
  * @param env - the call's environment
  * @param request - the image and the snapshot name
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` when the name is taken (qcow2 itself would allow
- *   duplicates), `NOT_SUPPORTED`, `NOT_FOUND`, `NO_SPACE`, `COMMAND_FAILED`
+ *   duplicates; the manager runs this under the volume's lock, so the check holds), `NOT_SUPPORTED`
+ *   (not qcow2, or an external data file), `NOT_FOUND`, `CORRUPT` (refused by the gate), `BUSY`
+ *   (another process holds the image), `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot`
  */
 export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'snapshot');
-  const path = await existingPath(env, volume);
+  const path = await snapshottable(env, volume);
   if ((await snapshotsAt(env, path)).some((s) => s.name === snapshot)) {
     throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
   }
@@ -70,13 +79,14 @@ export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Pro
  *
  * @param env - the call's environment
  * @param request - the image and the snapshot
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `CORRUPT`, `BUSY`,
+ *   `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_rollback`
  */
 export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'roll back');
-  const path = await existingPath(env, volume);
+  const path = await snapshottable(env, volume);
   if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('apply', path, snapshot));
 }
@@ -87,7 +97,8 @@ export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): P
  *
  * @param env - the call's environment
  * @param request - the image, the snapshot, whether its guest runs
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (image or snapshot), `NOT_SUPPORTED`, `CORRUPT`, `BUSY`,
+ *   `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_delete`
  */
 export async function snapshotDelete(env: DirEnv, request: SnapshotDeleteRequest): Promise<void> {
@@ -97,7 +108,7 @@ export async function snapshotDelete(env: DirEnv, request: SnapshotDeleteRequest
     await volumePath(env, volume);
     return;
   }
-  const path = await existingPath(env, volume);
+  const path = await snapshottable(env, volume);
   if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('delete', path, snapshot));
 }

@@ -32,10 +32,8 @@ import { exists } from './fs-util.js';
 import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
-import { probeImage } from './probe.js';
+import { admitFile, admitImage } from './gate.js';
 import { streamFile, writeAll, writeSparse } from './stream-io.js';
-import { assertSelfContained } from './trust.js';
-import { probeVolume } from './volume-ops.js';
 import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
 import { backingReference, formatImageVolname } from './volname.js';
 
@@ -83,10 +81,7 @@ export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
 export async function exportImage(env: DirEnv, request: VolumeExportRequest): Promise<void> {
   const { volume, format, output } = request;
   if (!exportFormats(request).includes(format)) unsupported(volume, format, `offered: ${exportFormats(request).join(', ') || 'none'}`);
-  const { path, probe } = await probeVolume(env, volume);
-  if (probe.format === 'invalid') {
-    throw new StorageError('CORRUPT', `cannot export '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
-  }
+  const { path, probe } = await admitImage(env, volume);
   const signal = env.ctx.signal;
   if (format === 'raw+size' && volume.format === 'raw') {
     await exportRawFile(path, output, { onProgress: request.onProgress, signal });
@@ -106,17 +101,14 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
 export type FreeNameFinder = (vmid: number, format: VolumeFormat) => Promise<string>;
 
 async function checkImported(env: DirEnv, path: string, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
-  const probe = await probeImage(path, format);
-  if (!probe) throw new StorageError('NOT_FOUND', `imported file '${path}' vanished`, { details: { volname, vanished: true } });
-  const allowed: string[] = [];
-  if (volume.baseVmid !== undefined && volume.baseName !== undefined) {
-    const ref = backingReference(volume.baseVmid, volume.baseName);
-    if (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName))) allowed.push(ref);
+  let allowedBacking: string | undefined;
+  if (volume.baseVmid !== undefined && volume.baseName !== undefined && (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName)))) {
+    allowedBacking = backingReference(volume.baseVmid, volume.baseName);
   }
-  assertSelfContained(probe, volname, allowed);
+  const admitted = (await admitFile(env, path, format, { volname, origin: 'imported', allowedBacking })).path;
   let result;
   try {
-    result = await runTool(env, qemuImgCheckArgs(path, format), { okExitCodes: [0, 2, 3] });
+    result = await runTool(env, qemuImgCheckArgs(admitted, format), { okExitCodes: [0, 2, 3] });
   } catch (e) {
     if (e instanceof StorageError && e.code === 'COMMAND_FAILED') {
       throw new StorageError('INVALID_ARGUMENT', `imported image '${volname}' does not pass qemu-img check`, { cause: e, details: { volname } });
@@ -180,7 +172,8 @@ export async function importImage(env: DirEnv, request: VolumeImportRequest, fre
       conv = await makeTemp(made.path, 'conv', ownerToken(env.ctx.node));
       await writeSparse(conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
       const preallocation = preallocationFor(env.ctx.config.preallocation, fileFormat);
-      await runTool(env, qemuImgConvertArgs({ source: conv.path, sourceFormat: 'raw', target: made.temp.path, targetFormat: fileFormat, preallocation }));
+      const source = (await admitFile(env, conv.path, 'raw', { volname: made.volname, origin: 'imported' })).path;
+      await runTool(env, qemuImgConvertArgs({ source, sourceFormat: 'raw', target: made.temp.path, targetFormat: fileFormat, preallocation }));
     } else {
       await writeSparse(made.temp.path, request.input, io);
       await checkImported(env, made.temp.path, volume, fileFormat, made.volname);

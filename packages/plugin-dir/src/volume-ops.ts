@@ -6,6 +6,7 @@
 import { link, lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  assertSizeFor,
   formatVolumeId,
   StorageError,
   type ActivateVolumeRequest,
@@ -18,33 +19,18 @@ import {
   type VolumeFormat,
 } from '@stowage/core';
 import { moveSidecars } from './attributes.js';
+import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
-import { onStorageProblems } from './trust.js';
 import { assertNewImageName } from './volumes.js';
 import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
 
 function notFound(volume: ParsedVolume): never {
   throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
-}
-
-/**
- * Reads an existing image's header natively.
- *
- * @param env - the call's environment
- * @param volume - the parsed image
- * @returns its path and probe
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (not an image), `INVALID_VOLUME_ID`
- */
-export async function probeVolume(env: DirEnv, volume: ParsedVolume): Promise<{ path: string; probe: ImageProbe }> {
-  assertImage(volume, 'this operation');
-  const path = await volumePath(env, volume);
-  const probe = await env.fs.probe(path, volume.format as VolumeFormat);
-  if (!probe) notFound(volume);
-  return { path, probe };
 }
 
 /**
@@ -74,11 +60,11 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
  *
  * @param env - the call's environment
  * @param volume - the parsed image
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`, `CORRUPT` (refused by the gate)
  * @see Proxmox `volume_size_info`
  */
 export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise<VolumeSizeInfo> {
-  const { probe } = await probeVolume(env, volume);
+  const { probe } = await admitImage(env, volume, { acceptInvalid: true });
   const base = probe.backingFile !== undefined ? parseBackingReference(probe.backingFile) : undefined;
   const parent = base ? formatVolumeId(env.storeId, await baseVolname(env, base.baseVmid, base.baseName)) : undefined;
   return { size: probe.size, format: probe.format, used: probe.used, parent, ctime: probe.ctime };
@@ -91,7 +77,7 @@ export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise
  * @param env - the call's environment
  * @param request - the image, the new size, whether its guest runs
  * @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
- *   `NOT_FOUND`, `INVALID_ARGUMENT`, `NO_SPACE`, `COMMAND_FAILED`
+ *   `NOT_FOUND`, `INVALID_ARGUMENT`, `CORRUPT` (refused by the gate), `NO_SPACE`, `BUSY`, `COMMAND_FAILED`
  * @see Proxmox `volume_resize`
  */
 export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): Promise<void> {
@@ -100,14 +86,9 @@ export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): P
   if (volume.format !== 'raw' && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't resize this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  if (!Number.isSafeInteger(request.size) || request.size <= 0) {
-    throw new StorageError('INVALID_ARGUMENT', `invalid size ${String(request.size)}`, { details: { size: request.size } });
-  }
+  assertSizeFor(dirCapabilities, volume.format, request.size);
   const size = Math.ceil(request.size / 1024) * 1024;
-  const { path, probe } = await probeVolume(env, volume);
-  if (probe.format === 'invalid') {
-    throw new StorageError('CORRUPT', `cannot resize '${volume.volname}': ${probe.invalidReason ?? 'invalid image'}`, { details: { volname: volume.volname } });
-  }
+  const { path, probe } = await admitImage(env, volume);
   if (size < probe.size) {
     throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volume.volname}' from ${probe.size} to ${size} bytes`, {
       details: { volname: volume.volname, size: probe.size, requested: size },
@@ -167,11 +148,13 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
 }
 
 /**
- * The path of a volume. A snapshot of a qcow2 image has the same path (internal snapshots).
+ * The path of a volume. A snapshot of a qcow2 image has the same path (internal snapshots). An
+ * image's path is given only when it passes the gate: a guest's QEMU opens what it refers to.
  *
  * @param env - the call's environment
  * @param request - the volume, optionally a snapshot
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a snapshot of a non-qcow2 image, `INVALID_VOLUME_ID`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a snapshot of a non-qcow2 image,
+ *   `INVALID_VOLUME_ID`, `NOT_FOUND` and `CORRUPT` (an image refused by the gate)
  * @see Proxmox `filesystem_path`
  */
 export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise<VolumePath> {
@@ -179,36 +162,27 @@ export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise
   if (request.snapshot !== undefined && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  return { path: await volumePath(env, volume), vmid: volume.vmid, vtype: volume.vtype };
+  const path = volume.vtype === 'images' ? (await admitImage(env, volume)).path : await volumePath(env, volume);
+  return { path, vmid: volume.vmid, vtype: volume.vtype };
 }
 
 /**
- * Checks a volume exists and, for an image, that it is safe to hand to a guest: no external data
- * file, no multi-extent vmdk, no backing chain or extent file outside the storage.
+ * Checks a volume exists and, for an image, that it passes the gate (a regular file, and every
+ * file QEMU would open for it inside the storage).
  *
  * @param env - the call's environment
  * @param request - the volume, optionally a snapshot
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (unsafe image, with `details.problems`),
- *   `NOT_SUPPORTED` (snapshot of a non-qcow2 image)
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CORRUPT` (refused by the gate, with
+ *   `details.problems`), `NOT_SUPPORTED` (snapshot of a non-qcow2 image)
  * @see Proxmox `activate_volume`
  */
 export async function activateVolume(env: DirEnv, request: ActivateVolumeRequest): Promise<void> {
   const { path } = await volumePathInfo(env, request);
-  const { volume } = request;
-  if (volume.vtype !== 'images') {
-    try {
-      await lstat(path);
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT') notFound(volume);
-      throw fsError(e, `cannot inspect '${path}'`, { path });
-    }
-    return;
-  }
-  const { probe } = await probeVolume(env, volume);
-  const problems = await onStorageProblems(env.rootReal, path, probe, env.fs);
-  if (problems.length > 0) {
-    throw new StorageError('INVALID_ARGUMENT', `volume '${volume.volname}' is not safe to use: ${problems.join('; ')}`, {
-      details: { volname: volume.volname, problems },
-    });
+  if (request.volume.vtype === 'images') return;
+  try {
+    await lstat(path);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') notFound(request.volume);
+    throw fsError(e, `cannot inspect '${path}'`, { path });
   }
 }

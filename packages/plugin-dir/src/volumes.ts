@@ -8,16 +8,17 @@
  */
 import { chmod, lstat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
+import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { assertImage, entryPath, runTool, type DirEnv } from './env.js';
 import { errnoOf, fsError, removeDirIfEmpty } from './fs-util.js';
+import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
 import { moveNoReplace } from './temp-file.js';
-import { onStorageProblems } from './trust.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
@@ -53,15 +54,15 @@ export function assertNewImageName(vmid: number, name: string, format: VolumeFor
  * @param env - the call's environment
  * @param request - owner, format, name, size in bytes (rounded up to KiB)
  * @returns the volname `<vmid>/<name>`
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name, format, size), `ALREADY_EXISTS`,
- *   `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name, format, a size past the format's
+ *   `maxSize` or the filesystem's largest file), `ALREADY_EXISTS`, `NO_SPACE`, `INVALID_VOLUME_ID`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::alloc_image`
  */
 export async function allocImage(env: DirEnv, request: AllocImageRequest): Promise<string> {
   const { vmid, format, name } = request;
   if (format === 'subvol') throw new StorageError('NOT_SUPPORTED', 'subvol images are not supported by this plugin', { details: { format } });
   assertNewImageName(vmid, name, format);
-  if (!Number.isSafeInteger(request.size) || request.size <= 0) invalidArg(`invalid size ${String(request.size)}`, { size: request.size });
+  assertSizeFor(dirCapabilities, format, request.size);
   const size = roundUpKiB(request.size);
   const volname = formatImageVolname({ vmid, name });
   const made = await reserveVolume(env, vmid, name, volname);
@@ -85,19 +86,23 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
 }
 
 /**
- * Removes a volume's file (any content type but `rootdir`), its attribute files, and the guest
- * directory when it is left empty. A missing file is only a warning. A base loses its immutable
- * flag first.
+ * Removes a volume's directory entry (any content type but `rootdir`), its attribute files, and
+ * the guest directory when it is left empty. A missing file is only a warning. A base loses its
+ * immutable flag first.
+ *
+ * The entry is the storage's own: its directory must lie inside the storage, but the entry
+ * itself is never followed. A symlink is removed as a link (wherever it leads, even outside or
+ * nowhere: removing it touches nothing there), never its target.
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID`, `INVALID_ARGUMENT` (rootdir, a
- *   directory), `PERMISSION_DENIED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `PROTECTED`, `INVALID_VOLUME_ID` (its directory leads outside),
+ *   `INVALID_ARGUMENT` (rootdir, a directory), `PERMISSION_DENIED`
  * @see Proxmox `PVE::Storage::Plugin::free_image`
  */
 export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void> {
   if (volume.vtype === 'rootdir') invalidArg(`cannot free '${volume.volname}': container directories are not handled`, { volname: volume.volname });
-  const path = await volumePath(env, volume);
+  const path = await entryPath(env, volume);
   if (await isProtected(path)) {
     throw new StorageError('PROTECTED', `cannot remove protected volume '${volume.volname}' on '${env.storeId}'`, { details: { volname: volume.volname } });
   }
@@ -114,7 +119,7 @@ export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void
     return;
   }
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
-  if (volume.isBase) await setImmutable(env, path, false);
+  if (volume.isBase && st.isFile()) await setImmutable(env, path, false);
   try {
     await unlink(path);
   } catch (e) {
@@ -148,16 +153,14 @@ export async function setImmutable(env: DirEnv, path: string, on: boolean): Prom
  * @param volume - the parsed image (not a base)
  * @returns the new volname
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
- *   name, or a linked clone whose header names another base), `NOT_FOUND`, `ALREADY_EXISTS`
+ *   name, or a linked clone whose header names another base), `CORRUPT` (refused by the gate), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::Plugin::create_base`
  */
 export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<string> {
   assertImage(volume, 'createBase');
   if (volume.isBase) invalidArg(`'${volume.volname}' is already a base`, { volname: volume.volname });
   if (!volume.name.startsWith('vm-')) invalidArg(`cannot make a base of '${volume.volname}': not a vm- image`, { volname: volume.volname });
-  const path = await volumePath(env, volume);
-  const probe = await env.fs.probe(path, volume.format as VolumeFormat);
-  if (!probe) throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
+  const { path, probe } = await admitImage(env, volume);
   if (volume.baseName !== undefined && volume.baseVmid !== undefined && probe.backingFile !== backingReference(volume.baseVmid, volume.baseName)) {
     invalidArg(`volname '${volume.volname}' contains wrong information about parent`, { volname: volume.volname, backingFile: probe.backingFile });
   }
@@ -183,8 +186,8 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
  * @param env - the call's environment
  * @param request - the base, the new owner, the new name (a `.qcow2` name)
  * @returns the new volname `<basevmid>/<basename>/<vmid>/<name>`
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base, bad name, an unsafe base),
- *   `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a base, bad name), `CORRUPT` (a base
+ *   refused by the gate), `NOT_SUPPORTED` (from a snapshot), `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::clone_image`
  */
 export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promise<string> {
@@ -195,11 +198,7 @@ export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promi
   }
   if (!base.isBase) invalidArg(`clone_image only works on base images, '${base.volname}' is not one`, { volname: base.volname });
   assertNewImageName(request.vmid, request.name, 'qcow2');
-  const basePath = await volumePath(env, base);
-  const probe = await env.fs.probe(basePath, base.format as VolumeFormat);
-  if (!probe) throw new StorageError('NOT_FOUND', `base '${base.volname}' does not exist`, { details: { volname: base.volname } });
-  const problems = await onStorageProblems(env.rootReal, basePath, probe, env.fs);
-  if (problems.length > 0) invalidArg(`cannot clone '${base.volname}': ${problems.join('; ')}`, { volname: base.volname, problems });
+  await admitImage(env, base);
   const volname = formatImageVolname({ vmid: request.vmid, name: request.name, baseVmid: base.vmid, baseName: base.name });
   const made = await reserveVolume(env, request.vmid, request.name, volname);
   try {

@@ -12,9 +12,13 @@ import {
   qemuImgResizeArgs,
   qemuImgSnapshotArgs,
 } from '../src/commands.js';
+import type { AdmittedPath } from '../src/gate.js';
 import { parseQemuImgCheck, parseQemuImgInfo } from '../src/parse.js';
+import { hasProtocol, qemuRelativeTo } from '../src/qemu-names.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
+/** A path as the gate would hand it over (the gate itself is tested on real images). */
+const at = (path: string): AdmittedPath => path as AdmittedPath;
 
 describe('argv builders', () => {
   it('preallocation defaults as Proxmox: qcow2 metadata, raw off (metadata means off), vmdk none', () => {
@@ -40,23 +44,81 @@ describe('argv builders', () => {
   });
 
   it('info, snapshot, resize, convert, check, chattr', () => {
-    expect(qemuImgInfoArgs('/s/a.qcow2', 'qcow2')).toEqual(['qemu-img', 'info', '--output=json', '-U', '-f', 'qcow2', '/s/a.qcow2']);
-    expect(qemuImgSnapshotArgs('create', '/s/a.qcow2', 's1')).toEqual([
+    expect(qemuImgInfoArgs(at('/s/a.qcow2'), 'qcow2')).toEqual(['qemu-img', 'info', '--output=json', '-U', '-f', 'qcow2', '/s/a.qcow2']);
+    expect(qemuImgSnapshotArgs('create', at('/s/a.qcow2'), 's1')).toEqual([
       'qemu-img', 'snapshot', '--image-opts', '-c', 's1', 'driver=qcow2,file.driver=file,file.filename=/s/a.qcow2',
     ]);
-    expect(qemuImgSnapshotArgs('apply', '/s/a,b.qcow2', 's1')).toEqual([
+    expect(qemuImgSnapshotArgs('apply', at('/s/a,b.qcow2'), 's1')).toEqual([
       'qemu-img', 'snapshot', '--image-opts', '-a', 's1', 'driver=qcow2,file.driver=file,file.filename=/s/a,,b.qcow2',
     ]);
-    expect(qemuImgSnapshotArgs('delete', '/s/a.qcow2', 's1')[3]).toBe('-d');
-    expect(qemuImgResizeArgs({ path: '/s/a.raw', format: 'raw', size: 2048, preallocation: 'off' })).toEqual([
+    expect(qemuImgSnapshotArgs('delete', at('/s/a.qcow2'), 's1')[3]).toBe('-d');
+    expect(qemuImgResizeArgs({ path: at('/s/a.raw'), format: 'raw', size: 2048, preallocation: 'off' })).toEqual([
       'qemu-img', 'resize', '--preallocation=off', '-f', 'raw', '/s/a.raw', '2048',
     ]);
-    expect(qemuImgConvertArgs({ source: '/t', sourceFormat: 'raw', target: '/s/a.qcow2', targetFormat: 'qcow2', preallocation: 'metadata' })).toEqual([
+    expect(qemuImgConvertArgs({ source: at('/t'), sourceFormat: 'raw', target: '/s/a.qcow2', targetFormat: 'qcow2', preallocation: 'metadata' })).toEqual([
       'qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', '-o', 'preallocation=metadata', '/t', '/s/a.qcow2',
     ]);
-    expect(qemuImgCheckArgs('/s/a.qcow2', 'qcow2')).toEqual(['qemu-img', 'check', '--output=json', '-f', 'qcow2', '/s/a.qcow2']);
+    expect(qemuImgCheckArgs(at('/s/a.qcow2'), 'qcow2')).toEqual(['qemu-img', 'check', '--output=json', '-f', 'qcow2', '/s/a.qcow2']);
     expect(chattrImmutableArgs(true, '/s/b')).toEqual(['chattr', '+i', '/s/b']);
     expect(chattrImmutableArgs(false, '/s/b')).toEqual(['chattr', '-i', '/s/b']);
+  });
+
+  it('every builder refuses a path that is not absolute, so QEMU never reads a protocol out of one of our names', () => {
+    for (const bad of ['vm-100-disk-0.qcow2', 'file:/etc/shadow', 'json:{}', 'nbd:localhost:10809', './a', '']) {
+      const admitted = bad as AdmittedPath;
+      const builders: Record<string, () => unknown> = {
+        create: () => qemuImgCreateArgs({ format: 'qcow2', path: bad, size: 1024 }),
+        info: () => qemuImgInfoArgs(admitted, 'qcow2'),
+        snapshot: () => qemuImgSnapshotArgs('create', admitted, 's1'),
+        resize: () => qemuImgResizeArgs({ path: admitted, format: 'raw', size: 2048 }),
+        convertSource: () => qemuImgConvertArgs({ source: admitted, sourceFormat: 'raw', target: '/s/a.qcow2', targetFormat: 'qcow2' }),
+        convertTarget: () => qemuImgConvertArgs({ source: '/s/a.raw' as AdmittedPath, sourceFormat: 'raw', target: bad, targetFormat: 'qcow2' }),
+        check: () => qemuImgCheckArgs(admitted, 'qcow2'),
+        chattr: () => chattrImmutableArgs(true, bad),
+      };
+      for (const [name, build] of Object.entries(builders)) {
+        let err: unknown;
+        try {
+          build();
+        } catch (e) {
+          err = e;
+        }
+        expect(isStorageError(err, 'INTERNAL'), `${name} with '${bad}'`).toBe(true);
+      }
+    }
+  });
+
+  it('a linked clone\'s backing name must be a file name QEMU reads as one', () => {
+    for (const backing of ['file:/x', 'json:{"file":{}}', 'nbd:h:1', 'http://h/x', 'caf\u00e9.raw']) {
+      expect(() => qemuImgCreateArgs({ format: 'qcow2', path: '/s/a.qcow2', backing: { file: backing, format: 'raw' } }), backing).toThrow();
+    }
+  });
+});
+
+describe('QEMU\'s reading of names', () => {
+  it('a protocol is what comes before a ":" that precedes every "/"', () => {
+    const cases: [string, boolean][] = [
+      ['file:/x', true],
+      ['json:{"file":{"driver":"file","filename":"/x"}}', true],
+      ['nbd:127.0.0.1:10809', true],
+      ['nbd+unix:///e?socket=/s', true],
+      ['http://h/x', true],
+      ['https://h/x', true],
+      ['x:y', true],
+      [':x', true],
+      ['/abs/a:b', false],
+      ['./a:b', false],
+      ['../100/base-100-disk-0.qcow2', false],
+      ['vm-100-disk-0.raw', false],
+      ['', false],
+    ];
+    for (const [name, expected] of cases) expect(hasProtocol(name), name).toBe(expected);
+  });
+
+  it('a relative name is joined to the image\'s directory as text, leaving ".." to the kernel', () => {
+    expect(qemuRelativeTo('/s/images/101/vm-101-disk-0.qcow2', '../100/base.qcow2')).toBe('/s/images/101/../100/base.qcow2');
+    expect(qemuRelativeTo('/s/images/101/../100/base.qcow2', 'b.raw')).toBe('/s/images/101/../100/b.raw');
+    expect(qemuRelativeTo('/s/a.qcow2', '/abs/b.raw')).toBe('/abs/b.raw');
   });
 });
 

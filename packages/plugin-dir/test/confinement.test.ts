@@ -2,23 +2,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, type PluginContext, type StorageErrorCode } from '@stowage/core';
+import { isStorageError, type PluginContext } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
+import { code, dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
-
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
 
 let base: string;
 let root: string;
@@ -82,15 +72,16 @@ describe('a guest directory that is a symlink to outside the storage', () => {
 });
 
 describe('an image file that is a symlink', () => {
-  it('to outside: refused everywhere, never followed, never deleted', async () => {
+  it('to outside: refused everywhere, never followed; free removes the link itself, never its target', async () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     const v = vol('100/vm-100-disk-0.raw');
-    expect(await code(plugin.freeImage(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.path(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.createBase(ctx, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB }))).toBe('INVALID_VOLUME_ID');
     expect(await plugin.listImages(ctx, {})).toEqual([]);
+    expect(await code(plugin.freeImage(ctx, { volume: v }))).toBe('ok');
+    expect(await readdir(join(root, 'images'))).toEqual([]);
     await outsideUntouched();
   });
 
@@ -99,18 +90,26 @@ describe('an image file that is a symlink', () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     const v = vol('100/vm-100-disk-0.raw');
-    expect(await code(plugin.freeImage(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
     expect(await code(plugin.volumeSizeInfo(shared, { volume: v }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(shared, { volume: v }))).toBe('ok');
     expect(await code(plugin.allocImage(shared, { vmid: 100, format: 'qcow2', name: 'vm-100-disk-0.qcow2', size: MiB }))).toBe('ok');
     expect(await plugin.listImages(shared, {})).toHaveLength(1);
     await outsideUntouched();
   });
 
-  it('dangling: refused, since where it points cannot be checked', async () => {
+  it('dangling: refused, since where it points cannot be checked; free removes the link', async () => {
     await mkdir(join(root, 'images/100'));
     await symlink(join(outside, 'not-yet.raw'), join(root, 'images/100/vm-100-disk-0.raw'));
     expect(await code(plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB }))).toBe('INVALID_VOLUME_ID');
-    expect(await code(plugin.freeImage(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.path(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(ctx, { volume: vol('100/vm-100-disk-0.raw') }))).toBe('ok');
+    await outsideUntouched();
+  });
+
+  it('notes that are a symlink to outside are never read', async () => {
+    await plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB });
+    await symlink(join(outside, 'secret.raw'), join(root, 'images/100/vm-100-disk-0.raw.notes'));
+    expect(await code(plugin.getVolumeAttribute(ctx, { volume: vol('100/vm-100-disk-0.raw'), attribute: 'notes' }))).toBe('INVALID_VOLUME_ID');
     await outsideUntouched();
   });
 
@@ -135,10 +134,12 @@ describe('other escapes', () => {
     await outsideUntouched();
   });
 
-  it('an ISO that is a symlink to outside is not listed and not freed', async () => {
+  it('an ISO that is a symlink to outside is not listed; freeing it removes the link, not its target', async () => {
     await symlink(join(outside, 'secret.raw'), join(root, 'template/iso/x.iso'));
     expect(await plugin.listVolumes(ctx, { content: ['iso'] })).toEqual([]);
-    expect(await code(plugin.freeImage(ctx, { volume: vol('iso/x.iso') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.path(ctx, { volume: vol('iso/x.iso') }))).toBe('INVALID_VOLUME_ID');
+    expect(await code(plugin.freeImage(ctx, { volume: vol('iso/x.iso') }))).toBe('ok');
+    expect(await readdir(join(root, 'template/iso'))).toEqual([]);
     await outsideUntouched();
   });
 
@@ -167,14 +168,15 @@ describe('images on the storage that refer outside it (adoption checks)', () => 
     expect(listed).toMatchObject({ volname: '100/vm-100-disk-0.qcow2', parent: undefined, format: 'qcow2' });
     const v = vol('100/vm-100-disk-0.qcow2');
     const err = await plugin.activateVolume(ctx, { volume: v }).catch((e: unknown) => e);
-    expect(isStorageError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect(isStorageError(err, 'CORRUPT')).toBe(true);
     expect(String((err as { details: { problems: string[] } }).details.problems)).toMatch(/backing file .* outside/);
-    const based = await plugin.createBase(ctx, { volume: v });
-    expect(await code(plugin.cloneImage(ctx, { volume: vol(based), vmid: 101, name: 'vm-101-disk-0.qcow2' }))).toBe('INVALID_ARGUMENT');
+    expect(await code(plugin.createBase(ctx, { volume: v }))).toBe('CORRUPT');
+    await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', join(outside, 'base.raw'), join(root, 'images/100/base-100-disk-1.qcow2')]);
+    expect(await code(plugin.cloneImage(ctx, { volume: vol('100/base-100-disk-1.qcow2'), vmid: 101, name: 'vm-101-disk-0.qcow2' }))).toBe('CORRUPT');
     expect(await readdir(join(root, 'images'))).toEqual(['100']);
   });
 
-  it('a qcow2 with an external data file, a vmdk with an extent outside, a multi-extent vmdk: refused for use', async () => {
+  it('a vmdk with an extent outside is refused for use; a data file and extents inside the storage are accepted', async () => {
     await mkdir(join(root, 'images/100'));
     await sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(root, 'images/100/vm-100-disk-0.data')}`, join(root, 'images/100/vm-100-disk-0.qcow2'), '1M']);
     await writeFile(
@@ -182,9 +184,8 @@ describe('images on the storage that refer outside it (adoption checks)', () => 
       `# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 2048 FLAT "${join(outside, 'secret.raw')}" 0\n`,
     );
     await sh('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=twoGbMaxExtentSparse', join(root, 'images/100/vm-100-disk-2.vmdk'), '3G']);
-    for (const name of ['vm-100-disk-0.qcow2', 'vm-100-disk-1.vmdk', 'vm-100-disk-2.vmdk']) {
-      expect(await code(plugin.activateVolume(ctx, { volume: vol(`100/${name}`) }))).toBe('INVALID_ARGUMENT');
-    }
+    expect(await code(plugin.activateVolume(ctx, { volume: vol('100/vm-100-disk-1.vmdk') }))).toBe('CORRUPT');
+    for (const name of ['vm-100-disk-0.qcow2', 'vm-100-disk-2.vmdk']) expect(await code(plugin.activateVolume(ctx, { volume: vol(`100/${name}`) }))).toBe('ok');
     // listing reads only the descriptor inside the storage; sizes come from it
     const sizes = Object.fromEntries((await plugin.listImages(ctx, {})).map((i) => [i.volname, i.size]));
     expect(sizes['100/vm-100-disk-1.vmdk']).toBe(MiB);

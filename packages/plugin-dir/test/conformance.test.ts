@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRunner } from '@stowage/core';
-import { describeStoragePlugin, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
+import { describe } from 'vitest';
+import { describeStoragePlugin, hostileSuite, useStorageKit, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { releaseImmutable } from './helpers.js';
+import { dirHostileFiles } from './hostile.js';
 
 const runner = new LocalRunner();
 
@@ -47,3 +49,20 @@ for (const [label, features] of runs) {
     ...(features ? { features } : {}),
   });
 }
+
+/** The kit's hostile-file group (not yet among the default groups): every kind the kit names. */
+describe('dir: hostile files placed in the storage', () => {
+  let dir: string | undefined;
+  const kit = useStorageKit({
+    name: 'dir hostile files',
+    plugin: DirPlugin,
+    setup: async () => {
+      dir = await mkdtemp(join(tmpdir(), 'stowage-dir-hostile-'));
+      return { config: { type: 'dir', storage: 'kit', path: dir }, sizeUnit: 1024 * 1024, hostile: dirHostileFiles(dir) };
+    },
+    teardown: async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  });
+  hostileSuite(kit);
+});

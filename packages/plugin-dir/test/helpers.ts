@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  isStorageError,
   LocalRunner,
   OperationCache,
   type CommandRunner,
   type Logger,
   type PluginContext,
+  type StorageErrorCode,
 } from '@stowage/core';
 import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
@@ -65,4 +67,15 @@ export function dirContext(
 /** Runs a program and returns its standard output. */
 export async function sh(file: string, args: string[]): Promise<string> {
   return (await exec(file, args, { env: { ...process.env, LC_ALL: 'C' } })).stdout;
+}
+
+/** What a promise settles to: `ok`, or the StorageError code (anything else is rethrown). */
+export async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (isStorageError(e)) return e.code;
+    throw e;
+  }
 }

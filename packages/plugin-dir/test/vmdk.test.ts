@@ -134,7 +134,33 @@ describe('parseVmdkDescriptor', () => {
       ],
     });
   });
-  it('has no parent when parentCID is ffffffff, whatever the hint says', () => {
-    expect(parseVmdkDescriptor('createType="monolithicSparse"\nparentCID=ffffffff\nparentFileNameHint="x.vmdk"\n')?.parentFileNameHint).toBeUndefined();
+  it('has the parent QEMU follows: the first parentFileNameHint anywhere, whatever parentCID says', () => {
+    expect(parseVmdkDescriptor('createType="monolithicSparse"\nparentCID=ffffffff\nparentFileNameHint="x.vmdk"\n')?.parentFileNameHint).toBe('x.vmdk');
+    expect(parseVmdkDescriptor('createType="monolithicFlat"\n# parentFileNameHint="in-a-comment"\n')?.parentFileNameHint).toBe('in-a-comment');
+    // QEMU skips two characters after the key, whatever they are
+    expect(parseVmdkDescriptor('createType="monolithicFlat"\nparentFileNameHint = "y"\n')?.parentFileNameHint).toBe(' ');
+  });
+
+  it('finds the extents QEMU\'s sscanf finds: split over lines, without a closing quote, twice after a blank line', () => {
+    const files = (text: string) => parseVmdkDescriptor(`createType="monolithicFlat"\n${text}`)?.extents.map((e) => e.file);
+    expect(files('RW\n2048\nFLAT\n"/split" 0\n')).toEqual(['/split']);
+    expect(files('RW 2048 SPARSE "/unterminated\n')).toEqual(['/unterminated']);
+    expect(files('RW 2048 FLAT "trailing" 0 junk\n')).toEqual(['trailing']);
+    expect(files('\nRW 2048 FLAT "twice" 0\n')).toEqual(['twice', 'twice']);
+    expect(files('CID=12345678\nparentCID=ffffffff\n')).toEqual([]);
+  });
+});
+
+describe('vmdk: a sparse file of capacity 0 is read as the descriptor it embeds, as QEMU does', () => {
+  it('its extents and size come from that descriptor', async () => {
+    const buf = Buffer.from(await readFile(join(fixtures, 'vmdk-sparse.head')));
+    buf.writeBigUInt64LE(0n, 12);
+    const at = Number(buf.readBigUInt64LE(28)) * 512;
+    buf.fill(0, at, at + 1024);
+    buf.write('# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\n# Extent description\nRW 4096 FLAT "/elsewhere" 0\n', at, 'latin1');
+    const info = infoOf(buf, buf.length);
+    expect(info.kind).toBe('descriptor');
+    expect(info.size).toBe(4096 * 512);
+    expect(info.extents.map((e) => e.file)).toEqual(['/elsewhere']);
   });
 });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { VerbSpec } from '../verb.js';
+import { gcVerb } from './gc.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
 import { pluginsVerb } from './plugins.js';
 import { delsnapshotVerb, rollbackVerb, snapshotsVerb, snapshotVerb } from './snapshots.js';
@@ -29,6 +30,7 @@ export const VERBS: readonly VerbSpec[] = [
   exportVerb,
   importVerb,
   copyVerb,
+  gcVerb,
   storageAddVerb,
   storageSetVerb,
   storageRemoveVerb,

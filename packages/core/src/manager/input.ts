@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FEATURES, type Feature, type VolumeAttribute } from '../capabilities.js';
+import { FEATURES, type Feature, type PluginCapabilities, type VolumeAttribute, type VolumeFormat } from '../capabilities.js';
 import { StorageError } from '../errors.js';
 import { assertSafeVolname } from '../volume-id.js';
 
@@ -28,6 +28,30 @@ export function assertValidSize(size: number, what = 'size'): void {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size > MAX_VOLUME_SIZE) {
     throw new StorageError('INVALID_ARGUMENT', `invalid ${what} ${String(size)}: a positive whole number of bytes up to ${MAX_VOLUME_SIZE} is required`, {
       details: { size: typeof size === 'number' && Number.isFinite(size) ? size : String(size) },
+    });
+  }
+}
+
+/**
+ * Throws unless `size` is a valid size ({@link assertValidSize}) that an image of `format` can
+ * have on a storage with these capabilities (their `maxSize`).
+ *
+ * @param capabilities - the plugin's capabilities
+ * @param format - the image's format
+ * @param size - the size in bytes
+ * @param what - what the size is for, in the message
+ * @throws {@link StorageError} `INVALID_ARGUMENT`, with `details.maxSize` when the format's limit is passed
+ * @example
+ * ```ts
+ * assertSizeFor({ maxSize: { vmdk: 2 ** 50 } }, 'vmdk', 7 * 2 ** 50); // throws INVALID_ARGUMENT: past 1 PiB
+ * ```
+ */
+export function assertSizeFor(capabilities: Pick<PluginCapabilities, 'maxSize'>, format: VolumeFormat | undefined, size: number, what = 'size'): void {
+  assertValidSize(size, what);
+  const max = format !== undefined ? capabilities.maxSize?.[format] : undefined;
+  if (max !== undefined && size > max) {
+    throw new StorageError('INVALID_ARGUMENT', `invalid ${what} ${size}: a ${format} image on this storage holds at most ${max} bytes`, {
+      details: { size, format, maxSize: max },
     });
   }
 }

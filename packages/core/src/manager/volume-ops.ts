@@ -10,7 +10,7 @@ import { StorageError, isStorageError } from '../errors.js';
 import type { PluginContext } from '../plugin-types.js';
 import { assertValidVmid } from '../volume-id.js';
 import { findLinkedClones } from './clones.js';
-import { assertDiskNameFor, assertValidSize, assertValidSnapshotName } from './input.js';
+import { assertDiskNameFor, assertSizeFor, assertValidSize, assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
 
 /** Options of {@link StorageManager.allocImage}. */
@@ -80,6 +80,7 @@ export async function allocImage(state: ManagerState, entry: StorageEntry, optio
   assertValidSize(size);
   if (name !== undefined) assertDiskNameFor(name, vmid);
   const format = allocFormat(entry, options.format);
+  assertSizeFor(entry.cls.capabilities, format, size);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
   const volname = await state.locked(
     entry,
@@ -226,7 +227,7 @@ export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot:
  */
 export async function resize(state: ManagerState, r: ResolvedVolume, size: number, running: boolean | undefined): Promise<void> {
   const { entry, volume, volid } = r;
-  assertValidSize(size);
+  assertSizeFor(entry.cls.capabilities, volume.format as VolumeFormat | undefined, size);
   await state.locked(entry, undefined, async (ctx) => {
     if (!entry.cls.capabilities.shrink) {
       const current = await entry.plugin.volumeSizeInfo(ctx, { volume }).catch((e: unknown) => {
