@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
 
 /** The filesystem calls the plugin's hot paths make. */
@@ -25,8 +25,6 @@ export interface FsOps {
   mkdirp(path: string, mode: number): Promise<string | undefined>;
   /** Directory entries with their types. */
   readdir(path: string): Promise<Dirent[]>;
-  /** Creates a new empty file, failing with `EEXIST` when the name is taken (`O_EXCL`). */
-  createExclusive(path: string, mode: number): Promise<void>;
   /** Reads an image header ({@link probeImage}); never blocks on a non-regular file. */
   probe(path: string, format: ProbeFormat, scratch?: Buffer): Promise<ImageProbe | undefined>;
 }
@@ -47,10 +45,6 @@ export const asyncFs: FsOps = {
   realpath: (p) => realpath(p),
   mkdirp: (p, mode) => mkdir(p, { recursive: true, mode }),
   readdir: (p) => readdir(p, { withFileTypes: true }),
-  createExclusive: async (p, mode) => {
-    const fh = await open(p, 'wx', mode);
-    await fh.close();
-  },
   probe: (p, format, scratch) => probeImage(p, format, scratch),
 };
 
@@ -62,6 +56,5 @@ export const syncFs: FsOps = {
   realpath: (p) => settle(() => realpathSync(p)),
   mkdirp: (p, mode) => settle(() => mkdirSync(p, { recursive: true, mode })),
   readdir: (p) => settle(() => readdirSync(p, { withFileTypes: true })),
-  createExclusive: (p, mode) => settle(() => closeSync(openSync(p, 'wx', mode))),
   probe: (p, format, scratch) => settle(() => probeImageSync(p, format, scratch ?? Buffer.allocUnsafe(HEAD_BYTES))),
 };
