@@ -6,15 +6,19 @@
  * 2. allocImage and cloneImage through the StorageManager (lock, name search, plugin, qemu-img)
  *    vs the bare `qemu-img create` command they run.
  * 3. 64 concurrent allocImage calls on one storage: all must succeed with distinct names.
+ * 4. export of a 1 GiB qcow2 with 256 MiB written as a raw+size stream (qemu-nbd and our NBD
+ *    client, no temporary copy) vs `qemu-img convert -O raw` to a file and `cat` of that file,
+ *    both read by the same in-process sink.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { StorageManager } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
-import { iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, withTempDir } from './lib.ts';
+import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, withTempDir } from './lib.ts';
 import { makeImageSet } from './workers/dir-images.ts';
 
 const exec = promisify(execFile);
@@ -190,7 +194,57 @@ async function concurrentAllocs(): Promise<void> {
   });
 }
 
+async function exportQcow2(): Promise<void> {
+  await withTempDir('dir-export', async (dir) => {
+    const root = join(dir, 'store');
+    const manager = await openManager(root);
+    const volid = await manager.allocImage('bench', { vmid: 400, size: GiB, format: 'qcow2' });
+    const image = join(root, 'images/400/vm-400-disk-0.qcow2');
+    for (let i = 0; i < 4; i++) await exec('qemu-io', ['-f', 'qcow2', '-c', `write -P ${i + 1} ${i * 256}M 64M`, image]);
+    const scratch = join(dir, 'scratch');
+    await mkdir(scratch);
+    const runs = iterations(5, 2);
+    const ours: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const steps: [number[], () => Promise<number>][] = [
+        [ours, async () => {
+          const out = countingSink();
+          await manager.volumeExport(volid, { format: 'raw+size', output: out });
+          return out.bytes;
+        }],
+        [bare, async () => {
+          const file = join(scratch, 'out.raw');
+          await exec('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image, file]);
+          const out = countingSink();
+          const cat = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+          await pipeline(cat.stdout, out);
+          await rm(file);
+          return out.bytes;
+        }],
+      ];
+      for (const [samples, fn] of i % 2 === 0 ? steps : [...steps].reverse()) {
+        const s = now();
+        const bytes = await fn();
+        if (bytes < GiB) throw new Error(`exported ${bytes} bytes`);
+        if (i > 0) samples.push(now() - s);
+      }
+    }
+    await manager.freeImage(volid);
+    await manager.close();
+    const o = summarize(ours);
+    const b = summarize(bare);
+    printTable(`export of a 1 GiB qcow2 with 256 MiB written, as raw bytes (${runs} interleaved runs each, after 1 warm-up)`, [
+      'measurement', 'p50 ms', 'mean ms', 'throughput', 'ratio p50', 'temporary in the storage',
+    ], [
+      ['volumeExport raw+size (qemu-nbd + NBD client)', o.p50, o.mean, mibPerSec(GiB, o.p50), ratio(o.p50, b.p50), 'none'],
+      ['qemu-img convert -O raw to a file + cat', b.p50, b.mean, mibPerSec(GiB, b.p50), 'x1', '1 GiB sparse file (the old export)'],
+    ]);
+  });
+}
+
 await listing();
 await allocAndClone();
 await concurrentAllocs();
+await exportQcow2();
 printFooter('dir.bench');

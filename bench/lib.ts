@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
 
 /** Summary of a list of durations in milliseconds. */
 export interface Stats {
@@ -125,4 +126,17 @@ export function iterations(full: number, quick = Math.max(1, Math.floor(full / 1
 /** Prints the closing line of a bench: its peak memory. */
 export function printFooter(name: string): void {
   console.log(`\n${name}: peak RSS ${peakRssMiB().toFixed(1)} MiB`);
+}
+
+/** A sink that counts and drops what it is given (`bytes` so far). */
+export function countingSink(): Writable & { bytes: number } {
+  const w = new Writable({
+    highWaterMark: 4 * 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      w.bytes += chunk.length;
+      callback();
+    },
+  }) as Writable & { bytes: number };
+  w.bytes = 0;
+  return w;
 }

@@ -17,7 +17,7 @@ import { Readable, Writable } from 'node:stream';
 import { OperationCache, type CommandRunner, type Logger, type PluginContext } from '@stowage/core';
 import { zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
-import { iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
+import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
 const ROOT = `${TESTBED_POOLS.zpool}/zbench`;
 const LIST = `${ROOT}/list`;
@@ -48,21 +48,10 @@ const ctx = (pool: string, r: CommandRunner = runner): PluginContext<ZfsPoolConf
   signal: undefined,
   log: quiet,
   node: 'bench',
+  nameReserved: () => undefined,
 });
 const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_600_000 });
 const vol = (volname: string) => plugin.parseVolname(volname);
-
-/** A sink that counts and drops what it is given. */
-function counter(): Writable & { bytes: number } {
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      w.bytes += chunk.length;
-      cb();
-    },
-  }) as Writable & { bytes: number };
-  w.bytes = 0;
-  return w;
-}
 
 /** Interleaves two measurements (A B A B ..., the order swapped every round) so that drift hits both alike. */
 async function paired(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
@@ -144,7 +133,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   const dev = `/dev/zvol/${XFER}/${name}`;
   await sh(`dd if=/dev/urandom of=${dev} bs=1M count=64 conv=fsync status=none`);
   await plugin.volumeSnapshot(ctx(XFER), { volume: vol(name), snapshot: 'a' });
-  const full = counter();
+  const full = countingSink();
   t0 = now();
   await plugin.volumeExport(ctx(XFER), { volume: vol(name), format: 'zfs', snapshot: 'a', output: full });
   const fullMs = now() - t0;
@@ -157,12 +146,12 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   const [bareInc, pluginInc] = await paired(
     iterations(5, 2),
     async () => {
-      const sink = counter();
+      const sink = countingSink();
       await runner.run(bareArgv, { stdout: sink });
       bareBytes = sink.bytes;
     },
     async () => {
-      const sink = counter();
+      const sink = countingSink();
       await plugin.volumeExport(ctx(XFER), { volume: vol(name), format: 'zfs', snapshot: 'b', baseSnapshot: 'a', output: sink });
       incBytes = sink.bytes;
     },

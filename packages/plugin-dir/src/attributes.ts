@@ -9,7 +9,8 @@ import { dirname } from 'node:path';
 import { StorageError, type AttributeValue, type GetAttributeRequest, type UpdateAttributeRequest, type VolumeAttribute } from '@stowage/core';
 import { entryPath, volumePath, type DirEnv } from './env.js';
 import { confine } from './paths.js';
-import { errnoOf, fsError, writeFileAtomic } from './fs-util.js';
+import { errnoOf, fsError } from './fs-util.js';
+import { ownerToken, writeFileAtomic } from './temp-file.js';
 import { parseDirVolname } from './volname.js';
 
 /** The most bytes of notes kept for one volume. */
@@ -148,7 +149,7 @@ export async function updateAttribute(env: DirEnv, request: UpdateAttributeReque
     if (value === undefined || value === '') return unlinkMissingOk(file);
     if (typeof value !== 'string') return bad('notes must be text');
     if (Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`notes longer than ${MAX_NOTES_BYTES} bytes`);
-    return writeFileAtomic(file, value);
+    return writeFileAtomic(file, value, ownerToken(env.ctx.node));
   }
   if (value !== undefined && typeof value !== 'boolean') bad('protected must be true or false');
   if (!value) return unlinkMissingOk(file);
@@ -159,7 +160,7 @@ export async function updateAttribute(env: DirEnv, request: UpdateAttributeReque
       bad(`the number of protected backups per guest is limited to ${max}`);
     }
   }
-  await writeFileAtomic(file, '');
+  await writeFileAtomic(file, '', ownerToken(env.ctx.node));
 }
 
 async function unlinkMissingOk(file: string): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Argument vectors for the tools the `dir` plugin runs (`qemu-img`, `chattr`). Pure: they only
+ * Argument vectors for the tools the `dir` plugin runs (`qemu-img`, `qemu-nbd`, `chattr`). Pure: they only
  * build arrays; the runner executes them, never through a shell.
  *
  * Every path is absolute (checked: {@link qemuPath}), so QEMU never reads a protocol prefix out
@@ -166,4 +166,32 @@ export function qemuImgCheckArgs(path: AdmittedPath, format: VolumeFormat): stri
  */
 export function chattrImmutableArgs(set: boolean, path: string): string[] {
   return ['chattr', set ? '+i' : '-i', qemuPath(path)];
+}
+
+/** Options of {@link qemuNbdArgs}. */
+export interface QemuNbdOptions {
+  /** The image, admitted by the gate. */
+  readonly path: AdmittedPath;
+  /** Its format (never probed). */
+  readonly format: VolumeFormat;
+  /** The Unix socket to listen on. */
+  readonly socket: string;
+  /** Where the server writes its pid once the socket is ready. */
+  readonly pidFile: string;
+}
+
+/**
+ * `qemu-nbd` serving an image read-only to one client on a Unix socket; it exits when that
+ * client disconnects. The pid file appears only once the socket listens.
+ *
+ * @param o - image, format, socket, pid file
+ * @returns the argv
+ * @example
+ * ```ts
+ * qemuNbdArgs({ path: admitted, format: 'qcow2', socket: '/tmp/x/s', pidFile: '/tmp/x/pid' }); // admitted: '/d/images/100/vm-100-disk-0.qcow2'
+ * // ['qemu-nbd', '--read-only', '--shared=1', '--format=qcow2', '--socket=/tmp/x/s', '--pid-file=/tmp/x/pid', '/d/images/100/vm-100-disk-0.qcow2']
+ * ```
+ */
+export function qemuNbdArgs(o: QemuNbdOptions): string[] {
+  return ['qemu-nbd', '--read-only', '--shared=1', `--format=${o.format}`, `--socket=${o.socket}`, `--pid-file=${o.pidFile}`, qemuPath(o.path)];
 }

@@ -10,9 +10,11 @@ import {
   type AllocImageRequest,
   type AttributeValue,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
   type FreeImageRequest,
+  type GarbageReport,
   type GetAttributeRequest,
   type ImageInfo,
   type ListImagesRequest,
@@ -44,6 +46,7 @@ import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
 import { freeDiskName } from './disk-names.js';
 import { dirEnv } from './env.js';
+import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
 import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
@@ -100,7 +103,8 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /**
    * The lowest free disk name, from one `readdir` of the guest's directory: every entry named
    * like one of its disks takes its index, also those the listing skips (a symlink leading
-   * outside, a directory, a FIFO), so allocation never keeps failing on one.
+   * outside, a directory, a FIFO), so allocation never keeps failing on one; so does every name
+   * that a temporary of a live operation reserves.
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken, `INVALID_VOLUME_ID`
    * @see Proxmox `find_free_diskname`
@@ -256,5 +260,14 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
   override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
     return updateAttribute(await dirEnv(ctx), request);
+  }
+
+  /**
+   * Removes the temporaries of operations whose process died (see `collectGarbage` in gc.ts):
+   * `.stowage-<purpose>~<final>~<owner>~<nonce>` files whose owner is dead; those of live
+   * processes and of other nodes are kept and reported.
+   */
+  override async collectGarbage(ctx: PluginContext<DirConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    return collectGarbage(await dirEnv(ctx), request);
   }
 }

@@ -1,13 +1,14 @@
 /**
  * The free-name search of a directory storage: one `readdir` of the guest's directory, counting
- * every entry named like one of its disks, whatever the entry is.
+ * every entry named like one of its disks, whatever the entry is, and every name a live
+ * temporary reserves (`namesInUseIn`).
  *
  * @module
  */
 import { findFreeDiskIndex, formatDiskName, type FindFreeDisknameRequest } from '@stowage/core';
 import type { DirEnv } from './env.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { confine } from './paths.js';
+import { namesInUseIn } from './reserve.js';
 
 /**
  * The disk names (`vm-<vmid>-disk-<n>`, `base-<vmid>-disk-<n>`, without what follows) that the
@@ -43,13 +44,6 @@ export function takenDiskNames(names: Iterable<string>, vmid: number): string[] 
 export async function freeDiskName(env: DirEnv, request: FindFreeDisknameRequest, extension: string | undefined): Promise<string> {
   const dir = env.layout.imageDir(request.vmid);
   await confine(env.rootReal, dir, `${request.vmid}/`, env.fs);
-  let names: string[] = [];
-  try {
-    names = (await env.fs.readdir(dir)).map((e) => e.name);
-  } catch (e) {
-    const errno = errnoOf(e);
-    if (errno !== 'ENOENT' && errno !== 'ENOTDIR') throw fsError(e, `cannot read directory '${dir}'`, { path: dir });
-  }
-  const index = findFreeDiskIndex(request.vmid, takenDiskNames(names, request.vmid));
+  const index = findFreeDiskIndex(request.vmid, takenDiskNames(await namesInUseIn(env, dir), request.vmid));
   return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
 }

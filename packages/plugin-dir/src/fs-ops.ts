@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { createDirs } from '@stowage/core';
 import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
 
@@ -26,8 +26,6 @@ export interface FsOps {
   mkdirs(path: string, mode: number): Promise<string[]>;
   /** Directory entries with their types. */
   readdir(path: string): Promise<Dirent[]>;
-  /** Creates a new empty file, failing with `EEXIST` when the name is taken (`O_EXCL`). */
-  createExclusive(path: string, mode: number): Promise<void>;
   /** Reads an image header ({@link probeImage}); never blocks on a non-regular file. */
   probe(path: string, format: ProbeFormat, scratch?: Buffer): Promise<ImageProbe | undefined>;
 }
@@ -48,10 +46,6 @@ export const asyncFs: FsOps = {
   realpath: (p) => realpath(p),
   mkdirs: (p, mode) => createDirs(p, { mode }),
   readdir: (p) => readdir(p, { withFileTypes: true }),
-  createExclusive: async (p, mode) => {
-    const fh = await open(p, 'wx', mode);
-    await fh.close();
-  },
   probe: (p, format, scratch) => probeImage(p, format, scratch),
 };
 
@@ -71,6 +65,5 @@ export const syncFs: FsOps = {
       },
     }),
   readdir: (p) => settle(() => readdirSync(p, { withFileTypes: true })),
-  createExclusive: (p, mode) => settle(() => closeSync(openSync(p, 'wx', mode))),
   probe: (p, format, scratch) => settle(() => probeImageSync(p, format, scratch ?? Buffer.allocUnsafe(HEAD_BYTES))),
 };

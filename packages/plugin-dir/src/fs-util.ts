@@ -1,14 +1,12 @@
 /**
- * Small filesystem helpers: directories made on the way and removed again on failure, exclusive
- * creation, atomic small-file writes, bounded concurrency. (`errnoOf` and `fsError`, which map
- * errno values to stable codes, come from the core and are re-exported for this package's files.)
+ * Small filesystem helpers: directories made on the way and removed again on failure, bounded
+ * concurrency. (`errnoOf` and `fsError`, which map errno values to stable codes, come from the
+ * core and are re-exported for this package's files.)
  *
  * @module
  */
-import { open, rename, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { errnoOf, fsError, removeCreatedDirs, StorageError } from '@stowage/core';
+import { lstat, rmdir } from 'node:fs/promises';
+import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core';
 import { asyncFs, type FsOps } from './fs-ops.js';
 
 export { errnoOf, fsError };
@@ -62,69 +60,19 @@ export async function removeDirIfEmpty(dir: string): Promise<void> {
 }
 
 /**
- * Removes a file; a missing file is fine, any other error is ignored too (best-effort cleanup).
+ * Tells whether a name exists (as anything, a dangling symlink included).
  *
- * @param path - the file
+ * @param path - the name
+ * @throws the filesystem error, unless it is `ENOENT`
  */
-export async function unlinkQuietly(path: string): Promise<void> {
+export async function exists(path: string): Promise<boolean> {
   try {
-    await unlink(path);
-  } catch {
-    // best effort
-  }
-}
-
-/**
- * Creates a new empty file, failing when the name is taken (`O_EXCL`, which also refuses a
- * symlink in the way). This reserves the name before a tool writes the image.
- *
- * @param path - the new file
- * @param mode - permission bits
- * @param fs - the filesystem calls to use
- * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, or mapped from the filesystem error
- */
-export async function createExclusive(path: string, mode = 0o640, fs: FsOps = asyncFs): Promise<void> {
-  try {
-    await fs.createExclusive(path, mode);
+    await lstat(path);
+    return true;
   } catch (e) {
-    if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${path}' already exists`, { cause: e, details: { path } });
-    throw fsError(e, `cannot create '${path}'`, { path });
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw e;
   }
-}
-
-/**
- * Writes a small file atomically: a temporary file in the same directory, then `rename`.
- *
- * @param path - the target
- * @param data - the content
- * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlinkQuietly(tmp);
-    throw fsError(e, `cannot write '${path}'`, { path });
-  }
-}
-
-/**
- * A name for a temporary file next to an image, which no listing takes for an image (it ends in
- * `.tmp`) and no other call picks.
- *
- * @param dir - the directory
- * @param purpose - a word for people looking at the directory (`import`, `export`)
- */
-export function tempPath(dir: string, purpose: string): string {
-  return join(dir, `.stowage-${purpose}-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**

@@ -2,17 +2,19 @@
  * Export and import of images as `raw+size`, `qcow2+size` and `vmdk+size` streams (an 8-byte
  * little-endian size, then the data), as Proxmox's file storages stream them.
  *
- * `qemu-img` cannot write to a pipe, so a qcow2/vmdk image leaves as `raw+size` through a
- * sparse temporary raw file next to it, and a `raw+size` stream becomes a qcow2/vmdk image
- * through one as well. Raw images stream natively both ways.
+ * Raw images stream natively both ways. A qcow2/vmdk image leaves as `raw+size` through
+ * `qemu-nbd` and our NBD client, without a temporary copy (nbd-export.ts). `qemu-img` cannot
+ * read from a pipe, so a `raw+size` stream becomes a qcow2/vmdk image through a sparse raw
+ * temporary next to it (a `conv` temporary, see temp-name.ts).
  *
  * @module
  */
 import { lstat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   encodeSizeHeader,
   exportRawFile,
+  isStorageError,
   readSizeHeader,
   SIZE_HEADER_BYTES,
   StorageError,
@@ -25,12 +27,14 @@ import {
   type VolumeImportRequest,
 } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { createExclusive, errnoOf, tempPath, unlinkQuietly } from './fs-util.js';
+import { assertImage, runTool, type DirEnv } from './env.js';
+import { exists } from './fs-util.js';
+import { exportViaNbd } from './nbd-export.js';
+import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
 import { streamFile, writeAll, writeSparse } from './stream-io.js';
-import { reserveImageFile, undoNewFile, type NewFile } from './volumes.js';
+import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
 import { backingReference, formatImageVolname } from './volname.js';
 
 function unsupported(volume: ParsedVolume, format: StreamFormat, why: string): never {
@@ -90,38 +94,21 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
     await streamFile(path, output, { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, total, signal });
     return;
   }
-  const tmp = tempPath(dirname(path), 'export');
-  try {
-    await createExclusive(tmp);
-    await runTool(env, qemuImgConvertArgs({ source: path, sourceFormat: volume.format as VolumeFormat, target: tmp, targetFormat: 'raw' }), { signal });
-    await exportRawFile(tmp, output, { onProgress: request.onProgress, signal });
-  } finally {
-    await unlinkQuietly(tmp);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
-    throw e;
-  }
+  await exportViaNbd(env, { path, format: volume.format as VolumeFormat }, output, { onProgress: request.onProgress });
 }
 
 /** How {@link importImage} picks another name when the target exists and renaming is allowed. */
 export type FreeNameFinder = (vmid: number, format: VolumeFormat) => Promise<string>;
 
-async function checkImported(env: DirEnv, file: NewFile, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
+async function checkImported(env: DirEnv, path: string, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
   let allowedBacking: string | undefined;
   if (volume.baseVmid !== undefined && volume.baseName !== undefined && (await exists(join(env.layout.imageDir(volume.baseVmid), volume.baseName)))) {
     allowedBacking = backingReference(volume.baseVmid, volume.baseName);
   }
-  const { path } = await admitFile(env, file.path, format, { volname, origin: 'imported', allowedBacking });
+  const admitted = (await admitFile(env, path, format, { volname, origin: 'imported', allowedBacking })).path;
   let result;
   try {
-    result = await runTool(env, qemuImgCheckArgs(path, format), { okExitCodes: [0, 2, 3], signal: env.ctx.signal });
+    result = await runTool(env, qemuImgCheckArgs(admitted, format), { okExitCodes: [0, 2, 3] });
   } catch (e) {
     if (e instanceof StorageError && e.code === 'COMMAND_FAILED') {
       throw new StorageError('INVALID_ARGUMENT', `imported image '${volname}' does not pass qemu-img check`, { cause: e, details: { volname } });
@@ -136,18 +123,36 @@ async function checkImported(env: DirEnv, file: NewFile, volume: ParsedVolume & 
   }
 }
 
+/** Reserves the import's target, or with `allowRename` a free name when the target is taken. */
+async function reserveTarget(env: DirEnv, request: VolumeImportRequest, freeName: FreeNameFinder): Promise<NewVolume> {
+  const volume = request.volume as ParsedVolume & { vmid: number };
+  try {
+    return await reserveVolume(env, volume.vmid, volume.name, volume.volname);
+  } catch (e) {
+    if (!request.allowRename || !isStorageError(e, 'ALREADY_EXISTS')) throw e;
+  }
+  env.log.warn(`volume '${volume.volname}' already exists: importing under another name`);
+  const name = await freeName(volume.vmid, volume.format as VolumeFormat);
+  const volname = formatImageVolname({ vmid: volume.vmid, name, baseVmid: volume.baseVmid, baseName: volume.baseName });
+  return reserveVolume(env, volume.vmid, name, volname);
+}
+
 /**
  * Reads an image from a stream into a new volume. The target must not exist (unless
- * `allowRename`, then a free name is used). Imported qcow2/vmdk files are checked as untrusted
- * (no data file, no backing file but the linked clone's own base, one extent, `qemu-img check`
- * clean). Any failure removes the file and the directories the import made.
+ * `allowRename`, then a free name is used). Its name is reserved before the stream is read (a
+ * hidden temporary, see new-volume.ts); the data goes to the temporary, which becomes the
+ * volume only when the stream is complete and checked. Imported qcow2/vmdk files are checked as
+ * untrusted (no data file, no backing file but the linked clone's own base, one extent,
+ * `qemu-img check` clean). Any failure removes the temporaries and the directories the import
+ * made, and nothing else.
  *
  * @param env - the call's environment
  * @param request - the target, the stream format, the input
  * @param freeName - picks a free disk name for `allowRename`
  * @returns the volname written
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
- *   (truncated stream, a format mismatch, an unsafe or corrupt image), `NO_SPACE`, `ABORTED`
+ *   (truncated stream, a format mismatch, an unsafe or corrupt image), `NO_SPACE`, `ABORTED`,
+ *   `NOT_FOUND` (the temporary was removed by another process: nothing was imported)
  * @see Proxmox `PVE::Storage::Plugin::volume_import`
  */
 export async function importImage(env: DirEnv, request: VolumeImportRequest, freeName: FreeNameFinder): Promise<string> {
@@ -156,40 +161,29 @@ export async function importImage(env: DirEnv, request: VolumeImportRequest, fre
   assertImage(volume, 'volumeImport');
   const fileFormat = volume.format as VolumeFormat;
   const dataFormat = streamDataFormat(format) as VolumeFormat;
-  let name = volume.name;
-  let volname = volume.volname;
-  const target = await volumePath(env, volume);
-  if (await exists(target)) {
-    if (!request.allowRename) throw new StorageError('ALREADY_EXISTS', `volume '${volume.volname}' already exists`, { details: { volname: volume.volname } });
-    env.log.warn(`volume '${volume.volname}' already exists: importing under another name`);
-    name = await freeName(volume.vmid, fileFormat);
-    volname = formatImageVolname({ vmid: volume.vmid, name, baseVmid: volume.baseVmid, baseName: volume.baseName });
-  }
-  const size = await readSizeHeader(request.input, env.ctx.signal);
-  const file = await reserveImageFile(env, volume.vmid, name, volname);
+  const made = await reserveTarget(env, request, freeName);
   const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
-  let tmp: string | undefined;
+  let conv: OwnTemp | undefined;
   try {
+    const size = await readSizeHeader(request.input, env.ctx.signal);
     if (dataFormat === 'raw' && fileFormat === 'raw') {
-      await writeSparse(file.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      await writeSparse(made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
     } else if (dataFormat === 'raw') {
-      tmp = tempPath(dirname(file.path), 'import');
-      await createExclusive(tmp);
-      await writeSparse(tmp, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      conv = await makeTemp(made.path, 'conv', ownerToken(env.ctx.node));
+      await writeSparse(conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
       const preallocation = preallocationFor(env.ctx.config.preallocation, fileFormat);
-      const source = (await admitFile(env, tmp, 'raw', { volname, origin: 'imported' })).path;
-      await runTool(env, qemuImgConvertArgs({ source, sourceFormat: 'raw', target: file.path, targetFormat: fileFormat, preallocation }), {
-        signal: env.ctx.signal,
-      });
+      const source = (await admitFile(env, conv.path, 'raw', { volname: made.volname, origin: 'imported' })).path;
+      await runTool(env, qemuImgConvertArgs({ source, sourceFormat: 'raw', target: made.temp.path, targetFormat: fileFormat, preallocation }));
     } else {
-      await writeSparse(file.path, request.input, io);
-      await checkImported(env, file, volume, fileFormat, volname);
+      await writeSparse(made.temp.path, request.input, io);
+      await checkImported(env, made.temp.path, volume, fileFormat, made.volname);
     }
+    if (conv) await removeOwnTemp(conv, env.log);
+    await publishVolume(env, made);
   } catch (e) {
-    if (tmp) await unlinkQuietly(tmp);
-    await undoNewFile(file);
+    if (conv) await removeOwnTemp(conv, env.log);
+    await undoNewVolume(env, made);
     throw e;
   }
-  if (tmp) await unlinkQuietly(tmp);
-  return volname;
+  return made.volname;
 }

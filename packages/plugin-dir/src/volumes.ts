@@ -1,19 +1,24 @@
 /**
  * Making and removing images: allocate, free, turn into a base (template), linked clone.
- * Every failure on the way removes what the call made: the file, and directories it created.
+ * A new image is written under a hidden temporary name (see new-volume.ts) and published under
+ * its final name only when whole; every failure on the way removes what the call made (its
+ * temporary, checked by identity, and directories it created).
  *
  * @module
  */
-import { chmod, lstat, rename, truncate, unlink } from 'node:fs/promises';
+import { chmod, lstat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
 import { assertImage, entryPath, runTool, type DirEnv } from './env.js';
-import { createExclusive, errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs, unlinkQuietly, type MadeDirs } from './fs-util.js';
+import { errnoOf, fsError, removeDirIfEmpty } from './fs-util.js';
 import { admitImage } from './gate.js';
+import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
+import { assertNameFree, namesInUseIn } from './reserve.js';
+import { moveNoReplace } from './temp-file.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
@@ -42,52 +47,6 @@ export function assertNewImageName(vmid: number, name: string, format: VolumeFor
   }
 }
 
-/** A new file with the directories made for it, removed again by {@link undoNewFile}. */
-export interface NewFile {
-  /** The file. */
-  readonly path: string;
-  /** The directories made on the way. */
-  readonly made: MadeDirs;
-}
-
-/**
- * Reserves a new image file: checks the path stays inside the storage, makes the guest
- * directory, and creates the file empty with `O_EXCL` so no concurrent call can take the name.
- *
- * @param env - the call's environment
- * @param vmid - the owner
- * @param name - the file name
- * @param volname - for errors
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`, `ALREADY_EXISTS`, or mapped filesystem errors
- */
-export async function reserveImageFile(env: DirEnv, vmid: number, name: string, volname: string): Promise<NewFile> {
-  const dir = env.layout.imageDir(vmid);
-  const path = join(dir, name);
-  await confine(env.rootReal, path, volname, env.fs);
-  const made = await makeDirs(dir, env.fs);
-  try {
-    // directories made just now: check again that nothing swapped a symlink in on the way
-    if (made.created.length > 0) await confine(env.rootReal, path, volname, env.fs);
-    await createExclusive(path, 0o640, env.fs);
-  } catch (e) {
-    await removeMadeDirs(made);
-    throw e;
-  }
-  return { path, made };
-}
-
-/**
- * Removes a reserved file and the directories made for it (and the guest directory, if that is
- * now empty). Never throws.
- *
- * @param file - what {@link reserveImageFile} returned
- */
-export async function undoNewFile(file: NewFile): Promise<void> {
-  await unlinkQuietly(file.path);
-  await removeMadeDirs(file.made);
-  await removeDirIfEmpty(dirname(file.path));
-}
-
 /**
  * Allocates an image: raw files without preallocation are made natively (a sparse file),
  * everything else by `qemu-img create` with the storage's preallocation.
@@ -106,20 +65,21 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
   assertSizeFor(dirCapabilities, format, request.size);
   const size = roundUpKiB(request.size);
   const volname = formatImageVolname({ vmid, name });
-  const file = await reserveImageFile(env, vmid, name, volname);
+  const made = await reserveVolume(env, vmid, name, volname);
   try {
     const preallocation = preallocationFor(env.ctx.config.preallocation, format);
     if (format === 'raw' && preallocation === 'off') {
       try {
-        await truncate(file.path, size);
+        await truncate(made.temp.path, size);
       } catch (e) {
         throw fsError(e, `cannot size '${volname}' to ${size} bytes`, { volname, size });
       }
     } else {
-      await runTool(env, qemuImgCreateArgs({ format, path: file.path, size, preallocation }));
+      await runTool(env, qemuImgCreateArgs({ format, path: made.temp.path, size, preallocation }));
     }
+    await publishVolume(env, made);
   } catch (e) {
-    await undoNewFile(file);
+    await undoNewVolume(env, made);
     throw e;
   }
   return volname;
@@ -150,6 +110,9 @@ export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void
     st = await lstat(path);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot inspect '${path}'`, { path });
+    if ((await namesInUseIn(env, dirname(path))).has(volume.name)) {
+      throw new StorageError('NOT_FOUND', `volume '${volume.volname}' is still being made: it cannot be freed`, { details: { volname: volume.volname, inProgress: true } });
+    }
     throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist on '${env.storeId}'`, { details: { volname: volume.volname } });
   }
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
@@ -202,17 +165,10 @@ export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<str
   const newVolname = formatImageVolname({ vmid: volume.vmid, name: newName, baseVmid: volume.baseVmid, baseName: volume.baseName });
   const newPath = join(dirname(path), newName);
   await confine(env.rootReal, newPath, newVolname, env.fs);
-  try {
-    await lstat(newPath);
-    throw new StorageError('ALREADY_EXISTS', `file '${newPath}' already exists`, { details: { volname: newVolname } });
-  } catch (e) {
-    if (isStorageError(e)) throw e;
-    if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot inspect '${newPath}'`, { path: newPath });
-  }
-  try {
-    await rename(path, newPath);
-  } catch (e) {
-    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+  await assertNameFree(env, dirname(path), newName, newVolname);
+  if (!(await moveNoReplace(path, newPath, newVolname))) {
+    await unlink(newPath).catch(() => undefined);
+    throw new StorageError('INTERNAL', `cannot rename '${volume.volname}' to '${newVolname}': the old name could not be removed`, { details: { volname: volume.volname } });
   }
   await moveSidecars(path, newPath);
   await chmod(newPath, 0o444).catch((e: unknown) => env.log.warn(`could not make '${newPath}' read-only: ${(e as Error).message}`));
@@ -241,13 +197,14 @@ export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promi
   assertNewImageName(request.vmid, request.name, 'qcow2');
   await admitImage(env, base);
   const volname = formatImageVolname({ vmid: request.vmid, name: request.name, baseVmid: base.vmid, baseName: base.name });
-  const file = await reserveImageFile(env, request.vmid, request.name, volname);
+  const made = await reserveVolume(env, request.vmid, request.name, volname);
   try {
     const backing = { file: backingReference(base.vmid, base.name), format: base.format as VolumeFormat };
     const preallocation = preallocationFor(env.ctx.config.preallocation, base.format as VolumeFormat);
-    await runTool(env, qemuImgCreateArgs({ format: 'qcow2', path: file.path, preallocation, backing }));
+    await runTool(env, qemuImgCreateArgs({ format: 'qcow2', path: made.temp.path, preallocation, backing }));
+    await publishVolume(env, made);
   } catch (e) {
-    await undoNewFile(file);
+    await undoNewVolume(env, made);
     throw e;
   }
   return volname;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import {
   encodeSizeHeader,
   forwardInto,

@@ -15,6 +15,7 @@ import {
   spawnError,
   timeoutError,
 } from './failure.js';
+import { findSetpriv, parentDeathArgv, setprivExecFailure } from './parent-death.js';
 import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
 import { BoundedText, feedInput, pipeWithoutEnd } from './streams.js';
 
@@ -44,6 +45,15 @@ export interface LocalRunnerOptions {
    * @default 2000
    */
   readonly killGraceMs?: number;
+  /**
+   * Start every command so that the kernel kills it when this process ends, even by SIGKILL
+   * (when no handler of ours runs): through util-linux `setpriv --pdeathsig KILL --`, when a
+   * `setpriv` that knows the option is found (looked up once, on `PATH` or at
+   * `toolPaths.setpriv`). Without it commands run as they are. The signal is tied to the
+   * thread that starts the command: a command started from a worker thread dies with that thread.
+   * @default true
+   */
+  readonly dieWithParent?: boolean;
 }
 
 interface Outcome {
@@ -61,7 +71,9 @@ interface Outcome {
  * Runs commands on this host. Never through a shell: argv goes to `execve` as it is, so no
  * argument is ever interpreted. Every command gets `LC_ALL=C` so that tool output parses the
  * same everywhere, standard input `/dev/null` unless {@link RunOptions.stdin} is given, and a
- * timeout.
+ * timeout. Commands die with this process, even when it is killed with SIGKILL (see
+ * {@link LocalRunnerOptions.dieWithParent}), so that a crash never leaves a `qemu-img` working
+ * on for nobody.
  *
  * Output given a stream ({@link RunOptions.stdout}) is piped with backpressure and never held
  * in memory; the stream is not ended, so a caller can write a header before and more after.
@@ -80,6 +92,7 @@ export class LocalRunner implements CommandRunner {
   readonly #toolPaths: Readonly<Record<string, string>>;
   readonly #maxOutputBytes: number;
   readonly #killGraceMs: number;
+  readonly #dieWithParent: boolean;
 
   /**
    * @param options - default timeout, extra environment, tool paths, output bound
@@ -91,6 +104,7 @@ export class LocalRunner implements CommandRunner {
     this.#toolPaths = { ...options.toolPaths };
     this.#maxOutputBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
     this.#killGraceMs = options.killGraceMs ?? 2000;
+    this.#dieWithParent = options.dieWithParent ?? true;
     if (!(this.#timeoutMs >= 0)) throw new TypeError('timeoutMs must be >= 0');
     for (const [name, path] of Object.entries(this.#toolPaths)) {
       if (!path.startsWith('/')) throw new TypeError(`toolPaths['${name}'] must be an absolute path`);
@@ -118,8 +132,11 @@ export class LocalRunner implements CommandRunner {
     const bytes = typeof stdin === 'string' || stdin instanceof Uint8Array ? stdin : undefined;
     const stream = stdin !== undefined && bytes === undefined ? (stdin as Readable) : undefined;
     const okExitCodes = options.okExitCodes ?? [0];
+    const setpriv = this.#dieWithParent ? await findSetpriv(this.#toolPaths['setpriv'] ?? 'setpriv') : undefined;
+    if (signal?.aborted) throw abortedError(argv, signal.reason);
+    const [file, ...args] = setpriv ? parentDeathArgv(setpriv, [program, ...argv.slice(1)]) : [program, ...argv.slice(1)];
 
-    const sub = execa(program, argv.slice(1), {
+    const sub = execa(file!, args, {
       shell: false,
       env: { ...this.#env, ...options.env, LC_ALL: 'C' },
       extendEnv: true,
@@ -158,6 +175,8 @@ export class LocalRunner implements CommandRunner {
     } finally {
       detachInput?.();
     }
+    const notRun = setpriv ? setprivExecFailure(outcome.exitCode, stderr.text()) : undefined;
+    if (notRun !== undefined) throw spawnError(argv, program, notRun);
     return this.#conclude(argv, program, outcome, stderr.text(), okExitCodes, timeoutMs, signal, streamError);
   }
 

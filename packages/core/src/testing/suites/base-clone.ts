@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hasFeature, type VolumeFormat } from '../../capabilities.js';
 import { expectCode } from '../assert.js';
 import { allOf, featureGate, formatWith, gate } from '../gates.js';

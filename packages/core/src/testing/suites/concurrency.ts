@@ -5,7 +5,7 @@
  * @module
  */
 import { PassThrough } from 'node:stream';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { isStorageError } from '../../errors.js';
 import { encodeSizeHeader } from '../../transfer.js';
 import { expectCode } from '../assert.js';

@@ -12,7 +12,7 @@ import type { GarbageReport } from '../../plugin-types.js';
 import { encodeSizeHeader } from '../../transfer.js';
 import type { ChildJob } from '../child/operation-worker.js';
 import { firstDifference, patternBytes } from '../bytes.js';
-import { allOf, gate } from '../gates.js';
+import { gate } from '../gates.js';
 import type { StorageKit } from '../kit.js';
 import { describeGated, itGated } from './gated.js';
 
@@ -50,10 +50,11 @@ function startChild(kit: StorageKit, op: ChildJob['op']): RunningChild {
   let out = '';
   let err = '';
   const waiters: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const printed = (line: string): boolean => out.split('\n').some((l) => l === line || l.startsWith(`${line} `));
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     for (const w of [...waiters]) {
-      if (out.split('\n').some((l) => l === w.line || l.startsWith(`${w.line} `))) {
+      if (printed(w.line)) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve();
       }
@@ -70,7 +71,8 @@ function startChild(kit: StorageKit, op: ChildJob['op']): RunningChild {
   return {
     child,
     exited,
-    waitFor: (line) => new Promise<void>((resolve, reject) => waiters.push({ line, resolve, reject })),
+    // the line may have come already (while the case was still writing to the child)
+    waitFor: (line) => (printed(line) ? Promise.resolve() : new Promise<void>((resolve, reject) => waiters.push({ line, resolve, reject }))),
   };
 }
 

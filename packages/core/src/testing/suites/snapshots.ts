@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hasFeature } from '../../capabilities.js';
 import { expectCode } from '../assert.js';
 import { BAD_SNAPSHOT_NAMES } from '../bad-values.js';
