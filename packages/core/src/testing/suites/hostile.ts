@@ -72,10 +72,10 @@ export function hostileSuite(kit: StorageKit): void {
         const m = kit.manager;
         const sink = byteSink();
         const problems: string[] = [];
-        const mustSettle: [string, Promise<unknown>][] = [
-          ['listImages', m.listImages(kit.storeId)],
-          ['listVolumes', m.listVolumes(kit.storeId)],
-          ['volumeSizeInfo', m.volumeSizeInfo(v)],
+        const mustSettle: [string, () => Promise<unknown>][] = [
+          ['listImages', () => m.listImages(kit.storeId)],
+          ['listVolumes', () => m.listVolumes(kit.storeId)],
+          ['volumeSizeInfo', () => m.volumeSizeInfo(v)],
         ];
         const mustRefuse: [string, () => Promise<unknown>][] = [
           ['path', () => m.path(v)],
@@ -89,8 +89,8 @@ export function hostileSuite(kit: StorageKit): void {
           ['createBase', () => m.createBase(v)],
           ['cloneImage', () => m.cloneImage(v, { vmid: kit.newVmid() })],
         ];
-        for (const [name, p] of mustSettle) {
-          const o = await settle(p);
+        for (const [name, run] of mustSettle) {
+          const o = await settle(run());
           if ('blocked' in o) problems.push(`${name}: ${describeOutcome(o)}`);
           else if (!o.ok && !isStorageError(o.error)) problems.push(`${name}: ${describeOutcome(o)}`);
         }
