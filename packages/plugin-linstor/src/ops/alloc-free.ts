@@ -113,6 +113,7 @@ export async function createUnfinished(env: LinstorEnv, req: CreateDefinitionReq
   const made = await identify(env, rd, owner);
   env.ctx.nameReserved();
   await undoOnFailure(env, made, () => placeDefinition(env, rd));
+  forgetView(env);
   return made;
 }
 
