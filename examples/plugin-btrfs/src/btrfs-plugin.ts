@@ -6,12 +6,19 @@
 import { statfs } from 'node:fs/promises';
 import {
   API_VERSION,
+  findFreeDiskIndex,
+  formatDiskName,
+  isStorageError,
   StoragePlugin,
   StorageError,
+  type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
+  type FindFreeDisknameRequest,
   type FreeImageRequest,
+  type GarbageReport,
   type ImageInfo,
   type ListImagesRequest,
   type ParsedVolume,
@@ -32,10 +39,13 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
+import { checkedDisk } from './disk-file.js';
 import * as listing from './listing.js';
 import { diskFile, parseBtrfsVolname, subvolPath } from './names.js';
 import * as snapshots from './snapshots.js';
+import { takenNames } from './subvolumes.js';
 import * as transfer from './transfer.js';
+import { collectUnfinished } from './unfinished.js';
 import * as volumes from './volumes.js';
 
 /** `statfs` type of a btrfs filesystem. */
@@ -123,14 +133,51 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
     return volumes.allocImage(ctx, request);
   }
 
-  /** @see Proxmox `free_image` */
+  /** `NOT_FOUND` when the volume does not exist. @see Proxmox `free_image` */
   override freeImage(ctx: PluginContext<BtrfsConfig>, request: FreeImageRequest): Promise<void> {
     return volumes.freeImage(ctx, request.volume);
   }
 
-  /** `.../disk.raw` of the volume or of a snapshot. @see Proxmox `path`, `filesystem_path` */
+  /**
+   * `.../disk.raw` of the volume or of a snapshot (whether or not it exists yet).
+   *
+   * @throws {@link StorageError} `CORRUPT` when something there is not a regular file
+   * @see Proxmox `path`, `filesystem_path`
+   */
   override async path(ctx: PluginContext<BtrfsConfig>, request: PathRequest): Promise<VolumePath> {
+    await checkedDisk(ctx.config.path, request.volume, request.snapshot).catch((e: unknown) => {
+      if (!isStorageError(e, 'NOT_FOUND')) throw e;
+    });
     return { path: diskFile(subvolPath(ctx.config.path, request.volume, request.snapshot)), vmid: request.volume.vmid, vtype: 'images' };
+  }
+
+  /**
+   * Nothing to attach: checks that the raw file is there and is a regular file.
+   *
+   * @throws {@link StorageError} `NOT_FOUND`, `CORRUPT`
+   * @see Proxmox `activate_volume`
+   */
+  override async activateVolume(ctx: PluginContext<BtrfsConfig>, request: ActivateVolumeRequest): Promise<void> {
+    await checkedDisk(ctx.config.path, request.volume, request.snapshot);
+  }
+
+  /**
+   * The lowest free disk name of a guest, counting every entry named like a disk (even one the
+   * listing skips) and volumes still being made.
+   *
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<BtrfsConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    const index = findFreeDiskIndex(request.vmid, await takenNames(ctx.config.path, request.vmid));
+    return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: this.diskNameExtension(request.format) });
+  }
+
+  /**
+   * Removes the hidden subvolumes of volumes whose making was cut short (the process died),
+   * each checked by subvolume id; reports those of running processes and of other nodes.
+   */
+  override collectGarbage(ctx: PluginContext<BtrfsConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    return collectUnfinished(ctx, request.dryRun === true);
   }
 
   /** @see Proxmox `create_base` */

@@ -7,11 +7,9 @@
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
 import {
-  errnoOf,
   formatVolumeId,
-  fsError,
+  isStorageError,
   type ImageInfo,
   type ListImagesRequest,
   type ParsedVolume,
@@ -20,7 +18,8 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import type { BtrfsConfig } from './config.js';
-import { diskFile, parseBtrfsVolname, subvolPath } from './names.js';
+import { checkedDisk } from './disk-file.js';
+import { parseBtrfsVolname, subvolPath } from './names.js';
 import type { SubvolumeInfo } from './parse.js';
 import { listVmids, readVmDir, subvolumeInfo, type SubvolEntry } from './subvolumes.js';
 
@@ -62,21 +61,22 @@ async function resolveParent(ctx: PluginContext<BtrfsConfig>, own: DiskEntry, in
 }
 
 async function describe(ctx: PluginContext<BtrfsConfig>, e: DiskEntry): Promise<ImageInfo | undefined> {
-  let st;
+  const volume = parseBtrfsVolname(e.volname);
+  let stats;
   try {
-    st = await stat(diskFile(e.path));
+    stats = (await checkedDisk(ctx.config.path, volume)).stats;
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw fsError(err, `cannot read '${e.path}'`, { path: e.path });
+    // a subvolume without disk.raw, or with something else than a regular file there, is no volume
+    if (isStorageError(err, 'NOT_FOUND') || isStorageError(err, 'CORRUPT')) return undefined;
+    throw err;
   }
   const info = await subvolumeInfo(ctx, e.path);
-  const volume = parseBtrfsVolname(e.volname);
   return {
     volid: formatVolumeId(ctx.storeId, e.volname),
     volname: e.volname,
     format: 'raw',
-    size: st.size,
-    used: st.blocks * 512,
+    size: stats.size,
+    used: stats.blocks * 512,
     vmid: volume.vmid ?? 0,
     isBase: volume.isBase,
     parent: await resolveParent(ctx, e, info),
@@ -86,7 +86,7 @@ async function describe(ctx: PluginContext<BtrfsConfig>, e: DiskEntry): Promise<
 
 /**
  * Lists the images of a storage: every `images/<vmid>/(vm|base)-<vmid>-disk-<n>` subvolume that
- * holds a `disk.raw`.
+ * holds a regular `disk.raw`. Volumes being made are hidden (see `unfinished.ts`).
  *
  * @param ctx - the operation's context
  * @param request - only one guest's, or only these volnames

@@ -79,3 +79,29 @@ export function parseSubvolEntry(entry: string): { readonly name: string; readon
   if (!parseDiskName(name) || snapshot === '') return undefined;
   return { name, snapshot };
 }
+
+/** Marks the hidden name of an unfinished volume's subvolume: `.<name>.tmp-<owner token>`. */
+const UNFINISHED_RE = /^\.((?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[1-9][0-9]{0,3}))\.tmp-([A-Za-z0-9._:-]+)$/;
+
+/**
+ * The hidden name a volume is made under until it is whole: it starts with a dot, so no listing
+ * shows it, and it carries the owner token of the process making it.
+ *
+ * @param name - the subvolume name the volume will have, e.g. `vm-100-disk-0`
+ * @param owner - the owner token (see `formatOwner`)
+ * @returns e.g. `.vm-100-disk-0.tmp-pve1:3f9a1c07:4711:123456`
+ */
+export function unfinishedName(name: string, owner: string): string {
+  return `.${name}.tmp-${owner}`;
+}
+
+/**
+ * Reads a directory entry written by {@link unfinishedName}.
+ *
+ * @param entry - a directory entry of `images/<vmid>/`
+ * @returns the subvolume name it will have and its owner token, or `undefined` for other entries
+ */
+export function parseUnfinishedName(entry: string): { readonly name: string; readonly owner: string } | undefined {
+  const m = UNFINISHED_RE.exec(entry);
+  return m ? { name: m[1] ?? '', owner: m[2] ?? '' } : undefined;
+}

@@ -14,21 +14,18 @@ import {
 } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
+import { checkedDisk, checkedSubvolume } from './disk-file.js';
 import { subvolPath } from './names.js';
 import { runBtrfs } from './run.js';
 import { listSnapshots } from './subvolumes.js';
 import { exists, scratchPath } from './volumes.js';
-
-async function mustHave(path: string, what: string, details: Record<string, unknown>): Promise<void> {
-  if (!(await exists(path))) throw new StorageError('NOT_FOUND', `${what} does not exist`, { details });
-}
 
 /** `btrfs subvolume snapshot -r` of the volume. @throws {@link StorageError} `ALREADY_EXISTS` @see Proxmox `volume_snapshot` */
 export async function volumeSnapshot(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   const source = subvolPath(ctx.config.path, volume);
   const target = subvolPath(ctx.config.path, volume, snapshot);
-  await mustHave(source, `volume '${volume.volname}'`, { volname: volume.volname });
+  await checkedDisk(ctx.config.path, volume);
   if (await exists(target)) {
     throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
   }
@@ -46,8 +43,8 @@ export async function volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, re
   const { volume, snapshot } = request;
   const current = subvolPath(ctx.config.path, volume);
   const snap = subvolPath(ctx.config.path, volume, snapshot);
-  await mustHave(current, `volume '${volume.volname}'`, { volname: volume.volname });
-  await mustHave(snap, `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  await checkedDisk(ctx.config.path, volume);
+  await checkedDisk(ctx.config.path, volume, snapshot);
   const fresh = scratchPath(current, 'rollback');
   const old = scratchPath(current, 'old');
   await runBtrfs(ctx, subvolumeSnapshotArgs(snap, fresh, false));
@@ -78,13 +75,12 @@ export async function volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, re
 /** `btrfs subvolume delete` of the snapshot. @throws {@link StorageError} `NOT_FOUND` @see Proxmox `volume_snapshot_delete` */
 export async function volumeSnapshotDelete(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
-  const snap = subvolPath(ctx.config.path, volume, snapshot);
-  await mustHave(snap, `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  const snap = await checkedSubvolume(ctx.config.path, volume, snapshot);
   await runBtrfs(ctx, subvolumeDeleteArgs([snap]));
 }
 
 /** The volume's snapshots, oldest first, with btrfs's UUID as id. @see Proxmox `volume_snapshot_info` */
 export async function volumeSnapshotInfo(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<SnapshotInfo[]> {
-  await mustHave(subvolPath(ctx.config.path, volume), `volume '${volume.volname}'`, { volname: volume.volname });
+  await checkedDisk(ctx.config.path, volume);
   return (await listSnapshots(ctx, volume)).map((s) => ({ name: s.snapshot ?? '', id: s.info.uuid, timestamp: s.info.created }));
 }

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { readdir, rmdir, stat } from 'node:fs/promises';
+import { lstat, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, fsError, type ParsedVolume, type PluginContext } from '@stowage/core';
+import { errnoOf, fsError, StorageError, type ParsedVolume, type PluginContext } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
-import { parseSubvolEntry, subvolName, vmDir } from './names.js';
+import { parseSubvolEntry, parseUnfinishedName, subvolName, vmDir } from './names.js';
 import { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';
 
 /** btrfs gives the root directory of every subvolume this inode number. */
@@ -25,31 +25,69 @@ export interface SubvolEntry {
 }
 
 /**
- * Lists the disk subvolumes and snapshots in `images/<vmid>/`; plain files and directories,
- * and names that are not ours, are skipped.
+ * Tells whether a path is the root of a subvolume (a directory with btrfs's subvolume root
+ * inode number), not following a symbolic link.
+ *
+ * @param path - the path
+ */
+export async function isSubvolume(path: string): Promise<boolean> {
+  const st = await lstat(path, { bigint: true }).catch(() => undefined);
+  return st !== undefined && st.isDirectory() && st.ino === SUBVOLUME_ROOT_INODE;
+}
+
+async function readEntries(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
+    throw fsError(e, `cannot read '${dir}'`, { path: dir });
+  }
+}
+
+/**
+ * Lists the disk subvolumes and snapshots in `images/<vmid>/`; plain files, directories,
+ * symbolic links, and names that are not ours, are skipped.
  *
  * @param storagePath - the storage's path
  * @param vmid - the guest
  */
 export async function readVmDir(storagePath: string, vmid: number): Promise<SubvolEntry[]> {
   const dir = vmDir(storagePath, vmid);
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw fsError(e, `cannot read '${dir}'`, { path: dir });
-  }
   const found: SubvolEntry[] = [];
-  for (const entry of entries.sort()) {
+  for (const entry of await readEntries(dir)) {
     const parsed = parseSubvolEntry(entry);
     if (!parsed) continue;
     const path = join(dir, entry);
-    const st = await stat(path, { bigint: true }).catch(() => undefined);
-    if (!st?.isDirectory() || st.ino !== SUBVOLUME_ROOT_INODE) continue;
-    found.push({ ...parsed, path });
+    if (await isSubvolume(path)) found.push({ ...parsed, path });
   }
   return found;
+}
+
+/**
+ * The disk names of a guest that are taken: by any entry named like a disk or a snapshot of one
+ * (whatever its kind, even one the listing skips), and by unfinished volumes.
+ *
+ * @param storagePath - the storage's path
+ * @param vmid - the guest
+ * @returns subvolume names, e.g. `vm-100-disk-0`
+ */
+export async function takenNames(storagePath: string, vmid: number): Promise<string[]> {
+  const names = (await readEntries(vmDir(storagePath, vmid))).map((e) => parseSubvolEntry(e)?.name ?? parseUnfinishedName(e)?.name);
+  return names.filter((n): n is string => n !== undefined);
+}
+
+/**
+ * Refuses a disk name that is taken (see {@link takenNames}).
+ *
+ * @param storagePath - the storage's path
+ * @param vmid - the guest
+ * @param name - the subvolume name, e.g. `vm-100-disk-0`
+ * @throws {@link StorageError} `ALREADY_EXISTS`
+ */
+export async function assertNameFree(storagePath: string, vmid: number, name: string): Promise<void> {
+  if ((await takenNames(storagePath, vmid)).includes(name)) {
+    throw new StorageError('ALREADY_EXISTS', `volume '${vmid}/${name}.raw' already exists`, { details: { vmid, name } });
+  }
 }
 
 /**
@@ -99,6 +137,17 @@ export async function listSnapshots(ctx: PluginContext<BtrfsConfig>, volume: Par
  */
 export function subvolumeInfo(ctx: PluginContext<BtrfsConfig>, path: string): Promise<SubvolumeInfo> {
   return ctx.cache.get(`btrfs:show:${path}`, async () => parseSubvolumeShow((await ctx.run(subvolumeShowArgs(path))).stdout));
+}
+
+/**
+ * Asks `btrfs subvolume show` for a subvolume's id now, bypassing the operation's cache: for
+ * checking a subvolume's identity right before removing it.
+ *
+ * @param ctx - the operation's context
+ * @param path - the subvolume
+ */
+export async function currentSubvolumeId(ctx: PluginContext<BtrfsConfig>, path: string): Promise<number> {
+  return parseSubvolumeShow((await ctx.run(subvolumeShowArgs(path))).stdout).id;
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { mkdir, open, rename, rmdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   type AllocImageRequest,
@@ -16,16 +17,18 @@ import {
   StorageError,
   type VolumeResizeRequest,
 } from '@stowage/core';
-import { setReadonlyArgs, subvolumeCreateArgs, subvolumeSnapshotArgs } from './commands.js';
+import { setReadonlyArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
-import { diskFile, parseBtrfsVolname, subvolPath, vmDir } from './names.js';
+import { checkedDisk, checkedSubvolume, openDisk } from './disk-file.js';
+import { diskFile, parseBtrfsVolname, subvolName, subvolPath, vmDir } from './names.js';
 import { runBtrfs } from './run.js';
-import { deleteSubvolumes, snapshotEntries } from './subvolumes.js';
+import { assertNameFree, deleteSubvolumes, snapshotEntries } from './subvolumes.js';
+import { createUnfinished, discard, publish, type UnfinishedSubvolume } from './unfinished.js';
 
-/** Tells whether a path exists (any kind). */
+/** Tells whether a path exists (any kind; a symbolic link is not followed). */
 export async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await lstat(path);
     return true;
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return false;
@@ -52,59 +55,67 @@ async function removeMadeDirs(made: string | undefined, dir: string): Promise<vo
   }
 }
 
-function mustNotExist(path: string, what: string): Promise<void> {
-  return exists(path).then((there) => {
-    if (there) throw new StorageError('ALREADY_EXISTS', `${what} '${basename(path)}' already exists`, { details: { path } });
-  });
-}
-
 async function mustExist(path: string, what: string, details: Record<string, unknown>): Promise<void> {
   if (!(await exists(path))) throw new StorageError('NOT_FOUND', `${what} does not exist`, { details });
 }
 
+/** What {@link createDisk} puts into a new volume. */
+export interface NewDiskContent {
+  /** Writes the file's content (an import); without it the file is a sparse, empty file of `size` bytes. */
+  readonly fill?: ((file: string) => Promise<void>) | undefined;
+  /** Makes the volume read-only before it is moved into place (a template). */
+  readonly readonly?: boolean | undefined;
+}
+
 /**
- * Creates a subvolume holding a sparse `disk.raw` of `size` bytes. On failure nothing is left.
+ * Creates a volume: a subvolume holding `disk.raw` of `size` bytes, built under a hidden name
+ * marked with this process's owner token (the name counts as taken from then on, so the storage
+ * lock is given back with `ctx.nameReserved()`), and moved into place by one `rename` once
+ * whole. On failure the hidden subvolume is removed (if it is still the one made) and no volume
+ * is left (at most an empty guest directory); a process killed midway leaves only the hidden
+ * subvolume, for `collectGarbage`.
  *
  * @param ctx - the operation's context
  * @param vmid - the owner
  * @param name - the disk name with `.raw`
  * @param size - bytes
- * @param fill - writes the file's content instead of leaving it empty (import)
+ * @param content - what to write, and whether to make it read-only
  * @returns the volname
+ * @throws {@link StorageError} `ALREADY_EXISTS` when the name is taken (by a volume, a leftover
+ *   entry of that name, or a volume being made), and what the fill throws
  */
-export async function createDisk(
-  ctx: PluginContext<BtrfsConfig>,
-  vmid: number,
-  name: string,
-  size: number,
-  fill?: (file: string) => Promise<void>,
-): Promise<string> {
+export async function createDisk(ctx: PluginContext<BtrfsConfig>, vmid: number, name: string, size: number, content: NewDiskContent = {}): Promise<string> {
   const volname = `${vmid}/${name}`;
   const volume = parseBtrfsVolname(volname);
   const subvol = subvolPath(ctx.config.path, volume);
   const dir = vmDir(ctx.config.path, vmid);
   const made = await ensureVmDir(ctx.config.path, vmid);
+  let unfinished: UnfinishedSubvolume;
   try {
-    await mustNotExist(subvol, 'volume');
-    await runBtrfs(ctx, subvolumeCreateArgs(subvol));
+    await assertNameFree(ctx.config.path, vmid, subvolName(volume));
+    unfinished = await createUnfinished(ctx, subvol);
   } catch (e) {
     await removeMadeDirs(made, dir);
     throw e;
   }
+  ctx.nameReserved();
   try {
-    if (fill) await fill(diskFile(subvol));
+    const file = diskFile(unfinished.path);
+    if (content.fill) await content.fill(file);
     else {
-      const handle = await open(diskFile(subvol), 'wx', 0o640);
+      const handle = await open(file, 'wx', 0o640);
       try {
         await handle.truncate(size);
       } finally {
         await handle.close();
       }
     }
+    if (content.readonly) await runBtrfs(ctx, setReadonlyArgs(unfinished.path, true));
+    await publish(unfinished, subvol);
     return volname;
   } catch (e) {
-    await deleteSubvolumes(ctx, [subvol], dir).catch(() => undefined);
-    await removeMadeDirs(made, dir);
+    // the guest's directory stays: without the lock, another call may be making a volume in it
+    await discard(ctx, unfinished);
     throw fsError(e, `cannot create '${volname}'`, { volname });
   }
 }
@@ -117,10 +128,16 @@ export async function allocImage(ctx: PluginContext<BtrfsConfig>, request: Alloc
   return createDisk(ctx, request.vmid, request.name, request.size);
 }
 
-/** Deletes a volume's snapshots and the volume. @throws {@link StorageError} `NOT_FOUND` when there is no such volume @see Proxmox `free_image` */
+/**
+ * Deletes a volume's snapshots and the volume's subvolume, whatever its `disk.raw` is (a
+ * hostile one too), but never through a symbolic link.
+ *
+ * @throws {@link StorageError} `NOT_FOUND` when there is no such subvolume (also while the volume
+ *   is being made); `CORRUPT` when the way to it is a symbolic link
+ * @see Proxmox `free_image`
+ */
 export async function freeImage(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<void> {
-  const subvol = subvolPath(ctx.config.path, volume);
-  await mustExist(subvol, `volume '${volume.volname}'`, { volname: volume.volname });
+  const subvol = await checkedSubvolume(ctx.config.path, volume);
   const snaps = await snapshotEntries(ctx.config.path, volume);
   await deleteSubvolumes(ctx, [...snaps.map((s) => s.path), subvol], vmDir(ctx.config.path, volume.vmid ?? 0));
 }
@@ -135,8 +152,8 @@ export async function createBase(ctx: PluginContext<BtrfsConfig>, volume: Parsed
   const baseVolume = parseBtrfsVolname(`${volume.vmid}/${volume.name.replace(/^vm-/, 'base-')}`);
   const from = subvolPath(ctx.config.path, volume);
   const to = subvolPath(ctx.config.path, baseVolume);
-  await mustExist(from, `volume '${volume.volname}'`, { volname: volume.volname });
-  await mustNotExist(to, 'template');
+  await checkedDisk(ctx.config.path, volume);
+  await assertNameFree(ctx.config.path, volume.vmid ?? 0, subvolName(baseVolume));
   const moves: Array<readonly [string, string]> = [[from, to]];
   for (const s of await snapshotEntries(ctx.config.path, volume)) moves.push([s.path, `${to}@${s.snapshot}`]);
   const done: Array<readonly [string, string]> = [];
@@ -166,13 +183,14 @@ export async function cloneImage(ctx: PluginContext<BtrfsConfig>, request: Clone
     throw new StorageError('NOT_SUPPORTED', `'${volume.volname}' is not a template: clone a template, or a snapshot`, { details: { volname: volume.volname } });
   }
   const source = subvolPath(ctx.config.path, volume, snapshot);
-  await mustExist(source, snapshot === undefined ? `volume '${volume.volname}'` : `snapshot '${snapshot}' of '${volume.volname}'`, { volname: volume.volname, snapshot });
+  await checkedDisk(ctx.config.path, volume, snapshot);
   const volname = `${request.vmid}/${request.name}`;
-  const target = subvolPath(ctx.config.path, parseBtrfsVolname(volname));
+  const clone = parseBtrfsVolname(volname);
+  const target = subvolPath(ctx.config.path, clone);
   const dir = vmDir(ctx.config.path, request.vmid);
   const made = await ensureVmDir(ctx.config.path, request.vmid);
   try {
-    await mustNotExist(target, 'volume');
+    await assertNameFree(ctx.config.path, request.vmid, subvolName(clone));
     await runBtrfs(ctx, subvolumeSnapshotArgs(source, target, false));
   } catch (e) {
     await removeMadeDirs(made, dir);
@@ -181,23 +199,15 @@ export async function cloneImage(ctx: PluginContext<BtrfsConfig>, request: Clone
   return volname;
 }
 
-/** Grows `disk.raw`. @throws {@link StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
+/** Grows `disk.raw`. @throws {@link StorageError} `CANNOT_SHRINK`, `NOT_FOUND`, `CORRUPT` (not a regular file) @see Proxmox `volume_resize` */
 export async function volumeResize(ctx: PluginContext<BtrfsConfig>, request: VolumeResizeRequest): Promise<void> {
-  const file = diskFile(subvolPath(ctx.config.path, request.volume));
-  let current: number;
-  try {
-    current = (await stat(file)).size;
-  } catch (e) {
-    throw fsError(e, `cannot read '${request.volume.volname}'`, { volname: request.volume.volname });
-  }
-  if (request.size < current) {
-    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${request.volume.volname}' from ${current} to ${request.size} bytes`, {
-      details: { volname: request.volume.volname, size: current, requested: request.size },
+  const { file, stats } = await checkedDisk(ctx.config.path, request.volume);
+  if (request.size < stats.size) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${request.volume.volname}' from ${stats.size} to ${request.size} bytes`, {
+      details: { volname: request.volume.volname, size: stats.size, requested: request.size },
     });
   }
-  const handle = await open(file, 'r+').catch((e: unknown) => {
-    throw fsError(e, `cannot open '${request.volume.volname}'`, { volname: request.volume.volname });
-  });
+  const handle = await openDisk(file, constants.O_RDWR);
   try {
     await handle.truncate(request.size);
   } catch (e) {
@@ -224,11 +234,12 @@ export async function renameVolume(ctx: PluginContext<BtrfsConfig>, request: Ren
     });
   }
   const volname = `${request.targetVmid}/${request.targetName}`;
-  const to = subvolPath(ctx.config.path, parseBtrfsVolname(volname));
+  const target = parseBtrfsVolname(volname);
+  const to = subvolPath(ctx.config.path, target);
   const dir = vmDir(ctx.config.path, request.targetVmid);
   const made = await ensureVmDir(ctx.config.path, request.targetVmid);
   try {
-    await mustNotExist(to, 'volume');
+    await assertNameFree(ctx.config.path, request.targetVmid, subvolName(target));
     await rename(from, to);
   } catch (e) {
     await removeMadeDirs(made, dir);

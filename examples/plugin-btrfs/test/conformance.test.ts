@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { ddVolumeData, describeStoragePlugin } from '@stowage/core/testing';
 import { BtrfsPlugin } from '../src/index.js';
+import { btrfsHostileFiles } from './hostile-files.js';
 import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
 
 const unavailable = await loopBtrfsUnavailable();
@@ -24,8 +25,15 @@ if (unavailable) {
       fs = await makeLoopBtrfs();
       const path = join(fs.mountpoint, 'stowage');
       await mkdir(path);
-      // volumeData: the kit writes into each volume's raw file in its subvolume with dd.
-      return { config: { type: 'btrfs', storage: 'kit', path }, volumeData: ddVolumeData() };
+      return {
+        config: { type: 'btrfs', storage: 'kit', path },
+        // the kit writes into each volume's raw file in its subvolume with dd
+        volumeData: ddVolumeData(),
+        // the crash cases run an import in a child process that loads the built plugin (dist/, `tsc -b`)
+        child: { pluginModule: new URL('../dist/index.js', import.meta.url).href, pluginExport: 'BtrfsPlugin' },
+        // the confinement cases put named pipes and symbolic links where disk.raw should be
+        hostile: btrfsHostileFiles('kit', path),
+      };
     },
     teardown: async () => {
       await fs?.remove();

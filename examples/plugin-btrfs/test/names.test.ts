@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStorageError } from '@stowage/core';
 import { parseBtrfsVolname } from '../src/names.js';
-import { parseSubvolEntry, subvolPath } from '../src/names.js';
+import { parseSubvolEntry, parseUnfinishedName, subvolPath, unfinishedName } from '../src/names.js';
 
 describe('parseBtrfsVolname', () => {
   it.each([
@@ -45,5 +45,18 @@ describe('layout', () => {
     expect(parseSubvolEntry('.vm-100-disk-0.rollback-42')).toBeUndefined();
     expect(parseSubvolEntry('vm-100-disk-0@')).toBeUndefined();
     expect(parseSubvolEntry('notes.txt')).toBeUndefined();
+  });
+});
+
+describe('unfinishedName', () => {
+  it('hides a volume being made behind a dot and carries its owner token, and reads back', () => {
+    const entry = unfinishedName('vm-100-disk-0', 'pve1:3f9a1c07:4711:123456');
+    expect(entry).toBe('.vm-100-disk-0.tmp-pve1:3f9a1c07:4711:123456');
+    expect(parseSubvolEntry(entry)).toBeUndefined();
+    expect(parseUnfinishedName(entry)).toEqual({ name: 'vm-100-disk-0', owner: 'pve1:3f9a1c07:4711:123456' });
+  });
+
+  it.each(['vm-100-disk-0', '.vm-100-disk-0', '.vm-100-disk-0.rollback-12', '.vm-100-disk-0.tmp-', '.x-100-disk-0.tmp-a:1'])('reads %s as no unfinished volume', (entry) => {
+    expect(parseUnfinishedName(entry)).toBeUndefined();
   });
 });

@@ -7,12 +7,17 @@
 import {
   API_VERSION,
   StorageError,
+  findFreeDiskIndex,
+  formatDiskName,
   formatVolumeId,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
+  type FindFreeDisknameRequest,
   type FreeImageRequest,
+  type GarbageReport,
   type ImageInfo,
   type ListImagesRequest,
   type ParsedVolume,
@@ -39,14 +44,15 @@ import { linstorCapabilities } from './capabilities.js';
 import { linstorConfigSchema, type LinstorConfig } from './config.js';
 import { formatLinstorVolname, parseLinstorVolname, PROP_NAME, PROP_VMID, toKib } from './names.js';
 import { activate, deactivate, devicePath } from './ops/activate.js';
-import { createVolume, deleteQuietly, freeVolume } from './ops/alloc-free.js';
+import { createVolume, freeVolume } from './ops/alloc-free.js';
 import { cloneBase, makeBase } from './ops/base-clone.js';
 import type { LinstorEnv } from './ops/env.js';
 import { removeSnapshot, rollbackTo, snapshotInfo, takeSnapshot } from './ops/snapshots.js';
 import { StatusCache } from './ops/status.js';
-import { exportRaw, exportSnapshotRaw, importRaw, readImportSize } from './ops/transfer.js';
+import { exportRaw, exportSnapshotRaw, importVolume } from './ops/transfer.js';
+import { collectUnfinished } from './ops/unfinished.js';
 import { dropSnapshotVolume, openSnapshotVolume, snapshotVolumeName } from './ops/snapshot-volume.js';
-import { forgetView, loadVolumes, requireVolume, type LinstorVolume } from './ops/view.js';
+import { assertNameFree, forgetView, loadAll, loadVolumes, requireVolume, type LinstorVolume } from './ops/view.js';
 
 function notSupported(what: string): never {
   throw new StorageError('NOT_SUPPORTED', `storage type 'linstor' does not support ${what}`, { details: { type: 'linstor', what } });
@@ -142,8 +148,9 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /**
-   * Spawns a volume from the resource group and places it (a local diskful replica first with
-   * `preferLocal`). On failure nothing is left.
+   * Spawns a volume from the resource group, marked unfinished until it is placed (the name is
+   * reserved once the definition exists, so the storage lock goes back during placement), and
+   * places it (a local diskful replica first with `preferLocal`). On failure nothing is left.
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, `INVALID_ARGUMENT`
    * @see Proxmox `LINSTORPlugin::alloc_image`
@@ -162,7 +169,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * Frees a volume: refuses a base with clones, waits a bounded time while it is in use, deletes
    * its snapshots, then the resource definition.
    *
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (also for a volume being imported), `IN_USE`
    * @see Proxmox `LINSTORPlugin::free_image`
    */
   override async freeImage(ctx: PluginContext<LinstorConfig>, request: FreeImageRequest): Promise<void> {
@@ -324,9 +331,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
     const target = parseLinstorVolname(own);
     const env = await this.#env(ctx);
     const v = await requireVolume(env, request.volume);
-    if ((await loadVolumes(env)).some((o) => o.name === target.name)) {
-      throw new StorageError('ALREADY_EXISTS', `volume '${target.name}' already exists`, { details: { name: target.name } });
-    }
+    await assertNameFree(env, target.name);
     await modifyResourceDefinition(env.client, env.call, v.rd, { override_props: { [PROP_NAME]: target.name, [PROP_VMID]: String(request.targetVmid) } });
     this.#written(env);
     return formatLinstorVolname(target.name, v.baseName);
@@ -348,7 +353,9 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /**
-   * Reads `raw+size` onto a new volume through its local device. On failure the new volume is removed.
+   * Reads `raw+size` onto a new volume through its local device. The volume is marked unfinished
+   * (hidden from listings, its name taken) until the last byte is written; on failure it is
+   * removed, checked by uuid.
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` (without `allowRename`), `INVALID_ARGUMENT` (truncated stream), `NOT_SUPPORTED`
    * @see Proxmox `volume_import`
@@ -358,23 +365,32 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
     if (request.snapshot || request.baseSnapshot || request.withSnapshots) notSupported('importing snapshots');
     if (request.volume.baseName) throw new StorageError('INVALID_ARGUMENT', `cannot import into a linked clone name '${request.volume.volname}'`);
     const env = await this.#env(ctx);
-    let name = request.volume.name;
-    if ((await loadVolumes(env)).some((o) => o.name === name)) {
-      if (!request.allowRename) throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name } });
-      name = await this.findFreeDiskname(ctx, { vmid: request.volume.vmid as number, base: request.volume.isBase });
-    }
-    const size = await readImportSize(env, request.input);
-    const rd = await createVolume(env, { name, vmid: request.volume.vmid as number, size: Math.max(size, 1) });
-    this.#written(env);
     try {
-      const v = (await loadVolumes(env)).find((o) => o.rd === rd);
-      if (!v) throw new StorageError('NOT_FOUND', `new volume ${rd} is not listed`);
-      await importRaw(env, v, request.input, size, request.onProgress);
-    } catch (e) {
-      await deleteQuietly(env, rd);
-      throw e;
+      return await importVolume(env, request, () => this.findFreeDiskname(ctx, { vmid: request.volume.vmid as number, base: request.volume.isBase }));
+    } finally {
+      this.#written(env);
     }
-    return name;
+  }
+
+  /**
+   * The lowest free disk name of a guest, counting unfinished volumes (their names are taken).
+   *
+   * @see Proxmox `find_free_diskname`
+   */
+  override async findFreeDiskname(ctx: PluginContext<LinstorConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    const taken = (await loadAll(await this.#env(ctx))).map((v) => v.name);
+    return formatDiskName({ isBase: request.base, vmid: request.vmid, index: findFreeDiskIndex(request.vmid, taken) });
+  }
+
+  /**
+   * Deletes the unfinished volumes (definitions marked `Aux/stowage/incomplete`) whose owner
+   * process is dead, each checked by its uuid; reports those of live owners and of other nodes.
+   */
+  override async collectGarbage(ctx: PluginContext<LinstorConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    const env = await this.#env(ctx);
+    const report = await collectUnfinished(env, request.dryRun === true);
+    if (report.removed.length > 0) this.#written(env);
+    return report;
   }
 
   /** Closes the connection pool of this storage. @see Proxmox `deactivate_storage` */

@@ -15,6 +15,13 @@ export const PROP_NAME = 'Aux/stowage/name';
 export const PROP_VMID = 'Aux/stowage/vmid';
 /** Property of a clone: the LINSTOR name of its base. */
 export const PROP_BASE = 'Aux/stowage/base';
+/**
+ * Property of a definition that is not whole yet (being imported, allocated or cloned): the
+ * owner token of the process making it (see `formatOwner`). Set in the create request itself and
+ * removed when the volume is whole; listings hide marked definitions, the free-name search counts
+ * them, and `collectGarbage` deletes those whose owner is dead.
+ */
+export const PROP_INCOMPLETE = 'Aux/stowage/incomplete';
 /** Property of a resource this plugin made diskless on a node to activate a volume there. */
 export const PROP_ACTIVATED = 'Aux/stowage/activated-diskless';
 /** DRBD option properties set at spawn. */

@@ -19,7 +19,14 @@ describeStoragePlugin({
     cluster = await startCluster({ controllers: 2 });
     // The stand-in's devices are files under devicePathRoot (links to each definition's data
     // file): the kit writes into them with dd, as it would into /dev/drbd/by-res/<res>/0.
-    return { config: cluster.config({ storage: 'kit-linstor' }), sizeUnit: 4 * 1024 * 1024, volumeData: ddVolumeData() };
+    // child: the crash cases run an import in a child process that loads the built plugin
+    // (dist/, made by `tsc -b`) and talks to this process's stand-in over HTTP.
+    return {
+      config: cluster.config({ storage: 'kit-linstor' }),
+      sizeUnit: 4 * 1024 * 1024,
+      volumeData: ddVolumeData(),
+      child: { pluginModule: new URL('../dist/index.js', import.meta.url).href, pluginExport: 'LinstorPlugin' },
+    };
   },
   teardown: async () => {
     validated = cluster?.validator?.checked ?? 0;

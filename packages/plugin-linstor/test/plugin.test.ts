@@ -54,7 +54,7 @@ describe('linstor plugin against the stand-in', () => {
     await plugin.freeImage(ctx(), { volume: vol(renamed) });
     expect(await plugin.listImages(ctx(), {})).toEqual([]);
     expect(cluster.model.definitions.size).toBe(0);
-    await expect(plugin.freeImage(ctx(), { volume: vol(renamed) }), 'a second free').rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(plugin.freeImage(ctx(), { volume: vol(renamed) }), 'freeing it again').rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('reports status from the group size query, cached until a write', async () => {

@@ -1,8 +1,8 @@
 /**
  * The stand-in answers as the real controller does (linstor-api.md §1, §3–§5), seen through the
  * plugin's own client: exact int64 ret_codes end to end, status mapping, arrays as error bodies,
- * 200 + warning when deleting what is missing, name rules, case-insensitive names, and the
- * refusal to delete a definition that has snapshots.
+ * 200 + warning when deleting what is missing, name rules, case-insensitive names, the
+ * refusal to delete a definition that has snapshots, and properties and uuids of definitions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinstorClient } from '../src/client/linstor-client.js';
@@ -63,6 +63,23 @@ describe('the stand-in controller, through the client', () => {
     await expect(client.call('DELETE', '/v1/resource-definitions/with_snap')).rejects.toMatchObject({ code: 'IN_USE', details: { status: 500 } });
     await client.call('DELETE', '/v1/resource-definitions/with_snap/snapshots/s1');
     expect((await client.call('DELETE', '/v1/resource-definitions/with_snap')).status).toBe(200);
+  });
+
+  it('sets properties in the spawn request, deletes one with delete_props, and gives a recreated definition a new uuid', async () => {
+    type Rd = { name: string; uuid?: string; props?: Record<string, string> };
+    const read = async () => (await client.get<Rd[]>('/v1/resource-definitions?resource_definitions=with_props')).body[0];
+    const spawned = { resource_definition_name: 'with_props', volume_sizes: [1024], definitions_only: true, resource_definition_props: { 'Aux/a': '1', 'Aux/b': 'n:1:2' } };
+    await client.call('POST', '/v1/resource-groups/stowage_test/spawn', spawned);
+    const first = await read();
+    expect(first).toMatchObject({ props: { 'Aux/a': '1', 'Aux/b': 'n:1:2' }, uuid: expect.any(String) });
+    await client.call('PUT', '/v1/resource-definitions/with_props', { delete_props: ['Aux/b'] });
+    const modified = await read();
+    expect(modified?.props).toEqual({ 'Aux/a': '1' });
+    expect(modified?.uuid, 'a modify keeps the uuid').toBe(first?.uuid);
+    await client.call('DELETE', '/v1/resource-definitions/with_props');
+    await client.call('POST', '/v1/resource-groups/stowage_test/spawn', spawned);
+    expect((await read())?.uuid, 'a definition made again under the same name').not.toBe(first?.uuid);
+    await client.call('DELETE', '/v1/resource-definitions/with_props');
   });
 
   it('answers an unknown route with 404 and an ApiCallRc list, a wrong method with 405', async () => {

@@ -12,8 +12,11 @@ import { attributesSuite } from './suites/attributes.js';
 import { badInputSuite } from './suites/bad-input.js';
 import { baseCloneSuite } from './suites/base-clone.js';
 import { capabilitiesSuite } from './suites/capabilities.js';
+import { concurrencySuite } from './suites/concurrency.js';
+import { crashSuite } from './suites/crash.js';
 import { volumeDataSuite } from './suites/data.js';
 import { faultSuite } from './suites/faults.js';
+import { hostileSuite } from './suites/hostile.js';
 import { idempotencySuite } from './suites/idempotency.js';
 import { renameSuite } from './suites/rename.js';
 import { resizeSuite } from './suites/resize.js';
@@ -44,6 +47,9 @@ export const STORAGE_SUITE_GROUPS: readonly StorageSuiteGroup[] = [
   idempotencySuite,
   badInputSuite,
   faultSuite,
+  concurrencySuite,
+  crashSuite,
+  hostileSuite,
 ];
 
 /**
@@ -85,7 +91,10 @@ export function useStorageKit(options: StoragePluginSuiteOptions): StorageKit {
  * (`raw+size` round trip); data (rollback, bases, clones and resize checked byte for byte when
  * `setup` returns a `volumeData` hook); repeated calls; bad input; failures leave nothing behind
  * (each command of `allocImage`, `createBase`, `cloneImage` and `volumeImport` failed in turn
- * through a `FaultInjectingRunner`). Each group is also exported alone (see {@link useStorageKit}).
+ * through a `FaultInjectingRunner`); overlapping operations (an allocation during an import or a
+ * copy, a free of a volume being imported, concurrent snapshots with one name); killed operations
+ * (an import SIGKILLed in a child process when `setup` returns `child`); hostile files (when
+ * `setup` returns `hostile`). Each group is also exported alone (see {@link useStorageKit}).
  *
  * Plugins must, among other things: refuse bad volnames in `parseVolname` itself with
  * `INVALID_VOLUME_ID` (call `assertSafeVolname` first); link clones to their base in

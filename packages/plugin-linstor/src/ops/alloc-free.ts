@@ -14,10 +14,11 @@ import {
   spawn,
   viewResources,
 } from '../client/api.js';
-import { newResourceName, PROP_EXACT_SIZE, PROP_NAME, PROP_TWO_PRIMARIES, PROP_VMID, toKib } from '../names.js';
+import { newResourceName, PROP_EXACT_SIZE, PROP_INCOMPLETE, PROP_NAME, PROP_TWO_PRIMARIES, PROP_VMID, toKib } from '../names.js';
 import { sleep, type LinstorEnv } from './env.js';
 import { dropAllSnapshotVolumes } from './snapshot-volume.js';
-import { clonesOf, forgetView, loadVolumes, requireVolume } from './view.js';
+import { identify, markWhole, ownerToken, undoOnFailure, type MadeDefinition } from './unfinished.js';
+import { assertNameFree, clonesOf, forgetView, requireVolume } from './view.js';
 
 /** How often a spawn is retried with a fresh random name when LINSTOR says the name exists. */
 const NAME_ATTEMPTS = 5;
@@ -88,59 +89,56 @@ export async function placeDefinition(env: LinstorEnv, rd: string): Promise<void
 }
 
 /**
- * Creates a volume: checks the name is free and the group exists, spawns, places. On any failure
- * after the spawn the definition is deleted again.
+ * Creates a volume that is not whole yet: checks that the name is free (unfinished volumes
+ * count) and the group exists, spawns a definition that carries this process's owner token
+ * from the create request on, reads its uuid, tells the manager the name is reserved (so the
+ * storage lock goes back while placement and data take their time), and places it. The caller
+ * finishes it with {@link markWhole}, inside {@link undoOnFailure}.
  *
  * @param env - the call's environment
  * @param req - name, vmid, size
- * @returns the LINSTOR name
+ * @returns the definition, still marked unfinished
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, the controller's errors
- * @see Proxmox `LINSTORPlugin::alloc_image`
  */
-export async function createVolume(env: LinstorEnv, req: CreateDefinitionRequest): Promise<string> {
-  const existing = (await loadVolumes(env)).find((v) => v.name === req.name);
-  if (existing) {
-    throw new StorageError('ALREADY_EXISTS', `volume '${req.name}' already exists`, { details: { name: req.name, resource: existing.rd } });
-  }
+export async function createUnfinished(env: LinstorEnv, req: CreateDefinitionRequest): Promise<MadeDefinition> {
+  await assertNameFree(env, req.name);
   if (!(await resourceGroupExists(env.client, env.call, env.config.resourceGroup))) {
     throw new StorageError('NOT_FOUND', `LINSTOR resource group '${env.config.resourceGroup}' does not exist`, {
       details: { resourceGroup: env.config.resourceGroup },
     });
   }
-  const rd = await spawnDefinition(env, req);
+  const owner = ownerToken(env);
+  const rd = await spawnDefinition(env, { ...req, props: { ...req.props, [PROP_INCOMPLETE]: owner } });
   forgetView(env);
-  try {
-    await placeDefinition(env, rd);
-  } catch (e) {
-    await deleteQuietly(env, rd);
-    throw e;
-  }
-  return rd;
+  const made = await identify(env, rd, owner);
+  env.ctx.nameReserved();
+  await undoOnFailure(env, made, () => placeDefinition(env, rd));
+  forgetView(env);
+  return made;
 }
 
 /**
- * Deletes a definition after a failed step, logging (not throwing) when that fails too.
+ * Creates a whole, empty volume: {@link createUnfinished}, then {@link markWhole}. On any failure
+ * after the spawn, the definition is deleted again (checked by uuid).
  *
  * @param env - the call's environment
- * @param rd - the LINSTOR name
+ * @param req - name, vmid, size
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND` (group), `NO_SPACE`, the controller's errors
+ * @see Proxmox `LINSTORPlugin::alloc_image`
  */
-export async function deleteQuietly(env: LinstorEnv, rd: string): Promise<void> {
-  try {
-    await deleteResourceDefinition(env.client, { ...env.call, signal: undefined }, rd);
-  } catch (e) {
-    env.ctx.log.warn(`LINSTOR: could not remove ${rd} after a failure`, { error: (e as Error).message });
-  }
-  forgetView(env);
+export async function createVolume(env: LinstorEnv, req: CreateDefinitionRequest): Promise<void> {
+  const made = await createUnfinished(env, req);
+  await undoOnFailure(env, made, () => markWhole(env, made));
 }
 
 /**
  * Frees a volume: refuses a base with clones (`IN_USE`), waits a bounded time while any replica
- * is in use (then `IN_USE`), deletes its snapshots, then the definition.
+ * is in use (then `IN_USE`), deletes its snapshots, then the definition. An unfinished volume
+ * (being imported) is not found.
  *
  * @param env - the call's environment
  * @param volume - the parsed volume
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume), `IN_USE` (clones, or still in use
- *   after the wait), the controller's errors
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` (clones, or still in use after the wait), the controller's errors
  * @see Proxmox `LINSTORPlugin::free_image`
  */
 export async function freeVolume(env: LinstorEnv, volume: ParsedVolume): Promise<void> {

@@ -7,10 +7,10 @@
  */
 import { StorageError } from '@stowage/core';
 import { cloneStatus, modifyResourceDefinition, startClone } from '../client/api.js';
-import { baseNameFor, formatLinstorVolname, newResourceName, PROP_BASE, PROP_NAME, PROP_VMID } from '../names.js';
-import { deleteQuietly } from './alloc-free.js';
+import { baseNameFor, formatLinstorVolname, newResourceName, PROP_BASE, PROP_INCOMPLETE, PROP_NAME, PROP_VMID } from '../names.js';
 import { sleep, type LinstorEnv } from './env.js';
-import { forgetView, loadVolumes, type LinstorVolume } from './view.js';
+import { identify, markWhole, ownerToken, undoOnFailure } from './unfinished.js';
+import { assertNameFree, forgetView, type LinstorVolume } from './view.js';
 
 /**
  * Turns a volume into a base: its name becomes `base-…`. The volume is read-only from then on
@@ -26,18 +26,17 @@ export async function makeBase(env: LinstorEnv, v: LinstorVolume): Promise<strin
   if (v.isBase) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is already a base volume`, { details: { volname: v.volname } });
   if (v.baseRd) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is a linked clone; it cannot become a base`, { details: { volname: v.volname } });
   const name = baseNameFor(v.name);
-  if ((await loadVolumes(env)).some((o) => o.name === name)) {
-    throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name } });
-  }
+  await assertNameFree(env, name);
   await modifyResourceDefinition(env.client, env.call, v.rd, { override_props: { [PROP_NAME]: name } });
   forgetView(env);
   return name;
 }
 
 /**
- * Clones a base with LINSTOR's clone API into a new definition in our resource group, polls
- * until it is `COMPLETE`, and returns the clone's volname. A clone that ends `FAILED` or does
- * not finish in `cloneTimeoutSeconds` is deleted.
+ * Clones a base with LINSTOR's clone API into a new definition in our resource group, marked
+ * unfinished from the clone request on; once its uuid is read the name is reserved (the storage
+ * lock goes back), the clone is polled until `COMPLETE`, and then marked whole. A clone that
+ * ends `FAILED` or does not finish in `cloneTimeoutSeconds` is deleted (checked by uuid).
  *
  * @param env - the call's environment
  * @param base - the base volume
@@ -50,23 +49,22 @@ export async function cloneBase(env: LinstorEnv, base: LinstorVolume, req: { nam
   if (!base.isBase) {
     throw new StorageError('INVALID_ARGUMENT', `clone_image only works on base images ('${base.volname}' is not one)`, { details: { volname: base.volname } });
   }
-  if ((await loadVolumes(env)).some((o) => o.name === req.name)) {
-    throw new StorageError('ALREADY_EXISTS', `volume '${req.name}' already exists`, { details: { name: req.name } });
-  }
+  await assertNameFree(env, req.name);
   const rd = newResourceName();
+  const owner = ownerToken(env);
   const started = await startClone(env.client, env.call, base.rd, {
     name: rd,
     resource_group: env.config.resourceGroup,
     use_zfs_clone: true,
-    override_props: { [PROP_NAME]: req.name, [PROP_VMID]: String(req.vmid), [PROP_BASE]: base.rd },
+    override_props: { [PROP_NAME]: req.name, [PROP_VMID]: String(req.vmid), [PROP_BASE]: base.rd, [PROP_INCOMPLETE]: owner },
   });
   forgetView(env);
-  try {
+  const made = await identify(env, rd, owner);
+  env.ctx.nameReserved();
+  await undoOnFailure(env, made, async () => {
     await waitForClone(env, started.location, rd);
-  } catch (e) {
-    await deleteQuietly(env, rd);
-    throw e;
-  }
+    await markWhole(env, made);
+  });
   return formatLinstorVolname(req.name, base.name);
 }
 

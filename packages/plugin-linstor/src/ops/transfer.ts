@@ -6,11 +6,13 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback } from '@stowage/core';
+import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback, type VolumeImportRequest } from '@stowage/core';
 import { activate, deactivate } from './activate.js';
 import type { LinstorEnv } from './env.js';
 import { dropSnapshotVolume, openSnapshotVolume } from './snapshot-volume.js';
-import { localResource, loadVolumes, type LinstorVolume } from './view.js';
+import { createUnfinished } from './alloc-free.js';
+import { markWhole, undoOnFailure } from './unfinished.js';
+import { localResource, loadAll, type LinstorVolume } from './view.js';
 
 const CHUNK = 1 << 20;
 
@@ -29,7 +31,7 @@ export async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path
     return await fn(path);
   } finally {
     if (!hadLocal) {
-      const now = (await loadVolumes(env)).find((o) => o.rd === v.rd);
+      const now = (await loadAll(env)).find((o) => o.rd === v.rd);
       if (now) await deactivate(env, now);
     }
   }
@@ -143,14 +145,33 @@ export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readab
 }
 
 /**
- * Reads the size header of an import stream.
+ * Makes a new volume from a `raw+size` stream: checks the name (a taken one is
+ * `ALREADY_EXISTS`, or with `allowRename` the next free name), reads the header, creates the
+ * volume marked unfinished (the name is reserved then), writes the bytes through the local
+ * device, and marks it whole. On failure the definition is deleted, checked by uuid; a killed
+ * import leaves a marked definition that no listing shows and `collectGarbage` removes.
  *
  * @param env - the call's environment
- * @param input - the stream
- * @returns the payload size
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when truncated
+ * @param request - the import request
+ * @param freeName - the next free disk name of the volume's guest
+ * @returns the volume's own name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated stream), `NO_SPACE`
+ * @see Proxmox `volume_import`
  */
-export function readImportSize(env: LinstorEnv, input: Readable): Promise<number> {
-  return readSizeHeader(input, env.ctx.signal ?? undefined);
+export async function importVolume(env: LinstorEnv, request: VolumeImportRequest, freeName: () => Promise<string>): Promise<string> {
+  let name = request.volume.name;
+  if ((await loadAll(env)).some((o) => o.name === name)) {
+    if (!request.allowRename) throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name } });
+    name = await freeName();
+  }
+  const size = await readSizeHeader(request.input, env.ctx.signal ?? undefined);
+  const made = await createUnfinished(env, { name, vmid: request.volume.vmid as number, size: Math.max(size, 1) });
+  await undoOnFailure(env, made, async () => {
+    const v = (await loadAll(env)).find((o) => o.rd === made.rd);
+    if (!v) throw new StorageError('NOT_FOUND', `new volume ${made.rd} is not listed`);
+    await importRaw(env, v, request.input, size, request.onProgress);
+    await markWhole(env, made);
+  });
+  return name;
 }
 

@@ -8,7 +8,7 @@
 import { StorageError, formatVolumeId, type ParsedVolume } from '@stowage/core';
 import { listResourceDefinitions, viewResources } from '../client/api.js';
 import type { ResourceDefinitionJson, ResourceJson } from '../client/types.js';
-import { formatLinstorVolname, PROP_BASE, PROP_NAME, PROP_VMID, sameLinstorName } from '../names.js';
+import { formatLinstorVolname, PROP_BASE, PROP_INCOMPLETE, PROP_NAME, PROP_VMID, sameLinstorName } from '../names.js';
 import type { LinstorEnv } from './env.js';
 
 /** One stowage volume as LINSTOR holds it. */
@@ -37,21 +37,48 @@ export interface LinstorVolume {
   readonly resources: readonly ResourceJson[];
   /** The definition as listed. */
   readonly definition: ResourceDefinitionJson;
+  /** The owner token of an unfinished volume (being imported, allocated or cloned); `undefined` once whole. */
+  readonly incomplete: string | undefined;
 }
 
 const VIEW_KEY = 'linstor:view';
 
 /**
- * The volumes of this storage, loaded once per operation.
+ * Every volume of this storage, unfinished ones too, loaded once per operation. For name
+ * checks and the free-name search: an unfinished volume's name is taken.
  *
  * @param env - the call's environment
  * @returns every volume, sorted by volname
  */
-export function loadVolumes(env: LinstorEnv): Promise<LinstorVolume[]> {
+export function loadAll(env: LinstorEnv): Promise<LinstorVolume[]> {
   return env.ctx.cache.get(VIEW_KEY, async () => {
     const [rds, rscs] = await Promise.all([listResourceDefinitions(env.client, env.call), viewResources(env.client, env.call)]);
     return buildVolumes(rds, rscs, env.config.resourceGroup);
   });
+}
+
+/**
+ * The whole volumes of this storage (what is listed, found and freed), loaded once per operation.
+ *
+ * @param env - the call's environment
+ * @returns the volumes that are not marked unfinished, sorted by volname
+ */
+export async function loadVolumes(env: LinstorEnv): Promise<LinstorVolume[]> {
+  return (await loadAll(env)).filter((v) => v.incomplete === undefined);
+}
+
+/**
+ * Throws when a volume (whole or unfinished) already has the name `name`.
+ *
+ * @param env - the call's environment
+ * @param name - a volume's own name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`
+ */
+export async function assertNameFree(env: LinstorEnv, name: string): Promise<void> {
+  const existing = (await loadAll(env)).find((v) => v.name === name);
+  if (existing) {
+    throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name, resource: existing.rd } });
+  }
 }
 
 /**
@@ -102,6 +129,7 @@ export function buildVolumes(rds: readonly ResourceDefinitionJson[], rscs: reado
       ctime: created.length ? Math.floor(Math.min(...created) / 1000) : undefined,
       resources,
       definition: rd,
+      incomplete: rd.props?.[PROP_INCOMPLETE],
     });
   }
   return out.sort((a, b) => (a.volname < b.volname ? -1 : a.volname > b.volname ? 1 : 0));
@@ -136,13 +164,13 @@ export async function requireVolume(env: LinstorEnv, volume: ParsedVolume): Prom
 }
 
 /**
- * The clones whose base is `rd`.
+ * The clones whose base is `rd`, unfinished ones too (a clone under way needs its base).
  *
  * @param env - the call's environment
  * @param rd - the base's LINSTOR name
  */
 export async function clonesOf(env: LinstorEnv, rd: string): Promise<LinstorVolume[]> {
-  const all = await loadVolumes(env);
+  const all = await loadAll(env);
   return all.filter((v) => sameLinstorName(v.baseRd, rd));
 }
 

@@ -50,7 +50,9 @@ function startChild(kit: StorageKit, op: ChildJob['op']): RunningChild {
   let out = '';
   let err = '';
   const waiters: { line: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let how: number | string | undefined;
   const printed = (line: string): boolean => out.split('\n').some((l) => l === line || l.startsWith(`${line} `));
+  const exitedBefore = (line: string): Error => new Error(`the child exited (${how}) before printing '${line}': ${err.trim() || out.trim()}`);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     for (const w of [...waiters]) {
@@ -65,20 +67,30 @@ function startChild(kit: StorageKit, op: ChildJob['op']): RunningChild {
   });
   child.stdin.on('error', () => undefined); // the child may die with our writes in flight
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
-  void exited.then((how) => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`the child exited (${how}) before printing '${w.line}': ${err.trim() || out.trim()}`));
+  void exited.then((code) => {
+    how = code;
+    for (const w of waiters.splice(0)) w.reject(exitedBefore(w.line));
   });
   return {
     child,
     exited,
-    // the line may have come already (while the case was still writing to the child)
-    waitFor: (line) => (printed(line) ? Promise.resolve() : new Promise<void>((resolve, reject) => waiters.push({ line, resolve, reject }))),
+    // the line may have come before the case asks for it, or the child may be gone already
+    waitFor: (line) =>
+      new Promise<void>((resolve, reject) => {
+        if (printed(line)) resolve();
+        else if (how !== undefined) reject(exitedBefore(line));
+        else waiters.push({ line, resolve, reject });
+      }),
   };
 }
 
 function write(child: ChildProcessWithoutNullStreams, data: Buffer): Promise<void> {
   return new Promise((resolve) => {
-    if (!child.stdin.write(data)) child.stdin.once('drain', resolve);
+    // a child that died never drains: its stdin closes instead
+    if (!child.stdin.write(data)) {
+      child.stdin.once('drain', resolve);
+      child.stdin.once('close', resolve);
+    }
     else resolve();
   });
 }
