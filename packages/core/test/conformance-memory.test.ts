@@ -1,17 +1,7 @@
-import { afterAll, describe, expect } from 'vitest';
-import {
-  concurrencySuite,
-  crashSuite,
-  defineMemoryPlugin,
-  describeStoragePlugin,
-  hostileSuite,
-  MemoryPlugin,
-  MemoryRunner,
-  memoryVolumeData,
-  useStorageKit,
-} from '@stowage/core/testing';
+import { afterAll, expect } from 'vitest';
+import { defineMemoryPlugin, describeStoragePlugin, MemoryPlugin, MemoryRunner, memoryVolumeData } from '@stowage/core/testing';
 
-const runners = [new MemoryRunner(), new MemoryRunner(), new MemoryRunner()];
+const runners = [new MemoryRunner(), new MemoryRunner()];
 
 describeStoragePlugin({
   name: 'memory, everything on',
@@ -23,14 +13,6 @@ describeStoragePlugin({
   name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only)',
   plugin: defineMemoryPlugin({ type: 'memorystrict', rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false, attributes: ['notes'] }),
   setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[1]!.store) }),
-});
-
-// The trust groups, until every plugin passes them and they join the full suite.
-describe('memory: overlapping, killed and hostile operations', () => {
-  const kit = useStorageKit({ name: 'memory trust', plugin: MemoryPlugin, setup: () => ({ config: { type: 'memory', storage: 'kit' }, runner: runners[2], sizeUnit: 1024 * 1024 }) });
-  concurrencySuite(kit);
-  crashSuite(kit);
-  hostileSuite(kit);
 });
 
 // The kit cleans up after itself: nothing it made is left, not even data.

@@ -1,14 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LocalRunner } from '@stowage/core';
-import { describe } from 'vitest';
-import { describeStoragePlugin, hostileSuite, useStorageKit, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
+import { describeStoragePlugin, type KitChildProcess, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { releaseImmutable } from './helpers.js';
 import { dirHostileFiles } from './hostile.js';
 
 const runner = new LocalRunner();
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const repoDir = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The kit's crash cases run an import in a child process, on the built packages (`pnpm test` builds first). */
+const child: KitChildProcess = {
+  pluginModule: pathToFileURL(join(packageDir, 'dist/index.js')).href,
+  pluginExport: 'DirPlugin',
+  coreModule: pathToFileURL(join(repoDir, 'packages/core/dist/index.js')).href,
+};
 
 /**
  * The kit's data cases write into the image files the way QEMU does, with the real `qemu-io` on
@@ -39,7 +48,13 @@ for (const [label, features] of runs) {
     plugin: DirPlugin,
     setup: async () => {
       dir = await mkdtemp(join(tmpdir(), 'stowage-dir-kit-'));
-      return { config: { type: 'dir', storage: 'kit', path: dir, content: 'images,iso,backup' }, sizeUnit: 1024 * 1024, volumeData };
+      return {
+        config: { type: 'dir', storage: 'kit', path: dir, content: 'images,iso,backup' },
+        sizeUnit: 1024 * 1024,
+        volumeData,
+        child,
+        hostile: dirHostileFiles(dir),
+      };
     },
     teardown: async () => {
       if (!dir) return;
@@ -49,20 +64,3 @@ for (const [label, features] of runs) {
     ...(features ? { features } : {}),
   });
 }
-
-/** The kit's hostile-file group (not yet among the default groups): every kind the kit names. */
-describe('dir: hostile files placed in the storage', () => {
-  let dir: string | undefined;
-  const kit = useStorageKit({
-    name: 'dir hostile files',
-    plugin: DirPlugin,
-    setup: async () => {
-      dir = await mkdtemp(join(tmpdir(), 'stowage-dir-hostile-'));
-      return { config: { type: 'dir', storage: 'kit', path: dir }, sizeUnit: 1024 * 1024, hostile: dirHostileFiles(dir) };
-    },
-    teardown: async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    },
-  });
-  hostileSuite(kit);
-});
