@@ -104,13 +104,15 @@ export class StorageManager {
     const loaded = await loadStorages(registry, options);
     const locks =
       options.locks ??
+      options.cluster?.locks ??
       new StorageLocks({
         lockDir: options.lockDir ?? defaultLockDir(),
         sharedLockDir: options.sharedLockDir,
         acquireTimeoutMs: options.lockTimeoutMs,
         sharedHoldMs: options.sharedLockHoldMs,
       });
-    const node = options.node ?? hostname().split('.')[0] ?? 'localhost';
+    const node = options.node ?? options.cluster?.node ?? hostname().split('.')[0] ?? 'localhost';
+    const changes = options.changes ?? options.cluster?.changes;
     const state = new ManagerState(
       options.runner ?? new LocalRunner(),
       node,
@@ -118,9 +120,9 @@ export class StorageManager {
       locks,
       options.cacheTtlMs ?? 5000,
       options.gcIntervalMs ?? 60_000,
-      options.changes,
+      changes,
     );
-    const store: ConfigStore = { raw: new Map(), file: options.configFile, hasSharedLockDir: options.sharedLockDir !== undefined || options.locks !== undefined };
+    const store: ConfigStore = { raw: new Map(), file: options.configFile, hasSharedLockDir: options.sharedLockDir !== undefined || options.locks !== undefined || options.cluster !== undefined };
     for (const { raw, config, cls } of loaded) {
       const entry = state.makeEntry(cls, config);
       assertLockable(store, state.isShared(entry), entry.id);
@@ -128,7 +130,7 @@ export class StorageManager {
       store.raw.set(entry.id, raw);
     }
     const manager = new StorageManager(state, registry, store);
-    manager.#unsubscribe = options.changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
+    manager.#unsubscribe = changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
     return manager;
   }
 

@@ -6,7 +6,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../command/runner.js';
-import type { ChangeFeed } from '../cluster.js';
+import type { ChangeFeed, ClusterServices } from '../cluster.js';
 import type { LockService } from '../lock/service.js';
 import type { Logger } from '../plugin-types.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
@@ -65,6 +65,12 @@ export interface StorageManagerOptions {
   readonly locks?: LockService;
   /** Announce writes to, and hear other nodes' writes from, this feed; see {@link ChangeFeed}. */
   readonly changes?: ChangeFeed;
+  /**
+   * A cluster's coordination services (`@stowage/cluster-etcd`'s `connect()`): the manager takes
+   * its `locks`, `changes` and `node` unless `locks`, `changes` or `node` are given. The manager
+   * does not close it.
+   */
+  readonly cluster?: ClusterServices;
   /**
    * How often, at most, the manager removes a storage's stale temporaries (left by operations
    * whose process died) before an operation on it, in milliseconds. The first operation on each

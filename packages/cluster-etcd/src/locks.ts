@@ -1,0 +1,364 @@
+/**
+ * Storage and volume locks on etcd: one key per lock, created by a compare-and-swap
+ * (`create_revision == 0`) and attached to a lease of its own. The lease is kept alive while the
+ * lock is held, so a holder that dies, stalls or loses etcd gives the lock up within the lease
+ * TTL; the holder itself is told (its handle's signal aborts with `LOCK_LOST`) before etcd can
+ * hand the key to anyone else. Release revokes the lease, which deletes the key.
+ *
+ * Waiters of one process take turns in arrival order, and only the first of them asks etcd; it
+ * watches the key for its deletion (and asks again at least every half second).
+ *
+ * @module
+ */
+import { lockSubject, StorageError, type LockHandle, type LockHolder, type LockRequest, type LockService } from '@stowage/core';
+import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type ITxnResponse, type Watcher } from 'etcd3';
+import { etcdError, etcdErrorCode } from './errors.js';
+import { formatLockRecord, lockKey, locksPrefix, parseLockKey, parseLockRecord } from './keys.js';
+import { HeldLease, type LeaseLoss } from './lease.js';
+import { Turns } from './turns.js';
+
+/** Options of {@link EtcdLocks}. */
+export interface EtcdLocksOptions {
+  /** The connected client. */
+  readonly client: Etcd3;
+  /** The normalised key prefix. */
+  readonly prefix: string;
+  /** This node's name: it names holders, and scopes the locks of local storages. */
+  readonly node: string;
+  /** The endpoints, for error details. */
+  readonly endpoints: readonly string[];
+  /**
+   * The TTL of a lock's lease, in seconds: how long a holder that died or stalled keeps the
+   * others waiting, and how long a holder may go without reaching etcd before its lock is lost.
+   * @default 10
+   */
+  readonly leaseTtlSeconds?: number | undefined;
+  /**
+   * How long a caller waits for a lock, in milliseconds.
+   * @default 10_000
+   */
+  readonly acquireTimeoutMs?: number | undefined;
+  /**
+   * The longest a shared storage's lock may be held, in milliseconds (`0`: no limit).
+   * @default 60_000
+   */
+  readonly sharedHoldMs?: number | undefined;
+  /**
+   * The longest a local storage's lock may be held, in milliseconds (`0`: no limit).
+   * @default 0
+   */
+  readonly localHoldMs?: number | undefined;
+  /**
+   * How long a release may take before the lease is left to expire, in milliseconds.
+   * @default 5000
+   */
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+const POLL_MS = 500;
+const RETRY_MS = 100;
+
+function checkMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
+  return value;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The etcd {@link LockService}. One per connection; `connect()` makes it.
+ *
+ * @example
+ * ```ts
+ * const cluster = await connect({ endpoints: ['10.0.0.1:2379'], node: 'pve1' });
+ * const lock = await cluster.locks.acquire({ storeId: 'nfs', shared: true, operation: 'allocImage' });
+ * try { await work(lock.signal); } finally { await lock.release(); }
+ * ```
+ */
+export class EtcdLocks implements LockService {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #node: string;
+  readonly #endpoints: readonly string[];
+  readonly #ttlSeconds: number;
+  readonly #acquireTimeoutMs: number;
+  readonly #sharedHoldMs: number;
+  readonly #localHoldMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #turns = new Turns();
+  readonly #held = new Set<{ lose(): void; release(): Promise<void> }>();
+  #closed = false;
+
+  /**
+   * @param options - client, prefix, node, lease TTL, timeouts
+   * @throws TypeError on a lease TTL below 1 s or a negative timeout
+   */
+  constructor(options: EtcdLocksOptions) {
+    this.#client = options.client;
+    this.#prefix = options.prefix;
+    this.#node = options.node;
+    this.#endpoints = options.endpoints;
+    this.#ttlSeconds = options.leaseTtlSeconds ?? 10;
+    if (!Number.isInteger(this.#ttlSeconds) || this.#ttlSeconds < 1) throw new TypeError('leaseTtlSeconds must be a whole number >= 1');
+    this.#acquireTimeoutMs = checkMs('acquireTimeoutMs', options.acquireTimeoutMs ?? 10_000);
+    this.#sharedHoldMs = checkMs('sharedHoldMs', options.sharedHoldMs ?? 60_000);
+    this.#localHoldMs = checkMs('localHoldMs', options.localHoldMs ?? 0);
+    this.#requestTimeoutMs = checkMs('requestTimeoutMs', options.requestTimeoutMs ?? 5000);
+  }
+
+  /**
+   * The etcd key of a lock: shared storages' locks are the cluster's, local storages' locks are
+   * this node's.
+   *
+   * @param request - storage, volume, shared or not
+   * @returns the key
+   */
+  keyOf(request: Pick<LockRequest, 'storeId' | 'volname' | 'shared'>): string {
+    return lockKey(this.#prefix, { storeId: request.storeId, volname: request.volname, node: request.shared === true ? undefined : this.#node });
+  }
+
+  /**
+   * Waits for a lock and takes it. The handle's signal aborts with `LOCK_LOST`
+   * (`details.reason`: `lease-expired` when no keep-alive got through in time, `lease-revoked`
+   * when etcd no longer knows the lease, `closed` when the service was closed) and with
+   * `LOCK_TIMEOUT` (`details.reason: 'hold-limit'`) past the hold limit.
+   *
+   * @param request - storage, volume, shared or not, timeouts, signal, operation
+   * @returns the held lock
+   * @throws {@link StorageError} `LOCK_TIMEOUT` (another holder kept it past the acquire timeout),
+   *   `UNAVAILABLE` (etcd could not be reached, or had no quorum, within the acquire timeout),
+   *   `ABORTED`, `PERMISSION_DENIED`
+   */
+  async acquire(request: LockRequest): Promise<LockHandle> {
+    const { storeId, volname, signal } = request;
+    const shared = request.shared === true;
+    const key = this.keyOf(request);
+    const timeoutMs = checkMs('timeoutMs', request.timeoutMs ?? this.#acquireTimeoutMs);
+    const holdMs = checkMs('holdMs', request.holdMs ?? (shared ? this.#sharedHoldMs : this.#localHoldMs));
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const subject = lockSubject(request);
+    const facts = { storeId, ...(volname !== undefined ? { volname } : {}), shared, key, timeoutMs };
+    let holder: IKeyValue | undefined;
+    const timedOut = (): StorageError => {
+      const by = holder ? parseLockRecord(holder.value.toString('utf8')) : undefined;
+      const who = by ? ` (held by ${by.node} pid ${by.pid}${by.operation ? `, ${by.operation}` : ''})` : '';
+      return new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject}${who}`, {
+        details: { ...facts, waitedMs: Date.now() - started, ...(by ? { holder: by } : {}) },
+      });
+    };
+    const aborted = (): StorageError =>
+      new StorageError('ABORTED', `gave up waiting for the lock of ${subject}`, { cause: signal?.reason, details: { ...facts, waitedMs: Date.now() - started } });
+    if (this.#closed) throw this.#closedError(subject, facts);
+
+    const endTurn = await this.#turns.take(key, { deadline, signal, onTimeout: timedOut, onAbort: aborted });
+    const lost = new AbortController();
+    let heldSince = 0;
+    const onLost = (why: LeaseLoss | 'closed', cause?: unknown): void => {
+      if (heldSince === 0) return;
+      const reason = why === 'closed' ? 'closed' : `lease-${why}`;
+      lost.abort(
+        new StorageError('LOCK_LOST', `the lock of ${subject} was lost while held (${reason.replace('-', ' ')}): another node may hold it now`, {
+          cause,
+          details: { ...facts, reason, heldMs: Date.now() - heldSince, leaseTtlSeconds: this.#ttlSeconds },
+        }),
+      );
+    };
+    let lease: HeldLease | undefined;
+    let watch: DeleteWatch | undefined;
+    try {
+      const record = formatLockRecord({ node: this.#node, pid: process.pid, operation: request.operation, since: started });
+      for (;;) {
+        if (signal?.aborted) throw aborted();
+        if (!lease?.valid) {
+          lease?.stop();
+          lease = await this.#call('take', subject, facts, deadline, () => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost));
+        }
+        const leaseId = lease.id;
+        const mark = watch?.deletes ?? 0;
+        const res = await this.#call('take', subject, facts, deadline, () => this.#tryTake(key, record, leaseId, deadline)).catch((e: unknown) => {
+          if (e instanceof StorageError && e.cause instanceof EtcdLeaseInvalidError) return undefined; // lease gone meanwhile: a new one
+          throw e;
+        });
+        if (res === undefined) {
+          lease.stop();
+          continue;
+        }
+        if (res.succeeded) break;
+        holder = res.responses[0]?.response_range?.kvs[0];
+        if (holder?.lease === leaseId) break; // an earlier attempt went through after all
+        if (holder === undefined) continue; // released in between
+        watch ??= new DeleteWatch(this.#client, key, Number(res.header.revision) + 1);
+        const until = Math.min(deadline, Date.now() + POLL_MS);
+        await watch.next(mark, until, signal);
+        if (signal?.aborted) throw aborted();
+        if (Date.now() >= deadline) throw timedOut();
+      }
+    } catch (e) {
+      endTurn();
+      if (lease) void lease.revoke(Date.now() + this.#requestTimeoutMs).catch(() => undefined);
+      throw e;
+    } finally {
+      watch?.close();
+    }
+
+    const held = lease;
+    heldSince = Date.now();
+    if (!held.valid) onLost('expired');
+    const holdTimer =
+      holdMs > 0
+        ? setTimeout(
+            () =>
+              lost.abort(
+                new StorageError('LOCK_TIMEOUT', `${subject} was locked for longer than ${holdMs} ms: the locked operation was aborted`, {
+                  details: { ...facts, reason: 'hold-limit', holdMs, heldMs: Date.now() - heldSince, waitedMs: heldSince - started },
+                }),
+              ),
+            holdMs,
+          )
+        : undefined;
+    let released: Promise<void> | undefined;
+    const entry = {
+      lose: () => onLost('closed'),
+      release: (): Promise<void> =>
+        (released ??= (async () => {
+          clearTimeout(holdTimer);
+          this.#held.delete(entry);
+          try {
+            await held.revoke(Date.now() + this.#requestTimeoutMs);
+          } catch {
+            // etcd did not hear us: the lease is no longer kept alive, so the key goes within the TTL
+          } finally {
+            endTurn();
+          }
+        })()),
+    };
+    this.#held.add(entry);
+    return { signal: lost.signal, release: entry.release };
+  }
+
+  /**
+   * Who holds which lock now: node, process id, operation and since when, for every storage and
+   * volume lock under this prefix (this node's local locks, other nodes' local locks, and the
+   * cluster's).
+   *
+   * @returns the holders, ordered by storage id
+   * @throws {@link StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   */
+  async holders(): Promise<LockHolder[]> {
+    const base = locksPrefix(this.#prefix);
+    let kvs: IKeyValue[];
+    try {
+      const res = await this.#client.getAll().prefix(base).options({ deadline: new Date(Date.now() + this.#requestTimeoutMs) }).exec();
+      kvs = res.kvs;
+    } catch (e) {
+      throw etcdError(e, 'cannot list the lock holders', { endpoints: [...this.#endpoints] });
+    }
+    const out: LockHolder[] = [];
+    for (const kv of kvs) {
+      const parts = parseLockKey(this.#prefix, kv.key.toString('utf8'));
+      if (!parts) continue;
+      const record = parseLockRecord(kv.value.toString('utf8'));
+      out.push({ storeId: parts.storeId, ...(parts.volname !== undefined ? { volname: parts.volname } : {}), ...record });
+    }
+    return out.sort((a, b) => a.storeId.localeCompare(b.storeId) || (a.volname ?? '').localeCompare(b.volname ?? ''));
+  }
+
+  /**
+   * Gives every held lock up: their signals abort with `LOCK_LOST` (`details.reason: 'closed'`)
+   * and their leases are revoked. Later acquires fail with `UNAVAILABLE`.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const held = [...this.#held];
+    for (const h of held) h.lose();
+    await Promise.all(held.map((h) => h.release()));
+  }
+
+  #closedError(subject: string, facts: Record<string, unknown>): StorageError {
+    return new StorageError('UNAVAILABLE', `cannot take the lock of ${subject}: the cluster connection is closed`, { details: { ...facts, reason: 'closed' } });
+  }
+
+  #tryTake(key: string, record: string, leaseId: string, deadline: number): Promise<ITxnResponse> {
+    const k = Buffer.from(key);
+    return this.#client.kv.txn(
+      {
+        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: k, value: Buffer.from(record), lease: leaseId } }],
+        failure: [{ request_range: { key: k } }],
+      },
+      { deadline: new Date(deadline) },
+    );
+  }
+
+  /** Runs an etcd call, retrying transient failures until the deadline; maps what it throws. */
+  async #call<T>(verb: string, subject: string, facts: Record<string, unknown>, deadline: number, fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      if (this.#closed) throw this.#closedError(subject, facts);
+      try {
+        return await fn();
+      } catch (e) {
+        if (etcdErrorCode(e) === 'UNAVAILABLE' && Date.now() + RETRY_MS < deadline) {
+          await sleep(RETRY_MS);
+          continue;
+        }
+        throw etcdError(e, `cannot ${verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
+      }
+    }
+  }
+}
+
+/** Counts the deletions of one key from a revision on, and wakes a waiter at each. */
+class DeleteWatch {
+  deletes = 0;
+  #wake: (() => void) | undefined;
+  #watcher: Watcher | undefined;
+  #closed = false;
+
+  constructor(client: Etcd3, key: string, fromRevision: number) {
+    client
+      .watch()
+      .key(key)
+      .startRevision(String(fromRevision))
+      .only('delete')
+      .create()
+      .then(
+        (w) => {
+          w.on('error', () => undefined);
+          if (this.#closed) {
+            void w.cancel().catch(() => undefined);
+            return;
+          }
+          this.#watcher = w;
+          w.on('delete', () => {
+            this.deletes++;
+            this.#wake?.();
+          });
+        },
+        () => undefined, // no watch: the waiter polls
+      );
+  }
+
+  /** Waits until a deletion after `mark` was seen, `until` (a `Date.now()` time) passes, or `signal` aborts. */
+  next(mark: number, until: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.deletes > mark || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, until - Date.now()));
+      signal?.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    const w = this.#watcher;
+    this.#watcher = undefined;
+    if (w) void w.cancel().catch(() => undefined);
+  }
+}
