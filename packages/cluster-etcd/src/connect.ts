@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { StorageError, type ClusterServices } from '@stowage/core';
-import { Etcd3, type IOptions } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import { parseClusterAddress } from './address.js';
 import { EtcdChangeFeed } from './change-feed.js';
 import { EtcdConfigStore } from './config-store.js';
@@ -98,6 +99,11 @@ function clientOptions(options: EtcdClusterOptions): IOptions {
       : {}),
     ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
     dialTimeout: options.requestTimeoutMs ?? 5000,
+    faultHandling: {
+      // a member that failed 3 calls in a row is skipped for 1 s (the client's default is 5 s,
+      // which keeps a restarted member out of use longer than a lease TTL)
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+    },
   };
 }
 

@@ -57,6 +57,8 @@ export interface EtcdLocksOptions {
 
 const POLL_MS = 500;
 const RETRY_MS = 100;
+/** A call unanswered for this long makes etcd count as unreachable (see `#stalled`). */
+const STALL_MS = 1000;
 
 function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
@@ -87,6 +89,11 @@ export class EtcdLocks implements LockService {
   readonly #requestTimeoutMs: number;
   readonly #turns = new Turns();
   readonly #held = new Set<{ lose(): void; release(): Promise<void> }>();
+  /** Start times of the etcd calls waiting for an answer, by call number. */
+  readonly #inFlight = new Map<number, number>();
+  #calls = 0;
+  #lastFailure: { at: number; error: unknown } | undefined;
+  #lastSuccess = 0;
   #closed = false;
 
   /**
@@ -141,6 +148,13 @@ export class EtcdLocks implements LockService {
     const facts = { storeId, ...(volname !== undefined ? { volname } : {}), shared, key, timeoutMs };
     let holder: IKeyValue | undefined;
     const timedOut = (): StorageError => {
+      const stalled = this.#stalled();
+      if (stalled !== undefined) {
+        return new StorageError('UNAVAILABLE', `cannot take the lock of ${subject} within ${timeoutMs} ms: etcd does not answer (${stalled}); is there a quorum?`, {
+          cause: stalled,
+          details: { ...facts, endpoints: [...this.#endpoints], waitedMs: Date.now() - started, reason: String(stalled) },
+        });
+      }
       const by = holder ? parseLockRecord(holder.value.toString('utf8')) : undefined;
       const who = by ? ` (held by ${by.node} pid ${by.pid}${by.operation ? `, ${by.operation}` : ''})` : '';
       return new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject}${who}`, {
@@ -291,18 +305,38 @@ export class EtcdLocks implements LockService {
     );
   }
 
+  /**
+   * Why etcd looks unreachable to this service: the last call failed as unavailable and none
+   * succeeded since, or a call has waited for an answer for longer than {@link STALL_MS}. A
+   * waiter that times out then reports `UNAVAILABLE`, not `LOCK_TIMEOUT`: nobody else is known
+   * to hold the lock.
+   */
+  #stalled(): string | undefined {
+    if (this.#lastFailure && this.#lastFailure.at >= this.#lastSuccess) return String((this.#lastFailure.error as Error)?.message ?? this.#lastFailure.error);
+    const oldest = Math.min(...this.#inFlight.values());
+    if (Date.now() - oldest > STALL_MS) return `no answer for ${Date.now() - oldest} ms`;
+    return undefined;
+  }
+
   /** Runs an etcd call, retrying transient failures until the deadline; maps what it throws. */
   async #call<T>(verb: string, subject: string, facts: Record<string, unknown>, deadline: number, fn: () => Promise<T>): Promise<T> {
     for (;;) {
       if (this.#closed) throw this.#closedError(subject, facts);
+      const token = this.#calls++;
+      this.#inFlight.set(token, Date.now());
       try {
-        return await fn();
+        const result = await fn();
+        this.#lastSuccess = Date.now();
+        return result;
       } catch (e) {
+        if (etcdErrorCode(e) === 'UNAVAILABLE') this.#lastFailure = { at: Date.now(), error: e };
         if (etcdErrorCode(e) === 'UNAVAILABLE' && Date.now() + RETRY_MS < deadline) {
           await sleep(RETRY_MS);
           continue;
         }
         throw etcdError(e, `cannot ${verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
+      } finally {
+        this.#inFlight.delete(token);
       }
     }
   }

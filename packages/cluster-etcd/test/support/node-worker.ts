@@ -5,10 +5,21 @@
  *
  * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile, lockDir, locks
  * ('etcd' | 'none'), feed ('etcd' | 'none'), leaseTtlSeconds, acquireTimeoutMs, cacheTtlMs,
- * slowCreateMs (a `qemu-img create` first waits this long, abortably, inside the locked
+ * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
  * section, and says so with an `in-locked-section` message).
  */
-import { isStorageError, LocalRunner, StorageManager, type ChangeFeed, type CommandRunner, type LockService, type RunOptions } from '@stowage/core';
+import {
+  isStorageError,
+  LocalRunner,
+  StorageManager,
+  type ChangeFeed,
+  type CommandRunner,
+  type ImageInfo,
+  type ListImagesRequest,
+  type LockService,
+  type PluginContext,
+  type RunOptions,
+} from '@stowage/core';
 import { connect } from '@stowage/cluster-etcd';
 import { DirPlugin } from '@stowage/plugin-dir';
 
@@ -31,6 +42,17 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; code: string; 
 
 const spec = JSON.parse(process.env['STOWAGE_NODE_SPEC'] ?? '{}') as Spec;
 process.on('disconnect', () => process.exit(1));
+
+/**
+ * The directory plugin with its listing kept in the manager's TTL cache, as the LVM and ZFS
+ * plugins keep theirs (a directory listing is too cheap to cache, so the dir plugin does not):
+ * what makes another node's write invisible until the cache is dropped.
+ */
+class CachedListingDirPlugin extends DirPlugin {
+  override listImages(ctx: PluginContext, request: ListImagesRequest): Promise<ImageInfo[]> {
+    return ctx.cache.shared(`test:list:${JSON.stringify(request)}`, () => super.listImages(ctx as never, request));
+  }
+}
 
 const doNothingLocks: LockService = {
   acquire: async () => ({ signal: new AbortController().signal, release: async () => undefined }),
@@ -66,7 +88,7 @@ const cluster = await connect({
   acquireTimeoutMs: spec.acquireTimeoutMs,
 });
 const manager = await StorageManager.open({
-  plugins: [DirPlugin],
+  plugins: [CachedListingDirPlugin],
   configFile: spec.configFile,
   lockDir: spec.lockDir,
   cluster,

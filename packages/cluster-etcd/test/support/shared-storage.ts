@@ -1,0 +1,28 @@
+/**
+ * A `shared 1` directory storage on one local directory, standing in for an NFS export that
+ * every node mounts, with a storage.cfg naming it.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+export interface SharedStorage {
+  readonly root: string;
+  readonly dir: string;
+  readonly configFile: string;
+  readonly lockDir: string;
+  /** Every file under the storage directory, relative to it. */
+  files(): string[];
+  remove(): void;
+}
+
+export function makeSharedStorage(storeId = 'shared1'): SharedStorage {
+  const root = mkdtempSync(join(tmpdir(), 'stowage-nodes-'));
+  const dir = join(root, 'export');
+  mkdirSync(dir);
+  const configFile = join(root, 'storage.cfg');
+  writeFileSync(configFile, `dir: ${storeId}\n\tpath ${dir}\n\tcontent images\n\tshared 1\n`);
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name))]));
+  return { root, dir, configFile, lockDir: join(root, 'locks'), files: () => walk(dir).sort(), remove: () => rmSync(root, { recursive: true, force: true }) };
+}
