@@ -1,7 +1,7 @@
 import type { ConfigSnapshot } from '@stowage/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type EtcdCluster } from '../src/index.js';
-import { hasEtcd, startEtcdCluster, type EtcdCluster as TestCluster } from './support/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster as TestCluster } from './support/etcd-cluster.js';
 
 function until<T>(get: () => T | undefined, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -16,7 +16,7 @@ function until<T>(get: () => T | undefined, timeoutMs = 5000): Promise<T> {
   });
 }
 
-describe.skipIf(!hasEtcd())('storage.cfg and change signals on a real etcd', () => {
+describe('storage.cfg and change signals on a real etcd', () => {
   let etcd: TestCluster;
   let a: EtcdCluster;
   let b: EtcdCluster;

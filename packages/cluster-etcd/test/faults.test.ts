@@ -4,7 +4,7 @@
  * killed or stopped past its lease, quorum lost and regained. Lease TTL 2 s.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasEtcd, startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
 import type { Outcome } from './support/node-worker.js';
 import { assertBuilt, startNode, stopAll, type NodeProcess, type NodeSpec } from './support/nodes.js';
 import { makeSharedStorage, type SharedStorage } from './support/shared-storage.js';
@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const okIds = (results: Outcome[]) => results.filter((r) => r.ok).map((r) => (r as { value: string }).value);
 const fileOf = (volid: string) => volid.slice(volid.indexOf(':') + 1).replace(/^(\d+)\//, 'images/$1/');
 
-describe.skipIf(!hasEtcd())('faults, with nodes on one shared storage and a real etcd cluster', () => {
+describe('faults, with nodes on one shared storage and a real etcd cluster', () => {
   let etcd: EtcdCluster;
   let storage: SharedStorage;
   let prefixes = 0;

@@ -2,7 +2,7 @@ import { isStorageError, withLock, type StorageError } from '@stowage/core';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type EtcdCluster } from '../src/index.js';
-import { hasEtcd, startEtcdCluster, type EtcdCluster as TestCluster } from './support/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster as TestCluster } from './support/etcd-cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,7 +16,7 @@ async function codeOf(p: Promise<unknown>): Promise<StorageError> {
   throw new Error('expected a failure');
 }
 
-describe.skipIf(!hasEtcd())('etcd locks on a real 3-member cluster', () => {
+describe('etcd locks on a real 3-member cluster', () => {
   let etcd: TestCluster;
   const open: EtcdCluster[] = [];
   let n = 0;

@@ -3,7 +3,7 @@
  * one `shared 1` directory storage, coordinated by a real 3-member etcd cluster.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasEtcd, startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
 import { assertBuilt, startNode, stopAll, type NodeProcess, type NodeSpec } from './support/nodes.js';
 import { makeSharedStorage, type SharedStorage } from './support/shared-storage.js';
 import type { Outcome } from './support/node-worker.js';
@@ -14,7 +14,7 @@ const failures = (results: Outcome[]) => results.filter((r): r is Extract<Outcom
 /** What the dir plugin makes for a raw volid `shared1:100/vm-100-disk-3.raw`. */
 const fileOf = (volid: string) => volid.slice(volid.indexOf(':') + 1).replace(/^(\d+)\//, 'images/$1/');
 
-describe.skipIf(!hasEtcd())('nodes on one shared storage, coordinated by etcd', () => {
+describe('nodes on one shared storage, coordinated by etcd', () => {
   let etcd: EtcdCluster;
   let storage: SharedStorage;
   let prefixes = 0;

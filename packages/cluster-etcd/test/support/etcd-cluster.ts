@@ -145,6 +145,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * @param options - the number of members (3 by default)
  */
 export async function startEtcdCluster(options: { members?: number } = {}): Promise<EtcdCluster> {
+  if (!hasEtcd()) throw new Error("etcd is not installed: './scripts/dev test' installs Debian's etcd-server and etcd-client");
   reapOrphans();
   mkdirSync(FIXTURE_STATE_DIR, { recursive: true });
   const count = options.members ?? 3;
