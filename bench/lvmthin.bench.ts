@@ -44,6 +44,7 @@ const ctx = (): PluginContext<LvmThinConfig> => ({
   signal: undefined,
   log: quiet,
   node: 'bench',
+  nameReserved: () => undefined,
 });
 const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_600_000 });
 

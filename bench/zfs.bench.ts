@@ -48,6 +48,7 @@ const ctx = (pool: string, r: CommandRunner = runner): PluginContext<ZfsPoolConf
   signal: undefined,
   log: quiet,
   node: 'bench',
+  nameReserved: () => undefined,
 });
 const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_600_000 });
 const vol = (volname: string) => plugin.parseVolname(volname);

@@ -44,6 +44,7 @@ if (mode === 'manager') {
       signal: undefined,
       log,
       node: 'bench',
+      nameReserved: () => undefined,
     };
     const t0 = performance.now();
     count = (await plugin.listImages(ctx, {})).length;
