@@ -1,12 +1,19 @@
 /**
- * Storage and volume locks on etcd: one key per lock, created by a compare-and-swap
- * (`create_revision == 0`) and attached to a lease of its own. The lease is kept alive while the
- * lock is held, so a holder that dies, stalls or loses etcd gives the lock up within the lease
- * TTL; the holder itself is told (its handle's signal aborts with `LOCK_LOST`) before etcd can
- * hand the key to anyone else. Release revokes the lease, which deletes the key.
+ * Storage and volume locks on etcd, after etcd's own mutex recipe: each waiter puts a key of
+ * its own under the lock's key (`<lock key>/<lease id>`, by a compare-and-swap on
+ * `create_revision == 0`), attached to a lease of its own; the oldest key holds the lock, and
+ * every other waiter watches for the deletion of the keys ahead of its own (read in the same
+ * transaction that put it). So the lock goes to waiters in the order they came, whichever node
+ * they are on, and the next waiter holds it as soon as it hears the release, without another
+ * request.
  *
- * Waiters of one process take turns in arrival order, and only the first of them asks etcd; it
- * watches the key for its deletion (and asks again at least every half second).
+ * The lease is kept alive while the lock is held or waited for, so a holder that dies, stalls or
+ * loses etcd gives the lock up within the lease TTL; the holder itself is told (its handle's
+ * signal aborts with `LOCK_LOST`) before etcd can hand the lock to anyone else. Release revokes
+ * the lease, which deletes the key.
+ *
+ * Waiters of one process take turns in arrival order before that, so only the first of them
+ * waits in etcd.
  *
  * @module
  */
@@ -179,41 +186,63 @@ export class EtcdLocks implements LockService {
       );
     };
     let lease: HeldLease | undefined;
-    let watch: DeleteWatch | undefined;
     try {
       const record = formatLockRecord({ node: this.#node, pid: process.pid, operation: request.operation, since: started });
+      const line = `${key}/`;
+      const call = <T>(fn: () => Promise<T>): Promise<T> => this.#call('take', subject, facts, deadline, fn);
       for (;;) {
         if (signal?.aborted) throw aborted();
         if (!lease?.valid) {
           lease?.stop();
-          lease = await this.#call('take', subject, facts, deadline, () => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost));
+          lease = await call(() => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost));
         }
-        const leaseId = lease.id;
-        const mark = watch?.deletes ?? 0;
-        const res = await this.#call('take', subject, facts, deadline, () => this.#tryTake(key, record, leaseId, deadline)).catch((e: unknown) => {
+        const current = lease;
+        const mine = `${line}${current.id}`;
+        const res = await call(() => this.#enqueue(mine, line, record, current.id, deadline)).catch((e: unknown) => {
           if (e instanceof StorageError && e.cause instanceof EtcdLeaseInvalidError) return undefined; // lease gone meanwhile: a new one
           throw e;
         });
-        if (res === undefined) {
-          lease.stop();
+        const myRevision = res?.succeeded ? res.header.revision : res?.responses[0]?.response_range?.kvs[0]?.create_revision;
+        if (res === undefined || myRevision === undefined) {
+          current.stop();
           continue;
         }
-        if (res.succeeded) break;
-        holder = res.responses[0]?.response_range?.kvs[0];
-        if (holder?.lease === leaseId) break; // an earlier attempt went through after all
-        if (holder === undefined) continue; // released in between
-        watch ??= new DeleteWatch(this.#client, key, Number(res.header.revision) + 1);
-        const until = Math.min(deadline, Date.now() + POLL_MS);
-        await watch.next(mark, until, signal);
-        if (signal?.aborted) throw aborted();
-        if (Date.now() >= deadline) throw timedOut();
+        // everyone in line before us: when this attempt made our key, the txn read them just before
+        let ahead = res.succeeded
+          ? { kvs: res.responses[0]?.response_range?.kvs ?? [], revision: res.header.revision }
+          : await call(() => this.#ahead(line, myRevision, deadline));
+        const waiting = new Map(ahead.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+        // wait in line: until every key ahead of ours is deleted (released, expired or given up)
+        const watch = waiting.size > 0 ? new DeleteWatch(this.#client, line, Number(ahead.revision) + 1) : undefined;
+        try {
+          while (current.valid) {
+            for (const gone of watch?.take() ?? []) waiting.delete(gone);
+            if (waiting.size === 0) break;
+            holder = oldest(waiting.values());
+            const mark = watch!.deletes;
+            await watch!.next(mark, Math.min(deadline, Date.now() + POLL_MS), signal);
+            if (signal?.aborted) throw aborted();
+            if (Date.now() >= deadline) throw timedOut();
+            if (watch!.deletes === mark) {
+              // nothing heard for a while: read the line again rather than trust the watch alone
+              ahead = await call(() => this.#ahead(line, myRevision, deadline));
+              const still = new Set(ahead.kvs.map((kv) => kv.key.toString('utf8')));
+              for (const k of [...waiting.keys()]) if (!still.has(k)) waiting.delete(k);
+            }
+          }
+        } finally {
+          watch?.close();
+        }
+        if (waiting.size === 0 && current.valid) break;
+        current.stop(); // our place was lost with our lease: a new lease, at the back of the line
       }
     } catch (e) {
       endTurn();
-      if (lease) void lease.revoke(Date.now() + this.#requestTimeoutMs).catch(() => undefined);
+      // revoking the lease takes our place in the line out (or the lock, if we got it); waited
+      // for while etcd answers, so that the caller sees a clean line
+      const revoked = lease ? this.#tracked(() => lease!.revoke(Date.now() + this.#requestTimeoutMs)).catch(() => undefined) : undefined;
+      if (revoked && this.#stalled() === undefined) await revoked;
       throw e;
-    } finally {
-      watch?.close();
     }
 
     const held = lease;
@@ -238,12 +267,12 @@ export class EtcdLocks implements LockService {
         (released ??= (async () => {
           clearTimeout(holdTimer);
           this.#held.delete(entry);
+          // the next caller of this process may queue in etcd already: it waits for our key's deletion
+          endTurn();
           try {
-            await held.revoke(Date.now() + this.#requestTimeoutMs);
+            await this.#tracked(() => held.revoke(Date.now() + this.#requestTimeoutMs));
           } catch {
             // etcd did not hear us: the lease is no longer kept alive, so the key goes within the TTL
-          } finally {
-            endTurn();
           }
         })()),
     };
@@ -268,9 +297,17 @@ export class EtcdLocks implements LockService {
     } catch (e) {
       throw etcdError(e, 'cannot list the lock holders', { endpoints: [...this.#endpoints] });
     }
-    const out: LockHolder[] = [];
+    // every lock key is a line of waiters (`<lock>/<lease id>`); the oldest one holds the lock
+    const firstOf = new Map<string, IKeyValue>();
     for (const kv of kvs) {
-      const parts = parseLockKey(this.#prefix, kv.key.toString('utf8'));
+      const key = kv.key.toString('utf8');
+      const lock = key.slice(0, key.lastIndexOf('/'));
+      const seen = firstOf.get(lock);
+      if (!seen || BigInt(kv.create_revision) < BigInt(seen.create_revision)) firstOf.set(lock, kv);
+    }
+    const out: LockHolder[] = [];
+    for (const [lock, kv] of firstOf) {
+      const parts = parseLockKey(this.#prefix, lock);
       if (!parts) continue;
       const record = parseLockRecord(kv.value.toString('utf8'));
       out.push({ storeId: parts.storeId, ...(parts.volname !== undefined ? { volname: parts.volname } : {}), ...record });
@@ -293,16 +330,23 @@ export class EtcdLocks implements LockService {
     return new StorageError('UNAVAILABLE', `cannot take the lock of ${subject}: the cluster connection is closed`, { details: { ...facts, reason: 'closed' } });
   }
 
-  #tryTake(key: string, record: string, leaseId: string, deadline: number): Promise<ITxnResponse> {
-    const k = Buffer.from(key);
+  /** Puts our waiter key, reading everyone in line just before; or reads our key, if an earlier attempt made it. */
+  #enqueue(mine: string, line: string, record: string, leaseId: string, deadline: number): Promise<ITxnResponse> {
+    const k = Buffer.from(mine);
     return this.#client.kv.txn(
       {
         compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key: k, value: Buffer.from(record), lease: leaseId } }],
+        success: [{ request_range: inLine(line) }, { request_put: { key: k, value: Buffer.from(record), lease: leaseId } }],
         failure: [{ request_range: { key: k } }],
       },
       { deadline: new Date(deadline) },
     );
+  }
+
+  /** The waiters ahead of the one created at `revision`, and the revision of the read. */
+  async #ahead(line: string, revision: string, deadline: number): Promise<{ kvs: IKeyValue[]; revision: string }> {
+    const res = await this.#client.kv.range({ ...inLine(line), max_create_revision: String(BigInt(revision) - 1n) }, { deadline: new Date(deadline) });
+    return { kvs: res.kvs, revision: res.header.revision };
   }
 
   /**
@@ -322,37 +366,62 @@ export class EtcdLocks implements LockService {
   async #call<T>(verb: string, subject: string, facts: Record<string, unknown>, deadline: number, fn: () => Promise<T>): Promise<T> {
     for (;;) {
       if (this.#closed) throw this.#closedError(subject, facts);
-      const token = this.#calls++;
-      this.#inFlight.set(token, Date.now());
       try {
-        const result = await fn();
-        this.#lastSuccess = Date.now();
-        return result;
+        return await this.#tracked(fn);
       } catch (e) {
-        if (etcdErrorCode(e) === 'UNAVAILABLE') this.#lastFailure = { at: Date.now(), error: e };
         if (etcdErrorCode(e) === 'UNAVAILABLE' && Date.now() + RETRY_MS < deadline) {
           await sleep(RETRY_MS);
           continue;
         }
         throw etcdError(e, `cannot ${verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
-      } finally {
-        this.#inFlight.delete(token);
       }
+    }
+  }
+
+  /** Runs an etcd call, noting how long it waits for an answer and whether it failed (see `#stalled`). */
+  async #tracked<T>(fn: () => Promise<T>): Promise<T> {
+    const token = this.#calls++;
+    this.#inFlight.set(token, Date.now());
+    try {
+      const result = await fn();
+      this.#lastSuccess = Date.now();
+      return result;
+    } catch (e) {
+      if (etcdErrorCode(e) === 'UNAVAILABLE') this.#lastFailure = { at: Date.now(), error: e };
+      throw e;
+    } finally {
+      this.#inFlight.delete(token);
     }
   }
 }
 
-/** Counts the deletions of one key from a revision on, and wakes a waiter at each. */
+/** A range over every waiter key of one lock (`<lock key>/<lease id>`). */
+function inLine(line: string): { key: Buffer; range_end: Buffer } {
+  const end = Buffer.from(line);
+  end[end.length - 1] = (end[end.length - 1] ?? 0) + 1; // '/' + 1: the first key after all that start with `line`
+  return { key: Buffer.from(line), range_end: end };
+}
+
+/** The waiter that came first: the lock's holder. */
+function oldest(kvs: Iterable<IKeyValue>): IKeyValue | undefined {
+  let first: IKeyValue | undefined;
+  for (const kv of kvs) if (!first || BigInt(kv.create_revision) < BigInt(first.create_revision)) first = kv;
+  return first;
+}
+
+/** Hears the deletions of the keys under a prefix from a revision on, and wakes a waiter at each. */
 class DeleteWatch {
+  /** How many deletions were heard. */
   deletes = 0;
+  #deleted: string[] = [];
   #wake: (() => void) | undefined;
   #watcher: Watcher | undefined;
   #closed = false;
 
-  constructor(client: Etcd3, key: string, fromRevision: number) {
+  constructor(client: Etcd3, prefix: string, fromRevision: number) {
     client
       .watch()
-      .key(key)
+      .prefix(prefix)
       .startRevision(String(fromRevision))
       .only('delete')
       .create()
@@ -364,16 +433,24 @@ class DeleteWatch {
             return;
           }
           this.#watcher = w;
-          w.on('delete', () => {
+          w.on('delete', (kv) => {
             this.deletes++;
+            this.#deleted.push(kv.key.toString('utf8'));
             this.#wake?.();
           });
         },
-        () => undefined, // no watch: the waiter polls
+        () => undefined, // no watch: the waiter reads again every POLL_MS
       );
   }
 
-  /** Waits until a deletion after `mark` was seen, `until` (a `Date.now()` time) passes, or `signal` aborts. */
+  /** The keys deleted since the last call. */
+  take(): string[] {
+    const out = this.#deleted;
+    this.#deleted = [];
+    return out;
+  }
+
+  /** Waits until a deletion after `mark` was heard, `until` (a `Date.now()` time) passes, or `signal` aborts. */
   next(mark: number, until: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.deletes > mark || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {

@@ -45,7 +45,7 @@ describe('faults, with nodes on one shared storage and a real etcd cluster', () 
   it('SIGKILL of the etcd leader during a burst: each allocation succeeds or fails retryably, no duplicates, nothing half-made', async () => {
     fresh();
     const nodes = await Promise.all(['n1', 'n2', 'n3'].map((n) => node(n)));
-    const burst = Promise.all(nodes.map((n) => n.alloc('shared1', 100, 15)));
+    const burst = Promise.all(nodes.map((n) => n.alloc('shared1', 100, 10)));
     await sleep(150);
     await etcd.kill(await etcd.leader());
     const results = (await burst).flat();

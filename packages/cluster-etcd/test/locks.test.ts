@@ -75,6 +75,36 @@ describe('etcd locks on a real 3-member cluster', () => {
     await Promise.all([la, lb, va, sa].map((h) => h.release()));
   });
 
+  it('waiters on different nodes get the lock in the order they came', async () => {
+    n++;
+    const [a, b, c] = [await node('a'), await node('b'), await node('c')];
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    const inLine = async () => (await raw.getAll().prefix(`t${n}/locks/cluster/storage/nfs/`).keys()).length;
+    const until = async (count: number) => {
+      while ((await inLine()) < count) await sleep(10);
+    };
+    try {
+      const order: string[] = [];
+      const held = await a.locks.acquire({ storeId: 'nfs', shared: true });
+      const take = (who: EtcdCluster, name: string) =>
+        who.locks.acquire({ storeId: 'nfs', shared: true }).then(async (h) => {
+          order.push(name);
+          await sleep(20);
+          await h.release();
+        });
+      const second = take(c, 'c');
+      await until(2);
+      const third = take(b, 'b');
+      await until(3);
+      await held.release();
+      await Promise.all([second, third]);
+      expect(order).toEqual(['c', 'b']);
+      expect(await inLine()).toBe(0);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('callers of one process take turns', async () => {
     n++;
     const a = await node('a');
