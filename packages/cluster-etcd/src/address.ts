@@ -30,7 +30,7 @@ function invalid(text: string, why: string): never {
  *
  * @param text - `etcd://[user:password@]host:port[,host:port...][/prefix/][?ca=FILE&cert=FILE&key=FILE]`
  * @returns the endpoints, prefix, TLS files and credentials
- * @throws {@link StorageError} `INVALID_ARGUMENT` for anything else
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for anything else
  * @example
  * ```ts
  * parseClusterAddress('etcd://10.0.0.1:2379,10.0.0.2:2379');

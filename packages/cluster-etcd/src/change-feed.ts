@@ -45,7 +45,7 @@ export class EtcdChangeFeed implements ChangeFeed {
    * Announces a change to a storage's volumes (a put of its change key).
    *
    * @param storeId - the storage
-   * @throws {@link StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
    */
   async publish(storeId: string): Promise<void> {
     const { client, prefix, node } = this.#options;

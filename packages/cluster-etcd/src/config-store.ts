@@ -60,7 +60,7 @@ export class EtcdConfigStore implements ConfigStore {
    * Reads the text and its revision (a linearizable read: it sees every write that completed before it).
    *
    * @returns the snapshot
-   * @throws {@link StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
    */
   async read(): Promise<ConfigSnapshot> {
     try {
@@ -77,7 +77,7 @@ export class EtcdConfigStore implements ConfigStore {
    * @param text - the new text
    * @param expectedRevision - the revision the change was computed from
    * @returns the new revision, or `undefined` when another writer got in first
-   * @throws {@link StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
    */
   async write(text: string, expectedRevision: string): Promise<string | undefined> {
     if (!/^(0|[1-9][0-9]{0,18})$/.test(expectedRevision)) return undefined;

@@ -167,7 +167,7 @@ export async function connect(options: EtcdClusterOptions): Promise<EtcdCluster>
  * @param address - `etcd://host:port,...` or `etcds://...?ca=FILE`
  * @param extra - further options (node, lease TTL, timeouts)
  * @returns the options
- * @throws {@link StorageError} `INVALID_ARGUMENT` for a bad address; `NOT_FOUND` for a missing TLS file
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a bad address; `NOT_FOUND` for a missing TLS file
  */
 export function optionsFromAddress(address: string, extra: Omit<EtcdClusterOptions, 'endpoints'> = {}): EtcdClusterOptions {
   const parsed = parseClusterAddress(address);

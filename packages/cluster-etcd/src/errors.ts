@@ -1,5 +1,5 @@
 /**
- * The one place where what the `etcd3` client throws becomes a {@link StorageError}.
+ * The one place where what the `etcd3` client throws becomes a {@link @stowage/core!index.StorageError | StorageError}.
  *
  * @module
  */
@@ -54,7 +54,7 @@ export function etcdErrorCode(e: unknown): 'UNAVAILABLE' | 'PERMISSION_DENIED' |
 }
 
 /**
- * Turns anything the `etcd3` client throws into a {@link StorageError} (a `StorageError` passes
+ * Turns anything the `etcd3` client throws into a {@link @stowage/core!index.StorageError | StorageError} (a `StorageError` passes
  * through unchanged).
  *
  * @param e - what was thrown

@@ -139,7 +139,7 @@ export class EtcdLocks implements LockService {
    *
    * @param request - storage, volume, shared or not, timeouts, signal, operation
    * @returns the held lock
-   * @throws {@link StorageError} `LOCK_TIMEOUT` (another holder kept it past the acquire timeout),
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `LOCK_TIMEOUT` (another holder kept it past the acquire timeout),
    *   `UNAVAILABLE` (etcd could not be reached, or had no quorum, within the acquire timeout),
    *   `ABORTED`, `PERMISSION_DENIED`
    */
@@ -286,7 +286,7 @@ export class EtcdLocks implements LockService {
    * cluster's).
    *
    * @returns the holders, ordered by storage id
-   * @throws {@link StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
    */
   async holders(): Promise<LockHolder[]> {
     const base = locksPrefix(this.#prefix);
