@@ -2,7 +2,11 @@
  * Several stowage nodes, each its own OS process with its own StorageManager and node name, on
  * one `shared 1` directory storage, coordinated by a real 3-member etcd cluster.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configToSection, formatStorageCfg } from '@stowage/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster as startLinstor } from '../../plugin-linstor/test/stand-in/cluster.js';
 import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
 import { assertBuilt, startNode, stopAll, type NodeProcess, type NodeSpec } from './support/nodes.js';
 import { makeSharedStorage, type SharedStorage } from './support/shared-storage.js';
@@ -57,6 +61,34 @@ describe('nodes on one shared storage, coordinated by etcd', () => {
     const names = volids(results);
     const duplicates = names.length - new Set(names).size;
     expect(duplicates + failures(results).length).toBeGreaterThan(0);
+  });
+
+  it('on the LINSTOR stand-in: 3 nodes x 5 concurrent allocations give 15 distinct resources; with a lock that does nothing they do not', async () => {
+    storage = makeSharedStorage();
+    const linstor = await startLinstor({ validate: false });
+    try {
+      // one storage.cfg per node: a LINSTOR storage names the node it runs on
+      const start = (locks: 'etcd' | 'none', prefix: string) =>
+        Promise.all(
+          linstor.model.options.nodes.map((name, i) => {
+            const configFile = join(storage.root, `storage-${locks}-${name}.cfg`);
+            writeFileSync(configFile, formatStorageCfg([configToSection(linstor.config({ node: name }))]));
+            return startNode({ node: name, endpoints: etcd.endpoints, prefix, configFile, lockDir: `${storage.lockDir}-l${i}`, locks });
+          }),
+        );
+      const locked = await start('etcd', `linstor${prefixes++}/`);
+      const results = (await Promise.all(locked.map((n) => n.alloc('drbd', 100, 5)))).flat();
+      expect(failures(results)).toEqual([]);
+      expect(new Set(volids(results)).size).toBe(15);
+      await stopAll();
+      const unlocked = await start('none', `linstor${prefixes++}/`);
+      const racy = (await Promise.all(unlocked.map((n) => n.alloc('drbd', 200, 5)))).flat();
+      const names = volids(racy);
+      expect(names.length - new Set(names).size + failures(racy).length).toBeGreaterThan(0);
+    } finally {
+      await stopAll();
+      await linstor.close();
+    }
   });
 
   it('node B sees what node A allocated at once, through the change feed, despite a 60 s cache', async () => {

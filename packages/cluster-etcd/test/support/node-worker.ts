@@ -3,7 +3,7 @@
  * directory plugin, on the etcd cluster services (or on a lock that does nothing, to show that
  * the tests can fail). Driven over IPC by nodes.ts; exits when its parent goes away.
  *
- * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile, lockDir, locks
+ * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile (dir and linstor storages), lockDir, locks
  * ('etcd' | 'none'), feed ('etcd' | 'none'), leaseTtlSeconds, acquireTimeoutMs, cacheTtlMs,
  * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
  * section, and says so with an `in-locked-section` message).
@@ -22,6 +22,7 @@ import {
 } from '@stowage/core';
 import { connect } from '@stowage/cluster-etcd';
 import { DirPlugin } from '@stowage/plugin-dir';
+import { LinstorPlugin } from '@stowage/plugin-linstor';
 
 interface Spec {
   node: string;
@@ -88,7 +89,7 @@ const cluster = await connect({
   acquireTimeoutMs: spec.acquireTimeoutMs,
 });
 const manager = await StorageManager.open({
-  plugins: [CachedListingDirPlugin],
+  plugins: [CachedListingDirPlugin, LinstorPlugin],
   configFile: spec.configFile,
   lockDir: spec.lockDir,
   cluster,
