@@ -12,7 +12,7 @@ import { Etcd3 } from 'etcd3';
 import { connect } from '@stowage/cluster-etcd';
 import { StorageLocks } from '@stowage/core';
 import { startEtcdCluster } from '../packages/cluster-etcd/test/support/etcd-cluster.ts';
-import { iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, withTempDir, type Stats } from './lib.ts';
+import { iterations, ms, now, printFooter, printTable, ratio, runContenders, STATS_HEADER, statsRow, summarize, withTempDir, type Stats } from './lib.ts';
 
 const worker = fileURLToPath(new URL('./workers/cluster-contend.ts', import.meta.url));
 const TTL = 2;
@@ -33,22 +33,8 @@ async function interleaved(blocks: number, perBlock: number, fns: Record<string,
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
 }
 
-async function contended(endpoints: string[], procs: number, n: number, mode: 'stowage' | 'bare'): Promise<{ stats: Stats; opsPerSec: number }> {
-  const children = Array.from({ length: procs }, () =>
-    fork(worker, [mode, endpoints.join(','), String(n), String(TTL)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  await Promise.all(children.map((c) => new Promise((resolve) => c.once('message', resolve))));
-  const t0 = now();
-  const results = children.map(
-    (c) =>
-      new Promise<number[]>((resolve, reject) => {
-        c.once('message', (m: { samples: number[] }) => resolve(m.samples));
-        c.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`cluster worker exited with ${code}`))));
-      }),
-  );
-  for (const c of children) c.send('go');
-  const all = (await Promise.all(results)).flat();
-  return { stats: summarize(all), opsPerSec: all.length / ((now() - t0) / 1000) };
+function contended(endpoints: string[], procs: number, n: number, mode: 'stowage' | 'bare'): Promise<{ stats: Stats; opsPerSec: number }> {
+  return runContenders(worker, [mode, endpoints.join(','), String(n), String(TTL)], procs);
 }
 
 /** Kills a holder with SIGKILL and times how long until another node holds the lock. */

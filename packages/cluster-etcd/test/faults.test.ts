@@ -5,15 +5,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
-import type { Outcome } from './support/node-worker.js';
 import { assertBuilt, startNode, stopAll, type NodeProcess, type NodeSpec } from './support/nodes.js';
-import { makeSharedStorage, type SharedStorage } from './support/shared-storage.js';
+import { fileOf, makeSharedStorage, volids, type SharedStorage } from './support/shared-storage.js';
 
 /** The codes docs/errors.md documents as "retry". */
 const RETRYABLE = ['LOCK_TIMEOUT', 'LOCK_LOST', 'UNAVAILABLE'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const okIds = (results: Outcome[]) => results.filter((r) => r.ok).map((r) => (r as { value: string }).value);
-const fileOf = (volid: string) => volid.slice(volid.indexOf(':') + 1).replace(/^(\d+)\//, 'images/$1/');
 
 describe('faults, with nodes on one shared storage and a real etcd cluster', () => {
   let etcd: EtcdCluster;
@@ -50,7 +47,7 @@ describe('faults, with nodes on one shared storage and a real etcd cluster', () 
     await etcd.kill(await etcd.leader());
     const results = (await burst).flat();
     for (const r of results) if (!r.ok) expect(RETRYABLE).toContain(r.code);
-    const ids = okIds(results);
+    const ids = volids(results);
     expect(ids.length).toBeGreaterThan(0);
     expect(new Set(ids).size).toBe(ids.length);
     expect(storage.files()).toEqual(ids.map(fileOf).sort());
@@ -88,7 +85,7 @@ describe('faults, with nodes on one shared storage and a real etcd cluster', () 
   it('quorum lost: operations fail with UNAVAILABLE within the acquire timeout, nothing half-made; work goes on after the members return', async () => {
     fresh();
     const [a, b] = await Promise.all([node('a', { acquireTimeoutMs: 3000 }), node('b', { acquireTimeoutMs: 3000 })]);
-    expect(okIds(await a.alloc('shared1', 100, 1))).toHaveLength(1);
+    expect(volids(await a.alloc('shared1', 100, 1))).toHaveLength(1);
     await etcd.kill(1);
     await etcd.kill(2);
     const results = (await Promise.all([a.alloc('shared1', 100, 3), b.alloc('shared1', 100, 3)])).flat();

@@ -9,14 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster as startLinstor } from '../../plugin-linstor/test/stand-in/cluster.js';
 import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
 import { assertBuilt, startNode, stopAll, type NodeProcess, type NodeSpec } from './support/nodes.js';
-import { makeSharedStorage, type SharedStorage } from './support/shared-storage.js';
+import { failures, fileOf, makeSharedStorage, volids, type SharedStorage } from './support/shared-storage.js';
 import type { Outcome } from './support/node-worker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const volids = (results: Outcome[]) => results.filter((r) => r.ok).map((r) => (r as { value: string }).value);
-const failures = (results: Outcome[]) => results.filter((r): r is Extract<Outcome, { ok: false }> => !r.ok);
-/** What the dir plugin makes for a raw volid `shared1:100/vm-100-disk-3.raw`. */
-const fileOf = (volid: string) => volid.slice(volid.indexOf(':') + 1).replace(/^(\d+)\//, 'images/$1/');
 
 describe('nodes on one shared storage, coordinated by etcd', () => {
   let etcd: EtcdCluster;

@@ -6,6 +6,15 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
+import type { Outcome } from './node-worker.js';
+
+/** The volume ids of the allocations that succeeded. */
+export const volids = (results: Outcome[]): string[] => results.filter((r) => r.ok).map((r) => (r as { value: string }).value);
+/** The allocations that failed. */
+export const failures = (results: Outcome[]) => results.filter((r): r is Extract<Outcome, { ok: false }> => !r.ok);
+/** The file the dir plugin makes for a volid (`shared1:100/vm-100-disk-3.raw` -> `images/100/vm-100-disk-3.raw`). */
+export const fileOf = (volid: string): string => volid.slice(volid.indexOf(':') + 1).replace(/^(\d+)\//, 'images/$1/');
+
 export interface SharedStorage {
   readonly root: string;
   readonly dir: string;
