@@ -18,10 +18,11 @@
  * @module
  */
 import { lockSubject, StorageError, type LockHandle, type LockHolder, type LockRequest, type LockService } from '@stowage/core';
-import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue, type ITxnResponse, type Watcher } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue } from 'etcd3';
 import { etcdError, etcdErrorCode } from './errors.js';
 import { formatLockRecord, lockKey, locksPrefix, parseLockKey, parseLockRecord } from './keys.js';
 import { HeldLease, type LeaseLoss } from './lease.js';
+import { ahead, DeleteWatch, enqueue, oldest, POLL_MS } from './line.js';
 import { Turns } from './turns.js';
 
 /** Options of {@link EtcdLocks}. */
@@ -62,7 +63,6 @@ export interface EtcdLocksOptions {
   readonly requestTimeoutMs?: number | undefined;
 }
 
-const POLL_MS = 500;
 const RETRY_MS = 100;
 /** A call unanswered for this long makes etcd count as unreachable (see `#stalled`). */
 const STALL_MS = 1000;
@@ -198,7 +198,7 @@ export class EtcdLocks implements LockService {
         }
         const current = lease;
         const mine = `${line}${current.id}`;
-        const res = await call(() => this.#enqueue(mine, line, record, current.id, deadline)).catch((e: unknown) => {
+        const res = await call(() => enqueue(this.#client, mine, line, record, current.id, deadline)).catch((e: unknown) => {
           if (e instanceof StorageError && e.cause instanceof EtcdLeaseInvalidError) return undefined; // lease gone meanwhile: a new one
           throw e;
         });
@@ -208,12 +208,12 @@ export class EtcdLocks implements LockService {
           continue;
         }
         // everyone in line before us: when this attempt made our key, the txn read them just before
-        let ahead = res.succeeded
+        let front = res.succeeded
           ? { kvs: res.responses[0]?.response_range?.kvs ?? [], revision: res.header.revision }
-          : await call(() => this.#ahead(line, myRevision, deadline));
-        const waiting = new Map(ahead.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
+          : await call(() => ahead(this.#client, line, myRevision, deadline));
+        const waiting = new Map(front.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
         // wait in line: until every key ahead of ours is deleted (released, expired or given up)
-        const watch = waiting.size > 0 ? new DeleteWatch(this.#client, line, Number(ahead.revision) + 1) : undefined;
+        const watch = waiting.size > 0 ? new DeleteWatch(this.#client, line, Number(front.revision) + 1) : undefined;
         try {
           while (current.valid) {
             for (const gone of watch?.take() ?? []) waiting.delete(gone);
@@ -225,8 +225,8 @@ export class EtcdLocks implements LockService {
             if (Date.now() >= deadline) throw timedOut();
             if (watch!.deletes === mark) {
               // nothing heard for a while: read the line again rather than trust the watch alone
-              ahead = await call(() => this.#ahead(line, myRevision, deadline));
-              const still = new Set(ahead.kvs.map((kv) => kv.key.toString('utf8')));
+              front = await call(() => ahead(this.#client, line, myRevision, deadline));
+              const still = new Set(front.kvs.map((kv) => kv.key.toString('utf8')));
               for (const k of [...waiting.keys()]) if (!still.has(k)) waiting.delete(k);
             }
           }
@@ -330,25 +330,6 @@ export class EtcdLocks implements LockService {
     return new StorageError('UNAVAILABLE', `cannot take the lock of ${subject}: the cluster connection is closed`, { details: { ...facts, reason: 'closed' } });
   }
 
-  /** Puts our waiter key, reading everyone in line just before; or reads our key, if an earlier attempt made it. */
-  #enqueue(mine: string, line: string, record: string, leaseId: string, deadline: number): Promise<ITxnResponse> {
-    const k = Buffer.from(mine);
-    return this.#client.kv.txn(
-      {
-        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_range: inLine(line) }, { request_put: { key: k, value: Buffer.from(record), lease: leaseId } }],
-        failure: [{ request_range: { key: k } }],
-      },
-      { deadline: new Date(deadline) },
-    );
-  }
-
-  /** The waiters ahead of the one created at `revision`, and the revision of the read. */
-  async #ahead(line: string, revision: string, deadline: number): Promise<{ kvs: IKeyValue[]; revision: string }> {
-    const res = await this.#client.kv.range({ ...inLine(line), max_create_revision: String(BigInt(revision) - 1n) }, { deadline: new Date(deadline) });
-    return { kvs: res.kvs, revision: res.header.revision };
-  }
-
   /**
    * Why etcd looks unreachable to this service: the last call failed as unavailable and none
    * succeeded since, or a call has waited for an answer for longer than {@link STALL_MS}. A
@@ -392,84 +373,5 @@ export class EtcdLocks implements LockService {
     } finally {
       this.#inFlight.delete(token);
     }
-  }
-}
-
-/** A range over every waiter key of one lock (`<lock key>/<lease id>`). */
-function inLine(line: string): { key: Buffer; range_end: Buffer } {
-  const end = Buffer.from(line);
-  end[end.length - 1] = (end[end.length - 1] ?? 0) + 1; // '/' + 1: the first key after all that start with `line`
-  return { key: Buffer.from(line), range_end: end };
-}
-
-/** The waiter that came first: the lock's holder. */
-function oldest(kvs: Iterable<IKeyValue>): IKeyValue | undefined {
-  let first: IKeyValue | undefined;
-  for (const kv of kvs) if (!first || BigInt(kv.create_revision) < BigInt(first.create_revision)) first = kv;
-  return first;
-}
-
-/** Hears the deletions of the keys under a prefix from a revision on, and wakes a waiter at each. */
-class DeleteWatch {
-  /** How many deletions were heard. */
-  deletes = 0;
-  #deleted: string[] = [];
-  #wake: (() => void) | undefined;
-  #watcher: Watcher | undefined;
-  #closed = false;
-
-  constructor(client: Etcd3, prefix: string, fromRevision: number) {
-    client
-      .watch()
-      .prefix(prefix)
-      .startRevision(String(fromRevision))
-      .only('delete')
-      .create()
-      .then(
-        (w) => {
-          w.on('error', () => undefined);
-          if (this.#closed) {
-            void w.cancel().catch(() => undefined);
-            return;
-          }
-          this.#watcher = w;
-          w.on('delete', (kv) => {
-            this.deletes++;
-            this.#deleted.push(kv.key.toString('utf8'));
-            this.#wake?.();
-          });
-        },
-        () => undefined, // no watch: the waiter reads again every POLL_MS
-      );
-  }
-
-  /** The keys deleted since the last call. */
-  take(): string[] {
-    const out = this.#deleted;
-    this.#deleted = [];
-    return out;
-  }
-
-  /** Waits until a deletion after `mark` was heard, `until` (a `Date.now()` time) passes, or `signal` aborts. */
-  next(mark: number, until: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.deletes > mark || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, until - Date.now()));
-      signal?.addEventListener('abort', done, { once: true });
-      this.#wake = done;
-    });
-  }
-
-  close(): void {
-    this.#closed = true;
-    const w = this.#watcher;
-    this.#watcher = undefined;
-    if (w) void w.cancel().catch(() => undefined);
   }
 }
