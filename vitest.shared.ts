@@ -10,6 +10,8 @@ export const alias = [
   { find: /^@stowage\/plugin-lvmthin$/, replacement: here('./packages/plugin-lvmthin/src/index.ts') },
   { find: /^@stowage\/plugin-zfs$/, replacement: here('./packages/plugin-zfs/src/index.ts') },
   { find: /^@stowage\/plugin-linstor$/, replacement: here('./packages/plugin-linstor/src/index.ts') },
+  { find: /^@stowage\/cluster-etcd\/address$/, replacement: here('./packages/cluster-etcd/src/address.ts') },
+  { find: /^@stowage\/cluster-etcd$/, replacement: here('./packages/cluster-etcd/src/index.ts') },
   { find: /^@stowage\/cli$/, replacement: here('./packages/cli/src/index.ts') },
   { find: /^@stowage\/testbed$/, replacement: here('./packages/testbed/src/index.ts') },
 ];

@@ -3,6 +3,7 @@
  * temporary directories. Every bench prints its figures next to the raw tool's, measured in
  * the same run, so that the ratio (not the absolute time of this machine) is what counts.
  */
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,4 +140,25 @@ export function countingSink(): Writable & { bytes: number } {
   }) as Writable & { bytes: number };
   w.bytes = 0;
   return w;
+}
+
+/**
+ * Starts `procs` copies of a worker (run through tsx) with `argv`, waits until each says it is
+ * ready, tells them all to go, and gathers the durations (ms) each sends back.
+ * @returns the samples of all workers and the operations per second over the run
+ */
+export async function runContenders(worker: string, argv: readonly string[], procs: number): Promise<{ stats: Stats; opsPerSec: number }> {
+  const children = Array.from({ length: procs }, () => fork(worker, [...argv], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  await Promise.all(children.map((c) => new Promise((resolve) => c.once('message', resolve))));
+  const t0 = now();
+  const results = children.map(
+    (c) =>
+      new Promise<number[]>((resolve, reject) => {
+        c.once('message', (m: { samples: number[] }) => resolve(m.samples));
+        c.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${worker} exited with ${code}`))));
+      }),
+  );
+  for (const c of children) c.send('go');
+  const all = (await Promise.all(results)).flat();
+  return { stats: summarize(all), opsPerSec: all.length / ((now() - t0) / 1000) };
 }

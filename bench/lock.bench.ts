@@ -3,12 +3,11 @@
  * proper-lockfile), uncontended, with 4 callers in one process, and with 4 OS processes
  * contending; each next to a bare proper-lockfile lock/unlock measured in the same run.
  */
-import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { StorageLocks } from '@stowage/core';
-import { iterations, now, printFooter, printTable, ratio, sample, STATS_HEADER, statsRow, summarize, withTempDir, type Stats } from './lib.ts';
+import { iterations, now, printFooter, printTable, ratio, runContenders, sample, STATS_HEADER, statsRow, summarize, withTempDir, type Stats } from './lib.ts';
 
 const worker = fileURLToPath(new URL('./workers/lock-contend.ts', import.meta.url));
 const bareRetries = { retries: 20, forever: true, minTimeout: 1, maxTimeout: 25, factor: 2, randomize: true };
@@ -44,22 +43,8 @@ async function inProcess(dir: string, callers: number, n: number, mode: 'ours' |
 }
 
 /** `procs` OS processes, started together, `n` acquire+release each. */
-async function multiProcess(dir: string, procs: number, n: number, mode: 'stowage' | 'bare'): Promise<{ stats: Stats; opsPerSec: number }> {
-  const children = Array.from({ length: procs }, () =>
-    fork(worker, [mode, dir, String(n)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  await Promise.all(children.map((c) => new Promise((resolve) => c.once('message', resolve))));
-  const t0 = now();
-  const results = children.map(
-    (c) =>
-      new Promise<number[]>((resolve, reject) => {
-        c.once('message', (m: { samples: number[] }) => resolve(m.samples));
-        c.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`lock worker exited with ${code}`))));
-      }),
-  );
-  for (const c of children) c.send('go');
-  const all = (await Promise.all(results)).flat();
-  return { stats: summarize(all), opsPerSec: all.length / ((now() - t0) / 1000) };
+function multiProcess(dir: string, procs: number, n: number, mode: 'stowage' | 'bare'): Promise<{ stats: Stats; opsPerSec: number }> {
+  return runContenders(worker, [mode, dir, String(n)], procs);
 }
 
 await withTempDir('lock', async (dir) => {

@@ -41,6 +41,7 @@ export const GLOBAL_OPTIONS = {
   config: { type: 'string', valueName: 'FILE', description: 'storage.cfg to use (else $STOWAGE_CONFIG, ./storage.cfg, /etc/stowage/storage.cfg)' },
   json: { type: 'boolean', description: 'print machine-readable JSON instead of tables' },
   plugin: { type: 'string', multiple: true, valueName: 'PACKAGE', description: 'load a third-party plugin package (repeatable)' },
+  cluster: { type: 'string', valueName: 'URL', description: 'coordinate with other nodes through etcd (etcd://host:port,...; else $STOWAGE_CLUSTER, cluster.cfg beside storage.cfg)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -54,6 +55,8 @@ export interface GlobalArgs {
   readonly plugins: readonly string[];
   /** `--help`. */
   readonly help: boolean;
+  /** `--cluster URL`. */
+  readonly cluster?: string | undefined;
 }
 
 /** What {@link splitCommand} found: the verb words and the remaining arguments. */
@@ -64,7 +67,7 @@ export interface SplitCommand {
   readonly rest: readonly string[];
 }
 
-const VALUE_GLOBALS = new Set(['--config', '--plugin']);
+const VALUE_GLOBALS = new Set(['--config', '--plugin', '--cluster']);
 
 /**
  * Finds the verb: the first argument that is not a global option (or its value). For a verb
@@ -209,7 +212,7 @@ export function parseOpenArgs(
       if (value === undefined) throw new UsageError(`option '--${key}' needs a value`, verb);
     }
     if (!/^[a-z][a-z0-9_-]*$/i.test(key)) throw new UsageError(`bad option name '--${key}'`, verb);
-    if (key === 'config') values['config'] = value;
+    if (key === 'config' || key === 'cluster') values[key] = value;
     else if (key === 'plugin') plugins.push(value);
     else pairs.push([key, value]);
   }
@@ -230,6 +233,7 @@ function globalArgs(values: Record<string, string | boolean | string[] | undefin
     json: values['json'] === true,
     plugins: Array.isArray(plugin) ? plugin : [],
     help: values['help'] === true,
+    cluster: typeof values['cluster'] === 'string' ? values['cluster'] : undefined,
   };
 }
 

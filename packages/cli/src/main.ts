@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { isCommandError, isStorageError, StorageError, StorageManager, type Logger } from '@stowage/core';
 import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, type BuiltinPackage } from './builtins.js';
 import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
+import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
 import { findConfigFile } from './config-path.js';
 import { EXIT_CLOSED_PIPE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { overviewHelp, usageLine, verbHelp } from './help.js';
@@ -106,6 +107,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
   const { io } = std;
   let verb: VerbSpec | undefined;
   let manager: StorageManager | undefined;
+  let clusters: ClusterConnector | undefined;
   try {
     const split = splitCommand(argv, VERB_GROUPS);
     if (split.verb === '' || split.verb === 'help') {
@@ -141,6 +143,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       return EXIT_OK;
     }
     const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
+    const connector = (clusters = new ClusterConnector(findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
     const loaded = new Map<string, Promise<LoadedPlugins>>();
     const plugins = (types: readonly string[] | 'all' = 'all'): Promise<LoadedPlugins> => {
       const key = types === 'all' ? '*' : [...types].sort().join(',');
@@ -176,7 +179,9 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
         const { registry } = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
         const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
         const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
+        const cluster = await connector.maybe();
         manager = await StorageManager.open({
+          ...(cluster ? { cluster } : {}),
           plugins: registry.list(),
           configFile: config.path,
           log: stderrLogger(io),
@@ -186,6 +191,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
         return manager;
       },
       progress: (label) => createProgressBar(io.stderr, label),
+      cluster: () => connector.get(),
     };
     const output = await verb.run(ctx);
     write(io.stdout, renderOutput(output, mode.json));
@@ -201,5 +207,6 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     return isStorageError(e) ? exitCodeFor(e) : EXIT_UNEXPECTED;
   } finally {
     if (manager) await manager.close().catch(() => undefined);
+    await clusters?.close().catch(() => undefined);
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
+import type { EtcdCluster } from '@stowage/cluster-etcd';
 import type { StorageManager } from '@stowage/core';
 import type { OptionSpec, VerbArgs } from './args.js';
 import type { ConfigLocation } from './config-path.js';
@@ -47,6 +48,11 @@ export interface VerbContext {
   manager(options?: { readonly allowMissingConfig?: boolean; readonly extraTypes?: readonly string[] }): Promise<StorageManager>;
   /** A progress bar on standard error (silent unless it is a terminal). */
   progress(label: string): ProgressBar;
+  /**
+   * The etcd cluster connection (opened on first use, closed after the verb); `CONFIG_INVALID`
+   * when no cluster is configured.
+   */
+  cluster(): Promise<EtcdCluster>;
 }
 
 /** One verb of the command. */

@@ -109,17 +109,19 @@ export class StorageManager {
    */
   static async open(options: StorageManagerOptions): Promise<StorageManager> {
     const registry = new PluginRegistry(options.plugins);
-    const hasSharedLocks = options.sharedLockDir !== undefined || options.locks !== undefined;
+    const hasSharedLocks = options.sharedLockDir !== undefined || options.locks !== undefined || options.cluster !== undefined;
     const store = openConfigStore(options, registry, hasSharedLocks);
     const locks =
       options.locks ??
+      options.cluster?.locks ??
       new StorageLocks({
         lockDir: options.lockDir ?? defaultLockDir(),
         sharedLockDir: options.sharedLockDir,
         acquireTimeoutMs: options.lockTimeoutMs,
         sharedHoldMs: options.sharedLockHoldMs,
       });
-    const node = options.node ?? hostname().split('.')[0] ?? 'localhost';
+    const node = options.node ?? options.cluster?.node ?? hostname().split('.')[0] ?? 'localhost';
+    const changes = options.changes ?? options.cluster?.changes;
     const state = new ManagerState(
       options.runner ?? new LocalRunner(),
       node,
@@ -127,12 +129,12 @@ export class StorageManager {
       locks,
       options.cacheTtlMs ?? 5000,
       options.gcIntervalMs ?? 60_000,
-      options.changes,
+      changes,
     );
     const cfg = new ConfigState(store, state, registry, hasSharedLocks);
     await cfg.refresh();
     const manager = new StorageManager(state, registry, cfg);
-    const unsubscribe = options.changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
+    const unsubscribe = changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
     if (unsubscribe) manager.#stops.push(unsubscribe);
     const unwatch = store.watch?.(() => {
       manager.#configTask(() => cfg.refresh()).catch((e: unknown) => state.log.warn(`could not reload ${store.location}`, { error: String(e) }));

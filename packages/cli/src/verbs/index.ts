@@ -6,6 +6,7 @@
 import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
+import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
 import { pluginsVerb } from './plugins.js';
 import { delsnapshotVerb, rollbackVerb, snapshotsVerb, snapshotVerb } from './snapshots.js';
 import { listVerb, statusVerb } from './status.js';
@@ -36,6 +37,9 @@ export const VERBS: readonly VerbSpec[] = [
   storageRemoveVerb,
   storageListVerb,
   pluginsVerb,
+  clusterStatusVerb,
+  clusterLocksVerb,
+  clusterInitVerb,
 ];
 
 /** Verbs that take a sub-verb (`storage add`). */

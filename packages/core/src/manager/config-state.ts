@@ -111,7 +111,8 @@ export function checkConfigObjects(registry: PluginRegistry, configs: readonly R
  */
 export function openConfigStore(options: StorageManagerOptions, registry: PluginRegistry, hasSharedLocks: boolean): ConfigStore {
   const given = [options.config, options.configFile, options.configStore].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config, configFile and configStore');
+  if (given === 0 && options.cluster) return options.cluster.config;
+  if (given !== 1) throw new StorageError('INVALID_ARGUMENT', 'give exactly one of config, configFile and configStore (or a cluster)');
   if (options.configStore) return options.configStore;
   if (options.configFile !== undefined) return new FileConfigStore(options.configFile, { lockTimeoutMs: options.lockTimeoutMs });
   return new MemoryConfigStore(formatStorageCfg(checkConfigObjects(registry, options.config ?? [], hasSharedLocks)));

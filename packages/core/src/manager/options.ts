@@ -6,14 +6,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from '../command/runner.js';
-import type { ChangeFeed } from '../cluster.js';
+import type { ChangeFeed, ClusterServices } from '../cluster.js';
 import type { FileConfigStore } from '../config/file-store.js';
 import type { ConfigStore } from '../config/store.js';
 import type { LockService } from '../lock/service.js';
 import type { Logger } from '../plugin-types.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 
-/** Options of {@link StorageManager.open}. Exactly one of `config`, `configFile` and `configStore` is given. */
+/** Options of {@link StorageManager.open}. Exactly one of `config`, `configFile` and `configStore` is given, or none of them with a `cluster`. */
 export interface StorageManagerOptions {
   /** The plugin classes available; each storage's `type` must be one of theirs. */
   readonly plugins: readonly StoragePluginClass[];
@@ -77,6 +77,13 @@ export interface StorageManagerOptions {
   readonly locks?: LockService;
   /** Announce writes to, and hear other nodes' writes from, this feed; see {@link ChangeFeed}. */
   readonly changes?: ChangeFeed;
+  /**
+   * A cluster's coordination services (`@stowage/cluster-etcd`'s `connect()`): the manager takes
+   * its `locks`, `changes` and `node` unless `locks`, `changes` or `node` are given, and its
+   * config store (the cluster's `storage.cfg`) when none of `config`, `configFile` and
+   * `configStore` is given. The manager does not close it.
+   */
+  readonly cluster?: ClusterServices;
   /**
    * How often, at most, the manager removes a storage's stale temporaries (left by operations
    * whose process died) before an operation on it, in milliseconds. The first operation on each
