@@ -33,9 +33,17 @@ export const BUILTIN_PLUGIN_PACKAGES: readonly BuiltinPackage[] = [
  * @param path - the storage.cfg path
  */
 export function configuredTypes(path: string): string[] | undefined {
-  if (!existsSync(path)) return [];
+  return existsSync(path) ? storageTypesIn(readFileSync(path, 'utf8')) : [];
+}
+
+/**
+ * The storage types a storage.cfg text uses, or `undefined` when it cannot be read as one.
+ *
+ * @param text - the storage.cfg text
+ */
+export function storageTypesIn(text: string): string[] | undefined {
   try {
-    return [...new Set(parseStorageCfg(readFileSync(path, 'utf8')).map((s) => s.type))];
+    return [...new Set(parseStorageCfg(text).map((s) => s.type))];
   } catch {
     return undefined;
   }

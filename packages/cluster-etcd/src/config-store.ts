@@ -119,8 +119,9 @@ export class EtcdConfigStore implements ConfigStore {
             return;
           }
           watcher = w;
-          w.on('put', (kv) => onChange(snapshotOf(kv)));
-          w.on('delete', () => onChange(EMPTY));
+          // events already on their way when stopped are not passed on
+          w.on('put', (kv) => stopped || onChange(snapshotOf(kv)));
+          w.on('delete', () => stopped || onChange(EMPTY));
         },
         () => undefined,
       );
