@@ -40,6 +40,8 @@ export class EtcdConfigStore implements ConfigStore {
   readonly location: string;
   readonly #options: EtcdConfigStoreOptions;
   readonly #key: string;
+  /** The etcd revision of the latest read: a watch starts right after it. */
+  #readAt: bigint | undefined;
 
   /** @param options - client, prefix, endpoints */
   constructor(options: EtcdConfigStoreOptions) {
@@ -65,6 +67,7 @@ export class EtcdConfigStore implements ConfigStore {
   async read(): Promise<ConfigSnapshot> {
     try {
       const res = await this.#options.client.kv.range({ key: Buffer.from(this.#key) }, { deadline: this.#deadline() });
+      this.#readAt = BigInt(res.header.revision);
       return snapshotOf(res.kvs[0]);
     } catch (e) {
       throw this.#error(e, 'read');
@@ -99,7 +102,9 @@ export class EtcdConfigStore implements ConfigStore {
 
   /**
    * Calls `onChange` with the new snapshot after every write (and with empty text, revision
-   * `'0'`, if the key is deleted). The watch resumes where it left off after a lost connection.
+   * `'0'`, if the key is deleted). The watch starts right after this store's latest read, so a
+   * write between that read and the watch is heard too, and it resumes where it left off after a
+   * lost connection.
    *
    * @param onChange - the listener
    * @returns a function that stops watching
@@ -107,9 +112,9 @@ export class EtcdConfigStore implements ConfigStore {
   watch(onChange: (snapshot: ConfigSnapshot) => void): () => void {
     let stopped = false;
     let watcher: Watcher | undefined;
-    this.#options.client
-      .watch()
-      .key(this.#key)
+    const builder = this.#options.client.watch().key(this.#key);
+    if (this.#readAt !== undefined) builder.startRevision(String(this.#readAt + 1n));
+    builder
       .create()
       .then(
         (w) => {

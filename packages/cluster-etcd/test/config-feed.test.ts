@@ -66,6 +66,18 @@ describe('storage.cfg and change signals on a real etcd', () => {
     stop();
   });
 
+  it('a watch hears a write made between its store\'s latest read and the watch (the manager reads, then watches)', async () => {
+    const read = await b.config.read();
+    const rev = await a.config.write('dir: between\n\tpath /b\n', read.revision);
+    const seen: ConfigSnapshot[] = [];
+    const stop = b.config.watch((s) => seen.push(s));
+    try {
+      expect((await until(() => seen.find((s) => s.revision === rev))).text).toBe('dir: between\n\tpath /b\n');
+    } finally {
+      stop();
+    }
+  });
+
   it('a change published by one node reaches the subscribers of every node', async () => {
     const heard: string[] = [];
     const stop = b.changes.subscribe((id) => heard.push(id));
