@@ -6,7 +6,7 @@
  */
 import type { ConfigSnapshot, ConfigStore } from '@stowage/core';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
-import { etcdError } from './errors.js';
+import { etcdError, etcdErrorCode } from './errors.js';
 import { configKey } from './keys.js';
 
 /** Options of {@link EtcdConfigStore}. */
@@ -59,18 +59,26 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   /**
-   * Reads the text and its revision (a linearizable read: it sees every write that completed before it).
+   * Reads the text and its revision: a linearizable read (it sees every write that completed
+   * before it); when that fails as unavailable (no quorum), the member's own copy, which may
+   * miss the latest writes, as Proxmox nodes without quorum still read `/etc/pve`. A change
+   * computed from such a copy cannot be written: writes need a quorum, and compare the revision.
    *
    * @returns the snapshot
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` (no member answers), `PERMISSION_DENIED`
    */
   async read(): Promise<ConfigSnapshot> {
-    try {
-      const res = await this.#options.client.kv.range({ key: Buffer.from(this.#key) }, { deadline: this.#deadline() });
+    const half = (this.#options.requestTimeoutMs ?? 5000) / 2;
+    const range = async (serializable: boolean): Promise<ConfigSnapshot> => {
+      const res = await this.#options.client.kv.range({ key: Buffer.from(this.#key), serializable }, { deadline: new Date(Date.now() + half) });
       this.#readAt = BigInt(res.header.revision);
       return snapshotOf(res.kvs[0]);
+    };
+    try {
+      return await range(false);
     } catch (e) {
-      throw this.#error(e, 'read');
+      if (etcdErrorCode(e) !== 'UNAVAILABLE') throw this.#error(e, 'read');
+      return range(true).catch(() => Promise.reject(this.#error(e, 'read')));
     }
   }
 
