@@ -81,6 +81,8 @@ export class Deletions {
   readonly #recent = new Map<string, bigint>();
   #watcher: Promise<Watcher | undefined> | undefined;
   #generation = 0;
+  /** Whether the current watch is confirmed by etcd. */
+  #attached = false;
   #closed = false;
 
   /**
@@ -102,6 +104,7 @@ export class Deletions {
    */
   async ready(deadline: number): Promise<boolean> {
     if (this.#closed) return false;
+    if (this.#attached) return true;
     this.#watcher ??= this.#watch();
     const current = this.#watcher;
     let timer: NodeJS.Timeout | undefined;
@@ -135,6 +138,7 @@ export class Deletions {
   /** Stops the watch; followers then hear nothing more. */
   close(): void {
     this.#closed = true;
+    this.#attached = false;
     const w = this.#watcher;
     this.#watcher = undefined;
     void w?.then((watcher) => watcher?.cancel()).catch(() => undefined);
@@ -150,7 +154,9 @@ export class Deletions {
   async #watch(): Promise<Watcher | undefined> {
     const generation = ++this.#generation;
     const forget = (): void => {
-      if (this.#generation === generation) this.#watcher = undefined; // the next waiter sets it up again
+      if (this.#generation !== generation) return;
+      this.#watcher = undefined; // the next waiter sets it up again
+      this.#attached = false;
     };
     try {
       const watcher = await this.#client.watch().prefix(this.#prefix).only('delete').create();
@@ -161,6 +167,7 @@ export class Deletions {
       watcher.on('delete', (kv) => this.#heard(kv.key.toString('utf8'), kv.mod_revision));
       // cancelled by etcd (a compaction, say): waiters read their lines again until the next wait sets it up
       watcher.on('error', forget);
+      if (this.#generation === generation) this.#attached = true;
       return watcher;
     } catch {
       forget();
