@@ -33,7 +33,14 @@ export const BUILTIN_PLUGIN_PACKAGES: readonly BuiltinPackage[] = [
  * @param path - the storage.cfg path
  */
 export function configuredTypes(path: string): string[] | undefined {
-  return existsSync(path) ? storageTypesIn(readFileSync(path, 'utf8')) : [];
+  if (!existsSync(path)) return [];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // a directory, say: the manager's config store names the problem
+  }
+  return storageTypesIn(text);
 }
 
 /**
