@@ -6,12 +6,13 @@
  * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile (dir and linstor storages), lockDir, locks
  * ('etcd' | 'none'), feed ('etcd' | 'none'), leaseTtlSeconds, acquireTimeoutMs, cacheTtlMs,
  * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
- * section, and says so with an `in-locked-section` message).
+ * section, which then lasts until the allocation ends, and says so with an `in-locked-section` message).
  */
 import {
   isStorageError,
   LocalRunner,
   StorageManager,
+  type AllocImageRequest,
   type ChangeFeed,
   type CommandRunner,
   type ImageInfo,
@@ -52,6 +53,17 @@ process.on('disconnect', () => process.exit(1));
 class CachedListingDirPlugin extends DirPlugin {
   override listImages(ctx: PluginContext, request: ListImagesRequest): Promise<ImageInfo[]> {
     return ctx.cache.shared(`test:list:${JSON.stringify(request)}`, () => super.listImages(ctx as never, request));
+  }
+
+  /**
+   * With `slowCreateMs`, the storage lock is held through the (slow) create, as for a plugin
+   * that never calls `ctx.nameReserved()`: the directory plugin would give the lock back as soon
+   * as its temporary reserves the name, and the faults tests need a holder that stalls while
+   * it holds the lock and has already made something.
+   */
+  override allocImage(ctx: PluginContext, request: AllocImageRequest): Promise<string> {
+    if (!spec.slowCreateMs) return super.allocImage(ctx as never, request);
+    return super.allocImage({ ...ctx, nameReserved: () => undefined } as never, request);
   }
 }
 
