@@ -38,7 +38,7 @@ export interface OptionSpec {
 
 /** Options every verb accepts. */
 export const GLOBAL_OPTIONS = {
-  config: { type: 'string', valueName: 'FILE', description: 'storage.cfg to use (else $STOWAGE_CONFIG, ./storage.cfg, /etc/stowage/storage.cfg)' },
+  config: { type: 'string', valueName: 'FILE', description: "storage.cfg to use (else $STOWAGE_CONFIG; else the cluster's, with a cluster; else ./storage.cfg, /etc/stowage/storage.cfg)" },
   json: { type: 'boolean', description: 'print machine-readable JSON instead of tables' },
   plugin: { type: 'string', multiple: true, valueName: 'PACKAGE', description: 'load a third-party plugin package (repeatable)' },
   cluster: { type: 'string', valueName: 'URL', description: 'coordinate with other nodes through etcd (etcd://host:port,...; else $STOWAGE_CLUSTER, cluster.cfg beside storage.cfg)' },

@@ -34,8 +34,23 @@ export const BUILTIN_PLUGIN_PACKAGES: readonly BuiltinPackage[] = [
  */
 export function configuredTypes(path: string): string[] | undefined {
   if (!existsSync(path)) return [];
+  let text: string;
   try {
-    return [...new Set(parseStorageCfg(readFileSync(path, 'utf8')).map((s) => s.type))];
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // a directory, say: the manager's config store names the problem
+  }
+  return storageTypesIn(text);
+}
+
+/**
+ * The storage types a storage.cfg text uses, or `undefined` when it cannot be read as one.
+ *
+ * @param text - the storage.cfg text
+ */
+export function storageTypesIn(text: string): string[] | undefined {
+  try {
+    return [...new Set(parseStorageCfg(text).map((s) => s.type))];
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 /**
  * Which `storage.cfg` the command uses: `--config`, then `$STOWAGE_CONFIG`, then
- * `./storage.cfg`, then `/etc/stowage/storage.cfg`.
+ * `./storage.cfg`, then `/etc/stowage/storage.cfg`. With a cluster configured, the cluster's
+ * storage.cfg replaces the last two (the file found is where `cluster.cfg` is looked for).
  *
  * @module
  */

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isCommandError, isStorageError, StorageError, StorageManager, type Logger } from '@stowage/core';
-import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, type BuiltinPackage } from './builtins.js';
+import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, storageTypesIn, type BuiltinPackage } from './builtins.js';
 import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
 import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
 import { findConfigFile } from './config-path.js';
@@ -19,6 +19,7 @@ import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins } from 
 import { createProgressBar } from './progress.js';
 import { StdStreams } from './std-streams.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
+import type { EtcdCluster } from '@stowage/cluster-etcd';
 import { VERB_GROUPS, VERBS } from './verbs/index.js';
 
 function write(stream: CliIO['stdout'], text: string): void {
@@ -144,6 +145,8 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     }
     const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
     const connector = (clusters = new ClusterConnector(findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
+    // with a cluster, its storage.cfg is the one, unless a file is named (--config, $STOWAGE_CONFIG)
+    const clusterConfig = connector.configured && config.source !== 'flag' && config.source !== 'env';
     const loaded = new Map<string, Promise<LoadedPlugins>>();
     const plugins = (types: readonly string[] | 'all' = 'all'): Promise<LoadedPlugins> => {
       const key = types === 'all' ? '*' : [...types].sort().join(',');
@@ -160,14 +163,30 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       }
       return p;
     };
+    const managerOptions = () => {
+      const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
+      const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
+      return { log: stderrLogger(io), ...(lockDir ? { lockDir } : {}), ...(sharedLockDir ? { sharedLockDir } : {}) };
+    };
+    const openOnClusterConfig = async (cluster: EtcdCluster, extraTypes: readonly string[]): Promise<StorageManager> => {
+      const { text, revision } = await cluster.config.read();
+      if (revision === '0' && config.exists) {
+        write(io.stderr, `stowage: the cluster's storage.cfg is empty (${config.path} is not read with a cluster); seed it with 'stowage cluster init --from ${config.path}'\n`);
+      }
+      const types = storageTypesIn(text);
+      const { registry } = await plugins(types === undefined ? 'all' : [...types, ...extraTypes]);
+      return StorageManager.open({ cluster, plugins: registry.list(), ...managerOptions() });
+    };
     const ctx: VerbContext = {
       io,
       args,
       pairs,
       config,
       plugins: () => plugins('all'),
+      clusterConfig,
       manager: async (opts) => {
         if (manager) return manager;
+        if (clusterConfig) return (manager = await openOnClusterConfig(await connector.get(), opts?.extraTypes ?? []));
         if (!opts?.allowMissingConfig && !existsSync(config.path)) {
           throw new StorageError(
             'NOT_FOUND',
@@ -177,17 +196,8 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
         }
         const types = configuredTypes(config.path);
         const { registry } = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
-        const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
-        const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
         const cluster = await connector.maybe();
-        manager = await StorageManager.open({
-          ...(cluster ? { cluster } : {}),
-          plugins: registry.list(),
-          configFile: config.path,
-          log: stderrLogger(io),
-          ...(lockDir ? { lockDir } : {}),
-          ...(sharedLockDir ? { sharedLockDir } : {}),
-        });
+        manager = await StorageManager.open({ ...(cluster ? { cluster } : {}), plugins: registry.list(), configFile: config.path, ...managerOptions() });
         return manager;
       },
       progress: (label) => createProgressBar(io.stderr, label),

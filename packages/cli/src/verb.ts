@@ -38,12 +38,19 @@ export interface VerbContext {
   readonly pairs: ReadonlyArray<readonly [string, string]>;
   /** The configuration file chosen. */
   readonly config: ConfigLocation;
+  /**
+   * `true` when the manager uses the cluster's storage.cfg instead of the file: a cluster is
+   * configured and no file was named (`--config`, `$STOWAGE_CONFIG`).
+   */
+  readonly clusterConfig: boolean;
   /** The registered plugins (loaded on first use). */
   plugins(): Promise<LoadedPlugins>;
   /**
-   * The manager over the configuration file (opened on first use, closed after the verb).
-   * A missing file is `NOT_FOUND` unless `allowMissingConfig` (then it has no storages yet).
-   * Only the built-in plugins for the file's storage types (and `extraTypes`) are loaded.
+   * The manager over the configuration file, or over the cluster's storage.cfg (see
+   * {@link VerbContext.clusterConfig}); opened on first use, closed after the verb. A missing
+   * file is `NOT_FOUND` unless `allowMissingConfig` (then it has no storages yet); a cluster
+   * without a storage.cfg has no storages yet. Only the built-in plugins for the configured
+   * storage types (and `extraTypes`) are loaded.
    */
   manager(options?: { readonly allowMissingConfig?: boolean; readonly extraTypes?: readonly string[] }): Promise<StorageManager>;
   /** A progress bar on standard error (silent unless it is a terminal). */

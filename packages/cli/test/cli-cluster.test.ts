@@ -3,7 +3,7 @@
  * and cluster.cfg; `cluster status`, `cluster locks`, `cluster init`; a shared storage locked
  * and announced through etcd.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@stowage/cluster-etcd';
 import { Etcd3 } from 'etcd3';
@@ -87,6 +87,37 @@ describe('stowage cluster, on a real etcd', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it("with a cluster and no file named, storage add and list use the cluster's storage.cfg, from any process", async () => {
+    const prefix = `${url}/cfgtest/`;
+    const node = (name: string) => {
+      const cwd = join(s.dir, name); // no storage.cfg here, none named: the cluster's is used
+      mkdirSync(cwd, { recursive: true });
+      return { cwd, env: { STOWAGE_CONFIG: undefined, STOWAGE_NODE: name } };
+    };
+    const [pve1, pve2] = [node('pve1'), node('pve2')];
+    const added = await s.json<{ config: string }>(['--cluster', prefix, 'storage', 'add', 'dir', 'nfs', '--path', join(s.dir, 'nfs'), '--content', 'images', '--shared', '1'], pve1);
+    expect(added.config).toMatch(/^etcd:\/\/.*\/cfgtest\/config\/storage\.cfg$/);
+    await s.ok(['storage', 'add', 'dir', 'iso', '--path', join(s.dir, 'iso'), '--content', 'iso'], { ...pve2, env: { ...pve2.env, STOWAGE_CLUSTER: prefix } });
+    const listed = await s.json<{ storage: string; shared?: boolean }[]>(['--cluster', prefix, 'storage', 'list'], pve2);
+    expect(listed.map((r) => r.storage)).toEqual(['nfs', 'iso']);
+    expect(existsSync(join(pve1.cwd, 'storage.cfg')) || existsSync(join(pve2.cwd, 'storage.cfg'))).toBe(false);
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      expect(await raw.get('cfgtest/config/storage.cfg').string()).toMatch(/^dir: nfs\n[^]*\ndir: iso\n/);
+    } finally {
+      raw.close();
+    }
+    // a file named with --config is still the one used, cluster or not
+    const named = await s.run(['--cluster', prefix, '--config', join(s.dir, 'none.cfg'), 'storage', 'list', '--json'], pve2);
+    expect(jsonError(named.stderr).code).toBe('NOT_FOUND');
+    // a storage.cfg found in the working directory is not read with a cluster: a cluster without one says how to seed it
+    writeFileSync(join(pve1.cwd, 'storage.cfg'), 'dir: local\n\tpath /srv/local\n');
+    const empty = await s.run(['--cluster', `${url}/emptycfg/`, 'storage', 'list', '--json'], pve1);
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.stdout)).toEqual([]);
+    expect(empty.stderr).toMatch(/the cluster's storage\.cfg is empty .*stowage cluster init --from .*storage\.cfg/);
   });
 
   it('fails with UNAVAILABLE when etcd cannot be reached, INVALID_ARGUMENT for a bad address, CONFIG_INVALID without a cluster', async () => {

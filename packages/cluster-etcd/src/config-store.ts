@@ -6,7 +6,7 @@
  */
 import type { ConfigSnapshot, ConfigStore } from '@stowage/core';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
-import { etcdError } from './errors.js';
+import { etcdError, etcdErrorCode } from './errors.js';
 import { configKey } from './keys.js';
 
 /** Options of {@link EtcdConfigStore}. */
@@ -40,6 +40,8 @@ export class EtcdConfigStore implements ConfigStore {
   readonly location: string;
   readonly #options: EtcdConfigStoreOptions;
   readonly #key: string;
+  /** The etcd revision of the latest read: a watch starts right after it. */
+  #readAt: bigint | undefined;
 
   /** @param options - client, prefix, endpoints */
   constructor(options: EtcdConfigStoreOptions) {
@@ -57,17 +59,26 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   /**
-   * Reads the text and its revision (a linearizable read: it sees every write that completed before it).
+   * Reads the text and its revision: a linearizable read (it sees every write that completed
+   * before it); when that fails as unavailable (no quorum), the member's own copy, which may
+   * miss the latest writes, as Proxmox nodes without quorum still read `/etc/pve`. A change
+   * computed from such a copy cannot be written: writes need a quorum, and compare the revision.
    *
    * @returns the snapshot
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE`, `PERMISSION_DENIED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` (no member answers), `PERMISSION_DENIED`
    */
   async read(): Promise<ConfigSnapshot> {
-    try {
-      const res = await this.#options.client.kv.range({ key: Buffer.from(this.#key) }, { deadline: this.#deadline() });
+    const half = (this.#options.requestTimeoutMs ?? 5000) / 2;
+    const range = async (serializable: boolean): Promise<ConfigSnapshot> => {
+      const res = await this.#options.client.kv.range({ key: Buffer.from(this.#key), serializable }, { deadline: new Date(Date.now() + half) });
+      this.#readAt = BigInt(res.header.revision);
       return snapshotOf(res.kvs[0]);
+    };
+    try {
+      return await range(false);
     } catch (e) {
-      throw this.#error(e, 'read');
+      if (etcdErrorCode(e) !== 'UNAVAILABLE') throw this.#error(e, 'read');
+      return range(true).catch(() => Promise.reject(this.#error(e, 'read')));
     }
   }
 
@@ -99,7 +110,9 @@ export class EtcdConfigStore implements ConfigStore {
 
   /**
    * Calls `onChange` with the new snapshot after every write (and with empty text, revision
-   * `'0'`, if the key is deleted). The watch resumes where it left off after a lost connection.
+   * `'0'`, if the key is deleted). The watch starts right after this store's latest read, so a
+   * write between that read and the watch is heard too, and it resumes where it left off after a
+   * lost connection.
    *
    * @param onChange - the listener
    * @returns a function that stops watching
@@ -107,9 +120,9 @@ export class EtcdConfigStore implements ConfigStore {
   watch(onChange: (snapshot: ConfigSnapshot) => void): () => void {
     let stopped = false;
     let watcher: Watcher | undefined;
-    this.#options.client
-      .watch()
-      .key(this.#key)
+    const builder = this.#options.client.watch().key(this.#key);
+    if (this.#readAt !== undefined) builder.startRevision(String(this.#readAt + 1n));
+    builder
       .create()
       .then(
         (w) => {
@@ -119,8 +132,9 @@ export class EtcdConfigStore implements ConfigStore {
             return;
           }
           watcher = w;
-          w.on('put', (kv) => onChange(snapshotOf(kv)));
-          w.on('delete', () => onChange(EMPTY));
+          // events already on their way when stopped are not passed on
+          w.on('put', (kv) => stopped || onChange(snapshotOf(kv)));
+          w.on('delete', () => stopped || onChange(EMPTY));
         },
         () => undefined,
       );

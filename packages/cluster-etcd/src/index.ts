@@ -11,7 +11,7 @@
  * import { DirPlugin } from '@stowage/plugin-dir';
  *
  * const cluster = await connect({ endpoints: ['10.0.0.1:2379', '10.0.0.2:2379', '10.0.0.3:2379'], node: 'pve1' });
- * const storages = await StorageManager.open({ plugins: [DirPlugin], configFile: '/etc/stowage/storage.cfg', cluster });
+ * const storages = await StorageManager.open({ plugins: [DirPlugin], cluster }); // the cluster's storage.cfg
  * ```
  *
  * @module

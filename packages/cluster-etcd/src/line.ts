@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Etcd3, IKeyValue, ITxnResponse, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, ITxnResponse } from 'etcd3';
 
 /** How long a waiter trusts the watch alone before it reads the line again. */
 export const POLL_MS = 500;
@@ -57,75 +57,4 @@ export function oldest(kvs: Iterable<IKeyValue>): IKeyValue | undefined {
   let first: IKeyValue | undefined;
   for (const kv of kvs) if (!first || BigInt(kv.create_revision) < BigInt(first.create_revision)) first = kv;
   return first;
-}
-
-/** Hears the deletions of the keys under a prefix from a revision on, and wakes a waiter at each. */
-export class DeleteWatch {
-  /** How many deletions were heard. */
-  deletes = 0;
-  #deleted: string[] = [];
-  #wake: (() => void) | undefined;
-  #watcher: Watcher | undefined;
-  #closed = false;
-
-  /**
-   * @param client - the etcd client
-   * @param prefix - the keys to hear about
-   * @param fromRevision - the first revision to hear (earlier deletions after it are replayed)
-   */
-  constructor(client: Etcd3, prefix: string, fromRevision: number) {
-    client
-      .watch()
-      .prefix(prefix)
-      .startRevision(String(fromRevision))
-      .only('delete')
-      .create()
-      .then(
-        (w) => {
-          w.on('error', () => undefined);
-          if (this.#closed) {
-            void w.cancel().catch(() => undefined);
-            return;
-          }
-          this.#watcher = w;
-          w.on('delete', (kv) => {
-            this.deletes++;
-            this.#deleted.push(kv.key.toString('utf8'));
-            this.#wake?.();
-          });
-        },
-        () => undefined, // no watch: the waiter reads again every POLL_MS
-      );
-  }
-
-  /** The keys deleted since the last call. */
-  take(): string[] {
-    const out = this.#deleted;
-    this.#deleted = [];
-    return out;
-  }
-
-  /** Waits until a deletion after `mark` was heard, `until` (a `Date.now()` time) passes, or `signal` aborts. */
-  next(mark: number, until: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.deletes > mark || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, until - Date.now()));
-      signal?.addEventListener('abort', done, { once: true });
-      this.#wake = done;
-    });
-  }
-
-  /** Stops watching. */
-  close(): void {
-    this.#closed = true;
-    const w = this.#watcher;
-    this.#watcher = undefined;
-    if (w) void w.cancel().catch(() => undefined);
-  }
 }

@@ -2,8 +2,9 @@
  * Storage and volume locks on etcd, after etcd's own mutex recipe: each waiter puts a key of
  * its own under the lock's key (`<lock key>/<lease id>`, by a compare-and-swap on
  * `create_revision == 0`), attached to a lease of its own; the oldest key holds the lock, and
- * every other waiter watches for the deletion of the keys ahead of its own (read in the same
- * transaction that put it). So the lock goes to waiters in the order they came, whichever node
+ * every other waiter waits for the deletion of the keys ahead of its own (read in the same
+ * transaction that put it), heard through one watch per service that is in place before the
+ * waiter queues (see deletions.ts). So the lock goes to waiters in the order they came, whichever node
  * they are on, and the next waiter holds it as soon as it hears the release, without another
  * request.
  *
@@ -22,7 +23,8 @@ import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue } from 'etcd3';
 import { etcdError, etcdErrorCode } from './errors.js';
 import { formatLockRecord, lockKey, locksPrefix, parseLockKey, parseLockRecord } from './keys.js';
 import { HeldLease, type LeaseLoss } from './lease.js';
-import { ahead, DeleteWatch, enqueue, oldest, POLL_MS } from './line.js';
+import { Deletions } from './deletions.js';
+import { ahead, enqueue, oldest, POLL_MS } from './line.js';
 import { Turns } from './turns.js';
 
 /** Options of {@link EtcdLocks}. */
@@ -95,6 +97,7 @@ export class EtcdLocks implements LockService {
   readonly #localHoldMs: number;
   readonly #requestTimeoutMs: number;
   readonly #turns = new Turns();
+  readonly #deletions: Deletions;
   readonly #held = new Set<{ lose(): void; release(): Promise<void> }>();
   /** Start times of the etcd calls waiting for an answer, by call number. */
   readonly #inFlight = new Map<number, number>();
@@ -118,6 +121,7 @@ export class EtcdLocks implements LockService {
     this.#sharedHoldMs = checkMs('sharedHoldMs', options.sharedHoldMs ?? 60_000);
     this.#localHoldMs = checkMs('localHoldMs', options.localHoldMs ?? 0);
     this.#requestTimeoutMs = checkMs('requestTimeoutMs', options.requestTimeoutMs ?? 5000);
+    this.#deletions = new Deletions(this.#client, locksPrefix(this.#prefix));
   }
 
   /**
@@ -194,7 +198,8 @@ export class EtcdLocks implements LockService {
         if (signal?.aborted) throw aborted();
         if (!lease?.valid) {
           lease?.stop();
-          lease = await call(() => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost));
+          // the deletion watch must be in place before we queue, so that it hears every release after
+          [lease] = await Promise.all([call(() => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost)), this.#deletions.ready(deadline)]);
         }
         const current = lease;
         const mine = `${line}${current.id}`;
@@ -213,7 +218,7 @@ export class EtcdLocks implements LockService {
           : await call(() => ahead(this.#client, line, myRevision, deadline));
         const waiting = new Map(front.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
         // wait in line: until every key ahead of ours is deleted (released, expired or given up)
-        const watch = waiting.size > 0 ? new DeleteWatch(this.#client, line, Number(front.revision) + 1) : undefined;
+        const watch = waiting.size > 0 ? this.#deletions.follow(waiting.keys(), front.revision) : undefined;
         try {
           while (current.valid) {
             for (const gone of watch?.take() ?? []) waiting.delete(gone);
@@ -321,6 +326,7 @@ export class EtcdLocks implements LockService {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#deletions.close();
     const held = [...this.#held];
     for (const h of held) h.lose();
     await Promise.all(held.map((h) => h.release()));

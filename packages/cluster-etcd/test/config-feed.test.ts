@@ -66,6 +66,33 @@ describe('storage.cfg and change signals on a real etcd', () => {
     stop();
   });
 
+  it('a watch hears a write made between its store\'s latest read and the watch (the manager reads, then watches)', async () => {
+    const read = await b.config.read();
+    const rev = await a.config.write('dir: between\n\tpath /b\n', read.revision);
+    const seen: ConfigSnapshot[] = [];
+    const stop = b.config.watch((s) => seen.push(s));
+    try {
+      expect((await until(() => seen.find((s) => s.revision === rev))).text).toBe('dir: between\n\tpath /b\n');
+    } finally {
+      stop();
+    }
+  });
+
+  it('without quorum, storage.cfg still reads (a member\'s own copy) but cannot be written; with quorum back, it can', async () => {
+    const before = await a.config.read();
+    await etcd.kill(1);
+    await etcd.kill(2);
+    try {
+      expect(await a.config.read()).toEqual(before);
+      await expect(a.config.write('dir: lost\n\tpath /l\n', before.revision)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    } finally {
+      await etcd.restart(1);
+      await etcd.restart(2);
+      await etcd.waitHealthy();
+    }
+    expect(await a.config.write('dir: back\n\tpath /b\n', before.revision)).toMatch(/^[1-9][0-9]*$/);
+  });
+
   it('a change published by one node reaches the subscribers of every node', async () => {
     const heard: string[] = [];
     const stop = b.changes.subscribe((id) => heard.push(id));

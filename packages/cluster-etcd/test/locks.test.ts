@@ -1,7 +1,8 @@
 import { isStorageError, withLock, type StorageError } from '@stowage/core';
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type EtcdCluster } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connect, EtcdLocks, type EtcdCluster } from '../src/index.js';
+import { Deletions } from '../src/deletions.js';
 import { startEtcdCluster, type EtcdCluster as TestCluster } from './support/etcd-cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,6 +102,59 @@ describe('etcd locks on a real 3-member cluster', () => {
       expect(order).toEqual(['c', 'b']);
       expect(await inLine()).toBe(0);
     } finally {
+      raw.close();
+    }
+  });
+
+  it('hand-overs are heard through one lasting watch per service, not a watch per wait', async () => {
+    // A watch made for each wait starts at the revision the waiter read its line at; etcd serves
+    // such a watch from a catch-up loop that runs every 100 ms, so every hand-over waited for it.
+    n++;
+    const clients = [new Etcd3({ hosts: etcd.endpoints }), new Etcd3({ hosts: etcd.endpoints })];
+    const watches = clients.map((c) => vi.spyOn(c, 'watch'));
+    const services = clients.map((client, i) => new EtcdLocks({ client, prefix: `t${n}/`, node: `n${i}`, endpoints: etcd.endpoints, leaseTtlSeconds: 2 }));
+    try {
+      const order: string[] = [];
+      await Promise.all(
+        services.map(async (locks, i) => {
+          for (let k = 0; k < 6; k++) {
+            await withLock(locks, { storeId: 'nfs', shared: true }, async () => {
+              order.push(`n${i}`);
+              await sleep(5);
+            });
+          }
+        }),
+      );
+      expect(order).toHaveLength(12);
+      expect(order.slice(0, -1).some((who, k) => who !== order[k + 1])).toBe(true); // they did contend
+      expect(watches.map((w) => w.mock.calls.length)).toEqual([1, 1]);
+    } finally {
+      await Promise.all(services.map((s) => s.close()));
+      for (const c of clients) c.close();
+    }
+  });
+
+  it('a waiter that registers after a deletion was heard still counts it', async () => {
+    n++;
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    const deletions = new Deletions(raw, `t${n}/`);
+    try {
+      expect(await deletions.ready(Date.now() + 5000)).toBe(true);
+      const put = await raw.put(`t${n}/a`).value('x').exec();
+      await raw.delete().key(`t${n}/a`).exec();
+      const heard = () => {
+        const f = deletions.follow([`t${n}/a`], put.header.revision);
+        f.close();
+        return f.deletes > 0;
+      };
+      for (let i = 0; i < 200 && !heard(); i++) await sleep(10);
+      const late = deletions.follow([`t${n}/a`, `t${n}/b`], put.header.revision);
+      expect(late.take()).toEqual([`t${n}/a`]);
+      late.close();
+      // a deletion at or before the revision the keys were read at does not count
+      expect(deletions.follow([`t${n}/a`], (BigInt(put.header.revision) + 1n).toString()).deletes).toBe(0);
+    } finally {
+      deletions.close();
       raw.close();
     }
   });

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configToSection, formatStorageCfg } from '@stowage/core';
+import { connect } from '../src/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster as startLinstor } from '../../plugin-linstor/test/stand-in/cluster.js';
 import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
@@ -103,5 +104,60 @@ describe('nodes on one shared storage, coordinated by etcd', () => {
     }
     expect(seen).toEqual({ ok: true, value: [made] });
     expect(await silent.list('shared1')).toEqual({ ok: true, value: [] });
+  });
+
+  describe("the cluster's storage.cfg", () => {
+    const dirConfig = (root: string, id: string) => ({ type: 'dir', storage: id, path: join(root, id), content: 'images' });
+    const configNodes = (how: NonNullable<NodeSpec['clusterConfig']>, names: string[], prefix: string) =>
+      Promise.all(names.map((node, i) => startNode({ node, endpoints: etcd.endpoints, prefix, lockDir: `${storage.lockDir}-c${i}`, clusterConfig: how })));
+    const sectionsIn = async (prefix: string): Promise<string[]> => {
+      const reader = await connect({ endpoints: etcd.endpoints, prefix, node: 'reader' });
+      try {
+        return [...(await reader.config.read()).text.matchAll(/^dir: (\S+)$/gm)].map((m) => m[1]!).sort();
+      } finally {
+        await reader.close();
+      }
+    };
+    const eventually = async (get: () => Promise<string[]>, want: string[]): Promise<string[]> => {
+      let got: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        got = (await get()).sort();
+        if (JSON.stringify(got) === JSON.stringify(want)) break;
+        await sleep(20);
+      }
+      return got;
+    };
+
+    it("storage add on node A is seen by node B's running manager, through the config watch (not by a node without it)", async () => {
+      storage = makeSharedStorage();
+      const prefix = `cfg${prefixes++}/`;
+      const [a, b] = await configNodes('cas', ['a', 'b'], prefix);
+      const [blind] = await configNodes('unwatched', ['c'], prefix);
+      expect(await b!.storageIds()).toEqual([]);
+      expect(await a!.addStorages([dirConfig(storage.root, 'added')])).toMatchObject([{ ok: true }]);
+      expect(await eventually(() => b!.storageIds(), ['added'])).toEqual(['added']);
+      expect(await blind!.storageIds()).toEqual([]); // the control: without the watch it would take a restart
+    });
+
+    it('3 nodes x 10 concurrent storage adds: every section is there, on every node', async () => {
+      storage = makeSharedStorage();
+      const prefix = `cfg${prefixes++}/`;
+      const all = await configNodes('cas', ['a', 'b', 'c'], prefix);
+      const ids = (node: string) => Array.from({ length: 10 }, (_, i) => `${node}-${i}`);
+      const results = (await Promise.all(all.map((n) => n.addStorages(ids(n.name).map((id) => dirConfig(storage.root, id)))))).flat();
+      expect(failures(results)).toEqual([]);
+      const want = all.flatMap((n) => ids(n.name)).sort();
+      expect(await sectionsIn(prefix)).toEqual(want);
+      for (const n of all) expect(await eventually(() => n.storageIds(), want)).toEqual(want);
+    });
+
+    it('the same with a store that does not compare-and-swap loses sections (so the test above can fail)', async () => {
+      storage = makeSharedStorage();
+      const prefix = `cfg${prefixes++}/`;
+      const all = await configNodes('blind', ['a', 'b', 'c'], prefix);
+      const results = (await Promise.all(all.map((n) => n.addStorages(Array.from({ length: 10 }, (_, i) => dirConfig(storage.root, `${n.name}-${i}`)))))).flat();
+      expect(failures(results)).toEqual([]);
+      expect((await sectionsIn(prefix)).length).toBeLessThan(30);
+    });
   });
 });

@@ -137,6 +137,7 @@ export class StorageManager {
     const unsubscribe = changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());
     if (unsubscribe) manager.#stops.push(unsubscribe);
     const unwatch = store.watch?.(() => {
+      if (manager.#closed) return; // a store may still report a change it heard while being stopped
       manager.#configTask(() => cfg.refresh()).catch((e: unknown) => state.log.warn(`could not reload ${store.location}`, { error: String(e) }));
     });
     if (unwatch) manager.#stops.push(unwatch);

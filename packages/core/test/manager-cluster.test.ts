@@ -66,4 +66,20 @@ describe('StorageManager.open({ cluster })', () => {
     expect(own.published).toEqual(['st']);
     await manager.close();
   });
+
+  it('a change its config store reports while the manager closes is ignored', async () => {
+    let report: (() => void) | undefined;
+    const store: ConfigStore = {
+      location: 'nowhere',
+      read: async () => ({ text: '', revision: '1' }),
+      write: async () => '2',
+      watch: (onChange) => {
+        report = () => onChange({ text: '', revision: '3' });
+        return () => undefined; // as an etcd watch, whose cancel takes a round trip
+      },
+    };
+    const manager = await StorageManager.open({ plugins: [FilePlugin], configStore: store });
+    await manager.close();
+    expect(() => report!()).not.toThrow();
+  });
 });

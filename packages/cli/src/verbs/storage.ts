@@ -29,7 +29,7 @@ function showValue(v: unknown): string {
 export const storageAddVerb: VerbSpec = {
   name: 'storage add',
   usage: '<type> <id> [--<option> <value>]...',
-  summary: 'add a storage to the configuration file (created when missing)',
+  summary: "add a storage to the configuration file (created when missing), or to the cluster's",
   description:
     'Options are those of the type (see its plugin), e.g. for dir: --path /srv/images --content images,iso.\nBooleans take 1 or 0 (--shared 1). Unknown options are refused (CONFIG_INVALID).',
   positionals: { min: 2, max: 2 },
@@ -37,6 +37,11 @@ export const storageAddVerb: VerbSpec = {
   async run(ctx) {
     const [type = '', id = ''] = ctx.args.positionals;
     const config = { type, storage: id, ...optionsFromPairs(ctx.pairs) };
+    if (ctx.clusterConfig) {
+      await (await ctx.manager({ extraTypes: [type] })).addStorage(config);
+      const location = (await ctx.cluster()).config.location;
+      return { data: { storage: id, type, config: location }, human: `added ${type} storage '${id}' to ${location}` };
+    }
     const path = ctx.config.path;
     const made = await createDirs(dirname(path));
     try {

@@ -6,7 +6,9 @@
  * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile (dir and linstor storages), lockDir, locks
  * ('etcd' | 'none'), feed ('etcd' | 'none'), leaseTtlSeconds, acquireTimeoutMs, cacheTtlMs,
  * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
- * section, which then lasts until the allocation ends, and says so with an `in-locked-section` message).
+ * section, which then lasts until the allocation ends, and says so with an `in-locked-section` message), clusterConfig (use the cluster's
+ * storage.cfg instead of configFile: 'cas' as it is; 'blind' with writes that overwrite whatever
+ * is there, no compare-and-swap; 'unwatched' without its watch).
  */
 import {
   isStorageError,
@@ -15,6 +17,7 @@ import {
   type AllocImageRequest,
   type ChangeFeed,
   type CommandRunner,
+  type ConfigStore,
   type ImageInfo,
   type ListImagesRequest,
   type LockService,
@@ -37,6 +40,7 @@ interface Spec {
   acquireTimeoutMs: number;
   cacheTtlMs: number;
   slowCreateMs?: number;
+  clusterConfig?: 'cas' | 'blind' | 'unwatched';
 }
 
 /** What a request gets back: a result or a StorageError's code. */
@@ -100,9 +104,27 @@ const cluster = await connect({
   leaseTtlSeconds: spec.leaseTtlSeconds,
   acquireTimeoutMs: spec.acquireTimeoutMs,
 });
+/** The cluster's storage.cfg as the spec asks for it (the controls are what the tests show to fail). */
+function clusterConfig(store: ConfigStore, how: 'cas' | 'blind' | 'unwatched'): ConfigStore {
+  if (how === 'cas') return store;
+  if (how === 'unwatched') return { location: store.location, read: () => store.read(), write: (text, revision) => store.write(text, revision) };
+  return {
+    location: store.location,
+    read: () => store.read(),
+    // no compare-and-swap: the text computed from an older read replaces whatever is there now
+    write: async (text) => {
+      for (;;) {
+        const written = await store.write(text, (await store.read()).revision);
+        if (written !== undefined) return written;
+      }
+    },
+    watch: (onChange) => store.watch!(onChange),
+  };
+}
+
 const manager = await StorageManager.open({
   plugins: [CachedListingDirPlugin, LinstorPlugin],
-  configFile: spec.configFile,
+  ...(spec.clusterConfig ? { configStore: clusterConfig(cluster.config, spec.clusterConfig) } : { configFile: spec.configFile }),
   lockDir: spec.lockDir,
   cluster,
   cacheTtlMs: spec.cacheTtlMs,
@@ -124,6 +146,8 @@ type Request =
   | { id: number; op: 'alloc'; storeId: string; vmid: number; count: number; format?: 'raw' | 'qcow2' }
   | { id: number; op: 'list'; storeId: string }
   | { id: number; op: 'holders' }
+  | { id: number; op: 'addStorages'; configs: Record<string, unknown>[] }
+  | { id: number; op: 'storageIds' }
   | { id: number; op: 'close' };
 
 process.on('message', (msg: Request) => {
@@ -140,6 +164,12 @@ process.on('message', (msg: Request) => {
       }
       case 'list':
         process.send?.({ id: msg.id, results: [await outcome(async () => (await manager.listImages(msg.storeId)).map((i) => i.volid))] });
+        break;
+      case 'addStorages':
+        process.send?.({ id: msg.id, results: await Promise.all(msg.configs.map((c) => outcome(() => manager.addStorage(c)))) });
+        break;
+      case 'storageIds':
+        process.send?.({ id: msg.id, results: [await outcome(async () => manager.storageIds())] });
         break;
       case 'holders':
         process.send?.({ id: msg.id, results: [await outcome(() => cluster.locks.holders())] });

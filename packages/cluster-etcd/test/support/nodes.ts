@@ -17,7 +17,8 @@ export interface NodeSpec {
   node: string;
   endpoints: string[];
   prefix: string;
-  configFile: string;
+  /** The storage.cfg file, unless `clusterConfig` is given. */
+  configFile?: string;
   lockDir: string;
   locks?: 'etcd' | 'none';
   feed?: 'etcd' | 'none';
@@ -25,6 +26,7 @@ export interface NodeSpec {
   acquireTimeoutMs?: number;
   cacheTtlMs?: number;
   slowCreateMs?: number;
+  clusterConfig?: 'cas' | 'blind' | 'unwatched';
 }
 
 /** A running node. */
@@ -34,6 +36,10 @@ export interface NodeProcess {
   readonly proc: ChildProcess;
   alloc(storeId: string, vmid: number, count: number, format?: 'raw' | 'qcow2'): Promise<Outcome[]>;
   list(storeId: string): Promise<Outcome>;
+  /** Adds storages, all at once (`manager.addStorage`). */
+  addStorages(configs: Record<string, unknown>[]): Promise<Outcome[]>;
+  /** The storages the node's running manager knows now. */
+  storageIds(): Promise<string[]>;
   /** Resolves when the node is inside its slow locked section. */
   inLockedSection(): Promise<void>;
   stop(): Promise<void>;
@@ -94,6 +100,8 @@ export async function startNode(spec: NodeSpec): Promise<NodeProcess> {
     proc,
     alloc: (storeId, vmid, count, format) => call({ op: 'alloc', storeId, vmid, count, format }),
     list: async (storeId) => (await call({ op: 'list', storeId }))[0]!,
+    addStorages: (configs) => call({ op: 'addStorages', configs }),
+    storageIds: async () => ((await call({ op: 'storageIds' }))[0] as { value: string[] }).value,
     inLockedSection: () => new Promise((resolve) => sectionWaiters.push(resolve)),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
