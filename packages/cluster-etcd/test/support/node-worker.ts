@@ -6,7 +6,7 @@
  * Spec (JSON in STOWAGE_NODE_SPEC): node, endpoints, prefix, configFile (dir and linstor storages), lockDir, locks
  * ('etcd' | 'none'), feed ('etcd' | 'none'), leaseTtlSeconds, acquireTimeoutMs, cacheTtlMs,
  * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
- * section, and says so with an `in-locked-section` message), clusterConfig (use the cluster's
+ * section, which then lasts until the allocation ends, and says so with an `in-locked-section` message), clusterConfig (use the cluster's
  * storage.cfg instead of configFile: 'cas' as it is; 'blind' with writes that overwrite whatever
  * is there, no compare-and-swap; 'unwatched' without its watch).
  */
@@ -14,6 +14,7 @@ import {
   isStorageError,
   LocalRunner,
   StorageManager,
+  type AllocImageRequest,
   type ChangeFeed,
   type CommandRunner,
   type ConfigStore,
@@ -56,6 +57,17 @@ process.on('disconnect', () => process.exit(1));
 class CachedListingDirPlugin extends DirPlugin {
   override listImages(ctx: PluginContext, request: ListImagesRequest): Promise<ImageInfo[]> {
     return ctx.cache.shared(`test:list:${JSON.stringify(request)}`, () => super.listImages(ctx as never, request));
+  }
+
+  /**
+   * With `slowCreateMs`, the storage lock is held through the (slow) create, as for a plugin
+   * that never calls `ctx.nameReserved()`: the directory plugin would give the lock back as soon
+   * as its temporary reserves the name, and the faults tests need a holder that stalls while
+   * it holds the lock and has already made something.
+   */
+  override allocImage(ctx: PluginContext, request: AllocImageRequest): Promise<string> {
+    if (!spec.slowCreateMs) return super.allocImage(ctx as never, request);
+    return super.allocImage({ ...ctx, nameReserved: () => undefined } as never, request);
   }
 }
 
