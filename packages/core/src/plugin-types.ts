@@ -63,6 +63,12 @@ export interface PluginContext<C extends StorageConfig = StorageConfig> {
   readonly nameReserved: () => void;
 }
 
+/** The kind of a guest, as Proxmox's cluster guest list (`vmlist`) names it. */
+export type GuestType = 'qemu' | 'lxc';
+
+/** Guests by vmid, as Proxmox's `vmlist` gives them (its `ids.<vmid>.type`). */
+export type GuestTypes = Readonly<Record<number, GuestType>>;
+
 /** What a plugin's `parseVolname` returns: Proxmox's 7-tuple as named fields, plus the volname. */
 export interface ParsedVolume {
   /** The volume name this was parsed from. */
@@ -189,6 +195,12 @@ export interface ListVolumesRequest {
   readonly vmid?: number | undefined;
   /** Only these content types; all enabled ones when omitted. */
   readonly content?: readonly ContentType[] | undefined;
+  /**
+   * Which guests are containers (vmid to `qemu` or `lxc`, as Proxmox's guest list gives it). A
+   * container's images are listed as content `rootdir`; without it, or for a guest not in it,
+   * every image is `images`.
+   */
+  readonly guests?: GuestTypes | undefined;
 }
 
 /** `allocImage` request. */

@@ -6,12 +6,12 @@
  * @module
  */
 import { hostname } from 'node:os';
-import type { ContentType, Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
+import type { Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError, isStorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
+import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
@@ -33,6 +33,7 @@ import type {
   AttributeValue,
   GarbageReport,
   ImageInfo,
+  ListVolumesRequest,
   ParsedVolume,
   PluginContext,
   SnapshotInfo,
@@ -306,20 +307,31 @@ export class StorageManager {
   /**
    * Lists volumes of every content type, sorted by volid.
    *
+   * Images are content `images`, or `rootdir` for the guests that `filter.guests` names as
+   * containers (`lxc`); without a guest list every image is `images` (Proxmox asks its cluster's
+   * guest list, which stowage does not have).
+   *
    * @param storeId - the storage
-   * @param filter - only this guest's volumes, only these content types
-   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT`
+   * @param filter - only this guest's volumes, only these content types, which guests are containers
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT` (also for a guest list
+   *   with a bad vmid or a type other than `qemu` and `lxc`)
+   * @example
+   * ```ts
+   * await storages.listVolumes('local', { content: ['rootdir'], guests: { 100: 'qemu', 101: 'lxc' } });
+   * // the images of guest 101, as content 'rootdir'
+   * ```
    * @see Proxmox `list_volumes`
    */
-  async listVolumes(storeId: string, filter: { vmid?: number | undefined; content?: readonly ContentType[] | undefined } = {}): Promise<VolumeListEntry[]> {
+  async listVolumes(storeId: string, filter: ListVolumesRequest = {}): Promise<VolumeListEntry[]> {
     const entry = this.#live().usable(storeId);
     if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
+    if (filter.guests !== undefined) assertGuestTypes(filter.guests);
     const known = entry.cls.capabilities.content;
     const bad = filter.content?.find((c) => !known.includes(c));
     if (bad !== undefined) throw new StorageError('INVALID_ARGUMENT', `storage type '${entry.cls.type}' has no content type '${bad}'`, { details: { content: bad } });
     const volumes = await this.#state.read(entry, undefined, async (ctx) => {
       await this.#state.activate(entry, ctx);
-      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content });
+      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content, guests: filter.guests });
     });
     return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
   }

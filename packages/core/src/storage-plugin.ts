@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { hasFeature, type PluginCapabilities, type StreamFormat, type VolumeFormat } from './capabilities.js';
 import { baseStorageConfigSchema, type StorageConfig } from './config/base-schema.js';
 import { StorageError } from './errors.js';
+import { imageListEntries } from './guests.js';
 import type {
   ActivateVolumeRequest,
   AllocImageRequest,
@@ -266,14 +267,16 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   }
 
   /**
-   * Lists volumes of every content type. By default, the images from `listImages`.
+   * Lists volumes of every content type. By default, the images from `listImages`, as content
+   * `images`, or `rootdir` for the guests `request.guests` names as containers.
    *
    * @see Proxmox `list_volumes`
    */
   async listVolumes(ctx: PluginContext<C>, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
-    if (request.content && !request.content.includes('images')) return [];
+    const wanted = request.content ?? ['images', 'rootdir'];
+    if (!wanted.includes('images') && !wanted.includes('rootdir')) return [];
     const images = await this.listImages(ctx, { vmid: request.vmid });
-    return images.map((i) => ({ volid: i.volid, content: 'images' as const, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime }));
+    return imageListEntries(images, wanted, request.guests);
   }
 
   /** Makes the storage usable (mount, import a pool, ...). Default: nothing to do. @see Proxmox `activate_storage` */

@@ -5,6 +5,7 @@
  */
 import {
   API_VERSION,
+  imageListEntries,
   StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
@@ -135,8 +136,8 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
 
   /**
    * Lists volumes of the content types asked for (default: the storage's), images included.
-   * Images are reported as content `images` (which guests are containers is not known here, so
-   * a request for `rootdir` alone lists no images).
+   * Images are content `images`, or `rootdir` for the guests `request.guests` names as
+   * containers; without a guest list every image is `images`.
    *
    * @see Proxmox `list_volumes`
    */
@@ -144,13 +145,11 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     const env = await dirEnv(ctx);
     const content = request.content ?? ctx.config.content ?? dirCapabilities.defaultContent;
     const out: VolumeListEntry[] = [];
+    if (content.includes('images') || content.includes('rootdir')) {
+      out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
+    }
     for (const type of content) {
-      if (type === 'images') {
-        const images = await listImageInfos(env, { vmid: request.vmid });
-        out.push(...images.map((i) => ({ volid: i.volid, content: 'images' as const, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime })));
-      } else if (type !== 'rootdir') {
-        out.push(...(await listContentFiles(env, type, request.vmid)));
-      }
+      if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
     }
     return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
   }
