@@ -211,7 +211,7 @@ export interface AllocImageRequest {
   readonly format: VolumeFormat;
   /** The volume name to create (already chosen or checked by the manager under the storage lock). */
   readonly name: string;
-  /** Size in bytes (positive; rounded up as the storage needs). */
+  /** Size in bytes (positive, rounded up as the storage needs; 0 for a `subvol` means no quota). */
   readonly size: number;
 }
 

@@ -344,7 +344,7 @@ export class StorageManager {
    * this process or others, never get the same name.
    *
    * @param storeId - the storage
-   * @param options - vmid, size in bytes, format, name
+   * @param options - vmid, size in bytes (0 with format `subvol`: a container volume without quota), format, name
    * @returns the new volume's id
    * @throws {@link StorageError} `INVALID_ARGUMENT` (vmid, size, name), `NOT_SUPPORTED`
    *   (format), `ALREADY_EXISTS`, `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`

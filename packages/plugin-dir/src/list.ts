@@ -88,8 +88,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
   for (const ent of await readDirEntries(scope, dir)) {
     if (onlyNames && !onlyNames.has(ent.name)) continue;
     const parsed = parseImageFileName(ent.name);
-    if (!parsed || parsed.format === 'subvol') continue;
+    if (!parsed) continue;
     const path = join(dir, ent.name);
+    if (parsed.format === 'subvol') {
+      // a container subvolume is a real directory (a symlink under its name is not followed)
+      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
+      continue;
+    }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
@@ -130,8 +135,27 @@ function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe
   }
 }
 
-async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Probed[]> {
-  const out: Probed[] = [];
+/**
+ * What a container subvolume (a directory) is listed with: size and usage 0, as Proxmox's
+ * `file_size_info` reports a directory, and the directory's ctime.
+ */
+async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<Probed[]> {
+  const probed = await mapLimit(dirs, LIST_CONCURRENCY, async (f): Promise<Probed | undefined> => {
+    try {
+      const st = await scope.fs.lstat(f.path);
+      if (!st.isDirectory()) return undefined;
+      return { ...f, probe: { format: 'subvol', size: 0, used: 0, ctime: Math.floor(st.ctimeMs / 1000), backingFile: undefined } };
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return undefined;
+      throw fsError(e, `cannot inspect '${f.path}'`, { path: f.path });
+    }
+  });
+  return probed.filter((p): p is Probed => p !== undefined);
+}
+
+async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Probed[]> {
+  const files = found.filter((f) => f.format !== 'subvol');
+  const out: Probed[] = await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
   if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
@@ -238,7 +262,8 @@ function volnameOf(p: Probed, looping: ReadonlySet<string>): string {
  * Lists the images of a directory storage: for each, the volid, format (`invalid` when the
  * content does not match the extension or is truncated, or when its chain of bases loops),
  * virtual size, bytes used, owner, base flag, parent (the base's volid, for a linked clone) and
- * ctime. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
+ * ctime. Container subvolumes (`subvol-<vmid>-….subvol` directories) are listed with format
+ * `subvol` and size 0. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
  * behind a symlink) are skipped with a warning; nothing outside is read, nothing blocks.
  *
  * @param scope - storage id, layout, resolved root, logger

@@ -26,6 +26,7 @@ import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
+import { subvolPath } from './subvol.js';
 import { assertNewImageName } from './volumes.js';
 import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
 
@@ -162,7 +163,10 @@ export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise
   if (request.snapshot !== undefined && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  const path = volume.vtype === 'images' ? (await admitImage(env, volume)).path : await volumePath(env, volume);
+  let path: string;
+  if (volume.vtype !== 'images') path = await volumePath(env, volume);
+  else if (volume.format === 'subvol') path = await subvolPath(env, volume);
+  else path = (await admitImage(env, volume)).path;
   return { path, vmid: volume.vmid, vtype: volume.vtype };
 }
 

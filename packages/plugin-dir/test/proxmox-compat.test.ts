@@ -4,7 +4,7 @@
  * theirs (files from the real `qemu-img create`, backing files with `-u -b`), and the expected
  * answers are what `PVE::Storage` returns for them.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,5 +84,63 @@ describe('container volumes as content rootdir (point 1)', () => {
   it('refuses a guest list with a bad vmid or type (INVALID_ARGUMENT)', async () => {
     expect(await code(storages.listVolumes('local', { guests: { 0: 'lxc' } }))).toBe('INVALID_ARGUMENT');
     expect(await code(storages.listVolumes('local', { guests: { 100: 'openvz' as 'lxc' } }))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('container subvolumes: subvol-<vmid>-disk-<n>.subvol directories (point 2)', () => {
+  const SUBVOL = 'images/1234/subvol-1234-disk-0.subvol';
+  beforeEach(async () => {
+    // a container's root filesystem, as pct makes it on a directory storage for size 0
+    await mkdir(join(root, SUBVOL, 'etc'), { recursive: true });
+    await writeFile(join(root, SUBVOL, 'etc/hostname'), 'ct1234\n');
+    // Proxmox's test tree also has one under private/: not an image directory, not listed
+    await mkdir(join(root, 'private/1234/subvol-1234-disk-0.subvol'), { recursive: true });
+    // a file and a symlink under a subvol name are not subvolumes
+    await writeFile(join(root, 'images/1234/subvol-1234-disk-1.subvol'), 'not a directory');
+    await symlink(join(root, SUBVOL), join(root, 'images/1234/subvol-1234-disk-2.subvol'));
+  });
+
+  it('lists it with format subvol and size 0, as content rootdir for a container', async () => {
+    const [img, ...rest] = await storages.listImages('local', { vmid: 1234 });
+    expect(rest).toEqual([]);
+    expect(img).toMatchObject({ volid: 'local:1234/subvol-1234-disk-0.subvol', format: 'subvol', size: 0, used: 0, vmid: 1234, isBase: false, parent: undefined });
+    expect(img?.ctime).toBe(Math.floor((await stat(join(root, SUBVOL))).ctimeMs / 1000));
+    expect(pick(await storages.listVolumes('local', { content: ['rootdir'], guests: { 1234: 'lxc' } }))).toEqual([
+      ['local:1234/subvol-1234-disk-0.subvol', 'rootdir', 'subvol', 1234],
+    ]);
+  });
+
+  it('resolves its path, and refuses a symlink or a file under a subvol name', async () => {
+    expect((await storages.path('local:1234/subvol-1234-disk-0.subvol')).path).toBe(join(root, SUBVOL));
+    expect(await code(storages.path('local:1234/subvol-1234-disk-1.subvol'))).toBe('CORRUPT');
+    expect(await code(storages.path('local:1234/subvol-1234-disk-2.subvol'))).toBe('CORRUPT');
+    expect(await code(storages.path('local:1234/subvol-1234-disk-9.subvol'))).toBe('NOT_FOUND');
+  });
+
+  it('frees it with its content; a symlink inside is removed, not followed', async () => {
+    const outside = join(base, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'keep'), 'x');
+    await symlink(outside, join(root, SUBVOL, 'link-out'));
+    await storages.freeImage('local:1234/subvol-1234-disk-0.subvol');
+    expect((await readdir(join(root, 'images/1234'))).sort()).toEqual(['subvol-1234-disk-1.subvol', 'subvol-1234-disk-2.subvol']);
+    expect(await readdir(outside)).toEqual(['keep']);
+    expect(await code(storages.freeImage('local:1234/subvol-1234-disk-0.subvol'))).toBe('NOT_FOUND');
+    expect(await code(storages.freeImage('local:1234/subvol-1234-disk-1.subvol'))).toBe('CORRUPT');
+  });
+
+  it('allocates one as a directory with size 0 (no quota), sharing the disk indexes', async () => {
+    const volid = await storages.allocImage('local', { vmid: 1234, size: 0, format: 'subvol' });
+    expect(volid).toBe('local:1234/subvol-1234-disk-3.subvol');
+    expect((await stat(join(root, 'images/1234/subvol-1234-disk-3.subvol'))).isDirectory()).toBe(true);
+    expect(await storages.allocImage('local', { vmid: 1234, size: SIZE, format: 'raw' })).toBe('local:1234/vm-1234-disk-4.raw');
+    expect(await code(storages.allocImage('local', { vmid: 1234, size: 1024 * 1024, format: 'subvol' }))).toBe('NOT_SUPPORTED');
+    expect(await code(storages.allocImage('local', { vmid: 1234, size: 0, format: 'raw' }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('does not allocate one when the storage\'s content has no rootdir', async () => {
+    await storages.updateStorage('local', { content: 'images' });
+    expect(await code(storages.allocImage('local', { vmid: 1234, size: 0, format: 'subvol' }))).toBe('NOT_SUPPORTED');
+    expect(await readdir(join(root, 'images/1234'))).toHaveLength(3);
   });
 });
