@@ -107,6 +107,12 @@ export interface ImageInfo {
   readonly isBase: boolean;
   /** For a linked clone: the volid of its base (or the snapshot it was cloned from, `volid@snap`). */
   readonly parent: string | undefined;
+  /**
+   * The backing file as the image header stores it (Proxmox's `parent`), when the image has
+   * one, also when it leads to no volume of this storage (then `parent` is undefined). Plugins
+   * whose volumes have no backing file leave it out.
+   */
+  readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
 }
@@ -161,6 +167,8 @@ export interface VolumeSizeInfo {
   readonly used: number | undefined;
   /** The base it is a linked clone of (volid), if any. */
   readonly parent: string | undefined;
+  /** The backing file as the image header stores it, when it has one (see {@link ImageInfo.backingFile}). */
+  readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
 }

@@ -144,3 +144,41 @@ describe('container subvolumes: subvol-<vmid>-disk-<n>.subvol directories (point
     expect(await readdir(join(root, 'images/1234'))).toHaveLength(3);
   });
 });
+
+describe('backing files that are not ../<vmid>/<image> keep their link (point 3)', () => {
+  it('reports the backing file as stored beside parent, for every form of reference (Proxmox\'s cases)', async () => {
+    // list_volumes_test: a linked clone of 9004's template, and a clone whose backing file names
+    // a directory that is no guest's ('../ssss/...'): Proxmox lists the latter without a base in
+    // its volid and with the reference as its parent
+    await image('images/9004/base-9004-disk-0.qcow2');
+    await image('images/16114/vm-16114-disk-0.qcow2', '../9004/base-9004-disk-0.qcow2');
+    await image('images/1234/vm-1234-disk-0.qcow2', '../ssss/base-4321-disk-0.qcow2');
+    const rows = (await storages.listImages('local')).map((i) => [i.volid, i.parent, i.backingFile]);
+    expect(rows).toEqual([
+      ['local:1234/vm-1234-disk-0.qcow2', undefined, '../ssss/base-4321-disk-0.qcow2'],
+      ['local:9004/base-9004-disk-0.qcow2', undefined, undefined],
+      ['local:9004/base-9004-disk-0.qcow2/16114/vm-16114-disk-0.qcow2', 'local:9004/base-9004-disk-0.qcow2', '../9004/base-9004-disk-0.qcow2'],
+    ]);
+    expect(await storages.volumeSizeInfo('local:1234/vm-1234-disk-0.qcow2').catch((e: Error) => e.message)).toMatch(/backing file '..\/ssss\/base-4321-disk-0.qcow2' does not exist/);
+  });
+
+  it('a base that a clone reaches by another form of reference is still in use', async () => {
+    await image('images/9004/base-9004-disk-0.qcow2');
+    await image('images/16115/vm-16115-disk-0.qcow2', join(root, 'images/9004/base-9004-disk-0.qcow2'));
+    await image('images/16116/vm-16116-disk-0.qcow2', '../../images/9004/./base-9004-disk-0.qcow2');
+    const listed = await storages.listImages('local');
+    expect(listed.map((i) => [i.volid, i.parent, i.backingFile])).toEqual([
+      ['local:16115/vm-16115-disk-0.qcow2', 'local:9004/base-9004-disk-0.qcow2', join(root, 'images/9004/base-9004-disk-0.qcow2')],
+      ['local:16116/vm-16116-disk-0.qcow2', 'local:9004/base-9004-disk-0.qcow2', '../../images/9004/./base-9004-disk-0.qcow2'],
+      ['local:9004/base-9004-disk-0.qcow2', undefined, undefined],
+    ]);
+    expect(await storages.volumeSizeInfo('local:16115/vm-16115-disk-0.qcow2')).toMatchObject({
+      parent: 'local:9004/base-9004-disk-0.qcow2',
+      backingFile: join(root, 'images/9004/base-9004-disk-0.qcow2'),
+    });
+    const refused = await storages.freeImage('local:9004/base-9004-disk-0.qcow2').catch((e: unknown) => e as { code: string; details: { clones: string[] } });
+    expect(refused).toMatchObject({ code: 'IN_USE', details: { clones: ['local:16115/vm-16115-disk-0.qcow2', 'local:16116/vm-16116-disk-0.qcow2'] } });
+    expect((await stat(join(root, 'images/9004/base-9004-disk-0.qcow2'))).isFile()).toBe(true);
+  });
+});
+
