@@ -129,9 +129,17 @@ export interface VolumeListEntry {
   readonly size: number;
   /** The owning guest, when there is one. */
   readonly vmid: number | undefined;
-  /** Modification or creation time, seconds since the epoch, when known. */
+  /**
+   * Modification or creation time, seconds since the epoch, when known. For a backup with a
+   * standard `vzdump-<type>-<vmid>-YYYY_MM_DD-hh_mm_ss` name: the time in its name.
+   */
   readonly ctime: number | undefined;
+  /** For a backup: the kind of guest it is of, from its name (`unknown` for a name that does not say). */
+  readonly subtype?: BackupSubtype | undefined;
 }
+
+/** The kind of guest a backup is of, from its `vzdump-<type>-…` name, as Proxmox reports it. */
+export type BackupSubtype = 'qemu' | 'lxc' | 'openvz' | 'unknown';
 
 /** Usage of a storage. A storage that cannot be reached is reported with `active: false` and zeros. */
 export interface StorageStatus {

@@ -7,9 +7,10 @@
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StorageManager, type VolumeListEntry } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
+import { parseBackupName } from '../src/backup-name.js';
 import { code, releaseImmutable, sh } from './helpers.js';
 
 const SIZE = 131072;
@@ -182,3 +183,56 @@ describe('backing files that are not ../<vmid>/<image> keep their link (point 3)
   });
 });
 
+describe('backups: ctime from the vzdump name, subtype (point 4)', () => {
+  // Proxmox's tests run with TZ=UTC (archive_info reads the name as local time, vzdump writes it so)
+  const tz = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = 'UTC';
+  });
+  afterAll(() => {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  });
+
+  it('lists each backup with the time in its name and the guest type, as list_volumes_test expects', async () => {
+    for (const name of [
+      'vzdump-qemu-16110-2020_03_30-21_11_40.vma.gz',
+      'vzdump-qemu-16110-2020_03_30-21_13_55.vma.zst',
+      'vzdump-lxc-16112-2020_03_30-21_39_30.tar.lzo',
+      'vzdump-lxc-16112-2020_03_30-21_59_30.tgz',
+      'vzdump-openvz-16112-2020_03_30-21_39_30.tar.bz2',
+      'vzdump-lxc-19254-2019_01_21-19_29_19.tar',
+      'vzdump-qemu-16110-not-a-date.vma', // a vzdump name without the standard time: the file's ctime
+      'vzdump-qemu-16110-2020_13_30-21_11_40.vma', // no month 13: archive_info fails, so Proxmox says unknown
+      'manual-copy.vma.zst', // not a vzdump name
+    ]) {
+      await file(`dump/${name}`);
+    }
+    const fileCtime = Math.floor((await stat(join(root, 'dump/manual-copy.vma.zst'))).ctimeMs / 1000);
+    const rows = (await storages.listVolumes('local', { content: ['backup'] })).map((e) => [e.volid.slice('local:backup/'.length), e.format, e.vmid, e.ctime, e.subtype]);
+    expect(rows).toEqual([
+      ['manual-copy.vma.zst', 'vma.zst', undefined, fileCtime, 'unknown'],
+      ['vzdump-lxc-16112-2020_03_30-21_39_30.tar.lzo', 'tar.lzo', 16112, 1585604370, 'lxc'],
+      ['vzdump-lxc-16112-2020_03_30-21_59_30.tgz', 'tgz', 16112, 1585605570, 'lxc'],
+      ['vzdump-lxc-19254-2019_01_21-19_29_19.tar', 'tar', 19254, 1548098959, 'lxc'],
+      ['vzdump-openvz-16112-2020_03_30-21_39_30.tar.bz2', 'tar.bz2', 16112, 1585604370, 'openvz'],
+      ['vzdump-qemu-16110-2020_03_30-21_11_40.vma.gz', 'vma.gz', 16110, 1585602700, 'qemu'],
+      ['vzdump-qemu-16110-2020_03_30-21_13_55.vma.zst', 'vma.zst', 16110, 1585602835, 'qemu'],
+      ['vzdump-qemu-16110-2020_13_30-21_11_40.vma', 'vma', 16110, fileCtime, 'unknown'],
+      ['vzdump-qemu-16110-not-a-date.vma', 'vma', 16110, fileCtime, 'qemu'],
+    ]);
+    // other content types have no subtype
+    await file('snippets/hookscript.pl');
+    expect((await storages.listVolumes('local', { content: ['snippets'] }))[0]?.subtype).toBeUndefined();
+  });
+
+  it('reads the name as archive_info does: far future, the epoch, the node\'s local time', () => {
+    expect(parseBackupName('vzdump-lxc-16110-3070_01_01-00_00_00.tgz')).toEqual({ subtype: 'lxc', ctime: 60 * 60 * 24 * (365 * 1100 + 267) });
+    expect(parseBackupName('vzdump-lxc-16110-1970_01_01-02_00_30.tgz')).toEqual({ subtype: 'lxc', ctime: 60 * 60 * 2 + 30 });
+    expect(parseBackupName('vzdump-qemu-16110-2020_02_30-00_00_00.vma').subtype).toBe('unknown');
+    expect(parseBackupName('vzdump-qemu-99-2020_03_30-21_11_40.vma')).toEqual({ subtype: 'qemu', ctime: undefined });
+    process.env.TZ = 'Europe/Vienna'; // CEST, UTC+2, on 2020-03-30
+    expect(parseBackupName('vzdump-lxc-16112-2020_03_30-21_39_30.tar.lzo').ctime).toBe(1585604370 - 2 * 3600);
+    process.env.TZ = 'UTC';
+  });
+});
