@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
+import { assertSafeVolname, formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
 import { parseBackupName } from './backup-name.js';
 import { errnoOf, fsError, mapLimit } from './fs-util.js';
 import type { ListScope } from './list.js';
@@ -32,8 +32,15 @@ const KINDS: Partial<Record<ContentType, FileKind>> = {
   import: { prefix: 'import', re: /^[a-zA-Z0-9\-.+=_]+\.(ova|ovf|qcow2|raw|vmdk)$/i, format: (m) => (m[1] ?? '').toLowerCase(), guestless: false },
 };
 
-/** Characters a volname may carry (the core refuses others); files with other names are skipped. */
-const SAFE_NAME_RE = /^[A-Za-z0-9_.+@-]+$/;
+/** Tells whether the core accepts a volname; files it would refuse are skipped. */
+function isSafe(volname: string): boolean {
+  try {
+    assertSafeVolname(volname);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const BACKUP_VMID_RE = /-([1-9][0-9]{2,8})-/;
 
 /**
@@ -66,7 +73,7 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
   }
   const entries = await mapLimit(names, 32, async (name): Promise<VolumeListEntry | undefined> => {
     const m = kind.re.exec(name);
-    if (!m || !SAFE_NAME_RE.test(name)) return undefined;
+    if (!m || !isSafe(`${kind.prefix}/${name}`)) return undefined;
     const owner = content === 'backup' ? BACKUP_VMID_RE.exec(name) : null;
     if (content === 'backup' && vmid !== undefined && !name.includes(`-${vmid}-`)) return undefined;
     const path = join(dir, name);

@@ -236,3 +236,29 @@ describe('backups: ctime from the vzdump name, subtype (point 4)', () => {
     process.env.TZ = 'UTC';
   });
 });
+
+describe('names of import sources: = and, inside an OVA, spaces (point 5)', () => {
+  it('lists an import file with = and resolves the path of a disk with spaces inside an OVA', async () => {
+    await file('import/w2k=v1.ova');
+    await file('import/my appliance.ova'); // Proxmox's listing takes no whitespace: not listed
+    await file('import/disk.qcow2');
+    expect((await storages.listVolumes('local', { content: ['import'] })).map((e) => [e.volid, e.format])).toEqual([
+      ['local:import/disk.qcow2', 'qcow2'],
+      ['local:import/w2k=v1.ova', 'ova'],
+    ]);
+    expect((await storages.parseVolume('local:import/w2k=v1.ova/OS disk 1.vmdk')).volume).toMatchObject({ vtype: 'import', name: 'w2k=v1.ova/OS disk 1.vmdk', format: 'ova+vmdk' });
+    expect((await storages.path('local:import/w2k=v1.ova/OS disk 1.vmdk')).path).toBe(join(root, 'import/w2k=v1.ova/OS disk 1.vmdk'));
+  });
+
+  it('still refuses traversal, control characters and an archive that leads outside', async () => {
+    const outside = join(base, 'elsewhere.ova');
+    await writeFile(outside, 'x');
+    await mkdir(join(root, 'import'), { recursive: true });
+    await symlink(outside, join(root, 'import/out.ova'));
+    expect(await code(storages.path('local:import/out.ova/OS disk.vmdk'))).toBe('INVALID_VOLUME_ID');
+    for (const volid of ['local:import/x.ova/../../etc/passwd.vmdk', 'local:import/x.ova/a\tb.vmdk', 'local:import/x.ova/a\u0000b.vmdk', 'local:import/x.ova/$(id).vmdk']) {
+      expect(await code(storages.path(volid)), volid).toBe('INVALID_VOLUME_ID');
+    }
+  });
+});
+
