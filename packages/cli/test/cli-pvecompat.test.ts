@@ -1,6 +1,6 @@
 /**
  * The built `stowage` binary on a directory storage laid out as Proxmox lays it out: the guest
- * list of `list --guests`.
+ * list of `list --guests`, and `volid`, the inverse of `path`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,5 +41,23 @@ describe('list --guests', () => {
   it('refuses a bad guest list with INVALID_ARGUMENT', async () => {
     expect((await s.run(['list', 'local', '--guests', '16112=vz'])).code).toBe(EXIT_CODES.INVALID_ARGUMENT);
     expect((await s.run(['list', 'local', '--guests', '@nosuch.json'])).code).toBe(EXIT_CODES.NOT_FOUND);
+  });
+});
+
+describe('volid', () => {
+  it('prints the volume id of a path, absolute or relative, as text and JSON', async () => {
+    const path = join(s.dir, 'local/images/16110/vm-16110-disk-0.qcow2');
+    expect((await s.ok(['volid', path])).trim()).toBe('local:16110/vm-16110-disk-0.qcow2');
+    expect(await s.json(['volid', 'local/images/16112/vm-16112-disk-0.raw'])).toEqual({
+      path: join(s.dir, 'local/images/16112/vm-16112-disk-0.raw'),
+      volid: 'local:16112/vm-16112-disk-0.raw',
+      vtype: 'images',
+    });
+    expect((await s.ok(['volid', (await s.ok(['path', 'local:16110/vm-16110-disk-0.qcow2'])).trim()])).trim()).toBe('local:16110/vm-16110-disk-0.qcow2');
+  });
+
+  it('fails with NOT_FOUND for a path no storage holds', async () => {
+    expect((await s.run(['volid', '/etc/passwd'])).code).toBe(EXIT_CODES.NOT_FOUND);
+    expect((await s.run(['volid', join(s.dir, 'local/images/16110/vm-16110-disk-9.qcow2')])).code).toBe(EXIT_CODES.NOT_FOUND);
   });
 });

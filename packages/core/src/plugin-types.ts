@@ -287,6 +287,20 @@ export interface PathRequest extends VolumeRequest {
   readonly snapshot?: string | undefined;
 }
 
+/** `pathToVolname` request. */
+export interface PathToVolnameRequest {
+  /** An absolute path, normalised (no `.` or `..` segment, no trailing `/`). */
+  readonly path: string;
+}
+
+/** What `StorageManager.pathToVolumeId` finds for a path. */
+export interface PathVolumeId {
+  /** The volume id. */
+  readonly volid: string;
+  /** Its content type, as its volname says (an image or a container subvolume: `images`). */
+  readonly vtype: ContentType;
+}
+
 /** `activateVolume` / `deactivateVolume` request. */
 export interface ActivateVolumeRequest extends VolumeRequest {
   /** Activate this snapshot instead of the volume. */

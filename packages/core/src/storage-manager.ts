@@ -6,6 +6,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
@@ -35,6 +36,7 @@ import type {
   ImageInfo,
   ListVolumesRequest,
   ParsedVolume,
+  PathVolumeId,
   PluginContext,
   SnapshotInfo,
   StorageStatus,
@@ -45,7 +47,7 @@ import type {
 } from './plugin-types.js';
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
-import { assertValidVmid, parseVolumeId } from './volume-id.js';
+import { assertValidVmid, formatVolumeId, parseVolumeId } from './volume-id.js';
 
 /** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
 export interface SnapshotOption {
@@ -522,6 +524,47 @@ export class StorageManager {
   }
 
   // ---- access -----------------------------------------------------------------------------
+
+  /**
+   * The volume a filesystem path belongs to: the first storage (in configuration order, among
+   * those usable on this node) whose plugin maps the path to one of its volumes. A volume id of
+   * a configured storage is returned as it is, as Proxmox does. Nothing is activated or changed.
+   *
+   * @param path - an absolute path (`/var/lib/vz/images/100/vm-100-disk-0.qcow2`), or a volid
+   * @returns the volid and its content type, or `undefined` when no storage holds the path
+   * @throws {@link StorageError} `INVALID_ARGUMENT` for a relative path that is no volid,
+   *   `INVALID_VOLUME_ID` for a volid its storage's plugin refuses
+   * @example
+   * ```ts
+   * await storages.pathToVolumeId('/var/lib/vz/images/101/vm-101-disk-0.qcow2');
+   * // { volid: 'local:100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2', vtype: 'images' }
+   * ```
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  async pathToVolumeId(path: string): Promise<PathVolumeId | undefined> {
+    const live = this.#live();
+    if (!isAbsolute(path)) {
+      const storeId = path.slice(0, Math.max(0, path.indexOf(':')));
+      if (storeId === '' || !this.storageIds().includes(storeId)) {
+        throw new StorageError('INVALID_ARGUMENT', `'${path}' is neither an absolute path nor a volume id of a configured storage`, { details: { path } });
+      }
+      const { volid, volume } = live.resolve(path);
+      return { volid, vtype: volume.vtype };
+    }
+    const normal = resolvePath(path);
+    for (const storeId of this.storageIds()) {
+      let entry;
+      try {
+        entry = live.usable(storeId);
+      } catch (e) {
+        if (isStorageError(e, 'UNAVAILABLE')) continue;
+        throw e;
+      }
+      const found = await this.#state.read(entry, undefined, (ctx) => entry.plugin.pathToVolname(ctx, { path: normal }));
+      if (found !== undefined) return { volid: formatVolumeId(storeId, found), vtype: parseWith(entry, found).vtype };
+    }
+    return undefined;
+  }
 
   /**
    * The path (or URL) through which a guest reaches the volume.

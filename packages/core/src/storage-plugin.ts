@@ -25,6 +25,7 @@ import type {
   ListVolumesRequest,
   ParsedVolume,
   PathRequest,
+  PathToVolnameRequest,
   PluginContext,
   RenameVolumeRequest,
   SnapshotDeleteRequest,
@@ -299,6 +300,21 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   async deactivateVolume(ctx: PluginContext<C>, request: ActivateVolumeRequest): Promise<void> {
     void ctx;
     void request;
+  }
+
+  /**
+   * The volume of this storage a filesystem path names, when it names one. Default: none (a
+   * storage whose volumes are not files, or that does not map paths, answers `undefined`).
+   *
+   * @param ctx - the call's context
+   * @param request - the path (absolute, normalised)
+   * @returns the volname, or `undefined` when the path is no volume of this storage
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  async pathToVolname(ctx: PluginContext<C>, request: PathToVolnameRequest): Promise<string | undefined> {
+    void ctx;
+    void request;
+    return undefined;
   }
 
   /** Called when a storage of this type is added, before the config is written; throw to refuse. @see Proxmox `on_add_hook` */

@@ -22,6 +22,7 @@ import {
   type ListVolumesRequest,
   type ParsedVolume,
   type PathRequest,
+  type PathToVolnameRequest,
   type PluginCapabilities,
   type PluginContext,
   type RenameVolumeRequest,
@@ -50,6 +51,7 @@ import { dirEnv } from './env.js';
 import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
+import { pathToVolname } from './path-to-volname.js';
 import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
 import { activateStorage, storageStatus } from './storage.js';
 import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
@@ -152,6 +154,16 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
       if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
     }
     return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  }
+
+  /**
+   * The volume a path names (see `pathToVolname` in path-to-volname.ts): an image, container
+   * subvolume, ISO image, template, backup, snippet or import source of this storage.
+   *
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  override async pathToVolname(ctx: PluginContext<DirConfig>, request: PathToVolnameRequest): Promise<string | undefined> {
+    return pathToVolname(await dirEnv(ctx), request.path);
   }
 
   /** Allocates an image (see `allocImage` in volumes.ts). @see Proxmox `alloc_image` */

@@ -262,3 +262,56 @@ describe('names of import sources: = and, inside an OVA, spaces (point 5)', () =
   });
 });
 
+describe('pathToVolumeId: from a path back to the volume (point 6)', () => {
+  it('maps the paths of path_to_volume_id_test to the same volids and content types', async () => {
+    await image('images/16110/vm-16110-disk-0.qcow2');
+    await image('images/16112/vm-16112-disk-0.raw');
+    await image('images/9004/base-9004-disk-0.qcow2');
+    await image('images/16114/vm-16114-disk-0.qcow2', '../9004/base-9004-disk-0.qcow2');
+    await mkdir(join(root, 'images/1234/subvol-1234-disk-0.subvol'), { recursive: true });
+    const hits: [string, string, string][] = [
+      ['images/16110/vm-16110-disk-0.qcow2', 'images', 'local:16110/vm-16110-disk-0.qcow2'],
+      ['images/16112/vm-16112-disk-0.raw', 'images', 'local:16112/vm-16112-disk-0.raw'],
+      ['images/9004/base-9004-disk-0.qcow2', 'images', 'local:9004/base-9004-disk-0.qcow2'],
+      ['images/16114/vm-16114-disk-0.qcow2', 'images', 'local:9004/base-9004-disk-0.qcow2/16114/vm-16114-disk-0.qcow2'],
+      ['images/1234/subvol-1234-disk-0.subvol/', 'images', 'local:1234/subvol-1234-disk-0.subvol'],
+      ['dump/vzdump-qemu-16110-2020_03_30-21_11_40.vma.gz', 'backup', 'local:backup/vzdump-qemu-16110-2020_03_30-21_11_40.vma.gz'],
+      ['dump/vzdump-lxc-16112-2020_03_30-21_39_30.tar.lzo', 'backup', 'local:backup/vzdump-lxc-16112-2020_03_30-21_39_30.tar.lzo'],
+      ['dump/vzdump-openvz-16112-2020_03_30-21_39_30.tar.bz2', 'backup', 'local:backup/vzdump-openvz-16112-2020_03_30-21_39_30.tar.bz2'],
+      ['template/iso/yet-again-a-installation-disk.iso', 'iso', 'local:iso/yet-again-a-installation-disk.iso'],
+      ['template/cache/debian-10.0-standard_10.0-1_amd64.tar.gz', 'vztmpl', 'local:vztmpl/debian-10.0-standard_10.0-1_amd64.tar.gz'],
+      ['template/cache/debian-10.0-standard_10.0-1_amd64.tar.xz', 'vztmpl', 'local:vztmpl/debian-10.0-standard_10.0-1_amd64.tar.xz'],
+      ['snippets/userconfig.yaml', 'snippets', 'local:snippets/userconfig.yaml'],
+      ['snippets/hookscript.pl', 'snippets', 'local:snippets/hookscript.pl'],
+      ['import/import.ova', 'import', 'local:import/import.ova'],
+      ['import/import.ovf', 'import', 'local:import/import.ovf'],
+    ];
+    const misses = [
+      'images/ssss/base-4321-disk-0.raw',
+      'images/ssss/vm-1234-disk-0.qcow2',
+      'template/iso/yet-again-a-installation-disk.dvd',
+      'template/cache/debian-10.0-standard_10.0-1_amd64.zip.gz',
+      'dump/vzdump-openvz-16112-2020_03_30-21_39_30.zip.gz',
+      'dump/vzdump-openvz-16112-2020_03_30-21_39_30.tgz.lzo',
+      'dump/vzdump-qemu-16110-2020_03_30-21_12_40.vma.xz',
+      'dump/vzdump-qemu-16110-2020_03_30-21_12_40.vms.gz',
+      'import/test.foo',
+      'images/16110/vm-16110-disk-7.qcow2', // no such image
+    ];
+    for (const [rel] of hits) if (!rel.startsWith('images/')) await file(rel);
+    for (const rel of misses) if (!rel.startsWith('images/16110')) await file(rel);
+    for (const [rel, vtype, volid] of hits) expect(await storages.pathToVolumeId(join(root, rel)), rel).toEqual({ volid, vtype });
+    for (const rel of misses) expect(await storages.pathToVolumeId(join(root, rel)), rel).toBeUndefined();
+  });
+
+  it('follows symlinks to the storage (as abs_path), returns a volid as it is, and refuses a relative path', async () => {
+    await image('images/16110/vm-16110-disk-0.qcow2');
+    await symlink(root, join(base, 'vz'));
+    expect(await storages.pathToVolumeId(join(base, 'vz/images/16110/vm-16110-disk-0.qcow2'))).toEqual({ volid: 'local:16110/vm-16110-disk-0.qcow2', vtype: 'images' });
+    expect(await storages.pathToVolumeId(join(base, 'vz/images/16110/../16110/vm-16110-disk-0.qcow2'))).toEqual({ volid: 'local:16110/vm-16110-disk-0.qcow2', vtype: 'images' });
+    expect(await storages.pathToVolumeId('local:iso/x.iso')).toEqual({ volid: 'local:iso/x.iso', vtype: 'iso' });
+    expect(await storages.pathToVolumeId('/etc/passwd')).toBeUndefined();
+    expect(await code(storages.pathToVolumeId('images/16110/vm-16110-disk-0.qcow2'))).toBe('INVALID_ARGUMENT');
+    expect(await code(storages.pathToVolumeId('local:../x'))).toBe('INVALID_VOLUME_ID');
+  });
+});
