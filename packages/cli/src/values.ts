@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { assertValidVmid, CONTENT_TYPES, StorageError, type ContentType, type StreamFormat, type VolumeFormat } from '@stowage/core';
+import { assertValidVmid, CONTENT_TYPES, StorageError, type ContentType, type GuestType, type GuestTypes, type StreamFormat, type VolumeFormat } from '@stowage/core';
 
 /** Image formats the command accepts for `--format`. */
 export const VOLUME_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
@@ -81,4 +81,52 @@ export function parseStreamFormat(text: string): StreamFormat {
  */
 export function stringOption(value: string | boolean | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
+}
+
+function guestType(vmid: string, type: unknown): GuestType {
+  if (type !== 'qemu' && type !== 'lxc') {
+    throw new StorageError('INVALID_ARGUMENT', `guest ${vmid}: type '${String(type)}' is not qemu or lxc`, { details: { vmid, type: String(type) } });
+  }
+  return type;
+}
+
+/**
+ * Parses a guest list given inline: `100=qemu,101=lxc`.
+ *
+ * @param text - comma-separated `vmid=type` pairs
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a bad vmid, type or pair
+ */
+export function parseGuestList(text: string): GuestTypes {
+  const out: Record<number, GuestType> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^([^=]+)=(.*)$/.exec(item);
+    if (!m) throw new StorageError('INVALID_ARGUMENT', `invalid guest '${item}' (vmid=qemu or vmid=lxc)`, { details: { guest: item } });
+    out[parseVmid(m[1] ?? '')] = guestType(m[1] ?? '', m[2]);
+  }
+  return out;
+}
+
+/**
+ * Parses a guest list file: Proxmox's cluster guest list (`/etc/pve/.vmlist`,
+ * `{ "ids": { "<vmid>": { "type": "qemu"|"lxc", ... } } }`) or a plain `{ "<vmid>": "qemu"|"lxc" }`.
+ *
+ * @param json - the file's text
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when it is not one of those shapes
+ */
+export function parseGuestFile(json: string): GuestTypes {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw new StorageError('INVALID_ARGUMENT', 'the guest list is not JSON', { cause: e });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new StorageError('INVALID_ARGUMENT', 'the guest list is not a JSON object');
+  const ids = 'ids' in data ? (data as { ids: unknown }).ids : data;
+  if (typeof ids !== 'object' || ids === null || Array.isArray(ids)) throw new StorageError('INVALID_ARGUMENT', "the guest list's 'ids' is not an object");
+  const out: Record<number, GuestType> = {};
+  for (const [vmid, v] of Object.entries(ids)) {
+    const type = typeof v === 'object' && v !== null ? (v as { type?: unknown }).type : v;
+    out[parseVmid(vmid)] = guestType(vmid, type);
+  }
+  return out;
 }

@@ -107,6 +107,7 @@ export {
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
+export { imageContent, imageListEntries } from './guests.js';
 export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';

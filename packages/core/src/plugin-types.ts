@@ -63,6 +63,12 @@ export interface PluginContext<C extends StorageConfig = StorageConfig> {
   readonly nameReserved: () => void;
 }
 
+/** The kind of a guest, as Proxmox's cluster guest list (`vmlist`) names it. */
+export type GuestType = 'qemu' | 'lxc';
+
+/** Guests by vmid, as Proxmox's `vmlist` gives them (its `ids.<vmid>.type`). */
+export type GuestTypes = Readonly<Record<number, GuestType>>;
+
 /** What a plugin's `parseVolname` returns: Proxmox's 7-tuple as named fields, plus the volname. */
 export interface ParsedVolume {
   /** The volume name this was parsed from. */
@@ -101,6 +107,12 @@ export interface ImageInfo {
   readonly isBase: boolean;
   /** For a linked clone: the volid of its base (or the snapshot it was cloned from, `volid@snap`). */
   readonly parent: string | undefined;
+  /**
+   * The backing file as the image header stores it (Proxmox's `parent`), when the image has
+   * one, also when it leads to no volume of this storage (then `parent` is undefined). Plugins
+   * whose volumes have no backing file leave it out.
+   */
+  readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
 }
@@ -117,9 +129,17 @@ export interface VolumeListEntry {
   readonly size: number;
   /** The owning guest, when there is one. */
   readonly vmid: number | undefined;
-  /** Modification or creation time, seconds since the epoch, when known. */
+  /**
+   * Modification or creation time, seconds since the epoch, when known. For a backup with a
+   * standard `vzdump-<type>-<vmid>-YYYY_MM_DD-hh_mm_ss` name: the time in its name.
+   */
   readonly ctime: number | undefined;
+  /** For a backup: the kind of guest it is of, from its name (`unknown` for a name that does not say). */
+  readonly subtype?: BackupSubtype | undefined;
 }
+
+/** The kind of guest a backup is of, from its `vzdump-<type>-…` name, as Proxmox reports it. */
+export type BackupSubtype = 'qemu' | 'lxc' | 'openvz' | 'unknown';
 
 /** Usage of a storage. A storage that cannot be reached is reported with `active: false` and zeros. */
 export interface StorageStatus {
@@ -155,6 +175,8 @@ export interface VolumeSizeInfo {
   readonly used: number | undefined;
   /** The base it is a linked clone of (volid), if any. */
   readonly parent: string | undefined;
+  /** The backing file as the image header stores it, when it has one (see {@link ImageInfo.backingFile}). */
+  readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
 }
@@ -189,6 +211,12 @@ export interface ListVolumesRequest {
   readonly vmid?: number | undefined;
   /** Only these content types; all enabled ones when omitted. */
   readonly content?: readonly ContentType[] | undefined;
+  /**
+   * Which guests are containers (vmid to `qemu` or `lxc`, as Proxmox's guest list gives it). A
+   * container's images are listed as content `rootdir`; without it, or for a guest not in it,
+   * every image is `images`.
+   */
+  readonly guests?: GuestTypes | undefined;
 }
 
 /** `allocImage` request. */
@@ -199,7 +227,7 @@ export interface AllocImageRequest {
   readonly format: VolumeFormat;
   /** The volume name to create (already chosen or checked by the manager under the storage lock). */
   readonly name: string;
-  /** Size in bytes (positive; rounded up as the storage needs). */
+  /** Size in bytes (positive, rounded up as the storage needs; 0 for a `subvol` means no quota). */
   readonly size: number;
 }
 
@@ -257,6 +285,20 @@ export interface RenameVolumeRequest extends VolumeRequest {
 export interface PathRequest extends VolumeRequest {
   /** The path of this snapshot instead of the current state. */
   readonly snapshot?: string | undefined;
+}
+
+/** `pathToVolname` request. */
+export interface PathToVolnameRequest {
+  /** An absolute path, normalised (no `.` or `..` segment, no trailing `/`). */
+  readonly path: string;
+}
+
+/** What `StorageManager.pathToVolumeId` finds for a path. */
+export interface PathVolumeId {
+  /** The volume id. */
+  readonly volid: string;
+  /** Its content type, as its volname says (an image or a container subvolume: `images`). */
+  readonly vtype: ContentType;
 }
 
 /** `activateVolume` / `deactivateVolume` request. */

@@ -6,12 +6,13 @@
  * @module
  */
 import { hostname } from 'node:os';
-import type { ContentType, Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type { Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError, isStorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { assertAttributeValue, assertFeature, assertValidSnapshotName } from './manager/input.js';
+import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
@@ -33,7 +34,9 @@ import type {
   AttributeValue,
   GarbageReport,
   ImageInfo,
+  ListVolumesRequest,
   ParsedVolume,
+  PathVolumeId,
   PluginContext,
   SnapshotInfo,
   StorageStatus,
@@ -44,7 +47,7 @@ import type {
 } from './plugin-types.js';
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
-import { assertValidVmid, parseVolumeId } from './volume-id.js';
+import { assertValidVmid, formatVolumeId, parseVolumeId } from './volume-id.js';
 
 /** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
 export interface SnapshotOption {
@@ -307,20 +310,31 @@ export class StorageManager {
   /**
    * Lists volumes of every content type, sorted by volid.
    *
+   * Images are content `images`, or `rootdir` for the guests that `filter.guests` names as
+   * containers (`lxc`); without a guest list every image is `images` (Proxmox asks its cluster's
+   * guest list, which stowage does not have).
+   *
    * @param storeId - the storage
-   * @param filter - only this guest's volumes, only these content types
-   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT`
+   * @param filter - only this guest's volumes, only these content types, which guests are containers
+   * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT` (also for a guest list
+   *   with a bad vmid or a type other than `qemu` and `lxc`)
+   * @example
+   * ```ts
+   * await storages.listVolumes('local', { content: ['rootdir'], guests: { 100: 'qemu', 101: 'lxc' } });
+   * // the images of guest 101, as content 'rootdir'
+   * ```
    * @see Proxmox `list_volumes`
    */
-  async listVolumes(storeId: string, filter: { vmid?: number | undefined; content?: readonly ContentType[] | undefined } = {}): Promise<VolumeListEntry[]> {
+  async listVolumes(storeId: string, filter: ListVolumesRequest = {}): Promise<VolumeListEntry[]> {
     const entry = this.#live().usable(storeId);
     if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
+    if (filter.guests !== undefined) assertGuestTypes(filter.guests);
     const known = entry.cls.capabilities.content;
     const bad = filter.content?.find((c) => !known.includes(c));
     if (bad !== undefined) throw new StorageError('INVALID_ARGUMENT', `storage type '${entry.cls.type}' has no content type '${bad}'`, { details: { content: bad } });
     const volumes = await this.#state.read(entry, undefined, async (ctx) => {
       await this.#state.activate(entry, ctx);
-      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content });
+      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content, guests: filter.guests });
     });
     return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
   }
@@ -333,7 +347,7 @@ export class StorageManager {
    * this process or others, never get the same name.
    *
    * @param storeId - the storage
-   * @param options - vmid, size in bytes, format, name
+   * @param options - vmid, size in bytes (0 with format `subvol`: a container volume without quota), format, name
    * @returns the new volume's id
    * @throws {@link StorageError} `INVALID_ARGUMENT` (vmid, size, name), `NOT_SUPPORTED`
    *   (format), `ALREADY_EXISTS`, `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
@@ -511,6 +525,47 @@ export class StorageManager {
   }
 
   // ---- access -----------------------------------------------------------------------------
+
+  /**
+   * The volume a filesystem path belongs to: the first storage (in configuration order, among
+   * those usable on this node) whose plugin maps the path to one of its volumes. A volume id of
+   * a configured storage is returned as it is, as Proxmox does. Nothing is activated or changed.
+   *
+   * @param path - an absolute path (`/var/lib/vz/images/100/vm-100-disk-0.qcow2`), or a volid
+   * @returns the volid and its content type, or `undefined` when no storage holds the path
+   * @throws {@link StorageError} `INVALID_ARGUMENT` for a relative path that is no volid,
+   *   `INVALID_VOLUME_ID` for a volid its storage's plugin refuses
+   * @example
+   * ```ts
+   * await storages.pathToVolumeId('/var/lib/vz/images/101/vm-101-disk-0.qcow2');
+   * // { volid: 'local:100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2', vtype: 'images' }
+   * ```
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  async pathToVolumeId(path: string): Promise<PathVolumeId | undefined> {
+    const live = this.#live();
+    if (!isAbsolute(path)) {
+      const storeId = path.slice(0, Math.max(0, path.indexOf(':')));
+      if (storeId === '' || !this.storageIds().includes(storeId)) {
+        throw new StorageError('INVALID_ARGUMENT', `'${path}' is neither an absolute path nor a volume id of a configured storage`, { details: { path } });
+      }
+      const { volid, volume } = live.resolve(path);
+      return { volid, vtype: volume.vtype };
+    }
+    const normal = resolvePath(path);
+    for (const storeId of this.storageIds()) {
+      let entry;
+      try {
+        entry = live.usable(storeId);
+      } catch (e) {
+        if (isStorageError(e, 'UNAVAILABLE')) continue;
+        throw e;
+      }
+      const found = await this.#state.read(entry, undefined, (ctx) => entry.plugin.pathToVolname(ctx, { path: normal }));
+      if (found !== undefined) return { volid: formatVolumeId(storeId, found), vtype: parseWith(entry, found).vtype };
+    }
+    return undefined;
+  }
 
   /**
    * The path (or URL) through which a guest reaches the volume.

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { hasFeature, type PluginCapabilities, type StreamFormat, type VolumeFormat } from './capabilities.js';
 import { baseStorageConfigSchema, type StorageConfig } from './config/base-schema.js';
 import { StorageError } from './errors.js';
+import { imageListEntries } from './guests.js';
 import type {
   ActivateVolumeRequest,
   AllocImageRequest,
@@ -24,6 +25,7 @@ import type {
   ListVolumesRequest,
   ParsedVolume,
   PathRequest,
+  PathToVolnameRequest,
   PluginContext,
   RenameVolumeRequest,
   SnapshotDeleteRequest,
@@ -266,14 +268,16 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   }
 
   /**
-   * Lists volumes of every content type. By default, the images from `listImages`.
+   * Lists volumes of every content type. By default, the images from `listImages`, as content
+   * `images`, or `rootdir` for the guests `request.guests` names as containers.
    *
    * @see Proxmox `list_volumes`
    */
   async listVolumes(ctx: PluginContext<C>, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
-    if (request.content && !request.content.includes('images')) return [];
+    const wanted = request.content ?? ['images', 'rootdir'];
+    if (!wanted.includes('images') && !wanted.includes('rootdir')) return [];
     const images = await this.listImages(ctx, { vmid: request.vmid });
-    return images.map((i) => ({ volid: i.volid, content: 'images' as const, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime }));
+    return imageListEntries(images, wanted, request.guests);
   }
 
   /** Makes the storage usable (mount, import a pool, ...). Default: nothing to do. @see Proxmox `activate_storage` */
@@ -296,6 +300,21 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   async deactivateVolume(ctx: PluginContext<C>, request: ActivateVolumeRequest): Promise<void> {
     void ctx;
     void request;
+  }
+
+  /**
+   * The volume of this storage a filesystem path names, when it names one. Default: none (a
+   * storage whose volumes are not files, or that does not map paths, answers `undefined`).
+   *
+   * @param ctx - the call's context
+   * @param request - the path (absolute, normalised)
+   * @returns the volname, or `undefined` when the path is no volume of this storage
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  async pathToVolname(ctx: PluginContext<C>, request: PathToVolnameRequest): Promise<string | undefined> {
+    void ctx;
+    void request;
+    return undefined;
   }
 
   /** Called when a storage of this type is added, before the config is written; throw to refuse. @see Proxmox `on_add_hook` */

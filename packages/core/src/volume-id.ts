@@ -19,6 +19,12 @@ const STORE_ID_RE = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
 
 /** Characters a volname may contain: no whitespace, control characters, shell metacharacters or `:` tricks. */
 const VOLNAME_CHARS_RE = /^[A-Za-z0-9_.+@\-/]+$/;
+/**
+ * Import sources take Proxmox's wider characters (`PVE::Storage`'s `SAFE_CHAR_CLASS_RE`): `=`,
+ * and in the name of a disk inside an OVA also a space (`SAFE_CHAR_WITH_WHITESPACE_CLASS_RE`,
+ * Proxmox VE 8.3). A space only: no tab, newline or other control character.
+ */
+const IMPORT_VOLNAME_RE = /^import\/[A-Za-z0-9_.+=-]+(?:\.ova\/[ A-Za-z0-9_.+=-]+)?$/;
 
 /**
  * Tells whether a string is a valid storage id (Proxmox's rule, case-insensitive).
@@ -44,7 +50,9 @@ export function assertValidStoreId(storeId: string): void {
 /**
  * Checks the characters and shape every volname must have, whatever the plugin: not empty,
  * no `..` or `.` path segment, no leading or doubled `/`, no whitespace, no shell metacharacters,
- * no control or non-ASCII characters, at most 255 characters.
+ * no control or non-ASCII characters, at most 255 characters. Import sources are the one
+ * exception Proxmox makes: `import/<file>` may hold `=`, and the disk of an OVA
+ * (`import/<x>.ova/<disk>`) also spaces in its name.
  *
  * @param volname - the candidate volume name
  * @throws {@link StorageError} `INVALID_VOLUME_ID`
@@ -55,7 +63,7 @@ export function assertSafeVolname(volname: string): void {
   };
   if (volname.length === 0) bad('empty');
   if (volname.length > 255) bad('longer than 255 characters');
-  if (!VOLNAME_CHARS_RE.test(volname)) bad('contains characters outside [A-Za-z0-9_.+@-/]');
+  if (!VOLNAME_CHARS_RE.test(volname) && !IMPORT_VOLNAME_RE.test(volname)) bad('contains characters outside [A-Za-z0-9_.+@-/]');
   const parts = volname.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..')) bad('empty, "." or ".." path segment');
 }

@@ -52,6 +52,11 @@ describe('parseVolumeId', () => {
     'local:vm-100-disk-0\n',
     'local:vm-ü-disk-0',
     'local:a:b',
+    'local:import/x.ova/OS\tdisk.vmdk',
+    'local:import/x.ova/OS disk.vmdk\n',
+    'local:import/x y.ova',
+    'local:import/x.ova/../y.vmdk',
+    'local:100/vm-100-disk-0=x.raw',
     `local:${'x'.repeat(256)}`,
   ])('refuses %j with INVALID_VOLUME_ID', (volid) => {
     expect(codeOf(() => parseVolumeId(volid))).toBe('INVALID_VOLUME_ID');
@@ -63,7 +68,7 @@ describe('parseVolumeId', () => {
 
 describe('assertSafeVolname', () => {
   it('accepts the names Proxmox storages use', () => {
-    for (const n of ['100/vm-100-disk-0.qcow2', '100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2', 'iso/x.iso', 'base-100-disk-0/vm-101-disk-0', 'vm-100-state-snap_1@x+y']) {
+    for (const n of ['100/vm-100-disk-0.qcow2', '100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2', 'iso/x.iso', 'base-100-disk-0/vm-101-disk-0', 'vm-100-state-snap_1@x+y', 'import/a=b.ova', 'import/x.ova/OS disk.vmdk']) {
       expect(() => assertSafeVolname(n)).not.toThrow();
     }
   });

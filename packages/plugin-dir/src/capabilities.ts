@@ -6,7 +6,8 @@
 import type { PluginCapabilities } from '@stowage/core';
 
 /**
- * The capabilities of the `dir` plugin: every content type, raw/qcow2/vmdk images, Proxmox's
+ * The capabilities of the `dir` plugin: every content type, raw/qcow2/vmdk images and container
+ * subvolumes (directories, size 0: no quota; only when the storage's content has `rootdir`), Proxmox's
  * feature matrix for file storages, qcow2 internal snapshots (any one can be rolled back to),
  * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, the
  * `raw+size`, `qcow2+size` and `vmdk+size` streams, and the largest size of each format.
@@ -16,7 +17,7 @@ import type { PluginCapabilities } from '@stowage/core';
 export const dirCapabilities: PluginCapabilities = {
   content: ['images', 'rootdir', 'iso', 'vztmpl', 'backup', 'snippets', 'import'],
   defaultContent: ['images', 'rootdir'],
-  formats: ['raw', 'qcow2', 'vmdk'],
+  formats: ['raw', 'qcow2', 'vmdk', 'subvol'],
   defaultFormat: 'raw',
   shared: false,
   features: {

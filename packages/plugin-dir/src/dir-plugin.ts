@@ -5,6 +5,7 @@
  */
 import {
   API_VERSION,
+  imageListEntries,
   StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
@@ -21,6 +22,7 @@ import {
   type ListVolumesRequest,
   type ParsedVolume,
   type PathRequest,
+  type PathToVolnameRequest,
   type PluginCapabilities,
   type PluginContext,
   type RenameVolumeRequest,
@@ -49,6 +51,7 @@ import { dirEnv } from './env.js';
 import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
+import { pathToVolname } from './path-to-volname.js';
 import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
 import { activateStorage, storageStatus } from './storage.js';
 import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
@@ -135,8 +138,8 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
 
   /**
    * Lists volumes of the content types asked for (default: the storage's), images included.
-   * Images are reported as content `images` (which guests are containers is not known here, so
-   * a request for `rootdir` alone lists no images).
+   * Images are content `images`, or `rootdir` for the guests `request.guests` names as
+   * containers; without a guest list every image is `images`.
    *
    * @see Proxmox `list_volumes`
    */
@@ -144,15 +147,23 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     const env = await dirEnv(ctx);
     const content = request.content ?? ctx.config.content ?? dirCapabilities.defaultContent;
     const out: VolumeListEntry[] = [];
+    if (content.includes('images') || content.includes('rootdir')) {
+      out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
+    }
     for (const type of content) {
-      if (type === 'images') {
-        const images = await listImageInfos(env, { vmid: request.vmid });
-        out.push(...images.map((i) => ({ volid: i.volid, content: 'images' as const, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime })));
-      } else if (type !== 'rootdir') {
-        out.push(...(await listContentFiles(env, type, request.vmid)));
-      }
+      if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
     }
     return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  }
+
+  /**
+   * The volume a path names (see `pathToVolname` in path-to-volname.ts): an image, container
+   * subvolume, ISO image, template, backup, snippet or import source of this storage.
+   *
+   * @see Proxmox `PVE::Storage::path_to_volume_id`
+   */
+  override async pathToVolname(ctx: PluginContext<DirConfig>, request: PathToVolnameRequest): Promise<string | undefined> {
+    return pathToVolname(await dirEnv(ctx), request.path);
   }
 
   /** Allocates an image (see `allocImage` in volumes.ts). @see Proxmox `alloc_image` */

@@ -12,7 +12,8 @@ import { namesInUseIn } from './reserve.js';
 
 /**
  * The disk names (`vm-<vmid>-disk-<n>`, `base-<vmid>-disk-<n>`, without what follows) that the
- * entries of a guest directory take. An entry counts whatever follows the name (any extension,
+ * entries of a guest directory take; `subvol-` and `basevol-` names take theirs as `vm-` names
+ * (one index is one disk, whatever its kind). An entry counts whatever follows the name (any extension,
  * a `.notes` file, a hidden placeholder `.vm-100-disk-3.raw...`) and whatever it is: a symlink
  * leading outside, a directory or a FIFO is skipped by the listing, but creating its name would
  * fail, so its index is never handed out.
@@ -21,11 +22,12 @@ import { namesInUseIn } from './reserve.js';
  * @param vmid - the guest
  */
 export function takenDiskNames(names: Iterable<string>, vmid: number): string[] {
-  const re = new RegExp(`(?:^|\\.)((?:vm|base)-${vmid}-disk-(?:0|[1-9][0-9]{0,8}))(?:\\.|$)`);
+  const re = new RegExp(`(?:^|\\.)(?:(vm|base)|subvol|basevol)-(${vmid}-disk-(?:0|[1-9][0-9]{0,8}))(?:\\.|$)`);
   const taken: string[] = [];
   for (const name of names) {
     const m = re.exec(name);
-    if (m?.[1] !== undefined) taken.push(m[1]);
+    // a container subvolume takes its index too, as in Proxmox (counted as the vm- name)
+    if (m?.[2] !== undefined) taken.push(`${m[1] ?? 'vm'}-${m[2]}`);
   }
   return taken;
 }
@@ -35,7 +37,7 @@ export function takenDiskNames(names: Iterable<string>, vmid: number): string[] 
  * header read).
  *
  * @param env - the call's environment
- * @param request - the guest, the format (the extension), whether it is a base
+ * @param request - the guest, the format (the extension; `subvol` names are `subvol-<vmid>-disk-<n>.subvol`), whether it is a base
  * @param extension - the extension a new name of that format gets
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken,
  *   `INVALID_VOLUME_ID` when the guest directory leads outside the storage
@@ -45,5 +47,6 @@ export async function freeDiskName(env: DirEnv, request: FindFreeDisknameRequest
   const dir = env.layout.imageDir(request.vmid);
   await confine(env.rootReal, dir, `${request.vmid}/`, env.fs);
   const index = findFreeDiskIndex(request.vmid, takenDiskNames(await namesInUseIn(env, dir), request.vmid));
-  return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
+  const name = formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
+  return request.format === 'subvol' ? name.replace(/^vm-/, 'subvol-').replace(/^base-/, 'basevol-') : name;
 }

@@ -50,6 +50,13 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
  */
 export async function volumePath(env: DirEnv, volume: ParsedVolume): Promise<string> {
   const path = env.layout.volumePath(volume);
+  // a disk inside an OVA is named by a path below the archive: when the archive is a file (not
+  // an unpacked directory), the archive is what must stay inside
+  const ovaMember = typeof volume.format === 'string' && volume.format.startsWith('ova+');
+  if (ovaMember) {
+    const archive = await confine(env.rootReal, dirname(path), volume.volname, env.fs);
+    if (!(await env.fs.stat(archive).then((st) => st.isDirectory(), () => false))) return path;
+  }
   await confine(env.rootReal, path, volume.volname, env.fs);
   return path;
 }

@@ -6,7 +6,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
+import { assertSafeVolname, formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
+import { parseBackupName } from './backup-name.js';
 import { errnoOf, fsError, mapLimit } from './fs-util.js';
 import type { ListScope } from './list.js';
 import { confine } from './paths.js';
@@ -31,8 +32,15 @@ const KINDS: Partial<Record<ContentType, FileKind>> = {
   import: { prefix: 'import', re: /^[a-zA-Z0-9\-.+=_]+\.(ova|ovf|qcow2|raw|vmdk)$/i, format: (m) => (m[1] ?? '').toLowerCase(), guestless: false },
 };
 
-/** Characters a volname may carry (the core refuses others); files with other names are skipped. */
-const SAFE_NAME_RE = /^[A-Za-z0-9_.+@-]+$/;
+/** Tells whether the core accepts a volname; files it would refuse are skipped. */
+function isSafe(volname: string): boolean {
+  try {
+    assertSafeVolname(volname);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const BACKUP_VMID_RE = /-([1-9][0-9]{2,8})-/;
 
 /**
@@ -42,7 +50,8 @@ const BACKUP_VMID_RE = /-([1-9][0-9]{2,8})-/;
  * @param content - the content type (not `images`/`rootdir`)
  * @param vmid - only this guest's files (backups); ISO images and templates belong to no guest
  *   and are left out when a guest is named, as in Proxmox
- * @returns the entries, unsorted
+ * @returns the entries, unsorted; a backup carries its `subtype` and, for a standard vzdump name,
+ *   the ctime its name gives ({@link parseBackupName})
  * @see Proxmox `PVE::Storage::Plugin::list_volumes` (`get_subdir_files`)
  */
 export async function listContentFiles(scope: ListScope, content: ContentType, vmid: number | undefined): Promise<VolumeListEntry[]> {
@@ -64,7 +73,7 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
   }
   const entries = await mapLimit(names, 32, async (name): Promise<VolumeListEntry | undefined> => {
     const m = kind.re.exec(name);
-    if (!m || !SAFE_NAME_RE.test(name)) return undefined;
+    if (!m || !isSafe(`${kind.prefix}/${name}`)) return undefined;
     const owner = content === 'backup' ? BACKUP_VMID_RE.exec(name) : null;
     if (content === 'backup' && vmid !== undefined && !name.includes(`-${vmid}-`)) return undefined;
     const path = join(dir, name);
@@ -72,7 +81,7 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
       await confine(scope.rootReal, path, undefined, scope.fs);
       const st = await stat(path);
       if (!st.isFile()) return undefined;
-      return {
+      const entry: VolumeListEntry = {
         volid: formatVolumeId(scope.storeId, `${kind.prefix}/${name}`),
         content,
         format: kind.format(m),
@@ -80,6 +89,9 @@ export async function listContentFiles(scope: ListScope, content: ContentType, v
         vmid: content === 'backup' ? (vmid ?? (owner ? Number(owner[1]) : undefined)) : undefined,
         ctime: Math.floor(st.ctimeMs / 1000),
       };
+      if (content !== 'backup') return entry;
+      const backup = parseBackupName(name);
+      return { ...entry, ctime: backup.ctime ?? entry.ctime, subtype: backup.subtype };
     } catch (e) {
       if (isStorageError(e, 'INVALID_VOLUME_ID') || errnoOf(e) === 'ENOENT') return undefined;
       throw fsError(e, `cannot stat '${path}'`, { path });

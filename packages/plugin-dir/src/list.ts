@@ -11,7 +11,8 @@ import { errnoOf, fsError, mapLimit } from './fs-util.js';
 import { confine, type DirLayout } from './paths.js';
 import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './probe.js';
-import { formatImageVolname, parseBackingReference, parseDirVolname, parseImageFileName } from './volname.js';
+import { backingTarget, type BackingTarget } from './backing-link.js';
+import { formatImageVolname, parseDirVolname, parseImageFileName } from './volname.js';
 
 /** How many files are inspected at once. */
 export const LIST_CONCURRENCY = 64;
@@ -51,6 +52,11 @@ interface Probed extends Found {
   readonly probe: ImageProbe;
 }
 
+/** A probed image with the image of this storage its backing file leads to, if any. */
+interface Linked extends Probed {
+  readonly target: BackingTarget | undefined;
+}
+
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
   try {
     return await scope.fs.readdir(dir);
@@ -88,8 +94,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
   for (const ent of await readDirEntries(scope, dir)) {
     if (onlyNames && !onlyNames.has(ent.name)) continue;
     const parsed = parseImageFileName(ent.name);
-    if (!parsed || parsed.format === 'subvol') continue;
+    if (!parsed) continue;
     const path = join(dir, ent.name);
+    if (parsed.format === 'subvol') {
+      // a container subvolume is a real directory (a symlink under its name is not followed)
+      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
+      continue;
+    }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
@@ -130,8 +141,27 @@ function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe
   }
 }
 
-async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Probed[]> {
-  const out: Probed[] = [];
+/**
+ * What a container subvolume (a directory) is listed with: size and usage 0, as Proxmox's
+ * `file_size_info` reports a directory, and the directory's ctime.
+ */
+async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<Probed[]> {
+  const probed = await mapLimit(dirs, LIST_CONCURRENCY, async (f): Promise<Probed | undefined> => {
+    try {
+      const st = await scope.fs.lstat(f.path);
+      if (!st.isDirectory()) return undefined;
+      return { ...f, probe: { format: 'subvol', size: 0, used: 0, ctime: Math.floor(st.ctimeMs / 1000), backingFile: undefined } };
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return undefined;
+      throw fsError(e, `cannot inspect '${f.path}'`, { path: f.path });
+    }
+  });
+  return probed.filter((p): p is Probed => p !== undefined);
+}
+
+async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Probed[]> {
+  const files = found.filter((f) => f.format !== 'subvol');
+  const out: Probed[] = await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
   if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
@@ -156,18 +186,26 @@ async function probeAll(scope: ListScope, files: readonly Found[]): Promise<Prob
   return out;
 }
 
-/** The base a linked clone refers to, when its backing file is `../<vmid>/<image>`. */
-function baseOf(p: Probed): { baseVmid: number; baseName: string } | undefined {
-  return p.probe.backingFile !== undefined ? parseBackingReference(p.probe.backingFile) : undefined;
+/** Finds where each image's backing file leads (see {@link backingTarget}). */
+async function linkAll(scope: ListScope, imagesReal: string, probed: readonly Probed[]): Promise<Linked[]> {
+  return mapLimit(probed, LIST_CONCURRENCY, async (p) => ({
+    ...p,
+    target: p.probe.backingFile !== undefined ? await backingTarget(scope.fs, imagesReal, p.path, p.probe.backingFile) : undefined,
+  }));
+}
+
+/** The base a linked clone names in its volname: when its backing file is `../<vmid>/<image>`. */
+function baseOf(p: Linked): BackingTarget | undefined {
+  return p.target?.canonical ? p.target : undefined;
 }
 
 function keyOf(p: { vmid: number; name: string }): string {
   return `${p.vmid}/${p.name}`;
 }
 
-function baseKeyOf(p: Probed): string | undefined {
-  const b = baseOf(p);
-  return b ? `${b.baseVmid}/${b.baseName}` : undefined;
+/** The image of this storage the backing file leads to, by `<vmid>/<name>`, whatever the form of the reference. */
+function linkKeyOf(p: Linked): string | undefined {
+  return p.target ? `${p.target.baseVmid}/${p.target.baseName}` : undefined;
 }
 
 /** How many generations of bases outside a filtered listing are read. */
@@ -178,20 +216,20 @@ const MAX_BASE_DEPTH = 32;
  * (a filtered listing): those headers are read too, generation by generation (a base may itself
  * be a linked clone).
  */
-async function withBases(scope: ListScope, probed: readonly Probed[]): Promise<Map<string, Probed>> {
+async function withBases(scope: ListScope, imagesReal: string, probed: readonly Linked[]): Promise<Map<string, Linked>> {
   const known = new Map(probed.map((p) => [keyOf(p), p] as const));
   const tried = new Set<string>();
-  let wave: readonly Probed[] = probed;
+  let wave: readonly Linked[] = probed;
   for (let depth = 0; wave.length > 0 && depth < MAX_BASE_DEPTH; depth++) {
     const missing = new Set<string>();
     for (const p of wave) {
-      const key = baseKeyOf(p);
+      const key = linkKeyOf(p);
       if (key !== undefined && !known.has(key) && !tried.has(key)) missing.add(key);
     }
     for (const key of missing) tried.add(key);
     const found = await mapLimit([...missing], DIR_CONCURRENCY, async (key) => {
       const [vmid = '', name = ''] = key.split('/');
-      return probeAll(scope, await filesOfGuest(scope, Number(vmid), new Set([name])));
+      return linkAll(scope, imagesReal, await probeAll(scope, await filesOfGuest(scope, Number(vmid), new Set([name]))));
     });
     wave = found.flat();
     for (const p of wave) known.set(keyOf(p), p);
@@ -204,7 +242,7 @@ async function withBases(scope: ListScope, probed: readonly Probed[]): Promise<M
  * whose backing files point at each other, and the clones of those). Such a chain never ends:
  * the images are corrupt, and none of them makes another one a base in use.
  */
-function loopingChains(known: ReadonlyMap<string, Probed>): Set<string> {
+function loopingChains(known: ReadonlyMap<string, Linked>): Set<string> {
   const verdict = new Map<string, boolean>();
   for (const start of known.keys()) {
     const path: string[] = [];
@@ -221,7 +259,7 @@ function loopingChains(known: ReadonlyMap<string, Probed>): Set<string> {
       }
       path.push(key);
       const p = known.get(key);
-      key = p ? baseKeyOf(p) : undefined;
+      key = p ? linkKeyOf(p) : undefined;
     }
     for (const key of path) verdict.set(key, loops);
   }
@@ -229,7 +267,7 @@ function loopingChains(known: ReadonlyMap<string, Probed>): Set<string> {
 }
 
 /** The volname of an image: with its base's prefix, unless its chain loops. */
-function volnameOf(p: Probed, looping: ReadonlySet<string>): string {
+function volnameOf(p: Linked, looping: ReadonlySet<string>): string {
   const base = looping.has(keyOf(p)) ? undefined : baseOf(p);
   return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
 }
@@ -237,8 +275,10 @@ function volnameOf(p: Probed, looping: ReadonlySet<string>): string {
 /**
  * Lists the images of a directory storage: for each, the volid, format (`invalid` when the
  * content does not match the extension or is truncated, or when its chain of bases loops),
- * virtual size, bytes used, owner, base flag, parent (the base's volid, for a linked clone) and
- * ctime. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
+ * virtual size, bytes used, owner, base flag, parent (the volid of the image of this storage its
+ * backing file leads to, whatever form the reference has; only a `../<vmid>/<image>` reference
+ * puts the base into the volname, as in Proxmox), the backing file as stored, and ctime. Container subvolumes (`subvol-<vmid>-….subvol` directories) are listed with format
+ * `subvol` and size 0. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
  * behind a symlink) are skipped with a warning; nothing outside is read, nothing blocks.
  *
  * @param scope - storage id, layout, resolved root, logger
@@ -250,7 +290,7 @@ function volnameOf(p: Probed, looping: ReadonlySet<string>): string {
  */
 export async function listImageInfos(scope: ListScope, request: ListImagesRequest): Promise<ImageInfo[]> {
   const imagesDir = scope.layout.subdir('images');
-  await confine(scope.rootReal, imagesDir, undefined, scope.fs);
+  const imagesReal = await confine(scope.rootReal, imagesDir, undefined, scope.fs);
   let files: Found[];
   let wanted: Set<string> | undefined;
   if (request.volnames) {
@@ -277,15 +317,15 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
       return filesOfGuest(scope, vmid, undefined, true);
     })).flat();
   }
-  const probed = await probeAll(scope, files);
-  const known = await withBases(scope, probed);
+  const probed = await linkAll(scope, imagesReal, await probeAll(scope, files));
+  const known = await withBases(scope, imagesReal, probed);
   const looping = loopingChains(known);
   const out: ImageInfo[] = [];
   for (const p of probed) {
     const volname = volnameOf(p, looping);
     if (wanted && !wanted.has(volname)) continue;
     const loops = looping.has(keyOf(p));
-    const baseKey = loops ? undefined : baseKeyOf(p);
+    const baseKey = loops ? undefined : linkKeyOf(p);
     const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
     const parentVolname = baseProbed ? volnameOf(baseProbed, looping) : baseKey;
     out.push({
@@ -297,6 +337,7 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
       vmid: p.vmid,
       isBase: p.isBase,
       parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
+      backingFile: p.probe.backingFile,
       ctime: p.probe.ctime,
     });
   }

@@ -16,8 +16,10 @@ const ROOTDIR_RE = /^rootdir\/(\d+)$/;
 const BACKUP_RE = /^backup\/([^/]+\.(?:tgz|(?:tar|vma)(?:\.(?:gz|lzo|zst|bz2))?))$/;
 const BACKUP_OWNER_RE = /^vzdump-(?:openvz|lxc|qemu)-(\d+)-.+/;
 const SNIPPET_RE = /^snippets\/([^/]+)$/;
-const SAFE = '[ a-zA-Z0-9\\-.+=_]';
-const OVA_MEMBER_RE = new RegExp(`^import/(${SAFE}+\\.ova/${SAFE}+\\.(qcow2|raw|vmdk))$`);
+/** Proxmox's `SAFE_CHAR_CLASS_RE`, and with a space (`SAFE_CHAR_WITH_WHITESPACE_CLASS_RE`) for the disk inside an OVA. */
+const SAFE = '[a-zA-Z0-9\\-.+=_]';
+const SAFE_WITH_SPACE = '[ a-zA-Z0-9\\-.+=_]';
+const OVA_MEMBER_RE = new RegExp(`^import/(${SAFE}+\\.ova/${SAFE_WITH_SPACE}+\\.(qcow2|raw|vmdk))$`);
 const IMPORT_RE = new RegExp(`^import/(${SAFE}+\\.(ova|ovf|qcow2|raw|vmdk))$`);
 const CLONE_RE = /^(\d+)\/([^/]+)\/(\d+)\/([^/]+)$/;
 const IMAGE_RE = /^(\d+)\/([^/]+)$/;
@@ -72,8 +74,11 @@ function other(volname: string, vtype: ParsedVolume['vtype'], name: string, form
  * `backup/<x>.(vma|tar)[.gz|.lzo|.zst|.bz2]` or `.tgz`, `snippets/<x>`,
  * `import/<x>.(ova|ovf|qcow2|raw|vmdk)` and `import/<x>.ova/<member>.(qcow2|raw|vmdk)`.
  * An `<image>` is `vm-|base-|subvol-<digits>-<anything>.<raw|qcow2|vmdk|subvol>`.
- * Differences from Proxmox: characters outside `[A-Za-z0-9_.+@-/]` (spaces included) are refused
- * by the core, and vmids must be canonical (`1..999999999`, no leading zero).
+ * Import names take `=`, and the disk inside an OVA also spaces (`import/x.ova/OS disk.vmdk`).
+ * Differences from Proxmox: other names with characters outside `[A-Za-z0-9_.+@-/]` are refused
+ * by the core (Proxmox's `[^/\s]` takes more in image names), so are spaces in an import file or
+ * OVA name (Proxmox parses them but never lists them), and vmids must be canonical
+ * (`1..999999999`, no leading zero).
  *
  * @param volname - the part of the volid after the first `:`
  * @returns the parsed volume; `format` is the image format, `raw` for iso/vztmpl/backup/snippets,

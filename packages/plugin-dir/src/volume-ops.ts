@@ -19,6 +19,7 @@ import {
   type VolumeFormat,
 } from '@stowage/core';
 import { moveSidecars } from './attributes.js';
+import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
@@ -26,6 +27,7 @@ import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
+import { subvolPath } from './subvol.js';
 import { assertNewImageName } from './volumes.js';
 import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
 
@@ -55,8 +57,8 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
 }
 
 /**
- * Size, format, usage, parent (the base's volid for a linked clone) and ctime of an image, read
- * natively. A file whose content does not match its extension reports format `invalid`.
+ * Size, format, usage, parent (the volid of the image its backing file leads to, as in the
+ * listing), the backing file as stored, and ctime of an image, read natively. A file whose content does not match its extension reports format `invalid`.
  *
  * @param env - the call's environment
  * @param volume - the parsed image
@@ -64,10 +66,15 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
  * @see Proxmox `volume_size_info`
  */
 export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise<VolumeSizeInfo> {
-  const { probe } = await admitImage(env, volume, { acceptInvalid: true });
-  const base = probe.backingFile !== undefined ? parseBackingReference(probe.backingFile) : undefined;
+  const { path, probe } = await admitImage(env, volume, { acceptInvalid: true });
+  const { backingFile } = probe;
+  let base: BackingTarget | undefined;
+  if (backingFile !== undefined) {
+    const imagesReal = await confine(env.rootReal, env.layout.subdir('images'), undefined, env.fs);
+    base = await backingTarget(env.fs, imagesReal, path, backingFile);
+  }
   const parent = base ? formatVolumeId(env.storeId, await baseVolname(env, base.baseVmid, base.baseName)) : undefined;
-  return { size: probe.size, format: probe.format, used: probe.used, parent, ctime: probe.ctime };
+  return { size: probe.size, format: probe.format, used: probe.used, parent, backingFile, ctime: probe.ctime };
 }
 
 /**
@@ -162,7 +169,10 @@ export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise
   if (request.snapshot !== undefined && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  const path = volume.vtype === 'images' ? (await admitImage(env, volume)).path : await volumePath(env, volume);
+  let path: string;
+  if (volume.vtype !== 'images') path = await volumePath(env, volume);
+  else if (volume.format === 'subvol') path = await subvolPath(env, volume);
+  else path = (await admitImage(env, volume)).path;
   return { path, vmid: volume.vmid, vtype: volume.vtype };
 }
 

@@ -18,6 +18,7 @@ import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
+import { allocSubvol, freeSubvol } from './subvol.js';
 import { moveNoReplace } from './temp-file.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
 
@@ -49,7 +50,8 @@ export function assertNewImageName(vmid: number, name: string, format: VolumeFor
 
 /**
  * Allocates an image: raw files without preallocation are made natively (a sparse file),
- * everything else by `qemu-img create` with the storage's preallocation.
+ * a container subvolume is a directory (see subvol.ts), everything else is made by
+ * `qemu-img create` with the storage's preallocation.
  *
  * @param env - the call's environment
  * @param request - owner, format, name, size in bytes (rounded up to KiB)
@@ -60,7 +62,7 @@ export function assertNewImageName(vmid: number, name: string, format: VolumeFor
  */
 export async function allocImage(env: DirEnv, request: AllocImageRequest): Promise<string> {
   const { vmid, format, name } = request;
-  if (format === 'subvol') throw new StorageError('NOT_SUPPORTED', 'subvol images are not supported by this plugin', { details: { format } });
+  if (format === 'subvol') return allocSubvol(env, request);
   assertNewImageName(vmid, name, format);
   assertSizeFor(dirCapabilities, format, request.size);
   const size = roundUpKiB(request.size);
@@ -115,6 +117,7 @@ export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void
     }
     throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist on '${env.storeId}'`, { details: { volname: volume.volname } });
   }
+  if (volume.format === 'subvol') return freeSubvol(env, volume, path, st);
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
   if (volume.isBase && st.isFile()) await setImmutable(env, path, false);
   try {

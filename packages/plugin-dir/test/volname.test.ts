@@ -47,6 +47,11 @@ const accepted: [volname: string, expected: Fields][] = [
   ['import/w2k-v+1_x.vmdk', ['import', 'w2k-v+1_x.vmdk', undefined, undefined, undefined, false, 'vmdk']],
   ['import/appliance.ova/disk1.vmdk', ['import', 'appliance.ova/disk1.vmdk', undefined, undefined, undefined, false, 'ova+vmdk']],
   ['import/appliance.ova/disk2.qcow2', ['import', 'appliance.ova/disk2.qcow2', undefined, undefined, undefined, false, 'ova+qcow2']],
+  // Proxmox's SAFE_CHAR_CLASS_RE has '=', and since PVE 8.3 the disk inside an OVA may hold spaces
+  ['import/w2k=v1.vmdk', ['import', 'w2k=v1.vmdk', undefined, undefined, undefined, false, 'vmdk']],
+  ['import/a=b.ova', ['import', 'a=b.ova', undefined, undefined, undefined, false, 'ova']],
+  ['import/GNS3.VM.ova/GNS3 VM-disk1.vmdk', ['import', 'GNS3.VM.ova/GNS3 VM-disk1.vmdk', undefined, undefined, undefined, false, 'ova+vmdk']],
+  ['import/x=1.ova/OS disk=2.qcow2', ['import', 'x=1.ova/OS disk=2.qcow2', undefined, undefined, undefined, false, 'ova+qcow2']],
 ];
 
 /** Names Proxmox refuses too, and names the core refuses for safety (marked). */
@@ -85,7 +90,18 @@ const refused: [volname: string, why: string][] = [
   ['import/x.iso', 'import of an unknown kind'],
   ['import/x.ova/y.iso', 'ova member of an unknown kind'],
   ['import/x.QCOW2', 'import extension is case-sensitive'],
-  ['import/w2k=v1.vmdk', "'=' (Proxmox accepts it, the core refuses it in every volname)"],
+  ['import/x.ova/OS\tdisk.vmdk', 'a tab in an OVA disk name (only a space is accepted)'],
+  ['import/x.ova/OS\ndisk.vmdk', 'a newline in an OVA disk name'],
+  ['import/x.ova/OS disk.vmdk\n', 'a trailing newline'],
+  ['import/x.ova/a/b.vmdk', 'an OVA disk in a subdirectory'],
+  ['import/x.ova/../y.vmdk', 'dot-dot out of an OVA'],
+  ['import/x.ova/$(reboot).vmdk', 'shell metacharacters in an OVA disk name'],
+  ['import/x.ova/a,b=c.vmdk', 'a comma (a qemu option separator)'],
+  ['import/my appliance.ova', 'a space in an import file name (Proxmox parses it but never lists it; the core refuses it)'],
+  ['import/my appliance.ova/disk.vmdk', 'a space in an OVA name (core)'],
+  ['import/x y.qcow2', 'a space in an import image name (core)'],
+  ['100/vm-100-disk-0=x.raw', "'=' in an image name (core: image names reach qemu-img options)"],
+  ['iso/a=b.iso', "'=' outside import (core)"],
   ['other/x.raw', 'unknown content directory'],
 ];
 

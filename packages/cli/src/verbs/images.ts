@@ -1,8 +1,10 @@
 /**
- * `alloc`, `free`, `path`, `template`, `clone`, `resize` and `rename`: one volume at a time.
+ * `alloc`, `free`, `path`, `volid`, `template`, `clone`, `resize` and `rename`: one volume at a time.
  *
  * @module
  */
+import { resolve } from 'node:path';
+import { StorageError } from '@stowage/core';
 import { parseSizeSpec, parseSize } from '../sizes.js';
 import { parseVmid, parseVolumeFormat, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
@@ -54,6 +56,23 @@ export const pathVerb: VerbSpec = {
     const snapshot = stringOption(ctx.args.options['snapshot']);
     const p = await (await ctx.manager()).path(volid, { snapshot });
     return { data: { volid, path: p.path, vmid: p.vmid, vtype: p.vtype }, human: p.path };
+  },
+};
+
+/** `stowage volid <path>`. */
+export const volidVerb: VerbSpec = {
+  name: 'volid',
+  usage: '<path>',
+  summary: 'print the volume id of a path (the inverse of path)',
+  description:
+    'The first storage that holds the path names it: an image (a linked clone with its base), a container subvolume, an ISO image, template, backup, snippet or import source.\nA relative path is taken from the working directory; a volume id is printed as it is. A path no storage holds is NOT_FOUND.',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const arg = ctx.args.positionals[0] ?? '';
+    const path = /^[^/]+:/.test(arg) ? arg : resolve(ctx.io.cwd, arg);
+    const found = await (await ctx.manager()).pathToVolumeId(path);
+    if (!found) throw new StorageError('NOT_FOUND', `no storage holds '${path}'`, { details: { path } });
+    return { data: { path, volid: found.volid, vtype: found.vtype }, human: found.volid };
   },
 };
 

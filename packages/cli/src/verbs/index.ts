@@ -5,7 +5,7 @@
  */
 import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
-import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
+import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb, volidVerb } from './images.js';
 import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
 import { pluginsVerb } from './plugins.js';
 import { delsnapshotVerb, rollbackVerb, snapshotsVerb, snapshotVerb } from './snapshots.js';
@@ -20,6 +20,7 @@ export const VERBS: readonly VerbSpec[] = [
   allocVerb,
   freeVerb,
   pathVerb,
+  volidVerb,
   templateVerb,
   cloneVerb,
   snapshotVerb,

@@ -3,10 +3,12 @@
  *
  * @module
  */
-import { isStorageError } from '@stowage/core';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fsError, isStorageError, type GuestTypes } from '@stowage/core';
 import { formatTime } from '../output.js';
 import { formatSize } from '../sizes.js';
-import { parseContentList, parseVmid, stringOption } from '../values.js';
+import { parseContentList, parseGuestFile, parseGuestList, parseVmid, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** One row of `status`. */
@@ -78,16 +80,30 @@ export const statusVerb: VerbSpec = {
   },
 };
 
-/** `stowage list <storage> [--vmid N] [--content images,iso]`. */
+/** Reads `--guests`: inline `100=qemu,101=lxc`, or `@FILE` (Proxmox's `.vmlist` or `{ vmid: type }`). */
+function guestsOption(text: string | undefined, cwd: string): GuestTypes | undefined {
+  if (text === undefined) return undefined;
+  if (!text.startsWith('@')) return parseGuestList(text);
+  const path = resolve(cwd, text.slice(1));
+  try {
+    return parseGuestFile(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw isStorageError(e) ? e : fsError(e, `cannot read ${path}`, { path });
+  }
+}
+
+/** `stowage list <storage> [--vmid N] [--content images,iso] [--guests 100=qemu,101=lxc|@FILE]`. */
 export const listVerb: VerbSpec = {
   name: 'list',
-  usage: '<storage> [--vmid N] [--content images|iso|...]',
+  usage: '<storage> [--vmid N] [--content images|iso|...] [--guests LIST|@FILE]',
   summary: 'list the volumes of a storage',
-  description: 'Sorted by volume id. --content takes a comma-separated list of content types.',
+  description:
+    "Sorted by volume id. --content takes a comma-separated list of content types.\n--guests says which guests are containers: their images are listed as rootdir (without it, every image is images). It takes vmid=qemu|lxc pairs (100=qemu,101=lxc) or @FILE, a JSON file such as Proxmox's /etc/pve/.vmlist.",
   positionals: { min: 1, max: 1 },
   options: {
     vmid: { type: 'string', valueName: 'N', description: "only this guest's volumes" },
     content: { type: 'string', valueName: 'TYPES', description: 'only these content types (images, rootdir, iso, vztmpl, backup, snippets, import)' },
+    guests: { type: 'string', valueName: 'LIST', description: 'which guests are containers: 100=qemu,101=lxc or @/etc/pve/.vmlist' },
   },
   async run(ctx) {
     const storage = ctx.args.positionals[0] ?? '';
@@ -95,8 +111,9 @@ export const listVerb: VerbSpec = {
     const contentText = stringOption(ctx.args.options['content']);
     const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);
     const content = contentText === undefined ? undefined : parseContentList(contentText);
+    const guests = guestsOption(stringOption(ctx.args.options['guests']), ctx.io.cwd);
     const m = await ctx.manager();
-    const volumes = await m.listVolumes(storage, { vmid, content });
+    const volumes = await m.listVolumes(storage, { vmid, content, guests });
     const sorted = [...volumes].sort((a, b) => a.volid.localeCompare(b.volid));
     return {
       data: sorted,

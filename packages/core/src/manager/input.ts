@@ -6,6 +6,7 @@
  */
 import { FEATURES, type Feature, type PluginCapabilities, type VolumeAttribute, type VolumeFormat } from '../capabilities.js';
 import { StorageError } from '../errors.js';
+import type { GuestTypes } from '../plugin-types.js';
 import { assertSafeVolname } from '../volume-id.js';
 
 /** The largest volume size accepted, in bytes: the largest integer a JavaScript number holds exactly (2^53 - 1, 8 PiB). */
@@ -121,5 +122,20 @@ export function assertAttributeValue(attribute: VolumeAttribute, value: unknown)
     if (value !== undefined && typeof value !== 'boolean') bad('protected must be a boolean');
   } else {
     bad('unknown attribute');
+  }
+}
+
+/**
+ * Throws unless every key of a guest list is a valid vmid and every value `qemu` or `lxc`.
+ *
+ * @param guests - the guest list
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function assertGuestTypes(guests: GuestTypes): void {
+  if (typeof guests !== 'object' || guests === null) throw new StorageError('INVALID_ARGUMENT', 'the guest list must be an object of vmid to qemu or lxc');
+  for (const [vmid, type] of Object.entries(guests)) {
+    if (!/^[1-9][0-9]{0,8}$/.test(vmid) || (type !== 'qemu' && type !== 'lxc')) {
+      throw new StorageError('INVALID_ARGUMENT', `invalid guest list entry ${vmid}: ${String(type)} (a vmid to qemu or lxc is required)`, { details: { vmid, type: String(type) } });
+    }
   }
 }

@@ -17,7 +17,7 @@ import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
 export interface AllocImageOptions {
   /** The owning guest. */
   readonly vmid: number;
-  /** Size in bytes. */
+  /** Size in bytes; 0 only for a `subvol` (a container volume without quota, as Proxmox allocates one). */
   readonly size: number;
   /** Image format; the storage's `format` option, else the plugin's default. */
   readonly format?: VolumeFormat | undefined;
@@ -77,10 +77,11 @@ export async function requireFeature(state: ManagerState, r: ResolvedVolume, fea
 export async function allocImage(state: ManagerState, entry: StorageEntry, options: AllocImageOptions): Promise<string> {
   const { vmid, size, name } = options;
   assertValidVmid(vmid);
-  assertValidSize(size);
+  const noQuota = size === 0 && options.format === 'subvol';
+  if (!noQuota) assertValidSize(size);
   if (name !== undefined) assertDiskNameFor(name, vmid);
   const format = allocFormat(entry, options.format);
-  assertSizeFor(entry.cls.capabilities, format, size);
+  if (!noQuota) assertSizeFor(entry.cls.capabilities, format, size);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
   const volname = await state.locked(
     entry,

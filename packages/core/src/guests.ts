@@ -1,0 +1,41 @@
+/**
+ * Which guests are containers: what decides whether an image is listed as `images` or `rootdir`.
+ *
+ * @module
+ */
+import type { ContentType } from './capabilities.js';
+import type { GuestTypes, ImageInfo, VolumeListEntry } from './plugin-types.js';
+
+/**
+ * The content type an image of a guest is listed as: `rootdir` when the guest is a container,
+ * `images` otherwise, also when the guest is unknown or no guest list is given.
+ *
+ * @param vmid - the image's owner
+ * @param guests - the guest list, when the caller has one
+ * @example
+ * ```ts
+ * imageContent(101, { 100: 'qemu', 101: 'lxc' }); // 'rootdir'
+ * imageContent(101, undefined); // 'images'
+ * ```
+ * @see Proxmox `PVE::Storage::Plugin::list_volumes` (the `vmlist` lookup)
+ */
+export function imageContent(vmid: number, guests: GuestTypes | undefined): Extract<ContentType, 'images' | 'rootdir'> {
+  return guests?.[vmid] === 'lxc' ? 'rootdir' : 'images';
+}
+
+/**
+ * The `listVolumes` entries of listed images: each as `images` or `rootdir` ({@link imageContent}),
+ * keeping those whose content type is wanted.
+ *
+ * @param images - the images, from `listImages`
+ * @param wanted - the content types asked for
+ * @param guests - the guest list, when the caller has one
+ */
+export function imageListEntries(images: readonly ImageInfo[], wanted: readonly ContentType[], guests: GuestTypes | undefined): VolumeListEntry[] {
+  const out: VolumeListEntry[] = [];
+  for (const i of images) {
+    const content = imageContent(i.vmid, guests);
+    if (wanted.includes(content)) out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime });
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { OperationCache } from '../src/cache.js';
+import { imageContent } from '../src/guests.js';
+import type { PluginContext } from '../src/plugin-types.js';
+import type { MemoryConfig } from '../src/testing/memory/config.js';
+import { MemoryPlugin, MemoryRunner } from './support/memory-plugin.js';
+
+const silent = { debug() {}, info() {}, warn() {} };
+
+describe('imageContent', () => {
+  it('is rootdir for a container, images for a VM, an unknown guest or no guest list', () => {
+    expect(imageContent(101, { 100: 'qemu', 101: 'lxc' })).toBe('rootdir');
+    expect(imageContent(100, { 100: 'qemu', 101: 'lxc' })).toBe('images');
+    expect(imageContent(102, { 100: 'qemu', 101: 'lxc' })).toBe('images');
+    expect(imageContent(101, undefined)).toBe('images');
+  });
+});
+
+describe('the default listVolumes', () => {
+  it('lists the images of containers as rootdir when given the guest list, and filters by content', async () => {
+    const plugin = new MemoryPlugin();
+    const runner = new MemoryRunner({ chunkSize: 4096 });
+    const ctx: PluginContext<MemoryConfig> = {
+      storeId: 'mem',
+      config: { type: 'memory', storage: 'mem' },
+      cache: new OperationCache(),
+      runner,
+      run: (argv, options) => runner.run(argv, options),
+      signal: undefined,
+      log: silent,
+      node: 'test',
+      nameReserved: () => undefined,
+    };
+    await plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0', size: 4096 });
+    await plugin.allocImage(ctx, { vmid: 101, format: 'raw', name: 'vm-101-disk-0', size: 4096 });
+    const guests = { 100: 'qemu', 101: 'lxc' } as const;
+    const rows = async (content?: ('images' | 'rootdir' | 'iso')[]) =>
+      (await plugin.listVolumes(ctx, { content, guests })).map((e) => [e.volid, e.content]).sort();
+    expect(await rows()).toEqual([
+      ['mem:vm-100-disk-0', 'images'],
+      ['mem:vm-101-disk-0', 'rootdir'],
+    ]);
+    expect(await rows(['rootdir'])).toEqual([['mem:vm-101-disk-0', 'rootdir']]);
+    expect(await rows(['images'])).toEqual([['mem:vm-100-disk-0', 'images']]);
+    expect(await rows(['iso'])).toEqual([]);
+    expect((await plugin.listVolumes(ctx, { content: ['rootdir'] })).length).toBe(0);
+  });
+});
