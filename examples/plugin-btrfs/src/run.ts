@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { classifyCommandError, type CommandResult, type PluginContext, type StderrRule } from '@stowage/core';
+import { classifyCommandError, type CommandResult, type PluginContext, type StderrRule } from '@stowage/core/plugin';
 import type { BtrfsConfig } from './config.js';
 
 /** What `btrfs` says on stderr, and the code that means. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentOwner, encodeSizeHeader, formatOwner, LocalRunner, OperationCache, type PluginContext } from '@stowage/core';
+import { currentOwner, encodeSizeHeader, formatOwner, LocalRunner, OperationCache, type PluginContext } from '@stowage/core/plugin';
 import { BtrfsPlugin, btrfsConfigSchema, type BtrfsConfig } from '../src/index.js';
 import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
 

@@ -105,7 +105,7 @@ export interface CommandErrorOptions extends StorageErrorOptions {
 }
 
 /**
- * A command run by a {@link CommandRunner} failed. Its code is `COMMAND_FAILED` unless a plugin
+ * A command run by a {@link @stowage/core!plugin.CommandRunner | CommandRunner} failed. Its code is `COMMAND_FAILED` unless a plugin
  * classified the failure further (for example `NO_SPACE` from a full thin pool).
  */
 export class CommandError extends StorageError {

@@ -36,7 +36,7 @@ function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | un
  * @param output - where the stream goes
  * @param options - progress and abort signal
  * @returns the bytes written, header included
- * @throws {@link StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
  * @example
  * ```ts
  * override async volumeExport(ctx: PluginContext<MyConfig>, request: VolumeExportRequest): Promise<void> {
@@ -77,7 +77,7 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
  * @param file - the file to create
  * @param size - the byte count the header announced
  * @param options - progress and abort signal
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
  *   (truncated) or carries more; `ALREADY_EXISTS` when the file exists; `NO_SPACE` and other
  *   filesystem codes; `ABORTED`
  * @example

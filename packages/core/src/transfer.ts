@@ -46,7 +46,7 @@ export function streamDataFormat(format: StreamFormat): 'raw' | 'qcow2' | 'vmdk'
  *
  * @param size - the payload's length in bytes
  * @returns 8 bytes, the size as an unsigned 64-bit little-endian integer
- * @throws {@link StorageError} `INVALID_ARGUMENT` unless `size` is a non-negative safe integer
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` unless `size` is a non-negative safe integer
  * @see Proxmox `PVE::Storage::Plugin::volume_export` (`print $fh pack('Q<', $size)`)
  */
 export function encodeSizeHeader(size: number): Buffer {
@@ -62,7 +62,7 @@ export function encodeSizeHeader(size: number): Buffer {
  * Decodes a size header.
  *
  * @param header - exactly 8 bytes
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the buffer is not 8 bytes or the size is
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the buffer is not 8 bytes or the size is
  *   beyond `Number.MAX_SAFE_INTEGER`
  */
 export function decodeSizeHeader(header: Uint8Array): number {
@@ -86,7 +86,7 @@ export function decodeSizeHeader(header: Uint8Array): number {
  *   header, not flowing
  * @param signal - gives up with `ABORTED`
  * @returns the payload size in bytes
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
  *   is absurd; `ABORTED`; the stream's own error
  * @example
  * ```ts
@@ -151,7 +151,7 @@ export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<n
  * @param exportFormats - formats the source can write, best first
  * @param importFormats - formats the target can read
  * @returns the chosen format
- * @throws {@link StorageError} `NOT_SUPPORTED` when there is none, with both lists in `details`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` when there is none, with both lists in `details`
  * @see Proxmox `PVE::Storage::storage_migrate` (format negotiation)
  */
 export function negotiateFormat(exportFormats: readonly StreamFormat[], importFormats: readonly StreamFormat[]): StreamFormat {

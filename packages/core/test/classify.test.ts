@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyCommandError, CommandError, isStorageError, StorageError } from '../src/index.js';
+import { classifyCommandError } from '../src/plugin.js';
+import { CommandError, isStorageError, StorageError } from '../src/index.js';
 
 const failed = (stderr: string) => new CommandError('command failed', { argv: ['tool', 'x'], exitCode: 1, stderr });
 

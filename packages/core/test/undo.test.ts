@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { withUndo, type Logger } from '@stowage/core';
+import { withUndo } from '@stowage/core/plugin';
+import { type Logger } from '@stowage/core';
 
 function recordingLog(): Logger & { warnings: Array<[string, Record<string, unknown> | undefined]> } {
   const warnings: Array<[string, Record<string, unknown> | undefined]> = [];

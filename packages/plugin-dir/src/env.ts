@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
+import { classifyCommandError, type CommandResult, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import { lstat, rmdir } from 'node:fs/promises';
-import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core';
+import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core/plugin';
 import { asyncFs, type FsOps } from './fs-ops.js';
 
 export { errnoOf, fsError };

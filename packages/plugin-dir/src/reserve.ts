@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ownerState, StorageError } from '@stowage/core';
+import { ownerState } from '@stowage/core/plugin';
+import { StorageError } from '@stowage/core';
 import type { DirEnv } from './env.js';
 import { errnoOf, fsError } from './fs-util.js';
 import { namesInUse } from './temp-name.js';

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { currentOwner, formatOwner, StorageError, type Logger } from '@stowage/core';
+import { currentOwner, formatOwner } from '@stowage/core/plugin';
+import { StorageError, type Logger } from '@stowage/core';
 import { errnoOf, exists, fsError } from './fs-util.js';
 import { formatTempName, type TempPurpose } from './temp-name.js';
 

@@ -14,18 +14,14 @@ import { join } from 'node:path';
 import {
   encodeSizeHeader,
   exportRawFile,
-  isStorageError,
   readSizeHeader,
   SIZE_HEADER_BYTES,
-  StorageError,
   streamDataFormat,
-  type ParsedVolume,
-  type StreamFormat,
   type TransferFormatsRequest,
   type VolumeExportRequest,
-  type VolumeFormat,
   type VolumeImportRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ParsedVolume, type StreamFormat, type VolumeFormat } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
 import { assertImage, runTool, type DirEnv } from './env.js';
 import { exists } from './fs-util.js';

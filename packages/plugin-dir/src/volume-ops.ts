@@ -7,17 +7,12 @@ import { link, lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   assertSizeFor,
-  formatVolumeId,
-  StorageError,
   type ActivateVolumeRequest,
-  type ParsedVolume,
   type PathRequest,
   type RenameVolumeRequest,
-  type VolumePath,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-  type VolumeFormat,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { formatVolumeId, StorageError, type ParsedVolume, type VolumePath, type VolumeSizeInfo, type VolumeFormat } from '@stowage/core';
 import { moveSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';

@@ -8,7 +8,8 @@
  */
 import { chmod, lstat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertSizeFor, type AllocImageRequest, type CloneImageRequest } from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';

@@ -2,15 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  isStorageError,
-  LocalRunner,
-  OperationCache,
-  type CommandRunner,
-  type Logger,
-  type PluginContext,
-  type StorageErrorCode,
-} from '@stowage/core';
+import { isStorageError, type Logger, type StorageErrorCode } from '@stowage/core';
+import { LocalRunner, OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
 const exec = promisify(execFile);

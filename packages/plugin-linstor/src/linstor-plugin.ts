@@ -7,9 +7,18 @@
 import {
   API_VERSION,
   StorageError,
+  formatVolumeId,
+  type GarbageReport,
+  type ImageInfo,
+  type ParsedVolume,
+  type SnapshotInfo,
+  type StorageStatus,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
   findFreeDiskIndex,
   formatDiskName,
-  formatVolumeId,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
@@ -17,26 +26,19 @@ import {
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
   type FreeImageRequest,
-  type GarbageReport,
-  type ImageInfo,
   type ListImagesRequest,
-  type ParsedVolume,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
-  type SnapshotInfo,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
-  type StorageStatus,
   type VolumeExportRequest,
   type VolumeImportRequest,
-  type VolumePath,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
-import { StoragePlugin } from '@stowage/core';
+} from '@stowage/core/plugin';
+import { StoragePlugin } from '@stowage/core/plugin';
 import { modifyResourceDefinition, resizeVolume } from './client/api.js';
 import { clientFromConfig, connectionKey } from './client/from-config.js';
 import type { LinstorClient } from './client/linstor-client.js';

@@ -2,7 +2,7 @@
  * A plugin context for calling the plugin directly (without the manager), for unit tests of
  * the plugin's own behaviour.
  */
-import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core';
+import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { linstorConfigSchema, type LinstorConfig } from '../src/config.js';
 
 export interface LogLine {

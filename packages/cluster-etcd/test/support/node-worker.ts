@@ -8,18 +8,8 @@
  * slowCreateMs (the storage's listings are cached, see CachedListingDirPlugin; a `qemu-img create` first waits this long, abortably, inside the locked
  * section, and says so with an `in-locked-section` message).
  */
-import {
-  isStorageError,
-  LocalRunner,
-  StorageManager,
-  type ChangeFeed,
-  type CommandRunner,
-  type ImageInfo,
-  type ListImagesRequest,
-  type LockService,
-  type PluginContext,
-  type RunOptions,
-} from '@stowage/core';
+import { isStorageError, StorageManager, type ChangeFeed, type ImageInfo, type LockService } from '@stowage/core';
+import { LocalRunner, type CommandRunner, type ListImagesRequest, type PluginContext, type RunOptions } from '@stowage/core/plugin';
 import { connect } from '@stowage/cluster-etcd';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { LinstorPlugin } from '@stowage/plugin-linstor';

@@ -9,7 +9,7 @@ import { CommandError, isCommandError, type StorageErrorCode } from '../errors.j
 export type StderrRule = readonly [pattern: RegExp, code: StorageErrorCode];
 
 /**
- * Re-codes a `COMMAND_FAILED` {@link CommandError} by the first rule whose pattern matches its
+ * Re-codes a `COMMAND_FAILED` {@link @stowage/core!index.CommandError | CommandError} by the first rule whose pattern matches its
  * stderr (`No space left on device` -> `NO_SPACE`, ...), keeping argv, exit code, output and
  * the original as `cause`. Anything else (another code, not a command error, no rule matching)
  * is returned unchanged.

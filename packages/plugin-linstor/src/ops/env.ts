@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PluginContext } from '@stowage/core';
+import type { PluginContext } from '@stowage/core/plugin';
 import type { CallOptions, LinstorClient } from '../client/linstor-client.js';
 import type { LinstorConfig } from '../config.js';
 

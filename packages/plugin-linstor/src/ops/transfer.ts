@@ -6,7 +6,8 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback, type VolumeImportRequest } from '@stowage/core';
+import { encodeSizeHeader, readSizeHeader, type VolumeImportRequest } from '@stowage/core/plugin';
+import { StorageError, type ProgressCallback } from '@stowage/core';
 import { activate, deactivate } from './activate.js';
 import type { LinstorEnv } from './env.js';
 import { dropSnapshotVolume, openSnapshotVolume } from './snapshot-volume.js';
