@@ -33,10 +33,11 @@ export {
   updateStorageCfgSection,
   type StorageCfgDocument,
   type StorageCfgDocumentSection,
+  type StorageCfgSection,
 } from './config/document.js';
 export { FileConfigStore, type FileConfigStoreOptions } from './config/file-store.js';
 export { MemoryConfigStore } from './config/memory-store.js';
-export { configToSection, formatStorageCfg, optionText, parseStorageCfg, sectionToConfig, type StorageCfgSection } from './config/section-config.js';
+export { configToSection, formatStorageCfg, optionText, parseStorageCfg, sectionToConfig } from './config/section-config.js';
 export { applyConfigUpdate, validateStorageConfig, type ConfigSource } from './config/validate.js';
 export {
   CommandError,

@@ -7,7 +7,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
-import { errnoOf, fsError, mapLimit } from './fs-util.js';
+import { errnoOf, fsError } from '@stowage/core/plugin';
+import { mapLimit } from './fs-util.js';
 import type { ListScope } from './list.js';
 import { confine } from './paths.js';
 

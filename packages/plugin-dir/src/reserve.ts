@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { ownerState } from '@stowage/core/plugin';
+import { errnoOf, fsError, ownerState } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
 import type { DirEnv } from './env.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { namesInUse } from './temp-name.js';
 
 /**

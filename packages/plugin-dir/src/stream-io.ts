@@ -8,9 +8,8 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { countingStream } from '@stowage/core/plugin';
+import { countingStream, fsError } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
-import { fsError } from './fs-util.js';
 
 const ZERO = Buffer.alloc(64 * 1024);
 

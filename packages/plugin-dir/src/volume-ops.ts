@@ -13,11 +13,12 @@ import {
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
 import { formatVolumeId, StorageError, type ParsedVolume, type VolumePath, type VolumeSizeInfo, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import { moveSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
