@@ -17,7 +17,7 @@ export {
   timeoutError,
   type ExitFacts,
 } from './command/failure.js';
-export { classifyCommandError, type StderrRule } from './command/classify.js';
+export { classifyCommandError, defineFailureClassifier, type FailureClassifier, type StderrRule } from './command/classify.js';
 export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
@@ -75,7 +75,10 @@ export type {
   VolumeRequest,
   VolumeResizeRequest,
 } from './plugin-types.js';
+export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLengthStream } from './exact-length.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
+export { reportProgress } from './progress.js';
+export { isAllZero, SPARSE_BLOCK, writeSparse } from './sparse.js';
 export { StoragePlugin } from './storage-plugin.js';
 export {
   countingStream,
@@ -92,7 +95,7 @@ export {
   type CountingStreamOptions,
   type Forwarder,
 } from './transfer.js';
-export { withUndo, type RegisterUndo } from './undo.js';
+export { undoing, withUndo, type RegisterUndo } from './undo.js';
 export {
   assertSafeVolname,
   findFreeDiskIndex,

@@ -9,6 +9,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import type { StreamFormat } from './capabilities.js';
 import { StorageError } from './errors.js';
 import type { ProgressCallback } from './plugin-types.js';
+import { reportProgress } from './progress.js';
 
 /** Length of the header that starts every `+size` stream: the payload's byte count, u64 little-endian. */
 export const SIZE_HEADER_BYTES = 8;
@@ -199,13 +200,7 @@ export function countingStream(onProgress: ProgressCallback | undefined, total?:
   let done = 0;
   let expected = total;
   let header: Buffer | undefined = options.sizeHeader && total === undefined ? Buffer.alloc(0) : undefined;
-  const report = (): void => {
-    try {
-      onProgress?.({ done, total: expected });
-    } catch {
-      // ignored on purpose: see the doc comment
-    }
-  };
+  const report = (): void => reportProgress(onProgress, { done, total: expected });
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       done += chunk.length;
@@ -257,7 +252,7 @@ export function forwardInto(output: Writable, onProgress?: ProgressCallback, tot
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
       sent += chunk.length;
-      onProgress?.({ done: offset + sent, total });
+      reportProgress(onProgress, { done: offset + sent, total });
       if (output.destroyed || output.writableEnded) {
         cb(closedOutput());
         return;

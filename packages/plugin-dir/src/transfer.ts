@@ -17,6 +17,7 @@ import {
   readSizeHeader,
   SIZE_HEADER_BYTES,
   streamDataFormat,
+  writeAll,
   type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
@@ -29,7 +30,7 @@ import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
-import { streamFile, writeAll, writeSparse } from './stream-io.js';
+import { streamFile, writeSparse } from './stream-io.js';
 import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
 import { backingReference, formatImageVolname } from './volname.js';
 

@@ -28,6 +28,7 @@ export { DEFAULT_CASE_TIMEOUT_MS, describeStoragePlugin, STORAGE_SUITE_GROUPS, u
 export { allOf, effectiveCapabilities, featureGate, formatWith, gate, type Gate, type KitCapabilities } from './gates.js';
 export { DEFAULT_SIZE_UNIT, DEFAULT_VMID_RANGE, StorageKit, type KitAllocOptions, type KitFill } from './kit.js';
 export * from './memory/index.js';
+export { pluginContext, RecordingLog, type LogLine, type PluginContextOptions } from './plugin-context.js';
 export { descendantProcesses, processEnded, waitForProcessesEnded, type ProcessEntry } from './processes.js';
 export type {
   HostileKind,

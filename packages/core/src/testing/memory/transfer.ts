@@ -8,6 +8,7 @@ import { StorageError } from '../../errors.js';
 import type { FindFreeDisknameRequest, ParsedVolume, PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
 import { countingStream, encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
 import { currentOwner, formatOwner } from '../../owner.js';
+import { reportProgress } from '../../progress.js';
 import { createArgs, destroyIdentifiedArgs, readArgs, setArgs, writeArgs } from './commands.js';
 import { INCOMPLETE_PROP, memoryPool, type MemoryConfig } from './config.js';
 import { parseCreated, rethrowClassified } from './parse.js';
@@ -58,7 +59,7 @@ export async function exportRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
   }
   const total = SIZE_HEADER_BYTES + size;
   await writeAll(request.output, encodeSizeHeader(size));
-  request.onProgress?.({ done: SIZE_HEADER_BYTES, total });
+  reportProgress(request.onProgress, { done: SIZE_HEADER_BYTES, total });
   const sink = forwardInto(request.output, request.onProgress, total, SIZE_HEADER_BYTES);
   try {
     await ctx.run(readArgs(memoryPool(ctx), record.name, request.snapshot), { stdout: sink.stream });
