@@ -140,6 +140,15 @@ describe('linstor plugin against the stand-in', () => {
     expect(cluster.model.definitions.size).toBe(0);
   });
 
+  it('an import longer than its size header is refused and leaves nothing behind', async () => {
+    const input = Readable.from([encodeSizeHeader(MiB), randomBytes(MiB), randomBytes(1)]);
+    await expect(plugin.volumeImport(ctx(), { volume: vol('vm-402-disk-0'), format: 'raw+size', input })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { size: MiB, received: MiB + 1 },
+    });
+    expect(cluster.model.definitions.size).toBe(0);
+  });
+
   it('activation on a node without a replica makes a diskless one, and deactivation removes only that', async () => {
     await plugin.allocImage(ctx(), { vmid: 500, format: 'raw', name: 'vm-500-disk-0', size: MiB });
     const elsewhere = ctx({ node: 'node-c' });
