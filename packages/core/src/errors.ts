@@ -76,8 +76,8 @@ export interface NotFoundDetails extends CommonErrorDetails {
 
 /** `details` of `IN_USE`. */
 export interface InUseDetails extends CommonErrorDetails {
-  /** The volume ids of the linked clones that use the volume; empty when something else uses it. */
-  readonly clones: readonly string[];
+  /** The volume ids of the linked clones that use the volume, when clones are the reason. */
+  readonly clones?: readonly string[];
 }
 
 /** `details` of `INVALID_ARGUMENT`. */
@@ -114,8 +114,8 @@ export interface CommandFailedDetails extends CommonErrorDetails {
 
 /** `details` of `SNAPSHOT_BLOCKERS`. */
 export interface SnapshotBlockersDetails extends CommonErrorDetails {
-  /** The newer snapshots that block the rollback, oldest first. */
-  readonly blockers: readonly string[];
+  /** The newer snapshots that block the rollback, oldest first (absent when a tool refused without naming them). */
+  readonly blockers?: readonly string[];
 }
 
 /** `details` of `CORRUPT`. */
@@ -135,7 +135,7 @@ export interface InternalDetails extends CommonErrorDetails {
  *
  * @example
  * ```ts
- * if (isStorageError(e, 'IN_USE')) console.log(e.details.clones.join(', ')); // clones: readonly string[]
+ * if (isStorageError(e, 'IN_USE')) console.log(e.details.clones?.join(', ')); // clones: readonly string[] | undefined
  * ```
  */
 export interface StorageErrorDetailsMap {
@@ -188,29 +188,12 @@ export interface StorageErrorDetailsMap {
 /** Structured, code-specific facts attached to a {@link StorageError}: the {@link StorageErrorDetailsMap} entry of its code. */
 export type StorageErrorDetails<K extends StorageErrorCode = StorageErrorCode> = StorageErrorDetailsMap[K];
 
-/**
- * The `details` a raiser gives for a code: the code's {@link StorageErrorDetails}, except that the
- * lists every error of a code carries (`clones` of `IN_USE`, `blockers` of `SNAPSHOT_BLOCKERS`)
- * may be left out, and are then empty.
- */
-export type StorageErrorDetailsInput<K extends StorageErrorCode = StorageErrorCode> = K extends 'IN_USE'
-  ? CommonErrorDetails & { readonly clones?: readonly string[] }
-  : K extends 'SNAPSHOT_BLOCKERS'
-    ? CommonErrorDetails & { readonly blockers?: readonly string[] }
-    : StorageErrorDetailsMap[K];
-
-/** The lists each code always carries, empty when the raiser gave none. */
-const DETAIL_DEFAULTS: Partial<Record<StorageErrorCode, Readonly<Record<string, unknown>>>> = {
-  IN_USE: { clones: [] },
-  SNAPSHOT_BLOCKERS: { blockers: [] },
-};
-
 /** Options accepted by the {@link StorageError} constructor. */
 export interface StorageErrorOptions<K extends StorageErrorCode = StorageErrorCode> {
   /** The lower-level error that caused this one. */
   readonly cause?: unknown;
   /** Structured facts for programs (volume ids, blockers, clones, pool usage, ...). */
-  readonly details?: StorageErrorDetailsInput<K>;
+  readonly details?: StorageErrorDetails<K>;
 }
 
 const BRAND = Symbol.for('stowage.StorageError');
@@ -242,8 +225,7 @@ export class StorageError<K extends StorageErrorCode = StorageErrorCode> extends
   constructor(code: K, message: string, options: StorageErrorOptions<K> = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    const defaults = DETAIL_DEFAULTS[code];
-    this.details = (defaults ? { ...defaults, ...options.details } : (options.details ?? {})) as StorageErrorDetails<K>;
+    this.details = options.details ?? {};
     Object.defineProperty(this, BRAND, { value: true });
   }
 

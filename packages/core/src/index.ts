@@ -61,7 +61,6 @@ export {
   type SnapshotBlockersDetails,
   type StorageErrorCode,
   type StorageErrorDetails,
-  type StorageErrorDetailsInput,
   type StorageErrorDetailsMap,
   type StorageErrorOptions,
 } from './errors.js';

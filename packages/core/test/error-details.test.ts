@@ -57,15 +57,13 @@ describe('StorageError details typed per code', () => {
     }
   });
 
-  it('every code: isStorageError recognises it, and the lists a code always carries are there when the raiser gave none', () => {
+  it('every code: isStorageError recognises it, and details are what the raiser gave', () => {
     for (const code of STORAGE_ERROR_CODES) {
       const e: unknown = new StorageError(code, `a ${code}`);
       expect(isStorageError(e, code)).toBe(true);
       const other = STORAGE_ERROR_CODES.find((c) => c !== code)!;
       expect(isStorageError(e, other)).toBe(false);
     }
-    expect(new StorageError('IN_USE', 'busy elsewhere', { details: { volname: 'vm-100-disk-0' } }).details).toEqual({ clones: [], volname: 'vm-100-disk-0' });
-    expect(new StorageError('SNAPSHOT_BLOCKERS', 'newer').details.blockers).toEqual([]);
     expect(new StorageError('IN_USE', 'clones', { details: { clones: ['l:a'] } }).details.clones).toEqual(['l:a']);
     const given = { volname: 'vm-100-disk-0' };
     expect(new StorageError('NOT_FOUND', 'gone', { details: given }).details).toBe(given);
