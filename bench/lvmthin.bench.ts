@@ -13,7 +13,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OperationCache, StorageManager, type CommandRunner, type Logger, type PluginContext } from '@stowage/core';
+import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { StorageManager, type Logger } from '@stowage/core';
 import { LvmThinPlugin, lvcreateSnapshotArgs, lvcreateThinArgs, lvsArgs, type LvmThinConfig } from '@stowage/plugin-lvmthin';
 import { runningState, testbedRunner } from '@stowage/testbed';
 import { iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';

@@ -14,7 +14,8 @@
  * listing is the same). Skips with a clear message when the testbed is not up.
  */
 import { Readable, Writable } from 'node:stream';
-import { OperationCache, type CommandRunner, type Logger, type PluginContext } from '@stowage/core';
+import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { type Logger } from '@stowage/core';
 import { zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';

@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LocalRunner, OperationCache, StorageManager, type PluginContext } from '@stowage/core';
+import { LocalRunner, OperationCache, type PluginContext } from '@stowage/core/plugin';
+import { StorageManager } from '@stowage/core';
 import { DirPlugin, dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
 const [path = '', runsArg = '5', mode = 'plugin'] = process.argv.slice(2);

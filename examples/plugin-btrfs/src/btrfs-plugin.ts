@@ -6,11 +6,21 @@
 import { statfs } from 'node:fs/promises';
 import {
   API_VERSION,
+  isStorageError,
+  StorageError,
+  type GarbageReport,
+  type ImageInfo,
+  type ParsedVolume,
+  type SnapshotInfo,
+  type StorageStatus,
+  type VolumeFormat,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
   findFreeDiskIndex,
   formatDiskName,
-  isStorageError,
   StoragePlugin,
-  StorageError,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
@@ -18,26 +28,18 @@ import {
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
   type FreeImageRequest,
-  type GarbageReport,
-  type ImageInfo,
   type ListImagesRequest,
-  type ParsedVolume,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
-  type SnapshotInfo,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
-  type StorageStatus,
   type VolumeExportRequest,
-  type VolumeFormat,
   type VolumeImportRequest,
-  type VolumePath,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 import { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
 import { checkedDisk } from './disk-file.js';
 import * as listing from './listing.js';

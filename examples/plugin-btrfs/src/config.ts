@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, fixedOption, type PluginCapabilities } from '@stowage/core';
+import { baseStorageConfigSchema, fixedOption } from '@stowage/core/plugin';
+import { type PluginCapabilities } from '@stowage/core';
 import { z } from 'zod';
 
 /**

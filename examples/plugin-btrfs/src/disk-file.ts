@@ -10,7 +10,8 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, fsError, type ParsedVolume, StorageError } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
+import { type ParsedVolume, StorageError } from '@stowage/core';
 import { diskFile, subvolPath, vmDir } from './names.js';
 
 /** A volume's raw file, checked. */

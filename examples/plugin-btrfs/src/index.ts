@@ -7,4 +7,3 @@
 export { BtrfsPlugin } from './btrfs-plugin.js';
 export { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
 export { parseBtrfsVolname } from './names.js';
-export { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';

@@ -7,16 +7,8 @@
  *
  * @module
  */
-import {
-  formatVolumeId,
-  isStorageError,
-  type ImageInfo,
-  type ListImagesRequest,
-  type ParsedVolume,
-  type PluginContext,
-  StorageError,
-  type VolumeSizeInfo,
-} from '@stowage/core';
+import { formatVolumeId, isStorageError, type ImageInfo, type ParsedVolume, StorageError, type VolumeSizeInfo } from '@stowage/core';
+import { type ListImagesRequest, type PluginContext } from '@stowage/core/plugin';
 import type { BtrfsConfig } from './config.js';
 import { checkedDisk } from './disk-file.js';
 import { parseBtrfsVolname, subvolPath } from './names.js';

@@ -8,7 +8,8 @@
  * @module
  */
 import { join } from 'node:path';
-import { assertSafeVolname, parseDiskName, StorageError, type ParsedVolume } from '@stowage/core';
+import { assertSafeVolname, parseDiskName } from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 
 const VOLNAME_RE = /^([1-9][0-9]{0,8})\/((?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[1-9][0-9]{0,3}))\.raw$/;
 

@@ -4,14 +4,8 @@
  * @module
  */
 import { rename } from 'node:fs/promises';
-import {
-  fsError,
-  type ParsedVolume,
-  type PluginContext,
-  type SnapshotInfo,
-  type SnapshotRequest,
-  StorageError,
-} from '@stowage/core';
+import { fsError, type PluginContext, type SnapshotRequest } from '@stowage/core/plugin';
+import { type ParsedVolume, type SnapshotInfo, StorageError } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
 import { checkedDisk, checkedSubvolume } from './disk-file.js';

@@ -5,7 +5,8 @@
  */
 import { lstat, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, fsError, StorageError, type ParsedVolume, type PluginContext } from '@stowage/core';
+import { errnoOf, fsError, type PluginContext } from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
 import { parseSubvolEntry, parseUnfinishedName, subvolName, vmDir } from './names.js';

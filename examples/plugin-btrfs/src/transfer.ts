@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { exportRawFile, importRawFile, readSizeHeader, StorageError, type PluginContext, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core';
+import {
+  exportRawFile,
+  importRawFile,
+  readSizeHeader,
+  type PluginContext,
+  type VolumeExportRequest,
+  type VolumeImportRequest,
+} from '@stowage/core/plugin';
+import { StorageError } from '@stowage/core';
 import type { BtrfsConfig } from './config.js';
 import { checkedDisk } from './disk-file.js';
 import { subvolName } from './names.js';

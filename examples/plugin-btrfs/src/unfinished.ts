@@ -10,17 +10,8 @@
  */
 import { lstat, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import {
-  currentOwner,
-  errnoOf,
-  formatOwner,
-  fsError,
-  ownerState,
-  type GarbageItem,
-  type GarbageReport,
-  type PluginContext,
-  StorageError,
-} from '@stowage/core';
+import { currentOwner, errnoOf, formatOwner, fsError, ownerState, type PluginContext } from '@stowage/core/plugin';
+import { type GarbageItem, type GarbageReport, StorageError } from '@stowage/core';
 import { subvolumeCreateArgs, subvolumeDeleteArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
 import { parseUnfinishedName, unfinishedName, vmDir } from './names.js';

@@ -11,12 +11,11 @@ import {
   type CloneImageRequest,
   errnoOf,
   fsError,
-  type ParsedVolume,
   type PluginContext,
   type RenameVolumeRequest,
-  StorageError,
   type VolumeResizeRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { type ParsedVolume, StorageError } from '@stowage/core';
 import { setReadonlyArgs, subvolumeSnapshotArgs } from './commands.js';
 import type { BtrfsConfig } from './config.js';
 import { checkedDisk, checkedSubvolume, openDisk } from './disk-file.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentOwner, encodeSizeHeader, formatOwner, LocalRunner, OperationCache, type PluginContext } from '@stowage/core';
+import { currentOwner, encodeSizeHeader, formatOwner, LocalRunner, type PluginContext } from '@stowage/core/plugin';
+import { pluginContext } from '@stowage/core/testing';
 import { BtrfsPlugin, btrfsConfigSchema, type BtrfsConfig } from '../src/index.js';
 import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
 
@@ -23,10 +24,8 @@ let fs: LoopBtrfs | undefined;
 let path = '';
 
 function ctx(nameReserved: () => void = () => undefined): PluginContext<BtrfsConfig> {
-  const runner = new LocalRunner();
-  const quiet = { debug() {}, info() {}, warn() {} };
   const config = btrfsConfigSchema.parse({ type: 'btrfs', storage: 'bt', path });
-  return { storeId: 'bt', config, cache: new OperationCache(), runner, run: (argv, o) => runner.run(argv, o), signal: undefined, log: quiet, node: NODE, nameReserved };
+  return pluginContext({ config, runner: new LocalRunner(), node: NODE, nameReserved });
 }
 
 const entries = async (vmid: number): Promise<string[]> => (await readdir(join(path, 'images', String(vmid))).catch(() => [])).sort();

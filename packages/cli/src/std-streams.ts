@@ -9,7 +9,8 @@
  * @module
  */
 import { Writable } from 'node:stream';
-import { errnoOf, fsError, type StorageError } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
+import { type StorageError } from '@stowage/core';
 import type { BarStream } from './progress.js';
 import type { CliIO } from './verb.js';
 

@@ -7,7 +7,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
-import { fsError } from '@stowage/core';
+import { fsError } from '@stowage/core/plugin';
 import type { CliIO } from './verb.js';
 
 /** Where an export writes. */

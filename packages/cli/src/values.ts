@@ -3,7 +3,16 @@
  *
  * @module
  */
-import { assertValidVmid, CONTENT_TYPES, StorageError, type ContentType, type GuestType, type GuestTypes, type StreamFormat, type VolumeFormat } from '@stowage/core';
+import {
+  assertValidVmid,
+  CONTENT_TYPES,
+  StorageError,
+  type ContentType,
+  type GuestType,
+  type GuestTypes,
+  type StreamFormat,
+  type VolumeFormat,
+} from '@stowage/core';
 
 /** Image formats the command accepts for `--format`. */
 export const VOLUME_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];

@@ -7,7 +7,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentOwner, formatOwner, processStart } from '@stowage/core';
+import { currentOwner, formatOwner, processStart } from '@stowage/core/plugin';
 import { EXIT_CODES } from '../src/exit-codes.js';
 import type { GcRow } from '../src/verbs/gc.js';
 import { assertBuilt } from './support/run-cli.js';

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { currentOwner, formatOwner } from '@stowage/core';
+import { currentOwner, formatOwner } from '@stowage/core/plugin';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_STATE_DIR, reapOrphans } from './support/etcd-cluster.js';
 

@@ -46,7 +46,7 @@ const asyncOps: DirOps = { stat, mkdir: (p, mode) => mkdir(p, { mode }), rmdir }
  * @param path - the directory to have (made absolute against the working directory)
  * @param options - mode and filesystem calls
  * @returns the directories this call made, outermost first (empty when it existed)
- * @throws {@link StorageError} mapped from the first filesystem error ({@link fsError}: `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the first filesystem error ({@link fsError}: `NOT_FOUND`
  *   when a parent cannot hold new directories or is a file, `PERMISSION_DENIED`, `NO_SPACE`, ...),
  *   with `details.path` and `details.failed` (the level that could not be made);
  *   `INVALID_ARGUMENT` when more than {@link MAX_CREATED_DIRS} levels are missing

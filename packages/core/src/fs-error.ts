@@ -1,5 +1,5 @@
 /**
- * Filesystem errors (`ENOENT`, `ENOSPC`, ...) as {@link StorageError}s with stable codes, for
+ * Filesystem errors (`ENOENT`, `ENOSPC`, ...) as {@link @stowage/core!index.StorageError | StorageError}s with stable codes, for
  * plugins and tools that work on files with `node:fs`.
  *
  * @module
@@ -38,7 +38,7 @@ export function errnoOf(e: unknown): string | undefined {
 }
 
 /**
- * Wraps a filesystem error in a {@link StorageError} whose code follows {@link ERRNO_CODES}
+ * Wraps a filesystem error in a {@link @stowage/core!index.StorageError | StorageError} whose code follows {@link ERRNO_CODES}
  * (`ENOENT` -> `NOT_FOUND`, `ENOSPC` -> `NO_SPACE`, `EACCES` -> `PERMISSION_DENIED`, ...), with
  * the original as `cause` and its errno in `details.errno`. A StorageError passes through unchanged.
  *

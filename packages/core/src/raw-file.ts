@@ -10,6 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { isStorageError, StorageError } from './errors.js';
 import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
+import { exactLength } from './exact-length.js';
+import { writeSparse } from './sparse.js';
 import { countingStream, encodeSizeHeader } from './transfer.js';
 
 /** Options of {@link exportRawFile} and {@link importRawFile}. */
@@ -19,10 +21,6 @@ export interface RawFileTransferOptions {
   /** Aborts the copy with `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
 }
-
-/** Blocks of this many zero bytes are skipped on import (they stay holes in the file). */
-const SPARSE_BLOCK = 64 * 1024;
-const ZEROS = Buffer.alloc(SPARSE_BLOCK);
 
 function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | undefined {
   return signal?.aborted && !isStorageError(e) ? new StorageError('ABORTED', 'the transfer was aborted', { cause: signal.reason ?? e }) : undefined;
@@ -36,7 +34,7 @@ function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | un
  * @param output - where the stream goes
  * @param options - progress and abort signal
  * @returns the bytes written, header included
- * @throws {@link StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
  * @example
  * ```ts
  * override async volumeExport(ctx: PluginContext<MyConfig>, request: VolumeExportRequest): Promise<void> {
@@ -77,7 +75,7 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
  * @param file - the file to create
  * @param size - the byte count the header announced
  * @param options - progress and abort signal
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
  *   (truncated) or carries more; `ALREADY_EXISTS` when the file exists; `NO_SPACE` and other
  *   filesystem codes; `ABORTED`
  * @example
@@ -96,10 +94,6 @@ export async function importRawFile(input: Readable, file: string, size: number,
   let position = 0;
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (position + chunk.length > size) {
-        callback(new StorageError('INVALID_ARGUMENT', `the stream carries more than the ${size} bytes its header announced`, { details: { size } }));
-        return;
-      }
       writeSparse(handle, chunk, position).then(() => {
         position += chunk.length;
         callback();
@@ -107,22 +101,12 @@ export async function importRawFile(input: Readable, file: string, size: number,
     },
   });
   try {
-    await pipeline(input, countingStream(options.onProgress, size), sink, { signal: options.signal });
-    if (position < size) {
-      throw new StorageError('INVALID_ARGUMENT', `truncated stream: ${position} of ${size} bytes`, { details: { got: position, size } });
-    }
+    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), sink, { signal: options.signal });
     await handle.truncate(size);
     await handle.sync();
   } catch (e) {
     throw aborted(options.signal, e) ?? fsError(e, `cannot write '${file}'`, { path: file });
   } finally {
     await handle.close();
-  }
-}
-
-async function writeSparse(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < chunk.length; off += SPARSE_BLOCK) {
-    const part = chunk.subarray(off, Math.min(chunk.length, off + SPARSE_BLOCK));
-    if (!part.equals(ZEROS.subarray(0, part.length))) await handle.write(part, 0, part.length, position + off);
   }
 }

@@ -72,7 +72,7 @@ function notSupported(type: string, method: string): never {
  *
  * Subclasses set the static metadata and implement the abstract methods; every optional method
  * throws `NOT_SUPPORTED` until overridden, never silently does nothing. Methods take
- * `(ctx, request)` and are called by the {@link StorageManager}, which has already parsed the volume id,
+ * `(ctx, request)` and are called by the {@link @stowage/core!index.StorageManager | StorageManager}, which has already parsed the volume id,
  * validated the request, taken the storage lock where the contract needs one, and made a fresh
  * per-operation cache. Sizes are bytes.
  *
@@ -119,7 +119,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * plugin of the same type accepts.
    *
    * @param volname - the part of the volid after the first `:`
-   * @throws {@link StorageError} `INVALID_VOLUME_ID` when the name is not one of this storage's
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the name is not one of this storage's
    * @see Proxmox `parse_volname`
    */
   abstract parseVolname(volname: string): ParsedVolume;
@@ -136,7 +136,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * must leave nothing behind.
    *
    * @returns the new volname
-   * @throws {@link StorageError} `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NO_SPACE`, `COMMAND_FAILED`
    * @see Proxmox `alloc_image`
    */
   abstract allocImage(ctx: PluginContext<C>, request: AllocImageRequest): Promise<string>;
@@ -145,7 +145,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * Removes an image. Runs under the storage lock, after the manager checked it is not a base
    * with linked clones and not protected.
    *
-   * @throws {@link StorageError} `NOT_FOUND` when the volume does not exist (never made, or freed
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist (never made, or freed
    *   already), with nothing changed
    * @see Proxmox `free_image`
    */
@@ -171,7 +171,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * The lowest free `vm-<vmid>-disk-<n>` (or `base-`) name, counting `vm-` and `base-` names alike.
    * Not atomic by itself: the manager calls it under the storage lock.
    *
-   * @throws {@link StorageError} `NO_SPACE` when indexes 0..1023 are all taken
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken
    * @see Proxmox `find_free_diskname`
    */
   async findFreeDiskname(ctx: PluginContext<C>, request: FindFreeDisknameRequest): Promise<string> {
@@ -199,7 +199,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * `<vmid>/<name>` (the layout of path storages) when that parses. Override when neither fits.
    *
    * @param request - the guest and the disk name
-   * @throws {@link StorageError} `INVALID_ARGUMENT` when no volname for the name is found
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when no volname for the name is found
    */
   imageVolname(request: { readonly vmid: number; readonly name: string }): string {
     for (const candidate of [request.name, `${request.vmid}/${request.name}`]) {
@@ -231,7 +231,7 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
    * the rollback is possible. By default: none when the plugin can roll back to any snapshot,
    * else the snapshots listed after it by `volumeSnapshotInfo`.
    *
-   * @throws {@link StorageError} `NOT_FOUND` when the snapshot does not exist
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the snapshot does not exist
    * @see Proxmox `volume_rollback_is_possible`
    */
   async volumeRollbackIsPossible(ctx: PluginContext<C>, request: SnapshotRequest): Promise<string[]> {
@@ -356,28 +356,28 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
     return notSupported(this.pluginClass.type, 'volumeSizeInfo');
   }
 
-  /** Grows a volume to `size` bytes. @throws {@link StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
+  /** Grows a volume to `size` bytes. @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
   async volumeResize(ctx: PluginContext<C>, request: VolumeResizeRequest): Promise<void> {
     void ctx;
     void request;
     return notSupported(this.pluginClass.type, 'volumeResize');
   }
 
-  /** Takes a snapshot. @throws {@link StorageError} `ALREADY_EXISTS` @see Proxmox `volume_snapshot` */
+  /** Takes a snapshot. @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` @see Proxmox `volume_snapshot` */
   async volumeSnapshot(ctx: PluginContext<C>, request: SnapshotRequest): Promise<void> {
     void ctx;
     void request;
     return notSupported(this.pluginClass.type, 'volumeSnapshot');
   }
 
-  /** Rolls a volume back to a snapshot. @throws {@link StorageError} `SNAPSHOT_BLOCKERS` @see Proxmox `volume_snapshot_rollback` */
+  /** Rolls a volume back to a snapshot. @throws {@link @stowage/core!index.StorageError | StorageError} `SNAPSHOT_BLOCKERS` @see Proxmox `volume_snapshot_rollback` */
   async volumeSnapshotRollback(ctx: PluginContext<C>, request: SnapshotRollbackRequest): Promise<void> {
     void ctx;
     void request;
     return notSupported(this.pluginClass.type, 'volumeSnapshotRollback');
   }
 
-  /** Deletes a snapshot. @throws {@link StorageError} `NOT_FOUND`, `IN_USE` @see Proxmox `volume_snapshot_delete` */
+  /** Deletes a snapshot. @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` @see Proxmox `volume_snapshot_delete` */
   async volumeSnapshotDelete(ctx: PluginContext<C>, request: SnapshotDeleteRequest): Promise<void> {
     void ctx;
     void request;

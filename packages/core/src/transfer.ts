@@ -9,6 +9,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import type { StreamFormat } from './capabilities.js';
 import { StorageError } from './errors.js';
 import type { ProgressCallback } from './plugin-types.js';
+import { reportProgress } from './progress.js';
 
 /** Length of the header that starts every `+size` stream: the payload's byte count, u64 little-endian. */
 export const SIZE_HEADER_BYTES = 8;
@@ -46,7 +47,7 @@ export function streamDataFormat(format: StreamFormat): 'raw' | 'qcow2' | 'vmdk'
  *
  * @param size - the payload's length in bytes
  * @returns 8 bytes, the size as an unsigned 64-bit little-endian integer
- * @throws {@link StorageError} `INVALID_ARGUMENT` unless `size` is a non-negative safe integer
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` unless `size` is a non-negative safe integer
  * @see Proxmox `PVE::Storage::Plugin::volume_export` (`print $fh pack('Q<', $size)`)
  */
 export function encodeSizeHeader(size: number): Buffer {
@@ -62,7 +63,7 @@ export function encodeSizeHeader(size: number): Buffer {
  * Decodes a size header.
  *
  * @param header - exactly 8 bytes
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the buffer is not 8 bytes or the size is
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the buffer is not 8 bytes or the size is
  *   beyond `Number.MAX_SAFE_INTEGER`
  */
 export function decodeSizeHeader(header: Uint8Array): number {
@@ -86,7 +87,7 @@ export function decodeSizeHeader(header: Uint8Array): number {
  *   header, not flowing
  * @param signal - gives up with `ABORTED`
  * @returns the payload size in bytes
- * @throws {@link StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends before 8 bytes or the size
  *   is absurd; `ABORTED`; the stream's own error
  * @example
  * ```ts
@@ -151,7 +152,7 @@ export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<n
  * @param exportFormats - formats the source can write, best first
  * @param importFormats - formats the target can read
  * @returns the chosen format
- * @throws {@link StorageError} `NOT_SUPPORTED` when there is none, with both lists in `details`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` when there is none, with both lists in `details`
  * @see Proxmox `PVE::Storage::storage_migrate` (format negotiation)
  */
 export function negotiateFormat(exportFormats: readonly StreamFormat[], importFormats: readonly StreamFormat[]): StreamFormat {
@@ -199,13 +200,7 @@ export function countingStream(onProgress: ProgressCallback | undefined, total?:
   let done = 0;
   let expected = total;
   let header: Buffer | undefined = options.sizeHeader && total === undefined ? Buffer.alloc(0) : undefined;
-  const report = (): void => {
-    try {
-      onProgress?.({ done, total: expected });
-    } catch {
-      // ignored on purpose: see the doc comment
-    }
-  };
+  const report = (): void => reportProgress(onProgress, { done, total: expected });
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       done += chunk.length;
@@ -257,7 +252,7 @@ export function forwardInto(output: Writable, onProgress?: ProgressCallback, tot
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
       sent += chunk.length;
-      onProgress?.({ done: offset + sent, total });
+      reportProgress(onProgress, { done: offset + sent, total });
       if (output.destroyed || output.writableEnded) {
         cb(closedOutput());
         return;

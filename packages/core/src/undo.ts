@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Logger } from './plugin-types.js';
+import type { Logger, PluginContext } from './plugin-types.js';
 
 /**
  * Registers how to take back the step that just succeeded. Given to the body of
@@ -49,5 +49,33 @@ export async function withUndo<T>(log: Logger, body: (undo: RegisterUndo) => Pro
       }
     }
     throw e;
+  }
+}
+
+/**
+ * Runs a multi-step operation of a plugin with {@link withUndo} (the context's log gets the
+ * failed undo steps), then drops the operation's cached entry `key` (every entry when `key` is
+ * `undefined`) whether it succeeded or not, so that no listing cached before or during the
+ * operation outlives it.
+ *
+ * @param ctx - the operation's context (its `log` and `cache`)
+ * @param key - the cache entry the operation changes, or `undefined` for all
+ * @param body - the operation, given the function that registers undo steps
+ * @returns what `body` returned
+ * @throws what `body` threw, after the undo
+ * @example
+ * ```ts
+ * await undoing(ctx, LISTING_KEY, async (undo) => {
+ *   await ctx.run(createArgs(name));
+ *   undo(() => ctx.runner.run(removeArgs(name)));
+ *   await ctx.run(protectArgs(name));
+ * });
+ * ```
+ */
+export async function undoing<T>(ctx: Pick<PluginContext, 'log' | 'cache'>, key: string | undefined, body: (undo: RegisterUndo) => Promise<T>): Promise<T> {
+  try {
+    return await withUndo(ctx.log, body);
+  } finally {
+    ctx.cache.invalidate(key);
   }
 }

@@ -39,7 +39,7 @@ export function isValidStoreId(storeId: string): boolean {
  * Throws `INVALID_ARGUMENT` unless `storeId` is a valid storage id.
  *
  * @param storeId - the candidate id
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertValidStoreId(storeId: string): void {
   if (!isValidStoreId(storeId)) {
@@ -55,7 +55,7 @@ export function assertValidStoreId(storeId: string): void {
  * (`import/<x>.ova/<disk>`) also spaces in its name.
  *
  * @param volname - the candidate volume name
- * @throws {@link StorageError} `INVALID_VOLUME_ID`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID`
  */
 export function assertSafeVolname(volname: string): void {
   const bad = (why: string): never => {
@@ -73,7 +73,7 @@ export function assertSafeVolname(volname: string): void {
  *
  * @param volid - the volume id
  * @returns the storage id and the volname
- * @throws {@link StorageError} `INVALID_VOLUME_ID` when there is no `:`, the storage id breaks the
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when there is no `:`, the storage id breaks the
  *   rule, or the volname is unsafe ({@link assertSafeVolname})
  * @example
  * ```ts
@@ -150,7 +150,7 @@ export const MAX_DISK_INDEX = 1023;
  *
  * @param vmid - the guest
  * @param existingNames - names (no directory) already present on the storage; others are ignored
- * @throws {@link StorageError} `NO_SPACE` when all of 0..1023 are taken
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when all of 0..1023 are taken
  * @see Proxmox `find_free_diskname`
  */
 export function findFreeDiskIndex(vmid: number, existingNames: Iterable<string>): number {
@@ -173,7 +173,7 @@ export const MAX_VMID = 999_999_999;
  * for guests; smaller ids are accepted for storage-only use).
  *
  * @param vmid - the candidate guest id
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertValidVmid(vmid: number): void {
   if (!Number.isSafeInteger(vmid) || vmid < 1 || vmid > MAX_VMID) {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { OperationCache, TtlCache } from '@stowage/core';
+import { OperationCache, TtlCache } from '@stowage/core/plugin';
 
 function counter<T>(value: (n: number) => T, delayMs = 0): { load: () => Promise<T>; calls: () => number } {
   let n = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyCommandError, CommandError, isStorageError, StorageError } from '../src/index.js';
+import { classifyCommandError, defineFailureClassifier } from '../src/plugin.js';
+import { CommandError, isStorageError, StorageError } from '../src/index.js';
 
 const failed = (stderr: string) => new CommandError('command failed', { argv: ['tool', 'x'], exitCode: 1, stderr });
 
@@ -22,5 +23,31 @@ describe('classifyCommandError', () => {
     expect(classifyCommandError(other, [[/./, 'NO_SPACE']])).toBe(other);
     const plain = new Error('x');
     expect(classifyCommandError(plain, [[/./, 'NO_SPACE']])).toBe(plain);
+  });
+});
+
+describe('defineFailureClassifier', () => {
+  const failures = defineFailureClassifier([
+    [/No space left/i, 'NO_SPACE'],
+    [/File exists/i, 'ALREADY_EXISTS'],
+  ]);
+
+  it('gives the code of the first matching rule, and re-codes a failed command keeping its facts', () => {
+    expect(failures.codeOf('write: No space left on device')).toBe('NO_SPACE');
+    expect(failures.codeOf('all is well')).toBeUndefined();
+    const e = failed('mkdir: File exists');
+    const c = failures.classify(e) as CommandError;
+    expect(c.code).toBe('ALREADY_EXISTS');
+    expect(c.argv).toEqual(['tool', 'x']);
+    expect(c.cause).toBe(e);
+    const odd = failed('odd');
+    expect(failures.classify(odd)).toBe(odd);
+  });
+
+  it('leaves alone what is not a COMMAND_FAILED command error', () => {
+    const other = new StorageError('NOT_FOUND', 'x');
+    expect(failures.classify(other)).toBe(other);
+    const plain = new Error('No space left');
+    expect(failures.classify(plain)).toBe(plain);
   });
 });

@@ -2,7 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultInjectingRunner, isCommandError, LocalRunner, StorageError } from '@stowage/core';
+import { FaultInjectingRunner } from '@stowage/core/testing';
+import { isCommandError, StorageError } from '@stowage/core';
+import { LocalRunner } from '@stowage/core/plugin';
 
 describe('FaultInjectingRunner', () => {
   let dir: string;

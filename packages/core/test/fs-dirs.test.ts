@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, rmdir, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type DirOps } from '@stowage/core';
+import { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type DirOps } from '@stowage/core/plugin';
 import { failure } from './support/failure.js';
 
 let dir: string;

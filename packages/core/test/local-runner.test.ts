@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandError, isCommandError, isStorageError, LocalRunner, StorageError } from '@stowage/core';
+import { CommandError, isCommandError, isStorageError, StorageError } from '@stowage/core';
+import { LocalRunner } from '@stowage/core/plugin';
 
 async function rejection(p: Promise<unknown>): Promise<StorageError> {
   try {

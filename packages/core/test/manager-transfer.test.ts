@@ -3,16 +3,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  encodeSizeHeader,
-  isStorageError,
-  StorageError,
-  type PluginCapabilities,
-  type PluginContext,
-  type Progress,
-  type VolumeExportRequest,
-  type VolumeImportRequest,
-} from '@stowage/core';
+import { encodeSizeHeader, type PluginContext, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core/plugin';
+import { isStorageError, StorageError, type PluginCapabilities, type Progress } from '@stowage/core';
 import { z } from 'zod';
 import { FilePlugin, fileConfigSchema, type FileConfig } from './support/file-plugin.js';
 import { codeOf, openFileManager, type FileManagerFixture } from './support/file-manager.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errnoOf, exportRawFile, fsError, importRawFile, isStorageError, readSizeHeader } from '../src/index.js';
+import { errnoOf, exportRawFile, fsError, importRawFile, readSizeHeader } from '../src/plugin.js';
+import { isStorageError } from '../src/index.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -4,7 +4,6 @@ import {
   API_AGE,
   API_VERSION,
   applyConfigUpdate,
-  baseStorageConfigSchema,
   ConfigError,
   isStorageError,
   parseStorageCfg,
@@ -13,6 +12,7 @@ import {
   validateStorageConfig,
   type StoragePluginClass,
 } from '@stowage/core';
+import { baseStorageConfigSchema } from '@stowage/core/plugin';
 import { FilePlugin } from './support/file-plugin.js';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -3,20 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandError, isCommandError, isStorageError, StorageError } from '@stowage/core';
 import {
-  CommandError,
   decodeFixtureBytes,
   encodeFixtureBytes,
-  isCommandError,
-  isStorageError,
   loadFixtures,
-  LocalRunner,
   parseFixtures,
   RecordingRunner,
   ReplayRunner,
-  StorageError,
   type CommandFixture,
-} from '@stowage/core';
+} from '@stowage/core/testing';
+import { LocalRunner } from '@stowage/core/plugin';
 
 async function rejection(p: Promise<unknown>): Promise<StorageError> {
   try {

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isStorageError, quoteShellArg, remoteCommand } from '@stowage/core';
+import { isStorageError } from '@stowage/core';
+import { quoteShellArg, remoteCommand } from '@stowage/core/plugin';
 
 const NASTY = [
   '',

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isCommandError, SshRunner, sshArgv } from '@stowage/core';
+import { isCommandError } from '@stowage/core';
+import { SshRunner, sshArgv } from '@stowage/core/plugin';
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, read, released). */
 async function closedPort(): Promise<number> {

@@ -6,13 +6,12 @@ import {
   decodeSizeHeader,
   encodeSizeHeader,
   forwardInto,
-  isStorageError,
   negotiateFormat,
   readSizeHeader,
   SIZE_HEADER_BYTES,
   writeAll,
-  type Progress,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { isStorageError, type Progress } from '@stowage/core';
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {

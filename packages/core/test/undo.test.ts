@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { withUndo, type Logger } from '@stowage/core';
+import { undoing, withUndo } from '@stowage/core/plugin';
+import { pluginContext } from '@stowage/core/testing';
+import { type Logger, type StorageConfig } from '@stowage/core';
 
 function recordingLog(): Logger & { warnings: Array<[string, Record<string, unknown> | undefined]> } {
   const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
@@ -99,5 +101,25 @@ describe('withUndo', () => {
       }),
     ).rejects.toBe(thrown);
     expect(undone).toBe(true);
+  });
+});
+
+describe('undoing', () => {
+  it('undoes on failure and drops the cached entry either way', async () => {
+    const ctx = pluginContext({ config: { type: 'memory', storage: 'm' } as StorageConfig });
+    let loads = 0;
+    const load = async () => ++loads;
+    await ctx.cache.get('listing', load);
+    const undone: string[] = [];
+    await expect(
+      undoing(ctx, 'listing', async (undo) => {
+        undo(async () => undone.push('first'));
+        throw new Error('second step failed');
+      }),
+    ).rejects.toThrow('second step failed');
+    expect(undone).toEqual(['first']);
+    expect(await ctx.cache.get('listing', load)).toBe(2);
+    expect(await undoing(ctx, 'listing', async () => 'made')).toBe('made');
+    expect(await ctx.cache.get('listing', load)).toBe(3);
   });
 });

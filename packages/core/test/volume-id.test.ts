@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assertSafeVolname,
-  findFreeDiskIndex,
-  formatDiskName,
-  formatVolumeId,
-  isStorageError,
-  isValidStoreId,
-  parseDiskName,
-  parseVolumeId,
-} from '../src/index.js';
+import { assertSafeVolname, findFreeDiskIndex, formatDiskName, parseDiskName } from '../src/plugin.js';
+import { formatVolumeId, isStorageError, isValidStoreId, parseVolumeId } from '../src/index.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

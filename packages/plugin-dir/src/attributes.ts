@@ -6,10 +6,10 @@
  */
 import { lstat, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StorageError, type AttributeValue, type GetAttributeRequest, type UpdateAttributeRequest, type VolumeAttribute } from '@stowage/core';
+import { StorageError, type AttributeValue, type VolumeAttribute } from '@stowage/core';
+import { errnoOf, fsError, type GetAttributeRequest, type UpdateAttributeRequest } from '@stowage/core/plugin';
 import { entryPath, volumePath, type DirEnv } from './env.js';
 import { confine } from './paths.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { ownerToken, writeFileAtomic } from './temp-file.js';
 import { parseDirVolname } from './volname.js';
 

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, CONTENT_TYPES, fixedOption, type ContentType } from '@stowage/core';
+import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/plugin';
+import { CONTENT_TYPES, type ContentType } from '@stowage/core';
 import { z } from 'zod';
 
 /** Proxmox's rule for a directory storage path: absolute, only `-/a-zA-Z0-9_.@`. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { findFreeDiskIndex, formatDiskName, type FindFreeDisknameRequest } from '@stowage/core';
+import { findFreeDiskIndex, formatDiskName, type FindFreeDisknameRequest } from '@stowage/core/plugin';
 import type { DirEnv } from './env.js';
 import { confine } from './paths.js';
 import { namesInUseIn } from './reserve.js';

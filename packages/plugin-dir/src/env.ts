@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { classifyCommandError, StorageError, type CommandResult, type ParsedVolume, type PluginContext, type RunOptions, type StderrRule } from '@stowage/core';
+import { defineFailureClassifier, type CommandResult, type PluginContext, type RunOptions } from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
 import type { ListScope } from './list.js';
@@ -83,15 +84,15 @@ export async function entryPath(env: DirEnv, volume: ParsedVolume): Promise<stri
  * "write" lock`, `Is another process using the image [...]?`); a size past what the format or
  * the filesystem can hold.
  */
-export const TOOL_STDERR_RULES: readonly StderrRule[] = [
+export const toolFailures = defineFailureClassifier([
   [/No space left on device|Disk quota exceeded/i, 'NO_SPACE'],
   [/Failed to get (?:shared )?"[a-z]+" lock|Is another process using the image/i, 'BUSY'],
   [/image size is too large|File too large/i, 'INVALID_ARGUMENT'],
-];
+]);
 
 /**
  * Runs a tool through the context's runner. A failure with a telling standard error gets the
- * code {@link TOOL_STDERR_RULES} gives it (`NO_SPACE`, `BUSY`, `INVALID_ARGUMENT`); others stay
+ * code {@link toolFailures} gives it (`NO_SPACE`, `BUSY`, `INVALID_ARGUMENT`); others stay
  * `COMMAND_FAILED` (or `TIMEOUT`/`ABORTED` from the runner).
  *
  * @param env - the call's environment
@@ -104,7 +105,7 @@ export async function runTool(env: DirEnv, argv: readonly string[], options?: Ru
   try {
     return await env.ctx.run(argv, options);
   } catch (e) {
-    throw classifyCommandError(e, TOOL_STDERR_RULES);
+    throw toolFailures.classify(e);
   }
 }
 

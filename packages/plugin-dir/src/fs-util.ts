@@ -1,15 +1,12 @@
 /**
  * Small filesystem helpers: directories made on the way and removed again on failure, bounded
- * concurrency. (`errnoOf` and `fsError`, which map errno values to stable codes, come from the
- * core and are re-exported for this package's files.)
+ * concurrency.
  *
  * @module
  */
 import { lstat, rmdir } from 'node:fs/promises';
-import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core';
+import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core/plugin';
 import { asyncFs, type FsOps } from './fs-ops.js';
-
-export { errnoOf, fsError };
 
 /** Directories made by {@link makeDirs}, to remove again if the operation fails. */
 export interface MadeDirs {

@@ -20,8 +20,8 @@
  * @module
  */
 import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import { assertImage, type DirEnv } from './env.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { confine, isWithin } from './paths.js';
 import type { ImageProbe, ProbeFormat } from './probe.js';
 import { hasProtocol, isPlainName, qemuRelativeTo } from './qemu-names.js';

@@ -6,9 +6,9 @@
  */
 import { lstat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ownerState, type CollectGarbageRequest, type ContentType, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { type CollectGarbageRequest, errnoOf, fsError, ownerState } from '@stowage/core/plugin';
+import { type ContentType, type GarbageItem, type GarbageReport } from '@stowage/core';
 import type { DirEnv } from './env.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { parseTempName } from './temp-name.js';
 
 /** Content types whose directory may hold attribute temporaries; images have one directory per guest. */

@@ -16,7 +16,4 @@ export {
   type Preallocation,
   type PreallocationValues,
 } from './config.js';
-export { formatImageVolname, parseDirVolname, parseImageFileName, type ImageFileName } from './volname.js';
-export { parseQcow2Header, QCOW2_MAGIC, type Qcow2Header, type Qcow2ParseResult } from './qcow2-header.js';
-export { parseVmdk, parseVmdkDescriptor, type VmdkDescriptor, type VmdkExtent, type VmdkInfo, type VmdkParseResult } from './vmdk-descriptor.js';
-export { HEAD_BYTES, probeImage, type ImageProbe, type ProbeFormat } from './probe.js';
+export { formatImageVolname, parseDirVolname } from './volname.js';

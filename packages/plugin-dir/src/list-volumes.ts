@@ -6,9 +6,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSafeVolname, formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
+import { assertSafeVolname, errnoOf, fsError } from '@stowage/core/plugin';
+import { formatVolumeId, isStorageError, type ContentType, type VolumeListEntry } from '@stowage/core';
 import { parseBackupName } from './backup-name.js';
-import { errnoOf, fsError, mapLimit } from './fs-util.js';
+import { mapLimit } from './fs-util.js';
 import type { ListScope } from './list.js';
 import { confine } from './paths.js';
 

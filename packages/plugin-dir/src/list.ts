@@ -6,8 +6,9 @@
  */
 import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { formatVolumeId, isStorageError, type ImageInfo, type ListImagesRequest, type Logger, type VolumeFormat } from '@stowage/core';
-import { errnoOf, fsError, mapLimit } from './fs-util.js';
+import { formatVolumeId, isStorageError, type ImageInfo, type Logger, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError, type ListImagesRequest } from '@stowage/core/plugin';
+import { mapLimit } from './fs-util.js';
 import { confine, type DirLayout } from './paths.js';
 import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './probe.js';

@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentOwner, encodeSizeHeader, ownerState, SIZE_HEADER_BYTES, StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
+import { currentOwner, encodeSizeHeader, ownerState, reportProgress, SIZE_HEADER_BYTES, writeAll } from '@stowage/core/plugin';
+import { StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { qemuNbdArgs } from './commands.js';
 import { runTool, type DirEnv } from './env.js';
 import type { AdmittedPath } from './gate.js';
 import { NbdClient } from './nbd-client.js';
 import type { ReadPiece } from './nbd-protocol.js';
-import { writeAll } from './stream-io.js';
 
 /** The length of one read request. */
 export const NBD_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -109,7 +109,7 @@ async function pump(client: NbdClient, output: Writable, options: { onProgress?:
   const total = SIZE_HEADER_BYTES + size;
   const report = (done: number): void => {
     try {
-      options.onProgress?.({ done, total });
+      reportProgress(options.onProgress, { done, total });
     } catch {
       // a progress display must not break the export
     }

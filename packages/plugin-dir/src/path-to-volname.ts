@@ -6,7 +6,7 @@
  */
 import { dirname, relative, sep } from 'node:path';
 import type { ContentType } from '@stowage/core';
-import { errnoOf, fsError } from './fs-util.js';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import type { DirEnv } from './env.js';
 import { listImageInfos } from './list.js';
 import { confine } from './paths.js';

@@ -6,9 +6,9 @@
  */
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { StorageError, type ContentType, type ParsedVolume } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import { DEFAULT_CONTENT_DIRS, parseContentDirs, type DirConfig } from './config.js';
 import { asyncFs, type FsOps } from './fs-ops.js';
-import { errnoOf, fsError } from './fs-util.js';
 
 function escape(volname: string | undefined, path: string, why: string): never {
   throw new StorageError('INVALID_VOLUME_ID', `'${volname ?? path}' leads outside the storage: ${why}`, {

@@ -14,10 +14,10 @@ import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, re
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import { StorageError, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import { probedFormat } from './format-sniff.js';
 import { parseQcow2Header, type Qcow2Header } from './qcow2-header.js';
 import { parseVmdk, type VmdkInfo } from './vmdk-descriptor.js';
-import { errnoOf, fsError } from './fs-util.js';
 
 const openP = promisify(open);
 const fstatP = promisify(fstat);

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { ownerState, StorageError } from '@stowage/core';
+import { errnoOf, fsError, ownerState } from '@stowage/core/plugin';
+import { StorageError } from '@stowage/core';
 import type { DirEnv } from './env.js';
-import { errnoOf, fsError } from './fs-util.js';
 import { namesInUse } from './temp-name.js';
 
 /**

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { StorageError, type ParsedVolume, type SnapshotDeleteRequest, type SnapshotInfo, type SnapshotRequest } from '@stowage/core';
+import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
+import { type SnapshotDeleteRequest, type SnapshotRequest } from '@stowage/core/plugin';
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
 import { admitImage, type AdmittedPath } from './gate.js';

@@ -5,7 +5,8 @@
  * @module
  */
 import { readFile, realpath, stat, statfs } from 'node:fs/promises';
-import { StorageError, type ContentType, type PluginContext, type StorageStatus } from '@stowage/core';
+import { StorageError, type ContentType, type StorageStatus } from '@stowage/core';
+import { type PluginContext } from '@stowage/core/plugin';
 import { dirCapabilities } from './capabilities.js';
 import { mountPointOf, type DirConfig } from './config.js';
 import { makeDirs, removeMadeDirs, type MadeDirs } from './fs-util.js';

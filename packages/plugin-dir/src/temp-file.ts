@@ -8,8 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { currentOwner, formatOwner, StorageError, type Logger } from '@stowage/core';
-import { errnoOf, exists, fsError } from './fs-util.js';
+import { currentOwner, errnoOf, formatOwner, fsError } from '@stowage/core/plugin';
+import { StorageError, type Logger } from '@stowage/core';
+import { exists } from './fs-util.js';
 import { formatTempName, type TempPurpose } from './temp-name.js';
 
 /** A temporary this call made, and how to know it again. */

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { parseOwner } from '@stowage/core';
+import { parseOwner } from '@stowage/core/plugin';
 
 /** What a temporary is for. */
 export type TempPurpose = 'new' | 'conv' | 'attr';

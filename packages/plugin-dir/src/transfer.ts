@@ -14,18 +14,15 @@ import { join } from 'node:path';
 import {
   encodeSizeHeader,
   exportRawFile,
-  isStorageError,
   readSizeHeader,
   SIZE_HEADER_BYTES,
-  StorageError,
   streamDataFormat,
-  type ParsedVolume,
-  type StreamFormat,
+  writeAll,
   type TransferFormatsRequest,
   type VolumeExportRequest,
-  type VolumeFormat,
   type VolumeImportRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ParsedVolume, type StreamFormat, type VolumeFormat } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
 import { assertImage, runTool, type DirEnv } from './env.js';
 import { exists } from './fs-util.js';
@@ -33,7 +30,7 @@ import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
-import { streamFile, writeAll, writeSparse } from './stream-io.js';
+import { streamFile, writeSparse } from './stream-io.js';
 import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
 import { backingReference, formatImageVolname } from './volname.js';
 

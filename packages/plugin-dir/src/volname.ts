@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { assertSafeVolname, MAX_VMID, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertSafeVolname } from '@stowage/core/plugin';
+import { MAX_VMID, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 
 /** Image formats a directory storage can hold, as file extensions. */
 export const DIR_IMAGE_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];

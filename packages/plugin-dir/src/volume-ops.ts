@@ -7,23 +7,19 @@ import { link, lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   assertSizeFor,
-  formatVolumeId,
-  StorageError,
   type ActivateVolumeRequest,
-  type ParsedVolume,
   type PathRequest,
   type RenameVolumeRequest,
-  type VolumePath,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-  type VolumeFormat,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { formatVolumeId, StorageError, type ParsedVolume, type VolumePath, type VolumeSizeInfo, type VolumeFormat } from '@stowage/core';
+import { errnoOf, fsError } from '@stowage/core/plugin';
 import { moveSidecars } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { errnoOf, fsError, makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';

@@ -8,12 +8,13 @@
  */
 import { chmod, lstat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { assertSizeFor, isStorageError, StorageError, type AllocImageRequest, type CloneImageRequest, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { type AllocImageRequest, assertSizeFor, type CloneImageRequest, errnoOf, fsError } from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
 import { assertImage, entryPath, runTool, type DirEnv } from './env.js';
-import { errnoOf, fsError, removeDirIfEmpty } from './fs-util.js';
+import { removeDirIfEmpty } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';

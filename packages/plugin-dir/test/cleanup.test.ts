@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeSizeHeader, FaultInjectingRunner, isStorageError, LocalRunner, type PluginContext } from '@stowage/core';
+import { encodeSizeHeader, LocalRunner, type PluginContext } from '@stowage/core/plugin';
+import { FaultInjectingRunner } from '@stowage/core/testing';
+import { isStorageError } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { dirContext, releaseImmutable, sh } from './helpers.js';
 

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, type PluginContext } from '@stowage/core';
+import { isStorageError } from '@stowage/core';
+import { type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LocalRunner } from '@stowage/core';
+import { LocalRunner } from '@stowage/core/plugin';
 import { describeStoragePlugin, type KitChildProcess, type KitFeatures, type KitVolumeData } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { releaseImmutable } from './helpers.js';

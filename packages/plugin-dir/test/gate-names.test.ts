@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type PluginContext } from '@stowage/core';
+import { type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, dirContext, releaseImmutable, sh } from './helpers.js';
 import { Collect, patchHeaderName, vmdkDescriptor } from './hostile.js';

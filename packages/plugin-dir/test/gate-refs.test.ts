@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, StorageManager, type PluginContext } from '@stowage/core';
+import { isStorageError, StorageManager } from '@stowage/core';
+import { type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, dirContext, releaseImmutable, sh } from './helpers.js';
 import { Collect, vmdkDescriptor } from './hostile.js';

@@ -2,7 +2,7 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentOwner, formatOwner, type PluginContext } from '@stowage/core';
+import { currentOwner, formatOwner, type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { dirContext } from './helpers.js';
 

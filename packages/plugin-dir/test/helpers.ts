@@ -2,15 +2,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  isStorageError,
-  LocalRunner,
-  OperationCache,
-  type CommandRunner,
-  type Logger,
-  type PluginContext,
-  type StorageErrorCode,
-} from '@stowage/core';
+import { isStorageError, type Logger, type StorageErrorCode } from '@stowage/core';
+import { LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { pluginContext, RecordingLog } from '@stowage/core/testing';
 import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
 const exec = promisify(execFile);
@@ -30,38 +24,16 @@ export async function releaseImmutable(dir: string): Promise<void> {
   for (let i = 0; i < files.length; i += 200) await exec('chattr', ['-i', ...files.slice(i, i + 200)]).catch(() => undefined);
 }
 
-/** A logger that keeps what it was told. */
-export class MemoryLog implements Logger {
-  readonly lines: { level: string; message: string }[] = [];
-  debug(message: string): void {
-    this.lines.push({ level: 'debug', message });
-  }
-  info(message: string): void {
-    this.lines.push({ level: 'info', message });
-  }
-  warn(message: string): void {
-    this.lines.push({ level: 'warn', message });
-  }
-}
+export { RecordingLog as MemoryLog } from '@stowage/core/testing';
 
 /** A plugin context for calling DirPlugin methods directly. */
 export function dirContext(
   options: Record<string, unknown> & { path: string },
   runner: CommandRunner = new LocalRunner(),
-  log: Logger = new MemoryLog(),
+  log: Logger = new RecordingLog(),
 ): PluginContext<DirConfig> {
   const config = dirConfigSchema.parse({ type: 'dir', storage: 'test', ...options }) as DirConfig;
-  return {
-    storeId: 'test',
-    config,
-    cache: new OperationCache(),
-    runner,
-    run: (argv, opts) => runner.run(argv, opts),
-    signal: undefined,
-    log,
-    node: 'localhost',
-    nameReserved: () => undefined,
-  };
+  return pluginContext({ config, runner, log });
 }
 
 /** Runs a program and returns its standard output. */

@@ -7,7 +7,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeSizeHeader, isStorageError, type PluginContext } from '@stowage/core';
+import { decodeSizeHeader, type PluginContext } from '@stowage/core/plugin';
+import { isStorageError } from '@stowage/core';
 import { descendantProcesses, waitForProcessesEnded } from '@stowage/core/testing';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import {

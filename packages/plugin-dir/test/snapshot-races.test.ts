@@ -9,9 +9,10 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { classifyCommandError, CommandError, LocalRunner, StorageManager, type CommandRunner, type PluginContext } from '@stowage/core';
+import { LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { CommandError, StorageManager } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { TOOL_STDERR_RULES } from '../src/env.js';
+import { toolFailures } from '../src/env.js';
 import { code, dirContext, releaseImmutable, sh } from './helpers.js';
 import { stopProcess } from './hostile.js';
 
@@ -65,7 +66,7 @@ describe('an image another process holds open', () => {
     for (const name of ['qemu-img-snapshot-locked.stderr', 'qemu-img-resize-locked.stderr']) {
       const stderr = await readFile(join(fixtures, name), 'utf8');
       const failed = new CommandError('qemu-img failed', { argv: ['qemu-img'], exitCode: 1, stderr, stdout: '' });
-      expect((classifyCommandError(failed, TOOL_STDERR_RULES) as CommandError).code, name).toBe('BUSY');
+      expect((toolFailures.classify(failed) as CommandError).code, name).toBe('BUSY');
     }
   });
 });

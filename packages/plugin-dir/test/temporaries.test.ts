@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  currentOwner,
-  encodeSizeHeader,
-  formatOwner,
-  LocalRunner,
-  type CommandRunner,
-  type PluginContext,
-} from '@stowage/core';
+import { currentOwner, encodeSizeHeader, formatOwner, LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { outcomeOf } from '@stowage/core/testing';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { moveNoReplace, linkOps, ownerToken } from '../src/temp-file.js';

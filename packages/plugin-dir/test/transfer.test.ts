@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeSizeHeader, isStorageError, type PluginContext, type StorageErrorCode, type StreamFormat } from '@stowage/core';
+import { encodeSizeHeader, type PluginContext } from '@stowage/core/plugin';
+import { isStorageError, type StorageErrorCode, type StreamFormat } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { dirContext, releaseImmutable, sh } from './helpers.js';
 

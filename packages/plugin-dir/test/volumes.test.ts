@@ -2,7 +2,9 @@ import { lstat, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FaultInjectingRunner, isStorageError, LocalRunner, type PluginContext, type StorageErrorCode } from '@stowage/core';
+import { FaultInjectingRunner } from '@stowage/core/testing';
+import { isStorageError, type StorageErrorCode } from '@stowage/core';
+import { LocalRunner, type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 

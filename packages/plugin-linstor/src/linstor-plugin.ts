@@ -7,9 +7,18 @@
 import {
   API_VERSION,
   StorageError,
+  formatVolumeId,
+  type GarbageReport,
+  type ImageInfo,
+  type ParsedVolume,
+  type SnapshotInfo,
+  type StorageStatus,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
   findFreeDiskIndex,
   formatDiskName,
-  formatVolumeId,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
@@ -17,26 +26,19 @@ import {
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
   type FreeImageRequest,
-  type GarbageReport,
-  type ImageInfo,
   type ListImagesRequest,
-  type ParsedVolume,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
-  type SnapshotInfo,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
-  type StorageStatus,
   type VolumeExportRequest,
   type VolumeImportRequest,
-  type VolumePath,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
-import { StoragePlugin } from '@stowage/core';
+} from '@stowage/core/plugin';
+import { StoragePlugin } from '@stowage/core/plugin';
 import { modifyResourceDefinition, resizeVolume } from './client/api.js';
 import { clientFromConfig, connectionKey } from './client/from-config.js';
 import type { LinstorClient } from './client/linstor-client.js';
@@ -47,7 +49,8 @@ import { activate, deactivate, devicePath } from './ops/activate.js';
 import { createVolume, freeVolume } from './ops/alloc-free.js';
 import { cloneBase, makeBase } from './ops/base-clone.js';
 import type { LinstorEnv } from './ops/env.js';
-import { removeSnapshot, rollbackTo, snapshotInfo, takeSnapshot } from './ops/snapshots.js';
+import { snapshotInfo } from './ops/snapshot-info.js';
+import { removeSnapshot, rollbackTo, takeSnapshot } from './ops/snapshots.js';
 import { StatusCache } from './ops/status.js';
 import { exportRaw, exportSnapshotRaw, importVolume } from './ops/transfer.js';
 import { collectUnfinished } from './ops/unfinished.js';

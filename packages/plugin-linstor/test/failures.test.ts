@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeSizeHeader } from '@stowage/core';
+import { encodeSizeHeader } from '@stowage/core/plugin';
 import { LinstorPlugin } from '../src/index.js';
 import { pluginContext } from './plugin-context.js';
 import { startCluster, type Cluster } from './stand-in/cluster.js';

@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
-import { encodeSizeHeader, isStorageError } from '@stowage/core';
+import { encodeSizeHeader } from '@stowage/core/plugin';
+import { isStorageError } from '@stowage/core';
 import { LinstorPlugin } from '../src/index.js';
 import { pluginContext, type LogLine } from './plugin-context.js';
 import { startCluster, type Cluster } from './stand-in/cluster.js';
@@ -136,6 +137,15 @@ describe('linstor plugin against the stand-in', () => {
   it('a truncated import leaves nothing behind', async () => {
     const input = Readable.from([encodeSizeHeader(MiB), randomBytes(1000)]);
     await expect(plugin.volumeImport(ctx(), { volume: vol('vm-401-disk-0'), format: 'raw+size', input })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(cluster.model.definitions.size).toBe(0);
+  });
+
+  it('an import longer than its size header is refused and leaves nothing behind', async () => {
+    const input = Readable.from([encodeSizeHeader(MiB), randomBytes(MiB), randomBytes(1)]);
+    await expect(plugin.volumeImport(ctx(), { volume: vol('vm-402-disk-0'), format: 'raw+size', input })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { size: MiB, received: MiB + 1 },
+    });
     expect(cluster.model.definitions.size).toBe(0);
   });
 

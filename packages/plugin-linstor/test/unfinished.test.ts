@@ -7,7 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { currentOwner, encodeSizeHeader, formatOwner, type PluginContext } from '@stowage/core';
+import { currentOwner, encodeSizeHeader, formatOwner, type PluginContext } from '@stowage/core/plugin';
 import type { LinstorConfig } from '../src/config.js';
 import { LinstorPlugin } from '../src/index.js';
 import { PROP_INCOMPLETE, PROP_NAME, PROP_VMID } from '../src/names.js';

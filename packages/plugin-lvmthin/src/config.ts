@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core';
+import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/plugin';
 import { z } from 'zod';
 
 /**

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { isStorageError, StorageError, type CommandResult, type PluginContext, type RunOptions } from '@stowage/core';
+import { isStorageError, StorageError } from '@stowage/core';
+import { type CommandResult, type PluginContext, type RunOptions } from '@stowage/core/plugin';
 import { lvchangeActivateArgs, lvremoveArgs, lvsArgs, udevadmSettleArgs, vgsArgs } from './commands.js';
 import type { LvmThinConfig } from './config.js';
 import { classifyLvmError, lvmFailureOf } from './errors.js';

@@ -5,30 +5,32 @@
  */
 import {
   API_VERSION,
+  type ImageInfo,
+  type ParsedVolume,
+  type SnapshotInfo,
+  type StorageStatus,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
   StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
-  type ImageInfo,
   type ListImagesRequest,
-  type ParsedVolume,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
-  type SnapshotInfo,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
-  type StorageStatus,
   type VolumeExportRequest,
   type VolumeImportRequest,
-  type VolumePath,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 import { lvmThinCapabilities } from './capabilities.js';
 import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 import { parseLvmThinVolname } from './names.js';

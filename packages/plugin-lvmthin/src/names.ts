@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { assertSafeVolname, StorageError, type ParsedVolume } from '@stowage/core';
+import { assertSafeVolname } from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 
 /** LVM's longest LV name (its `NAME_LEN` less the terminating byte). */
 export const MAX_LV_NAME = 127;

@@ -7,15 +7,12 @@ import {
   formatVolumeId,
   isStorageError,
   StorageError,
-  type ActivateVolumeRequest,
   type ImageInfo,
-  type ListImagesRequest,
-  type PathRequest,
   type StorageStatus,
   type VolumePath,
-  type VolumeRequest,
   type VolumeSizeInfo,
 } from '@stowage/core';
+import { type ActivateVolumeRequest, type ListImagesRequest, type PathRequest, type VolumeRequest } from '@stowage/core/plugin';
 import { lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
 import { invalidateListing, loadPool, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';

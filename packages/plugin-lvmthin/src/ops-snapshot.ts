@@ -3,15 +3,8 @@
  *
  * @module
  */
-import {
-  formatVolumeId,
-  StorageError,
-  type SnapshotDeleteRequest,
-  type SnapshotInfo,
-  type SnapshotRequest,
-  type SnapshotRollbackRequest,
-  type VolumeRequest,
-} from '@stowage/core';
+import { formatVolumeId, StorageError, type SnapshotInfo } from '@stowage/core';
+import { type SnapshotDeleteRequest, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core/plugin';
 import { lvcreateSnapshotArgs, lvrenameArgs } from './commands.js';
 import { invalidateListing, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { MAX_LV_NAME, ROLLBACK_PREFIX, snapshotLvName } from './names.js';

@@ -11,14 +11,12 @@ import {
   findFreeDiskIndex,
   formatDiskName,
   readSizeHeader,
-  StorageError,
   writeAll,
-  type ParsedVolume,
-  type ProgressCallback,
   type TransferOptions,
   type VolumeExportRequest,
   type VolumeImportRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume, type ProgressCallback } from '@stowage/core';
 import { blockdevSizeArgs, ddReadArgs, ddWriteArgs, lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
 import { invalidateListing, loadPool, removeLvs, runLvm, type LvmThinContext } from './exec.js';
 import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';

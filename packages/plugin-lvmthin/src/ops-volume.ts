@@ -3,16 +3,15 @@
  *
  * @module
  */
+import { formatVolumeId, StorageError } from '@stowage/core';
 import {
-  formatVolumeId,
-  StorageError,
   type AllocImageRequest,
   type CloneImageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 import {
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,

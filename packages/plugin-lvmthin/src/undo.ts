@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { withUndo, type RegisterUndo } from '@stowage/core';
+import { withUndo, type RegisterUndo } from '@stowage/core/plugin';
 import type { LvmThinContext } from './exec.js';
 import { invalidateListing } from './exec.js';
 

@@ -13,7 +13,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isStorageError, RecordingRunner, type CommandRunner } from '@stowage/core';
+import { isStorageError } from '@stowage/core';
+import { RecordingRunner } from '@stowage/core/testing';
+import { type CommandRunner } from '@stowage/core/plugin';
 import { LvmThinPlugin } from '../src/lvmthin-plugin.js';
 import { pluginContext } from './support/context.js';
 import { dropLoopVg, loopVg, outcomeOf, SCENARIOS, type Outcome } from './support/scenarios.js';

@@ -4,7 +4,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, isStorageError, loadFixtures, type CommandFixture } from '@stowage/core';
+import { CommandError, isStorageError } from '@stowage/core';
+import { loadFixtures, type CommandFixture } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, type LvmFailure } from '../src/errors.js';
 import { FIXTURES_DIR } from './capture.js';

@@ -2,7 +2,8 @@
  * The report parsers on the JSON that `lvs`/`vgs` printed in the testbed guest.
  */
 import { join } from 'node:path';
-import { isStorageError, loadFixtures, type CommandFixture } from '@stowage/core';
+import { isStorageError } from '@stowage/core';
+import { loadFixtures, type CommandFixture } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { parseBlockdevSize, parseLvsReport, parseVgsReport } from '../src/parse.js';
 import { PoolView } from '../src/pool-view.js';

@@ -5,14 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFixtures, ReplayRunner } from '@stowage/core';
+import { loadFixtures, ReplayRunner } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { LvmThinPlugin } from '../src/lvmthin-plugin.js';
 import { FIXTURES_DIR } from './capture.js';
 import { pluginContext } from './support/context.js';
 import { outcomeOf, payload, SCENARIOS, type Outcome } from './support/scenarios.js';
 import { createHash } from 'node:crypto';
-import { encodeSizeHeader } from '@stowage/core';
+import { encodeSizeHeader } from '@stowage/core/plugin';
 
 const KiB = 1024;
 const exportedSha = createHash('sha256').update(Buffer.concat([encodeSizeHeader(64 * KiB), payload()])).digest('hex');

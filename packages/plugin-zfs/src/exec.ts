@@ -6,7 +6,8 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StorageError, formatVolumeId, withUndo, type CommandResult, type ParsedVolume, type PluginContext, type RegisterUndo, type RunOptions } from '@stowage/core';
+import { StorageError, formatVolumeId, type ParsedVolume } from '@stowage/core';
+import { withUndo, type CommandResult, type PluginContext, type RegisterUndo, type RunOptions } from '@stowage/core/plugin';
 import { testBlockDeviceArgs, udevSettleArgs, zfsGetArgs, zfsListChildrenArgs, zfsListDatasetArgs, zfsListSnapshotsArgs } from './commands.js';
 import type { ZfsPoolConfig } from './config.js';
 import { classifyZfsError, zfsFailureOf } from './errors.js';

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { assertSafeVolname, formatVolumeId, MAX_DISK_INDEX, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertSafeVolname, MAX_DISK_INDEX } from '@stowage/core/plugin';
+import { formatVolumeId, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 
 /** The snapshot `createBase` takes and linked clones of a base are made from. */
 export const BASE_SNAPSHOT = '__base__';

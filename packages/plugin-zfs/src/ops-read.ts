@@ -6,19 +6,21 @@
 import {
   formatVolumeId,
   isStorageError,
-  type ActivateVolumeRequest,
   type ContentType,
-  type FindFreeDisknameRequest,
   type ImageInfo,
-  type ListImagesRequest,
-  type ListVolumesRequest,
-  type PathRequest,
   type StorageStatus,
   type VolumeListEntry,
   type VolumePath,
-  type VolumeRequest,
   type VolumeSizeInfo,
 } from '@stowage/core';
+import {
+  type ActivateVolumeRequest,
+  type FindFreeDisknameRequest,
+  type ListImagesRequest,
+  type ListVolumesRequest,
+  type PathRequest,
+  type VolumeRequest,
+} from '@stowage/core/plugin';
 import { zfsGetArgs, zfsMountArgs, zpoolImportArgs, zpoolListArgs } from './commands.js';
 import { loadChildren, loadSnapshots, notFound, requireVolume, runZfs, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
 import { zfsFailureOf } from './errors.js';

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { isStorageError, StorageError, type SnapshotDeleteRequest, type SnapshotInfo, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core';
+import { isStorageError, StorageError, type SnapshotInfo } from '@stowage/core';
+import { type SnapshotDeleteRequest, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core/plugin';
 import { zfsDestroyArgs, zfsGetArgs, zfsMountArgs, zfsRollbackArgs, zfsSetArgs, zfsSnapshotArgs, zfsUnmountArgs } from './commands.js';
 import { zfsFailureOf } from './errors.js';
 import { invalidate, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, type ZfsContext } from './exec.js';

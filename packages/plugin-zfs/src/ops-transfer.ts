@@ -10,14 +10,12 @@ import {
   encodeSizeHeader,
   forwardInto,
   readSizeHeader,
-  StorageError,
   writeAll,
-  type ParsedVolume,
-  type StreamFormat,
   type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
+import { StorageError, type ParsedVolume, type StreamFormat } from '@stowage/core';
 import { ddReadArgs, ddWriteArgs, zfsRecvArgs, zfsRollbackArgs, zfsSendArgs, zfsSnapshotArgs } from './commands.js';
 import { zfsFailureOf } from './errors.js';
 import {

@@ -3,16 +3,15 @@
  *
  * @module
  */
+import { isStorageError, StorageError } from '@stowage/core';
 import {
-  isStorageError,
-  StorageError,
   type AllocImageRequest,
   type CloneImageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 import {
   refquotaValue,
   toKiB,

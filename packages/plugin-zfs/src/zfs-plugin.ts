@@ -3,8 +3,10 @@
  *
  * @module
  */
-import { API_VERSION, StoragePlugin, type ParsedVolume, type StreamFormat } from '@stowage/core';
+import { API_VERSION, type ParsedVolume, type StreamFormat } from '@stowage/core';
+import { StoragePlugin } from '@stowage/core/plugin';
 import type * as T from '@stowage/core';
+import type * as P from '@stowage/core/plugin';
 import { zfsPoolCapabilities } from './capabilities.js';
 import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
 import { DEFAULT_TUNING, type ZfsContext as Ctx, type ZfsTuning } from './exec.js';
@@ -79,7 +81,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
-  override listImages(ctx: Ctx, request: T.ListImagesRequest): Promise<T.ImageInfo[]> {
+  override listImages(ctx: Ctx, request: P.ListImagesRequest): Promise<T.ImageInfo[]> {
     return read.listImages(ctx, request);
   }
 
@@ -91,7 +93,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the volumes
    * @see Proxmox `list_volumes`
    */
-  override listVolumes(ctx: Ctx, request: T.ListVolumesRequest): Promise<T.VolumeListEntry[]> {
+  override listVolumes(ctx: Ctx, request: P.ListVolumesRequest): Promise<T.VolumeListEntry[]> {
     return read.listVolumes(ctx, request);
   }
 
@@ -104,7 +106,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken
    * @see Proxmox `find_free_diskname`
    */
-  override findFreeDiskname(ctx: Ctx, request: T.FindFreeDisknameRequest): Promise<string> {
+  override findFreeDiskname(ctx: Ctx, request: P.FindFreeDisknameRequest): Promise<string> {
     return read.findFreeDiskname(ctx, request);
   }
 
@@ -118,7 +120,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `alloc_image`
    */
-  override allocImage(ctx: Ctx, request: T.AllocImageRequest): Promise<string> {
+  override allocImage(ctx: Ctx, request: P.AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request, this.tuning);
   }
 
@@ -130,7 +132,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
-  override freeImage(ctx: Ctx, request: T.FreeImageRequest): Promise<void> {
+  override freeImage(ctx: Ctx, request: P.FreeImageRequest): Promise<void> {
     return volumes.freeImage(ctx, request, this.tuning);
   }
 
@@ -153,7 +155,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the path
    * @see Proxmox `path`
    */
-  override async path(ctx: Ctx, request: T.PathRequest): Promise<T.VolumePath> {
+  override async path(ctx: Ctx, request: P.PathRequest): Promise<T.VolumePath> {
     return read.volumePath(ctx, request);
   }
 
@@ -176,7 +178,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `TIMEOUT`
    * @see Proxmox `activate_volume`
    */
-  override activateVolume(ctx: Ctx, request: T.ActivateVolumeRequest): Promise<void> {
+  override activateVolume(ctx: Ctx, request: P.ActivateVolumeRequest): Promise<void> {
     return read.activateVolume(ctx, request, this.tuning);
   }
 
@@ -189,7 +191,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
-  override createBase(ctx: Ctx, request: T.CreateBaseRequest): Promise<string> {
+  override createBase(ctx: Ctx, request: P.CreateBaseRequest): Promise<string> {
     return volumes.createBase(ctx, request);
   }
 
@@ -202,7 +204,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `clone_image`
    */
-  override cloneImage(ctx: Ctx, request: T.CloneImageRequest): Promise<string> {
+  override cloneImage(ctx: Ctx, request: P.CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request, this.tuning);
   }
 
@@ -215,7 +217,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
-  override volumeSizeInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.VolumeSizeInfo> {
+  override volumeSizeInfo(ctx: Ctx, request: P.VolumeRequest): Promise<T.VolumeSizeInfo> {
     return read.volumeSizeInfo(ctx, request);
   }
 
@@ -227,7 +229,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
-  override volumeResize(ctx: Ctx, request: T.VolumeResizeRequest): Promise<void> {
+  override volumeResize(ctx: Ctx, request: P.VolumeResizeRequest): Promise<void> {
     return volumes.volumeResize(ctx, request);
   }
 
@@ -239,7 +241,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `volume_snapshot`
    */
-  override volumeSnapshot(ctx: Ctx, request: T.SnapshotRequest): Promise<void> {
+  override volumeSnapshot(ctx: Ctx, request: P.SnapshotRequest): Promise<void> {
     return snapshots.volumeSnapshot(ctx, request);
   }
 
@@ -252,7 +254,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_rollback_is_possible`
    */
-  override volumeRollbackIsPossible(ctx: Ctx, request: T.SnapshotRequest): Promise<string[]> {
+  override volumeRollbackIsPossible(ctx: Ctx, request: P.SnapshotRequest): Promise<string[]> {
     return snapshots.volumeRollbackIsPossible(ctx, request);
   }
 
@@ -264,7 +266,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS`, `IN_USE`
    * @see Proxmox `volume_snapshot_rollback`
    */
-  override volumeSnapshotRollback(ctx: Ctx, request: T.SnapshotRollbackRequest): Promise<void> {
+  override volumeSnapshotRollback(ctx: Ctx, request: P.SnapshotRollbackRequest): Promise<void> {
     return snapshots.volumeSnapshotRollback(ctx, request);
   }
 
@@ -276,7 +278,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`
    * @see Proxmox `volume_snapshot_delete`
    */
-  override volumeSnapshotDelete(ctx: Ctx, request: T.SnapshotDeleteRequest): Promise<void> {
+  override volumeSnapshotDelete(ctx: Ctx, request: P.SnapshotDeleteRequest): Promise<void> {
     return snapshots.volumeSnapshotDelete(ctx, request);
   }
 
@@ -289,7 +291,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
-  override volumeSnapshotInfo(ctx: Ctx, request: T.VolumeRequest): Promise<T.SnapshotInfo[]> {
+  override volumeSnapshotInfo(ctx: Ctx, request: P.VolumeRequest): Promise<T.SnapshotInfo[]> {
     return snapshots.volumeSnapshotInfo(ctx, request);
   }
 
@@ -302,7 +304,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
-  override renameVolume(ctx: Ctx, request: T.RenameVolumeRequest): Promise<string> {
+  override renameVolume(ctx: Ctx, request: P.RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(ctx, request);
   }
 
@@ -314,7 +316,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_export_formats`
    */
-  override async volumeExportFormats(ctx: Ctx, request: T.TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeExportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
     return transfer.transferFormats(request);
   }
 
@@ -326,7 +328,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_import_formats`
    */
-  override async volumeImportFormats(ctx: Ctx, request: T.TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeImportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
     return transfer.transferFormats(request);
   }
 
@@ -338,7 +340,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
-  override volumeExport(ctx: Ctx, request: T.VolumeExportRequest): Promise<void> {
+  override volumeExport(ctx: Ctx, request: P.VolumeExportRequest): Promise<void> {
     return transfer.volumeExport(ctx, request, this.tuning);
   }
 
@@ -352,7 +354,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
-  override volumeImport(ctx: Ctx, request: T.VolumeImportRequest): Promise<string> {
+  override volumeImport(ctx: Ctx, request: P.VolumeImportRequest): Promise<string> {
     return transfer.volumeImport(ctx, request, this.tuning);
   }
 }

@@ -12,7 +12,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RecordingRunner, type CommandRunner } from '@stowage/core';
+import { RecordingRunner } from '@stowage/core/testing';
+import { type CommandRunner } from '@stowage/core/plugin';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 import { CAPTURE_POOL, pluginContext } from './support/context.js';
 import { outcomeOf, SCENARIOS, type Outcome } from './support/scenarios.js';

@@ -2,7 +2,8 @@
  * Classification of what the real ZFS tools print on failure (`fixtures/scenarios`, including
  * `tool-errors.json`, commands the plugin's own checks keep it from running into).
  */
-import { CommandError, exitCodeError, isStorageError, StorageError } from '@stowage/core';
+import { CommandError, isStorageError, StorageError } from '@stowage/core';
+import { exitCodeError } from '@stowage/core/plugin';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifyZfsError, classifyZfsStderr, listedDatasets, zfsFailureOf, ZFS_FAILURE_CODES, type ZfsFailure } from '../src/errors.js';
 import { allRecorded, type Recorded } from './support/fixtures.js';

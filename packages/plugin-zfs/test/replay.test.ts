@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFixtures, ReplayRunner } from '@stowage/core';
+import { loadFixtures, ReplayRunner } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 import { SCENARIO_DIR } from './capture.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { remoteCommand, sshArgv } from '@stowage/core';
+import { remoteCommand, sshArgv } from '@stowage/core/plugin';
 import { ensureImage } from './build.js';
 import { captureFixtures, pluginCaptureScripts, runPluginCaptures } from './capture/run.js';
 import { freshPools } from './pools.js';

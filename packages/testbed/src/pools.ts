@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandRunner } from '@stowage/core';
+import type { CommandRunner } from '@stowage/core/plugin';
 import { GUEST_DIR } from './paths.js';
 import { testbedRunner } from './ssh.js';
 

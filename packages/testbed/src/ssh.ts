@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { SshRunner, sshArgv, type SshRunnerOptions } from '@stowage/core';
+import { SshRunner, sshArgv, type SshRunnerOptions } from '@stowage/core/plugin';
 import { defaultInstanceDir, instancePaths } from './paths.js';
 import type { TestbedState } from './state.js';
 

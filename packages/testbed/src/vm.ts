@@ -7,7 +7,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { sshArgv } from '@stowage/core';
+import { sshArgv } from '@stowage/core/plugin';
 import { ensureImage, lastLines, type TestbedImage } from './build.js';
 import { withPidLock } from './lock.js';
 import { defaultInstanceDir, instancePaths, type InstancePaths } from './paths.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadFixtures, type CommandFixture } from '@stowage/core';
+import { loadFixtures, type CommandFixture } from '@stowage/core/testing';
 import { captureFixtures, LVM_CASES, testbedRunner, ZFS_CASES } from '@stowage/testbed';
 
 // Captures into temporary directories (the committed fixtures are rewritten only by

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fsError, parseStorageCfg, StorageError } from '@stowage/core';
+import { fsError } from '@stowage/core/plugin';
+import { parseStorageCfg, StorageError } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fsError, isStorageError, type GuestTypes } from '@stowage/core';
+import { fsError } from '@stowage/core/plugin';
+import { isStorageError, type GuestTypes } from '@stowage/core';
 import { formatTime } from '../output.js';
 import { formatSize } from '../sizes.js';
 import { parseContentList, parseGuestFile, parseGuestList, parseVmid, stringOption } from '../values.js';

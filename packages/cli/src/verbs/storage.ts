@@ -5,7 +5,8 @@
  * @module
  */
 import { dirname } from 'node:path';
-import { createDirs, removeCreatedDirs, StorageError, type InvalidStorage, type StorageConfig } from '@stowage/core';
+import { createDirs, removeCreatedDirs } from '@stowage/core/plugin';
+import { StorageError, type InvalidStorage, type StorageConfig } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
 function optionsFromPairs(pairs: ReadonlyArray<readonly [string, string]>, skip: readonly string[] = []): Record<string, string> {

@@ -13,7 +13,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentOwner, formatOwner, ownerState } from '@stowage/core';
+import { currentOwner, formatOwner, ownerState } from '@stowage/core/plugin';
 
 /** Where the members' pid files live. */
 export const FIXTURE_STATE_DIR = join(tmpdir(), 'stowage-etcd-fixture');

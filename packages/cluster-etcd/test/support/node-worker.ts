@@ -10,20 +10,15 @@
  * storage.cfg instead of configFile: 'cas' as it is; 'blind' with writes that overwrite whatever
  * is there, no compare-and-swap; 'unwatched' without its watch).
  */
+import { isStorageError, StorageManager, type ChangeFeed, type ConfigStore, type ImageInfo, type LockService } from '@stowage/core';
 import {
-  isStorageError,
   LocalRunner,
-  StorageManager,
   type AllocImageRequest,
-  type ChangeFeed,
   type CommandRunner,
-  type ConfigStore,
-  type ImageInfo,
   type ListImagesRequest,
-  type LockService,
   type PluginContext,
   type RunOptions,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 import { connect } from '@stowage/cluster-etcd';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { LinstorPlugin } from '@stowage/plugin-linstor';

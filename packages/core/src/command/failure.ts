@@ -6,7 +6,7 @@
  */
 import { CommandError } from '../errors.js';
 
-/** How much of a command's standard error is kept in a {@link CommandError} (characters). */
+/** How much of a command's standard error is kept in a {@link @stowage/core!index.CommandError | CommandError} (characters). */
 export const STDERR_LIMIT = 4096;
 
 /**
@@ -63,7 +63,7 @@ export interface ExitFacts {
  * The error of a command that ended with an exit code it was not allowed to end with.
  *
  * @param facts - argv, exit code, output
- * @returns a {@link CommandError} with code `COMMAND_FAILED`, the exit code, and stderr
+ * @returns a {@link @stowage/core!index.CommandError | CommandError} with code `COMMAND_FAILED`, the exit code, and stderr
  *   trimmed and shortened to {@link STDERR_LIMIT}
  */
 export function exitCodeError(facts: ExitFacts): CommandError {
@@ -82,7 +82,7 @@ export function exitCodeError(facts: ExitFacts): CommandError {
  * @param program - the program path actually tried (after tool-path mapping)
  * @param reason - `ENOENT` (no such program) or another spawn error code
  * @param cause - the underlying error
- * @returns a {@link CommandError} with code `COMMAND_FAILED`; `details.notFound` is `true` for `ENOENT`
+ * @returns a {@link @stowage/core!index.CommandError | CommandError} with code `COMMAND_FAILED`; `details.notFound` is `true` for `ENOENT`
  */
 export function spawnError(argv: readonly string[], program: string, reason: string | undefined, cause?: unknown): CommandError {
   const notFound = reason === 'ENOENT';
@@ -104,7 +104,7 @@ export function spawnError(argv: readonly string[], program: string, reason: str
  * @param argv - the argv that was run
  * @param timeoutMs - the limit that was exceeded
  * @param stderr - what it wrote to stderr before being killed
- * @returns a {@link CommandError} with code `TIMEOUT` and `details.timeoutMs`
+ * @returns a {@link @stowage/core!index.CommandError | CommandError} with code `TIMEOUT` and `details.timeoutMs`
  */
 export function timeoutError(argv: readonly string[], timeoutMs: number, stderr = ''): CommandError {
   return new CommandError(
@@ -120,7 +120,7 @@ export function timeoutError(argv: readonly string[], timeoutMs: number, stderr 
  * @param argv - the argv that was asked for
  * @param reason - the signal's reason, kept as `cause`
  * @param stderr - what it wrote to stderr before being killed
- * @returns a {@link CommandError} with code `ABORTED`
+ * @returns a {@link @stowage/core!index.CommandError | CommandError} with code `ABORTED`
  */
 export function abortedError(argv: readonly string[], reason?: unknown, stderr = ''): CommandError {
   return new CommandError(
@@ -135,7 +135,7 @@ export function abortedError(argv: readonly string[], reason?: unknown, stderr =
  *
  * @param argv - the argv to check
  * @throws TypeError when argv is not a non-empty array of strings (a programming error)
- * @throws {@link CommandError} `INVALID_ARGUMENT` when an argument holds a NUL character
+ * @throws {@link @stowage/core!index.CommandError | CommandError} `INVALID_ARGUMENT` when an argument holds a NUL character
  */
 export function assertArgv(argv: readonly string[]): void {
   if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {

@@ -20,7 +20,7 @@ export interface FaultInjectingRunnerOptions {
    */
   readonly failAt?: FaultSelector;
   /**
-   * What to throw instead of the default {@link CommandError} (`COMMAND_FAILED`, exit code 1,
+   * What to throw instead of the default {@link @stowage/core!index.CommandError | CommandError} (`COMMAND_FAILED`, exit code 1,
    * `details.injected: true`): an error, or a function making one for the failed argv.
    */
   readonly error?: Error | ((argv: readonly string[], index: number) => Error);
@@ -86,7 +86,7 @@ export class FaultInjectingRunner implements CommandRunner {
    * @param argv - program first, then its arguments
    * @param options - passed to the inner runner
    * @returns the inner runner's result
-   * @throws {@link CommandError} `COMMAND_FAILED` (or the configured error) for the chosen
+   * @throws {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` (or the configured error) for the chosen
    *   command; whatever the inner runner throws otherwise
    */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {

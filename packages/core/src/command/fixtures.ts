@@ -66,7 +66,7 @@ export function decodeFixtureBytes(value: FixtureBytes): Buffer {
  * @param data - parsed JSON
  * @param source - where it came from, for the error message
  * @returns the fixtures
- * @throws {@link StorageError} `INVALID_ARGUMENT` naming the first problem
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` naming the first problem
  */
 export function parseFixtures(data: unknown, source = 'fixtures'): CommandFixture[] {
   const parsed = fileSchema.safeParse(data);
@@ -85,7 +85,7 @@ export function parseFixtures(data: unknown, source = 'fixtures'): CommandFixtur
  *
  * @param path - the file
  * @returns the fixtures in file order
- * @throws {@link StorageError} `NOT_FOUND` when the file does not exist; `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the file does not exist; `INVALID_ARGUMENT`
  *   when it is not JSON or not a fixture list
  * @example
  * ```ts

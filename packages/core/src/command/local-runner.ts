@@ -117,7 +117,7 @@ export class LocalRunner implements CommandRunner {
    * @param argv - program first, then its arguments
    * @param options - stdin, stdout stream, timeout, signal, env, accepted exit codes
    * @returns captured stdout (empty when piped), stderr and the exit code
-   * @throws {@link CommandError} `COMMAND_FAILED` on an exit code outside `okExitCodes`, a
+   * @throws {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` on an exit code outside `okExitCodes`, a
    *   program that is not found (`details.notFound`), a failed input or output stream, or
    *   too much captured output; `TIMEOUT` when killed after the timeout; `ABORTED` when the
    *   signal was aborted; `INVALID_ARGUMENT` for an argument with a NUL character

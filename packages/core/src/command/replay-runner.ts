@@ -147,8 +147,8 @@ export class ReplayRunner implements CommandRunner {
    * @param argv - program first, then its arguments
    * @param options - stdin is read and compared, stdout streams get the recorded bytes
    * @returns the recorded output and exit code
-   * @throws {@link StorageError} `INTERNAL` for a command without a fixture or with other
-   *   standard input than recorded; {@link CommandError} `COMMAND_FAILED` for a recorded exit
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INTERNAL` for a command without a fixture or with other
+   *   standard input than recorded; {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` for a recorded exit
    *   code outside `okExitCodes` (as the real run would); `ABORTED` for an aborted signal
    */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {

@@ -27,7 +27,7 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /**
    * Exit codes that are not failures (default `[0]`). A command ending with any other code
-   * rejects with a {@link CommandError}.
+   * rejects with a {@link @stowage/core!index.CommandError | CommandError}.
    */
   readonly okExitCodes?: readonly number[];
 }
@@ -46,8 +46,8 @@ export interface CommandResult {
  * Runs argv arrays. Never a shell string: every implementation passes the arguments as they
  * are (the ssh runner quotes each one for the remote shell).
  *
- * @throws {@link CommandError} `COMMAND_FAILED` on an exit code not in `okExitCodes`, or when
- *   the program cannot be started; {@link StorageError} `TIMEOUT` and `ABORTED`
+ * @throws {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` on an exit code not in `okExitCodes`, or when
+ *   the program cannot be started; {@link @stowage/core!index.StorageError | StorageError} `TIMEOUT` and `ABORTED`
  */
 export interface CommandRunner {
   /**

@@ -39,7 +39,7 @@ export function quoteShellArg(arg: string): string {
  * @param argv - program first, then its arguments
  * @param env - extra variables for the command (names must be shell variable names)
  * @returns the command string to hand to `ssh`
- * @throws {@link CommandError} `INVALID_ARGUMENT` when the program name is empty, starts with
+ * @throws {@link @stowage/core!index.CommandError | CommandError} `INVALID_ARGUMENT` when the program name is empty, starts with
  *   `-` or contains `=` (`env` would take it for an option or a variable), when a variable
  *   name is not `[A-Za-z_][A-Za-z0-9_]*`, or when any word contains a NUL character
  * @example

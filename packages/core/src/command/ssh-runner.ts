@@ -129,7 +129,7 @@ export function sshArgv(options: SshRunnerOptions): string[] {
  * ssh client; errors name the remote argv, not the ssh one.
  *
  * An exit code of 255 is what ssh itself returns when it cannot connect or authenticate; it
- * becomes a {@link CommandError} with code `UNAVAILABLE` ("ssh connection failed"), unless the
+ * becomes a {@link @stowage/core!index.CommandError | CommandError} with code `UNAVAILABLE` ("ssh connection failed"), unless the
  * call lists 255 in `okExitCodes`. (A remote command that itself exits 255 is reported the same
  * way: ssh cannot tell the two apart.)
  *
@@ -175,7 +175,7 @@ export class SshRunner implements CommandRunner {
    * @param argv - program first, then its arguments (looked up on the remote `PATH`)
    * @param options - stdin, stdout stream, timeout, signal, env, accepted exit codes
    * @returns captured stdout (empty when piped), stderr and the exit code
-   * @throws {@link CommandError} `COMMAND_FAILED` on an exit code outside `okExitCodes` or when
+   * @throws {@link @stowage/core!index.CommandError | CommandError} `COMMAND_FAILED` on an exit code outside `okExitCodes` or when
    *   the ssh client is missing; `UNAVAILABLE` when ssh cannot connect (exit code 255);
    *   `TIMEOUT`; `ABORTED`; `INVALID_ARGUMENT` for a NUL character, a bad variable name, or a
    *   program name starting with `-` or containing `=`

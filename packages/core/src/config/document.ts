@@ -10,7 +10,20 @@
  * @module
  */
 import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
-import type { StorageCfgSection } from './section-config.js';
+
+/** One section of a `storage.cfg` file, values as raw text. */
+export interface StorageCfgSection {
+  /** The storage type from the header, e.g. `dir`. */
+  readonly type: string;
+  /** The storage id from the header, e.g. `local`. */
+  readonly storage: string;
+  /** The options in file order; a key written alone (a flag such as `disable`) has the value `''`. */
+  readonly options: Record<string, string>;
+  /** The 1-based line of the header (0 for sections not read from a file). */
+  readonly line: number;
+  /** The 1-based line of each option, when read from a file. */
+  readonly optionLines?: Readonly<Record<string, number>>;
+}
 
 /** One section of a parsed {@link StorageCfgDocument}. */
 export interface StorageCfgDocumentSection extends StorageCfgSection {

@@ -8,7 +8,8 @@ import { constants } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, StorageError } from '../errors.js';
-import { configToSection, formatStorageCfg, parseStorageCfg, type StorageCfgSection } from './section-config.js';
+import type { StorageCfgSection } from './document.js';
+import { configToSection, formatStorageCfg, parseStorageCfg } from './section-config.js';
 
 /**
  * Reads a config file's bytes. A file that does not exist reads as `undefined`. The file is

@@ -19,21 +19,7 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { checkHeader, checkOptionLine, parseStorageCfgDocument } from './document.js';
-
-/** One section of a `storage.cfg` file, values as raw text. */
-export interface StorageCfgSection {
-  /** The storage type from the header, e.g. `dir`. */
-  readonly type: string;
-  /** The storage id from the header, e.g. `local`. */
-  readonly storage: string;
-  /** The options in file order; a key written alone (a flag such as `disable`) has the value `''`. */
-  readonly options: Record<string, string>;
-  /** The 1-based line of the header (0 for sections not read from a file). */
-  readonly line: number;
-  /** The 1-based line of each option, when read from a file. */
-  readonly optionLines?: Readonly<Record<string, number>>;
-}
+import { checkHeader, checkOptionLine, parseStorageCfgDocument, type StorageCfgSection } from './document.js';
 
 /**
  * Parses the text of a `storage.cfg` file.

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import * as fs from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
@@ -99,16 +100,9 @@ async function removeStaleLock(lockPath: string, staleMs: number): Promise<void>
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Waits `ms`, or less when `signal` aborts (the caller looks at the signal next). */
+async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 /**

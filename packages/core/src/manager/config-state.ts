@@ -5,11 +5,12 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageConfig } from '../config/base-schema.js';
-import { parseStorageCfgDocument, type StorageCfgDocument } from '../config/document.js';
+import { parseStorageCfgDocument, type StorageCfgDocument, type StorageCfgSection } from '../config/document.js';
 import { FileConfigStore } from '../config/file-store.js';
 import { MemoryConfigStore } from '../config/memory-store.js';
-import { configToSection, formatStorageCfg, sectionToConfig, type StorageCfgSection } from '../config/section-config.js';
+import { configToSection, formatStorageCfg, sectionToConfig } from '../config/section-config.js';
 import type { ConfigSnapshot, ConfigStore } from '../config/store.js';
 import { describeConfigIssues, validateStorageConfig } from '../config/validate.js';
 import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
@@ -116,10 +117,6 @@ export function openConfigStore(options: StorageManagerOptions, registry: Plugin
   if (options.configStore) return options.configStore;
   if (options.configFile !== undefined) return new FileConfigStore(options.configFile, { lockTimeoutMs: options.lockTimeoutMs });
   return new MemoryConfigStore(formatStorageCfg(checkConfigObjects(registry, options.config ?? [], hasSharedLocks)));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The storage configuration as the manager holds it. Internal. */

@@ -23,7 +23,7 @@ export const MAX_NOTES_BYTES = 32 * 1024;
  *
  * @param size - the candidate size in bytes
  * @param what - what the size is for, in the message
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertValidSize(size: number, what = 'size'): void {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size > MAX_VOLUME_SIZE) {
@@ -41,7 +41,7 @@ export function assertValidSize(size: number, what = 'size'): void {
  * @param format - the image's format
  * @param size - the size in bytes
  * @param what - what the size is for, in the message
- * @throws {@link StorageError} `INVALID_ARGUMENT`, with `details.maxSize` when the format's limit is passed
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, with `details.maxSize` when the format's limit is passed
  * @example
  * ```ts
  * assertSizeFor({ maxSize: { vmdk: 2 ** 50 } }, 'vmdk', 7 * 2 ** 50); // throws INVALID_ARGUMENT: past 1 PiB
@@ -61,7 +61,7 @@ export function assertSizeFor(capabilities: Pick<PluginCapabilities, 'maxSize'>,
  * Throws unless `snapshot` is a valid snapshot name (see {@link SNAPSHOT_NAME_RE}).
  *
  * @param snapshot - the candidate name
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertValidSnapshotName(snapshot: string): void {
   if (typeof snapshot !== 'string' || !SNAPSHOT_NAME_RE.test(snapshot)) {
@@ -77,7 +77,7 @@ export function assertValidSnapshotName(snapshot: string): void {
  * @param name - the candidate name, e.g. `vm-100-disk-3.qcow2` or `vm-100-cloudinit`
  * @param vmid - the owning guest
  * @param allowBase - also accept `base-<vmid>-` names
- * @throws {@link StorageError} `INVALID_VOLUME_ID` for unsafe characters; `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` for unsafe characters; `INVALID_ARGUMENT`
  *   when the name does not belong to the guest
  */
 export function assertDiskNameFor(name: string, vmid: number, allowBase = false): void {
@@ -95,7 +95,7 @@ export function assertDiskNameFor(name: string, vmid: number, allowBase = false)
  * Throws unless `feature` is one of {@link FEATURES}.
  *
  * @param feature - the candidate
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertFeature(feature: string): asserts feature is Feature {
   if (!(FEATURES as readonly string[]).includes(feature)) {
@@ -109,7 +109,7 @@ export function assertFeature(feature: string): asserts feature is Feature {
  *
  * @param attribute - the attribute
  * @param value - the new value
- * @throws {@link StorageError} `INVALID_ARGUMENT`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
  */
 export function assertAttributeValue(attribute: VolumeAttribute, value: unknown): void {
   const bad = (why: string): never => {

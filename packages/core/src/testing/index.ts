@@ -1,17 +1,34 @@
 /**
  * `@stowage/core/testing`: the conformance kit that every storage plugin (ours and third
- * parties') runs with {@link describeStoragePlugin}, its groups one by one, and the `memory`
- * reference plugin.
+ * parties') runs with {@link describeStoragePlugin}, its groups one by one, the `memory`
+ * reference plugin, and the runners tests use: {@link ReplayRunner} (recorded output),
+ * {@link RecordingRunner} (records it) and {@link FaultInjectingRunner} (fails chosen commands).
  *
  * @packageDocumentation
  */
 export { expectCode, outcomeOf } from './assert.js';
+export {
+  FaultInjectingRunner,
+  type FaultInjectingRunnerOptions,
+  type FaultSelector,
+} from '../command/fault-runner.js';
+export {
+  decodeFixtureBytes,
+  encodeFixtureBytes,
+  loadFixtures,
+  parseFixtures,
+  saveFixtures,
+  type CommandFixture,
+  type FixtureBytes,
+} from '../command/fixtures.js';
+export { RecordingRunner, ReplayRunner, type ReplayRunnerOptions } from '../command/replay-runner.js';
 export { BAD_SNAPSHOT_NAMES, BAD_VMIDS, badDiskNames, badSizes, badVolnames, type BadValue } from './bad-values.js';
 export { byteSink, firstDifference, patternBytes, rawSizeStream, type ByteSink } from './bytes.js';
 export { DEFAULT_CASE_TIMEOUT_MS, describeStoragePlugin, STORAGE_SUITE_GROUPS, useStorageKit, type StorageSuiteGroup } from './describe.js';
 export { allOf, effectiveCapabilities, featureGate, formatWith, gate, type Gate, type KitCapabilities } from './gates.js';
 export { DEFAULT_SIZE_UNIT, DEFAULT_VMID_RANGE, StorageKit, type KitAllocOptions, type KitFill } from './kit.js';
 export * from './memory/index.js';
+export { pluginContext, RecordingLog, type LogLine, type PluginContextOptions } from './plugin-context.js';
 export { descendantProcesses, processEnded, waitForProcessesEnded, type ProcessEntry } from './processes.js';
 export type {
   HostileKind,

@@ -103,7 +103,7 @@ export interface KitFaultInjector {
  * child: {
  *   pluginModule: '@stowage/plugin-zfs',
  *   pluginExport: 'ZfsPoolPlugin',
- *   runner: { module: '@stowage/core', export: 'SshRunner', options: { host: '127.0.0.1', port: 2222, user: 'root' } },
+ *   runner: { module: '@stowage/core/plugin', export: 'SshRunner', options: { host: '127.0.0.1', port: 2222, user: 'root' } },
  * },
  * ```
  */

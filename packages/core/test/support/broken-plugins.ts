@@ -19,8 +19,7 @@ import type {
   VolumeSizeInfo,
 } from '../../src/plugin-types.js';
 import { cloneArgs, createArgs, destroyArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
-import type { MemoryConfig } from '../../src/testing/memory/config.js';
-import { memoryPool } from '../../src/testing/memory/plugin.js';
+import { memoryPool, type MemoryConfig } from '../../src/testing/memory/config.js';
 import { defineMemoryPlugin } from '../../src/testing/memory/variant.js';
 
 /** Declares `shrink: false` and has no size info (so the manager cannot check), but shrinks anyway. */

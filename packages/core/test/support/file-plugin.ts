@@ -14,35 +14,37 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { z } from 'zod';
 import {
   API_VERSION,
+  StorageError,
+  type AttributeValue,
+  type ImageInfo,
+  type ParsedVolume,
+  type PluginCapabilities,
+  type SnapshotInfo,
+  type StorageStatus,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
   baseStorageConfigSchema,
   fixedOption,
   readSizeHeader,
   encodeSizeHeader,
-  StorageError,
   StoragePlugin,
   type AllocImageRequest,
-  type AttributeValue,
   type CloneImageRequest,
   type GetAttributeRequest,
-  type ImageInfo,
   type ListImagesRequest,
-  type ParsedVolume,
   type PathRequest,
-  type PluginCapabilities,
   type PluginContext,
   type RenameVolumeRequest,
-  type SnapshotInfo,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
-  type StorageStatus,
   type UpdateAttributeRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
-  type VolumePath,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type VolumeSizeInfo,
-} from '@stowage/core';
+} from '@stowage/core/plugin';
 
 export const fileConfigSchema = baseStorageConfigSchema.extend({
   type: z.literal('testfile'),

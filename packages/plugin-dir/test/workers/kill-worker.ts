@@ -10,7 +10,8 @@
  * stops reading), alloc (a 1 GiB qcow2 with preallocation=full).
  */
 import { Readable, Writable } from 'node:stream';
-import { encodeSizeHeader, StorageManager } from '@stowage/core';
+import { encodeSizeHeader } from '@stowage/core/plugin';
+import { StorageManager } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
 
 const [mode, path, lockDir] = process.argv.slice(2);

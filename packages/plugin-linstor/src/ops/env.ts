@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { PluginContext } from '@stowage/core';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { PluginContext } from '@stowage/core/plugin';
 import type { CallOptions, LinstorClient } from '../client/linstor-client.js';
 import type { LinstorConfig } from '../config.js';
 
@@ -28,17 +29,8 @@ export interface LinstorEnv {
  * @param ms - how long
  * @param signal - abort signal
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, signal ? { signal } : {}).catch((e: unknown) => {
+    throw signal?.aborted ? signal.reason : e;
   });
 }

@@ -11,7 +11,7 @@ import { StorageError } from '@stowage/core';
 import { deleteResourceDefinition, listResourceDefinitions, restoreSnapshot } from '../client/api.js';
 import { linstorSnapshotName, sameLinstorName } from '../names.js';
 import type { LinstorEnv } from './env.js';
-import { snapshotInfo } from './snapshots.js';
+import { snapshotInfo } from './snapshot-info.js';
 import { buildVolumes, type LinstorVolume } from './view.js';
 import { viewResources } from '../client/api.js';
 

@@ -6,7 +6,9 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { encodeSizeHeader, readSizeHeader, StorageError, type ProgressCallback, type VolumeImportRequest } from '@stowage/core';
+import { pipeline } from 'node:stream/promises';
+import { encodeSizeHeader, exactLength, readSizeHeader, reportProgress, writeAll, type VolumeImportRequest } from '@stowage/core/plugin';
+import { StorageError, type ProgressCallback } from '@stowage/core';
 import { activate, deactivate } from './activate.js';
 import type { LinstorEnv } from './env.js';
 import { dropSnapshotVolume, openSnapshotVolume } from './snapshot-volume.js';
@@ -35,19 +37,6 @@ export async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path
       if (now) await deactivate(env, now);
     }
   }
-}
-
-function write(output: Writable, chunk: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    output.once('error', onError);
-    const ok = output.write(chunk, (e) => {
-      output.off('error', onError);
-      if (e) reject(e);
-      else if (ok) resolve();
-    });
-    if (!ok) output.once('drain', () => resolve());
-  });
 }
 
 /**
@@ -87,7 +76,7 @@ async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: 
   {
     const fh = await open(path, 'r');
     try {
-      await write(output, encodeSizeHeader(v.size));
+      await writeAll(output, encodeSizeHeader(v.size));
       const buf = Buffer.alloc(Math.min(CHUNK, Math.max(1, v.size)));
       let done = 0;
       while (done < v.size) {
@@ -96,9 +85,9 @@ async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: 
         if (bytesRead === 0) {
           throw new StorageError('CORRUPT', `device ${path} ended after ${done} of ${v.size} bytes`, { details: { path, done, size: v.size } });
         }
-        await write(output, Uint8Array.prototype.slice.call(buf, 0, bytesRead));
+        await writeAll(output, Uint8Array.prototype.slice.call(buf, 0, bytesRead));
         done += bytesRead;
-        onProgress?.({ done, total: v.size });
+        reportProgress(onProgress, { done, total: v.size });
       }
     } finally {
       await fh.close();
@@ -114,7 +103,7 @@ async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: 
  * @param input - the stream, positioned after the header
  * @param size - the payload size from the header
  * @param onProgress - progress reports
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends early or the volume is too small
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends early, carries more than its header announced, or the volume is too small
  * @see Proxmox `volume_import` (`raw+size`)
  */
 export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readable, size: number, onProgress?: ProgressCallback): Promise<void> {
@@ -125,18 +114,14 @@ export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readab
     const fh = await open(path, 'r+');
     try {
       let done = 0;
-      for await (const chunk of input as AsyncIterable<Buffer | string>) {
-        if (env.ctx.signal?.aborted) throw new StorageError('ABORTED', 'import aborted');
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        const take = Math.min(bytes.length, size - done);
-        if (take > 0) await fh.write(bytes, 0, take, done);
-        done += take;
-        onProgress?.({ done, total: size });
-        if (done >= size) break;
-      }
-      if (done < size) {
-        throw new StorageError('INVALID_ARGUMENT', `truncated stream: got ${done} of ${size} bytes`, { details: { got: done, expected: size } });
-      }
+      const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
+        for await (const bytes of source) {
+          if (env.ctx.signal?.aborted) throw new StorageError('ABORTED', 'import aborted');
+          await fh.write(bytes, 0, bytes.length, done);
+          done += bytes.length;
+        }
+      };
+      await pipeline(input, exactLength(size, { onProgress }), sink);
       await fh.sync();
     } finally {
       await fh.close();

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { currentOwner, formatOwner, ownerState, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { currentOwner, formatOwner, ownerState } from '@stowage/core/plugin';
+import { StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import { deleteResourceDefinition, listResourceDefinitions, modifyResourceDefinition } from '../client/api.js';
 import type { CallOptions } from '../client/linstor-client.js';
 import type { ResourceDefinitionJson } from '../client/types.js';

@@ -2,7 +2,8 @@
  * Plugin contexts for tests that call the plugin directly (fixture capture and replay), the way
  * the manager makes them: a fresh operation cache per call.
  */
-import { OperationCache, type CommandRunner, type Logger, type PluginContext, type TtlCache } from '@stowage/core';
+import { OperationCache, type CommandRunner, type PluginContext, type TtlCache } from '@stowage/core/plugin';
+import { type Logger } from '@stowage/core';
 import type { LvmThinConfig } from '../../src/config.js';
 
 /** A logger that keeps what it was told. */

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { encodeSizeHeader, isStorageError, type CommandRunner, type PluginContext } from '@stowage/core';
+import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { isStorageError } from '@stowage/core';
 import type { LvmThinConfig } from '../../src/config.js';
 import { LvmThinPlugin } from '../../src/lvmthin-plugin.js';
 import { CAPTURE_CONFIG } from './context.js';

@@ -2,7 +2,8 @@
  * Plugin contexts for tests that call the plugin directly (fixture capture and replay), the way
  * the manager makes them for a write: a fresh operation cache per call, nothing shared.
  */
-import { OperationCache, type CommandRunner, type Logger, type PluginContext } from '@stowage/core';
+import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { type Logger } from '@stowage/core';
 import type { ZfsPoolConfig } from '../../src/config.js';
 
 /** A logger that keeps what it was told. */

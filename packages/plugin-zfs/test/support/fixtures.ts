@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFixtures, type CommandFixture } from '@stowage/core';
+import { loadFixtures, type CommandFixture } from '@stowage/core/testing';
 import { SCENARIO_DIR } from '../capture.js';
 
 /** One recorded command with the file it came from. */

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { encodeSizeHeader, isStorageError, type CommandRunner, type PluginContext, type StreamFormat } from '@stowage/core';
+import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { isStorageError, type StreamFormat } from '@stowage/core';
 import type { ZfsPoolConfig } from '../../src/config.js';
 import type { ZfsTuning } from '../../src/exec.js';
 import { ZfsPoolPlugin } from '../../src/zfs-plugin.js';

@@ -7,7 +7,8 @@
  */
 import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { saveFixtures, type CommandFixture, type CommandRunner } from '@stowage/core';
+import { saveFixtures, type CommandFixture } from '@stowage/core/testing';
+import { type CommandRunner } from '@stowage/core/plugin';
 import { GUEST_DIR } from '../paths.js';
 import { runProgram } from '../proc.js';
 import { freshPools } from '../pools.js';
@@ -77,7 +78,7 @@ export async function captureFixtures(runner: CommandRunner, options: CaptureOpt
       '',
       'Written by `pnpm testbed capture` (packages/testbed/src/capture): each file is a list of command',
       'fixtures (`argv`, `stdout`, `stderr`, `exitCode`, exactly as the real tools printed them) that',
-      '`loadFixtures` and `ReplayRunner` from `@stowage/core` read. Do not edit by hand; capture again.',
+      '`loadFixtures` and `ReplayRunner` from `@stowage/core/testing` read. Do not edit by hand; capture again.',
       '',
       `Guest: ${version}`,
       '',

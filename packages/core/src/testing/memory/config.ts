@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { PluginCapabilities, VolumeAttribute } from '../../capabilities.js';
 import { baseStorageConfigSchema, type StorageConfig } from '../../config/base-schema.js';
 import { fixedOption } from '../../config/options.js';
+import type { PluginContext } from '../../plugin-types.js';
 
 /**
  * Makes the config schema of a memory plugin type: the base options plus `pool`, the namespace
@@ -27,6 +28,14 @@ export const memoryConfigSchema = memoryConfigSchemaFor('memory');
 
 /** A validated memory storage config. */
 export type MemoryConfig = StorageConfig & { readonly pool?: string | undefined };
+
+/** The property that marks a volume being imported; its value is the importer's owner token. */
+export const INCOMPLETE_PROP = 'stowage-incomplete';
+
+/** The pool a storage uses: its `pool` option, else its storage id. */
+export function memoryPool(ctx: PluginContext<MemoryConfig>): string {
+  return ctx.config.pool ?? ctx.storeId;
+}
 
 /**
  * What a memory plugin variant can do; everything is on for the `memory` plugin itself.

@@ -4,9 +4,9 @@
  * @module
  */
 export { MEMORY_TOOL } from './commands.js';
-export { memoryCapabilities, memoryConfigSchema, memoryConfigSchemaFor, type MemoryBehaviour, type MemoryConfig } from './config.js';
+export { memoryCapabilities, memoryConfigSchema, memoryConfigSchemaFor, memoryPool, type MemoryBehaviour, type MemoryConfig } from './config.js';
 export { parseMemoryVolname } from './names.js';
-export { MemoryPlugin, memoryPool, type MemoryListedVolume } from './plugin.js';
+export { MemoryPlugin, type MemoryListedVolume } from './plugin.js';
 export { MemoryRunner, type MemoryRunnerOptions } from './runner.js';
 export {
   MemoryStore,

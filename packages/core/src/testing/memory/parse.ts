@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { defineFailureClassifier } from '../../command/classify.js';
 import { isCommandError, StorageError, type StorageErrorCode } from '../../errors.js';
 import type { MemorySnapshotRecord, MemoryUsage, MemoryVolumeRecord } from './store.js';
 
@@ -68,7 +69,7 @@ export function parseUsage(text: string): MemoryUsage {
   return lines[0] as MemoryUsage;
 }
 
-const CLASSES: readonly [RegExp, StorageErrorCode][] = [
+const memoryFailures = defineFailureClassifier([
   [/does not exist/, 'NOT_FOUND'],
   [/already exists/, 'ALREADY_EXISTS'],
   [/has dependent clones/, 'IN_USE'],
@@ -76,7 +77,7 @@ const CLASSES: readonly [RegExp, StorageErrorCode][] = [
   [/out of space|do not fit/, 'NO_SPACE'],
   [/input ended after|input longer than/, 'INVALID_ARGUMENT'],
   [/is read-only/, 'INVALID_ARGUMENT'],
-];
+]);
 
 /**
  * The stable code of a failed `stowage-memory` command, read from its stderr, or `undefined`
@@ -85,7 +86,7 @@ const CLASSES: readonly [RegExp, StorageErrorCode][] = [
  * @param stderr - the command's standard error
  */
 export function classifyStderr(stderr: string): StorageErrorCode | undefined {
-  return CLASSES.find(([re]) => re.test(stderr))?.[1];
+  return memoryFailures.codeOf(stderr);
 }
 
 /**

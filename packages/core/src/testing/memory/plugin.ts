@@ -55,7 +55,7 @@ import {
   snapshotArgs,
   snapshotsArgs,
 } from './commands.js';
-import { memoryCapabilities, memoryConfigSchema, type MemoryConfig } from './config.js';
+import { INCOMPLETE_PROP, memoryCapabilities, memoryConfigSchema, memoryPool, type MemoryConfig } from './config.js';
 import { assertNewVolumeName, isImageName, listedVolname, parseMemoryVolname } from './names.js';
 import { parseSnapshotList, parseUsage, parseVolumeList, rethrowClassified } from './parse.js';
 import type { MemorySnapshotRecord, MemoryVolumeRecord } from './store.js';
@@ -67,14 +67,6 @@ export interface MemoryListedVolume {
   readonly record: MemoryVolumeRecord;
   /** Its volname (`base-.../vm-...` for a linked clone of a base). */
   readonly volname: string;
-}
-
-/** The property that marks a volume being imported; its value is the importer's owner token. */
-export const INCOMPLETE_PROP = 'stowage-incomplete';
-
-/** The pool a storage uses: its `pool` option, else its storage id. */
-export function memoryPool(ctx: PluginContext<MemoryConfig>): string {
-  return ctx.config.pool ?? ctx.storeId;
 }
 
 /**

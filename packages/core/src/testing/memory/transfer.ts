@@ -5,14 +5,26 @@
  */
 import { pipeline } from 'node:stream';
 import { StorageError } from '../../errors.js';
-import type { PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
+import type { FindFreeDisknameRequest, ParsedVolume, PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
 import { countingStream, encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
 import { currentOwner, formatOwner } from '../../owner.js';
+import { reportProgress } from '../../progress.js';
 import { createArgs, destroyIdentifiedArgs, readArgs, setArgs, writeArgs } from './commands.js';
-import type { MemoryConfig } from './config.js';
+import { INCOMPLETE_PROP, memoryPool, type MemoryConfig } from './config.js';
 import { parseCreated, rethrowClassified } from './parse.js';
-import type { MemoryPlugin } from './plugin.js';
-import { INCOMPLETE_PROP, memoryPool } from './plugin.js';
+import type { MemorySnapshotRecord, MemoryVolumeRecord } from './store.js';
+
+/** What a transfer needs of the plugin: its lookups and its free-name search. */
+export interface MemoryVolumes {
+  /** Every volume in the pool, finished or not. */
+  records(ctx: PluginContext<MemoryConfig>): Promise<MemoryVolumeRecord[]>;
+  /** The finished volume a volname names; `NOT_FOUND` otherwise. */
+  find(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemoryVolumeRecord>;
+  /** The snapshots of a volume, oldest first. */
+  snapshots(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemorySnapshotRecord[]>;
+  /** The lowest free disk name of a vmid. */
+  findFreeDiskname(ctx: PluginContext<MemoryConfig>, request: FindFreeDisknameRequest): Promise<string>;
+}
 
 function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: string): void {
   if (request.format !== 'raw+size') {
@@ -32,7 +44,7 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: s
  * @param request - volume, format (`raw+size`), output, snapshot, progress
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for other formats, `NOT_FOUND`
  */
-export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryConfig>, request: VolumeExportRequest): Promise<void> {
+export async function exportRaw(plugin: MemoryVolumes, ctx: PluginContext<MemoryConfig>, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request, 'export');
   const record = await plugin.find(ctx, request.volume);
   let size = record.size;
@@ -47,7 +59,7 @@ export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryC
   }
   const total = SIZE_HEADER_BYTES + size;
   await writeAll(request.output, encodeSizeHeader(size));
-  request.onProgress?.({ done: SIZE_HEADER_BYTES, total });
+  reportProgress(request.onProgress, { done: SIZE_HEADER_BYTES, total });
   const sink = forwardInto(request.output, request.onProgress, total, SIZE_HEADER_BYTES);
   try {
     await ctx.run(readArgs(memoryPool(ctx), record.name, request.snapshot), { stdout: sink.stream });
@@ -72,7 +84,7 @@ export async function exportRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryC
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated
  *   or overlong stream, empty volume), `NO_SPACE`
  */
-export async function importRaw(plugin: MemoryPlugin, ctx: PluginContext<MemoryConfig>, request: VolumeImportRequest): Promise<string> {
+export async function importRaw(plugin: MemoryVolumes, ctx: PluginContext<MemoryConfig>, request: VolumeImportRequest): Promise<string> {
   onlyRawSize(request, 'import');
   if (request.snapshot !== undefined) {
     throw new StorageError('NOT_SUPPORTED', 'memory storage cannot import into a snapshot', { details: { snapshot: request.snapshot } });

@@ -1,0 +1,108 @@
+/**
+ * `@stowage/core/plugin`: what a plugin author needs besides the types of `@stowage/core`: the
+ * {@link StoragePlugin} base class, the {@link PluginContext} and request shapes, the config
+ * schema helpers, command runners, and the helpers for streams, files, names, owners and undo.
+ *
+ * @packageDocumentation
+ */
+export { OperationCache, TtlCache, type TtlCacheOptions } from './cache.js';
+export {
+  abortedError,
+  assertArgv,
+  describeArgv,
+  exitCodeError,
+  shortenOutput,
+  spawnError,
+  STDERR_LIMIT,
+  timeoutError,
+  type ExitFacts,
+} from './command/failure.js';
+export { classifyCommandError, defineFailureClassifier, type FailureClassifier, type StderrRule } from './command/classify.js';
+export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
+export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
+export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
+export { RUN_ID_VARIABLE, SshRunner, sshArgv, type SshRunnerOptions } from './command/ssh-runner.js';
+export { baseStorageConfigSchema, type StorageConfigSchema } from './config/base-schema.js';
+export {
+  boolOption,
+  contentOption,
+  contentTypeSchema,
+  type ContentTypeValues,
+  FIXED_META_KEY,
+  fixedKeys,
+  fixedOption,
+  intOption,
+  listOption,
+  nodeNameSchema,
+} from './config/options.js';
+export { currentOwner, formatOwner, ownerState, parseOwner, processStart, type OperationOwner, type OwnerState } from './owner.js';
+export {
+  assertAttributeValue,
+  assertDiskNameFor,
+  assertFeature,
+  assertSizeFor,
+  assertValidSize,
+  assertValidSnapshotName,
+  MAX_NOTES_BYTES,
+  MAX_VOLUME_SIZE,
+  SNAPSHOT_NAME_RE,
+} from './manager/input.js';
+export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
+export { imageContent, imageListEntries } from './guests.js';
+export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';
+export type {
+  ActivateVolumeRequest,
+  AllocImageRequest,
+  CloneImageRequest,
+  CollectGarbageRequest,
+  CreateBaseRequest,
+  FindFreeDisknameRequest,
+  FreeImageRequest,
+  GetAttributeRequest,
+  HasFeatureRequest,
+  ListImagesRequest,
+  ListVolumesRequest,
+  PathRequest,
+  PathToVolnameRequest,
+  PluginContext,
+  RenameVolumeRequest,
+  SnapshotDeleteRequest,
+  SnapshotRequest,
+  SnapshotRollbackRequest,
+  TransferFormatsRequest,
+  TransferOptions,
+  UpdateAttributeRequest,
+  VolumeExportRequest,
+  VolumeImportRequest,
+  VolumeRequest,
+  VolumeResizeRequest,
+} from './plugin-types.js';
+export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLengthStream } from './exact-length.js';
+export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
+export { reportProgress } from './progress.js';
+export { isAllZero, SPARSE_BLOCK, writeSparse } from './sparse.js';
+export { StoragePlugin } from './storage-plugin.js';
+export {
+  countingStream,
+  decodeSizeHeader,
+  encodeSizeHeader,
+  forwardInto,
+  hasSizeHeader,
+  negotiateFormat,
+  readSizeHeader,
+  SIZE_HEADER_BYTES,
+  streamDataFormat,
+  writeAll,
+  type CountingStream,
+  type CountingStreamOptions,
+  type Forwarder,
+} from './transfer.js';
+export { undoing, withUndo, type RegisterUndo } from './undo.js';
+export {
+  assertSafeVolname,
+  findFreeDiskIndex,
+  formatDiskName,
+  MAX_DISK_INDEX,
+  parseDiskName,
+  type DiskName,
+} from './volume-id.js';
