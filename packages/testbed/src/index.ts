@@ -8,6 +8,7 @@
 export { ensureImage, findImage, lastLines, type EnsureImageOptions, type TestbedImage } from './build.js';
 export { captureFixtures, pluginCaptureScripts, runCase, runPluginCaptures, type CaptureOptions } from './capture/run.js';
 export { holdDevice, releaseDevice, sh, type CaptureCase } from './capture/case.js';
+export { FIXTURE_OWNER, OwnerMaskingRunner } from './capture/owner-mask.js';
 export { LVM_CASES, LVS_REPORT, VGS_REPORT } from './capture/lvm-cases.js';
 export { ZFS_CASES } from './capture/zfs-cases.js';
 export { missingTools, prepareTestbed, setup, type PreparedTestbed, type TestbedTimings } from './global-setup.js';

@@ -3,6 +3,7 @@
  * the manager makes them: a fresh operation cache per call.
  */
 import { OperationCache, type CommandRunner, type Logger, type PluginContext, type TtlCache } from '@stowage/core';
+import { OwnerMaskingRunner } from '../../../testbed/src/capture/owner-mask.js';
 import type { LvmThinConfig } from '../../src/config.js';
 
 /** A logger that keeps what it was told. */
@@ -19,13 +20,15 @@ export class MemoryLog implements Logger {
   }
 }
 
-/** Makes a fresh context for one plugin call. */
+/** Makes a fresh context for one plugin call (node `test`, owner tokens masked: see `OwnerMaskingRunner`). */
 export function pluginContext(
-  runner: CommandRunner,
+  given: CommandRunner,
   config: LvmThinConfig,
   options: { shared?: TtlCache; signal?: AbortSignal; log?: Logger } = {},
 ): PluginContext<LvmThinConfig> {
   const signal = options.signal;
+  // the owner tokens of unfinished volumes are the same stand-in in every capture and replay
+  const runner = new OwnerMaskingRunner(given, 'test');
   return {
     storeId: config.storage,
     config,
