@@ -94,6 +94,10 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
  */
 export async function volumeImport(ctx: LvmThinContext, request: VolumeImportRequest): Promise<string> {
   assertPlain(request, 'import');
+  // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
+  // wait for more input for ever. Listen from the start, so that no early error is missed.
+  const broken = new AbortController();
+  request.input.once('error', (e) => broken.abort(e));
   const target = parseLvmThinVolname(request.volume.volname);
   const size = await readSizeHeader(request.input, ctx.signal ?? undefined);
   if (size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
@@ -103,9 +107,10 @@ export async function volumeImport(ctx: LvmThinContext, request: VolumeImportReq
   return undoing(ctx, async (undo) => {
     undo(() => removeByUuid(ctx, made.uuid));
     const limiter = exactly(size, request.onProgress);
-    request.input.once('error', (e) => limiter.destroy(e));
+    broken.signal.addEventListener('abort', () => limiter.destroy(broken.signal.reason as Error), { once: true });
+    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken.signal] : [broken.signal]);
     try {
-      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, made.name)), { stdin: request.input.pipe(limiter) });
+      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, made.name)), { stdin: request.input.pipe(limiter), signal });
     } catch (e) {
       throw limiter.problem ?? e;
     }

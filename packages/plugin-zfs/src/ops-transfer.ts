@@ -116,10 +116,14 @@ export async function volumeExport(ctx: ZfsContext, request: VolumeExportRequest
 export async function volumeImport(ctx: ZfsContext, request: VolumeImportRequest, tuning: ZfsTuning): Promise<string> {
   assertFormat(request, 'import');
   if (request.format === 'zfs' && request.baseSnapshot !== undefined) return receiveIncrement(ctx, request, request.baseSnapshot);
+  // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
+  // wait for more input for ever. Listen from the start, so that no early error is missed.
+  const broken = new AbortController();
+  request.input.once('error', (e) => broken.abort(e));
   const size = request.format === 'raw+size' ? await readSizeHeader(request.input, ctx.signal ?? undefined) : undefined;
   if (size !== undefined && size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
   const target = await workingVolume(ctx, request.volume, request.allowRename === true);
-  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning);
+  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning, broken.signal);
 }
 
 /** The target, or a free name of the same kind when it is taken and renaming is allowed. */
@@ -188,7 +192,7 @@ async function receiveIncrement(ctx: ZfsContext, request: VolumeImportRequest, b
   });
 }
 
-async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning): Promise<string> {
+async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning, broken: AbortSignal): Promise<string> {
   const { pool } = ctx.config;
   const mark = incompleteMark(ctx);
   await allocImage(ctx, { vmid: target.vmid!, format: 'raw', name: target.name, size }, tuning, mark);
@@ -198,9 +202,10 @@ async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target:
   return undoing(ctx, async (undo) => {
     undo(() => destroyIdentified(ctx, made, tuning));
     const limiter = exactLength(size, request.onProgress);
-    request.input.once('error', (e) => limiter.destroy(e));
+    broken.addEventListener('abort', () => limiter.destroy(broken.reason as Error), { once: true });
+    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken] : [broken]);
     try {
-      await ctx.run(ddWriteArgs(zvolPath(pool, target.name)), { stdin: request.input.pipe(limiter) });
+      await ctx.run(ddWriteArgs(zvolPath(pool, target.name)), { stdin: request.input.pipe(limiter), signal });
     } catch (e) {
       throw limiter.problem ?? e;
     }
