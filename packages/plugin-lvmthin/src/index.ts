@@ -32,6 +32,5 @@ export { lvmNameSchema, lvmThinConfigSchema, type LvmThinConfig } from './config
 export { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, lvmFailureOf, type LvmFailure } from './errors.js';
 export { LvmThinPlugin } from './lvmthin-plugin.js';
 export { incompleteOwner, INCOMPLETE_TAG_PREFIX, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
-export { collectUnfinished, createUnfinished, markWhole, removeByUuid, type MadeLv } from './unfinished.js';
 export { parseBlockdevSize, parseLvsReport, parseVgsReport, type LvRecord, type VgRecord } from './parse.js';
 export { PoolView, usedBytes, type PoolHealth, type PoolUsage, type SnapshotLv } from './pool-view.js';
