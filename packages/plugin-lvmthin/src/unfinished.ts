@@ -16,12 +16,16 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, formatOwner, ownerState, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import { lvchangeDeltagArgs, lvcreateThinArgs, lvremoveByUuidArgs, lvsArgs } from './commands.js';
-import { BUSY_ATTEMPTS, invalidateListing, loadPool, runLvm, settleUdev, type LvmThinContext } from './exec.js';
+import { invalidateListing, loadPool, runLvm, settleUdev, type LvmThinContext } from './exec.js';
 import { lvmFailureOf } from './errors.js';
 import { INCOMPLETE_TAG_PREFIX, incompleteOwner } from './names.js';
 import { parseLvsReport } from './parse.js';
+
+/** How many times {@link removeByUuid} tries while the device is busy. */
+export const REMOVE_ATTEMPTS = 6;
 
 /** An LV this operation made, by name and identity. */
 export interface MadeLv {
@@ -74,7 +78,8 @@ export async function markWhole(ctx: LvmThinContext, made: MadeLv): Promise<void
 
 /**
  * Removes the LV with this UUID, whatever its name is now; nothing when it is gone. A busy
- * device is waited for (udev), a bounded number of times. Runs after an abort too.
+ * device is waited for (udev, then a growing pause; {@link REMOVE_ATTEMPTS} tries, about 5 s
+ * in all). Runs after an abort too.
  *
  * @param ctx - the operation context
  * @param uuid - the LV's UUID
@@ -86,8 +91,11 @@ export async function removeByUuid(ctx: LvmThinContext, uuid: string): Promise<v
       await runLvm(ctx, lvremoveByUuidArgs(ctx.config.vgname, uuid), { cleanup: true, details: { uuid, attempts: attempt } });
       break;
     } catch (e) {
-      if (lvmFailureOf(e) !== 'busy' || attempt >= BUSY_ATTEMPTS) throw e;
+      if (lvmFailureOf(e) !== 'busy' || attempt >= REMOVE_ATTEMPTS) throw e;
+      // udev probing the device goes quickly; the writer of a killed import (a `dd` flushing
+      // what it had) takes a while longer: wait a little more each time
       await settleUdev(ctx, true);
+      await sleep(250 * attempt);
     }
   }
   invalidateListing(ctx);

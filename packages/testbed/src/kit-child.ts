@@ -15,7 +15,8 @@ const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * The kit's `child` hook for a plugin of this repository run against the testbed guest: the
  * plugin from `packages/<dir>/dist`, the core from `packages/core/dist` (build first: `tsc -b`),
- * and an `SshRunner` with {@link testbedSshOptions} of the running guest.
+ * and an `SshRunner` with {@link testbedSshOptions} of the running guest, on a connection of its
+ * own (no shared master).
  *
  * @param dir - the plugin's directory under `packages/`, e.g. `plugin-zfs`
  * @param pluginExport - the plugin class's export name
@@ -32,6 +33,8 @@ export function testbedChild(dir: string, pluginExport: string): KitChildProcess
     pluginModule: pathToFileURL(join(packagesDir, dir, 'dist/index.js')).href,
     pluginExport,
     coreModule,
-    runner: { module: coreModule, export: 'SshRunner', options: testbedSshOptions(runningState()) },
+    // its own connection, not the tests' shared master: killing the child must tear its session
+    // down, as a crash does to a real client's
+    runner: { module: coreModule, export: 'SshRunner', options: testbedSshOptions(runningState(), false) },
   };
 }
