@@ -21,6 +21,8 @@ export const LVS_FIELDS = [
   'lv_time',
   'thin_id',
   'vg_extent_size',
+  'lv_uuid',
+  'lv_tags',
 ] as const;
 
 /** The fields every `vgs` call reports, in this order. */
@@ -73,6 +75,8 @@ export interface ThinLvSpec {
   readonly name: string;
   /** The virtual size in bytes (rounded up to KiB). */
   readonly size: number;
+  /** Tags the LV gets in the same `lvcreate` (`--addtag`), e.g. the mark of an unfinished volume. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /**
@@ -86,7 +90,8 @@ export interface ThinLvSpec {
  * @see Proxmox `PVE::Storage::LvmThinPlugin::alloc_image`
  */
 export function lvcreateThinArgs(spec: ThinLvSpec): string[] {
-  return ['lvcreate', '-ay', '-ky', '-K', '-V', `${toKiB(spec.size)}k`, '--name', spec.name, '--thinpool', `${spec.vg}/${spec.pool}`];
+  const tags = (spec.tags ?? []).flatMap((t) => ['--addtag', t]);
+  return ['lvcreate', '-ay', '-ky', '-K', '-V', `${toKiB(spec.size)}k`, '--name', spec.name, ...tags, '--thinpool', `${spec.vg}/${spec.pool}`];
 }
 
 /** What {@link lvcreateSnapshotArgs} creates. */
@@ -127,6 +132,30 @@ export function lvcreateSnapshotArgs(spec: ThinSnapshotSpec): string[] {
 export function lvremoveArgs(vg: string, lvs: readonly string[]): string[] {
   if (lvs.length === 0) throw new TypeError('lvremoveArgs needs at least one LV');
   return ['lvremove', '-f', ...lvs.map((lv) => `${vg}/${lv}`)];
+}
+
+/**
+ * `lvremove -f` of the one LV of a volume group that has this UUID, chosen by LVM's selection
+ * (`-S lv_uuid=…`) in the same command that removes it: an LV that took the name meanwhile is
+ * never removed. Nothing selected is no error.
+ *
+ * @param vg - the volume group
+ * @param uuid - the LV's UUID, as `lvs` reports it
+ */
+export function lvremoveByUuidArgs(vg: string, uuid: string): string[] {
+  if (!/^[A-Za-z0-9-]+$/.test(uuid)) throw new TypeError(`not an LV UUID: '${uuid}'`);
+  return ['lvremove', '-f', '-S', `lv_uuid=${uuid}`, vg];
+}
+
+/**
+ * `lvchange --deltag`: takes a tag off an LV.
+ *
+ * @param vg - the volume group
+ * @param lv - the LV
+ * @param tag - the tag
+ */
+export function lvchangeDeltagArgs(vg: string, lv: string, tag: string): string[] {
+  return ['lvchange', '--deltag', tag, `${vg}/${lv}`];
 }
 
 /**

@@ -11,11 +11,13 @@ export {
   lvchangeActivateArgs,
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
+  lvchangeDeltagArgs,
   lvchangeUnbaseArgs,
   lvcreateSnapshotArgs,
   lvcreateThinArgs,
   lvextendArgs,
   lvremoveArgs,
+  lvremoveByUuidArgs,
   lvrenameArgs,
   lvsArgs,
   LVS_FIELDS,
@@ -29,6 +31,6 @@ export {
 export { lvmNameSchema, lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 export { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, lvmFailureOf, type LvmFailure } from './errors.js';
 export { LvmThinPlugin } from './lvmthin-plugin.js';
-export { lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
+export { incompleteOwner, INCOMPLETE_TAG_PREFIX, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
 export { parseBlockdevSize, parseLvsReport, parseVgsReport, type LvRecord, type VgRecord } from './parse.js';
 export { PoolView, usedBytes, type PoolHealth, type PoolUsage, type SnapshotLv } from './pool-view.js';

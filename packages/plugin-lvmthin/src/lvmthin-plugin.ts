@@ -17,7 +17,9 @@ import {
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
+  type FindFreeDisknameRequest,
   type FreeImageRequest,
   type ListImagesRequest,
   type PathRequest,
@@ -31,6 +33,7 @@ import {
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
+import { type GarbageReport } from '@stowage/core';
 import { lvmThinCapabilities } from './capabilities.js';
 import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 import { parseLvmThinVolname } from './names.js';
@@ -38,6 +41,7 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
+import { collectUnfinished } from './unfinished.js';
 
 /**
  * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
@@ -114,6 +118,34 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    */
   override allocImage(ctx: PluginContext<LvmThinConfig>, request: AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request);
+  }
+
+  /**
+   * The lowest free `vm-<vmid>-disk-N` (or `base-…`) name, from one `lvs` report; the names of
+   * unfinished volumes (imports under way) count as taken.
+   *
+   * @param ctx - the operation context
+   * @param request - the guest, and whether a base name is wanted
+   * @returns the name
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing)
+   * @see Proxmox `find_free_diskname`
+   */
+  override findFreeDiskname(ctx: PluginContext<LvmThinConfig>, request: FindFreeDisknameRequest): Promise<string> {
+    return volumes.findFreeDiskname(ctx, request);
+  }
+
+  /**
+   * Removes the unfinished volumes (thin LVs tagged `stowage-incomplete=<owner>`) whose owner is
+   * dead, each by the UUID it was listed with (`lvremove -S lv_uuid=…`); a live owner's and
+   * another node's are kept.
+   *
+   * @param ctx - the operation context
+   * @param request - `dryRun`: report only
+   * @returns what was removed and what was kept
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `BUSY`
+   */
+  override collectGarbage(ctx: PluginContext<LvmThinConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
+    return collectUnfinished(ctx, request.dryRun === true);
   }
 
   /**
@@ -303,7 +335,10 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Reads `raw+size` into a new volume (a `base-` target becomes a base); a failure removes it.
+   * Reads `raw+size` into a new volume (a `base-` target becomes a base). The volume is created
+   * under the storage lock, tagged unfinished with this process's owner token (hidden from
+   * listings, not freeable, its name taken), and untagged only when whole; a failure removes it
+   * by its UUID, and one left by a killed process goes with {@link LvmThinPlugin.collectGarbage}.
    *
    * @param ctx - the operation context
    * @param request - the target volume, the input stream, `allowRename`

@@ -5,6 +5,7 @@
  */
 import { assertSafeVolname } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
+import type { LvRecord } from './parse.js';
 
 /** LVM's longest LV name (its `NAME_LEN` less the terminating byte). */
 export const MAX_LV_NAME = 127;
@@ -125,3 +126,18 @@ export function isSnapshotLvOf(lvName: string, volname: string): boolean {
 export function lvDevicePath(vg: string, lv: string): string {
   return `/dev/${vg}/${lv}`;
 }
+
+/** The start of the tag that marks an unfinished LV; the owner token follows. */
+export const INCOMPLETE_TAG_PREFIX = 'stowage-incomplete=';
+
+/**
+ * The owner token of an unfinished LV, from its tags.
+ *
+ * @param lv - the LV (its tags)
+ * @returns the token, or `undefined` when the LV is not marked unfinished
+ */
+export function incompleteOwner(lv: Pick<LvRecord, 'tags'>): string | undefined {
+  const tag = lv.tags.find((t) => t.startsWith(INCOMPLETE_TAG_PREFIX));
+  return tag?.slice(INCOMPLETE_TAG_PREFIX.length);
+}
+

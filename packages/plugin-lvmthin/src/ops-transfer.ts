@@ -18,11 +18,12 @@ import {
 } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume, type ProgressCallback } from '@stowage/core';
 import { blockdevSizeArgs, ddReadArgs, ddWriteArgs, lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
-import { invalidateListing, loadPool, removeLvs, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, loadPool, runLvm, type LvmThinContext } from './exec.js';
 import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
-import { createBase, allocImage } from './ops-volume.js';
+import { assertAllocRequest, makeBase } from './ops-volume.js';
 import { parseBlockdevSize } from './parse.js';
 import { undoing } from './undo.js';
+import { createUnfinished, markWhole, removeByUuid } from './unfinished.js';
 
 function assertPlain(request: TransferOptions & { format: string }, side: 'export' | 'import'): void {
   if (request.format !== 'raw+size') {
@@ -79,9 +80,11 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
 }
 
 /**
- * Reads a `raw+size` stream into a new volume: the volume is made from the size header, filled
- * by `dd` (zero blocks skipped), and for a `base-` target then made a base. A stream shorter or
- * longer than its header, or any failure, removes what was made.
+ * Reads a `raw+size` stream into a new volume: the volume is made from the size header, marked
+ * unfinished with this process's owner (see `unfinished.ts`; the storage lock goes back then),
+ * filled by `dd` (zero blocks skipped), for a `base-` target made a base, and unmarked. A
+ * stream shorter or longer than its header, or any failure, removes the LV this call made,
+ * chosen by its UUID.
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT` (truncated or overlong stream,
  *   zero size), `ALREADY_EXISTS` (unless `allowRename`), `NO_SPACE`
@@ -89,22 +92,31 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
  */
 export async function volumeImport(ctx: LvmThinContext, request: VolumeImportRequest): Promise<string> {
   assertPlain(request, 'import');
+  // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
+  // wait for more input for ever. Listen from the start, so that no early error is missed.
+  const broken = new AbortController();
+  request.input.once('error', (e) => broken.abort(e));
   const target = parseLvmThinVolname(request.volume.volname);
   const size = await readSizeHeader(request.input, ctx.signal ?? undefined);
   if (size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
   const work = await workingName(ctx, target, request.allowRename === true);
+  assertAllocRequest({ vmid: work.vmid!, format: 'raw', name: work.volname, size });
+  const made = await createUnfinished(ctx, { name: work.volname, size });
   return undoing(ctx, async (undo) => {
-    await allocImage(ctx, { vmid: work.vmid!, format: 'raw', name: work.volname, size });
-    undo(() => removeLvs(ctx, [work.volname], { cleanup: true }));
+    undo(() => removeByUuid(ctx, made.uuid));
     const limiter = exactly(size, request.onProgress);
-    request.input.once('error', (e) => limiter.destroy(e));
+    broken.signal.addEventListener('abort', () => limiter.destroy(broken.signal.reason as Error), { once: true });
+    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken.signal] : [broken.signal]);
     try {
-      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, work.volname)), { stdin: request.input.pipe(limiter) });
+      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, made.name)), { stdin: request.input.pipe(limiter), signal });
     } catch (e) {
       throw limiter.problem ?? e;
     }
     if (limiter.problem) throw limiter.problem;
-    return target.isBase ? createBase(ctx, { volume: work }) : work.volname;
+    // a base is made while still marked (the undo removes it by UUID, whatever its name); then unmarked
+    const name = target.isBase ? await makeBase(ctx, made.name, () => undefined) : made.name;
+    await markWhole(ctx, { ...made, name });
+    return name;
   });
 }
 
@@ -117,7 +129,7 @@ async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRenam
   if (!allowRename) {
     throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${target.volname}' already exists`, { details: { volname: target.volname } });
   }
-  const index = findFreeDiskIndex(target.vmid!, view.volumes.keys());
+  const index = findFreeDiskIndex(target.vmid!, view.takenNames());
   return parseLvmThinVolname(formatDiskName({ vmid: target.vmid!, index }));
 }
 

@@ -3,8 +3,11 @@
  *
  * @module
  */
-import { formatVolumeId, StorageError } from '@stowage/core';
 import {
+  findFreeDiskIndex,
+  formatDiskName,
+  type FindFreeDisknameRequest,
+  type RegisterUndo,
   type AllocImageRequest,
   type CloneImageRequest,
   type CreateBaseRequest,
@@ -12,6 +15,7 @@ import {
   type RenameVolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
+import { formatVolumeId, StorageError } from '@stowage/core';
 import {
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
@@ -22,7 +26,7 @@ import {
   lvrenameArgs,
   toKiB,
 } from './commands.js';
-import { invalidateListing, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, loadPool, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { parseLvmThinVolname, snapshotLvName } from './names.js';
 import { undoing } from './undo.js';
 
@@ -39,13 +43,12 @@ function assertNewName(name: string, vmid: number, prefix: 'vm' | 'base' = 'vm')
 }
 
 /**
- * Creates a thin LV: one `lvcreate`, which refuses a name that exists.
+ * Checks an allocation request: raw, a `vm-<vmid>-…` name, a positive whole size.
  *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND` (volume group or
- *   pool), `NO_SPACE` (pool usage in `details`)
- * @see Proxmox `PVE::Storage::LvmThinPlugin::alloc_image`
+ * @param request - the request
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `INVALID_VOLUME_ID`
  */
-export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest): Promise<string> {
+export function assertAllocRequest(request: AllocImageRequest): void {
   if (request.format !== 'raw') {
     throw new StorageError('INVALID_ARGUMENT', `lvmthin storage only holds raw images, not ${request.format}`, { details: { format: request.format } });
   }
@@ -53,6 +56,17 @@ export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest
   if (!Number.isSafeInteger(request.size) || request.size <= 0) {
     throw new StorageError('INVALID_ARGUMENT', `invalid size ${String(request.size)}`, { details: { size: request.size } });
   }
+}
+
+/**
+ * Creates a thin LV: one `lvcreate`, which refuses a name that exists.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND` (volume group or
+ *   pool), `NO_SPACE` (pool usage in `details`)
+ * @see Proxmox `PVE::Storage::LvmThinPlugin::alloc_image`
+ */
+export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest): Promise<string> {
+  assertAllocRequest(request);
   const { vgname: vg, thinpool: pool } = ctx.config;
   try {
     await runLvm(ctx, lvcreateThinArgs({ vg, pool, name: request.name, size: request.size }), { details: { lv: request.name } });
@@ -101,16 +115,43 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
   if (snapshots.length > 0) {
     throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
   }
+  return undoing(ctx, (undo) => makeBase(ctx, volname, undo));
+}
+
+/**
+ * The steps that make an LV a base: rename `vm-…` to `base-…`, read-only and skipped by
+ * activation, deactivate. Each step registers its undo.
+ *
+ * @param ctx - the operation context
+ * @param volname - the `vm-…` LV
+ * @param undo - registers undo steps
+ * @returns the base's name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `NOT_FOUND`, `BUSY`
+ */
+export async function makeBase(ctx: LvmThinContext, volname: string, undo: RegisterUndo): Promise<string> {
   const vg = ctx.config.vgname;
   const base = volname.replace(/^vm-/, 'base-');
-  await undoing(ctx, async (undo) => {
-    await runLvm(ctx, lvrenameArgs(vg, volname, base), { details: { lv: volname } });
-    undo(() => runLvm(ctx, lvrenameArgs(vg, base, volname), { cleanup: true }));
-    await runLvm(ctx, lvchangeBaseArgs(vg, base), { details: { lv: base } });
-    undo(() => runLvm(ctx, lvchangeUnbaseArgs(vg, base), { cleanup: true }));
-    await runLvm(ctx, lvchangeDeactivateArgs(vg, base), { retryBusy: true, details: { lv: base } });
-  });
+  await runLvm(ctx, lvrenameArgs(vg, volname, base), { details: { lv: volname } });
+  undo(() => runLvm(ctx, lvrenameArgs(vg, base, volname), { cleanup: true }));
+  await runLvm(ctx, lvchangeBaseArgs(vg, base), { details: { lv: base } });
+  undo(() => runLvm(ctx, lvchangeUnbaseArgs(vg, base), { cleanup: true }));
+  await runLvm(ctx, lvchangeDeactivateArgs(vg, base), { retryBusy: true, details: { lv: base } });
   return base;
+}
+
+/**
+ * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
+ *
+ * @param ctx - the operation context
+ * @param request - the guest, and whether a base name is wanted
+ * @returns the name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool)
+ * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
+ */
+export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
+  const view = await loadPool(ctx);
+  const index = findFreeDiskIndex(request.vmid, view.takenNames());
+  return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
 }
 
 /**

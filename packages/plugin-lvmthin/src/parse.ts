@@ -45,6 +45,10 @@ export interface LvRecord {
   readonly thinId: number | undefined;
   /** The volume group's extent size in bytes (LV sizes are whole extents), when reported. */
   readonly extentSize: number | undefined;
+  /** The LV's UUID: its identity, which a rename does not change (`''` when not reported). */
+  readonly uuid: string;
+  /** The LV's tags. */
+  readonly tags: readonly string[];
 }
 
 /** One volume group as `vgs` reports it. Sizes in bytes. */
@@ -152,6 +156,8 @@ export function parseLvsReport(output: string): LvRecord[] {
       ctime: epoch(row, 'lv_time', what),
       thinId: optionalInteger(row, 'thin_id', what),
       extentSize: optionalInteger(row, 'vg_extent_size', what),
+      uuid: typeof row['lv_uuid'] === 'string' ? row['lv_uuid'] : '',
+      tags: typeof row['lv_tags'] === 'string' && row['lv_tags'] !== '' ? row['lv_tags'].split(',') : [],
     };
   });
 }

@@ -6,7 +6,7 @@
  */
 import { formatVolumeId } from '@stowage/core';
 import type { LvRecord } from './parse.js';
-import { isSnapshotLvOf, splitSnapshotLvName } from './names.js';
+import { incompleteOwner, isSnapshotLvOf, splitSnapshotLvName } from './names.js';
 
 /** Volume names of this storage: thin LVs named like Proxmox's LVM-thin volumes. */
 const VOLUME_LV_RE = /^(vm|base)-[1-9][0-9]{0,8}-[A-Za-z0-9+_.-]+$/;
@@ -50,8 +50,10 @@ export class PoolView {
   readonly pool: LvRecord | undefined;
   /** The storage's volumes (`vm-`/`base-` thin LVs of the pool), by name, in report order. */
   readonly volumes: ReadonlyMap<string, LvRecord>;
-  /** Every thin LV of the pool, by name. */
+  /** Every thin LV of the pool, by name (unfinished ones too: their names are taken). */
   readonly thinLvs: ReadonlyMap<string, LvRecord>;
+  /** The thin LVs marked unfinished (an import under way, or left by a dead one): not volumes. */
+  readonly unfinished: readonly LvRecord[];
 
   /**
    * @param records - the parsed `lvs` report of the volume group
@@ -61,13 +63,21 @@ export class PoolView {
     this.pool = records.find((r) => r.name === poolName && r.type === 't');
     const thin = new Map<string, LvRecord>();
     const volumes = new Map<string, LvRecord>();
+    const unfinished: LvRecord[] = [];
     for (const r of records) {
       if (r.type !== 'V' || r.pool !== poolName) continue;
       thin.set(r.name, r);
-      if (VOLUME_LV_RE.test(r.name)) volumes.set(r.name, r);
+      if (incompleteOwner(r) !== undefined) unfinished.push(r);
+      else if (VOLUME_LV_RE.test(r.name)) volumes.set(r.name, r);
     }
     this.thinLvs = thin;
     this.volumes = volumes;
+    this.unfinished = unfinished;
+  }
+
+  /** The names of the thin LVs that are volumes or unfinished volumes: every name a new volume must not take. */
+  takenNames(): string[] {
+    return [...this.thinLvs.keys()].filter((n) => VOLUME_LV_RE.test(n));
   }
 
   /**

@@ -11,6 +11,8 @@ import {
   lvcreateThinArgs,
   lvextendArgs,
   lvremoveArgs,
+  lvremoveByUuidArgs,
+  lvchangeDeltagArgs,
   lvrenameArgs,
   lvsArgs,
   toKiB,
@@ -30,7 +32,7 @@ describe('argv builders', () => {
       '--config',
       'report/time_format="%s"',
       '-o',
-      'vg_name,lv_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent,lv_metadata_size,lv_time,thin_id,vg_extent_size',
+      'vg_name,lv_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent,lv_metadata_size,lv_time,thin_id,vg_extent_size,lv_uuid,lv_tags',
       'pve',
     ]);
     expect(lvsArgs('pve', 'data').at(-1)).toBe('pve/data');
@@ -98,6 +100,15 @@ describe('argv builders', () => {
   it('lvremove -f of several LVs, never none', () => {
     expect(lvremoveArgs('pve', ['snap_vm-1-disk-0_a', 'vm-1-disk-0'])).toEqual(['lvremove', '-f', 'pve/snap_vm-1-disk-0_a', 'pve/vm-1-disk-0']);
     expect(() => lvremoveArgs('pve', [])).toThrow(TypeError);
+  });
+
+  it('removes by UUID through LVM selection, and marks and unmarks with tags', () => {
+    expect(lvremoveByUuidArgs('pve', 'kn1Fl0-0E9j-3ezw-foeS-7jwL-NzIp-jKCcvH')).toEqual(['lvremove', '-f', '-S', 'lv_uuid=kn1Fl0-0E9j-3ezw-foeS-7jwL-NzIp-jKCcvH', 'pve']);
+    expect(() => lvremoveByUuidArgs('pve', 'x || lv_name=vm-1-disk-0')).toThrow(TypeError);
+    expect(lvcreateThinArgs({ vg: 'pve', pool: 'data', name: 'vm-1-disk-0', size: 1024, tags: ['stowage-incomplete=n:0badc0de:7:9'] })).toEqual([
+      'lvcreate', '-ay', '-ky', '-K', '-V', '1k', '--name', 'vm-1-disk-0', '--addtag', 'stowage-incomplete=n:0badc0de:7:9', '--thinpool', 'pve/data',
+    ]);
+    expect(lvchangeDeltagArgs('pve', 'vm-1-disk-0', 't')).toEqual(['lvchange', '--deltag', 't', 'pve/vm-1-disk-0']);
   });
 
   it('lvrename, lvchange, lvextend', () => {

@@ -2,11 +2,12 @@
  * The conformance kit on real LVM-thin in the testbed guest (`pnpm test:real`): the whole suite
  * on a thin pool `kit` of its own in the testbed's fresh volume group, so the testbed's pool
  * `data` stays untouched. Sizes are whole 4 MiB extents (the volume group's extent size); the
- * data cases write into the LVs with `dd` in the guest.
+ * data cases write into the LVs with `dd` in the guest; the crash cases run an import in a child
+ * process (the built packages: `pnpm test:real` builds first).
  */
 import { ddVolumeData, describeStoragePlugin } from '@stowage/core/testing';
 import { LvmThinPlugin } from '@stowage/plugin-lvmthin';
-import { TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
+import { TESTBED_POOLS, testbedChild, testbedRunner } from '@stowage/testbed';
 
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 const vg = TESTBED_POOLS.vgname;
@@ -31,6 +32,8 @@ describeStoragePlugin({
       sizeUnit: 4 * 1024 * 1024,
       // writes into the thin LVs with dd, for the data cases (rollback, clones, growth byte for byte)
       volumeData: ddVolumeData(runner),
+      // the crash cases: an import in a child process over its own ssh session, SIGKILLed mid-stream
+      child: testbedChild('plugin-lvmthin', 'LvmThinPlugin'),
     };
   },
   teardown: dropPool,

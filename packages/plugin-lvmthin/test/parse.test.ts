@@ -9,7 +9,7 @@ import { parseBlockdevSize, parseLvsReport, parseVgsReport } from '../src/parse.
 import { PoolView } from '../src/pool-view.js';
 import { FIXTURES_DIR } from './capture.js';
 
-const SCENARIO_FILES = ['lifecycle', 'transfer', 'vg-missing', 'pool-missing', 'busy', 'pool-full', 'metadata-full'];
+const SCENARIO_FILES = ['lifecycle', 'transfer', 'garbage', 'vg-missing', 'pool-missing', 'busy', 'pool-full', 'metadata-full'];
 
 async function runs(program: string): Promise<CommandFixture[]> {
   const all: CommandFixture[] = [];
@@ -38,6 +38,18 @@ async function richReport(): Promise<string> {
 }
 
 describe('parseLvsReport', () => {
+  it('reads UUIDs and the unfinished tag of LVs as lvs printed them', async () => {
+    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"vm-150-disk-0"') && s.includes('"vm-151-disk-0"'));
+    expect(report, 'a captured report with both unfinished LVs of the garbage scenario').toBeDefined();
+    const lvs = parseLvsReport(report!);
+    for (const lv of lvs) expect(lv.uuid, lv.name).toMatch(/^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$/);
+    expect(lvs.find((l) => l.name === 'vm-150-disk-0')!.tags).toEqual(['stowage-incomplete=test:00000000:4242:1']);
+    expect(lvs.find((l) => l.name === 'pool')!.tags).toEqual([]);
+    const view = new PoolView(lvs, 'pool');
+    expect([...view.volumes.keys()]).not.toContain('vm-150-disk-0');
+    expect(view.unfinished.map((l) => l.name).sort()).toEqual(['vm-150-disk-0', 'vm-151-disk-0']);
+  });
+
   it('parses every captured lvs report', async () => {
     const reports = await runs('lvs');
     expect(reports.length).toBeGreaterThan(20);

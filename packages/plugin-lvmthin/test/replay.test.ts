@@ -10,12 +10,18 @@ import { describe, expect, it } from 'vitest';
 import { LvmThinPlugin } from '../src/lvmthin-plugin.js';
 import { FIXTURES_DIR } from './capture.js';
 import { pluginContext } from './support/context.js';
-import { outcomeOf, payload, SCENARIOS, type Outcome } from './support/scenarios.js';
+import { DEAD_OWNER, FOREIGN_OWNER, outcomeOf, payload, SCENARIOS, type Outcome } from './support/scenarios.js';
 import { createHash } from 'node:crypto';
 import { encodeSizeHeader } from '@stowage/core/plugin';
 
 const KiB = 1024;
 const exportedSha = createHash('sha256').update(Buffer.concat([encodeSizeHeader(64 * KiB), payload()])).digest('hex');
+
+/** What `collectGarbage` finds in the `garbage` scenario: the dead owner's LV goes, the other node's stays. */
+const garbageReport = {
+  removed: [{ name: 'vm-150-disk-0', owner: DEAD_OWNER, reason: 'owner-dead' }],
+  kept: [{ name: 'vm-151-disk-0', owner: FOREIGN_OWNER, reason: 'owner-unknown' }],
+};
 
 /** What each step must have given on the real tools (checked on the captured outcome and on the replay). */
 const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
@@ -67,8 +73,22 @@ const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
     'list after failed import': (o) => expect(o).toEqual({ ok: [] }),
     export: (o) => expect(o).toEqual({ ok: { length: 8 + 64 * KiB, sha256: exportedSha } }),
     'export snapshot': (o) => expect(o).toEqual({ ok: { length: 8 + 64 * KiB, sha256: exportedSha } }),
+    'import seen while it runs': (o) =>
+      expect(o).toEqual({ ok: { listed: ['vm-110-disk-0', 'vm-110-disk-1'], free: { code: 'NOT_FOUND', details: {} }, freeName: 'vm-113-disk-1', imported: 'vm-113-disk-0' } }),
+    'list after the import seen while it runs': (o) => expect((o as { ok: Array<{ volname: string }> }).ok.map((i) => i.volname)).toEqual(['vm-113-disk-0']),
+    'free the import seen while it runs': (o) => expect(o).toEqual({ ok: null }),
     'import as base': (o) => expect(o).toEqual({ ok: 'base-112-disk-0' }),
     'export base': (o) => expect(o).toEqual({ ok: { length: 8 + 64 * KiB, sha256: exportedSha } }),
+  },
+  garbage: {
+    list: (o) => expect(o).toEqual({ ok: [] }),
+    'free an unfinished volume': (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: {} }),
+    'free name next to an unfinished volume': (o) => expect(o).toEqual({ ok: 'vm-150-disk-1' }),
+    'alloc onto an unfinished volume': (o) => expect(o).toMatchObject({ code: 'ALREADY_EXISTS' }),
+    'collect, dry run': (o) => expect(o).toEqual({ ok: garbageReport }),
+    collect: (o) => expect(o).toEqual({ ok: garbageReport }),
+    'collect again': (o) => expect(o).toEqual({ ok: { removed: [], kept: garbageReport.kept } }),
+    'alloc where the dead owner left an LV': (o) => expect(o).toEqual({ ok: 'vm-150-disk-0' }),
   },
   'vg-missing': {
     status: (o) => expect(o).toMatchObject({ ok: { active: false, total: 0, details: { reason: 'NOT_FOUND' } } }),

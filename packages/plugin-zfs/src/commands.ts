@@ -6,8 +6,14 @@
  * @module
  */
 
+/**
+ * The user property that marks a volume not whole yet (an import under way, or left by a
+ * killed one); its value is the owner token of the process writing it.
+ */
+export const INCOMPLETE_PROPERTY = 'stowage:incomplete';
+
 /** The columns of every dataset listing, in this order (see `parseDatasetList`). */
-export const DATASET_FIELDS = ['name', 'type', 'volsize', 'refquota', 'origin', 'usedbydataset', 'creation'] as const;
+export const DATASET_FIELDS = ['name', 'type', 'volsize', 'refquota', 'origin', 'usedbydataset', 'creation', 'guid', INCOMPLETE_PROPERTY] as const;
 
 /** The columns of every snapshot listing, in this order (see `parseSnapshotList`). */
 export const SNAPSHOT_FIELDS = ['name', 'guid', 'creation', 'createtxg', 'clones'] as const;
@@ -93,6 +99,13 @@ export interface ZvolSpec {
   readonly sparse?: boolean | undefined;
   /** `volblocksize`, as the config writes it (`16k`). */
   readonly blocksize?: string | undefined;
+  /** Properties the zvol gets in the same `zfs create` (`-o`), e.g. the unfinished mark. */
+  readonly properties?: Readonly<Record<string, string>> | undefined;
+}
+
+/** `-o name=value` for each property. */
+function propertyOptions(properties: Readonly<Record<string, string>> = {}): string[] {
+  return Object.entries(properties).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
 }
 
 /**
@@ -112,6 +125,7 @@ export function zfsCreateVolumeArgs(spec: ZvolSpec): string[] {
     'create',
     ...(spec.sparse ? ['-s'] : []),
     ...(spec.blocksize ? ['-b', spec.blocksize] : []),
+    ...propertyOptions(spec.properties),
     '-V',
     `${toKiB(spec.size)}k`,
     spec.dataset,
@@ -157,7 +171,7 @@ export function zfsDestroyArgs(target: string): string[] {
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_snapshot`
  */
 export function zfsSnapshotArgs(snapshot: string, properties: Readonly<Record<string, string>> = {}): string[] {
-  return ['zfs', 'snapshot', ...Object.entries(properties).flatMap(([k, v]) => ['-o', `${k}=${v}`]), snapshot];
+  return ['zfs', 'snapshot', ...propertyOptions(properties), snapshot];
 }
 
 /**
@@ -180,7 +194,7 @@ export function zfsRollbackArgs(snapshot: string, destroyNewer = false): string[
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::clone_image`
  */
 export function zfsCloneArgs(origin: string, dataset: string, properties: Readonly<Record<string, string>> = {}): string[] {
-  return ['zfs', 'clone', ...Object.entries(properties).flatMap(([k, v]) => ['-o', `${k}=${v}`]), origin, dataset];
+  return ['zfs', 'clone', ...propertyOptions(properties), origin, dataset];
 }
 
 /**
@@ -240,10 +254,21 @@ export function zfsSendArgs(spec: SendSpec): string[] {
  *
  * @param dataset - `<pool>/<name>`
  * @param rollbackFirst - pass `-F`
+ * @param properties - properties the received dataset gets (`-o`), e.g. the unfinished mark
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_import`
  */
-export function zfsRecvArgs(dataset: string, rollbackFirst = false): string[] {
-  return ['zfs', 'recv', ...(rollbackFirst ? ['-F'] : []), '-x', 'encryption', '--', dataset];
+export function zfsRecvArgs(dataset: string, rollbackFirst = false, properties: Readonly<Record<string, string>> = {}): string[] {
+  return ['zfs', 'recv', ...(rollbackFirst ? ['-F'] : []), '-x', 'encryption', ...propertyOptions(properties), '--', dataset];
+}
+
+/**
+ * Removes a property set on a dataset (`zfs inherit`): for a user property, unsets it.
+ *
+ * @param property - e.g. `stowage:incomplete`
+ * @param dataset - `<pool>/<name>`
+ */
+export function zfsInheritArgs(property: string, dataset: string): string[] {
+  return ['zfs', 'inherit', property, dataset];
 }
 
 /**

@@ -125,8 +125,8 @@ export function notFound(ctx: ZfsContext, volname: string, snapshot?: string): S
 }
 
 /**
- * Looks a volume up; it must exist and be of its name's kind (a zvol for `vm-`/`base-`, a file
- * system for `subvol-`/`basevol-`).
+ * Looks a volume up; it must exist, be of its name's kind (a zvol for `vm-`/`base-`, a file
+ * system for `subvol-`/`basevol-`) and be whole (not marked `stowage:incomplete`).
  *
  * @param ctx - the operation context
  * @param volume - the parsed volume
@@ -134,7 +134,8 @@ export function notFound(ctx: ZfsContext, volname: string, snapshot?: string): S
  */
 export async function requireVolume(ctx: ZfsContext, volume: ParsedVolume): Promise<DatasetRecord> {
   const record = await findDataset(ctx, volume.name);
-  if (record === undefined || record.type !== datasetType(volume.format)) throw notFound(ctx, volume.volname);
+  // an unfinished volume (an import under way, or left by a killed one) is not a volume yet
+  if (record === undefined || record.type !== datasetType(volume.format) || record.incomplete !== undefined) throw notFound(ctx, volume.volname);
   return record;
 }
 

@@ -7,6 +7,7 @@
 export { zfsPoolCapabilities } from './capabilities.js';
 export {
   DATASET_FIELDS,
+  INCOMPLETE_PROPERTY,
   ddReadArgs,
   ddWriteArgs,
   MiB,
@@ -20,6 +21,7 @@ export {
   zfsCreateVolumeArgs,
   zfsDestroyArgs,
   zfsGetArgs,
+  zfsInheritArgs,
   zfsListChildrenArgs,
   zfsListDatasetArgs,
   zfsListSnapshotsArgs,
@@ -54,4 +56,5 @@ export {
   zvolPath,
 } from './names.js';
 export { parseDatasetList, parseNumber, parsePoolUsage, parsePropertyValues, parseSnapshotList, type DatasetRecord, type SnapshotRecord } from './parse.js';
+export { collectUnfinished, destroyIdentified, identify, incompleteMark, markWhole, type MadeDataset } from './unfinished.js';
 export { ZfsPoolPlugin } from './zfs-plugin.js';

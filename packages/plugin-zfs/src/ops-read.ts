@@ -41,7 +41,8 @@ function typeOfName(name: string): 'volume' | 'filesystem' {
  * Lists the volumes among the pool's direct children, from one `zfs list -d1`. A linked clone
  * of a base is named `<base>/<name>` and has the base as `parent`; a clone of any other snapshot
  * of a volume has `parent` `storeid:<volume>@<snapshot>`. Children whose names are not volume
- * names, or whose type does not fit their name, are left out.
+ * names, whose type does not fit their name, or that are unfinished (`stowage:incomplete`), are
+ * left out.
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the pool does not exist
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::list_images`
@@ -51,7 +52,7 @@ export async function listImages(ctx: ZfsContext, request: ListImagesRequest): P
   const wanted = request.volnames ? new Set(request.volnames) : undefined;
   const images: ImageInfo[] = [];
   for (const [name, record] of await loadChildren(ctx)) {
-    if (!isVolumeName(name) || record.type !== typeOfName(name)) continue;
+    if (!isVolumeName(name) || record.type !== typeOfName(name) || record.incomplete !== undefined) continue;
     const volname = volnameOf(pool, name, record.origin);
     if (wanted && !wanted.has(volname)) continue;
     const parsed = parseZfsVolname(volname);
@@ -90,7 +91,8 @@ export async function listVolumes(ctx: ZfsContext, request: ListVolumesRequest):
 }
 
 /**
- * The lowest free disk name of a guest, from the pool listing (see `freeDiskName`).
+ * The lowest free disk name of a guest, from the pool listing (see `freeDiskName`); unfinished
+ * volumes count as taken.
  *
  * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
  */

@@ -21,7 +21,6 @@ import { zfsFailureOf } from './errors.js';
 import {
   datasetType,
   findDataset,
-  invalidate,
   loadChildren,
   loadSnapshots,
   notFound,
@@ -33,7 +32,8 @@ import {
   type ZfsTuning,
 } from './exec.js';
 import { BASE_SNAPSHOT, datasetOf, freeDiskName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
-import { allocImage, destroyDataset } from './ops-volume.js';
+import { allocImage } from './ops-volume.js';
+import { destroyIdentified, identify, incompleteMark, markWhole } from './unfinished.js';
 import { exactLength } from './streams.js';
 
 /**
@@ -114,10 +114,14 @@ export async function volumeExport(ctx: ZfsContext, request: VolumeExportRequest
 export async function volumeImport(ctx: ZfsContext, request: VolumeImportRequest, tuning: ZfsTuning): Promise<string> {
   assertFormat(request, 'import');
   if (request.format === 'zfs' && request.baseSnapshot !== undefined) return receiveIncrement(ctx, request, request.baseSnapshot);
+  // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
+  // wait for more input for ever. Listen from the start, so that no early error is missed.
+  const broken = new AbortController();
+  request.input.once('error', (e) => broken.abort(e));
   const size = request.format === 'raw+size' ? await readSizeHeader(request.input, ctx.signal ?? undefined) : undefined;
   if (size !== undefined && size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
   const target = await workingVolume(ctx, request.volume, request.allowRename === true);
-  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning);
+  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning, broken.signal);
 }
 
 /** The target, or a free name of the same kind when it is taken and renaming is allowed. */
@@ -129,21 +133,26 @@ async function workingVolume(ctx: ZfsContext, target: ParsedVolume, allowRename:
 }
 
 /** `zfs recv` with the input as standard input; a name taken meanwhile is `ALREADY_EXISTS`. */
-async function receive(ctx: ZfsContext, dataset: string, input: Readable, rollbackFirst: boolean): Promise<void> {
-  await runZfs(ctx, zfsRecvArgs(dataset, rollbackFirst), { stdin: input, details: { dataset } });
+async function receive(ctx: ZfsContext, dataset: string, input: Readable, rollbackFirst: boolean, properties: Record<string, string> = {}): Promise<void> {
+  await runZfs(ctx, zfsRecvArgs(dataset, rollbackFirst, properties), { stdin: input, details: { dataset } });
 }
 
 async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, tuning: ZfsTuning): Promise<string> {
   const { pool } = ctx.config;
+  const mark = incompleteMark(ctx);
+  // The storage lock stays held while the stream is received: the dataset appears only as the
+  // receive goes, so the name is reserved by the lock (a failed full receive leaves nothing).
+  try {
+    await receive(ctx, datasetOf(pool, target.name), request.input, false, mark);
+  } catch (e) {
+    // ZFS removes what a failed full receive made; should a marked part of ours be left, it goes
+    const left = await identify(ctx, target.name, mark).catch(() => undefined);
+    if (left) await destroyIdentified(ctx, left, tuning);
+    throw e;
+  }
+  const made = await identify(ctx, target.name, mark);
   return undoing(ctx, async (undo) => {
-    try {
-      await receive(ctx, datasetOf(pool, target.name), request.input, false);
-    } catch (e) {
-      if (zfsFailureOf(e) !== 'exists') await destroyDataset(ctx, target.name, tuning, { cleanup: true });
-      throw e;
-    }
-    undo(() => destroyDataset(ctx, target.name, tuning, { cleanup: true }));
-    invalidate(ctx);
+    undo(() => destroyIdentified(ctx, made, tuning));
     const record = await findDataset(ctx, target.name);
     if (record?.type !== datasetType(target.format)) {
       throw new StorageError('INVALID_ARGUMENT', `the stream holds a ${record?.type ?? 'nothing usable'}, not a ${String(target.format)} volume`, { details: { type: record?.type } });
@@ -154,6 +163,7 @@ async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target
     }
     if (target.isBase && !snapshots.includes(BASE_SNAPSHOT)) await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, target.name, BASE_SNAPSHOT)));
     if (target.format === 'raw') await waitForZvolLink(ctx, zvolPath(pool, target.name), tuning.zvolLinkTimeoutMs);
+    await markWhole(ctx, made);
     return target.name;
   });
 }
@@ -180,20 +190,26 @@ async function receiveIncrement(ctx: ZfsContext, request: VolumeImportRequest, b
   });
 }
 
-async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning): Promise<string> {
+async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning, broken: AbortSignal): Promise<string> {
   const { pool } = ctx.config;
+  const mark = incompleteMark(ctx);
+  await allocImage(ctx, { vmid: target.vmid!, format: 'raw', name: target.name, size }, tuning, mark);
+  const made = await identify(ctx, target.name, mark);
+  // the marked zvol holds the name: the storage lock goes back while the data flows
+  ctx.nameReserved();
   return undoing(ctx, async (undo) => {
-    await allocImage(ctx, { vmid: target.vmid!, format: 'raw', name: target.name, size }, tuning);
-    undo(() => destroyDataset(ctx, target.name, tuning, { cleanup: true }));
+    undo(() => destroyIdentified(ctx, made, tuning));
     const limiter = exactLength(size, request.onProgress);
-    request.input.once('error', (e) => limiter.destroy(e));
+    broken.addEventListener('abort', () => limiter.destroy(broken.reason as Error), { once: true });
+    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken] : [broken]);
     try {
-      await ctx.run(ddWriteArgs(zvolPath(pool, target.name)), { stdin: request.input.pipe(limiter) });
+      await ctx.run(ddWriteArgs(zvolPath(pool, target.name)), { stdin: request.input.pipe(limiter), signal });
     } catch (e) {
       throw limiter.problem ?? e;
     }
     if (limiter.problem) throw limiter.problem;
     if (target.isBase) await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, target.name, BASE_SNAPSHOT)));
+    await markWhole(ctx, made);
     return target.name;
   });
 }

@@ -92,11 +92,12 @@ export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsT
  * for its device link, or a container volume (`zfs create` with `refquota`). A zvol whose link
  * does not appear in time is destroyed again.
  *
+ * @param properties - properties a zvol gets in the creating command (an import's unfinished mark)
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (name of another kind), `ALREADY_EXISTS`
  *   (nothing removed), `NOT_FOUND` (pool), `NO_SPACE` (free space in `details`), `TIMEOUT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::alloc_image`
  */
-export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tuning: ZfsTuning): Promise<string> {
+export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tuning: ZfsTuning, properties?: Readonly<Record<string, string>>): Promise<string> {
   const { name, format, size } = request;
   if (format !== 'raw' && format !== 'subvol') {
     throw new StorageError('NOT_SUPPORTED', `zfspool stores raw (zvol) and subvol volumes, not ${format}`, { details: { format } });
@@ -105,7 +106,7 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
   const { pool, sparse, blocksize } = ctx.config;
   const dataset = datasetOf(pool, name);
   return undoing(ctx, async (undo) => {
-    const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize }) : zfsCreateSubvolArgs(dataset, size);
+    const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize, properties }) : zfsCreateSubvolArgs(dataset, size);
     await runZfs(ctx, argv, { details: { name } }).catch((e: unknown) => withSpace(ctx, e, size));
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (format === 'raw') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
@@ -116,12 +117,14 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
 /**
  * Destroys a volume with its snapshots.
  *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume: `zfs destroy` says the dataset does not
- *   exist, `details.failure` is `missing`), `IN_USE` (clones named in `details.clones`), `BUSY`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume, of its name's kind and whole:
+ *   an unfinished one is not found; or `zfs destroy` says it is gone by now, `details.failure` is
+ *   `missing`), `IN_USE` (clones named in `details.clones`), `BUSY`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::free_image`
  */
-export function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: ZfsTuning): Promise<void> {
-  return destroyDataset(ctx, request.volume.name, tuning, { mustExist: true });
+export async function freeImage(ctx: ZfsContext, request: FreeImageRequest, tuning: ZfsTuning): Promise<void> {
+  await requireVolume(ctx, request.volume);
+  await destroyDataset(ctx, request.volume.name, tuning, { mustExist: true });
 }
 
 /**

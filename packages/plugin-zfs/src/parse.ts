@@ -23,6 +23,10 @@ export interface DatasetRecord {
   readonly used: number | undefined;
   /** Creation time, seconds since the epoch. */
   readonly creation: number | undefined;
+  /** ZFS's unique id of the dataset, as decimal text: its identity, which a rename keeps. */
+  readonly guid: string;
+  /** The owner token of an unfinished volume (`stowage:incomplete`), `undefined` when whole. */
+  readonly incomplete: string | undefined;
 }
 
 /** One snapshot of a listing (columns of `SNAPSHOT_FIELDS`). */
@@ -75,21 +79,21 @@ export function parseNumber(value: string, what: string, zeroIsNone = false): nu
 }
 
 /**
- * Parses a dataset listing (`zfs list -Hp -o name,type,volsize,refquota,origin,usedbydataset,creation`).
+ * Parses a dataset listing (`zfs list -Hp -o name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete`).
  *
  * @param text - the command's standard output
  * @returns one record per line, in output order
  * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when a line does not have the expected fields
  * @example
  * ```ts
- * parseDatasetList('tank/vm-100-disk-0\tvolume\t4194304\t-\t-\t12288\t1700000000\n');
- * // [{ name: 'tank/vm-100-disk-0', type: 'volume', volsize: 4194304, refquota: undefined, origin: undefined, used: 12288, creation: 1700000000 }]
+ * parseDatasetList('tank/vm-100-disk-0\tvolume\t4194304\t-\t-\t12288\t1700000000\t8811\t-\n');
+ * // [{ name: 'tank/vm-100-disk-0', type: 'volume', volsize: 4194304, refquota: undefined, origin: undefined, used: 12288, creation: 1700000000, guid: '8811', incomplete: undefined }]
  * ```
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_parse_zvol_list`
  */
 export function parseDatasetList(text: string): DatasetRecord[] {
   const what = 'zfs dataset listing';
-  return rows(text, DATASET_FIELDS.length, what).map(([name, type, volsize, refquota, origin, used, creation]) => ({
+  return rows(text, DATASET_FIELDS.length, what).map(([name, type, volsize, refquota, origin, used, creation, guid, incomplete]) => ({
     name: name!,
     type: type!,
     volsize: parseNumber(volsize!, `${what} (volsize)`),
@@ -97,6 +101,8 @@ export function parseDatasetList(text: string): DatasetRecord[] {
     origin: origin === '-' || origin === '' ? undefined : origin,
     used: parseNumber(used!, `${what} (usedbydataset)`),
     creation: parseNumber(creation!, `${what} (creation)`),
+    guid: /^[0-9]+$/.test(guid!) ? guid! : fail(what, `guid is not a number: ${JSON.stringify(guid)}`),
+    incomplete: incomplete === '-' || incomplete === '' ? undefined : incomplete,
   }));
 }
 

@@ -15,6 +15,7 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
+import { collectUnfinished } from './unfinished.js';
 
 /**
  * ZFS pool storage (Proxmox's `zfspool`): VM disks as zvols (`/dev/zvol/<pool>/<name>`),
@@ -345,8 +346,11 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
   }
 
   /**
-   * `zfs recv` (new volume, or an increment onto a base snapshot) or `raw+size` into a new zvol;
-   * a failure leaves nothing half-made.
+   * `zfs recv` (new volume, or an increment onto a base snapshot) or `raw+size` into a new zvol.
+   * A new volume carries `stowage:incomplete=<owner>` from the command that creates it until it
+   * is whole: hidden from listings, not freeable, its name taken (a `raw+size` import gives the
+   * storage lock back once the marked zvol exists). A failure destroys it, checked by `guid`; one
+   * left by a killed process goes with {@link ZfsPoolPlugin.collectGarbage}.
    *
    * @param ctx - the operation context
    * @param request - the target, format, input, base snapshot, `allowRename`
@@ -356,5 +360,19 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    */
   override volumeImport(ctx: Ctx, request: P.VolumeImportRequest): Promise<string> {
     return transfer.volumeImport(ctx, request, this.tuning);
+  }
+
+  /**
+   * Destroys the unfinished volumes (datasets marked `stowage:incomplete=<owner>`) whose owner is
+   * dead, each after a fresh lookup shows the `guid` it was listed with; a live owner's and
+   * another node's are kept. One `zfs list` when there is nothing to remove.
+   *
+   * @param ctx - the operation context
+   * @param request - `dryRun`: report only
+   * @returns what was removed and what was kept
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `BUSY`
+   */
+  override collectGarbage(ctx: Ctx, request: P.CollectGarbageRequest): Promise<T.GarbageReport> {
+    return collectUnfinished(ctx, this.tuning, request.dryRun === true);
   }
 }

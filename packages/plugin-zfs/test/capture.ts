@@ -67,6 +67,8 @@ sync`,
     ['zfs', 'set', 'refquota=64k', `${D}/subvol-3-disk-0`],
     ['zfs', 'get', '-Hp', '-o', 'value', 'mounted,refquota,pve-storage:refquota', `${D}/subvol-3-disk-0`],
     ['zfs', 'create', '-V', '1M', `${D}/vm-1-disk-0/child`],
+    // freeImage looks the volume up first now; what zfs destroy says of a missing one stays captured
+    ['zfs', 'destroy', '-r', `${D}/vm-404-disk-0`],
   ],
 } as const;
 

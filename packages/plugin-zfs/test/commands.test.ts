@@ -10,6 +10,7 @@ import {
   zfsDestroyArgs,
   zfsListChildrenArgs,
   zfsRecvArgs,
+  zfsInheritArgs,
   zfsRenameArgs,
   zfsRollbackArgs,
   zfsSendArgs,
@@ -31,12 +32,15 @@ describe('argv builders', () => {
   });
 
   it('lists only the direct children, zvols and file systems, exact and tab-separated', () => {
-    expect(zfsListChildrenArgs('tank/vm')).toEqual(['zfs', 'list', '-Hp', '-d1', '-t', 'volume,filesystem', '-o', 'name,type,volsize,refquota,origin,usedbydataset,creation', 'tank/vm']);
+    expect(zfsListChildrenArgs('tank/vm')).toEqual(['zfs', 'list', '-Hp', '-d1', '-t', 'volume,filesystem', '-o', 'name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete', 'tank/vm']);
   });
 
   it('creates zvols with -s and -b only when asked', () => {
     expect(zfsCreateVolumeArgs({ dataset: 'tank/vm-1-disk-0', size: 4 * MiB })).toEqual(['zfs', 'create', '-V', '4096k', 'tank/vm-1-disk-0']);
     expect(zfsCreateVolumeArgs({ dataset: 'tank/vm-1-disk-0', size: 4 * MiB, sparse: true, blocksize: '16k' })).toEqual(['zfs', 'create', '-s', '-b', '16k', '-V', '4096k', 'tank/vm-1-disk-0']);
+    expect(zfsCreateVolumeArgs({ dataset: 'tank/vm-1-disk-0', size: MiB, properties: { 'stowage:incomplete': 'n:0badc0de:7:9' } })).toEqual([
+      'zfs', 'create', '-o', 'stowage:incomplete=n:0badc0de:7:9', '-V', '1024k', 'tank/vm-1-disk-0',
+    ]);
     expect(zfsCreateSubvolArgs('tank/subvol-1-disk-0', 0)).toEqual(['zfs', 'create', '-o', 'acltype=posixacl', '-o', 'xattr=sa', '-o', 'refquota=none', 'tank/subvol-1-disk-0']);
   });
 
@@ -64,6 +68,8 @@ describe('argv builders', () => {
   it('receives a full stream without -F, an increment with it', () => {
     expect(zfsRecvArgs('t/v')).toEqual(['zfs', 'recv', '-x', 'encryption', '--', 't/v']);
     expect(zfsRecvArgs('t/v', true)).toEqual(['zfs', 'recv', '-F', '-x', 'encryption', '--', 't/v']);
+    expect(zfsRecvArgs('t/v', false, { 'stowage:incomplete': 'n:0badc0de:7:9' })).toEqual(['zfs', 'recv', '-x', 'encryption', '-o', 'stowage:incomplete=n:0badc0de:7:9', '--', 't/v']);
+    expect(zfsInheritArgs('stowage:incomplete', 't/v')).toEqual(['zfs', 'inherit', 'stowage:incomplete', 't/v']);
   });
 
   it('imports a pool from /dev/disk/by-id without a cache file', () => {

@@ -17,6 +17,18 @@ const datasetListings = () => all.filter((f) => f.argv[1] === 'list' && f.argv.i
 const snapshotListings = () => all.filter((f) => f.argv[1] === 'list' && f.argv.includes(SNAPSHOT_FIELDS.join(',')) && f.exitCode === 0);
 
 describe('parseDatasetList on captured listings', () => {
+  it('reads guids and the unfinished mark as zfs list printed them', () => {
+    const listing = datasetListings().find((f) => f.stdoutText.includes('/vm-150-disk-0\t') && f.stdoutText.includes('/vm-151-disk-0\t'));
+    expect(listing, 'a captured listing with both unfinished zvols of the garbage scenario').toBeDefined();
+    const records = parseDatasetList(listing!.stdoutText);
+    for (const r of records) expect(r.guid, r.name).toMatch(/^[1-9][0-9]*$/);
+    expect(new Set(records.map((r) => r.guid)).size).toBe(records.length);
+    const byName = Object.fromEntries(records.map((r) => [r.name.split('/').at(-1), r]));
+    expect(byName['vm-150-disk-0']!.incomplete).toBe('test:00000000:4242:1');
+    expect(byName['vm-151-disk-0']!.incomplete).toBe('elsewhere:00000000:7:7');
+    expect(records.filter((r) => r.incomplete === undefined).length).toBe(records.length - 2);
+  });
+
   it('parses every captured listing into well-formed records', () => {
     expect(datasetListings().length).toBeGreaterThan(20);
     for (const f of datasetListings()) {

@@ -10,12 +10,18 @@ import { describe, expect, it } from 'vitest';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 import { SCENARIO_DIR } from './capture.js';
 import { pluginContext } from './support/context.js';
-import { outcomeOf, SCENARIOS, snapNames, type Outcome } from './support/scenarios.js';
+import { DEAD_OWNER, FOREIGN_OWNER, outcomeOf, SCENARIOS, snapNames, type Outcome } from './support/scenarios.js';
 
 const MiB = 1024 * 1024;
 type Image = Record<string, unknown>;
 const ok = (o: Outcome) => (o as { ok: unknown }).ok;
 const byName = (o: Outcome) => Object.fromEntries((ok(o) as Image[]).map((i) => [i['volname'], i]));
+
+/** What `collectGarbage` finds in the `garbage` scenario: the dead owner's zvol goes, the other node's stays. */
+const garbageReport = {
+  removed: [{ name: 'vm-150-disk-0', owner: DEAD_OWNER, reason: 'owner-dead' }],
+  kept: [{ name: 'vm-151-disk-0', owner: FOREIGN_OWNER, reason: 'owner-unknown' }],
+};
 
 /** What each step must have given on the real tools (checked on the captured outcome and, through equality, on the replay). */
 const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
@@ -68,7 +74,7 @@ const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
     'size info of clone': (o) => expect(o).toMatchObject({ ok: { size: MiB, parent: 'cap:base-103-disk-0' } }),
     'free name next to a base': (o) => expect(o).toEqual({ ok: 'vm-103-disk-1' }),
     'activate missing snapshot': (o) => expect(o).toMatchObject({ code: 'NOT_FOUND' }),
-    'free again': (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: { failure: 'missing' } }),
+    'free again': (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: {} }),
     'list empty at the end': (o) => expect(o).toEqual({ ok: [] }),
   },
   subvol: {
@@ -94,6 +100,10 @@ const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
     'import raw': (o) => expect(o).toEqual({ ok: 'vm-110-disk-0' }),
     'import raw onto a taken name': (o) => expect(o).toMatchObject({ code: 'ALREADY_EXISTS' }),
     'import raw renamed': (o) => expect(o).toEqual({ ok: 'vm-110-disk-1' }),
+    'import raw seen while it runs': (o) =>
+      expect(o).toEqual({ ok: { listed: ['vm-110-disk-0', 'vm-110-disk-1'], free: { code: 'NOT_FOUND', details: {} }, freeName: 'vm-113-disk-1', imported: 'vm-113-disk-0' } }),
+    'list vmid 113': (o) => expect((o as { ok: Array<{ volname: string }> }).ok.map((i) => i.volname)).toEqual(['vm-113-disk-0']),
+    'free the import seen while it runs': (o) => expect(o).toEqual({ ok: null }),
     'import raw truncated': (o) => expect(o).toMatchObject({ code: 'INVALID_ARGUMENT' }),
     'snapshots of the imported base': (o) => expect(snapNames(ok(o))).toEqual(['__base__']),
     'export raw of a snapshot refused': (o) => expect(o).toMatchObject({ code: 'NOT_SUPPORTED' }),
@@ -136,11 +146,21 @@ const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
     alloc: (o) => expect(o).toMatchObject({ code: 'TIMEOUT', details: { timeoutMs: 1500 } }),
     'list after the timeout': (o) => expect(o).toEqual({ ok: [] }),
   },
+  garbage: {
+    list: (o) => expect(o).toEqual({ ok: [] }),
+    'free an unfinished volume': (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: {} }),
+    'free name next to an unfinished volume': (o) => expect(o).toEqual({ ok: 'vm-150-disk-1' }),
+    'alloc onto an unfinished volume': (o) => expect(o).toMatchObject({ code: 'ALREADY_EXISTS' }),
+    'collect, dry run': (o) => expect(o).toEqual({ ok: garbageReport }),
+    collect: (o) => expect(o).toEqual({ ok: garbageReport }),
+    'collect again': (o) => expect(o).toEqual({ ok: { removed: [], kept: garbageReport.kept } }),
+    'alloc where the dead owner left a zvol': (o) => expect(o).toEqual({ ok: 'vm-150-disk-0' }),
+  },
   'dataset-missing': {
     status: (o) => expect(o).toMatchObject({ ok: { active: false, total: 0 } }),
     list: (o) => expect(o).toMatchObject({ code: 'NOT_FOUND' }),
     alloc: (o) => expect(o).toMatchObject({ code: 'NOT_FOUND', details: { failure: 'parent-missing' } }),
-    free: (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: { failure: 'missing' } }),
+    free: (o) => expect(o).toEqual({ code: 'NOT_FOUND', details: {} }),
     ...Object.fromEntries(
       ['size info', 'resize', 'snapshot', 'snapshot info', 'delete snapshot', 'rollback', 'create base', 'clone a missing base', 'rename', 'activate volume', 'export raw'].map((s) => [
         s,

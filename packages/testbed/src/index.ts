@@ -8,6 +8,7 @@
 export { ensureImage, findImage, lastLines, type EnsureImageOptions, type TestbedImage } from './build.js';
 export { captureFixtures, pluginCaptureScripts, runCase, runPluginCaptures, type CaptureOptions } from './capture/run.js';
 export { holdDevice, releaseDevice, sh, type CaptureCase } from './capture/case.js';
+export { FIXTURE_OWNER, OwnerMaskingRunner } from './capture/owner-mask.js';
 export { LVM_CASES, LVS_REPORT, VGS_REPORT } from './capture/lvm-cases.js';
 export { ZFS_CASES } from './capture/zfs-cases.js';
 export { missingTools, prepareTestbed, setup, type PreparedTestbed, type TestbedTimings } from './global-setup.js';
@@ -15,6 +16,7 @@ export { cacheRoot, defaultInstanceDir, GUEST_DIR, instancePaths, type InstanceP
 export { freshPools, TESTBED_POOLS, type FreshPoolsResult } from './pools.js';
 export { DISK_SERIALS, qemuArgv, type QemuArgvOptions } from './qemu.js';
 export { readRecipe, RECIPE_FILES, recipeHash, type RecipeFile } from './recipe.js';
+export { testbedChild } from './kit-child.js';
 export { probeSshArgv, runningState, testbedRunner, testbedSshOptions } from './ssh.js';
 export { isOurQemu, readState, type TestbedState } from './state.js';
 export { adoptOrphan, down, status, up, type DownResult, type StatusResult, type UpOptions, type UpResult } from './vm.js';

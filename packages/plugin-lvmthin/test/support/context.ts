@@ -4,6 +4,7 @@
  */
 import { OperationCache, type CommandRunner, type PluginContext, type TtlCache } from '@stowage/core/plugin';
 import { type Logger } from '@stowage/core';
+import { OwnerMaskingRunner } from '../../../testbed/src/capture/owner-mask.js';
 import type { LvmThinConfig } from '../../src/config.js';
 
 /** A logger that keeps what it was told. */
@@ -20,13 +21,15 @@ export class MemoryLog implements Logger {
   }
 }
 
-/** Makes a fresh context for one plugin call. */
+/** Makes a fresh context for one plugin call (node `test`, owner tokens masked: see `OwnerMaskingRunner`). */
 export function pluginContext(
-  runner: CommandRunner,
+  given: CommandRunner,
   config: LvmThinConfig,
   options: { shared?: TtlCache; signal?: AbortSignal; log?: Logger } = {},
 ): PluginContext<LvmThinConfig> {
   const signal = options.signal;
+  // the owner tokens of unfinished volumes are the same stand-in in every capture and replay
+  const runner = new OwnerMaskingRunner(given, 'test');
   return {
     storeId: config.storage,
     config,

@@ -9,6 +9,7 @@ import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowa
 import { isStorageError } from '@stowage/core';
 import type { LvmThinConfig } from '../../src/config.js';
 import { LvmThinPlugin } from '../../src/lvmthin-plugin.js';
+import { INCOMPLETE_TAG_PREFIX } from '../../src/names.js';
 import { CAPTURE_CONFIG } from './context.js';
 
 type Ctx = PluginContext<LvmThinConfig>;
@@ -70,6 +71,26 @@ function importStream(data: Buffer, header = data.length): Readable {
   return Readable.from([encodeSizeHeader(header), data.subarray(0, 10_000), data.subarray(10_000)]);
 }
 
+/**
+ * An import whose stream is held after its first bytes: while the plugin writes, the volume is
+ * listed, freed and a free name is asked for (each refused or skipping it), then the stream ends.
+ */
+async function importSeenWhileRunning(plugin: LvmThinPlugin, ctx: Ctx, volname: string): Promise<Record<string, unknown>> {
+  const data = payload();
+  const input = new PassThrough();
+  let flowing: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (flowing = resolve));
+  input.write(encodeSizeHeader(data.length));
+  input.write(data.subarray(0, 16 * KiB));
+  const importing = plugin.volumeImport(ctx, { volume: vol(volname), format: 'raw+size', input, onProgress: () => flowing() });
+  await Promise.race([started, importing]);
+  const listed = (await plugin.listImages(ctx, {})).map((i) => i.volname);
+  const free = await outcomeOf(plugin.freeImage(ctx, { volume: vol(volname) }));
+  const freeName = await plugin.findFreeDiskname(ctx, { vmid: vol(volname).vmid! });
+  input.end(data.subarray(16 * KiB));
+  return { listed, free, freeName, imported: await importing };
+}
+
 /** A shell line run in the guest for preparation only (never by the plugin). */
 function sh(script: string): (runner: CommandRunner) => Promise<void> {
   return async (runner) => {
@@ -78,6 +99,12 @@ function sh(script: string): (runner: CommandRunner) => Promise<void> {
 }
 
 const cfg = CAPTURE_CONFIG;
+
+/** An owner token of the capture's node from another boot: dead wherever the fixtures replay. */
+export const DEAD_OWNER = 'test:00000000:4242:1';
+
+/** An owner token of another node: neither dead nor alive as far as this node can tell. */
+export const FOREIGN_OWNER = 'elsewhere:00000000:7:7';
 
 /** Every scenario, in capture order. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -137,11 +164,35 @@ export const SCENARIOS: readonly Scenario[] = [
       { name: 'export', call: (p, c) => exportBytes(p, c, 'vm-110-disk-0') },
       { name: 'snapshot', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-110-disk-0'), snapshot: 'snap' }) },
       { name: 'export snapshot', call: (p, c) => exportBytes(p, c, 'vm-110-disk-0', 'snap') },
+      { name: 'import seen while it runs', call: (p, c) => importSeenWhileRunning(p, c, 'vm-113-disk-0') },
+      { name: 'list after the import seen while it runs', call: (p, c) => p.listImages(c, { vmid: 113 }) },
+      { name: 'free the import seen while it runs', call: (p, c) => p.freeImage(c, { volume: vol('vm-113-disk-0') }) },
       { name: 'import as base', call: (p, c) => p.volumeImport(c, { volume: vol('base-112-disk-0'), format: 'raw+size', input: importStream(payload()) }) },
       { name: 'export base', call: (p, c) => exportBytes(p, c, 'base-112-disk-0') },
       { name: 'free', call: (p, c) => p.freeImage(c, { volume: vol('vm-110-disk-0') }) },
       { name: 'free renamed', call: (p, c) => p.freeImage(c, { volume: vol('vm-110-disk-1') }) },
       { name: 'free base', call: (p, c) => p.freeImage(c, { volume: vol('base-112-disk-0') }) },
+    ],
+  },
+  {
+    name: 'garbage',
+    config: cfg,
+    steps: [
+      {
+        name: 'unfinished LVs of a dead owner (another boot) and of another node',
+        guest: sh(`lvcreate -q -y -ay -ky -K -V 64k -n vm-150-disk-0 --addtag ${INCOMPLETE_TAG_PREFIX}${DEAD_OWNER} --thinpool stowcap/pool >/dev/null
+lvcreate -q -y -ay -ky -K -V 64k -n vm-151-disk-0 --addtag ${INCOMPLETE_TAG_PREFIX}${FOREIGN_OWNER} --thinpool stowcap/pool >/dev/null`),
+      },
+      { name: 'list', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free an unfinished volume', call: (p, c) => p.freeImage(c, { volume: vol('vm-150-disk-0') }) },
+      { name: 'free name next to an unfinished volume', call: (p, c) => p.findFreeDiskname(c, { vmid: 150 }) },
+      { name: 'alloc onto an unfinished volume', call: (p, c) => p.allocImage(c, { vmid: 150, format: 'raw', name: 'vm-150-disk-0', size: 64 * KiB }) },
+      { name: 'collect, dry run', call: (p, c) => p.collectGarbage(c, { dryRun: true }) },
+      { name: 'collect', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'collect again', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'alloc where the dead owner left an LV', call: (p, c) => p.allocImage(c, { vmid: 150, format: 'raw', name: 'vm-150-disk-0', size: 64 * KiB }) },
+      { name: 'free', call: (p, c) => p.freeImage(c, { volume: vol('vm-150-disk-0') }) },
+      { name: 'drop the other node\'s LV', guest: sh('lvremove -q -f stowcap/vm-151-disk-0 >/dev/null') },
     ],
   },
   {

@@ -4,6 +4,7 @@
  */
 import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { type Logger } from '@stowage/core';
+import { OwnerMaskingRunner } from '../../../testbed/src/capture/owner-mask.js';
 import type { ZfsPoolConfig } from '../../src/config.js';
 
 /** A logger that keeps what it was told. */
@@ -20,9 +21,11 @@ export class MemoryLog implements Logger {
   }
 }
 
-/** Makes a fresh context for one plugin call. */
-export function pluginContext(runner: CommandRunner, config: ZfsPoolConfig, options: { signal?: AbortSignal; log?: Logger } = {}): PluginContext<ZfsPoolConfig> {
+/** Makes a fresh context for one plugin call (node `test`, owner tokens masked: see `OwnerMaskingRunner`). */
+export function pluginContext(given: CommandRunner, config: ZfsPoolConfig, options: { signal?: AbortSignal; log?: Logger } = {}): PluginContext<ZfsPoolConfig> {
   const signal = options.signal;
+  // the owner tokens of unfinished volumes are the same stand-in in every capture and replay
+  const runner = new OwnerMaskingRunner(given, 'test');
   return {
     storeId: config.storage,
     config,

@@ -9,6 +9,7 @@ import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowa
 import { isStorageError, type StreamFormat } from '@stowage/core';
 import type { ZfsPoolConfig } from '../../src/config.js';
 import type { ZfsTuning } from '../../src/exec.js';
+import { INCOMPLETE_PROPERTY } from '../../src/commands.js';
 import { ZfsPoolPlugin } from '../../src/zfs-plugin.js';
 import { CAPTURE_CONFIG, CAPTURE_POOL } from './context.js';
 
@@ -106,6 +107,33 @@ function sh(script: string): (runner: CommandRunner) => Promise<void> {
 }
 
 const cfg = CAPTURE_CONFIG;
+
+/** An owner token of the capture's node from another boot: dead wherever the fixtures replay. */
+export const DEAD_OWNER = 'test:00000000:4242:1';
+
+/** An owner token of another node: neither dead nor alive as far as this node can tell. */
+export const FOREIGN_OWNER = 'elsewhere:00000000:7:7';
+
+/**
+ * A `raw+size` import whose stream is held after its first bytes: while the plugin writes, the
+ * volume is listed, freed and a free name is asked for (each refused or skipping it), then the
+ * stream ends.
+ */
+async function importSeenWhileRunning(plugin: ZfsPoolPlugin, ctx: Ctx, volname: string): Promise<Record<string, unknown>> {
+  const data = payload(2 * MiB);
+  const input = new PassThrough();
+  let flowing: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (flowing = resolve));
+  input.write(encodeSizeHeader(data.length));
+  input.write(data.subarray(0, MiB));
+  const importing = plugin.volumeImport(ctx, { volume: vol(volname), format: 'raw+size', input, onProgress: () => flowing() });
+  await Promise.race([started, importing]);
+  const listed = (await plugin.listImages(ctx, {})).map((i) => i.volname);
+  const free = await outcomeOf(plugin.freeImage(ctx, { volume: vol(volname) }));
+  const freeName = await plugin.findFreeDiskname(ctx, { vmid: vol(volname).vmid! });
+  input.end(data.subarray(MiB));
+  return { listed, free, freeName, imported: await importing };
+}
 const dev = (name: string) => `/dev/zvol/${cfg.pool}/${name}`;
 const snapNames = (o: unknown) => (o as Array<{ name: string }>).map((s) => s.name);
 
@@ -208,6 +236,9 @@ export const SCENARIOS: readonly Scenario[] = [
       { name: 'import raw onto a taken name', call: (p, c) => p.volumeImport(c, { volume: vol('vm-110-disk-0'), format: 'raw+size', input: rawStream(payload(64 * 1024)) }) },
       { name: 'import raw renamed', call: (p, c) => p.volumeImport(c, { volume: vol('vm-110-disk-0'), format: 'raw+size', input: rawStream(payload(64 * 1024)), allowRename: true }) },
       { name: 'import raw truncated', call: (p, c) => p.volumeImport(c, { volume: vol('vm-111-disk-0'), format: 'raw+size', input: rawStream(payload(64 * 1024), 128 * 1024) }) },
+      { name: 'import raw seen while it runs', call: (p, c) => importSeenWhileRunning(p, c, 'vm-113-disk-0') },
+      { name: 'list vmid 113', call: (p, c) => p.listImages(c, { vmid: 113 }) },
+      { name: 'free the import seen while it runs', call: (p, c) => p.freeImage(c, { volume: vol('vm-113-disk-0') }) },
       { name: 'import raw as base', call: (p, c) => p.volumeImport(c, { volume: vol('base-117-disk-0'), format: 'raw+size', input: rawStream(payload(64 * 1024)) }) },
       { name: 'snapshots of the imported base', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('base-117-disk-0') }) },
       { name: 'export raw of a snapshot refused', call: (p, c) => exportBytes(p, c, 'vm-110-disk-0', 'raw+size', { snapshot: 'a' }) },
@@ -254,6 +285,28 @@ export const SCENARIOS: readonly Scenario[] = [
         }
       } },
       { name: 'list empty at the end', call: (p, c) => p.listImages(c, {}) },
+    ],
+  },
+  {
+    name: 'garbage',
+    config: cfg,
+    steps: [
+      {
+        name: 'unfinished zvols of a dead owner (another boot) and of another node',
+        guest: sh(`zfs create -s -V 1M -o ${INCOMPLETE_PROPERTY}=${DEAD_OWNER} ${cfg.pool}/vm-150-disk-0
+zfs create -s -V 1M -o ${INCOMPLETE_PROPERTY}=${FOREIGN_OWNER} ${cfg.pool}/vm-151-disk-0
+udevadm settle --timeout=30`),
+      },
+      { name: 'list', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free an unfinished volume', call: (p, c) => p.freeImage(c, { volume: vol('vm-150-disk-0') }) },
+      { name: 'free name next to an unfinished volume', call: (p, c) => p.findFreeDiskname(c, { vmid: 150 }) },
+      { name: 'alloc onto an unfinished volume', call: (p, c) => p.allocImage(c, { vmid: 150, format: 'raw', name: 'vm-150-disk-0', size: MiB }) },
+      { name: 'collect, dry run', call: (p, c) => p.collectGarbage(c, { dryRun: true }) },
+      { name: 'collect', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'collect again', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'alloc where the dead owner left a zvol', call: (p, c) => p.allocImage(c, { vmid: 150, format: 'raw', name: 'vm-150-disk-0', size: MiB }) },
+      { name: 'free', call: (p, c) => p.freeImage(c, { volume: vol('vm-150-disk-0') }) },
+      { name: "drop the other node's zvol", guest: sh(`zfs destroy ${cfg.pool}/vm-151-disk-0`) },
     ],
   },
   {
