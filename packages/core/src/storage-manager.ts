@@ -16,6 +16,7 @@ import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './man
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
 import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
+import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
 import type { InvalidStorage } from './manager/state.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
@@ -701,6 +702,36 @@ export class StorageManager {
    */
   async copyVolume(volid: string, targetStoreId: string, options: CopyOptions = {}): Promise<string> {
     return copyVolume(this.#state, this.#live().resolve(volid), targetStoreId, options);
+  }
+
+  /**
+   * Moves a disk image to another node (offline: the guest must not write to it meanwhile).
+   * Negotiates a stream format with the node as {@link StorageManager.copyVolume} does with a
+   * storage, streams export -> the node's import with progress, checks the node's copy (its
+   * size; for `raw+size` the SHA-256 of its data, computed on the node, against the hash of
+   * what was sent), and only then frees the source. The copy keeps the source's volname, on the
+   * source's storage id unless `storage` is given (as Proxmox's `storage_migrate`). A linked
+   * clone moves only with `full` (as a standalone volume) or when the node holds its base with
+   * the same data. Any failure or abort leaves the source as it was and nothing on the node.
+   *
+   * @param volid - the volume
+   * @param options - node, target storage, full, progress, signal
+   * @returns the volume's id on the node, the stream format, bytes sent and the checksum
+   * @throws {@link StorageError} `NOT_FOUND` (the node has no such storage), `NOT_SUPPORTED`
+   *   (no common format; a linked clone whose base is not on the node, without `full`),
+   *   `NO_SPACE`, `ALREADY_EXISTS` (the node has the volume), `CORRUPT` (the copy does not
+   *   check out), `ABORTED`, `UNAVAILABLE` (the node cannot be reached), and the source's
+   *   `freeImage` errors (`IN_USE`, `PROTECTED`)
+   * @example
+   * ```ts
+   * const b = new SshNode({ name: 'pve2', ssh: { host: 'pve2', user: 'root' } });
+   * const moved = await storages.migrateVolume('local:100/vm-100-disk-0.raw', { toNode: b, onProgress: console.log });
+   * ```
+   * @see Proxmox `PVE::Storage::storage_migrate`; OpenNebula's `mv` transfer action
+   */
+  async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
+    this.#live();
+    return migrateVolume(this, volid, options);
   }
 
   /**
