@@ -5,6 +5,8 @@
  */
 import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
+import { checksumVerb, formatsVerb } from './formats.js';
+import { migrateVerb } from './migrate.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
 import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
 import { pluginsVerb } from './plugins.js';
@@ -31,6 +33,9 @@ export const VERBS: readonly VerbSpec[] = [
   exportVerb,
   importVerb,
   copyVerb,
+  migrateVerb,
+  formatsVerb,
+  checksumVerb,
   gcVerb,
   storageAddVerb,
   storageSetVerb,

@@ -15,7 +15,7 @@ import { hashingStream, volumeChecksum } from '../nodes/checksum.js';
 import type { StorageNode } from '../nodes/node.js';
 import type { ProgressCallback } from '../plugin-types.js';
 import type { StorageManager } from '../storage-manager.js';
-import { countingStream, hasSizeHeader, negotiateFormat } from '../transfer.js';
+import { countingStream, hasSizeHeader, negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
 import { asAbortError } from './transfer-ops.js';
@@ -163,21 +163,22 @@ async function withoutCopy(node: StorageNode, copy: string, error: unknown): Pro
   }
 }
 
-/** Checks the node's copy against the source: the same size, and for `raw+size` the same data. */
+/**
+ * Checks the node's copy against the source: for `raw+size` the node's checksum of its data
+ * (which also gives its size) against the hash of what was sent; for other formats the size.
+ */
 async function check(node: StorageNode, copy: string, size: number, format: StreamFormat, sent: string, signal: AbortSignal | undefined): Promise<void> {
-  const image = await node.findImage(copy);
-  if (image === undefined || image.size !== size) {
-    throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' has ${image ? `${image.size} bytes` : 'disappeared'}, the source ${size}`, {
-      details: { volid: copy, node: node.name, size, copySize: image?.size },
-    });
+  const corrupt = (what: string, details: Record<string, unknown>): never => {
+    throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' ${what}`, { details: { volid: copy, node: node.name, size, ...details } });
+  };
+  if (format !== 'raw+size') {
+    const image = await node.findImage(copy);
+    if (image === undefined || image.size !== size) corrupt(image ? `has ${image.size} bytes, the source ${size}` : 'is not there', { copySize: image?.size });
+    return;
   }
-  if (format !== 'raw+size') return;
   const sum = await node.checksum(copy, { signal });
-  if (sum.sha256 !== sent) {
-    throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, {
-      details: { volid: copy, node: node.name, sha256: sum.sha256, sent },
-    });
-  }
+  if (sum.bytes !== SIZE_HEADER_BYTES + size) corrupt(`has ${sum.bytes - SIZE_HEADER_BYTES} bytes, the source ${size}`, { copySize: sum.bytes - SIZE_HEADER_BYTES });
+  if (sum.sha256 !== sent) corrupt(`does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, { sha256: sum.sha256, sent });
 }
 
 /**
@@ -195,11 +196,8 @@ export async function migrateVolume(manager: StorageManager, volid: string, opti
   if (volume.vtype !== 'images') throw new StorageError('NOT_SUPPORTED', `only disk images migrate; '${volid}' is ${volume.vtype}`, { details: { volid } });
   const storage = options.storage ?? storeId;
   const info = await manager.volumeSizeInfo(volid);
-  if (!(await node.storages()).some((s) => s.storage === storage)) {
-    throw new StorageError('NOT_FOUND', `node '${node.name}' has no storage '${storage}'`, { details: { node: node.name, storage } });
-  }
+  const status = await node.status(storage); // NOT_FOUND when the node has no such storage
   const target = await place(manager, volid, storage, options, info.parent);
-  const status = await node.status(storage);
   const need = info.used ?? info.size;
   if (status.available < need) {
     throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, '${volid}' needs ${need}`, {
