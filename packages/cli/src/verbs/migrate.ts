@@ -31,8 +31,8 @@ export const migrateVerb: VerbSpec = {
   description: [
     "The node is a 'node: NAME' section of nodes.cfg (beside storage.cfg, or --nodes / $STOWAGE_NODES):",
     '  node: pve2',
-    '  \tssh root@10.0.0.2          (required; also: port, identity, known-hosts)',
-    '  \tcommand /usr/bin/stowage   (the node\'s stowage; config FILE, env NAME=value ...)',
+    '    ssh root@10.0.0.2          (required; also: port, identity, known-hosts)',
+    '    command /usr/bin/stowage   (the node\'s stowage; config FILE, env NAME=value ...)',
     "The volume keeps its name, on the same storage id unless --storage. The node's stowage is asked for",
     'its import formats and free space, the data streams over ssh, the copy is checked (size; SHA-256 of',
     'the data for raw+size), and only then is the source freed. A failure or interrupt removes the copy',

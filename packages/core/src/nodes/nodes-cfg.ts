@@ -83,6 +83,7 @@ export function parseNodesCfg(text: string): SshNodeOptions[] {
       ...(Object.keys(env).length > 0 ? { env } : {}),
     });
   }
+  issues.sort((x, y) => (x.line ?? 0) - (y.line ?? 0));
   if (issues.length > 0) throw new ConfigError(`nodes.cfg is invalid: ${issues.map((i) => `line ${i.line}: ${i.message}`).join('; ')}`, issues);
   return nodes;
 }
