@@ -196,16 +196,20 @@ export async function migrateVolume(manager: StorageManager, volid: string, opti
   if (volume.vtype !== 'images') throw new StorageError('NOT_SUPPORTED', `only disk images migrate; '${volid}' is ${volume.vtype}`, { details: { volid } });
   const storage = options.storage ?? storeId;
   const info = await manager.volumeSizeInfo(volid);
-  const status = await node.status(storage); // NOT_FOUND when the node has no such storage
   const target = await place(manager, volid, storage, options, info.parent);
+  // both questions to the node at once (its status is NOT_FOUND for a storage it does not have)
+  const [status, importFormats, exportFormats] = await Promise.all([
+    node.status(storage),
+    node.importFormats(target.volid, { withSnapshots: target.withSnapshots }),
+    manager.volumeExportFormats(volid, { withSnapshots: target.withSnapshots }),
+  ]);
   const need = info.used ?? info.size;
   if (status.available < need) {
     throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, '${volid}' needs ${need}`, {
       details: { node: node.name, storage, available: status.available, needed: need },
     });
   }
-  const exportFormats = (await manager.volumeExportFormats(volid, { withSnapshots: target.withSnapshots })).filter((f) => !SNAPSHOT_STREAMS.includes(f));
-  const format = negotiateFormat(exportFormats, await node.importFormats(target.volid, { withSnapshots: target.withSnapshots }));
+  const format = negotiateFormat(exportFormats.filter((f) => !SNAPSHOT_STREAMS.includes(f)), importFormats);
   aborted(options.signal);
 
   const sent = await send(manager, volid, target, format, options);
