@@ -30,13 +30,13 @@ describe('parseNodesCfg', () => {
   });
 
   it('reports every bad line with CONFIG_INVALID', () => {
-    const text = ['dir: local', '\tpath /x', '', 'node: a', '\tport 99999', '\tssh a', '\tcolour blue', '', 'node: b', '\tport 22', ''].join('\n');
+    const text = ['dir: local', '\tpath /x', '', 'node: a', '\tport 99999', '\tssh a', '\tcolour blue', '', 'node: b', '\tport 22', '', 'node: c', '\tssh root@-oProxyCommand=x', ''].join('\n');
     try {
       parseNodesCfg(text);
       expect.unreachable();
     } catch (e) {
       expect(isStorageError(e, 'CONFIG_INVALID')).toBe(true);
-      expect((e as { issues: { line: number }[] }).issues.map((i) => i.line)).toEqual([1, 5, 7, 9]);
+      expect((e as { issues: { line: number }[] }).issues.map((i) => i.line)).toEqual([1, 5, 7, 9, 13]);
     }
   });
 });

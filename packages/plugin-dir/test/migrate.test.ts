@@ -124,6 +124,25 @@ describe('migrateVolume to a LocalNode', () => {
     expect((await a.listImages('local')).map((i) => i.volid)).toEqual([tmpl]);
   });
 
+  it('a linked clone keeps its link when the target has its base with the same data, and is refused when the data differ', async () => {
+    const tmpl = await a.createBase(await a.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' }));
+    const clone = await a.cloneImage(tmpl, { vmid: 101 });
+    const other = await a.cloneImage(tmpl, { vmid: 102 });
+    const tmplB = await b.createBase(await b.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' }));
+    expect(tmplB).toBe(tmpl); // the same volid on B, both bases empty: the same data
+    const moved = await a.migrateVolume(clone, { toNode: nodeB });
+    expect(moved).toMatchObject({ volid: clone, format: 'qcow2+size' });
+    expect((await b.volumeSizeInfo(moved.volid)).parent).toBe(tmplB);
+
+    // a base of the same name but other data on the target: refused, nothing sent
+    await b.freeImage(moved.volid);
+    await b.freeImage(tmplB);
+    await b.createBase(await b.allocImage('local', { vmid: 100, size: 2 * MiB, format: 'qcow2' }));
+    const err = await a.migrateVolume(other, { toNode: nodeB }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_SUPPORTED', details: { base: tmpl } });
+    expect(await filesOfB()).toEqual(['100/base-100-disk-0.qcow2']);
+  });
+
   it('a target storage the node does not have is NOT_FOUND, before anything is sent', async () => {
     const { volid } = await rawVolume(MiB);
     expect(await code(a.migrateVolume(volid, { toNode: nodeB, storage: 'elsewhere' }))).toBe('NOT_FOUND');

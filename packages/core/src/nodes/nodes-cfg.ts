@@ -31,7 +31,7 @@ export const NODE_OPTIONS = ['ssh', 'port', 'identity', 'known-hosts', 'command'
  * @param text - the file's contents
  * @returns one entry per node, in file order
  * @throws {@link ConfigError} `CONFIG_INVALID` listing every bad line: a section of another type
- *   than `node`, an unknown option, no `ssh`, a bad port, an `env` entry that is not `NAME=value`
+ *   than `node`, an unknown option, no `ssh` or a bad one, a bad port, an `env` entry that is not `NAME=value`
  * @example
  * ```ts
  * parseNodesCfg('node: pve2\n\tssh root@10.0.0.2\n');
@@ -57,6 +57,8 @@ export function parseNodesCfg(text: string): SshNodeOptions[] {
       continue;
     }
     const [user, host] = target.includes('@') ? [target.slice(0, target.indexOf('@')), target.slice(target.indexOf('@') + 1)] : [undefined, target];
+    const word = /^[^\s@-][^\s@]*$/;
+    if (!word.test(host) || (user !== undefined && !word.test(user))) at('ssh', `bad ssh target '${target}' (want [user@]host)`);
     let port: number | undefined;
     if (o['port'] !== undefined) {
       port = Number(o['port']);
