@@ -111,6 +111,7 @@ export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream } from './nodes/checksum.js';
 export { LocalNode } from './nodes/local-node.js';
 export type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './nodes/node.js';

@@ -17,6 +17,7 @@ import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
 import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
 import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
+import { abortMigration, finishMigration, prepareMigration, type HandoffNode } from './manager/handoff.js';
 import type { InvalidStorage } from './manager/state.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
@@ -732,6 +733,49 @@ export class StorageManager {
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
     this.#live();
     return migrateVolume(this, volid, options);
+  }
+
+  /**
+   * Makes a volume of shared storage usable on another node while this one still uses it (the
+   * first step of a live migration; OpenNebula's `premigrate`). LINSTOR puts a diskless replica
+   * on the target when it has none (marked as stowage's); storage every node sees by path is
+   * only checked to be visible there (when `toNode` is a {@link StorageNode}). Idempotent.
+   *
+   * @param volid - the volume
+   * @param options - `toNode`: the target, a node or its name
+   * @throws {@link StorageError} `NOT_SUPPORTED` (the storage is not shared: use
+   *   {@link StorageManager.migrateVolume}), `NOT_FOUND` (the node does not see the volume), and
+   *   the plugin's errors
+   * @see OpenNebula's `premigrate` transfer action
+   */
+  async prepareMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
+    await prepareMigration(this.#state, this.#live().resolve(volid), options.toNode);
+  }
+
+  /**
+   * Releases a volume of shared storage on this node once the target runs it (OpenNebula's
+   * `postmigrate`): LINSTOR removes this node's replica only if it is a diskless one stowage
+   * made, never a diskful one. Idempotent.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `NOT_SUPPORTED` (not shared), `IN_USE` (still open here), and the plugin's errors
+   * @see OpenNebula's `postmigrate` transfer action
+   */
+  async finishMigration(volid: string): Promise<void> {
+    await finishMigration(this.#state, this.#live().resolve(volid));
+  }
+
+  /**
+   * Undoes the target's side of a hand-off that will not happen (OpenNebula's `failmigrate`):
+   * LINSTOR removes the target's replica only if it is a diskless one stowage made. Idempotent.
+   *
+   * @param volid - the volume
+   * @param options - `toNode`: the target, a node or its name
+   * @throws {@link StorageError} `NOT_SUPPORTED` (not shared), `IN_USE` (open on the target), and the plugin's errors
+   * @see OpenNebula's `failmigrate` transfer action
+   */
+  async abortMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
+    await abortMigration(this.#state, this.#live().resolve(volid), options.toNode);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
 import { checksumVerb, formatsVerb } from './formats.js';
 import { migrateVerb } from './migrate.js';
+import { handoffAbortVerb, handoffFinishVerb, handoffPrepareVerb } from './handoff.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb } from './images.js';
 import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
 import { pluginsVerb } from './plugins.js';
@@ -34,6 +35,9 @@ export const VERBS: readonly VerbSpec[] = [
   importVerb,
   copyVerb,
   migrateVerb,
+  handoffPrepareVerb,
+  handoffFinishVerb,
+  handoffAbortVerb,
   formatsVerb,
   checksumVerb,
   gcVerb,
