@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SshNode, StorageManager, type MigrateResult, type Progress, type SshNodeOptions } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { descendantProcesses, waitForProcessesEnded } from '@stowage/core/testing';
@@ -115,6 +115,9 @@ describe.skipIf(!hasSshd())('migrate over ssh', { timeout: 180_000 }, () => {
   it('the sender SIGKILLed mid-stream: nothing half-made on B, the source intact', async () => {
     const { volid, file, data } = await volumeOnA(400, 8 * MiB);
     const child = spawn(process.execPath, [worker, a.config, a.env.STOWAGE_LOCK_DIR, JSON.stringify(nodeOptions), volid], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let out = '';
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));

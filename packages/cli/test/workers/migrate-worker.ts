@@ -1,6 +1,6 @@
 /**
  * Migrates one volume to an ssh node and, once more than 1 MiB has been sent, prints `streaming`
- * and stops its event loop for good, so that the test can SIGKILL it mid-stream.
+ * and stops its event loop (for two minutes at most), so that the test can SIGKILL it mid-stream.
  *
  * argv: <storage.cfg> <lock dir> <node options JSON> <volid>
  */
@@ -14,7 +14,8 @@ await manager.migrateVolume(volid, {
   toNode: node,
   onProgress: ({ done }) => {
     if (done <= 1024 * 1024) return;
-    process.stdout.write('streaming\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+    // frozen for at most 2 minutes, so that a test that fails before its kill leaves nothing running for long
+    process.stdout.write('streaming\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000));
   },
 });
 process.stdout.write('finished\n');
