@@ -721,7 +721,8 @@ export class StorageManager {
    * @throws {@link StorageError} `NOT_FOUND` (the node has no such storage), `NOT_SUPPORTED`
    *   (no common format; a linked clone whose base is not on the node, without `full`),
    *   `NO_SPACE`, `ALREADY_EXISTS` (the node has the volume), `CORRUPT` (the copy does not
-   *   check out), `ABORTED`, `UNAVAILABLE` (the node cannot be reached), and the source's
+   *   check out), `ABORTED`, `UNAVAILABLE` (the node cannot be reached, or its storage is not
+   *   active there), and the source's
    *   `freeImage` errors (`IN_USE`, `PROTECTED`)
    * @example
    * ```ts

@@ -203,6 +203,9 @@ export async function migrateVolume(manager: StorageManager, volid: string, opti
     node.importFormats(target.volid, { withSnapshots: target.withSnapshots }),
     manager.volumeExportFormats(volid, { withSnapshots: target.withSnapshots }),
   ]);
+  if (!status.active) {
+    throw new StorageError('UNAVAILABLE', `storage '${storage}' on node '${node.name}' is not active`, { details: { node: node.name, storage } });
+  }
   const need = info.used ?? info.size;
   if (status.available < need) {
     throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, '${volid}' needs ${need}`, {

@@ -73,6 +73,9 @@ export class SshNode implements StorageNode {
   async status(storeId: string): Promise<StorageStatus> {
     const [row] = (await this.#ask(['status', storeId])) as { status?: string; total: number; used: number; available: number }[];
     if (!row) throw new StorageError('NOT_FOUND', `node '${this.name}' has no storage '${storeId}'`, { details: { node: this.name, storeId } });
+    if (row.status !== 'active' && row.status !== 'inactive') {
+      throw new StorageError('UNAVAILABLE', `storage '${storeId}' on node '${this.name}' is ${String(row.status)}`, { details: { node: this.name, storeId, status: row.status } });
+    }
     return { total: row.total, used: row.used, available: row.available, active: row.status === 'active' };
   }
 
