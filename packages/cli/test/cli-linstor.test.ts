@@ -125,4 +125,19 @@ describe('stowage on LINSTOR (stand-in controller)', () => {
       await cluster.controllers[0]!.restart();
     }
   });
+
+  it('handoff prepare/abort put and remove a diskless replica on the target node; dir storage is refused', async () => {
+    const vol = (await ok(['alloc', 'drbd', '130', '-', '4M'])).trim();
+    const d = [...cluster.model.definitions.values()].at(-1)!;
+    const target = ['node-a', 'node-b', 'node-c'].find((n) => !d.resources.has(n))!;
+    expect(await json(['handoff', 'prepare', vol, '--to-node', target])).toEqual({ volid: vol, node: target, prepared: true });
+    expect(d.resources.get(target)?.diskless).toBe(true);
+    await ok(['handoff', 'abort', vol, '--to-node', target]);
+    expect(d.resources.has(target)).toBe(false);
+    const local = (await ok(['alloc', 'local', '130', '-', '1M'])).trim();
+    const refused = await s.run(['handoff', 'prepare', local, '--to-node', target, '--json'], { env: shared });
+    expect(jsonError(refused.stderr).code).toBe('NOT_SUPPORTED');
+    await ok(['free', local]);
+    await ok(['free', vol]);
+  });
 });

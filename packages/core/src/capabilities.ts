@@ -66,6 +66,13 @@ export interface PluginCapabilities {
   readonly attributes: readonly VolumeAttribute[];
   /** `true` when the volume size can shrink. */
   readonly shrink: boolean;
+  /**
+   * `true` when `activateVolume` and `deactivateVolume` honour `ActivateVolumeRequest.node`:
+   * they make the volume usable on (or release it from) another node of a shared storage
+   * (LINSTOR: a diskless replica there). The manager's migration hand-off needs it.
+   * @default false
+   */
+  readonly activatesForNode?: boolean;
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
   /**

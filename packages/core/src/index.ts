@@ -70,6 +70,14 @@ export type { ChangeFeed, ClusterServices } from './cluster.js';
 export type { ConfigSnapshot, ConfigStore } from './config/store.js';
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
+export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+export type { HandoffNode } from './manager/handoff.js';
+export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
+export { LocalNode } from './nodes/local-node.js';
+export type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './nodes/node.js';
+export { NODE_OPTIONS, parseNodesCfg, readNodeFromCfg } from './nodes/nodes-cfg.js';
+export { parseRemoteAnswer, parseRemoteError, remoteStowageArgv, transferFlags, type RemoteStowage } from './nodes/remote.js';
+export { SshNode, type SshNodeOptions } from './nodes/ssh-node.js';
 export type {
   AttributeValue,
   GarbageItem,

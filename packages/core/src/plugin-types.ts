@@ -305,6 +305,11 @@ export interface PathVolumeId {
 export interface ActivateVolumeRequest extends VolumeRequest {
   /** Activate this snapshot instead of the volume. */
   readonly snapshot?: string | undefined;
+  /**
+   * Act for this node instead of this one (a migration hand-off on shared storage). Only set by
+   * the manager for plugins whose `capabilities.activatesForNode` is `true`.
+   */
+  readonly node?: string | undefined;
 }
 
 /** `volumeHasFeature` request. */

@@ -17,6 +17,8 @@ import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './man
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
 import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
+import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
+import { abortMigration, finishMigration, prepareMigration, type HandoffNode } from './manager/handoff.js';
 import type { InvalidStorage } from './manager/state.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
@@ -757,6 +759,80 @@ export class StorageManager {
    */
   async copyVolume(volid: string, targetStoreId: string, options: CopyOptions = {}): Promise<string> {
     return copyVolume(this.#state, this.#live().resolve(volid), targetStoreId, options);
+  }
+
+  /**
+   * Moves a disk image to another node (offline: the guest must not write to it meanwhile).
+   * Negotiates a stream format with the node as {@link StorageManager.copyVolume} does with a
+   * storage, streams export -> the node's import with progress, checks the node's copy (its
+   * size; for `raw+size` the SHA-256 of its data, computed on the node, against the hash of
+   * what was sent), and only then frees the source. The copy keeps the source's volname, on the
+   * source's storage id unless `storage` is given (as Proxmox's `storage_migrate`). A linked
+   * clone moves only with `full` (as a standalone volume) or when the node holds its base with
+   * the same data. Any failure or abort leaves the source as it was and nothing on the node.
+   *
+   * @param volid - the volume
+   * @param options - node, target storage, full, progress, signal
+   * @returns the volume's id on the node, the stream format, bytes sent and the checksum
+   * @throws {@link StorageError} `NOT_FOUND` (the node has no such storage), `NOT_SUPPORTED`
+   *   (no common format; a linked clone whose base is not on the node, without `full`),
+   *   `NO_SPACE`, `ALREADY_EXISTS` (the node has the volume), `CORRUPT` (the copy does not
+   *   check out), `ABORTED`, `UNAVAILABLE` (the node cannot be reached, or its storage is not
+   *   active there), and the source's
+   *   `freeImage` errors (`IN_USE`, `PROTECTED`)
+   * @example
+   * ```ts
+   * const b = new SshNode({ name: 'pve2', ssh: { host: 'pve2', user: 'root' } });
+   * const moved = await storages.migrateVolume('local:100/vm-100-disk-0.raw', { toNode: b, onProgress: console.log });
+   * ```
+   * @see Proxmox `PVE::Storage::storage_migrate`; OpenNebula's `mv` transfer action
+   */
+  async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
+    this.#live();
+    return migrateVolume(this, volid, options);
+  }
+
+  /**
+   * Makes a volume of shared storage usable on another node while this one still uses it (the
+   * first step of a live migration; OpenNebula's `premigrate`). LINSTOR puts a diskless replica
+   * on the target when it has none (marked as stowage's); storage every node sees by path is
+   * only checked to be visible there (when `toNode` is a {@link StorageNode}). Idempotent.
+   *
+   * @param volid - the volume
+   * @param options - `toNode`: the target, a node or its name
+   * @throws {@link StorageError} `NOT_SUPPORTED` (the storage is not shared: use
+   *   {@link StorageManager.migrateVolume}), `NOT_FOUND` (the node does not see the volume), and
+   *   the plugin's errors
+   * @see OpenNebula's `premigrate` transfer action
+   */
+  async prepareMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
+    await prepareMigration(this.#state, this.#live().resolve(volid), options.toNode);
+  }
+
+  /**
+   * Releases a volume of shared storage on this node once the target runs it (OpenNebula's
+   * `postmigrate`): LINSTOR removes this node's replica only if it is a diskless one stowage
+   * made, never a diskful one. Idempotent.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `NOT_SUPPORTED` (not shared), `IN_USE` (still open here), and the plugin's errors
+   * @see OpenNebula's `postmigrate` transfer action
+   */
+  async finishMigration(volid: string): Promise<void> {
+    await finishMigration(this.#state, this.#live().resolve(volid));
+  }
+
+  /**
+   * Undoes the target's side of a hand-off that will not happen (OpenNebula's `failmigrate`):
+   * LINSTOR removes the target's replica only if it is a diskless one stowage made. Idempotent.
+   *
+   * @param volid - the volume
+   * @param options - `toNode`: the target, a node or its name
+   * @throws {@link StorageError} `NOT_SUPPORTED` (not shared), `IN_USE` (open on the target), and the plugin's errors
+   * @see OpenNebula's `failmigrate` transfer action
+   */
+  async abortMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
+    await abortMigration(this.#state, this.#live().resolve(volid), options.toNode);
   }
 
   /**

@@ -31,4 +31,5 @@ export const linstorCapabilities: PluginCapabilities = {
   cloneFromSnapshot: false,
   attributes: [],
   shrink: false,
+  activatesForNode: true,
 };

@@ -206,20 +206,20 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /**
-   * Makes the volume usable here (a diskless replica when there is no local one). A snapshot is
-   * first restored into its own definition.
+   * Makes the volume usable here, or on `request.node` (a diskless replica when there is no
+   * replica there). A snapshot is first restored into its own definition.
    *
    * @see Proxmox `LINSTORPlugin::activate_volume`
    */
   override async activateVolume(ctx: PluginContext<LinstorConfig>, request: ActivateVolumeRequest): Promise<void> {
     const env = await this.#env(ctx);
     const v = await requireVolume(env, request.volume);
-    await activate(env, request.snapshot ? (await openSnapshotVolume(env, v, request.snapshot)).volume : v);
+    await activate(env, request.snapshot ? (await openSnapshotVolume(env, v, request.snapshot)).volume : v, request.node);
   }
 
   /**
-   * Removes this node's replica if it is one this plugin made diskless for an activation; for a
-   * snapshot, removes the definition it was restored into.
+   * Removes this node's replica (or `request.node`'s) if it is one this plugin made diskless for
+   * an activation; for a snapshot, removes the definition it was restored into.
    *
    * @see Proxmox `LINSTORPlugin::deactivate_volume`
    */
@@ -227,7 +227,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
     const env = await this.#env(ctx);
     const v = await requireVolume(env, request.volume);
     if (request.snapshot) await dropSnapshotVolume(env, v.rd, request.snapshot);
-    else await deactivate(env, v);
+    else await deactivate(env, v, request.node);
   }
 
   /**

@@ -5,6 +5,9 @@
  */
 import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
+import { checksumVerb, formatsVerb } from './formats.js';
+import { migrateVerb } from './migrate.js';
+import { handoffAbortVerb, handoffFinishVerb, handoffPrepareVerb } from './handoff.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb, volidVerb } from './images.js';
 import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
 import { pluginsVerb } from './plugins.js';
@@ -32,6 +35,12 @@ export const VERBS: readonly VerbSpec[] = [
   exportVerb,
   importVerb,
   copyVerb,
+  migrateVerb,
+  handoffPrepareVerb,
+  handoffFinishVerb,
+  handoffAbortVerb,
+  formatsVerb,
+  checksumVerb,
   gcVerb,
   storageAddVerb,
   storageSetVerb,

@@ -9,7 +9,8 @@ import { StorageError } from '@stowage/core';
 import { deleteResource, makeAvailable, modifyResource, viewResources } from '../client/api.js';
 import { PROP_ACTIVATED, sameLinstorName } from '../names.js';
 import { sleep, type LinstorEnv } from './env.js';
-import { forgetView, isDiskless, localResource, type LinstorVolume } from './view.js';
+import type { ResourceJson } from '../client/types.js';
+import { forgetView, isDiskless, type LinstorVolume } from './view.js';
 
 /** How many poll intervals to wait for udev to create the device link after make-available. */
 const DEVICE_WAIT_POLLS = 10;
@@ -32,20 +33,27 @@ export function devicePath(env: LinstorEnv, rd: string): string {
  *
  * @param env - the call's environment
  * @param v - the volume
+ * @param node - the node to make it available on; this one by default (then the device is waited for)
  * @returns the device path
  * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when the device does not appear, the controller's errors
  * @see Proxmox `LINSTORPlugin::activate_volume`
  */
-export async function activate(env: LinstorEnv, v: LinstorVolume): Promise<string> {
+export async function activate(env: LinstorEnv, v: LinstorVolume, node: string = env.node): Promise<string> {
   const path = devicePath(env, v.rd);
-  if (!localResource(env, v)) {
-    await makeAvailable(env.client, env.call, v.rd, env.node, false);
+  if (!resourceOn(v, node)) {
+    await makeAvailable(env.client, env.call, v.rd, node, false);
     forgetView(env);
-    const now = (await viewResources(env.client, env.call, { resources: [v.rd], nodes: [env.node] })).find((r) => sameLinstorName(r.node_name, env.node));
-    if (now && isDiskless(now)) await modifyResource(env.client, env.call, v.rd, env.node, { [PROP_ACTIVATED]: 'yes' });
+    const now = (await viewResources(env.client, env.call, { resources: [v.rd], nodes: [node] })).find((r) => sameLinstorName(r.node_name, node));
+    if (now && isDiskless(now)) await modifyResource(env.client, env.call, v.rd, node, { [PROP_ACTIVATED]: 'yes' });
   }
-  await waitForDevice(env, path);
+  // the device appears on that node; only this node's can be waited for
+  if (sameLinstorName(node, env.node)) await waitForDevice(env, path);
   return path;
+}
+
+/** A volume's replica on a node. */
+function resourceOn(v: LinstorVolume, node: string): ResourceJson | undefined {
+  return v.resources.find((r) => sameLinstorName(r.node_name, node));
 }
 
 async function waitForDevice(env: LinstorEnv, path: string): Promise<void> {
@@ -68,14 +76,15 @@ async function waitForDevice(env: LinstorEnv, path: string): Promise<void> {
  *
  * @param env - the call's environment
  * @param v - the volume
+ * @param node - the node whose replica to remove; this one by default
  * @see Proxmox `LINSTORPlugin::deactivate_volume`
  */
-export async function deactivate(env: LinstorEnv, v: LinstorVolume): Promise<void> {
-  const local = localResource(env, v);
+export async function deactivate(env: LinstorEnv, v: LinstorVolume, node: string = env.node): Promise<void> {
+  const local = resourceOn(v, node);
   if (!local || !isDiskless(local) || local.props?.[PROP_ACTIVATED] !== 'yes') return;
   if (local.state?.in_use) {
-    throw new StorageError('IN_USE', `'${v.volname}' is in use on ${env.node}`, { details: { volname: v.volname, node: env.node } });
+    throw new StorageError('IN_USE', `'${v.volname}' is in use on ${node}`, { details: { volname: v.volname, node } });
   }
-  await deleteResource(env.client, env.call, v.rd, env.node);
+  await deleteResource(env.client, env.call, v.rd, node);
   forgetView(env);
 }

@@ -1,0 +1,240 @@
+/**
+ * Moving a volume on local storage to another node: negotiate a stream format with the node,
+ * stream export -> import, check what arrived (its size; for `raw+size` the SHA-256 of the data,
+ * computed on the node and compared with the hash of what was sent), and only then free the
+ * source. Whatever fails, and an abort at any point, leaves the source as it was and nothing on
+ * the node: a failed import removes what it made (the node's guarantee), and a copy that was
+ * imported but did not check out, or whose source could not be freed, is freed again.
+ *
+ * @module
+ */
+import type { Writable } from 'node:stream';
+import type { StreamFormat } from '../capabilities.js';
+import { StorageError, isStorageError } from '../errors.js';
+import { hashingStream, volumeChecksum } from '../nodes/checksum.js';
+import type { StorageNode } from '../nodes/node.js';
+import type { ParsedVolume, ProgressCallback, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
+import type { StoragePlugin } from '../storage-plugin.js';
+import { countingStream, hasSizeHeader, negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
+import { formatVolumeId, parseVolumeId } from '../volume-id.js';
+import { copyFailure } from './copy-failure.js';
+import { asAbortError, type ExportOptions } from './transfer-ops.js';
+
+/**
+ * What a migration needs of the source's manager (a `StorageManager` has all of it); declared
+ * here so that this module does not import the manager's class.
+ */
+interface SourceManager {
+  parseVolume(volid: string): { storeId: string; volume: ParsedVolume };
+  pluginFor(storeId: string): Pick<StoragePlugin, 'imageVolname'>;
+  volumeSizeInfo(volid: string): Promise<VolumeSizeInfo>;
+  volumeExportFormats(volid: string, options?: TransferOptions): Promise<StreamFormat[]>;
+  volumeExport(volid: string, options: ExportOptions): Promise<void>;
+  freeImage(volid: string): Promise<void>;
+}
+
+/** Options of {@link StorageManager.migrateVolume}. */
+export interface MigrateOptions {
+  /** Where the volume goes. */
+  readonly toNode: StorageNode;
+  /** The node's storage to put it on. @default the source's storage id */
+  readonly storage?: string | undefined;
+  /**
+   * Move a linked clone as a standalone volume (its base's data copied in). Without it, a linked
+   * clone moves only when its base is already on the node, with the same data.
+   * @default false
+   */
+  readonly full?: boolean | undefined;
+  /** Receives `{ done, total }` in stream bytes as they are sent. */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Aborts the migration (code `ABORTED`): the node's copy is removed, the source stays. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What {@link StorageManager.migrateVolume} did. */
+export interface MigrateResult {
+  /** The volume's id on the node. */
+  readonly volid: string;
+  /** The source's id (freed now). */
+  readonly from: string;
+  /** The node's name. */
+  readonly node: string;
+  /** The stream format used. */
+  readonly format: StreamFormat;
+  /** Stream bytes sent. */
+  readonly bytes: number;
+  /** The SHA-256 of the `raw+size` stream, equal on both sides; absent for other formats (checked by size only). */
+  readonly sha256?: string | undefined;
+}
+
+/** Streams whose export needs a snapshot on the source; not moved between nodes yet. */
+const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new StorageError('ABORTED', 'the migration was aborted', { cause: signal.reason });
+}
+
+function endAndWait(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+/** Where the volume goes on the node, and whether it keeps its link to a base there. */
+interface Placement {
+  readonly volid: string;
+  readonly withSnapshots: boolean;
+}
+
+/**
+ * Decides the target volid: the source's volname (as Proxmox's `storage_migrate` keeps it) on
+ * the target storage. A linked clone keeps its base link only when the node has the same base;
+ * with `full` it becomes a standalone volume of the same disk name.
+ */
+async function place(manager: SourceManager, volid: string, storage: string, options: MigrateOptions, parent: string | undefined): Promise<Placement> {
+  const { storeId, volume } = manager.parseVolume(volid);
+  if (volume.baseName === undefined || volume.vmid === undefined) return { volid: formatVolumeId(storage, volume.volname), withSnapshots: false };
+  if (options.full === true) {
+    const own = manager.pluginFor(storeId).imageVolname({ vmid: volume.vmid, name: volume.name });
+    return { volid: formatVolumeId(storage, own), withSnapshots: false };
+  }
+  const base = parent ?? formatVolumeId(storeId, manager.pluginFor(storeId).imageVolname({ vmid: volume.baseVmid ?? volume.vmid, name: volume.baseName }));
+  const targetBase = formatVolumeId(storage, parseVolumeId(base).volname);
+  const node = options.toNode;
+  const refuse = (why: string): never => {
+    throw new StorageError('NOT_SUPPORTED', `'${volid}' is a linked clone of '${base}', ${why}: migrate it with full (a standalone copy)`, {
+      details: { volid, base, node: node.name, targetBase },
+    });
+  };
+  if ((await node.findImage(targetBase)) === undefined) refuse(`which node '${node.name}' does not have`);
+  const [mine, theirs] = await Promise.all([volumeChecksum(manager, base, { signal: options.signal }), node.checksum(targetBase, { signal: options.signal })]);
+  if (mine.sha256 !== theirs.sha256) refuse(`and node '${node.name}' holds different data under '${targetBase}'`);
+  // the image goes as it is (qcow2+size), backing reference included
+  return { volid: formatVolumeId(storage, volume.volname), withSnapshots: true };
+}
+
+/**
+ * Streams the source into the node's import, both sides aborted when either fails.
+ *
+ * @returns the volid the node wrote and the hash of what was sent
+ */
+async function send(
+  manager: SourceManager,
+  volid: string,
+  target: Placement,
+  format: StreamFormat,
+  options: MigrateOptions,
+): Promise<{ volid: string; bytes: number; sha256: string }> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
+  const hash = hashingStream();
+  counter.on('error', ignore);
+  hash.on('error', ignore);
+  counter.pipe(hash);
+  const failures: unknown[] = [];
+  const failed = (e: unknown): never => {
+    failures.push(e);
+    stop.abort(e);
+    const err = e instanceof Error ? e : new Error(String(e));
+    counter.destroy(err);
+    hash.destroy(err);
+    throw e;
+  };
+  const exported = manager
+    .volumeExport(volid, { format, output: counter, withSnapshots: target.withSnapshots, signal })
+    .then(() => endAndWait(counter))
+    .catch(failed);
+  const imported = options.toNode.importVolume(target.volid, { format, input: hash, withSnapshots: target.withSnapshots, signal }).catch(failed);
+  const [ex, im] = await Promise.allSettled([exported, imported]);
+  if (ex.status === 'fulfilled' && im.status === 'fulfilled') return { volid: im.value, ...hash.digest() };
+  const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : copyFailure(failures), options.signal);
+  if (im.status === 'fulfilled') throw await withoutCopy(options.toNode, im.value, error);
+  throw error;
+}
+
+function ignore(): void {
+  // each side reports its own failure through its promise
+}
+
+/**
+ * Frees the node's copy after a later step failed, and returns the error to throw: the original
+ * one, or, when the copy could not be freed, the same code with the leftover named.
+ */
+async function withoutCopy(node: StorageNode, copy: string, error: unknown): Promise<unknown> {
+  try {
+    await node.freeImage(copy);
+    return error;
+  } catch (e) {
+    const code = isStorageError(error) ? error.code : 'INTERNAL';
+    const message = error instanceof Error ? error.message : String(error);
+    return new StorageError(code, `${message}; the copy '${copy}' on node '${node.name}' could not be removed: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: error,
+      details: { ...(isStorageError(error) ? error.details : {}), leftover: copy, node: node.name },
+    });
+  }
+}
+
+/**
+ * Checks the node's copy against the source: for `raw+size` the node's checksum of its data
+ * (which also gives its size) against the hash of what was sent; for other formats the size.
+ */
+async function check(node: StorageNode, copy: string, size: number, format: StreamFormat, sent: string, signal: AbortSignal | undefined): Promise<void> {
+  const corrupt = (what: string, details: Record<string, unknown>): never => {
+    throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' ${what}`, { details: { volid: copy, node: node.name, size, ...details } });
+  };
+  if (format !== 'raw+size') {
+    const image = await node.findImage(copy);
+    if (image === undefined || image.size !== size) corrupt(image ? `has ${image.size} bytes, the source ${size}` : 'is not there', { copySize: image?.size });
+    return;
+  }
+  const sum = await node.checksum(copy, { signal });
+  if (sum.bytes !== SIZE_HEADER_BYTES + size) corrupt(`has ${sum.bytes - SIZE_HEADER_BYTES} bytes, the source ${size}`, { copySize: sum.bytes - SIZE_HEADER_BYTES });
+  if (sum.sha256 !== sent) corrupt(`does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, { sha256: sum.sha256, sent });
+}
+
+/**
+ * Moves a volume to another node (see {@link StorageManager.migrateVolume}).
+ *
+ * @param manager - the source's manager
+ * @param volid - the volume
+ * @param options - node, target storage, full, progress, signal
+ * @returns the volume's id on the node, the format, bytes and checksum
+ */
+export async function migrateVolume(manager: SourceManager, volid: string, options: MigrateOptions): Promise<MigrateResult> {
+  aborted(options.signal);
+  const node = options.toNode;
+  const { storeId, volume } = manager.parseVolume(volid);
+  if (volume.vtype !== 'images') throw new StorageError('NOT_SUPPORTED', `only disk images migrate; '${volid}' is ${volume.vtype}`, { details: { volid } });
+  const storage = options.storage ?? storeId;
+  const info = await manager.volumeSizeInfo(volid);
+  const target = await place(manager, volid, storage, options, info.parent);
+  // both questions to the node at once (its status is NOT_FOUND for a storage it does not have)
+  const [status, importFormats, exportFormats] = await Promise.all([
+    node.status(storage),
+    node.importFormats(target.volid, { withSnapshots: target.withSnapshots }),
+    manager.volumeExportFormats(volid, { withSnapshots: target.withSnapshots }),
+  ]);
+  if (!status.active) {
+    throw new StorageError('UNAVAILABLE', `storage '${storage}' on node '${node.name}' is not active`, { details: { node: node.name, storage } });
+  }
+  const need = info.used ?? info.size;
+  if (status.available < need) {
+    throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, '${volid}' needs ${need}`, {
+      details: { node: node.name, storage, available: status.available, needed: need },
+    });
+  }
+  const format = negotiateFormat(exportFormats.filter((f) => !SNAPSHOT_STREAMS.includes(f)), importFormats);
+  aborted(options.signal);
+
+  const sent = await send(manager, volid, target, format, options);
+  try {
+    await check(node, sent.volid, info.size, format, sent.sha256, options.signal);
+    aborted(options.signal);
+    await manager.freeImage(volid);
+  } catch (e) {
+    throw await withoutCopy(node, sent.volid, asAbortError(e, options.signal));
+  }
+  return { volid: sent.volid, from: volid, node: node.name, format, bytes: sent.bytes, ...(format === 'raw+size' ? { sha256: sent.sha256 } : {}) };
+}

@@ -1,0 +1,151 @@
+/**
+ * migrateVolume between two managers in this process (two directory storages with the real
+ * qemu-img), the target reached as a LocalNode: the data arrives byte-identical and the source
+ * goes; a copy that does not check out, an abort, a source that cannot be freed and a linked
+ * clone without its base each leave the source as it was and nothing on the target.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalNode, StorageManager, volumeChecksum, type NodeImportOptions, type Progress } from '@stowage/core';
+import { DirPlugin } from '@stowage/plugin-dir';
+import { code, releaseImmutable } from './helpers.js';
+
+const MiB = 1024 ** 2;
+let base: string;
+let a: StorageManager;
+let b: StorageManager;
+let nodeB: LocalNode;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'stowage-migrate-'));
+  const open = (name: string) =>
+    StorageManager.open({ plugins: [DirPlugin], config: [{ type: 'dir', storage: 'local', path: join(base, name), 'create-base-path': true }], lockDir: join(base, `locks-${name}`) });
+  a = await open('a');
+  b = await open('b');
+  nodeB = new LocalNode('b', b);
+});
+afterEach(async () => {
+  await a.close();
+  await b.close();
+  await releaseImmutable(base);
+  await rm(base, { recursive: true, force: true });
+});
+
+async function rawVolume(bytes = 3 * MiB): Promise<{ volid: string; data: Buffer }> {
+  const volid = await a.allocImage('local', { vmid: 100, size: bytes, format: 'raw' });
+  const data = randomBytes(bytes);
+  await writeFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw'), data);
+  return { volid, data };
+}
+
+/** Every file below the target storage's images directory, hidden temporaries included. */
+async function filesOfB(): Promise<string[]> {
+  const out: string[] = [];
+  const dir = join(base, 'b', 'images');
+  for (const vmid of await readdir(dir).catch(() => [])) for (const f of await readdir(join(dir, vmid))) out.push(`${vmid}/${f}`);
+  return out;
+}
+
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** A node that flips one byte of every stream it imports (a disk that writes wrong data). */
+class CorruptingNode extends LocalNode {
+  override importVolume(volid: string, options: NodeImportOptions): Promise<string> {
+    let flipped = false;
+    const flip = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (!flipped && chunk.length > 100) {
+          chunk = Buffer.from(chunk);
+          chunk[100] = chunk[100]! ^ 0xff;
+          flipped = true;
+        }
+        cb(null, chunk);
+      },
+    });
+    return super.importVolume(volid, { ...options, input: options.input.pipe(flip) });
+  }
+}
+
+describe('migrateVolume to a LocalNode', () => {
+  it('moves a raw volume byte-identical, reports progress, and frees the source', async () => {
+    const { volid, data } = await rawVolume();
+    const seen: Progress[] = [];
+    const moved = await a.migrateVolume(volid, { toNode: nodeB, onProgress: (p) => seen.push(p) });
+    expect(moved).toMatchObject({ volid: 'local:100/vm-100-disk-0.raw', from: volid, node: 'b', format: 'raw+size', bytes: 8 + data.length });
+    expect(await readFile(join(base, 'b', 'images', '100', 'vm-100-disk-0.raw'))).toEqual(data);
+    expect(await a.listImages('local')).toEqual([]);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.at(-1)).toEqual({ done: 8 + data.length, total: 8 + data.length });
+  });
+
+  it('a copy whose data differs from what was sent is CORRUPT: removed from the target, the source kept', async () => {
+    const { volid, data } = await rawVolume();
+    expect(await code(a.migrateVolume(volid, { toNode: new CorruptingNode('b', b) }))).toBe('CORRUPT');
+    expect(await filesOfB()).toEqual([]);
+    expect(sha(await readFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw')))).toBe(sha(data));
+  });
+
+  it('an abort mid-stream is ABORTED: nothing on the target, the source intact', async () => {
+    const { volid, data } = await rawVolume(8 * MiB);
+    const stop = new AbortController();
+    const run = a.migrateVolume(volid, { toNode: nodeB, signal: stop.signal, onProgress: (p) => (p.done > MiB ? stop.abort() : undefined) });
+    expect(await code(run)).toBe('ABORTED');
+    expect(await filesOfB()).toEqual([]);
+    expect((await a.listImages('local')).map((i) => i.volid)).toEqual([volid]);
+    expect(sha(await readFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw')))).toBe(sha(data));
+  });
+
+  it('a source that cannot be freed (a base with clones) keeps the move from happening: the copy is removed again', async () => {
+    const disk = await a.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' });
+    const tmpl = await a.createBase(disk);
+    await a.cloneImage(tmpl, { vmid: 101 });
+    expect(await code(a.migrateVolume(tmpl, { toNode: nodeB }))).toBe('IN_USE');
+    expect(await filesOfB()).toEqual([]);
+    expect((await a.listImages('local')).length).toBe(2);
+  });
+
+  it('a linked clone is refused without full while its base is not on the target, and moves standalone with full', async () => {
+    const disk = await a.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' });
+    const tmpl = await a.createBase(disk);
+    const clone = await a.cloneImage(tmpl, { vmid: 101 });
+    const err = await a.migrateVolume(clone, { toNode: nodeB }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_SUPPORTED', details: { base: tmpl, node: 'b' } });
+    expect(await filesOfB()).toEqual([]);
+
+    const expected = (await volumeChecksum(a, clone)).sha256;
+    const moved = await a.migrateVolume(clone, { toNode: nodeB, full: true });
+    expect(moved.volid).toBe('local:101/vm-101-disk-0.qcow2');
+    expect((await nodeB.checksum(moved.volid)).sha256).toBe(expected);
+    expect((await b.volumeSizeInfo(moved.volid)).parent).toBeUndefined();
+    expect((await a.listImages('local')).map((i) => i.volid)).toEqual([tmpl]);
+  });
+
+  it('a linked clone keeps its link when the target has its base with the same data, and is refused when the data differ', async () => {
+    const tmpl = await a.createBase(await a.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' }));
+    const clone = await a.cloneImage(tmpl, { vmid: 101 });
+    const other = await a.cloneImage(tmpl, { vmid: 102 });
+    const tmplB = await b.createBase(await b.allocImage('local', { vmid: 100, size: MiB, format: 'qcow2' }));
+    expect(tmplB).toBe(tmpl); // the same volid on B, both bases empty: the same data
+    const moved = await a.migrateVolume(clone, { toNode: nodeB });
+    expect(moved).toMatchObject({ volid: clone, format: 'qcow2+size' });
+    expect((await b.volumeSizeInfo(moved.volid)).parent).toBe(tmplB);
+
+    // a base of the same name but other data on the target: refused, nothing sent
+    await b.freeImage(moved.volid);
+    await b.freeImage(tmplB);
+    await b.createBase(await b.allocImage('local', { vmid: 100, size: 2 * MiB, format: 'qcow2' }));
+    const err = await a.migrateVolume(other, { toNode: nodeB }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_SUPPORTED', details: { base: tmpl } });
+    expect(await filesOfB()).toEqual(['100/base-100-disk-0.qcow2']);
+  });
+
+  it('a target storage the node does not have is NOT_FOUND, before anything is sent', async () => {
+    const { volid } = await rawVolume(MiB);
+    expect(await code(a.migrateVolume(volid, { toNode: nodeB, storage: 'elsewhere' }))).toBe('NOT_FOUND');
+    expect((await a.listImages('local')).map((i) => i.volid)).toEqual([volid]);
+  });
+});
