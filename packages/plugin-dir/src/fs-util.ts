@@ -33,6 +33,41 @@ export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDi
   }
 }
 
+/** How often {@link inMadeDir} makes the directory again when it vanishes under it. */
+const DIR_ATTEMPTS = 5;
+
+/**
+ * Makes a directory (as {@link makeDirs}) and runs `fn` in it. Another operation's clean-up, which
+ * runs without the storage lock, may remove the directory once it is empty, between its making
+ * here and `fn` putting something in it: when `fn` fails with `ENOENT` (itself or as the `cause`
+ * of a StorageError), the directory is made again and `fn` retried, a few times. On failure the
+ * directories made are removed again.
+ *
+ * @param dir - the directory to have
+ * @param fs - the filesystem calls to use
+ * @param fn - the work that puts something in the directory; `fresh` when this attempt made it
+ * @returns what `fn` returned and the directories made on the way
+ * @throws what `fn` threw last, or the mapped error of `mkdir`
+ */
+export async function inMadeDir<T>(dir: string, fs: FsOps, fn: (fresh: boolean) => Promise<T>): Promise<{ value: T; made: MadeDirs }> {
+  const created: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const made = await makeDirs(dir, fs).catch(async (e: unknown) => {
+      await removeCreatedDirs(created);
+      throw e;
+    });
+    created.push(...made.created);
+    try {
+      return { value: await fn(made.created.length > 0), made: { created } };
+    } catch (e) {
+      const errno = errnoOf(e) ?? errnoOf(e instanceof Error ? e.cause : undefined);
+      if (attempt < DIR_ATTEMPTS && errno === 'ENOENT') continue;
+      await removeCreatedDirs(created);
+      throw e;
+    }
+  }
+}
+
 /**
  * Removes directories made by {@link makeDirs}, innermost first, each only if it is empty.
  * Never throws: cleanup must not hide the error that caused it.

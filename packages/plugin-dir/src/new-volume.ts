@@ -7,7 +7,7 @@
  */
 import { dirname, join } from 'node:path';
 import type { DirEnv } from './env.js';
-import { makeDirs, removeDirIfEmpty, removeMadeDirs, type MadeDirs } from './fs-util.js';
+import { inMadeDir, removeDirIfEmpty, removeMadeDirs, type MadeDirs } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';
 import { makeTemp, ownerToken, publishTemp, removeOwnTemp, type OwnTemp } from './temp-file.js';
@@ -39,17 +39,12 @@ export async function reserveVolume(env: DirEnv, vmid: number, name: string, vol
   const dir = env.layout.imageDir(vmid);
   const path = join(dir, name);
   await confine(env.rootReal, path, volname, env.fs);
-  const made = await makeDirs(dir, env.fs);
-  let temp: OwnTemp;
-  try {
+  const { value: temp, made } = await inMadeDir(dir, env.fs, async (fresh) => {
     // directories made just now: check again that nothing swapped a symlink in on the way
-    if (made.created.length > 0) await confine(env.rootReal, path, volname, env.fs);
+    if (fresh) await confine(env.rootReal, path, volname, env.fs);
     await assertNameFree(env, dir, name, volname);
-    temp = await makeTemp(path, 'new', ownerToken(env.ctx.node));
-  } catch (e) {
-    await removeMadeDirs(made);
-    throw e;
-  }
+    return makeTemp(path, 'new', ownerToken(env.ctx.node));
+  });
   env.ctx.nameReserved();
   return { volname, path, temp, made };
 }

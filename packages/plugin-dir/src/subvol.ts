@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { errnoOf, fsError, type AllocImageRequest } from '@stowage/core/plugin';
 import { runTool, type DirEnv } from './env.js';
-import { makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { inMadeDir, removeDirIfEmpty } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';
 import { formatImageVolname } from './volname.js';
@@ -44,16 +44,12 @@ export async function allocSubvol(env: DirEnv, request: AllocImageRequest): Prom
   const volname = formatImageVolname({ vmid, name });
   const dir = env.layout.imageDir(vmid);
   await confine(env.rootReal, dir, volname, env.fs);
-  const made = await makeDirs(dir, env.fs);
-  try {
+  await inMadeDir(dir, env.fs, async () => {
     await assertNameFree(env, dir, name, volname);
     await mkdir(join(dir, name), { mode: 0o755 }).catch((e: unknown) => {
       throw fsError(e, `cannot create '${volname}'`, { volname });
     });
-  } catch (e) {
-    await removeMadeDirs(made);
-    throw e;
-  }
+  });
   return volname;
 }
 

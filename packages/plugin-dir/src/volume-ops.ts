@@ -19,7 +19,7 @@ import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
-import { makeDirs, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
+import { inMadeDir, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
@@ -129,15 +129,13 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
     if (errnoOf(e) === 'ENOENT') notFound(volume);
     throw fsError(e, `cannot inspect '${from}'`, { path: from });
   }
-  const made = await makeDirs(dir);
-  try {
+  const { made } = await inMadeDir(dir, env.fs, async () => {
     await confine(env.rootReal, to, newVolname);
-    await link(from, to);
-  } catch (e) {
-    await removeMadeDirs(made);
-    if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
-    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
-  }
+    await link(from, to).catch((e: unknown) => {
+      if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
+      throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+    });
+  });
   try {
     await unlink(from);
   } catch (e) {

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, truncate, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, rmdir, truncate, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,8 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeSizeHeader } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
-import { outcomeOf } from '@stowage/core/testing';
-import { DirPlugin } from '@stowage/plugin-dir';
+import { outcomeOf, pluginContext } from '@stowage/core/testing';
+import { DirPlugin, dirConfigSchema } from '@stowage/plugin-dir';
+import { dirEnv, type DirEnv } from '../src/env.js';
+import { asyncFs } from '../src/fs-ops.js';
+import { reserveVolume, undoNewVolume } from '../src/new-volume.js';
 import { MemoryLog } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -84,5 +87,32 @@ describe('the manager gives the lock back once the plugin has reserved the name'
     expect(await code(manager.volumeImport('store:100/vm-100-disk-0.raw', { format: 'raw+size', input: second }))).toBe('ALREADY_EXISTS');
     first.end(Buffer.concat([encodeSizeHeader(MiB), Buffer.alloc(MiB, 1)]));
     expect(await importing).toBe('store:100/vm-100-disk-0.raw');
+  });
+});
+
+describe('a guest directory removed under a reservation', () => {
+  it('is made again: an empty guest directory removed by a failed import\'s clean-up (which runs without the lock) between mkdir and the temporary does not fail the allocation', async () => {
+    const config = dirConfigSchema.parse({ type: 'dir', storage: 'store', path: join(root, 'store'), content: 'images' });
+    const ctx = pluginContext({ config, node: 'localhost' });
+    const env = await dirEnv(ctx);
+    let removals = 0;
+    const racing: DirEnv = {
+      ...env,
+      fs: {
+        ...asyncFs,
+        // the directory exists when mkdir returns, and is gone before the temporary is created,
+        // as when another operation's undo runs its removeDirIfEmpty in between
+        mkdirs: async (p, mode) => {
+          const made = await asyncFs.mkdirs(p, mode);
+          if (removals++ === 0) await rmdir(p);
+          return made;
+        },
+      },
+    };
+    const volume = await reserveVolume(racing, 100, 'vm-100-disk-0.raw', '100/vm-100-disk-0.raw');
+    expect(removals).toBe(2);
+    expect((await readdir(join(root, 'store', 'images', '100'))).length).toBe(1);
+    await undoNewVolume(racing, volume);
+    expect(await readdir(join(root, 'store', 'images')).catch(() => [])).toEqual([]);
   });
 });
