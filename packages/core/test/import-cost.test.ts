@@ -20,10 +20,11 @@ describe('what importing the core loads', () => {
     if (!existsSync(dist('index.js'))) throw new Error(`${dist('index.js')} is missing: run 'npx tsc -b' before these tests`);
   });
 
-  it('@stowage/core does not load execa', async () => {
+  it('@stowage/core loads neither execa nor proper-lockfile', async () => {
     const run = await runRecordingLoads(importing('index.js'));
     expect(run.code, run.stderr).toBe(0);
     expect(run.packages).toContain('@stowage/core');
     expect([...run.packages]).not.toContain('execa');
+    expect([...run.packages]).not.toContain('proper-lockfile');
   });
 });

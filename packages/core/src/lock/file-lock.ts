@@ -7,7 +7,6 @@
  */
 import * as fs from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -126,6 +125,7 @@ export async function acquireFileLock(options: FileLockOptions): Promise<FileLoc
     if (options.signal?.aborted) return 'aborted';
     try {
       state.releasing = false;
+      const { default: lockfile } = await import('proper-lockfile');
       const release = await lockfile.lock(options.lockPath, {
         lockfilePath: options.lockPath,
         realpath: false,
