@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { baseStorageConfigSchema } from '@stowage/core';
+import { BASE_CONFIG_KEYS } from '../src/config/base-keys.js';
 import { runRecordingLoads } from './support/loaded-modules.js';
 
 const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
@@ -26,5 +28,15 @@ describe('what importing the core loads', () => {
     expect(run.packages).toContain('@stowage/core');
     expect([...run.packages]).not.toContain('execa');
     expect([...run.packages]).not.toContain('proper-lockfile');
+  });
+
+  it('the manager and the registry load no zod', async () => {
+    const run = await runRecordingLoads(importing('storage-manager.js', 'registry.js'));
+    expect(run.code, run.stderr).toBe(0);
+    expect([...run.packages].sort()).toEqual(['@stowage/core', 'lru-cache']);
+  });
+
+  it('the registry knows the base keys without zod: the same as the base schema', () => {
+    expect([...BASE_CONFIG_KEYS]).toEqual(Object.keys(baseStorageConfigSchema.shape));
   });
 });
