@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { parseSizeSpec, parseSize } from '../sizes.js';
-import { parseVmid, parseVolumeFormat, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** `stowage alloc <storage> <vmid> <name|-> <size> [--format F]`. */
@@ -18,6 +16,7 @@ export const allocVerb: VerbSpec = {
   options: { format: { type: 'string', valueName: 'F', description: "image format (raw, qcow2, vmdk, subvol); the storage's default when omitted" } },
   async run(ctx) {
     const [storage = '', vmidText = '', name = '', sizeText = ''] = ctx.args.positionals;
+    const [{ parseSize }, { parseVmid, parseVolumeFormat, stringOption }] = await Promise.all([import('../sizes.js'), import('../values.js')]);
     const vmid = parseVmid(vmidText);
     const size = parseSize(sizeText);
     const formatText = stringOption(ctx.args.options['format']);
@@ -51,6 +50,7 @@ export const pathVerb: VerbSpec = {
   options: { snapshot: { type: 'string', valueName: 'S', description: 'the path of this snapshot' } },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
+    const { stringOption } = await import('../values.js');
     const snapshot = stringOption(ctx.args.options['snapshot']);
     const p = await (await ctx.manager()).path(volid, { snapshot });
     return { data: { volid, path: p.path, vmid: p.vmid, vtype: p.vtype }, human: p.path };
@@ -81,6 +81,7 @@ export const cloneVerb: VerbSpec = {
   options: { snapshot: { type: 'string', valueName: 'S', description: 'clone from this snapshot instead of from a template' } },
   async run(ctx) {
     const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const { parseVmid, stringOption } = await import('../values.js');
     const vmid = parseVmid(vmidText);
     const snapshot = stringOption(ctx.args.options['snapshot']);
     const clone = await (await ctx.manager()).cloneImage(volid, { vmid, snapshot });
@@ -97,6 +98,7 @@ export const resizeVerb: VerbSpec = {
   positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [volid = '', sizeText = ''] = ctx.args.positionals;
+    const { parseSizeSpec } = await import('../sizes.js');
     const spec = parseSizeSpec(sizeText);
     const m = await ctx.manager();
     const size = spec.relative ? (await m.volumeSizeInfo(volid)).size + spec.bytes : spec.bytes;
@@ -114,6 +116,7 @@ export const renameVerb: VerbSpec = {
   positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const { parseVmid } = await import('../values.js');
     const vmid = parseVmid(vmidText);
     const renamed = await (await ctx.manager()).renameVolume(volid, vmid);
     return { data: { volid: renamed, from: volid }, human: renamed };

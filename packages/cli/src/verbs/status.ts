@@ -3,10 +3,7 @@
  *
  * @module
  */
-import { isStorageError } from '@stowage/core';
 import { formatTime } from '../output.js';
-import { formatSize } from '../sizes.js';
-import { parseContentList, parseVmid, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** One row of `status`. */
@@ -36,6 +33,7 @@ export const statusVerb: VerbSpec = {
     'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node), invalid (its section of the configuration cannot be used: see storage list) or error.',
   positionals: { min: 0, max: 1 },
   async run(ctx) {
+    const [{ isStorageError }, { formatSize }] = await Promise.all([import('@stowage/core'), import('../sizes.js')]);
     const m = await ctx.manager();
     const only = ctx.args.positionals[0];
     const ids = only === undefined ? m.storageIds() : [only];
@@ -91,6 +89,7 @@ export const listVerb: VerbSpec = {
   },
   async run(ctx) {
     const storage = ctx.args.positionals[0] ?? '';
+    const [{ formatSize }, { parseContentList, parseVmid, stringOption }] = await Promise.all([import('../sizes.js'), import('../values.js')]);
     const vmidText = stringOption(ctx.args.options['vmid']);
     const contentText = stringOption(ctx.args.options['content']);
     const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const HOOK = `
-import { registerHooks } from 'node:module';
+import { getCompileCacheDir, registerHooks } from 'node:module';
 import { writeFileSync } from 'node:fs';
 const seen = [];
 registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.STOWAGE_TEST_LOADS, seen.join('\\n')));
+process.on('exit', () => writeFileSync(process.env.STOWAGE_TEST_LOADS, JSON.stringify({ urls: seen, compileCacheDir: getCompileCacheDir() ?? null })));
 `;
 
 /** What a run loaded, and how it ended. */
@@ -21,6 +21,8 @@ export interface LoadedRun {
   readonly urls: readonly string[];
   /** Package names of the modules loaded (`@stowage/core`, `zod`, ...), each once; `node:` builtins left out. */
   readonly packages: ReadonlySet<string>;
+  /** Where Node's module compile cache was at the end, if the program enabled one. */
+  readonly compileCacheDir: string | undefined;
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -62,9 +64,9 @@ export async function runRecordingLoads(args: readonly string[], options: { cwd?
       child.on('error', reject);
       child.on('close', resolve);
     });
-    const urls = readFileSync(file, 'utf8').split('\n').filter((u) => u !== '');
-    const packages = new Set(urls.map(packageOfUrl).filter((p): p is string => p !== undefined));
-    return { urls, packages, code, stdout, stderr };
+    const seen = JSON.parse(readFileSync(file, 'utf8')) as { urls: string[]; compileCacheDir: string | null };
+    const packages = new Set(seen.urls.map(packageOfUrl).filter((p): p is string => p !== undefined));
+    return { urls: seen.urls, packages, compileCacheDir: seen.compileCacheDir ?? undefined, code, stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

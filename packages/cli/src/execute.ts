@@ -1,0 +1,110 @@
+/**
+ * Running a parsed verb: find the configuration, load the plugins and open the manager (or the
+ * cluster) when the verb asks for them, and close them after it. Imported by {@link runCli}
+ * only for a verb that runs (help needs none of this, nor the core).
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StorageError, StorageManager, type Logger } from '@stowage/core';
+import type { VerbArgs } from './args.js';
+import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins } from './builtins.js';
+import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
+import { findConfigFile } from './config-path.js';
+import type { RunCliOptions } from './main.js';
+import type { VerbOutput } from './output.js';
+import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins } from './plugin-loader.js';
+import { createProgressBar } from './progress.js';
+import type { CliIO, VerbContext, VerbSpec } from './verb.js';
+
+function stderrLogger(io: CliIO): Logger {
+  const debug = io.env['STOWAGE_DEBUG'] !== undefined && io.env['STOWAGE_DEBUG'] !== '';
+  const line = (level: string, message: string, fields?: Record<string, unknown>): void => {
+    io.stderr.write(`${level}: ${message}${fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  };
+  return {
+    debug: (m, f) => (debug ? line('debug', m, f) : undefined),
+    info: (m, f) => (debug ? line('info', m, f) : undefined),
+    warn: (m, f) => line('warning', m, f),
+  };
+}
+
+/**
+ * Runs a verb with its context, and closes what it opened (the manager, the cluster
+ * connection) whether it succeeds or not.
+ *
+ * @param verb - the verb
+ * @param args - its parsed arguments
+ * @param pairs - its open-ended `--key value` options
+ * @param io - the guarded streams and surroundings
+ * @param options - built-in plugins and the system configuration path
+ * @returns what the verb printed
+ */
+export async function executeVerb(
+  verb: VerbSpec,
+  args: VerbArgs,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  io: CliIO,
+  options: RunCliOptions,
+): Promise<VerbOutput> {
+  let manager: StorageManager | undefined;
+  let clusters: ClusterConnector | undefined;
+  try {
+    const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
+    const connector = (clusters = new ClusterConnector(findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
+    const loaded = new Map<string, Promise<LoadedPlugins>>();
+    const plugins = (types: readonly string[] | 'all' = 'all'): Promise<LoadedPlugins> => {
+      const key = types === 'all' ? '*' : [...types].sort().join(',');
+      let p = loaded.get(key);
+      if (!p) {
+        p = loadBuiltins(options.builtins ?? BUILTIN_PLUGIN_PACKAGES, types).then((builtins) =>
+          loadPlugins({
+            builtins,
+            names: [...readPluginList(config.path), ...parsePluginEnv(io.env['STOWAGE_PLUGINS']), ...args.global.plugins],
+            bases: [io.cwd, dirname(config.path)],
+          }),
+        );
+        loaded.set(key, p);
+      }
+      return p;
+    };
+    const ctx: VerbContext = {
+      io,
+      args,
+      pairs,
+      config,
+      plugins: () => plugins('all'),
+      manager: async (opts) => {
+        if (manager) return manager;
+        if (!opts?.allowMissingConfig && !existsSync(config.path)) {
+          throw new StorageError(
+            'NOT_FOUND',
+            `no storage configuration at ${config.path}: give --config FILE, set STOWAGE_CONFIG, or create ./storage.cfg or /etc/stowage/storage.cfg ('stowage storage add' creates one)`,
+            { details: { path: config.path } },
+          );
+        }
+        const types = configuredTypes(config.path);
+        const { registry } = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
+        const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
+        const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
+        const cluster = await connector.maybe();
+        manager = await StorageManager.open({
+          ...(cluster ? { cluster } : {}),
+          plugins: registry.list(),
+          configFile: config.path,
+          log: stderrLogger(io),
+          ...(lockDir ? { lockDir } : {}),
+          ...(sharedLockDir ? { sharedLockDir } : {}),
+        });
+        return manager;
+      },
+      progress: (label) => createProgressBar(io.stderr, label),
+      cluster: () => connector.get(),
+    };
+    return await verb.run(ctx);
+  } finally {
+    if (manager) await manager.close().catch(() => undefined);
+    await clusters?.close().catch(() => undefined);
+  }
+}
