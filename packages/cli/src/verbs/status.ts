@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { StoragePluginClass } from '@stowage/core';
+import { listRows } from '../list-rows.js';
 import { formatTime } from '../output.js';
 import type { VerbSpec } from '../verb.js';
 
@@ -81,7 +83,10 @@ export const listVerb: VerbSpec = {
   name: 'list',
   usage: '<storage> [--vmid N] [--content images|iso|...]',
   summary: 'list the volumes of a storage',
-  description: 'Sorted by volume id (plain character order, the same in every locale). --content takes a comma-separated list of content types.',
+  description:
+    'Sorted by volume id (plain character order, the same in every locale). --content takes a comma-separated list of content types.\n' +
+    'With --json, each volume has volid, volname, content, format, size, used, vmid, isBase, parent and ctime\n' +
+    '(null where unknown or not applicable); see docs/json/list.schema.json.',
   positionals: { min: 1, max: 1 },
   options: {
     vmid: { type: 'string', valueName: 'N', description: "only this guest's volumes" },
@@ -95,15 +100,20 @@ export const listVerb: VerbSpec = {
     const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);
     const content = contentText === undefined ? undefined : parseContentList(contentText);
     const m = await ctx.manager();
-    const volumes = await m.listVolumes(storage, { vmid, content });
-    // plain code-unit order: the same on every machine, and far cheaper than a locale's collation
-    const sorted = [...volumes].sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+    // images through listImages (lineage, usage), the rest through listVolumes: each listed once
+    const caps = (m.pluginFor(storage).constructor as StoragePluginClass).capabilities;
+    const types = content ?? m.storageConfig(storage).content ?? caps.defaultContent;
+    const withImages = types.includes('images') && caps.content.includes('images');
+    const others = types.filter((t) => !(withImages && t === 'images'));
+    const images = withImages ? await m.listImages(storage, { vmid }) : [];
+    const volumes = others.length > 0 ? await m.listVolumes(storage, { vmid, content: others }) : [];
+    const rows = listRows(images, volumes);
     return {
-      data: sorted,
+      data: rows,
       human: {
         headers: ['Volid', 'Format', 'Type', 'Size', 'VMID', 'Created'],
         right: [3, 4],
-        rows: sorted.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === undefined ? '' : String(v.vmid), formatTime(v.ctime)]),
+        rows: rows.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === null ? '' : String(v.vmid), formatTime(v.ctime ?? undefined)]),
       },
     };
   },
