@@ -27,18 +27,29 @@ export const BUILTIN_PLUGIN_PACKAGES: readonly BuiltinPackage[] = [
 ];
 
 /**
- * The storage types a configuration file uses, or `undefined` when it cannot be read as one (the
- * manager then reports the problem, with every plugin loaded).
+ * The storages a configuration file names, with their types (`storage id → type`), or
+ * `undefined` when it cannot be read as one (the manager then reports the problem, with every
+ * plugin loaded).
+ *
+ * @param path - the storage.cfg path
+ */
+export function configuredStorages(path: string): Map<string, string> | undefined {
+  if (!existsSync(path)) return new Map();
+  try {
+    return new Map(parseStorageCfg(readFileSync(path, 'utf8')).map((s) => [s.storage, s.type]));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The storage types a configuration file uses, or `undefined` when it cannot be read as one.
  *
  * @param path - the storage.cfg path
  */
 export function configuredTypes(path: string): string[] | undefined {
-  if (!existsSync(path)) return [];
-  try {
-    return [...new Set(parseStorageCfg(readFileSync(path, 'utf8')).map((s) => s.type))];
-  } catch {
-    return undefined;
-  }
+  const storages = configuredStorages(path);
+  return storages && [...new Set(storages.values())];
 }
 
 /**

@@ -7,18 +7,23 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StorageError, StorageManager, type Logger } from '@stowage/core';
+import { isStorageError, StorageError, StorageManager, type Logger } from '@stowage/core';
 import type { VerbArgs } from './args.js';
-import { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins } from './builtins.js';
+import { BUILTIN_PLUGIN_PACKAGES, configuredStorages, loadBuiltins } from './builtins.js';
 import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
 import { findConfigFile } from './config-path.js';
 import type { RunCliOptions } from './main.js';
 import type { VerbOutput } from './output.js';
-import { loadPlugins, parsePluginEnv, readPluginList, type LoadedPlugins } from './plugin-loader.js';
+import { missingTypeHint } from './plugin-hint.js';
+import { loadPlugins, parsePluginEnv, pluginListPath, readPluginList, type LoadedPlugins } from './plugin-loader.js';
 import { createProgressBar } from './progress.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
 
-function stderrLogger(io: CliIO): Logger {
+/**
+ * The manager's log on standard error. A warning about a storage gets `hint(storeId)` on the
+ * next line, when there is one (a storage whose type no plugin provides).
+ */
+function stderrLogger(io: CliIO, hint: (storeId: unknown) => string | undefined): Logger {
   const debug = io.env['STOWAGE_DEBUG'] !== undefined && io.env['STOWAGE_DEBUG'] !== '';
   const line = (level: string, message: string, fields?: Record<string, unknown>): void => {
     io.stderr.write(`${level}: ${message}${fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''}\n`);
@@ -26,8 +31,39 @@ function stderrLogger(io: CliIO): Logger {
   return {
     debug: (m, f) => (debug ? line('debug', m, f) : undefined),
     info: (m, f) => (debug ? line('info', m, f) : undefined),
-    warn: (m, f) => line('warning', m, f),
+    warn: (m, f) => {
+      line('warning', m, f);
+      const h = hint(f?.['storeId']);
+      if (h !== undefined) io.stderr.write(`  to use it, ${h}\n`);
+    },
   };
+}
+
+/** The built-in types, and the third-party plugins named with the types each brought. */
+function searchedFor(loaded: LoadedPlugins, pluginList: string, options: RunCliOptions) {
+  const byPackage = new Map<string, string[]>();
+  for (const [type, origin] of loaded.origins) {
+    if (origin.source.startsWith('builtin')) continue;
+    byPackage.set(origin.source, [...(byPackage.get(origin.source) ?? []), type]);
+  }
+  return {
+    builtinTypes: (options.builtins ?? BUILTIN_PLUGIN_PACKAGES).flatMap((p) => p.types),
+    thirdParty: [...byPackage].map(([name, types]) => ({ name, types })),
+    pluginList,
+  };
+}
+
+/**
+ * A `CONFIG_INVALID` about a storage (or a type) that no plugin provides, with the hint saying
+ * how to load one appended; any other error as it is.
+ */
+function withPluginHint(e: unknown, hints: ReadonlyMap<string, string>): unknown {
+  if (!isStorageError(e, 'CONFIG_INVALID')) return e;
+  const { storeId, type } = e.details;
+  const hint = (typeof storeId === 'string' ? hints.get(storeId) : undefined) ?? (typeof type === 'string' ? hints.get(`type:${type}`) : undefined);
+  if (hint === undefined) return e;
+  const issues = (e as { issues?: unknown }).issues;
+  return new StorageError('CONFIG_INVALID', `${e.message}; ${hint}`, { cause: e, details: { ...e.details, ...(issues !== undefined ? { issues } : {}), missingPlugin: true } });
 }
 
 /**
@@ -50,6 +86,9 @@ export async function executeVerb(
 ): Promise<VerbOutput> {
   let manager: StorageManager | undefined;
   let clusters: ClusterConnector | undefined;
+  // storage id → the hint for its type, when no plugin provides that type
+  const hints = new Map<string, string>();
+  const hinted = new Set<string>();
   try {
     const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
     const connector = (clusters = new ClusterConnector(findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
@@ -84,8 +123,19 @@ export async function executeVerb(
             { details: { path: config.path } },
           );
         }
-        const types = configuredTypes(config.path);
-        const { registry } = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
+        const storages = configuredStorages(config.path);
+        const types = storages && [...new Set(storages.values())];
+        const loadedPlugins = await plugins(types === undefined ? 'all' : [...types, ...(opts?.extraTypes ?? [])]);
+        const { registry } = loadedPlugins;
+        const hintFor = (type: string): string | undefined => (registry.has(type) ? undefined : missingTypeHint(type, searchedFor(loadedPlugins, pluginListPath(config.path), options)));
+        for (const [id, type] of storages ?? []) {
+          const h = hintFor(type);
+          if (h !== undefined) hints.set(id, h);
+        }
+        for (const type of opts?.extraTypes ?? []) {
+          const h = hintFor(type);
+          if (h !== undefined) hints.set(`type:${type}`, h);
+        }
         const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
         const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
         const cluster = await connector.maybe();
@@ -93,7 +143,12 @@ export async function executeVerb(
           ...(cluster ? { cluster } : {}),
           plugins: registry.list(),
           configFile: config.path,
-          log: stderrLogger(io),
+          log: stderrLogger(io, (id) => {
+            // once per storage: the manager may warn about it more than once
+            if (typeof id !== 'string' || hinted.has(id)) return undefined;
+            hinted.add(id);
+            return hints.get(id);
+          }),
           ...(lockDir ? { lockDir } : {}),
           ...(sharedLockDir ? { sharedLockDir } : {}),
         });
@@ -103,6 +158,8 @@ export async function executeVerb(
       cluster: () => connector.get(),
     };
     return await verb.run(ctx);
+  } catch (e) {
+    throw withPluginHint(e, hints);
   } finally {
     if (manager) await manager.close().catch(() => undefined);
     await clusters?.close().catch(() => undefined);

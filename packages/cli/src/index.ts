@@ -13,6 +13,7 @@ export { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, type BuiltinPac
 export { runCli, type RunCliOptions } from './main.js';
 export {
   loadPlugins,
+  locatePlugin,
   parsePluginEnv,
   parsePluginList,
   pluginClassesOf,
@@ -20,6 +21,7 @@ export {
   resolvePluginModule,
   type LoadedPlugins,
   type ModuleNamespace,
+  type PluginLocation,
   type PluginOrigin,
   type PluginSources,
 } from './plugin-loader.js';
