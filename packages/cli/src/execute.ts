@@ -14,7 +14,7 @@ import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
 import { findConfigFile } from './config-path.js';
 import type { RunCliOptions } from './main.js';
 import type { VerbOutput } from './output.js';
-import { missingTypeHint } from './plugin-hint.js';
+import { missingTypeHint, type PluginSearch } from './plugin-hint.js';
 import { loadPlugins, parsePluginEnv, pluginListPath, readPluginList, type LoadedPlugins } from './plugin-loader.js';
 import { createProgressBar } from './progress.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
@@ -40,7 +40,7 @@ function stderrLogger(io: CliIO, hint: (storeId: unknown) => string | undefined)
 }
 
 /** The built-in types, and the third-party plugins named with the types each brought. */
-function searchedFor(loaded: LoadedPlugins, pluginList: string, options: RunCliOptions) {
+function searchedFor(loaded: LoadedPlugins, pluginList: string, options: RunCliOptions): PluginSearch {
   const byPackage = new Map<string, string[]>();
   for (const [type, origin] of loaded.origins) {
     if (origin.source.startsWith('builtin')) continue;
@@ -62,8 +62,7 @@ function withPluginHint(e: unknown, hints: ReadonlyMap<string, string>): unknown
   const { storeId, type } = e.details;
   const hint = (typeof storeId === 'string' ? hints.get(storeId) : undefined) ?? (typeof type === 'string' ? hints.get(`type:${type}`) : undefined);
   if (hint === undefined) return e;
-  const issues = (e as { issues?: unknown }).issues;
-  return new StorageError('CONFIG_INVALID', `${e.message}; ${hint}`, { cause: e, details: { ...e.details, ...(issues !== undefined ? { issues } : {}), missingPlugin: true } });
+  return new StorageError('CONFIG_INVALID', `${e.message}; ${hint}`, { cause: e, details: { ...e.details, missingPlugin: true } });
 }
 
 /**
