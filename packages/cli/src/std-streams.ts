@@ -3,8 +3,9 @@
  * that fails (a reader that went away: `EPIPE`; a full disk: `ENOSPC`; `EIO`; ...) never throws
  * and never crashes the process: the failure is recorded (and made a
  * {@link @stowage/core!index.StorageError | StorageError} by {@link outputFailureError} when it
- * is reported, so that the core is loaded only then), later writes to that stream are refused, and a failure of standard output aborts the running operation, so that its source
- * side (a file being read, a child process) stops instead of writing into a dead stream.
+ * is reported, so that the core is loaded only then), later writes to that stream are refused,
+ * and a failure of standard output aborts the running operation, so that its source side (a
+ * file being read, a child process) stops instead of writing into a dead stream.
  *
  * @module
  */
