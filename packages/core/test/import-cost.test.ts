@@ -1,7 +1,9 @@
 /**
  * Start-up cost of the core, by what it loads (never by the clock): importing `@stowage/core`
- * must not pull in the command runner's execa or the file lock's proper-lockfile (they load on
- * first use), and the manager and registry must not need zod (the plugins bring it).
+ * must not pull in the command runner's execa, the file lock's proper-lockfile, the TTL cache's
+ * lru-cache, Node's crypto, stream and child_process modules, or the code that changes volumes
+ * and moves data (they load on first use), and the manager and registry must not need zod (the
+ * plugins bring it).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,18 +24,24 @@ describe('what importing the core loads', () => {
     if (!existsSync(dist('index.js'))) throw new Error(`${dist('index.js')} is missing: run 'npx tsc -b' before these tests`);
   });
 
-  it('@stowage/core loads neither execa nor proper-lockfile', async () => {
+  it('@stowage/core loads neither execa nor proper-lockfile nor lru-cache', async () => {
     const run = await runRecordingLoads(importing('index.js'));
     expect(run.code, run.stderr).toBe(0);
-    expect(run.packages).toContain('@stowage/core');
-    expect([...run.packages]).not.toContain('execa');
-    expect([...run.packages]).not.toContain('proper-lockfile');
+    expect([...run.packages]).toEqual(['@stowage/core']);
+  });
+
+  it('@stowage/core loads no crypto, stream or child_process, and none of the code that changes volumes or moves data', async () => {
+    const run = await runRecordingLoads(importing('index.js'));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.urls.filter((u) => ['node:crypto', 'node:stream', 'node:stream/promises', 'node:child_process'].includes(u))).toEqual([]);
+    const lazy = ['manager/volume-ops.js', 'manager/transfer-ops.js', 'manager/migrate.js', 'manager/handoff.js', 'manager/storages.js', 'transfer.js'];
+    expect(run.urls.filter((u) => lazy.some((f) => u.endsWith(`/dist/${f}`)))).toEqual([]);
   });
 
   it('the manager and the registry load no zod', async () => {
     const run = await runRecordingLoads(importing('storage-manager.js', 'registry.js'));
     expect(run.code, run.stderr).toBe(0);
-    expect([...run.packages].sort()).toEqual(['@stowage/core', 'lru-cache']);
+    expect([...run.packages]).toEqual(['@stowage/core']);
   });
 
   it('the registry knows the base keys without zod: the same as the base schema', () => {

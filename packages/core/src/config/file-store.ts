@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lockReason } from '../lock/service.js';
+import { nodeCrypto } from '../on-first-use.js';
 import { acquirePathLock } from '../lock/path-lock.js';
 import { readConfigBytes, replaceFileAtomically } from './file.js';
 import type { ConfigSnapshot, ConfigStore } from './store.js';
@@ -43,7 +43,7 @@ const WATCH_SETTLE_MS = 20;
  * @param bytes - the file's contents
  */
 function revisionOf(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `sha256:${nodeCrypto().createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /**
