@@ -1,9 +1,9 @@
 /**
- * The rows of `stowage list`: every volume with all the library knows of it. Which volumes there
- * are, and their content types, come from `listVolumes`; disk images (content `images` or
- * `rootdir`) get their lineage and usage from `listImages`. Every row has every field, `null`
- * where a fact does not apply or is not known, so that a script can test `parent === null` or
- * `isBase` without guessing.
+ * The rows of `stowage list`: every volume with all the library knows of it, from `listVolumes`
+ * (which volumes there are, their content types, and each image's lineage and usage); a plugin
+ * whose listing leaves the image facts out has them filled in from `listImages`. Every row has
+ * every field, `null` where a fact does not apply or is not known, so that a script can test
+ * `parent === null` or `isBase` without guessing.
  *
  * @module
  */
@@ -37,22 +37,23 @@ export interface ListRow {
   readonly subtype: BackupSubtype | null;
 }
 
-/** Whether a listed volume is a disk image (`listImages` knows more of it). */
-export const isImageEntry = (v: VolumeListEntry): boolean => v.content === 'images' || v.content === 'rootdir';
+/** Whether a listed volume is a disk image whose listing left out what `listImages` knows of it. */
+export const lacksImageFacts = (v: VolumeListEntry): boolean => (v.content === 'images' || v.content === 'rootdir') && v.image === undefined;
 
 const byVolid = (a: { volid: string }, b: { volid: string }): number => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0);
 
 /**
- * The rows for listed volumes, each image completed from its `listImages` info, sorted by volid
- * in plain character order (as Perl's `cmp` in `pvesm list`: the same in every locale, and cheap).
+ * The rows for listed volumes, each image with its facts (from the listing, else from its
+ * `listImages` info), sorted by volid in plain character order (as Perl's `cmp` in `pvesm
+ * list`: the same in every locale, and cheap).
  *
  * @param volumes - from `listVolumes`
- * @param images - from `listImages`, for the volumes that are images (none when no image was listed)
+ * @param images - from `listImages`, for images listed without their facts (none needed otherwise)
  */
 export function listRows(volumes: readonly VolumeListEntry[], images: readonly ImageInfo[]): ListRow[] {
   const infos = new Map(images.map((i) => [i.volid, i]));
   const rows = volumes.map((v): ListRow => {
-    const i = infos.get(v.volid);
+    const i = v.image ?? infos.get(v.volid);
     return {
       volid: v.volid,
       volname: v.volid.slice(v.volid.indexOf(':') + 1),

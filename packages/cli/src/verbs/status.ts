@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GuestTypes } from '@stowage/core';
-import { isImageEntry, listRows } from '../list-rows.js';
+import { lacksImageFacts, listRows } from '../list-rows.js';
 import { formatTime } from '../output.js';
 import type { VerbSpec } from '../verb.js';
 
@@ -122,9 +122,9 @@ export const listVerb: VerbSpec = {
     const content = contentText === undefined ? undefined : parseContentList(contentText);
     const guests = await guestsOption(stringOption(ctx.args.options['guests']), ctx.io.cwd);
     const m = await ctx.manager();
-    // which volumes and their content types from listVolumes; lineage and usage of images from listImages
     const volumes = await m.listVolumes(storage, { vmid, content, guests });
-    const images = volumes.some(isImageEntry) ? await m.listImages(storage, { vmid }) : [];
+    // one listing, unless the plugin's leaves out the image facts: then listImages has them
+    const images = volumes.some(lacksImageFacts) ? await m.listImages(storage, { vmid }) : [];
     const rows = listRows(volumes, images);
     return {
       data: rows,
