@@ -6,6 +6,7 @@
  */
 import { isCommandError, isStorageError } from '@stowage/core';
 import { EXIT_CODES, EXIT_UNEXPECTED } from './exit-codes.js';
+import { nextStep } from './next-step.js';
 import type { CliIO } from './verb.js';
 
 /**
@@ -20,7 +21,8 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * Prints an error to standard error: `stowage: <message> [<code>]` with the lists and the failed
- * command that belong to it, or one JSON line `{"error": {...}}` with `--json`.
+ * command that belong to it and the next step ({@link nextStep}), or one JSON line
+ * `{"error": {...}}` with `--json`.
  *
  * @param io - where to print
  * @param error - what was thrown
@@ -38,6 +40,8 @@ export function reportError(io: CliIO, error: unknown, json: boolean): void {
       const list = error.details[key];
       if (Array.isArray(list) && list.length > 0) lines.push(`  ${key}: ${list.join(', ')}`);
     }
+    const next = nextStep(error);
+    if (next !== undefined) lines.push(`  next: ${next}`);
     if (isCommandError(error)) {
       lines.push(`  command: ${error.argv.join(' ')}`);
       if (error.stderr) lines.push(`  stderr: ${error.stderr.trim().split('\n').join('\n          ')}`);

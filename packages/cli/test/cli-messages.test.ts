@@ -1,7 +1,8 @@
 /**
  * Messages of the built binary that must say what to do: a storage type no plugin provides (how
- * to load one, what was searched), and a plugin package that is not installed, installed but not
- * built, missing a dependency of its own, or failing while it loads, each told apart.
+ * to load one, what was searched), a plugin package that is not installed, installed but not
+ * built, missing a dependency of its own, or failing while it loads, each told apart; and the
+ * everyday failures on volumes and storages, each naming the thing, the reason and the next step.
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,5 +125,98 @@ describe('a plugin package that cannot be loaded', () => {
     const r = await s.run(['--plugin', 'stowage-plugin-throws', 'plugins']);
     expect(r.code).toBe(EXIT_CODES.INTERNAL);
     expect(r.stderr).toMatch(/plugin package 'stowage-plugin-throws' failed while loading: plugin start-up failed \(a fault in the plugin\) \[INTERNAL\]/);
+  });
+});
+
+describe('everyday failures name the thing, the reason and the next step', () => {
+  let s: Sandbox;
+  let qcow2: string;
+  let raw: string;
+  let base: string;
+  let clone: string;
+  beforeAll(async () => {
+    assertBuilt();
+    s = makeSandbox('msg-next');
+    await s.ok(['storage', 'add', 'dir', 'local', '--path', join(s.dir, 'local'), '--content', 'images']);
+    await s.ok(['storage', 'add', 'dir', 'other', '--path', join(s.dir, 'other'), '--content', 'images']);
+    qcow2 = (await s.ok(['alloc', 'local', '100', '-', '2M', '--format', 'qcow2'])).trim();
+    raw = (await s.ok(['alloc', 'local', '101', '-', '1M', '--format', 'raw'])).trim();
+    base = (await s.ok(['template', (await s.ok(['alloc', 'local', '102', '-', '1M', '--format', 'qcow2'])).trim()])).trim();
+    clone = (await s.ok(['clone', base, '103'])).trim();
+  });
+  afterAll(() => s?.remove());
+
+  /** Runs a failing command; returns its message line and its next step (without --json), and checks --json has the code and no next step. */
+  const fails = async (args: string[], code: keyof typeof EXIT_CODES): Promise<{ message: string; next: string | undefined; stderr: string }> => {
+    const r = await s.run(args);
+    expect(r.code, r.stderr).toBe(EXIT_CODES[code]);
+    const lines = r.stderr.trim().split('\n');
+    const message = lines.find((l) => l.startsWith('stowage: ')) ?? '';
+    expect(message).toMatch(new RegExp(`\\[${code}\\]$`));
+    const j = await s.run([...args, '--json']);
+    expect(jsonError(j.stderr).code).toBe(code);
+    expect(j.stderr).not.toContain('next:');
+    return { message, next: lines.find((l) => l.startsWith('  next: '))?.slice('  next: '.length), stderr: r.stderr };
+  };
+
+  it('a storage id that is not configured: the ones that are, and where to see and add them', async () => {
+    for (const args of [['list', 'nosuch'], ['storage', 'remove', 'nosuch'], ['copy', qcow2, 'nosuch']]) {
+      const { message, next } = await fails(args, 'NOT_FOUND');
+      expect(message).toContain("storage 'nosuch' is not configured (the configured storages: local, other)");
+      expect(next).toBe("'stowage storage list' shows the configured storages; 'stowage storage add' adds one");
+    }
+    expect(jsonError((await s.run(['list', 'nosuch', '--json'])).stderr).details).toMatchObject({ storeId: 'nosuch', configured: ['local', 'other'] });
+  });
+
+  it('a volume or snapshot that does not exist: where to list them', async () => {
+    const volume = await fails(['path', 'local:100/vm-100-disk-9.qcow2'], 'NOT_FOUND');
+    expect(volume.message).toContain("volume '100/vm-100-disk-9.qcow2' does not exist");
+    expect(volume.next).toBe("'stowage list <storage>' lists the volumes");
+    const snapshot = await fails(['rollback', qcow2, 'nosnap'], 'NOT_FOUND');
+    expect(snapshot.message).toContain("snapshot 'nosnap' of '100/vm-100-disk-0.qcow2' does not exist");
+    expect(snapshot.next).toBe("'stowage snapshots <volid>' lists the volume's snapshots");
+  });
+
+  it('a volume id without its storage: what a volume id looks like', async () => {
+    const { message, next } = await fails(['path', 'vm-100-disk-0.qcow2'], 'INVALID_VOLUME_ID');
+    expect(message).toContain("invalid volume id 'vm-100-disk-0.qcow2'");
+    expect(next).toBe("a volume id is <storage>:<volume name>, as 'stowage list <storage>' prints it");
+  });
+
+  it('a clone of a volume that is not a template: why, and the template verb', async () => {
+    const { message, next } = await fails(['clone', qcow2, '200'], 'NOT_SUPPORTED');
+    expect(message).toContain(`'${qcow2}' does not support clone: only a template (base) is cloned; make the volume a template first (createBase)`);
+    expect(next).toBe(`'stowage template ${qcow2}' makes it a template; then clone the template`);
+  });
+
+  it('a snapshot of a raw image on a directory storage: which format has them', async () => {
+    const { message } = await fails(['snapshot', raw, 's1'], 'NOT_SUPPORTED');
+    expect(message).toContain("can't snapshot this image format (raw): on a directory storage only qcow2 images have snapshots");
+  });
+
+  it('a template that clones use: how many, which, and to free them first', async () => {
+    const { message, next, stderr } = await fails(['free', base], 'IN_USE');
+    expect(message).toContain(`base volume '${base}' is still in use by a linked clone (${clone}): free the clones first`);
+    expect(stderr).toContain(`  clones: ${clone}`);
+    expect(next).toBe("free the linked clones ('stowage free <volid>'), then the template");
+  });
+
+  it('a resize that would shrink: that resize only grows', async () => {
+    const { message, next } = await fails(['resize', qcow2, '1M'], 'CANNOT_SHRINK');
+    expect(message).toContain(`cannot shrink '${qcow2}' from 2097152 to 1048576 bytes`);
+    expect(next).toBe('resize only grows: give a larger size, or +SIZE to add to it');
+  });
+
+  it('an export onto a file that exists: that nothing is overwritten, and the ways out', async () => {
+    const { message, next } = await fails(['export', raw, 'raw+size', s.config], 'ALREADY_EXISTS');
+    expect(message).toContain(`cannot create '${s.config}'`);
+    expect(next).toBe("export never overwrites a file: remove it, name another, or give '-' for standard output");
+  });
+
+  it('a disabled storage: how to enable it', async () => {
+    await s.ok(['storage', 'set', 'other', '--disable', '1']);
+    const { message, next } = await fails(['list', 'other'], 'UNAVAILABLE');
+    expect(message).toContain("storage 'other' is disabled");
+    expect(next).toBe("'stowage storage set other --disable 0' enables it");
   });
 });

@@ -72,6 +72,8 @@ export interface NotFoundDetails extends CommonErrorDetails {
   readonly inProgress?: boolean;
   /** The unfinished data of an import or allocation was removed by another process before it was published. */
   readonly vanished?: boolean;
+  /** For a storage id that is not configured: the storage ids that are. */
+  readonly configured?: readonly string[];
 }
 
 /** `details` of `IN_USE`. */

@@ -61,8 +61,26 @@ export async function requireFeature(state: ManagerState, r: ResolvedVolume, fea
   const ok = await state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot }));
   if (!ok) {
     const of = snapshot ? `snapshot '${snapshot}' of '${r.volid}'` : `'${r.volid}'`;
-    throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}`, { details: { volid: r.volid, feature, snapshot } });
+    throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}: ${featureRefusal(r, feature, snapshot)}`, { details: { volid: r.volid, feature, snapshot } });
   }
+}
+
+/** Why a volume lacks a feature, from the storage's feature matrix, and what would have it. */
+function featureRefusal(r: ResolvedVolume, feature: Feature, snapshot: string | undefined): string {
+  const { entry, volume } = r;
+  const state = snapshot !== undefined ? 'snap' : volume.isBase ? 'base' : 'current';
+  if (feature === 'clone' && state === 'current') {
+    return entry.cls.capabilities.cloneFromSnapshot
+      ? 'only a template (base) or a snapshot is cloned; make the volume a template first (createBase), or clone one of its snapshots'
+      : 'only a template (base) is cloned; make the volume a template first (createBase)';
+  }
+  const what = { snap: 'a snapshot', base: 'a template', current: 'a volume' }[state];
+  const formats = entry.cls.capabilities.features[feature]?.[state] ?? [];
+  if (formats.length === 0) return `storage '${entry.id}' (type ${entry.cls.type}) does not offer it for ${what}`;
+  if (volume.format !== undefined && !formats.includes(volume.format as VolumeFormat)) {
+    return `on storage '${entry.id}' it needs ${what} of format ${formats.join(' or ')}, not ${volume.format}`;
+  }
+  return 'the plugin refuses it for this volume (see its capabilities)';
 }
 
 /**
@@ -119,7 +137,9 @@ export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise
     if (volume.isBase) {
       const clones = findLinkedClones(await entry.plugin.listImages(ctx, {}), r, (v) => entry.plugin.parseVolname(v));
       if (clones.length > 0) {
-        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by linked clones ${clones.join(', ')}`, { details: { volid, clones } });
+        const named = clones.length > 3 ? `${clones.slice(0, 3).join(', ')} and ${clones.length - 3} more` : clones.join(', ');
+        const count = clones.length === 1 ? 'a linked clone' : `${clones.length} linked clones`;
+        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by ${count} (${named}): free the clones first`, { details: { volid, clones } });
       }
     }
     if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
