@@ -50,4 +50,5 @@ export const EXIT_CODES: Readonly<Record<StorageErrorCode, number>> = {
   CORRUPT: 29,
   INTERNAL: 30,
   LOCK_LOST: 31,
+  INVALID_STATE: 32,
 };

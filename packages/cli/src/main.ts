@@ -29,7 +29,7 @@ export interface RunCliOptions {
 
 /**
  * Runs the `stowage` command: parses `argv`, runs the verb, prints to `io`, and returns the exit
- * status (0 success, 1 unexpected, 2 usage, 10-31 per error code, see {@link EXIT_CODES}; 141
+ * status (0 success, 1 unexpected, 2 usage, 10-32 per error code, see {@link EXIT_CODES}; 141
  * when standard output is a pipe whose reader went away, see {@link EXIT_CLOSED_PIPE}).
  * Never throws: a failed write to standard output (a full disk, an I/O error) is reported as
  * its code, not thrown, and stops the running operation.

@@ -35,6 +35,8 @@ export function nextStep(error: StorageError): string | undefined {
       return Array.isArray(d['clones']) && d['clones'].length > 0 ? "free the linked clones ('stowage free <volid>'), then the template" : undefined;
     case 'NOT_SUPPORTED':
       return d['feature'] === 'clone' && d['snapshot'] === undefined && volid !== undefined ? `'stowage template ${volid}' makes it a template; then clone the template` : undefined;
+    case 'INVALID_STATE':
+      return Array.isArray(d['snapshots']) && volid !== undefined ? `'stowage delsnapshot ${volid} <snapshot>' deletes each; then make the template` : undefined;
     case 'CANNOT_SHRINK':
       return 'resize only grows: give a larger size, or +SIZE to add to it';
     case 'ALREADY_EXISTS':

@@ -39,7 +39,8 @@ describe('--json output against docs/json/<verb>.schema.json', () => {
     expect(files).toEqual(VERBS.map((v) => schemaFile(v.name)).sort());
   });
 
-  it('the volume and storage verbs print what their schema says', async () => {
+  // some 45 runs of the binary: over a minute on a loaded machine
+  it('the volume and storage verbs print what their schema says', { timeout: 180_000 }, async () => {
     const run = async <T = unknown>(verb: string, args: readonly string[], options?: RunOptions): Promise<T> => {
       const data = await s.json<T>([...verb.split(' '), ...args], options);
       expectShape(verb, data);

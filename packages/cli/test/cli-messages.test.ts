@@ -201,6 +201,16 @@ describe('everyday failures name the thing, the reason and the next step', () =>
     expect(next).toBe("free the linked clones ('stowage free <volid>'), then the template");
   });
 
+  it('a template of a volume with snapshots: INVALID_STATE naming them, and how to delete them', async () => {
+    const volid = (await s.ok(['alloc', 'local', '104', '-', '1M', '--format', 'qcow2'])).trim();
+    await s.ok(['snapshot', volid, 'before']);
+    const { message, next } = await fails(['template', volid], 'INVALID_STATE');
+    expect(message).toContain(`cannot make '${volid}' a template: it has snapshots (before); delete them first, or make the template from a copy`);
+    expect(next).toBe(`'stowage delsnapshot ${volid} <snapshot>' deletes each; then make the template`);
+    expect(jsonError((await s.run(['template', volid, '--json'])).stderr).details).toMatchObject({ volid, snapshots: ['before'] });
+    expect((await s.json<Array<{ volid: string }>>(['list', 'local'])).map((v) => v.volid)).toContain(volid);
+  });
+
   it('a resize that would shrink: that resize only grows', async () => {
     const { message, next } = await fails(['resize', qcow2, '1M'], 'CANNOT_SHRINK');
     expect(message).toContain(`cannot shrink '${qcow2}' from 2097152 to 1048576 bytes`);

@@ -34,6 +34,7 @@ export const STORAGE_ERROR_CODES = [
   'PERMISSION_DENIED',
   'CORRUPT',
   'INTERNAL',
+  'INVALID_STATE',
 ] as const;
 
 /** One of {@link STORAGE_ERROR_CODES}. */
@@ -114,6 +115,12 @@ export interface CommandFailedDetails extends CommonErrorDetails {
   readonly stderr?: string;
 }
 
+/** `details` of `INVALID_STATE`. */
+export interface InvalidStateDetails extends CommonErrorDetails {
+  /** For a template refused because the volume has snapshots: their names. */
+  readonly snapshots?: readonly string[];
+}
+
 /** `details` of `SNAPSHOT_BLOCKERS`. */
 export interface SnapshotBlockersDetails extends CommonErrorDetails {
   /** The newer snapshots that block the rollback, oldest first (absent when a tool refused without naming them). */
@@ -185,6 +192,8 @@ export interface StorageErrorDetailsMap {
   CORRUPT: CorruptDetails;
   /** See {@link InternalDetails}. */
   INTERNAL: InternalDetails;
+  /** See {@link InvalidStateDetails}. */
+  INVALID_STATE: InvalidStateDetails;
 }
 
 /** Structured, code-specific facts attached to a {@link StorageError}: the {@link StorageErrorDetailsMap} entry of its code. */

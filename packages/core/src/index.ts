@@ -54,6 +54,7 @@ export {
   type CorruptDetails,
   type InternalDetails,
   type InUseDetails,
+  type InvalidStateDetails,
   type InvalidArgumentDetails,
   type LockTimeoutDetails,
   type NotFoundDetails,
