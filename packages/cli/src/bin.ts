@@ -4,9 +4,16 @@
  * SIGINT and SIGTERM abort a running transfer, which then cleans up and exits with `ABORTED`.
  * Failed writes to standard output and standard error are handled inside {@link runCli}.
  *
+ * Node's module compile cache is turned on first (in its default place, or `$NODE_COMPILE_CACHE`;
+ * `NODE_DISABLE_COMPILE_CACHE=1` turns it off), so that later runs skip compiling the modules:
+ * scripts call the command in loops.
+ *
  * @module
  */
-import { runCli } from './main.js';
+import module from 'node:module';
+
+module.enableCompileCache?.();
+const { runCli } = await import('./main.js');
 
 const controller = new AbortController();
 let interrupted = 0;

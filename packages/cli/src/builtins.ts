@@ -27,20 +27,35 @@ export const BUILTIN_PLUGIN_PACKAGES: readonly BuiltinPackage[] = [
 ];
 
 /**
- * The storage types a configuration file uses, or `undefined` when it cannot be read as one (the
- * manager then reports the problem, with every plugin loaded).
+ * The storages a storage.cfg text names, with their types (`storage id → type`), or `undefined`
+ * when it cannot be read as one (the manager then reports the problem, with every plugin
+ * loaded).
+ *
+ * @param text - the storage.cfg text
+ */
+export function storagesIn(text: string): Map<string, string> | undefined {
+  try {
+    return new Map(parseStorageCfg(text).map((s) => [s.storage, s.type]));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The storages a configuration file names, with their types (`storage id → type`): none when
+ * the file does not exist, `undefined` when it cannot be read as one.
  *
  * @param path - the storage.cfg path
  */
-export function configuredTypes(path: string): string[] | undefined {
-  if (!existsSync(path)) return [];
+export function configuredStorages(path: string): Map<string, string> | undefined {
+  if (!existsSync(path)) return new Map();
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     return undefined; // a directory, say: the manager's config store names the problem
   }
-  return storageTypesIn(text);
+  return storagesIn(text);
 }
 
 /**
@@ -49,11 +64,18 @@ export function configuredTypes(path: string): string[] | undefined {
  * @param text - the storage.cfg text
  */
 export function storageTypesIn(text: string): string[] | undefined {
-  try {
-    return [...new Set(parseStorageCfg(text).map((s) => s.type))];
-  } catch {
-    return undefined;
-  }
+  const storages = storagesIn(text);
+  return storages && [...new Set(storages.values())];
+}
+
+/**
+ * The storage types a configuration file uses, or `undefined` when it cannot be read as one.
+ *
+ * @param path - the storage.cfg path
+ */
+export function configuredTypes(path: string): string[] | undefined {
+  const storages = configuredStorages(path);
+  return storages && [...new Set(storages.values())];
 }
 
 /**

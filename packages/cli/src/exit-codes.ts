@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStorageError, type StorageErrorCode } from '@stowage/core';
+import type { StorageErrorCode } from '@stowage/core';
 
 /** The command did what was asked. */
 export const EXIT_OK = 0;
@@ -50,14 +50,5 @@ export const EXIT_CODES: Readonly<Record<StorageErrorCode, number>> = {
   CORRUPT: 29,
   INTERNAL: 30,
   LOCK_LOST: 31,
+  INVALID_STATE: 32,
 };
-
-/**
- * The exit status for a thrown value: the code's number for a {@link @stowage/core!index.StorageError | StorageError},
- * {@link EXIT_UNEXPECTED} for anything else.
- *
- * @param error - what was thrown
- */
-export function exitCodeFor(error: unknown): number {
-  return isStorageError(error) ? (EXIT_CODES[error.code] ?? EXIT_UNEXPECTED) : EXIT_UNEXPECTED;
-}

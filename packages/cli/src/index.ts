@@ -7,11 +7,13 @@
  */
 export { GLOBAL_OPTIONS, UsageError, type GlobalArgs, type OptionSpec } from './args.js';
 export { findConfigFile, SYSTEM_CONFIG_PATH, type ConfigLocation, type ConfigLookup, type ConfigSource } from './config-path.js';
-export { EXIT_CLOSED_PIPE, EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+export { EXIT_CLOSED_PIPE, EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE } from './exit-codes.js';
+export { exitCodeFor } from './report.js';
 export { BUILTIN_PLUGIN_PACKAGES, configuredTypes, loadBuiltins, storageTypesIn, type BuiltinPackage } from './builtins.js';
 export { runCli, type RunCliOptions } from './main.js';
 export {
   loadPlugins,
+  locatePlugin,
   parsePluginEnv,
   parsePluginList,
   pluginClassesOf,
@@ -19,6 +21,7 @@ export {
   resolvePluginModule,
   type LoadedPlugins,
   type ModuleNamespace,
+  type PluginLocation,
   type PluginOrigin,
   type PluginSources,
 } from './plugin-loader.js';

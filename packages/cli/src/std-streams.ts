@@ -1,23 +1,25 @@
 /**
  * The one place through which the command writes to standard output and standard error. A write
  * that fails (a reader that went away: `EPIPE`; a full disk: `ENOSPC`; `EIO`; ...) never throws
- * and never crashes the process: the failure is recorded as a
- * {@link @stowage/core!index.StorageError | StorageError}, later writes to that stream are
- * refused, and a failure of standard output aborts the running operation, so that its source
- * side (a file being read, a child process) stops instead of writing into a dead stream.
+ * and never crashes the process: the failure is recorded (and made a
+ * {@link @stowage/core!index.StorageError | StorageError} by {@link outputFailureError} when it
+ * is reported, so that the core is loaded only then), later writes to that stream are refused,
+ * and a failure of standard output aborts the running operation, so that its source side (a
+ * file being read, a child process) stops instead of writing into a dead stream.
  *
  * @module
  */
 import { Writable } from 'node:stream';
-import { errnoOf, fsError } from '@stowage/core/plugin';
-import { type StorageError } from '@stowage/core';
+import type { StorageError } from '@stowage/core';
 import type { BarStream } from './progress.js';
 import type { CliIO } from './verb.js';
 
 /** A failed write to standard output. */
 export interface OutputFailure {
-  /** The failure with its code (`NO_SPACE` for `ENOSPC`, `UNAVAILABLE` for `EIO`, ...; errno in `details`). */
-  readonly error: StorageError;
+  /** What the stream reported: an error with an errno `code` (`ENOSPC`, `EPIPE`, `EIO`, ...). */
+  readonly cause: unknown;
+  /** The stream that failed. */
+  readonly stream: 'stdout' | 'stderr';
   /** The reader closed the pipe (`EPIPE`): a normal end for a command in a pipe (exit status `EXIT_CLOSED_PIPE`). */
   readonly closedReader: boolean;
 }
@@ -53,14 +55,14 @@ class GuardedStream extends Writable implements BarStream {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#failure) return callback(this.#failure.error);
+    if (this.#failure) return callback(asError(this.#failure.cause));
     if (chunk.length === 0) return callback();
-    this.#target.write(chunk, (e?: Error | null) => callback(e ? this.#fail(e).error : null));
+    this.#target.write(chunk, (e?: Error | null) => callback(e ? asError(this.#fail(e).cause) : null));
   }
 
   #fail(e: unknown): OutputFailure {
     if (!this.#failure) {
-      this.#failure = { error: fsError(e, `cannot write to standard ${this.#name === 'stdout' ? 'output' : 'error'}`, { stream: this.#name }), closedReader: errnoOf(e) === 'EPIPE' };
+      this.#failure = { cause: e, stream: this.#name, closedReader: (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' };
       this.#onFailure(this.#failure);
     }
     return this.#failure;
@@ -85,7 +87,7 @@ export class StdStreams {
    */
   constructor(io: CliIO) {
     const stop = new AbortController();
-    this.#stdout = new GuardedStream(io.stdout, 'stdout', (f) => stop.abort(f.error));
+    this.#stdout = new GuardedStream(io.stdout, 'stdout', (f) => stop.abort(f.cause));
     // A failure of standard error is recorded and nothing more: it carries messages only, and the
     // exit status still tells how the command went.
     this.#stderr = new GuardedStream(io.stderr, 'stderr', () => undefined);
@@ -101,6 +103,21 @@ export class StdStreams {
   async flush(): Promise<void> {
     await Promise.all([drained(this.#stdout), drained(this.#stderr)]);
   }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * The failure as the error the command reports, with its code (`NO_SPACE` for `ENOSPC`,
+ * `UNAVAILABLE` for `EIO`, ...; the errno and the stream in `details`).
+ *
+ * @param failure - a recorded failure
+ */
+export async function outputFailureError(failure: OutputFailure): Promise<StorageError> {
+  const { fsError } = await import('@stowage/core/plugin');
+  return fsError(failure.cause, `cannot write to standard ${failure.stream === 'stdout' ? 'output' : 'error'}`, { stream: failure.stream });
 }
 
 /** Resolves once every chunk written before was handled: writes are forwarded in order, so an empty one comes back last. */

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { SshNode, StorageManager, type MigrateResult, type Progress, type SshNodeOptions } from '@stowage/core';
 import { DirPlugin } from '@stowage/plugin-dir';
 import { descendantProcesses, waitForProcessesEnded } from '@stowage/core/testing';
+import { expectShape } from './support/json-shape.js';
 import { assertBuilt, BIN, jsonError } from './support/run-cli.js';
 import { makeSandbox, type Sandbox } from './support/sandbox.js';
 import { hasSshd, startSshd, type SshServer } from './support/sshd.js';
@@ -95,6 +96,7 @@ describe.skipIf(!hasSshd())('migrate over ssh', { timeout: 180_000 }, () => {
   it('stowage migrate --to-node (nodes.cfg beside storage.cfg) with --json; a linked clone is refused without --full', async () => {
     const { volid, data } = await volumeOnA(200, 2 * MiB);
     const moved = JSON.parse(await a.ok(['migrate', volid, '--to-node', 'b', '--json'])) as MigrateResult;
+    expectShape('migrate', moved);
     expect(moved).toMatchObject({ volid: 'local:200/vm-200-disk-0.raw', from: volid, node: 'b', format: 'raw+size' });
     expect(sha(await readFile(join(b.dir, 'local', 'images', '200', 'vm-200-disk-0.raw')))).toBe(sha(data));
     expect((await b.json<{ volid: string }[]>(['list', 'local'])).map((v) => v.volid)).toContain(moved.volid);

@@ -31,6 +31,18 @@ async function hasPattern(path: string, byte: number): Promise<boolean> {
 }
 
 describe('status and list', () => {
+  it('lists in plain character order, whatever the locale (upper case before lower case)', async () => {
+    const own = makeSandbox('order');
+    try {
+      await own.ok(['storage', 'add', 'dir', 'local', '--path', `${own.dir}/local`, '--content', 'images']);
+      for (const name of ['vm-7-disk-b.raw', 'vm-7-disk-B.raw', 'vm-7-disk-a.raw']) await own.ok(['alloc', 'local', '7', name, '1M']);
+      const rows = await own.json<Array<{ volid: string }>>(['list', 'local'], { env: { LC_ALL: 'en_US.UTF-8', LANG: 'en_US.UTF-8' } });
+      expect(rows.map((r) => r.volid)).toEqual(['local:7/vm-7-disk-B.raw', 'local:7/vm-7-disk-a.raw', 'local:7/vm-7-disk-b.raw']);
+    } finally {
+      own.remove();
+    }
+  });
+
   it('shows every storage as active, in a table and as JSON', async () => {
     const text = await s.ok(['status']);
     expect(text).toMatch(/^Name\s+Type\s+Status/m);

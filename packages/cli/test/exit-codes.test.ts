@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { STORAGE_ERROR_CODES, StorageError } from '@stowage/core';
-import { EXIT_CLOSED_PIPE, EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, exitCodeFor } from '../src/exit-codes.js';
+import { EXIT_CLOSED_PIPE, EXIT_CODES, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE } from '../src/exit-codes.js';
+import { exitCodeFor } from '../src/report.js';
 
 describe('exit codes', () => {
   it('gives every error code its own number, distinct from 0, 1 and 2', () => {

@@ -5,7 +5,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { isStorageError } from '@stowage/core';
-import { StdStreams } from '../src/std-streams.js';
+import { outputFailureError, StdStreams } from '../src/std-streams.js';
 import type { CliIO } from '../src/verb.js';
 
 function failing(errno: string): Writable {
@@ -25,17 +25,18 @@ function write(stream: Writable, text: string): Promise<Error | null | undefined
 }
 
 describe('StdStreams', () => {
-  it('turns ENOSPC on stdout into NO_SPACE, aborts the signal with it, and refuses later writes', async () => {
+  it('records ENOSPC on stdout (reported as NO_SPACE), aborts the signal with it, and refuses later writes', async () => {
     const std = new StdStreams(ioWith(failing('ENOSPC')));
     expect(std.io.signal?.aborted).toBe(false);
     const first = await write(std.io.stdout, 'x');
     const failure = std.outputFailure;
     expect(failure?.closedReader).toBe(false);
-    expect(isStorageError(failure?.error, 'NO_SPACE')).toBe(true);
-    expect(failure?.error.details).toMatchObject({ stream: 'stdout', errno: 'ENOSPC' });
-    expect(first).toBe(failure?.error);
+    const error = await outputFailureError(failure!);
+    expect(isStorageError(error, 'NO_SPACE')).toBe(true);
+    expect(error.details).toMatchObject({ stream: 'stdout', errno: 'ENOSPC' });
+    expect(first).toBe(failure?.cause);
     expect(std.io.signal?.aborted).toBe(true);
-    expect(std.io.signal?.reason).toBe(failure?.error);
+    expect(std.io.signal?.reason).toBe(failure?.cause);
     expect(await write(std.io.stdout, 'y')).toBeInstanceOf(Error);
     await std.flush();
   });
@@ -46,7 +47,7 @@ describe('StdStreams', () => {
     expect(pipe.outputFailure?.closedReader).toBe(true);
     const eio = new StdStreams(ioWith(failing('EIO')));
     await write(eio.io.stdout, 'x');
-    expect(isStorageError(eio.outputFailure?.error, 'UNAVAILABLE')).toBe(true);
+    expect(isStorageError(await outputFailureError(eio.outputFailure!), 'UNAVAILABLE')).toBe(true);
   });
 
   it('records an error the stream emits on its own, as when a pipe closes between writes', async () => {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 
 /** Options of a {@link TtlCache}. */
 export interface TtlCacheOptions {
@@ -28,16 +28,25 @@ type Loader = (signal: AbortSignal) => Promise<unknown>;
  * storage, so a listing is never staler than the last write made through this process.
  */
 export class TtlCache {
-  readonly #lru: LRUCache<string, { value: unknown }, Loader>;
+  readonly #options: TtlCacheOptions;
+  // made on the first fetch (lru-cache is imported then): a manager that is opened and never
+  // reads a storage does not load it
+  #lru: LRUCache<string, { value: unknown }, Loader> | undefined;
   #generation = 0;
 
   /** @param options - time to live and size bound */
   constructor(options: TtlCacheOptions = {}) {
-    this.#lru = new LRUCache<string, { value: unknown }, Loader>({
-      max: options.max ?? 1000,
-      ttl: options.ttlMs ?? 5000,
+    this.#options = options;
+  }
+
+  async #cache(): Promise<LRUCache<string, { value: unknown }, Loader>> {
+    if (this.#lru) return this.#lru;
+    const { LRUCache } = await import('lru-cache');
+    return (this.#lru ??= new LRUCache<string, { value: unknown }, Loader>({
+      max: this.#options.max ?? 1000,
+      ttl: this.#options.ttlMs ?? 5000,
       fetchMethod: async (_key, _stale, { context, signal }) => ({ value: await context(signal) }),
-    });
+    }));
   }
 
   /**
@@ -48,23 +57,24 @@ export class TtlCache {
    */
   async fetch<T>(key: string, load: () => Promise<T>): Promise<T> {
     const generation = this.#generation;
+    const lru = await this.#cache();
     // ignoreFetchAbort: a clear() during the load must not reject the callers waiting for it
     // (lru-cache aborts in-flight fetches on clear); lru-cache then hands them the result
     // without caching it.
-    const entry = await this.#lru.fetch(key, {
+    const entry = await lru.fetch(key, {
       context: load as Loader,
       allowStaleOnFetchRejection: false,
       ignoreFetchAbort: true,
     });
     // A write during the load makes its result untrustworthy: drop it (the caller still gets it).
-    if (generation !== this.#generation) this.#lru.delete(key);
+    if (generation !== this.#generation) lru.delete(key);
     return (entry as { value: T }).value;
   }
 
   /** Drops every entry; called by the manager after each write to the storage. */
   clear(): void {
     this.#generation++;
-    this.#lru.clear();
+    this.#lru?.clear();
   }
 }
 

@@ -76,6 +76,18 @@ export interface PluginCapabilities {
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
   /**
+   * `true` when a clone made by `cloneImage` holds all its data itself (a reflink copy, a btrfs
+   * snapshot, a full copy) instead of reading through its source: the clone does not depend on
+   * the template (or snapshot) it was made from. Such a plugin names its clones without the
+   * template (`vm-<vmid>-disk-<n>`); it may still report `parent` (the volume a clone was made
+   * from) while that volume exists. The manager then lets the template be freed while clones
+   * exist (no `IN_USE`), and they keep their data. When `false` (linked clones), `parent` is also
+   * what the clone depends on, and `freeImage` of a template that clones name as `parent` (or in
+   * their volname) is refused with `IN_USE`, as Proxmox's `volume_is_base_and_used`.
+   * @default false
+   */
+  readonly independentClones?: boolean;
+  /**
    * The largest virtual size, in bytes, an image of each format can have on this storage: what
    * the format can address with the parameters the plugin creates it with (a directory storage:
    * qcow2 with 64 KiB clusters, 2 PiB; vmdk, 1 PiB). The manager refuses a larger allocation or

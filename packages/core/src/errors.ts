@@ -34,6 +34,7 @@ export const STORAGE_ERROR_CODES = [
   'PERMISSION_DENIED',
   'CORRUPT',
   'INTERNAL',
+  'INVALID_STATE',
 ] as const;
 
 /** One of {@link STORAGE_ERROR_CODES}. */
@@ -72,6 +73,8 @@ export interface NotFoundDetails extends CommonErrorDetails {
   readonly inProgress?: boolean;
   /** The unfinished data of an import or allocation was removed by another process before it was published. */
   readonly vanished?: boolean;
+  /** For a storage id that is not configured: the storage ids that are. */
+  readonly configured?: readonly string[];
 }
 
 /** `details` of `IN_USE`. */
@@ -110,6 +113,12 @@ export interface CommandFailedDetails extends CommonErrorDetails {
   readonly exitCode?: number | undefined;
   /** What the command wrote to standard error. */
   readonly stderr?: string;
+}
+
+/** `details` of `INVALID_STATE`. */
+export interface InvalidStateDetails extends CommonErrorDetails {
+  /** For a template refused because the volume has snapshots: their names. */
+  readonly snapshots?: readonly string[];
 }
 
 /** `details` of `SNAPSHOT_BLOCKERS`. */
@@ -183,6 +192,8 @@ export interface StorageErrorDetailsMap {
   CORRUPT: CorruptDetails;
   /** See {@link InternalDetails}. */
   INTERNAL: InternalDetails;
+  /** See {@link InvalidStateDetails}. */
+  INVALID_STATE: InvalidStateDetails;
 }
 
 /** Structured, code-specific facts attached to a {@link StorageError}: the {@link StorageErrorDetailsMap} entry of its code. */

@@ -25,7 +25,7 @@ export function imageContent(vmid: number, guests: GuestTypes | undefined): Extr
 
 /**
  * The `listVolumes` entries of listed images: each as `images` or `rootdir` ({@link imageContent}),
- * keeping those whose content type is wanted.
+ * with its image facts (`image`), keeping those whose content type is wanted.
  *
  * @param images - the images, from `listImages`
  * @param wanted - the content types asked for
@@ -35,7 +35,9 @@ export function imageListEntries(images: readonly ImageInfo[], wanted: readonly 
   const out: VolumeListEntry[] = [];
   for (const i of images) {
     const content = imageContent(i.vmid, guests);
-    if (wanted.includes(content)) out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime });
+    if (!wanted.includes(content)) continue;
+    const image = { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile };
+    out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image });
   }
   return out;
 }

@@ -54,6 +54,7 @@ export {
   type CorruptDetails,
   type InternalDetails,
   type InUseDetails,
+  type InvalidStateDetails,
   type InvalidArgumentDetails,
   type LockTimeoutDetails,
   type NotFoundDetails,
@@ -69,7 +70,8 @@ export { lockReason, lockSubject, withLock, type LockHandle, type LockHolder, ty
 export type { ChangeFeed, ClusterServices } from './cluster.js';
 export type { ConfigSnapshot, ConfigStore } from './config/store.js';
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
-export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
+export { MIGRATION_SNAPSHOT } from './manager/snapshot-names.js';
+export type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
 export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
@@ -100,7 +102,7 @@ export type {
 export { PluginRegistry } from './registry.js';
 export { StorageManager, type SnapshotOption } from './storage-manager.js';
 export type { InvalidStorage } from './manager/state.js';
-export { type AllocImageOptions, type CloneImageOptions } from './manager/volume-ops.js';
+export type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';
 export type { StoragePluginClass } from './storage-plugin.js';
 export {
   assertValidStoreId,

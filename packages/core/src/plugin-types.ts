@@ -136,6 +136,13 @@ export interface VolumeListEntry {
   readonly ctime: number | undefined;
   /** For a backup: the kind of guest it is of, from its name (`unknown` for a name that does not say). */
   readonly subtype?: BackupSubtype | undefined;
+  /**
+   * For a disk image (content `images` or `rootdir`): what `listImages` knows beyond the fields
+   * above (bytes used, whether it is a template, its base, its backing file as stored), so that a
+   * listing of every volume needs no second listing of the images. Left out by plugins that do
+   * not fill it in: then ask `listImages`.
+   */
+  readonly image?: Pick<ImageInfo, 'used' | 'isBase' | 'parent' | 'backingFile'> | undefined;
 }
 
 /** The kind of guest a backup is of, from its `vzdump-<type>-…` name, as Proxmox reports it. */

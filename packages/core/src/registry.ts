@@ -3,17 +3,15 @@
  *
  * @module
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { assertCompatibleApi } from './api-version.js';
-import { baseStorageConfigSchema } from './config/base-schema.js';
+import { BASE_CONFIG_KEYS } from './config/base-keys.js';
 import { StorageError } from './errors.js';
 import type { StoragePluginClass } from './storage-plugin.js';
 
 /** Proxmox-style type ids: lowercase letter first, then lowercase letters and digits. */
 const TYPE_RE = /^[a-z][a-z0-9]*$/;
 
-/** The base config keys every plugin schema must keep. */
-const BASE_KEYS = Object.keys(baseStorageConfigSchema.shape);
 
 /** Capability fields `register()` insists on (arrays and booleans, checked by shape). */
 const CAPABILITY_ARRAYS = ['content', 'defaultContent', 'formats', 'exportFormats', 'importFormats', 'attributes'] as const;
@@ -23,11 +21,21 @@ function invalid(type: unknown, why: string): never {
   throw new StorageError('INVALID_ARGUMENT', `cannot register plugin '${String(type)}': ${why}`, { details: { type: String(type), reason: why } });
 }
 
+/**
+ * A zod object schema, told by its shape rather than by `instanceof`: the registry does not
+ * import zod (the plugins bring it), so that opening a manager costs no more than it must.
+ */
+function isObjectSchema(schema: unknown): schema is z.ZodObject {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const s = schema as { safeParse?: unknown; shape?: unknown; _zod?: { def?: { type?: unknown } } };
+  return typeof s.safeParse === 'function' && typeof s.shape === 'object' && s.shape !== null && s._zod?.def?.type === 'object';
+}
+
 function checkSchema(cls: StoragePluginClass): void {
   const schema = cls.configSchema as unknown;
-  if (!(schema instanceof z.ZodObject)) invalid(cls.type, 'configSchema is not a zod object schema');
-  const shape = (schema as z.ZodObject).shape;
-  const missing = BASE_KEYS.filter((k) => !(k in shape));
+  if (!isObjectSchema(schema)) invalid(cls.type, 'configSchema is not a zod object schema');
+  const shape = schema.shape;
+  const missing = BASE_CONFIG_KEYS.filter((k) => !(k in shape));
   if (missing.length > 0) invalid(cls.type, `configSchema lacks the base keys ${missing.join(', ')} (extend baseStorageConfigSchema)`);
   const typeKey = shape['type'] as z.ZodType;
   if (!typeKey.safeParse(cls.type).success) invalid(cls.type, `configSchema's 'type' does not accept '${cls.type}'`);

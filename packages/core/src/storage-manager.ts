@@ -16,22 +16,13 @@ import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnaps
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
-import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
-import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
-import { abortMigration, finishMigration, prepareMigration, type HandoffNode } from './manager/handoff.js';
+// What changes storages, volumes and data is imported on first use: a program that only lists
+// and reads does not pay for it when it imports the core.
+import type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+import type { HandoffNode } from './manager/handoff.js';
 import type { InvalidStorage } from './manager/state.js';
-import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
-import {
-  allocImage,
-  cloneImage,
-  createBase,
-  freeImage,
-  renameVolume,
-  resize,
-  rollback,
-  type AllocImageOptions,
-  type CloneImageOptions,
-} from './manager/volume-ops.js';
+import type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
+import type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';
 import type {
   AttributeValue,
   GarbageReport,
@@ -224,7 +215,7 @@ export class StorageManager {
    * @see Proxmox `PVE::API2::Storage::Config` `create`
    */
   async addStorage(config: Readonly<Record<string, unknown>>): Promise<StorageConfig> {
-    return this.#configTask(() => addStorage(this.#state, this.#cfg, config));
+    return this.#configTask(async () => (await import('./manager/storages.js')).addStorage(this.#state, this.#cfg, config));
   }
 
   /**
@@ -242,7 +233,7 @@ export class StorageManager {
    * @see Proxmox `PVE::API2::Storage::Config` `update`
    */
   async updateStorage(storeId: string, changes: Readonly<Record<string, unknown>>, deleteKeys: readonly string[] = []): Promise<StorageConfig> {
-    return this.#configTask(() => updateStorage(this.#state, this.#cfg, storeId, changes, deleteKeys));
+    return this.#configTask(async () => (await import('./manager/storages.js')).updateStorage(this.#state, this.#cfg, storeId, changes, deleteKeys));
   }
 
   /**
@@ -255,7 +246,7 @@ export class StorageManager {
    * @see Proxmox `PVE::API2::Storage::Config` `delete`
    */
   async removeStorage(storeId: string): Promise<void> {
-    return this.#configTask(() => removeStorage(this.#state, this.#cfg, storeId));
+    return this.#configTask(async () => (await import('./manager/storages.js')).removeStorage(this.#state, this.#cfg, storeId));
   }
 
   /**
@@ -360,7 +351,7 @@ export class StorageManager {
    * @see Proxmox `alloc_image`, `PVE::Storage::vdisk_alloc`
    */
   async allocImage(storeId: string, options: AllocImageOptions): Promise<string> {
-    return allocImage(this.#state, this.#live().usable(storeId), options);
+    return (await import('./manager/volume-ops.js')).allocImage(this.#state, this.#live().usable(storeId), options);
   }
 
   /**
@@ -374,7 +365,7 @@ export class StorageManager {
    * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
    */
   async freeImage(volid: string): Promise<void> {
-    await freeImage(this.#state, this.#live().resolve(volid));
+    await (await import('./manager/volume-ops.js')).freeImage(this.#state, this.#live().resolve(volid));
   }
 
   /**
@@ -387,7 +378,7 @@ export class StorageManager {
    * @see Proxmox `create_base`, `PVE::Storage::vdisk_create_base`
    */
   async createBase(volid: string): Promise<string> {
-    return createBase(this.#state, this.#live().resolve(volid));
+    return (await import('./manager/volume-ops.js')).createBase(this.#state, this.#live().resolve(volid));
   }
 
   /**
@@ -401,7 +392,7 @@ export class StorageManager {
    * @see Proxmox `clone_image`, `PVE::Storage::vdisk_clone`
    */
   async cloneImage(volid: string, options: CloneImageOptions): Promise<string> {
-    return cloneImage(this.#state, this.#live().resolve(volid), options);
+    return (await import('./manager/volume-ops.js')).cloneImage(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -416,7 +407,7 @@ export class StorageManager {
    * @see Proxmox `rename_volume`
    */
   async renameVolume(volid: string, targetVmid: number, options: { targetName?: string | undefined } = {}): Promise<string> {
-    return renameVolume(this.#state, this.#live().resolve(volid), targetVmid, options.targetName);
+    return (await import('./manager/volume-ops.js')).renameVolume(this.#state, this.#live().resolve(volid), targetVmid, options.targetName);
   }
 
   // ---- snapshots --------------------------------------------------------------------------
@@ -465,7 +456,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_rollback`, `PVE::Storage::volume_snapshot_rollback`
    */
   async volumeSnapshotRollback(volid: string, snapshot: string, options: { destroyBlockers?: boolean | undefined } = {}): Promise<void> {
-    await rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
+    await (await import('./manager/volume-ops.js')).rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
   }
 
   /**
@@ -511,7 +502,7 @@ export class StorageManager {
    * @see Proxmox `volume_resize`
    */
   async volumeResize(volid: string, size: number, options: { running?: boolean | undefined } = {}): Promise<void> {
-    await resize(this.#state, this.#live().resolve(volid), size, options.running);
+    await (await import('./manager/volume-ops.js')).resize(this.#state, this.#live().resolve(volid), size, options.running);
   }
 
   /**
@@ -717,7 +708,7 @@ export class StorageManager {
    * @see Proxmox `volume_export`
    */
   async volumeExport(volid: string, options: ExportOptions): Promise<void> {
-    await exportVolume(this.#state, this.#live().resolve(volid), options);
+    await (await import('./manager/transfer-ops.js')).exportVolume(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -733,7 +724,7 @@ export class StorageManager {
    */
   async volumeImport(volid: string, options: ImportOptions): Promise<string> {
     const { entry, volume } = this.#live().resolve(volid);
-    return importVolume(this.#state, entry, { volume }, options);
+    return (await import('./manager/transfer-ops.js')).importVolume(this.#state, entry, { volume }, options);
   }
 
   /**
@@ -758,7 +749,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::storage_migrate`
    */
   async copyVolume(volid: string, targetStoreId: string, options: CopyOptions = {}): Promise<string> {
-    return copyVolume(this.#state, this.#live().resolve(volid), targetStoreId, options);
+    return (await import('./manager/transfer-ops.js')).copyVolume(this.#state, this.#live().resolve(volid), targetStoreId, options);
   }
 
   /**
@@ -789,7 +780,7 @@ export class StorageManager {
    */
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
     this.#live();
-    return migrateVolume(this, volid, options);
+    return (await import('./manager/migrate.js')).migrateVolume(this, volid, options);
   }
 
   /**
@@ -806,7 +797,7 @@ export class StorageManager {
    * @see OpenNebula's `premigrate` transfer action
    */
   async prepareMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
-    await prepareMigration(this.#state, this.#live().resolve(volid), options.toNode);
+    await (await import('./manager/handoff.js')).prepareMigration(this.#state, this.#live().resolve(volid), options.toNode);
   }
 
   /**
@@ -819,7 +810,7 @@ export class StorageManager {
    * @see OpenNebula's `postmigrate` transfer action
    */
   async finishMigration(volid: string): Promise<void> {
-    await finishMigration(this.#state, this.#live().resolve(volid));
+    await (await import('./manager/handoff.js')).finishMigration(this.#state, this.#live().resolve(volid));
   }
 
   /**
@@ -832,7 +823,7 @@ export class StorageManager {
    * @see OpenNebula's `failmigrate` transfer action
    */
   async abortMigration(volid: string, options: { readonly toNode: HandoffNode }): Promise<void> {
-    await abortMigration(this.#state, this.#live().resolve(volid), options.toNode);
+    await (await import('./manager/handoff.js')).abortMigration(this.#state, this.#live().resolve(volid), options.toNode);
   }
 
   /**

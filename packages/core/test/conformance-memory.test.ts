@@ -1,7 +1,7 @@
 import { afterAll, expect } from 'vitest';
 import { defineMemoryPlugin, describeStoragePlugin, MemoryPlugin, MemoryRunner, memoryVolumeData } from '@stowage/core/testing';
 
-const runners = [new MemoryRunner(), new MemoryRunner()];
+const runners = [new MemoryRunner(), new MemoryRunner(), new MemoryRunner()];
 
 describeStoragePlugin({
   name: 'memory, everything on',
@@ -13,6 +13,12 @@ describeStoragePlugin({
   name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only)',
   plugin: defineMemoryPlugin({ type: 'memorystrict', rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false, attributes: ['notes'] }),
   setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[1]!.store) }),
+});
+
+describeStoragePlugin({
+  name: 'memory, clones as independent copies (as reflink copies)',
+  plugin: defineMemoryPlugin({ type: 'memorycopy', independentClones: true }),
+  setup: () => ({ config: { type: 'memorycopy', storage: 'kit' }, runner: runners[2], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[2]!.store) }),
 });
 
 // The kit cleans up after itself: nothing it made is left, not even data.

@@ -45,4 +45,29 @@ describe('the default listVolumes', () => {
     expect(await rows(['iso'])).toEqual([]);
     expect((await plugin.listVolumes(ctx, { content: ['rootdir'] })).length).toBe(0);
   });
+
+  it('gives each image what listImages knows of it: a listing of every volume needs no second listing', async () => {
+    const plugin = new MemoryPlugin();
+    const runner = new MemoryRunner({ chunkSize: 4096 });
+    // a fresh context per call, as the manager makes one per operation
+    const ctx = (): PluginContext<MemoryConfig> => ({
+      storeId: 'mem',
+      config: { type: 'memory', storage: 'mem' },
+      cache: new OperationCache(),
+      runner,
+      run: (argv, options) => runner.run(argv, options),
+      signal: undefined,
+      log: silent,
+      node: 'test',
+      nameReserved: () => undefined,
+    });
+    await plugin.allocImage(ctx(), { vmid: 100, format: 'raw', name: 'vm-100-disk-0', size: 4096 });
+    const base = await plugin.createBase(ctx(), { volume: plugin.parseVolname('vm-100-disk-0') });
+    await plugin.cloneImage(ctx(), { volume: plugin.parseVolname(base), vmid: 101, name: 'vm-101-disk-0' });
+    const images = await plugin.listImages(ctx(), {});
+    const listed = await plugin.listVolumes(ctx(), {});
+    expect(listed.map((e) => [e.volid, e.image])).toEqual(images.map((i) => [i.volid, { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile }]));
+    expect(listed.find((e) => e.image?.isBase)?.volid).toBe(`mem:${base}`);
+    expect(listed.some((e) => e.image?.parent === `mem:${base}`)).toBe(true);
+  });
 });

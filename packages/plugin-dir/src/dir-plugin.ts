@@ -45,21 +45,16 @@ import {
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { getAttribute, updateAttribute } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
-import { freeDiskName } from './disk-names.js';
 import { dirEnv } from './env.js';
-import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
-import { pathToVolname } from './path-to-volname.js';
-import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
 import { activateStorage, storageStatus } from './storage.js';
-import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
-import { activateVolume, renameVolume, volumePathInfo, volumeResize, volumeSizeInfo } from './volume-ops.js';
-import { allocImage, cloneImage, createBase, freeImage } from './volumes.js';
 import { parseDirVolname } from './volname.js';
+
+// What changes volumes and moves data (and qemu-img's NBD export) is imported by the methods on
+// first use: a command that only lists loads the listing code alone.
 
 /**
  * Directory storage (Proxmox's `dir`): qcow2, raw and vmdk files under
@@ -115,7 +110,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * @see Proxmox `find_free_diskname`
    */
   override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    return freeDiskName(await dirEnv(ctx), request, this.diskNameExtension(request.format));
+    return (await import('./disk-names.js')).freeDiskName(await dirEnv(ctx), request, this.diskNameExtension(request.format));
   }
 
   /**
@@ -165,17 +160,17 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * @see Proxmox `PVE::Storage::path_to_volume_id`
    */
   override async pathToVolname(ctx: PluginContext<DirConfig>, request: PathToVolnameRequest): Promise<string | undefined> {
-    return pathToVolname(await dirEnv(ctx), request.path);
+    return (await import('./path-to-volname.js')).pathToVolname(await dirEnv(ctx), request.path);
   }
 
   /** Allocates an image (see `allocImage` in volumes.ts). @see Proxmox `alloc_image` */
   override async allocImage(ctx: PluginContext<DirConfig>, request: AllocImageRequest): Promise<string> {
-    return allocImage(await dirEnv(ctx), request);
+    return (await import('./volumes.js')).allocImage(await dirEnv(ctx), request);
   }
 
   /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PROTECTED` @see Proxmox `free_image` */
   override async freeImage(ctx: PluginContext<DirConfig>, request: FreeImageRequest): Promise<void> {
-    return freeImage(await dirEnv(ctx), request.volume);
+    return (await import('./volumes.js')).freeImage(await dirEnv(ctx), request.volume);
   }
 
   /** Capacity from `statfs`. @see Proxmox `status` */
@@ -185,7 +180,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
 
   /** The file path of a volume, confined to the storage. @see Proxmox `path` */
   override async path(ctx: PluginContext<DirConfig>, request: PathRequest): Promise<VolumePath> {
-    return volumePathInfo(await dirEnv(ctx), request);
+    return (await import('./volume-ops.js')).volumePathInfo(await dirEnv(ctx), request);
   }
 
   /** Creates the base path and content directories, checks the mount point. @see Proxmox `activate_storage` */
@@ -195,84 +190,84 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
 
   /** Checks a volume exists and, for an image, that it is safe to use. @see Proxmox `activate_volume` */
   override async activateVolume(ctx: PluginContext<DirConfig>, request: ActivateVolumeRequest): Promise<void> {
-    return activateVolume(await dirEnv(ctx), request);
+    return (await import('./volume-ops.js')).activateVolume(await dirEnv(ctx), request);
   }
 
   /** Turns an image into a read-only, immutable base. @see Proxmox `create_base` */
   override async createBase(ctx: PluginContext<DirConfig>, request: CreateBaseRequest): Promise<string> {
-    return createBase(await dirEnv(ctx), request.volume);
+    return (await import('./volumes.js')).createBase(await dirEnv(ctx), request.volume);
   }
 
   /** Makes a qcow2 linked clone of a base. @see Proxmox `clone_image` */
   override async cloneImage(ctx: PluginContext<DirConfig>, request: CloneImageRequest): Promise<string> {
-    return cloneImage(await dirEnv(ctx), request);
+    return (await import('./volumes.js')).cloneImage(await dirEnv(ctx), request);
   }
 
   /** Size, format, usage, parent and ctime, read natively. @see Proxmox `volume_size_info` */
   override async volumeSizeInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
-    return volumeSizeInfo(await dirEnv(ctx), request.volume);
+    return (await import('./volume-ops.js')).volumeSizeInfo(await dirEnv(ctx), request.volume);
   }
 
   /** Grows a raw or qcow2 image. @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
   override async volumeResize(ctx: PluginContext<DirConfig>, request: VolumeResizeRequest): Promise<void> {
-    return volumeResize(await dirEnv(ctx), request);
+    return (await import('./volume-ops.js')).volumeResize(await dirEnv(ctx), request);
   }
 
   /** Takes a qcow2 internal snapshot. @see Proxmox `volume_snapshot` */
   override async volumeSnapshot(ctx: PluginContext<DirConfig>, request: SnapshotRequest): Promise<void> {
-    return snapshotCreate(await dirEnv(ctx), request);
+    return (await import('./snapshots.js')).snapshotCreate(await dirEnv(ctx), request);
   }
 
   /** Rolls back to any snapshot (newer ones are kept). @see Proxmox `volume_snapshot_rollback` */
   override async volumeSnapshotRollback(ctx: PluginContext<DirConfig>, request: SnapshotRollbackRequest): Promise<void> {
-    return snapshotRollback(await dirEnv(ctx), request);
+    return (await import('./snapshots.js')).snapshotRollback(await dirEnv(ctx), request);
   }
 
   /** Deletes a snapshot. @see Proxmox `volume_snapshot_delete` */
   override async volumeSnapshotDelete(ctx: PluginContext<DirConfig>, request: SnapshotDeleteRequest): Promise<void> {
-    return snapshotDelete(await dirEnv(ctx), request);
+    return (await import('./snapshots.js')).snapshotDelete(await dirEnv(ctx), request);
   }
 
   /** The snapshots of a qcow2 image, oldest first, with creation times. @see Proxmox `volume_snapshot_info` */
   override async volumeSnapshotInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
-    return snapshotInfo(await dirEnv(ctx), request.volume);
+    return (await import('./snapshots.js')).snapshotInfo(await dirEnv(ctx), request.volume);
   }
 
   /** Moves an image to another guest. @see Proxmox `rename_volume` */
   override async renameVolume(ctx: PluginContext<DirConfig>, request: RenameVolumeRequest): Promise<string> {
-    return renameVolume(await dirEnv(ctx), request);
+    return (await import('./volume-ops.js')).renameVolume(await dirEnv(ctx), request);
   }
 
   /** `raw+size`, or with snapshots the image's own `qcow2+size`/`vmdk+size`. @see Proxmox `volume_export_formats` */
   override async volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
     void ctx;
-    return exportFormats(request);
+    return (await import('./transfer.js')).exportFormats(request);
   }
 
   /** As the export formats; `raw+size` also fills qcow2/vmdk images. @see Proxmox `volume_import_formats` */
   override async volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
     void ctx;
-    return importFormats(request);
+    return (await import('./transfer.js')).importFormats(request);
   }
 
   /** Writes an image to a stream. @see Proxmox `volume_export` */
   override async volumeExport(ctx: PluginContext<DirConfig>, request: VolumeExportRequest): Promise<void> {
-    return exportImage(await dirEnv(ctx), request);
+    return (await import('./transfer.js')).exportImage(await dirEnv(ctx), request);
   }
 
   /** Reads an image from a stream into a new volume. @see Proxmox `volume_import` */
   override async volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
-    return importImage(await dirEnv(ctx), request, (vmid, format) => this.findFreeDiskname(ctx, { vmid, format }));
+    return (await import('./transfer.js')).importImage(await dirEnv(ctx), request, (vmid, format) => this.findFreeDiskname(ctx, { vmid, format }));
   }
 
   /** Reads `notes` or `protected`. @see Proxmox `get_volume_attribute` */
   override async getVolumeAttribute(ctx: PluginContext<DirConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
-    return getAttribute(await dirEnv(ctx), request);
+    return (await import('./attributes.js')).getAttribute(await dirEnv(ctx), request);
   }
 
   /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
   override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
-    return updateAttribute(await dirEnv(ctx), request);
+    return (await import('./attributes.js')).updateAttribute(await dirEnv(ctx), request);
   }
 
   /**
@@ -281,6 +276,6 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * processes and of other nodes are kept and reported.
    */
   override async collectGarbage(ctx: PluginContext<DirConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    return collectGarbage(await dirEnv(ctx), request);
+    return (await import('./gc.js')).collectGarbage(await dirEnv(ctx), request);
   }
 }

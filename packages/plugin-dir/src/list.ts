@@ -46,6 +46,8 @@ interface Found {
   readonly path: string;
   readonly format: VolumeFormat;
   readonly isBase: boolean;
+  /** Its directory entry is a regular file (not a symlink, whose target's type is not known yet). */
+  readonly regular: boolean;
 }
 
 /** An image file with what its header says. */
@@ -99,13 +101,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
     const path = join(dir, ent.name);
     if (parsed.format === 'subvol') {
       // a container subvolume is a real directory (a symlink under its name is not followed)
-      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
+      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false });
       continue;
     }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
-    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase });
+    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile() });
   }
   return out;
 }
@@ -167,7 +169,7 @@ async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Prob
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     for (let i = 0; i < files.length; i += SYNC_BATCH) {
       if (i > 0) await yieldToLoop();
-      for (const f of files.slice(i, i + SYNC_BATCH)) keep(scope, out, f, () => probeImageSync(f.path, f.format, scratch));
+      for (const f of files.slice(i, i + SYNC_BATCH)) keep(scope, out, f, () => probeImageSync(f.path, f.format, scratch, f.regular));
     }
     return out;
   }

@@ -179,16 +179,22 @@ export async function probeImage(path: string, format: ProbeFormat, scratch: Buf
  * @param path - the file
  * @param format - the format its name says, or `detect`
  * @param scratch - a buffer of at least {@link HEAD_BYTES}
+ * @param listedRegular - the directory entry of this very name (not a symlink) was just read as
+ *   a regular file: the `stat` before opening then tells nothing new (a file swapped in since
+ *   could be swapped in after that `stat` too), so it is left out; the `fstat` after opening
+ *   still refuses anything but a regular file, and the open cannot block
  * @returns the probe, or `undefined` when the file does not exist
  * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when it is not a regular file; mapped
  *   filesystem errors
  */
-export function probeImageSync(path: string, format: ProbeFormat, scratch: Buffer): ImageProbe | undefined {
+export function probeImageSync(path: string, format: ProbeFormat, scratch: Buffer, listedRegular = false): ImageProbe | undefined {
   let fd: number;
   try {
-    const st = statSync(path);
-    assertRegular(path, st);
-    if (format === 'raw') return interpret(path, format, st, scratch) as ImageProbe;
+    if (!listedRegular || format === 'raw') {
+      const st = statSync(path);
+      assertRegular(path, st);
+      if (format === 'raw') return interpret(path, format, st, scratch) as ImageProbe;
+    }
     fd = openSync(path, OPEN_FLAGS);
   } catch (e) {
     if (missing(e)) return undefined;

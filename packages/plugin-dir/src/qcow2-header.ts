@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { isAscii } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 
 /** The four bytes every qcow2 image starts with (`QFI\xfb`). */
 export const QCOW2_MAGIC = 0x514649fb;
@@ -97,13 +99,20 @@ function safeU64(dv: DataView, offset: number): number | undefined {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
 }
 
-const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+let decoders: { readonly latin1: TextDecoder; readonly utf8: TextDecoder } | undefined;
 
-/** A name stored in the header, read as QEMU reads it: a C string, which ends at the first NUL. */
+/**
+ * A name stored in the header, read as QEMU reads it: a C string, which ends at the first NUL.
+ * ASCII (every name stowage and Proxmox write) reads the same in either encoding and is taken
+ * as it is; only other bytes go through a `TextDecoder` (made on first use: a listing of
+ * thousands of images needs none).
+ */
 function headerString(bytes: Uint8Array, encoding: 'utf-8' | 'latin1'): string {
   const nul = bytes.indexOf(0);
-  return (encoding === 'utf-8' ? utf8 : latin1).decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+  const name = nul < 0 ? bytes : bytes.subarray(0, nul);
+  if (isAscii(name)) return Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1');
+  decoders ??= { latin1: new TextDecoder('latin1'), utf8: new TextDecoder('utf-8', { fatal: false }) };
+  return (encoding === 'utf-8' ? decoders.utf8 : decoders.latin1).decode(name);
 }
 
 /**

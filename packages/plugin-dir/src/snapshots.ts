@@ -13,7 +13,9 @@ import { parseQemuImgInfo } from './parse.js';
 function assertQcow2(volume: ParsedVolume, what: string): void {
   assertImage(volume, what);
   if (volume.format !== 'qcow2') {
-    throw new StorageError('NOT_SUPPORTED', `can't ${what} this image format (${String(volume.format)})`, { details: { volname: volume.volname, format: volume.format } });
+    throw new StorageError('NOT_SUPPORTED', `can't ${what} this image format (${String(volume.format)}): on a directory storage only qcow2 images have snapshots`, {
+      details: { volname: volume.volname, format: volume.format },
+    });
   }
 }
 

@@ -161,7 +161,9 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
 export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise<VolumePath> {
   const { volume } = request;
   if (request.snapshot !== undefined && volume.format !== 'qcow2') {
-    throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
+    throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)}): on a directory storage only qcow2 images have snapshots`, {
+      details: { volname: volume.volname, feature: 'snapshot' },
+    });
   }
   let path: string;
   if (volume.vtype !== 'images') path = await volumePath(env, volume);

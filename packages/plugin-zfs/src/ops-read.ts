@@ -85,7 +85,8 @@ export async function listVolumes(ctx: ZfsContext, request: ListVolumesRequest):
   for (const image of await listImages(ctx, { vmid: request.vmid })) {
     const content: ContentType = image.format === 'subvol' ? 'rootdir' : 'images';
     if (!enabled.includes(content) || !asked.includes(content)) continue;
-    entries.push({ volid: image.volid, content, format: image.format, size: image.size, vmid: image.vmid, ctime: image.ctime });
+    const facts = { used: image.used, isBase: image.isBase, parent: image.parent, backingFile: image.backingFile };
+    entries.push({ volid: image.volid, content, format: image.format, size: image.size, vmid: image.vmid, ctime: image.ctime, image: facts });
   }
   return entries;
 }

@@ -5,8 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fsError } from '@stowage/core/plugin';
-import { parseStorageCfg, StorageError } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
@@ -75,6 +73,7 @@ export const clusterInitVerb: VerbSpec = {
   positionals: { min: 0, max: 0 },
   options: { from: { type: 'string', valueName: 'FILE', description: 'the storage.cfg to seed the cluster with' } },
   async run(ctx) {
+    const [{ fsError }, { parseStorageCfg, StorageError }] = await Promise.all([import('@stowage/core/plugin'), import('@stowage/core')]);
     const from = ctx.args.options['from'];
     if (typeof from !== 'string' || from === '') throw new StorageError('INVALID_ARGUMENT', 'cluster init needs --from FILE', { details: { option: 'from' } });
     const path = resolve(ctx.io.cwd, from);

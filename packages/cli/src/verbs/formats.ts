@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { volumeChecksum } from '@stowage/core';
-import { stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** `stowage formats <volid> [--import]`. */
@@ -24,6 +22,7 @@ export const formatsVerb: VerbSpec = {
   },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
+    const { stringOption } = await import('../values.js');
     const direction = ctx.args.options['import'] === true ? 'import' : 'export';
     const options = {
       snapshot: stringOption(ctx.args.options['snapshot']),
@@ -46,6 +45,7 @@ export const checksumVerb: VerbSpec = {
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
+    const { volumeChecksum } = await import('@stowage/core');
     const sum = await volumeChecksum(await ctx.manager(), volid, { signal: ctx.io.signal });
     return { data: sum, human: `${sum.sha256}  ${volid}` };
   },

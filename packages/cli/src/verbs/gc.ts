@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isStorageError, type GarbageItem } from '@stowage/core';
+import type { GarbageItem } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
 /** One row of `gc`: a temporary or unfinished volume, and what was done with it. */
@@ -32,6 +32,7 @@ export const gcVerb: VerbSpec = {
   positionals: { min: 0, max: 1 },
   options: { 'dry-run': { type: 'boolean', description: 'only list what would be removed' } },
   async run(ctx) {
+    const { isStorageError } = await import('@stowage/core');
     const m = await ctx.manager();
     const only = ctx.args.positionals[0];
     const dryRun = ctx.args.options['dry-run'] === true;

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { isStorageError, readNodeFromCfg, SshNode, type HandoffNode } from '@stowage/core';
+import type { HandoffNode } from '@stowage/core';
 import { UsageError } from '../args.js';
-import { stringOption } from '../values.js';
 import type { VerbContext, VerbSpec } from '../verb.js';
 import { nodesCfgPath } from './migrate.js';
 
@@ -16,10 +15,11 @@ const nodeOptions = {
 
 /** The target: its {@link SshNode} when nodes.cfg lists it (so a shared directory can be checked there), else its name. */
 async function targetOf(ctx: VerbContext, verb: string): Promise<HandoffNode> {
+  const [{ isStorageError, readNodeFromCfg, SshNode }, { stringOption }] = await Promise.all([import('@stowage/core'), import('../values.js')]);
   const name = stringOption(ctx.args.options['to-node']);
   if (!name) throw new UsageError('--to-node NAME is required', verb);
   try {
-    return new SshNode(await readNodeFromCfg(nodesCfgPath(ctx), name));
+    return new SshNode(await readNodeFromCfg(await nodesCfgPath(ctx), name));
   } catch (e) {
     if (isStorageError(e, 'NOT_FOUND')) return name;
     throw e;

@@ -4,9 +4,6 @@
  * @module
  */
 import { resolve } from 'node:path';
-import { StorageError } from '@stowage/core';
-import { parseSizeSpec, parseSize } from '../sizes.js';
-import { parseVmid, parseVolumeFormat, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** `stowage alloc <storage> <vmid> <name|-> <size> [--format F]`. */
@@ -20,6 +17,7 @@ export const allocVerb: VerbSpec = {
   options: { format: { type: 'string', valueName: 'F', description: "image format (raw, qcow2, vmdk, subvol); the storage's default when omitted" } },
   async run(ctx) {
     const [storage = '', vmidText = '', name = '', sizeText = ''] = ctx.args.positionals;
+    const [{ parseSize }, { parseVmid, parseVolumeFormat, stringOption }] = await Promise.all([import('../sizes.js'), import('../values.js')]);
     const vmid = parseVmid(vmidText);
     const size = parseSize(sizeText);
     const formatText = stringOption(ctx.args.options['format']);
@@ -53,6 +51,7 @@ export const pathVerb: VerbSpec = {
   options: { snapshot: { type: 'string', valueName: 'S', description: 'the path of this snapshot' } },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
+    const { stringOption } = await import('../values.js');
     const snapshot = stringOption(ctx.args.options['snapshot']);
     const p = await (await ctx.manager()).path(volid, { snapshot });
     return { data: { volid, path: p.path, vmid: p.vmid, vtype: p.vtype }, human: p.path };
@@ -71,7 +70,10 @@ export const volidVerb: VerbSpec = {
     const arg = ctx.args.positionals[0] ?? '';
     const path = /^[^/]+:/.test(arg) ? arg : resolve(ctx.io.cwd, arg);
     const found = await (await ctx.manager()).pathToVolumeId(path);
-    if (!found) throw new StorageError('NOT_FOUND', `no storage holds '${path}'`, { details: { path } });
+    if (!found) {
+      const { StorageError } = await import('@stowage/core');
+      throw new StorageError('NOT_FOUND', `no storage holds '${path}'`, { details: { path } });
+    }
     return { data: { path, volid: found.volid, vtype: found.vtype }, human: found.volid };
   },
 };
@@ -100,6 +102,7 @@ export const cloneVerb: VerbSpec = {
   options: { snapshot: { type: 'string', valueName: 'S', description: 'clone from this snapshot instead of from a template' } },
   async run(ctx) {
     const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const { parseVmid, stringOption } = await import('../values.js');
     const vmid = parseVmid(vmidText);
     const snapshot = stringOption(ctx.args.options['snapshot']);
     const clone = await (await ctx.manager()).cloneImage(volid, { vmid, snapshot });
@@ -116,6 +119,7 @@ export const resizeVerb: VerbSpec = {
   positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [volid = '', sizeText = ''] = ctx.args.positionals;
+    const { parseSizeSpec } = await import('../sizes.js');
     const spec = parseSizeSpec(sizeText);
     const m = await ctx.manager();
     const size = spec.relative ? (await m.volumeSizeInfo(volid)).size + spec.bytes : spec.bytes;
@@ -133,6 +137,7 @@ export const renameVerb: VerbSpec = {
   positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [volid = '', vmidText = ''] = ctx.args.positionals;
+    const { parseVmid } = await import('../values.js');
     const vmid = parseVmid(vmidText);
     const renamed = await (await ctx.manager()).renameVolume(volid, vmid);
     return { data: { volid: renamed, from: volid }, human: renamed };

@@ -4,9 +4,7 @@
  * @module
  */
 import { dirname, join, resolve } from 'node:path';
-import { readNodeFromCfg, SshNode } from '@stowage/core';
 import { UsageError } from '../args.js';
-import { stringOption } from '../values.js';
 import type { VerbContext, VerbSpec } from '../verb.js';
 
 /**
@@ -15,7 +13,8 @@ import type { VerbContext, VerbSpec } from '../verb.js';
  *
  * @param ctx - the verb's context
  */
-export function nodesCfgPath(ctx: Pick<VerbContext, 'args' | 'io' | 'config'>): string {
+export async function nodesCfgPath(ctx: Pick<VerbContext, 'args' | 'io' | 'config'>): Promise<string> {
+  const { stringOption } = await import('../values.js');
   const flag = stringOption(ctx.args.options['nodes']);
   if (flag) return resolve(ctx.io.cwd, flag);
   const env = ctx.io.env['STOWAGE_NODES'];
@@ -47,9 +46,10 @@ export const migrateVerb: VerbSpec = {
   },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
+    const [{ readNodeFromCfg, SshNode }, { stringOption }] = await Promise.all([import('@stowage/core'), import('../values.js')]);
     const name = stringOption(ctx.args.options['to-node']);
     if (!name) throw new UsageError('--to-node NAME is required', 'migrate');
-    const node = new SshNode(await readNodeFromCfg(nodesCfgPath(ctx), name));
+    const node = new SshNode(await readNodeFromCfg(await nodesCfgPath(ctx), name));
     const m = await ctx.manager();
     const bar = ctx.progress('migrate');
     try {

@@ -5,11 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fsError } from '@stowage/core/plugin';
-import { isStorageError, type GuestTypes } from '@stowage/core';
+import type { GuestTypes } from '@stowage/core';
+import { lacksImageFacts, listRows } from '../list-rows.js';
 import { formatTime } from '../output.js';
-import { formatSize } from '../sizes.js';
-import { parseContentList, parseGuestFile, parseGuestList, parseVmid, stringOption } from '../values.js';
 import type { VerbSpec } from '../verb.js';
 
 /** One row of `status`. */
@@ -39,6 +37,7 @@ export const statusVerb: VerbSpec = {
     'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node), invalid (its section of the configuration cannot be used: see storage list) or error.',
   positionals: { min: 0, max: 1 },
   async run(ctx) {
+    const [{ isStorageError }, { formatSize }] = await Promise.all([import('@stowage/core'), import('../sizes.js')]);
     const m = await ctx.manager();
     const only = ctx.args.positionals[0];
     const ids = only === undefined ? m.storageIds() : [only];
@@ -82,15 +81,19 @@ export const statusVerb: VerbSpec = {
 };
 
 /** Reads `--guests`: inline `100=qemu,101=lxc`, or `@FILE` (Proxmox's `.vmlist` or `{ vmid: type }`). */
-function guestsOption(text: string | undefined, cwd: string): GuestTypes | undefined {
+async function guestsOption(text: string | undefined, cwd: string): Promise<GuestTypes | undefined> {
   if (text === undefined) return undefined;
+  const { parseGuestFile, parseGuestList } = await import('../values.js');
   if (!text.startsWith('@')) return parseGuestList(text);
   const path = resolve(cwd, text.slice(1));
+  let json: string;
   try {
-    return parseGuestFile(readFileSync(path, 'utf8'));
+    json = readFileSync(path, 'utf8');
   } catch (e) {
-    throw isStorageError(e) ? e : fsError(e, `cannot read ${path}`, { path });
+    const { fsError } = await import('@stowage/core/plugin');
+    throw fsError(e, `cannot read ${path}`, { path });
   }
+  return parseGuestFile(json);
 }
 
 /** `stowage list <storage> [--vmid N] [--content images,iso] [--guests 100=qemu,101=lxc|@FILE]`. */
@@ -99,7 +102,11 @@ export const listVerb: VerbSpec = {
   usage: '<storage> [--vmid N] [--content images|iso|...] [--guests LIST|@FILE]',
   summary: 'list the volumes of a storage',
   description:
-    "Sorted by volume id. --content takes a comma-separated list of content types.\n--guests says which guests are containers: their images are listed as rootdir (without it, every image is images). It takes vmid=qemu|lxc pairs (100=qemu,101=lxc) or @FILE, a JSON file such as Proxmox's /etc/pve/.vmlist.",
+    'Sorted by volume id (plain character order, the same in every locale). --content takes a comma-separated list of content types.\n' +
+    '--guests says which guests are containers: their images are listed as rootdir (without it, every image is images).\n' +
+    "It takes vmid=qemu|lxc pairs (100=qemu,101=lxc) or @FILE, a JSON file such as Proxmox's /etc/pve/.vmlist.\n" +
+    'With --json, each volume has volid, volname, content, format, size, used, vmid, isBase, parent, backingFile,\n' +
+    'ctime and subtype (null where unknown or not applicable); see docs/json/list.schema.json.',
   positionals: { min: 1, max: 1 },
   options: {
     vmid: { type: 'string', valueName: 'N', description: "only this guest's volumes" },
@@ -108,20 +115,23 @@ export const listVerb: VerbSpec = {
   },
   async run(ctx) {
     const storage = ctx.args.positionals[0] ?? '';
+    const [{ formatSize }, { parseContentList, parseVmid, stringOption }] = await Promise.all([import('../sizes.js'), import('../values.js')]);
     const vmidText = stringOption(ctx.args.options['vmid']);
     const contentText = stringOption(ctx.args.options['content']);
     const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);
     const content = contentText === undefined ? undefined : parseContentList(contentText);
-    const guests = guestsOption(stringOption(ctx.args.options['guests']), ctx.io.cwd);
+    const guests = await guestsOption(stringOption(ctx.args.options['guests']), ctx.io.cwd);
     const m = await ctx.manager();
     const volumes = await m.listVolumes(storage, { vmid, content, guests });
-    const sorted = [...volumes].sort((a, b) => a.volid.localeCompare(b.volid));
+    // one listing, unless the plugin's leaves out the image facts: then listImages has them
+    const images = volumes.some(lacksImageFacts) ? await m.listImages(storage, { vmid }) : [];
+    const rows = listRows(volumes, images);
     return {
-      data: sorted,
+      data: rows,
       human: {
         headers: ['Volid', 'Format', 'Type', 'Size', 'VMID', 'Created'],
         right: [3, 4],
-        rows: sorted.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === undefined ? '' : String(v.vmid), formatTime(v.ctime)]),
+        rows: rows.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === null ? '' : String(v.vmid), formatTime(v.ctime ?? undefined)]),
       },
     };
   },

@@ -5,11 +5,11 @@
  * @module
  */
 import { dirname } from 'node:path';
-import { createDirs, removeCreatedDirs } from '@stowage/core/plugin';
-import { StorageError, type InvalidStorage, type StorageConfig } from '@stowage/core';
+import type { InvalidStorage, StorageConfig } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
-function optionsFromPairs(pairs: ReadonlyArray<readonly [string, string]>, skip: readonly string[] = []): Record<string, string> {
+async function optionsFromPairs(pairs: ReadonlyArray<readonly [string, string]>, skip: readonly string[] = []): Promise<Record<string, string>> {
+  const { StorageError } = await import('@stowage/core');
   const out: Record<string, string> = {};
   for (const [k, v] of pairs) {
     if (skip.includes(k)) continue;
@@ -37,12 +37,13 @@ export const storageAddVerb: VerbSpec = {
   open: { flags: [], help: '  --<option> <value>     a storage option, as written in storage.cfg' },
   async run(ctx) {
     const [type = '', id = ''] = ctx.args.positionals;
-    const config = { type, storage: id, ...optionsFromPairs(ctx.pairs) };
+    const config = { type, storage: id, ...(await optionsFromPairs(ctx.pairs)) };
     if (ctx.clusterConfig) {
       await (await ctx.manager({ extraTypes: [type] })).addStorage(config);
       const location = (await ctx.cluster()).config.location;
       return { data: { storage: id, type, config: location }, human: `added ${type} storage '${id}' to ${location}` };
     }
+    const { createDirs, removeCreatedDirs } = await import('@stowage/core/plugin');
     const path = ctx.config.path;
     const made = await createDirs(dirname(path));
     try {
@@ -65,7 +66,8 @@ export const storageSetVerb: VerbSpec = {
   open: { flags: [], help: '  --<option> <value>     set a storage option\n  --delete <a,b>         remove these options' },
   async run(ctx) {
     const id = ctx.args.positionals[0] ?? '';
-    const changes = optionsFromPairs(ctx.pairs, ['delete']);
+    const { StorageError } = await import('@stowage/core');
+    const changes = await optionsFromPairs(ctx.pairs, ['delete']);
     const deleteKeys = ctx.pairs.filter(([k]) => k === 'delete').flatMap(([, v]) => v.split(',').map((s) => s.trim()).filter(Boolean));
     if (Object.keys(changes).length === 0 && deleteKeys.length === 0) {
       throw new StorageError('INVALID_ARGUMENT', 'nothing to change: give --<option> <value> or --delete <option>', { details: { storage: id } });

@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { openExportTarget, openImportSource } from '../streams.js';
-import { parseStreamFormat, parseVmid, stringOption } from '../values.js';
 import type { OptionSpec } from '../args.js';
 import type { VerbSpec } from '../verb.js';
 
@@ -25,6 +23,7 @@ export const exportVerb: VerbSpec = {
   options: streamOptions,
   async run(ctx) {
     const [volid = '', formatText = '', target = ''] = ctx.args.positionals;
+    const [{ openExportTarget }, { parseStreamFormat, stringOption }] = await Promise.all([import('../streams.js'), import('../values.js')]);
     const format = parseStreamFormat(formatText);
     const m = await ctx.manager();
     const out = await openExportTarget(target, ctx.io);
@@ -66,6 +65,7 @@ export const importVerb: VerbSpec = {
   options: { ...streamOptions, 'allow-rename': { type: 'boolean', description: 'pick a free name when the volume exists' } },
   async run(ctx) {
     const [volid = '', formatText = '', source = ''] = ctx.args.positionals;
+    const [{ openImportSource }, { parseStreamFormat, stringOption }] = await Promise.all([import('../streams.js'), import('../values.js')]);
     const format = parseStreamFormat(formatText);
     const m = await ctx.manager();
     const input = await openImportSource(source, ctx.io);
@@ -104,6 +104,7 @@ export const copyVerb: VerbSpec = {
   },
   async run(ctx) {
     const [volid = '', storage = ''] = ctx.args.positionals;
+    const { parseVmid, stringOption } = await import('../values.js');
     const vmidText = stringOption(ctx.args.options['vmid']);
     const vmid = vmidText === undefined ? undefined : parseVmid(vmidText);
     const m = await ctx.manager();

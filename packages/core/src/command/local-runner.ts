@@ -1,10 +1,10 @@
 /**
- * The runner for commands on this host, on top of execa.
+ * The runner for commands on this host, on top of execa (imported on the first command, so
+ * that importing the core stays cheap for programs that run none).
  *
  * @module
  */
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import { CommandError, isStorageError } from '../errors.js';
 import {
   abortedError,
@@ -136,6 +136,7 @@ export class LocalRunner implements CommandRunner {
     if (signal?.aborted) throw abortedError(argv, signal.reason);
     const [file, ...args] = setpriv ? parentDeathArgv(setpriv, [program, ...argv.slice(1)]) : [program, ...argv.slice(1)];
 
+    const { execa } = await import('execa');
     const sub = execa(file!, args, {
       shell: false,
       env: { ...this.#env, ...options.env, LC_ALL: 'C' },

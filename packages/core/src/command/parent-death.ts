@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 
@@ -41,7 +40,10 @@ export function findSetpriv(name = 'setpriv'): Promise<string | undefined> {
     answer = new Promise((resolve) => {
       const path = onPath(name);
       if (path === undefined) return resolve(undefined);
-      execFile(path, parentDeathArgv(path, ['true']).slice(1), { timeout: 10_000 }, (error) => resolve(error ? undefined : path));
+      // node:child_process is imported here, on the first command: importing the core runs none
+      void import('node:child_process').then(({ execFile }) =>
+        execFile(path, parentDeathArgv(path, ['true']).slice(1), { timeout: 10_000 }, (error) => resolve(error ? undefined : path)),
+      );
     });
     found.set(name, answer);
   }

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { CommandError, isCommandError } from '../errors.js';
+import { nodeCrypto } from '../on-first-use.js';
 import { abortedError, assertArgv, describeArgv, exitCodeError, shortenOutput, spawnError, timeoutError } from './failure.js';
 import { LocalRunner } from './local-runner.js';
 import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
@@ -186,7 +186,7 @@ export class SshRunner implements CommandRunner {
     if (signal?.aborted) throw abortedError(argv, signal.reason);
     // A token in the remote command's environment (inherited by its children) lets a timeout
     // or an abort find and stop exactly this command on the remote side.
-    const runId = randomUUID();
+    const runId = nodeCrypto().randomUUID();
     const command = remoteCommand(argv, { ...env, [RUN_ID_VARIABLE]: runId });
     const sshArgv = [...this.#ssh, command];
     const timeoutMs = callTimeout ?? this.#timeoutMs;

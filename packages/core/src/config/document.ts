@@ -186,8 +186,21 @@ function join(lines: readonly string[], eol: string): string {
 
 function find(doc: StorageCfgDocument, storeId: string): StorageCfgDocumentSection {
   const s = doc.sections.find((x) => x.storage === storeId);
-  if (!s) throw new StorageError('NOT_FOUND', `storage '${storeId}' does not exist`, { details: { storeId } });
+  if (!s) {
+    const configured = doc.sections.map((x) => x.storage).sort();
+    throw new StorageError('NOT_FOUND', `storage '${storeId}' ${notConfigured(configured)}`, { details: { storeId, configured } });
+  }
   return s;
+}
+
+/**
+ * Why a storage id names no storage, and which ones there are: `is not configured (the
+ * configured storages: a, b)`, or `is not configured (no storage is)`.
+ *
+ * @param configured - the configured storage ids
+ */
+export function notConfigured(configured: readonly string[]): string {
+  return `is not configured (${configured.length > 0 ? `the configured storages: ${configured.join(', ')}` : 'no storage is'})`;
 }
 
 /**

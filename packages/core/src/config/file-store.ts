@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lockReason } from '../lock/service.js';
@@ -36,14 +35,16 @@ const STALE_POLL_MS = 25;
 const WATCH_SETTLE_MS = 20;
 
 /**
- * The revision of some config bytes: their SHA-256. Equal bytes have equal revisions, so a
- * change computed from a text is accepted wherever that text is stored, which is what
- * compare-and-swap needs.
+ * The revision of some config bytes: the bytes themselves, one character each (a storage.cfg is
+ * small). Equal bytes have equal revisions and different bytes different ones, so a change
+ * computed from a text is accepted wherever that text is stored, which is what compare-and-swap
+ * needs; and no hash has to be loaded and computed on every read (a command reads the file once
+ * per run).
  *
  * @param bytes - the file's contents
  */
-function revisionOf(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+function revisionOf(bytes: Buffer): string {
+  return `bytes:${bytes.toString('latin1')}`;
 }
 
 /**
@@ -146,7 +147,7 @@ export class FileConfigStore implements ConfigStore {
       await replaceFileAtomically(this.location, text, () => {
         if (held.signal.aborted) throw lockReason(held.signal, { storeId: this.location });
       });
-      return revisionOf(text);
+      return revisionOf(Buffer.from(text, 'utf8'));
     } finally {
       await held.release();
     }

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, StorageError } from '../errors.js';
+import { nodeCrypto } from '../on-first-use.js';
 import type { StorageCfgSection } from './document.js';
 import { configToSection, formatStorageCfg, parseStorageCfg } from './section-config.js';
 
@@ -95,7 +95,7 @@ export async function replaceFileAtomically(path: string, text: string, beforeRe
     (s) => s.mode & 0o777,
     () => 0o640,
   );
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {

@@ -61,30 +61,4 @@ export const contentOption = listOption(contentTypeSchema);
 /** A node name as Proxmox accepts it. */
 export const nodeNameSchema = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/, 'invalid node name');
 
-/** The key under which {@link fixedOption} marks an option in zod's metadata. */
-export const FIXED_META_KEY = 'stowageFixed';
-
-/**
- * Marks an option as fixed: set when the storage is added, never changed or removed afterwards
- * (Proxmox's `fixed`). The manager enforces it on every update.
- *
- * @param schema - the option's schema
- * @example
- * ```ts
- * const schema = baseStorageConfigSchema.extend({ type: z.literal('dir'), path: fixedOption(z.string()) });
- * ```
- */
-export function fixedOption<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ [FIXED_META_KEY]: true }) as T;
-}
-
-/**
- * Lists the fixed options of an object schema (those made with {@link fixedOption}).
- *
- * @param schema - a storage config schema
- */
-export function fixedKeys(schema: z.ZodObject): string[] {
-  return Object.entries(schema.shape)
-    .filter(([, s]) => (s as z.ZodType).meta()?.[FIXED_META_KEY] === true)
-    .map(([k]) => k);
-}
+export { FIXED_META_KEY, fixedKeys, fixedOption } from './fixed.js';

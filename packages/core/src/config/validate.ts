@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 import type { StorageConfig } from './base-schema.js';
-import { fixedKeys } from './options.js';
+import { fixedKeys } from './fixed.js';
 
 /** Where a config came from, so that issues can name file lines. */
 export interface ConfigSource {

@@ -8,7 +8,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import * as fs from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -120,6 +119,7 @@ export async function acquireFileLock(options: FileLockOptions): Promise<FileLoc
     if (options.signal?.aborted) return 'aborted';
     try {
       state.releasing = false;
+      const { default: lockfile } = await import('proper-lockfile');
       const release = await lockfile.lock(options.lockPath, {
         lockfilePath: options.lockPath,
         realpath: false,

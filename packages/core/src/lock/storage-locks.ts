@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
+import { nodeCrypto } from '../on-first-use.js';
 import { acquirePathLock, lockFileError } from './path-lock.js';
 import { lockSubject, withLock, type LockHandle, type LockRequest, type LockService } from './service.js';
 
@@ -91,7 +91,7 @@ function safeId(storeId: string): string {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(String(text), 'utf8').digest('hex').slice(0, 40);
+  return nodeCrypto().createHash('sha256').update(String(text), 'utf8').digest('hex').slice(0, 40);
 }
 
 /**

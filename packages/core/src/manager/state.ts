@@ -8,6 +8,7 @@
 import { OperationCache, TtlCache } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
+import { notConfigured } from '../config/document.js';
 import { describeConfigIssues } from '../config/validate.js';
 import { ConfigError, StorageError, isStorageError, type ConfigIssue } from '../errors.js';
 import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
@@ -125,7 +126,8 @@ export class ManagerState {
     if (bad) {
       throw new ConfigError(`storage '${storeId}' cannot be used until its configuration is repaired: ${describeConfigIssues(bad.issues)}`, bad.issues, { details: { storeId } });
     }
-    throw new StorageError('NOT_FOUND', `storage '${String(storeId)}' does not exist`, { details: { storeId: String(storeId) } });
+    const configured = [...this.entries.keys(), ...this.invalid.map((x) => x.storage)].sort();
+    throw new StorageError('NOT_FOUND', `storage '${String(storeId)}' ${notConfigured(configured)}`, { details: { storeId: String(storeId), configured } });
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { StorageConfig } from '../config/base-schema.js';
-import { addStorageCfgSection, parseStorageCfgDocument, removeStorageCfgSection, updateStorageCfgSection } from '../config/document.js';
+import { addStorageCfgSection, notConfigured, parseStorageCfgDocument, removeStorageCfgSection, updateStorageCfgSection } from '../config/document.js';
 import { configToSection, optionText, sectionToConfig } from '../config/section-config.js';
 import { failConfig, fixedOptionChanges, updateRefusals } from '../config/validate.js';
 import { ConfigError, StorageError } from '../errors.js';
@@ -89,7 +89,10 @@ export async function updateStorage(state: ManagerState, cfg: ConfigState, store
   let result: StorageConfig | undefined;
   await cfg.change(`updating storage '${storeId}'`, async (doc) => {
     const section = doc.sections.find((s) => s.storage === storeId);
-    if (!section) throw new StorageError('NOT_FOUND', `storage '${storeId}' does not exist`, { details: { storeId } });
+    if (!section) {
+      const configured = doc.sections.map((x) => x.storage).sort();
+      throw new StorageError('NOT_FOUND', `storage '${storeId}' ${notConfigured(configured)}`, { details: { storeId, configured } });
+    }
     if (!cfg.registry.has(section.type)) {
       failConfig(storeId, [{ path: [storeId, 'type'], message: `no plugin for storage type '${section.type}'`, line: section.line }]);
     }

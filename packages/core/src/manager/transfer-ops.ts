@@ -16,6 +16,7 @@ import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
 import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
+import { MIGRATION_SNAPSHOT } from './snapshot-names.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
 /** Options of {@link StorageManager.volumeExport}. */
@@ -60,8 +61,6 @@ export interface CopyOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** The temporary snapshot a snapshot-based stream (`zfs`, `btrfs`) is sent from, as Proxmox names it. */
-export const MIGRATION_SNAPSHOT = '__migration__';
 
 const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
 

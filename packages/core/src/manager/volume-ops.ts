@@ -7,7 +7,8 @@
  */
 import type { Feature, VolumeFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
-import type { PluginContext } from '../plugin-types.js';
+import type { ParsedVolume, PluginContext } from '../plugin-types.js';
+import type { StoragePlugin } from '../storage-plugin.js';
 import { assertValidVmid } from '../volume-id.js';
 import { findLinkedClones } from './clones.js';
 import { assertDiskNameFor, assertSizeFor, assertValidSize, assertValidSnapshotName } from './input.js';
@@ -61,8 +62,26 @@ export async function requireFeature(state: ManagerState, r: ResolvedVolume, fea
   const ok = await state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot }));
   if (!ok) {
     const of = snapshot ? `snapshot '${snapshot}' of '${r.volid}'` : `'${r.volid}'`;
-    throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}`, { details: { volid: r.volid, feature, snapshot } });
+    throw new StorageError('NOT_SUPPORTED', `${of} does not support ${feature}: ${featureRefusal(r, feature, snapshot)}`, { details: { volid: r.volid, feature, snapshot } });
   }
+}
+
+/** Why a volume lacks a feature, from the storage's feature matrix, and what would have it. */
+function featureRefusal(r: ResolvedVolume, feature: Feature, snapshot: string | undefined): string {
+  const { entry, volume } = r;
+  const state = snapshot !== undefined ? 'snap' : volume.isBase ? 'base' : 'current';
+  if (feature === 'clone' && state === 'current') {
+    return entry.cls.capabilities.cloneFromSnapshot
+      ? 'only a template (base) or a snapshot is cloned; make the volume a template first (createBase), or clone one of its snapshots'
+      : 'only a template (base) is cloned; make the volume a template first (createBase)';
+  }
+  const what = { snap: 'a snapshot', base: 'a template', current: 'a volume' }[state];
+  const formats = entry.cls.capabilities.features[feature]?.[state] ?? [];
+  if (formats.length === 0) return `storage '${entry.id}' (type ${entry.cls.type}) does not offer it for ${what}`;
+  if (volume.format !== undefined && !formats.includes(volume.format as VolumeFormat)) {
+    return `on storage '${entry.id}' it needs ${what} of format ${formats.join(' or ')}, not ${volume.format}`;
+  }
+  return 'the plugin refuses it for this volume (see its capabilities)';
 }
 
 /**
@@ -116,10 +135,12 @@ export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise
   const { entry, volume, volid } = r;
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
   await state.locked(entry, undefined, async (ctx) => {
-    if (volume.isBase) {
+    if (volume.isBase && entry.cls.capabilities.independentClones !== true) {
       const clones = findLinkedClones(await entry.plugin.listImages(ctx, {}), r, (v) => entry.plugin.parseVolname(v));
       if (clones.length > 0) {
-        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by linked clones ${clones.join(', ')}`, { details: { volid, clones } });
+        const named = clones.length > 3 ? `${clones.slice(0, 3).join(', ')} and ${clones.length - 3} more` : clones.join(', ');
+        const count = clones.length === 1 ? 'a linked clone' : `${clones.length} linked clones`;
+        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by ${count} (${named}): free the clones first`, { details: { volid, clones } });
       }
     }
     if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
@@ -128,7 +149,11 @@ export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise
 }
 
 /**
- * Turns a volume into a base under the lock.
+ * Turns a volume into a base under the lock. A volume with snapshots is refused with
+ * `INVALID_STATE` (its snapshots named), checked under the same lock for every plugin: a
+ * template's snapshots could neither be rolled back nor deleted without touching the data its
+ * linked clones read, so a template has none (Proxmox refuses it too: qemu-server for a VM with
+ * snapshots, the LVM-thin plugin for a volume with snapshot LVs).
  *
  * @param state - the manager's state
  * @param r - the volume
@@ -140,8 +165,31 @@ export async function createBase(state: ManagerState, r: ResolvedVolume): Promis
   if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volid}' is already a base`, { details: { volid } });
   await requireFeature(state, r, 'template', undefined);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(entry, undefined, (ctx) => entry.plugin.createBase(ctx, { volume }), { operation: 'createBase' });
+  const volname = await state.locked(
+    entry,
+    undefined,
+    async (ctx) => {
+      const snapshots = await snapshotNames(entry.plugin, ctx, volume);
+      if (snapshots.length > 0) {
+        throw new StorageError('INVALID_STATE', `cannot make '${volid}' a template: it has snapshots (${snapshots.join(', ')}); delete them first, or make the template from a copy`, {
+          details: { volid, snapshots },
+        });
+      }
+      return entry.plugin.createBase(ctx, { volume });
+    },
+    { operation: 'createBase' },
+  );
   return state.volid(entry, volname);
+}
+
+/** The names of a volume's snapshots; none when the plugin keeps no snapshots (`NOT_SUPPORTED`). */
+async function snapshotNames(plugin: StoragePlugin, ctx: PluginContext, volume: ParsedVolume): Promise<string[]> {
+  try {
+    return (await plugin.volumeSnapshotInfo(ctx, { volume })).map((s) => s.name);
+  } catch (e) {
+    if (isStorageError(e, 'NOT_SUPPORTED')) return [];
+    throw e;
+  }
 }
 
 /**

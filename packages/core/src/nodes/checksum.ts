@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import type { Transform, TransformCallback } from 'node:stream';
 import type { ExportOptions } from '../manager/transfer-ops.js';
+import { nodeCrypto, nodeStream } from '../on-first-use.js';
 import type { VolumeChecksum } from './node.js';
 
 /** A pass-through stream that hashes the bytes flowing through it. */
@@ -26,10 +26,10 @@ export interface HashingStream extends Transform {
  * ```
  */
 export function hashingStream(): HashingStream {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let bytes = 0;
   let result: { sha256: string; bytes: number } | undefined;
-  const stream = new Transform({
+  const stream = new (nodeStream().Transform)({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       hash.update(chunk);
       bytes += chunk.length;
@@ -59,9 +59,9 @@ export interface VolumeExporter {
  * @throws {@link StorageError} `NOT_FOUND`, `NOT_SUPPORTED` (no `raw+size` export), `ABORTED`
  */
 export async function volumeChecksum(manager: VolumeExporter, volid: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<VolumeChecksum> {
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   let bytes = 0;
-  const sink = new Writable({
+  const sink = new (nodeStream().Writable)({
     write(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       bytes += chunk.length;

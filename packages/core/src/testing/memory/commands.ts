@@ -60,6 +60,15 @@ export const cloneArgs = (pool: string, source: string, snapshot: string | undef
   target,
 ];
 
+/** `stowage-memory copy <pool> <source>[@<snapshot>] <target>`: a clone that keeps no link to its source. */
+export const copyArgs = (pool: string, source: string, snapshot: string | undefined, target: string): string[] => [
+  MEMORY_TOOL,
+  'copy',
+  pool,
+  snapshot === undefined ? source : `${source}@${snapshot}`,
+  target,
+];
+
 /** `stowage-memory resize <pool> <name> <bytes>`. */
 export const resizeArgs = (pool: string, name: string, size: number): string[] => [MEMORY_TOOL, 'resize', pool, name, String(size)];
 

@@ -67,6 +67,12 @@ export interface MemoryBehaviour {
    * @default ['notes', 'protected']
    */
   readonly attributes?: readonly VolumeAttribute[];
+  /**
+   * Clones are copies that keep no link to their source (as reflink copies): a template can be
+   * freed while they exist (`capabilities.independentClones`).
+   * @default false
+   */
+  readonly independentClones?: boolean;
 }
 
 /**
@@ -98,5 +104,6 @@ export function memoryCapabilities(behaviour: MemoryBehaviour = {}): PluginCapab
     cloneFromSnapshot: fromSnapshot,
     attributes: behaviour.attributes ?? ['notes', 'protected'],
     shrink: behaviour.shrink ?? true,
+    ...(behaviour.independentClones === true ? { independentClones: true } : {}),
   };
 }

@@ -43,6 +43,7 @@ import { ownerState } from '../../owner.js';
 import { findFreeDiskIndex, formatDiskName, formatVolumeId } from '../../volume-id.js';
 import {
   cloneArgs,
+  copyArgs,
   createArgs,
   destroyArgs,
   destroyIdentifiedArgs,
@@ -184,7 +185,7 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
           used: r.used,
           vmid: p.vmid!,
           isBase: p.isBase,
-          parent: parentOf(r.origin),
+          parent: parentOf(r.origin ?? r.copiedFrom),
           ctime: r.ctime,
         };
       })
@@ -242,7 +243,11 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     return v.baseName === undefined ? baseName : `${v.baseName}/${baseName}`;
   }
 
-  /** A linked clone of a base, or of a snapshot when the variant supports it. @see Proxmox `clone_image` */
+  /**
+   * A linked clone of a base, or of a snapshot when the variant supports it; with
+   * `independentClones`, a copy that keeps no link to its source (named `vm-<vmid>-…`, no
+   * `parent`). @see Proxmox `clone_image`
+   */
   override async cloneImage(ctx: PluginContext<MemoryConfig>, request: CloneImageRequest): Promise<string> {
     const v = request.volume;
     assertNewVolumeName(request.name, request.vmid);
@@ -253,10 +258,11 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
       throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is not a base: clone a base, or name a snapshot`, { details: { volname: v.volname } });
     }
     await this.find(ctx, v);
+    const independent = this.capabilities.independentClones === true;
     await ctx
-      .run(cloneArgs(memoryPool(ctx), v.name, request.snapshot, request.name))
+      .run((independent ? copyArgs : cloneArgs)(memoryPool(ctx), v.name, request.snapshot, request.name))
       .catch((e: unknown) => rethrowClassified(e, { volname: v.volname, snapshot: request.snapshot }));
-    return request.snapshot === undefined ? `${v.name}/${request.name}` : request.name;
+    return request.snapshot === undefined && !independent ? `${v.name}/${request.name}` : request.name;
   }
 
   /** @see Proxmox `volume_size_info` */

@@ -131,10 +131,11 @@ export class MemoryRunner implements CommandRunner {
         else s.rollback(pool, name, snap);
         return '';
       }
-      case 'clone': {
+      case 'clone':
+      case 'copy': {
         want(3);
         const [name, snap] = splitSnap(a!);
-        s.clone(pool, name, snap, b!);
+        s.clone(pool, name, snap, b!, sub === 'copy');
         return '';
       }
       case 'resize':

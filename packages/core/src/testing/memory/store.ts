@@ -27,6 +27,8 @@ interface MemVolume {
   chunks: Chunks;
   readonly snapshots: MemSnapshot[];
   readonly origin: { readonly volume: MemVolume; readonly snapshot: MemSnapshot | undefined } | undefined;
+  /** What an independent clone was copied from (it does not depend on it). */
+  readonly copiedFrom?: MemVolume['origin'];
   readonly props: Map<string, string>;
   readonly ctime: number;
 }
@@ -41,8 +43,10 @@ export interface MemoryVolumeRecord {
   readonly size: number;
   /** Bytes held by this volume's own data (shared chunks counted where first seen). */
   readonly used: number;
-  /** `<volume>` or `<volume>@<snapshot>` it was cloned from. */
+  /** `<volume>` or `<volume>@<snapshot>` it was cloned from (and depends on). */
   readonly origin: string | undefined;
+  /** For an independent clone: `<volume>` or `<volume>@<snapshot>` it was copied from, while that still exists. */
+  readonly copiedFrom?: string | undefined;
   /** Creation time, seconds since the epoch. */
   readonly ctime: number;
   /** User properties (`readonly`, `notes`, `protected`, ...). */
@@ -121,7 +125,8 @@ export class MemoryStore {
         guid: v.guid,
         size: v.size,
         used: this.#countNew(seen, [v.chunks, ...v.snapshots.map((s) => s.chunks)]),
-        origin: v.origin ? v.origin.volume.name + (v.origin.snapshot ? `@${v.origin.snapshot.name}` : '') : undefined,
+        origin: originName(v.origin),
+        copiedFrom: this.#exists(pool, v.copiedFrom) ? originName(v.copiedFrom) : undefined,
         ctime: v.ctime,
         props: Object.fromEntries(v.props),
       }));
@@ -204,13 +209,19 @@ export class MemoryStore {
     v.snapshots.splice(v.snapshots.indexOf(s), 1);
   }
 
-  /** Makes a new volume that starts as a copy of a volume's current state or of one of its snapshots. */
-  clone(pool: string, source: string, snap: string | undefined, target: string): void {
+  /**
+   * Makes a new volume that starts as a copy of a volume's current state or of one of its
+   * snapshots: a clone that depends on its origin (as a ZFS clone), or, with `independent`, one
+   * that keeps no link to it (as a reflink copy).
+   */
+  clone(pool: string, source: string, snap: string | undefined, target: string, independent = false): void {
     const p = this.#pool(pool);
     const v = this.#volume(pool, source);
     if (p.has(target)) throw new MemoryToolError(`volume '${pool}/${target}' already exists`);
     const s = snap === undefined ? undefined : this.#snapshot(v, pool, snap);
-    p.set(target, newVolume(target, s?.size ?? v.size, new Map(s?.chunks ?? v.chunks), { volume: v, snapshot: s }));
+    const from = { volume: v, snapshot: s };
+    const made = newVolume(target, s?.size ?? v.size, new Map(s?.chunks ?? v.chunks), independent ? undefined : from);
+    p.set(target, independent ? { ...made, copiedFrom: from } : made);
   }
 
   /** Changes a volume's size; data past a smaller size is dropped. */
@@ -358,9 +369,19 @@ export class MemoryStore {
     return s;
   }
 
+  /** Whether the volume (and snapshot) something was copied from is still there. */
+  #exists(pool: string, from: MemVolume['origin']): boolean {
+    if (!from || this.#pool(pool).get(from.volume.name) !== from.volume) return false;
+    return from.snapshot === undefined || from.volume.snapshots.includes(from.snapshot);
+  }
+
   #dependents(pool: string, test: (origin: NonNullable<MemVolume['origin']>) => boolean): string[] {
     return [...this.#pool(pool).values()].filter((x) => x.origin && test(x.origin)).map((x) => x.name);
   }
+}
+
+function originName(o: MemVolume['origin']): string | undefined {
+  return o ? o.volume.name + (o.snapshot ? `@${o.snapshot.name}` : '') : undefined;
 }
 
 function newVolume(name: string, size: number, chunks: Chunks, origin: MemVolume['origin']): MemVolume {

@@ -22,9 +22,11 @@ async function linkedTo(kit: StorageKit, clone: string, base: string): Promise<b
 }
 
 /**
- * Checks `createBase` and `cloneImage`: a base replaces the volume and is listed as one; a clone
+ * Checks `createBase` and `cloneImage`: a base replaces the volume and is listed as one (a volume
+ * with snapshots is refused with `INVALID_STATE`); a clone
  * of a base (and of a snapshot, where declared) is listed, linked to its source and sized like
- * it; a base with clones is refused by `freeImage` with `IN_USE` naming them; clones then bases
+ * it; a base with clones is refused by `freeImage` with `IN_USE` naming them (unless the plugin
+ * declares `independentClones`: then the base is freed and its clones stay); clones then bases
  * free cleanly. Undeclared operations are refused with `NOT_SUPPORTED`.
  *
  * @param kit - the kit of the suite
@@ -48,7 +50,24 @@ export function baseCloneSuite(kit: StorageKit): void {
       await expectCode(kit.manager.createBase(base), 'INVALID_ARGUMENT', 'createBase of a base');
     });
 
-    itGated('clones a base: listed, linked to the base, sized like it; the base is refused by freeImage with IN_USE', cloneGate, async () => {
+    const snapTemplateFormat = caps.formats.find(
+      (f) => hasFeature(caps.features, { feature: 'template', format: f, isBase: false }) && hasFeature(caps.features, { feature: 'snapshot', format: f, isBase: false }),
+    );
+    itGated('refuses to make a template of a volume that has snapshots with INVALID_STATE naming them; nothing changes', gate(snapTemplateFormat !== undefined, 'no format has both template.current and snapshot.current'), async () => {
+      const volid = await kit.alloc({ format: snapTemplateFormat });
+      await kit.manager.volumeSnapshot(volid, 'kit1');
+      const before = await kit.imageSummary();
+      const e = await expectCode(kit.manager.createBase(volid), 'INVALID_STATE', 'createBase of a volume with a snapshot');
+      expect(e.details['snapshots'], 'details.snapshots').toEqual(['kit1']);
+      expect(await kit.imageSummary(), 'images after the refused createBase').toEqual(before);
+      expect((await kit.manager.volumeSnapshotInfo(volid)).map((x) => x.name), 'its snapshots').toEqual(['kit1']);
+      await kit.manager.volumeSnapshotDelete(volid, 'kit1');
+      const base = await kit.manager.createBase(volid);
+      expect(kit.parse(base).isBase, `${base} once its snapshot is deleted`).toBe(true);
+    });
+
+    const linked = gate(caps.independentClones !== true, 'clones are independent (capabilities.independentClones)');
+    itGated('clones a base: listed, linked to the base, sized like it; the base is refused by freeImage with IN_USE', allOf(cloneGate, linked), async () => {
       const base = await kit.manager.createBase(await kit.alloc({ format: cloneFormat, units: 2 }));
       const vmid = kit.newVmid();
       const clone = await kit.manager.cloneImage(base, { vmid });
@@ -67,6 +86,20 @@ export function baseCloneSuite(kit: StorageKit): void {
       await kit.manager.freeImage(second);
       await kit.manager.freeImage(base);
       expect(await kit.manager.listImages(kit.storeId, { volids: [base, clone, second] }), 'after freeing clones, then the base').toEqual([]);
+    });
+
+    const independent = gate(caps.independentClones === true, 'clones depend on their template (capabilities.independentClones is not set)');
+    itGated('clones a base into independent volumes: listed under their own names, sized like it; the base can be freed while they exist', allOf(cloneGate, independent), async () => {
+      const base = await kit.manager.createBase(await kit.alloc({ format: cloneFormat, units: 2 }));
+      const vmid = kit.newVmid();
+      const clone = await kit.manager.cloneImage(base, { vmid });
+      expect(kit.parse(clone), `parseVolname of the clone ${clone}`).toMatchObject({ vmid, isBase: false, baseName: undefined });
+      // the clone may name the template as its parent while it exists; it does not depend on it
+      await kit.manager.freeImage(base);
+      const listed = await kit.manager.listImages(kit.storeId, { vmid });
+      expect(listed.map((i) => [i.volid, i.size]), 'the clone after its template was freed').toEqual([[clone, 2 * kit.unit]]);
+      expect(listed[0]?.parent, 'the parent of the clone once its template is gone').not.toBe(base);
+      await kit.manager.freeImage(clone);
     });
 
     itGated('refuses to clone a volume that is not a base (no snapshot named) with NOT_SUPPORTED', gate(!(kit.declared.features.clone?.current ?? []).includes(cloneFormat), 'the plugin declares features.clone.current'), async () => {
@@ -88,7 +121,8 @@ export function baseCloneSuite(kit: StorageKit): void {
         const clone = await kit.manager.cloneImage(volid, { vmid, snapshot: 'kit1' });
         const [image] = await kit.manager.listImages(kit.storeId, { volids: [clone] });
         expect(image, 'the clone of a snapshot').toMatchObject({ volid: clone, vmid, size: 2 * kit.unit, isBase: false });
-        expect(await linkedTo(kit, clone, volid), `the listing links ${clone} to ${volid}@kit1`).toBe(true);
+        // an independent clone may name its source as parent, or not: it does not depend on it
+        if (caps.independentClones !== true) expect(await linkedTo(kit, clone, volid), `the listing links ${clone} to ${volid}@kit1`).toBe(true);
       });
     },
   );

@@ -129,6 +129,24 @@ export function volumeDataSuite(kit: StorageKit): void {
     );
 
     itGated(
+      'an independent clone keeps its bytes when its template is freed',
+      allOf(
+        featureGate(caps, 'template', 'current'),
+        gate(cloneFormat !== undefined, 'no tested format has both template.current and clone.base'),
+        gate(caps.independentClones === true, 'clones depend on their template (capabilities.independentClones is not set)'),
+      ),
+      async (ctx) => {
+        needsHook(kit, ctx);
+        const volid = await kit.alloc({ format: cloneFormat });
+        const a = await written(kit, volid, writes(unit(), 0xa1));
+        const base = await kit.manager.createBase(volid);
+        const clone = await kit.manager.cloneImage(base, { vmid: kit.newVmid() });
+        await kit.manager.freeImage(base);
+        expectBytes(await kit.volumeBytes(clone), a, `bytes of ${clone} after its template ${base} was freed`);
+      },
+    );
+
+    itGated(
       "a clone of a snapshot shows the snapshot's bytes, not the volume's current ones",
       allOf(gate(caps.cloneFromSnapshot, 'capabilities.cloneFromSnapshot is false'), gate(snapCloneFormat !== undefined, 'no tested format has both snapshot.current and clone.snap')),
       async (ctx) => {

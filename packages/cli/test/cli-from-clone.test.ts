@@ -1,0 +1,35 @@
+/**
+ * `pnpm stowage ...` and `./scripts/dev stowage ...` run scripts/stowage.mjs: it builds what
+ * changed and runs the command in the caller's directory (INIT_CWD from pnpm,
+ * STOWAGE_CALLER_CWD from scripts/dev), with nothing but the command's output on stdout.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProgram } from './support/run-cli.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SCRIPT = join(ROOT, 'scripts/stowage.mjs');
+
+describe('scripts/stowage.mjs', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stowage-clone-'));
+    writeFileSync(join(dir, 'storage.cfg'), `dir: here\n\tpath ${join(dir, 'images')}\n\tcontent images\n`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(['INIT_CWD', 'STOWAGE_CALLER_CWD'])('runs the command in the directory named by %s, JSON alone on stdout', async (variable) => {
+    const r = await runProgram(process.execPath, [SCRIPT, 'status', '--json'], { cwd: ROOT, env: { [variable]: dir, STOWAGE_LOCK_DIR: dir } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ storage: 'here', type: 'dir', status: 'active' })]);
+  });
+
+  it("passes the command's exit status through", async () => {
+    const r = await runProgram(process.execPath, [SCRIPT, 'list', 'nosuch'], { cwd: ROOT, env: { INIT_CWD: dir, STOWAGE_LOCK_DIR: dir } });
+    expect(r.code).toBe(11);
+    expect(r.stderr).toContain("storage 'nosuch'");
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * Start-up of the built binary, by what it loads (never by the clock): help loads neither the
+ * core nor any plugin; a verb loads only the plugins of the storage types it needs; the
+ * module compile cache is on unless Node is told otherwise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRecordingLoads, type LoadedRun } from '../../core/test/support/loaded-modules.js';
+import { assertBuilt, BIN } from './support/run-cli.js';
+import { addDirStorages, makeSandbox, type Sandbox } from './support/sandbox.js';
+
+const PLUGINS = ['@stowage/plugin-dir', '@stowage/plugin-lvmthin', '@stowage/plugin-zfs', '@stowage/plugin-linstor'];
+const stowageLoads = (s: Sandbox | undefined, args: readonly string[], env: Record<string, string> = {}): Promise<LoadedRun> =>
+  runRecordingLoads([BIN, ...args], { cwd: s?.dir, env: { ...s?.env, ...env } });
+const ours = (run: LoadedRun): string[] => [...run.packages].filter((p) => p.startsWith('@stowage/') || p === 'zod').sort();
+
+describe('what the stowage binary loads', () => {
+  let s: Sandbox;
+  beforeAll(async () => {
+    assertBuilt();
+    s = makeSandbox('startup');
+    await addDirStorages(s);
+    await s.ok(['alloc', 'local', '100', '-', '1M', '--format', 'qcow2']);
+  });
+  afterAll(() => s?.remove());
+
+  it.each([[['--help']], [['help', 'list']], [['list', '--help']], [['storage', '--help']], [['cluster', 'status', '--help']]])(
+    'stowage %j loads only the command itself: no core, no zod, no plugin',
+    async (args) => {
+      const run = await stowageLoads(s, args);
+      expect(run.code, run.stderr).toBe(0);
+      expect(ours(run)).toEqual(['@stowage/cli']);
+    },
+  );
+
+  it('a usage error loads no plugin and no zod either', async () => {
+    const run = await stowageLoads(s, ['list']);
+    expect(run.code).toBe(2);
+    expect(ours(run).filter((p) => PLUGINS.includes(p) || p === 'zod')).toEqual([]);
+  });
+
+  it('list on a dir storage loads the dir plugin and no other', async () => {
+    const run = await stowageLoads(s, ['list', 'local']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('local:100/vm-100-disk-0.qcow2');
+    expect(ours(run).filter((p) => PLUGINS.includes(p))).toEqual(['@stowage/plugin-dir']);
+    // no cluster is configured: of the etcd package, only the small module that reads an address
+    expect(run.urls.filter((u) => u.includes('/cluster-etcd/') && !u.endsWith('/address.js'))).toEqual([]);
+    expect([...run.packages]).not.toContain('etcd3');
+    // nor the code that changes volumes or moves data, in the plugin or the core
+    const changing = ['plugin-dir/dist/transfer.js', 'plugin-dir/dist/nbd-client.js', 'plugin-dir/dist/volumes.js', 'plugin-dir/dist/snapshots.js', 'core/dist/manager/volume-ops.js', 'core/dist/manager/transfer-ops.js'];
+    expect(run.urls.filter((u) => changing.some((f) => u.endsWith(f)))).toEqual([]);
+  });
+
+  it('turns on the module compile cache, unless NODE_DISABLE_COMPILE_CACHE is set', async () => {
+    const on = await stowageLoads(s, ['--help']);
+    expect(on.compileCacheDir).toEqual(expect.any(String));
+    const off = await stowageLoads(s, ['--help'], { NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(off.compileCacheDir).toBeUndefined();
+  });
+});
