@@ -17,7 +17,14 @@ export {
   timeoutError,
   type ExitFacts,
 } from './command/failure.js';
-export { classifyCommandError, defineFailureClassifier, type FailureClassifier, type StderrRule } from './command/classify.js';
+export {
+  classifyCommandError,
+  defineFailureClassifier,
+  firstStderrLine,
+  type FailureClassifier,
+  type FailureClassifierOptions,
+  type StderrRule,
+} from './command/classify.js';
 export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
@@ -78,6 +85,7 @@ export type {
   VolumeResizeRequest,
 } from './plugin-types.js';
 export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLengthStream } from './exact-length.js';
+export { runWithExactInput, watchInput, type ExactInputOptions } from './exact-input.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { reportProgress } from './progress.js';
 export { isAllZero, SPARSE_BLOCK, writeSparse } from './sparse.js';

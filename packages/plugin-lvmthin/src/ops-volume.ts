@@ -6,6 +6,7 @@
 import {
   findFreeDiskIndex,
   formatDiskName,
+  undoing,
   type FindFreeDisknameRequest,
   type RegisterUndo,
   type AllocImageRequest,
@@ -26,9 +27,8 @@ import {
   lvrenameArgs,
   toKiB,
 } from './commands.js';
-import { invalidateListing, loadPool, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { parseLvmThinVolname, snapshotLvName } from './names.js';
-import { undoing } from './undo.js';
 
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
@@ -115,7 +115,7 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
   if (snapshots.length > 0) {
     throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
   }
-  return undoing(ctx, (undo) => makeBase(ctx, volname, undo));
+  return undoing(ctx, LVS_CACHE_KEY, (undo) => makeBase(ctx, volname, undo));
 }
 
 /**
@@ -221,7 +221,7 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
   }
   const vg = ctx.config.vgname;
   const moves = [{ from: volname, to: target }, ...view.snapshotsOf(volname).map((s) => ({ from: s.lv.name, to: snapshotLvName(target, s.snapshot) }))];
-  await undoing(ctx, async (undo) => {
+  await undoing(ctx, LVS_CACHE_KEY, async (undo) => {
     for (const { from, to } of moves) {
       await runLvm(ctx, lvrenameArgs(vg, from, to), { details: { lv: from } });
       undo(() => runLvm(ctx, lvrenameArgs(vg, to, from), { cleanup: true }));

@@ -1,13 +1,12 @@
 /**
  * Running ZFS commands for one storage: classified errors, the pool listing shared through the
- * caches, single-dataset and snapshot lookups, the bounded wait for a zvol's device link, and
- * undo stacks for multi-step operations.
+ * caches, single-dataset and snapshot lookups, and the bounded wait for a zvol's device link.
  *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError, formatVolumeId, type ParsedVolume } from '@stowage/core';
-import { withUndo, type CommandResult, type PluginContext, type RegisterUndo, type RunOptions } from '@stowage/core/plugin';
+import type { CommandResult, PluginContext, RunOptions } from '@stowage/core/plugin';
 import { testBlockDeviceArgs, udevSettleArgs, zfsGetArgs, zfsListChildrenArgs, zfsListDatasetArgs, zfsListSnapshotsArgs } from './commands.js';
 import type { ZfsPoolConfig } from './config.js';
 import { classifyZfsError, zfsFailureOf } from './errors.js';
@@ -238,23 +237,5 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
     await sleep(ms, undefined, { signal: ctx.signal ?? undefined });
   } catch (e) {
     throw new StorageError('ABORTED', 'the operation was aborted', { cause: e });
-  }
-}
-
-/**
- * Runs a multi-step operation with {@link @stowage/core!index.withUndo | withUndo} (on failure the
- * registered undo steps run newest first, failed ones are logged, the error is rethrown), then
- * drops the cached listings either way.
- *
- * @param ctx - the operation context
- * @param body - the operation, given the function that registers undo steps
- * @returns what `body` returned
- * @throws what `body` threw, after the undo
- */
-export async function undoing<T>(ctx: ZfsContext, body: (undo: RegisterUndo) => Promise<T>): Promise<T> {
-  try {
-    return await withUndo(ctx.log, body);
-  } finally {
-    invalidate(ctx);
   }
 }

@@ -11,6 +11,7 @@ import {
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
+  undoing,
 } from '@stowage/core/plugin';
 import {
   refquotaValue,
@@ -31,7 +32,6 @@ import {
   requireVolume,
   runZfs,
   spaceDetails,
-  undoing,
   volidsOf,
   waitForZvolLink,
   type ZfsContext,
@@ -105,7 +105,7 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
   assertNameForFormat(name, format);
   const { pool, sparse, blocksize } = ctx.config;
   const dataset = datasetOf(pool, name);
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize, properties }) : zfsCreateSubvolArgs(dataset, size);
     await runZfs(ctx, argv, { details: { name } }).catch((e: unknown) => withSpace(ctx, e, size));
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
@@ -140,7 +140,7 @@ export async function createBase(ctx: ZfsContext, request: CreateBaseRequest): P
   const { pool } = ctx.config;
   const base = baseNameFor(volume.name);
   const record = volume.format === 'subvol' ? await requireVolume(ctx, volume) : undefined;
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     await runZfs(ctx, zfsRenameArgs(datasetOf(pool, volume.name), datasetOf(pool, base)), { details: { volname: volume.volname } });
     undo(() => runZfs(ctx, zfsRenameArgs(datasetOf(pool, base), datasetOf(pool, volume.name)), { cleanup: true }));
     await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, base, BASE_SNAPSHOT), refquotaProperty(record?.refquota, volume.format)));
@@ -183,7 +183,7 @@ export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tu
   if (parseZfsVolname(name).isBase) throw new StorageError('INVALID_ARGUMENT', `a clone cannot be a base: '${name}'`, { details: { name } });
   const { pool } = ctx.config;
   const properties: Record<string, string> = volume.format === 'subvol' ? { refquota: refquotaValue((await requireVolume(ctx, volume)).refquota ?? 0) } : {};
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } });
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (volume.format !== 'subvol') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);

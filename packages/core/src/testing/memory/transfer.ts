@@ -6,7 +6,8 @@
 import { pipeline } from 'node:stream';
 import { StorageError } from '../../errors.js';
 import type { FindFreeDisknameRequest, ParsedVolume, PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
-import { countingStream, encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
+import { exactLength } from '../../exact-length.js';
+import { encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
 import { currentOwner, formatOwner } from '../../owner.js';
 import { reportProgress } from '../../progress.js';
 import { createArgs, destroyIdentifiedArgs, readArgs, setArgs, writeArgs } from './commands.js';
@@ -102,15 +103,16 @@ export async function importRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
   const guid = parseCreated(created.stdout);
   ctx.cache.invalidate();
   ctx.nameReserved();
-  const counter = countingStream(request.onProgress, size);
-  // pipeline (not pipe) also fails the counter when the input was destroyed before this point
-  pipeline(request.input, counter, () => undefined);
+  // exactly the announced bytes, or INVALID_ARGUMENT; pipeline (not pipe) also fails the
+  // payload when the input was destroyed before this point
+  const payload = exactLength(size, { onProgress: request.onProgress });
+  pipeline(request.input, payload, () => undefined);
   try {
-    await ctx.run(writeArgs(pool, name, size), { stdin: counter });
+    await ctx.run(writeArgs(pool, name, size), { stdin: payload });
     if (v.isBase) await ctx.run(setArgs(pool, name, 'readonly', '1'));
     await ctx.run(setArgs(pool, name, INCOMPLETE_PROP));
   } catch (e) {
-    counter.destroy();
+    payload.destroy();
     await ctx.run(destroyIdentifiedArgs(pool, name, guid)).catch((undo: unknown) => {
       ctx.log.warn('could not remove the volume of a failed import', { name, error: String(undo) });
     });
