@@ -1,22 +1,22 @@
 /**
- * Operations that make, remove, template, clone, grow and rename volumes.
+ * Operations that make, remove, template, clone, grow and rename volumes, and the garbage
+ * collection of unfinished ones.
  *
  * @module
  */
 import {
-  findFreeDiskIndex,
-  formatDiskName,
   undoing,
-  type FindFreeDisknameRequest,
   type RegisterUndo,
   type AllocImageRequest,
+  ownerState,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { formatVolumeId, StorageError } from '@stowage/core';
+import { formatVolumeId, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
@@ -28,7 +28,8 @@ import {
   toKiB,
 } from './commands.js';
 import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { parseLvmThinVolname, snapshotLvName } from './names.js';
+import { incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
+import { removeByUuid } from './unfinished.js';
 
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
@@ -140,21 +141,6 @@ export async function makeBase(ctx: LvmThinContext, volname: string, undo: Regis
 }
 
 /**
- * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
- *
- * @param ctx - the operation context
- * @param request - the guest, and whether a base name is wanted
- * @returns the name
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool)
- * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
- */
-export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
-  const view = await loadPool(ctx);
-  const index = findFreeDiskIndex(request.vmid, view.takenNames());
-  return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
-}
-
-/**
  * Makes a linked clone: a writable thin snapshot of a base, or of a volume's snapshot, with
  * activation now (activation skip flag set, like every volume). One `lvcreate`.
  *
@@ -228,4 +214,29 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
     }
   });
   return target;
+}
+
+/**
+ * Removes the unfinished LVs of the pool whose owner is dead (each by the UUID it was listed
+ * with), and reports those it keeps: a live owner's, another node's.
+ *
+ * @param ctx - the operation context
+ * @param request - `dryRun`: report only
+ * @returns what was removed and what was kept
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `BUSY`
+ */
+export async function collectGarbage(ctx: LvmThinContext, request: CollectGarbageRequest): Promise<GarbageReport> {
+  const removed: GarbageItem[] = [];
+  const kept: GarbageItem[] = [];
+  for (const lv of (await loadPool(ctx)).unfinished) {
+    const owner = incompleteOwner(lv)!;
+    const item: GarbageItem = { name: lv.name, owner, reason: `owner-${ownerState(owner, ctx.node)}` };
+    if (item.reason !== 'owner-dead') {
+      kept.push(item);
+      continue;
+    }
+    if (request.dryRun !== true) await removeByUuid(ctx, lv.uuid);
+    removed.push(item);
+  }
+  return { removed, kept };
 }

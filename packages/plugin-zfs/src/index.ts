@@ -56,5 +56,5 @@ export {
   zvolPath,
 } from './names.js';
 export { parseDatasetList, parseNumber, parsePoolUsage, parsePropertyValues, parseSnapshotList, type DatasetRecord, type SnapshotRecord } from './parse.js';
-export { collectUnfinished, destroyIdentified, identify, incompleteMark, markWhole, type MadeDataset } from './unfinished.js';
+export { destroyIdentified, identify, incompleteMark, markWhole, type MadeDataset } from './unfinished.js';
 export { ZfsPoolPlugin } from './zfs-plugin.js';

@@ -40,13 +40,34 @@ import { destroyIdentified, identify, incompleteMark, markWhole } from './unfini
 /**
  * The stream formats of a volume, best first: `zfs` always; `raw+size` too for a zvol's current
  * state (no snapshots, no increment). A container volume travels only as `zfs`.
- *
- * @param request - the volume and what the transfer carries
- * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export_formats`, `volume_import_formats`
  */
-export function transferFormats(request: TransferFormatsRequest): StreamFormat[] {
+function transferFormats(request: TransferFormatsRequest): StreamFormat[] {
   const plain = request.volume.format === 'raw' && !request.withSnapshots && request.snapshot === undefined && request.baseSnapshot === undefined;
   return plain ? ['zfs', 'raw+size'] : ['zfs'];
+}
+
+/**
+ * The formats a volume can be exported in: see {@link transferFormats}.
+ *
+ * @param ctx - the operation context (unused: the answer depends on the request alone)
+ * @param request - the volume and what the transfer carries
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export_formats`
+ */
+export async function volumeExportFormats(ctx: ZfsContext, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return transferFormats(request);
+}
+
+/**
+ * The formats a volume can be imported from: the same as it exports.
+ *
+ * @param ctx - the operation context (unused)
+ * @param request - the volume and what the transfer carries
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_import_formats`
+ */
+export async function volumeImportFormats(ctx: ZfsContext, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return transferFormats(request);
 }
 
 function assertFormat(request: TransferFormatsRequest & { format: StreamFormat }, side: 'export' | 'import'): void {

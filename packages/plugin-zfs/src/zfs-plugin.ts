@@ -15,7 +15,6 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
-import { collectUnfinished } from './unfinished.js';
 
 /**
  * ZFS pool storage (Proxmox's `zfspool`): VM disks as zvols (`/dev/zvol/<pool>/<name>`),
@@ -156,8 +155,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the path
    * @see Proxmox `path`
    */
-  override async path(ctx: Ctx, request: P.PathRequest): Promise<T.VolumePath> {
-    return read.volumePath(ctx, request);
+  override path(ctx: Ctx, request: P.PathRequest): Promise<T.VolumePath> {
+    return read.path(ctx, request);
   }
 
   /**
@@ -317,8 +316,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_export_formats`
    */
-  override async volumeExportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
-    return transfer.transferFormats(request);
+  override volumeExportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
+    return transfer.volumeExportFormats(ctx, request);
   }
 
   /**
@@ -329,8 +328,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_import_formats`
    */
-  override async volumeImportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
-    return transfer.transferFormats(request);
+  override volumeImportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
+    return transfer.volumeImportFormats(ctx, request);
   }
 
   /**
@@ -373,6 +372,6 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `BUSY`
    */
   override collectGarbage(ctx: Ctx, request: P.CollectGarbageRequest): Promise<T.GarbageReport> {
-    return collectUnfinished(ctx, this.tuning, request.dryRun === true);
+    return volumes.collectGarbage(ctx, request, this.tuning);
   }
 }
