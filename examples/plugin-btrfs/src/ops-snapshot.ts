@@ -4,18 +4,16 @@
  * @module
  */
 import { rename } from 'node:fs/promises';
-import { fsError, type PluginContext, type SnapshotRequest } from '@stowage/core/plugin';
-import { type ParsedVolume, type SnapshotInfo, StorageError } from '@stowage/core';
+import { fsError, type SnapshotRequest, type VolumeRequest } from '@stowage/core/plugin';
+import { type SnapshotInfo, StorageError } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
-import type { BtrfsConfig } from './config.js';
 import { checkedDisk, checkedSubvolume } from './disk-file.js';
-import { subvolPath } from './names.js';
-import { runBtrfs } from './run.js';
-import { listSnapshots } from './subvolumes.js';
-import { exists, scratchPath } from './volumes.js';
+import { runBtrfs, type BtrfsContext } from './exec.js';
+import { scratchPath, subvolPath } from './names.js';
+import { exists, listSnapshots } from './subvolumes.js';
 
 /** `btrfs subvolume snapshot -r` of the volume. @throws {@link StorageError} `ALREADY_EXISTS` @see Proxmox `volume_snapshot` */
-export async function volumeSnapshot(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+export async function volumeSnapshot(ctx: BtrfsContext, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   const source = subvolPath(ctx.config.path, volume);
   const target = subvolPath(ctx.config.path, volume, snapshot);
@@ -33,7 +31,7 @@ export async function volumeSnapshot(ctx: PluginContext<BtrfsConfig>, request: S
  *
  * @see Proxmox `volume_snapshot_rollback` (BTRFSPlugin)
  */
-export async function volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+export async function volumeSnapshotRollback(ctx: BtrfsContext, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   const current = subvolPath(ctx.config.path, volume);
   const snap = subvolPath(ctx.config.path, volume, snapshot);
@@ -67,14 +65,15 @@ export async function volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, re
 }
 
 /** `btrfs subvolume delete` of the snapshot. @throws {@link StorageError} `NOT_FOUND` @see Proxmox `volume_snapshot_delete` */
-export async function volumeSnapshotDelete(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+export async function volumeSnapshotDelete(ctx: BtrfsContext, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   const snap = await checkedSubvolume(ctx.config.path, volume, snapshot);
   await runBtrfs(ctx, subvolumeDeleteArgs([snap]));
 }
 
 /** The volume's snapshots, oldest first, with btrfs's UUID as id. @see Proxmox `volume_snapshot_info` */
-export async function volumeSnapshotInfo(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<SnapshotInfo[]> {
+export async function volumeSnapshotInfo(ctx: BtrfsContext, request: VolumeRequest): Promise<SnapshotInfo[]> {
+  const { volume } = request;
   await checkedDisk(ctx.config.path, volume);
   return (await listSnapshots(ctx, volume)).map((s) => ({ name: s.snapshot ?? '', id: s.info.uuid, timestamp: s.info.created }));
 }

@@ -3,20 +3,14 @@
  *
  * @module
  */
-import {
-  exportRawFile,
-  importRawFile,
-  readSizeHeader,
-  type PluginContext,
-  type VolumeExportRequest,
-  type VolumeImportRequest,
-} from '@stowage/core/plugin';
+import { exportRawFile, importRawFile, readSizeHeader, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
-import type { BtrfsConfig } from './config.js';
 import { checkedDisk } from './disk-file.js';
+import type { BtrfsContext } from './exec.js';
 import { subvolName } from './names.js';
+import { findFreeDiskname } from './ops-read.js';
 import { takenNames } from './subvolumes.js';
-import { createDisk } from './volumes.js';
+import { createDisk } from './unfinished.js';
 
 function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest): void {
   if (request.format !== 'raw+size') {
@@ -33,7 +27,7 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest): void {
  * @throws {@link StorageError} `NOT_FOUND`; `CORRUPT` when `disk.raw` is not a regular file
  * @see Proxmox `volume_export`
  */
-export async function volumeExport(ctx: PluginContext<BtrfsConfig>, request: VolumeExportRequest): Promise<void> {
+export async function volumeExport(ctx: BtrfsContext, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request);
   const { file } = await checkedDisk(ctx.config.path, request.volume, request.snapshot);
   await exportRawFile(file, request.output, { onProgress: request.onProgress, signal: ctx.signal });
@@ -47,7 +41,7 @@ export async function volumeExport(ctx: PluginContext<BtrfsConfig>, request: Vol
  *
  * @see Proxmox `volume_import`
  */
-export async function volumeImport(ctx: PluginContext<BtrfsConfig>, request: VolumeImportRequest, freeName: () => Promise<string>): Promise<string> {
+export async function volumeImport(ctx: BtrfsContext, request: VolumeImportRequest): Promise<string> {
   onlyRawSize(request);
   const { volume } = request;
   if (request.snapshot !== undefined) throw new StorageError('NOT_SUPPORTED', 'raw+size imports the current state only', { details: { snapshot: request.snapshot } });
@@ -57,7 +51,7 @@ export async function volumeImport(ctx: PluginContext<BtrfsConfig>, request: Vol
     if (!request.allowRename) {
       throw new StorageError('ALREADY_EXISTS', `volume '${volume.volname}' already exists`, { details: { volname: volume.volname } });
     }
-    name = await freeName();
+    name = await findFreeDiskname(ctx, { vmid: volume.vmid ?? 0, format: 'raw', base: volume.isBase });
   }
   const fill = (file: string) => importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal });
   return createDisk(ctx, volume.vmid ?? 0, name, size, { fill, readonly: volume.isBase });
