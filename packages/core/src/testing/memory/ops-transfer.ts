@@ -5,27 +5,16 @@
  */
 import { pipeline } from 'node:stream';
 import { StorageError } from '../../errors.js';
-import type { FindFreeDisknameRequest, ParsedVolume, PluginContext, VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
+import type { VolumeExportRequest, VolumeImportRequest } from '../../plugin-types.js';
 import { exactLength } from '../../exact-length.js';
 import { encodeSizeHeader, forwardInto, readSizeHeader, SIZE_HEADER_BYTES, writeAll } from '../../transfer.js';
 import { currentOwner, formatOwner } from '../../owner.js';
 import { reportProgress } from '../../progress.js';
 import { createArgs, destroyIdentifiedArgs, readArgs, setArgs, writeArgs } from './commands.js';
-import { INCOMPLETE_PROP, memoryPool, type MemoryConfig } from './config.js';
-import { parseCreated, rethrowClassified } from './parse.js';
-import type { MemorySnapshotRecord, MemoryVolumeRecord } from './store.js';
-
-/** What a transfer needs of the plugin: its lookups and its free-name search. */
-export interface MemoryVolumes {
-  /** Every volume in the pool, finished or not. */
-  records(ctx: PluginContext<MemoryConfig>): Promise<MemoryVolumeRecord[]>;
-  /** The finished volume a volname names; `NOT_FOUND` otherwise. */
-  find(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemoryVolumeRecord>;
-  /** The snapshots of a volume, oldest first. */
-  snapshots(ctx: PluginContext<MemoryConfig>, volume: ParsedVolume): Promise<MemorySnapshotRecord[]>;
-  /** The lowest free disk name of a vmid. */
-  findFreeDiskname(ctx: PluginContext<MemoryConfig>, request: FindFreeDisknameRequest): Promise<string>;
-}
+import { INCOMPLETE_PROP, memoryPool } from './config.js';
+import { find, records, runMemory, snapshotNotFound, snapshots, type MemoryContext } from './exec.js';
+import { findFreeDiskname } from './ops-read.js';
+import { parseCreated } from './parse.js';
 
 function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: string): void {
   if (request.format !== 'raw+size') {
@@ -40,22 +29,17 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest, what: s
  * Writes the 8-byte size header and then the volume's (or snapshot's) bytes into the output,
  * which is left open.
  *
- * @param plugin - the plugin instance
  * @param ctx - the operation context
  * @param request - volume, format (`raw+size`), output, snapshot, progress
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for other formats, `NOT_FOUND`
  */
-export async function exportRaw(plugin: MemoryVolumes, ctx: PluginContext<MemoryConfig>, request: VolumeExportRequest): Promise<void> {
+export async function volumeExport(ctx: MemoryContext, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request, 'export');
-  const record = await plugin.find(ctx, request.volume);
+  const record = await find(ctx, request.volume);
   let size = record.size;
   if (request.snapshot !== undefined) {
-    const snap = (await plugin.snapshots(ctx, request.volume)).find((s) => s.name === request.snapshot);
-    if (!snap) {
-      throw new StorageError('NOT_FOUND', `snapshot '${request.snapshot}' of '${request.volume.volname}' does not exist`, {
-        details: { volname: request.volume.volname, snapshot: request.snapshot },
-      });
-    }
+    const snap = (await snapshots(ctx, request.volume)).find((s) => s.name === request.snapshot);
+    if (!snap) throw snapshotNotFound(request.volume, request.snapshot);
     size = snap.size;
   }
   const total = SIZE_HEADER_BYTES + size;
@@ -63,11 +47,11 @@ export async function exportRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
   reportProgress(request.onProgress, { done: SIZE_HEADER_BYTES, total });
   const sink = forwardInto(request.output, request.onProgress, total, SIZE_HEADER_BYTES);
   try {
-    await ctx.run(readArgs(memoryPool(ctx), record.name, request.snapshot), { stdout: sink.stream });
+    await runMemory(ctx, readArgs(memoryPool(ctx), record.name, request.snapshot), { volname: request.volume.volname }, { stdout: sink.stream });
     await sink.finish();
   } catch (e) {
     sink.stream.destroy();
-    rethrowClassified(e, { volname: request.volume.volname });
+    throw e;
   }
 }
 
@@ -78,14 +62,13 @@ export async function exportRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
  * writes the bytes, marks a base read-only, and only then clears the mark. Any failure destroys
  * the volume it created, checked by guid, never another one that took the name.
  *
- * @param plugin - the plugin instance
  * @param ctx - the operation context
  * @param request - target volume, format, input, allowRename, progress
  * @returns the volname written (a linked-clone target is written as a plain, full volume)
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated
  *   or overlong stream, empty volume), `NO_SPACE`
  */
-export async function importRaw(plugin: MemoryVolumes, ctx: PluginContext<MemoryConfig>, request: VolumeImportRequest): Promise<string> {
+export async function volumeImport(ctx: MemoryContext, request: VolumeImportRequest): Promise<string> {
   onlyRawSize(request, 'import');
   if (request.snapshot !== undefined) {
     throw new StorageError('NOT_SUPPORTED', 'memory storage cannot import into a snapshot', { details: { snapshot: request.snapshot } });
@@ -95,11 +78,11 @@ export async function importRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
   if (size === 0) throw new StorageError('INVALID_ARGUMENT', 'the stream holds an empty volume', { details: { volname: v.volname } });
   const pool = memoryPool(ctx);
   let name = v.name;
-  if (request.allowRename && (await plugin.records(ctx)).some((r) => r.name === name)) {
-    name = await plugin.findFreeDiskname(ctx, { vmid: v.vmid!, base: v.isBase });
+  if (request.allowRename && (await records(ctx)).some((r) => r.name === name)) {
+    name = await findFreeDiskname(ctx, { vmid: v.vmid!, base: v.isBase });
   }
   const owner = formatOwner(currentOwner(ctx.node));
-  const created = await ctx.run(createArgs(pool, name, size, { [INCOMPLETE_PROP]: owner })).catch((e: unknown) => rethrowClassified(e, { volname: v.volname }));
+  const created = await runMemory(ctx, createArgs(pool, name, size, { [INCOMPLETE_PROP]: owner }), { volname: v.volname });
   const guid = parseCreated(created.stdout);
   ctx.cache.invalidate();
   ctx.nameReserved();
@@ -108,16 +91,16 @@ export async function importRaw(plugin: MemoryVolumes, ctx: PluginContext<Memory
   const payload = exactLength(size, { onProgress: request.onProgress });
   pipeline(request.input, payload, () => undefined);
   try {
-    await ctx.run(writeArgs(pool, name, size), { stdin: payload });
-    if (v.isBase) await ctx.run(setArgs(pool, name, 'readonly', '1'));
-    await ctx.run(setArgs(pool, name, INCOMPLETE_PROP));
+    await runMemory(ctx, writeArgs(pool, name, size), { volname: v.volname }, { stdin: payload });
+    if (v.isBase) await runMemory(ctx, setArgs(pool, name, 'readonly', '1'), { volname: v.volname });
+    await runMemory(ctx, setArgs(pool, name, INCOMPLETE_PROP), { volname: v.volname });
   } catch (e) {
     payload.destroy();
-    await ctx.run(destroyIdentifiedArgs(pool, name, guid)).catch((undo: unknown) => {
+    await runMemory(ctx, destroyIdentifiedArgs(pool, name, guid)).catch((undo: unknown) => {
       ctx.log.warn('could not remove the volume of a failed import', { name, error: String(undo) });
     });
     ctx.cache.invalidate();
-    rethrowClassified(e, { volname: v.volname });
+    throw e;
   }
   return name;
 }
