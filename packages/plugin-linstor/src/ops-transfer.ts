@@ -7,14 +7,23 @@
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { encodeSizeHeader, exactLength, readSizeHeader, reportProgress, writeAll, type VolumeImportRequest } from '@stowage/core/plugin';
+import {
+  encodeSizeHeader,
+  exactLength,
+  readSizeHeader,
+  reportProgress,
+  writeAll,
+  type VolumeExportRequest,
+  type VolumeImportRequest,
+} from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
-import { activate, deactivate } from './activate.js';
-import type { LinstorEnv } from './env.js';
+import { activate, deactivate } from './activation.js';
+import { notSupported } from './errors.js';
+import type { LinstorEnv } from './exec.js';
+import { findFreeDiskname } from './ops-read.js';
 import { dropSnapshotVolume, openSnapshotVolume } from './snapshot-volume.js';
-import { createUnfinished } from './alloc-free.js';
-import { markWhole, undoOnFailure } from './unfinished.js';
-import { localResource, loadAll, type LinstorVolume } from './view.js';
+import { createUnfinished, markWhole, undoOnFailure } from './unfinished.js';
+import { localResource, loadAll, requireVolume, written, type LinstorVolume } from './view.js';
 
 const CHUNK = 1 << 20;
 
@@ -26,7 +35,7 @@ const CHUNK = 1 << 20;
  * @param v - the volume
  * @param fn - receives the device path
  */
-export async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path: string) => Promise<T>): Promise<T> {
+async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path: string) => Promise<T>): Promise<T> {
   const hadLocal = localResource(env, v) !== undefined;
   const path = await activate(env, v);
   try {
@@ -49,7 +58,7 @@ export async function withDevice<T>(env: LinstorEnv, v: LinstorVolume, fn: (path
  * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when the device is shorter than the volume's size
  * @see Proxmox `volume_export` (`raw+size`)
  */
-export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writable, onProgress?: ProgressCallback): Promise<void> {
+async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writable, onProgress?: ProgressCallback): Promise<void> {
   await withDevice(env, v, (path) => copyOut(env, v, path, output, onProgress));
 }
 
@@ -63,7 +72,7 @@ export async function exportRaw(env: LinstorEnv, v: LinstorVolume, output: Writa
  * @param output - where the stream goes
  * @param onProgress - progress reports
  */
-export async function exportSnapshotRaw(env: LinstorEnv, v: LinstorVolume, snapshot: string, output: Writable, onProgress?: ProgressCallback): Promise<void> {
+async function exportSnapshotRaw(env: LinstorEnv, v: LinstorVolume, snapshot: string, output: Writable, onProgress?: ProgressCallback): Promise<void> {
   const { volume, created } = await openSnapshotVolume(env, v, snapshot);
   try {
     await exportRaw(env, volume, output, onProgress);
@@ -106,7 +115,7 @@ async function copyOut(env: LinstorEnv, v: LinstorVolume, path: string, output: 
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends early, carries more than its header announced, or the volume is too small
  * @see Proxmox `volume_import` (`raw+size`)
  */
-export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readable, size: number, onProgress?: ProgressCallback): Promise<void> {
+async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readable, size: number, onProgress?: ProgressCallback): Promise<void> {
   if (size > v.size) {
     throw new StorageError('INVALID_ARGUMENT', `stream of ${size} bytes does not fit volume of ${v.size} bytes`, { details: { size, volumeSize: v.size } });
   }
@@ -130,6 +139,23 @@ export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readab
 }
 
 /**
+ * Writes a volume (or one of its snapshots, restored into a volume of its own for the copy) as
+ * `raw+size`, through the local DRBD device.
+ *
+ * @param env - the call's environment
+ * @param request - the volume, the format (`raw+size` only), an optional snapshot, the output
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (other formats, snapshots in the stream), `NOT_FOUND`, `CORRUPT`
+ * @see Proxmox `volume_export`
+ */
+export async function volumeExport(env: LinstorEnv, request: VolumeExportRequest): Promise<void> {
+  if (request.format !== 'raw+size') notSupported(`export format ${request.format}`);
+  if (request.baseSnapshot || request.withSnapshots) notSupported('exporting snapshots in the stream');
+  const v = await requireVolume(env, request.volume);
+  if (request.snapshot) await exportSnapshotRaw(env, v, request.snapshot, request.output, request.onProgress);
+  else await exportRaw(env, v, request.output, request.onProgress);
+}
+
+/**
  * Makes a new volume from a `raw+size` stream: checks the name (a taken one is
  * `ALREADY_EXISTS`, or with `allowRename` the next free name), reads the header, creates the
  * volume marked unfinished (the name is reserved then), writes the bytes through the local
@@ -137,17 +163,27 @@ export async function importRaw(env: LinstorEnv, v: LinstorVolume, input: Readab
  * import leaves a marked definition that no listing shows and `collectGarbage` removes.
  *
  * @param env - the call's environment
- * @param request - the import request
- * @param freeName - the next free disk name of the volume's guest
+ * @param request - the import request (`raw+size` only)
  * @returns the volume's own name
- * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated stream), `NO_SPACE`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated stream, a linked clone's name), `NO_SPACE`
  * @see Proxmox `volume_import`
  */
-export async function importVolume(env: LinstorEnv, request: VolumeImportRequest, freeName: () => Promise<string>): Promise<string> {
+export async function volumeImport(env: LinstorEnv, request: VolumeImportRequest): Promise<string> {
+  if (request.format !== 'raw+size') notSupported(`import format ${request.format}`);
+  if (request.snapshot || request.baseSnapshot || request.withSnapshots) notSupported('importing snapshots');
+  if (request.volume.baseName) throw new StorageError('INVALID_ARGUMENT', `cannot import into a linked clone name '${request.volume.volname}'`);
+  try {
+    return await importVolume(env, request);
+  } finally {
+    written(env);
+  }
+}
+
+async function importVolume(env: LinstorEnv, request: VolumeImportRequest): Promise<string> {
   let name = request.volume.name;
   if ((await loadAll(env)).some((o) => o.name === name)) {
     if (!request.allowRename) throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name } });
-    name = await freeName();
+    name = await findFreeDiskname(env, { vmid: request.volume.vmid as number, base: request.volume.isBase });
   }
   const size = await readSizeHeader(request.input, env.ctx.signal ?? undefined);
   const made = await createUnfinished(env, { name, vmid: request.volume.vmid as number, size: Math.max(size, 1) });

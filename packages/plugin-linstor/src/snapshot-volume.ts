@@ -8,12 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { StorageError } from '@stowage/core';
-import { deleteResourceDefinition, listResourceDefinitions, restoreSnapshot } from '../client/api.js';
-import { linstorSnapshotName, sameLinstorName } from '../names.js';
-import type { LinstorEnv } from './env.js';
-import { snapshotInfo } from './snapshot-info.js';
-import { buildVolumes, type LinstorVolume } from './view.js';
-import { viewResources } from '../client/api.js';
+import { deleteResourceDefinition, listResourceDefinitions, restoreSnapshot } from './client/api.js';
+import { linstorSnapshotName, sameLinstorName } from './names.js';
+import type { LinstorEnv } from './exec.js';
+import { buildVolumes, snapshotInfo, type LinstorVolume } from './view.js';
+import { viewResources } from './client/api.js';
 
 /** Property of a snapshot volume: the LINSTOR name of the snapshotted definition. */
 export const PROP_SNAPSHOT_OF = 'Aux/stowage/snapshot-of';

@@ -5,7 +5,7 @@
  * @module
  */
 import { StorageError, type StorageErrorCode } from '@stowage/core';
-import { decodeRetCode, isErrorRc, RC_CODE, RC_OPERATION, type ApiCallRc } from './ret-code.js';
+import { decodeRetCode, isErrorRc, RC_CODE, RC_OPERATION, type ApiCallRc } from './client/ret-code.js';
 
 /**
  * Maps one error entry to our code. The code bits decide; the operation bits refine
@@ -114,4 +114,14 @@ export function errorFromReply(call: FailedCall): StorageError {
     return new StorageError(code, `LINSTOR: ${text}`, { details: { ...base, retCode: d.retCode, code: d.code } });
   }
   return new StorageError(byStatus, `LINSTOR ${call.method} ${call.path} answered HTTP ${call.status}`, { details: base });
+}
+
+/**
+ * Refuses what this plugin does not do.
+ *
+ * @param what - what was asked for, for the message
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, always
+ */
+export function notSupported(what: string): never {
+  throw new StorageError('NOT_SUPPORTED', `storage type 'linstor' does not support ${what}`, { details: { type: 'linstor', what } });
 }

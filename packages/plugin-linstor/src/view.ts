@@ -1,15 +1,16 @@
 /**
  * One view of the storage per operation: the resource definitions of our resource group that
  * carry a stowage name, joined with their resources. Loaded once per operation (two GETs) and
- * shared by every lookup in it.
+ * shared by every lookup in it. Also the listing of a volume's stowage snapshots, which the
+ * snapshot operations and the snapshot volumes both read.
  *
  * @module
  */
-import { StorageError, formatVolumeId, type ParsedVolume } from '@stowage/core';
-import { listResourceDefinitions, viewResources } from '../client/api.js';
-import type { ResourceDefinitionJson, ResourceJson } from '../client/types.js';
-import { formatLinstorVolname, PROP_BASE, PROP_INCOMPLETE, PROP_NAME, PROP_VMID, sameLinstorName } from '../names.js';
-import type { LinstorEnv } from './env.js';
+import { StorageError, formatVolumeId, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
+import { listResourceDefinitions, listSnapshots, viewResources } from './client/api.js';
+import type { ResourceDefinitionJson, ResourceJson, SnapshotJson } from './client/types.js';
+import { formatLinstorVolname, PROP_BASE, PROP_INCOMPLETE, PROP_NAME, PROP_VMID, sameLinstorName, stowageSnapshotName } from './names.js';
+import type { LinstorEnv } from './exec.js';
 
 /** One stowage volume as LINSTOR holds it. */
 export interface LinstorVolume {
@@ -88,6 +89,16 @@ export async function assertNameFree(env: LinstorEnv, name: string): Promise<voi
  */
 export function forgetView(env: LinstorEnv): void {
   env.ctx.cache.invalidate(VIEW_KEY);
+}
+
+/**
+ * After a write: forgets the operation's view and the storage's status answer.
+ *
+ * @param env - the call's environment
+ */
+export function written(env: LinstorEnv): void {
+  forgetView(env);
+  env.status.clear();
 }
 
 /**
@@ -191,4 +202,26 @@ export function localResource(env: LinstorEnv, v: LinstorVolume): ResourceJson |
  */
 export function isDiskless(r: ResourceJson): boolean {
   return Boolean(r.flags?.includes('DISKLESS') || r.flags?.includes('DRBD_DISKLESS') || (r.volumes?.length && r.volumes.every((v) => v.provider_kind === 'DISKLESS')));
+}
+
+function createdAt(s: SnapshotJson): number | undefined {
+  const ts = (s.snapshots ?? []).map((n) => n.create_timestamp).filter((n): n is number => typeof n === 'number');
+  return ts.length ? Math.min(...ts) : undefined;
+}
+
+/**
+ * The stowage snapshots of a volume, oldest first. LINSTOR snapshots this plugin did not make
+ * are left out.
+ *
+ * @param env - the call's environment
+ * @param v - the volume
+ * @see Proxmox `volume_snapshot_info`
+ */
+export async function snapshotInfo(env: LinstorEnv, v: LinstorVolume): Promise<SnapshotInfo[]> {
+  const all = await listSnapshots(env.client, env.call, v.rd);
+  const mine = all
+    .map((s) => ({ s, name: stowageSnapshotName(s.name), at: createdAt(s) }))
+    .filter((x): x is { s: SnapshotJson; name: string; at: number | undefined } => x.name !== undefined && !x.s.flags?.includes('DELETE'));
+  mine.sort((a, b) => (a.at ?? 0) - (b.at ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return mine.map(({ s, name, at }) => ({ name, id: s.uuid, timestamp: at === undefined ? undefined : Math.floor(at / 1000) }));
 }

@@ -6,10 +6,10 @@
  */
 import { access } from 'node:fs/promises';
 import { StorageError } from '@stowage/core';
-import { deleteResource, makeAvailable, modifyResource, viewResources } from '../client/api.js';
-import { PROP_ACTIVATED, sameLinstorName } from '../names.js';
-import { sleep, type LinstorEnv } from './env.js';
-import type { ResourceJson } from '../client/types.js';
+import { deleteResource, makeAvailable, modifyResource, viewResources } from './client/api.js';
+import { PROP_ACTIVATED, sameLinstorName } from './names.js';
+import { sleep, type LinstorEnv } from './exec.js';
+import type { ResourceJson } from './client/types.js';
 import { forgetView, isDiskless, type LinstorVolume } from './view.js';
 
 /** How many poll intervals to wait for udev to create the device link after make-available. */
