@@ -8,10 +8,10 @@ import { lstat, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StorageError, type AttributeValue, type VolumeAttribute } from '@stowage/core';
 import { errnoOf, fsError, type GetAttributeRequest, type UpdateAttributeRequest } from '@stowage/core/plugin';
-import { entryPath, volumePath, type DirEnv } from './env.js';
+import { entryPath, volumePath, type DirEnv } from './exec.js';
 import { confine } from './paths.js';
 import { ownerToken, writeFileAtomic } from './temp-file.js';
-import { parseDirVolname } from './volname.js';
+import { parseDirVolname } from './names.js';
 
 /** The most bytes of notes kept for one volume. */
 export const MAX_NOTES_BYTES = 64 * 1024;

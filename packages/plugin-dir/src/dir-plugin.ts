@@ -49,17 +49,17 @@ import { getAttribute, updateAttribute } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
 import { freeDiskName } from './disk-names.js';
-import { dirEnv } from './env.js';
+import { dirEnv } from './exec.js';
 import { collectGarbage } from './gc.js';
 import { listImageInfos } from './list.js';
 import { listContentFiles } from './list-volumes.js';
 import { pathToVolname } from './path-to-volname.js';
-import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './snapshots.js';
-import { activateStorage, storageStatus } from './storage.js';
-import { exportFormats, exportImage, importFormats, importImage } from './transfer.js';
-import { activateVolume, renameVolume, volumePathInfo, volumeResize, volumeSizeInfo } from './volume-ops.js';
-import { allocImage, cloneImage, createBase, freeImage } from './volumes.js';
-import { parseDirVolname } from './volname.js';
+import { snapshotCreate, snapshotDelete, snapshotInfo, snapshotRollback } from './ops-snapshot.js';
+import { activateStorage, storageStatus } from './mount.js';
+import { exportFormats, exportImage, importFormats, importImage } from './ops-transfer.js';
+import { activateVolume, renameVolume, volumePathInfo, volumeResize, volumeSizeInfo } from './ops-read.js';
+import { allocImage, cloneImage, createBase, freeImage } from './ops-volume.js';
+import { parseDirVolname } from './names.js';
 
 /**
  * Directory storage (Proxmox's `dir`): qcow2, raw and vmdk files under

@@ -6,7 +6,7 @@
  * @module
  */
 import { findFreeDiskIndex, formatDiskName, type FindFreeDisknameRequest } from '@stowage/core/plugin';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { confine } from './paths.js';
 import { namesInUseIn } from './reserve.js';
 

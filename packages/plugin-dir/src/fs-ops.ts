@@ -10,7 +10,7 @@
 import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { createDirs } from '@stowage/core/plugin';
-import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
+import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './formats/probe.js';
 
 /** The filesystem calls the plugin's hot paths make. */
 export interface FsOps {

@@ -8,7 +8,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type CollectGarbageRequest, errnoOf, fsError, ownerState } from '@stowage/core/plugin';
 import { type ContentType, type GarbageItem, type GarbageReport } from '@stowage/core';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { parseTempName } from './temp-name.js';
 
 /** Content types whose directory may hold attribute temporaries; images have one directory per guest. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, join } from 'node:path';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { inMadeDir, removeDirIfEmpty, removeMadeDirs, type MadeDirs } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';

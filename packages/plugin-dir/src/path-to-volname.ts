@@ -7,10 +7,10 @@
 import { dirname, relative, sep } from 'node:path';
 import type { ContentType } from '@stowage/core';
 import { errnoOf, fsError } from '@stowage/core/plugin';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { listImageInfos } from './list.js';
 import { confine } from './paths.js';
-import { parseDirVolname } from './volname.js';
+import { parseDirVolname } from './names.js';
 
 /** The content types whose files lie directly in their directory, with their volname prefix. */
 const FILE_KINDS: readonly (readonly [ContentType, string])[] = [

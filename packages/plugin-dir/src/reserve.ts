@@ -7,7 +7,7 @@
  */
 import { errnoOf, fsError, ownerState } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { namesInUse } from './temp-name.js';
 
 /**

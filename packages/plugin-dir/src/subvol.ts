@@ -12,11 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { errnoOf, fsError, type AllocImageRequest } from '@stowage/core/plugin';
-import { runTool, type DirEnv } from './env.js';
+import { runTool, type DirEnv } from './exec.js';
 import { inMadeDir, removeDirIfEmpty } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';
-import { formatImageVolname } from './volname.js';
+import { formatImageVolname } from './names.js';
 
 /**
  * Makes a container subvolume: a new directory, mode 0755, under the storage lock (`mkdir` is

@@ -18,14 +18,14 @@ import { moveSidecars } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { preallocationFor, qemuImgResizeArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
 import { inMadeDir, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
-import type { ImageProbe } from './probe.js';
+import type { ImageProbe } from './formats/probe.js';
 import { subvolPath } from './subvol.js';
-import { assertNewImageName } from './volumes.js';
-import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
+import { assertNewImageName } from './ops-volume.js';
+import { formatImageVolname, parseBackingReference, parseImageFileName } from './names.js';
 
 function notFound(volume: ParsedVolume): never {
   throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });

@@ -6,7 +6,7 @@
 import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
 import { type SnapshotDeleteRequest, type SnapshotRequest } from '@stowage/core/plugin';
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './env.js';
+import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
 import { admitImage, type AdmittedPath } from './gate.js';
 import { parseQemuImgInfo } from './parse.js';
 

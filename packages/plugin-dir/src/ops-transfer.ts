@@ -24,7 +24,7 @@ import {
 } from '@stowage/core/plugin';
 import { isStorageError, StorageError, type ParsedVolume, type StreamFormat, type VolumeFormat } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
-import { assertImage, runTool, type DirEnv } from './env.js';
+import { assertImage, runTool, type DirEnv } from './exec.js';
 import { exists } from './fs-util.js';
 import { exportViaNbd } from './nbd-export.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
@@ -32,7 +32,7 @@ import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
 import { streamFile, writeSparse } from './stream-io.js';
 import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
-import { backingReference, formatImageVolname } from './volname.js';
+import { backingReference, formatImageVolname } from './names.js';
 
 function unsupported(volume: ParsedVolume, format: StreamFormat, why: string): never {
   throw new StorageError('NOT_SUPPORTED', `cannot transfer '${volume.volname}' as ${format}: ${why}`, { details: { volname: volume.volname, format } });

@@ -13,7 +13,7 @@ import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } fr
 import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
-import { assertImage, entryPath, runTool, type DirEnv } from './env.js';
+import { assertImage, entryPath, runTool, type DirEnv } from './exec.js';
 import { removeDirIfEmpty } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
@@ -21,7 +21,7 @@ import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
 import { allocSubvol, freeSubvol } from './subvol.js';
 import { moveNoReplace } from './temp-file.js';
-import { backingReference, formatImageVolname, parseImageFileName } from './volname.js';
+import { backingReference, formatImageVolname, parseImageFileName } from './names.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
 export function roundUpKiB(size: number): number {
