@@ -9,6 +9,9 @@ import { MAX_VMID, StorageError, type ParsedVolume, type VolumeFormat } from '@s
 /** Image formats a directory storage can hold, as file extensions. */
 export const DIR_IMAGE_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
 
+/** The name of a guest's directory below `images/` (and of a backup's guest id): a vmid. */
+export const VMID_DIR_RE = /^[1-9][0-9]{0,8}$/;
+
 /** An image file name: `vm-`, `base-` or `subvol-` plus owner digits, then anything, then a format extension. */
 const IMAGE_FILE_RE = /^((vm-|base-|subvol-)(\d+)-[^/\s]+\.(raw|qcow2|vmdk|subvol))$/;
 const ISO_RE = /^iso\/([^/]+\.(?:iso|img))$/i;

@@ -1,31 +1,302 @@
 /**
- * Operations on one existing volume: size info, resize, rename to another guest, path, activation.
+ * What reads a directory storage and makes it usable: activation and status, the listings, the
+ * way back from a path to a volume, free names, a volume's path, size and attributes, and the
+ * check that a volume can be used (activation).
  *
  * @module
  */
-import { link, lstat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readFile, realpath, statfs } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import {
-  assertSizeFor,
+  formatVolumeId,
+  StorageError,
+  type AttributeValue,
+  type ContentType,
+  type ImageInfo,
+  type ParsedVolume,
+  type StorageStatus,
+  type VolumeListEntry,
+  type VolumePath,
+  type VolumeSizeInfo,
+} from '@stowage/core';
+import {
+  errnoOf,
+  findFreeDiskIndex,
+  formatDiskName,
+  fsError,
+  imageListEntries,
   type ActivateVolumeRequest,
+  type FindFreeDisknameRequest,
+  type GetAttributeRequest,
+  type ListImagesRequest,
+  type ListVolumesRequest,
   type PathRequest,
-  type RenameVolumeRequest,
-  type VolumeResizeRequest,
+  type PathToVolnameRequest,
+  type PluginContext,
+  type VolumeRequest,
 } from '@stowage/core/plugin';
-import { formatVolumeId, StorageError, type ParsedVolume, type VolumePath, type VolumeSizeInfo, type VolumeFormat } from '@stowage/core';
-import { errnoOf, fsError } from '@stowage/core/plugin';
-import { moveSidecars } from './attributes.js';
+import { assertExists, isProtected, sidecarPath } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
-import { preallocationFor, qemuImgResizeArgs } from './commands.js';
-import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
-import { inMadeDir, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
-import { admitImage } from './gate.js';
-import { confine } from './paths.js';
+import { mountPointOf, type DirConfig } from './config.js';
+import { entryPath, volumePath, type DirEnv } from './exec.js';
 import type { ImageProbe } from './formats/probe.js';
+import { makeDirs, removeMadeDirs, type MadeDirs } from './fs-util.js';
+import { admitImage } from './gate.js';
+import { listImageInfos } from './list.js';
+import { listContentFiles } from './list-volumes.js';
+import { isMounted, reachableDir, REACH_TIMEOUT_MS, withTimeout } from './mount.js';
+import { formatImageVolname, parseBackingReference, parseDirVolname, parseImageFileName, VMID_DIR_RE } from './names.js';
+import { confine, DirLayout } from './paths.js';
+import { namesInUseIn } from './reserve.js';
 import { subvolPath } from './subvol.js';
-import { assertNewImageName } from './ops-volume.js';
-import { formatImageVolname, parseBackingReference, parseImageFileName } from './names.js';
+
+/**
+ * Lists images by reading directories and image headers natively (see `listImageInfos`).
+ *
+ * @param env - the call's environment
+ * @param request - vmid or volname filter
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the images directory leads outside the storage
+ * @see Proxmox `list_images`
+ */
+export function listImages(env: DirEnv, request: ListImagesRequest): Promise<ImageInfo[]> {
+  return listImageInfos(env, request);
+}
+
+/**
+ * Lists volumes of the content types asked for (default: the storage's), images included.
+ * Images are content `images`, or `rootdir` for the guests `request.guests` names as
+ * containers; without a guest list every image is `images`.
+ *
+ * @param env - the call's environment
+ * @param request - content types, vmid, the guests' types
+ * @see Proxmox `list_volumes`
+ */
+export async function listVolumes(env: DirEnv, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
+  const content = request.content ?? env.ctx.config.content ?? dirCapabilities.defaultContent;
+  const out: VolumeListEntry[] = [];
+  if (content.includes('images') || content.includes('rootdir')) {
+    out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
+  }
+  for (const type of content) {
+    if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
+  }
+  return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+}
+
+/** The content types whose files lie directly in their directory, with their volname prefix. */
+const FILE_KINDS: readonly (readonly [ContentType, string])[] = [
+  ['iso', 'iso'],
+  ['vztmpl', 'vztmpl'],
+  ['backup', 'backup'],
+  ['snippets', 'snippets'],
+  ['import', 'import'],
+];
+
+/** The parts of `path` below `dir`, or `undefined` when it is not below it. */
+function below(dir: string, path: string): string[] | undefined {
+  const rel = relative(dir, path);
+  if (rel === '' || rel.startsWith('..') || rel.startsWith(sep)) return undefined;
+  return rel.split(sep);
+}
+
+/** The path as given and, when it exists, with its symlinks resolved (as Proxmox's `abs_path`). */
+async function candidates(env: DirEnv, path: string): Promise<string[]> {
+  try {
+    const real = await env.fs.realpath(path);
+    return real === path ? [path] : [path, real];
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'ELOOP') return [path];
+    throw fsError(e, `cannot resolve '${path}'`, { path });
+  }
+}
+
+/** A content directory, as laid out and with symlinks resolved (when it exists inside the storage). */
+async function dirsOf(env: DirEnv, vtype: ContentType): Promise<string[]> {
+  const dir = env.layout.subdir(vtype);
+  const real = await confine(env.rootReal, dir, undefined, env.fs).catch(() => dir);
+  return real === dir ? [dir] : [dir, real];
+}
+
+function volnameIf(volname: string, vtype: ContentType): string | undefined {
+  try {
+    return parseDirVolname(volname).vtype === vtype ? volname : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Maps a path to the volume of a directory storage it names, as Proxmox's
+ * `path_to_volume_id` does: an image (`<images>/<vmid>/<file>`, a container subvolume
+ * included) is looked up in the guest's listing, so a linked clone gets its full volname
+ * (`<basevmid>/<base>/<vmid>/<file>`); an ISO image, container template, backup, snippet or
+ * import source is named by its directory and a file name its content type accepts (it is not
+ * required to exist, as in Proxmox). The path is tried as given and with its symlinks resolved.
+ *
+ * @param env - the call's environment
+ * @param path - an absolute, normalised path
+ * @returns the volname, or `undefined` when the path names no volume of this storage
+ * @see Proxmox `PVE::Storage::path_to_volume_id`
+ */
+export async function pathToVolname(env: DirEnv, request: PathToVolnameRequest): Promise<string | undefined> {
+  const { path } = request;
+  const paths = await candidates(env, path);
+  for (const dir of await dirsOf(env, 'images')) {
+    for (const p of paths) {
+      const parts = below(dir, p);
+      if (parts?.length !== 2 || !VMID_DIR_RE.test(parts[0] ?? '')) continue;
+      const [vmid = '', name = ''] = parts;
+      const images = await listImageInfos(env, { vmid: Number(vmid) });
+      const hit = images.find((i) => i.volname === `${vmid}/${name}` || i.volname.endsWith(`/${vmid}/${name}`));
+      if (hit) return hit.volname;
+    }
+  }
+  for (const [vtype, prefix] of FILE_KINDS) {
+    for (const dir of await dirsOf(env, vtype)) {
+      for (const p of paths) {
+        if (dirname(p) !== dir) continue;
+        const volname = volnameIf(`${prefix}/${p.slice(dir.length + 1)}`, vtype);
+        if (volname !== undefined) return volname;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The disk names (`vm-<vmid>-disk-<n>`, `base-<vmid>-disk-<n>`, without what follows) that the
+ * entries of a guest directory take; `subvol-` and `basevol-` names take theirs as `vm-` names
+ * (one index is one disk, whatever its kind). An entry counts whatever follows the name (any extension,
+ * a `.notes` file, a hidden placeholder `.vm-100-disk-3.raw...`) and whatever it is: a symlink
+ * leading outside, a directory or a FIFO is skipped by the listing, but creating its name would
+ * fail, so its index is never handed out.
+ *
+ * @param names - the entries of the guest directory
+ * @param vmid - the guest
+ */
+function takenDiskNames(names: Iterable<string>, vmid: number): string[] {
+  const re = new RegExp(`(?:^|\\.)(?:(vm|base)|subvol|basevol)-(${vmid}-disk-(?:0|[1-9][0-9]{0,8}))(?:\\.|$)`);
+  const taken: string[] = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    // a container subvolume takes its index too, as in Proxmox (counted as the vm- name)
+    if (m?.[2] !== undefined) taken.push(`${m[1] ?? 'vm'}-${m[2]}`);
+  }
+  return taken;
+}
+
+/**
+ * The lowest free disk name of a guest, from one `readdir` of its directory (no listing, no
+ * header read). New names get the format as extension (`vm-100-disk-0.qcow2`).
+ *
+ * @param env - the call's environment
+ * @param request - the guest, the format (the extension; `subvol` names are `subvol-<vmid>-disk-<n>.subvol`), whether it is a base
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken,
+ *   `INVALID_VOLUME_ID` when the guest directory leads outside the storage
+ * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
+ */
+export async function findFreeDiskname(env: DirEnv, request: FindFreeDisknameRequest): Promise<string> {
+  const extension = request.format;
+  const dir = env.layout.imageDir(request.vmid);
+  await confine(env.rootReal, dir, `${request.vmid}/`, env.fs);
+  const index = findFreeDiskIndex(request.vmid, takenDiskNames(await namesInUseIn(env, dir), request.vmid));
+  const name = formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
+  return request.format === 'subvol' ? name.replace(/^vm-/, 'subvol-').replace(/^base-/, 'basevol-') : name;
+}
+
+/**
+ * Configs whose directories this process has already made and checked: later activations only
+ * check that the storage path is still reachable (missing guest directories are made by the
+ * operations that need them).
+ */
+const activated = new WeakSet<object>();
+
+/**
+ * Makes the storage usable: checks the mount point (`is_mountpoint`), creates the base path
+ * (`create-base-path`, default yes) and the directory of each enabled content type
+ * (`create-subdirs`, default yes; `mkdir` is the deprecated switch for both), and refuses two
+ * content types sharing one directory. The full check runs once per config object in this
+ * process; after that only the reachability of the path (and the mount point) is checked. When
+ * activation fails, the directories it made are removed again (only those, and only while empty).
+ *
+ * @param ctx - the call's context
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` (not mounted, path missing or unreachable),
+ *   `CONFIG_INVALID` (two content types in one directory), `INVALID_VOLUME_ID` (a content
+ *   directory that leads outside the storage)
+ * @see Proxmox `PVE::Storage::DirPlugin::activate_storage`
+ */
+export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<void> {
+  const config = ctx.config;
+  const layout = new DirLayout(config);
+  const mp = mountPointOf(config);
+  if (mp !== undefined && !(await isMounted(mp))) {
+    throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': '${mp}' is expected to be a mount point but is not mounted`, {
+      details: { storeId: ctx.storeId, mountPoint: mp },
+    });
+  }
+  if (activated.has(config) && (await reachableDir(layout.root))) return;
+  // What this activation made is removed again if it fails: a failed `storage add` leaves
+  // nothing behind, and nothing that existed before is touched.
+  const made: MadeDirs[] = [];
+  try {
+    if (config['create-base-path'] ?? config.mkdir ?? true) made.push(await makeDirs(layout.root));
+    if (!(await reachableDir(layout.root))) {
+      throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': directory '${layout.root}' does not exist or is unreachable`, {
+        details: { storeId: ctx.storeId, path: layout.root },
+      });
+    }
+    const rootReal = await realpath(layout.root);
+    const content: readonly ContentType[] = config.content ?? dirCapabilities.defaultContent;
+    if (config['create-subdirs'] ?? config.mkdir ?? true) {
+      const wanted = new Set<ContentType>(content);
+      if (wanted.has('rootdir')) wanted.add('backup');
+      for (const vtype of wanted) {
+        const dir = layout.subdir(vtype);
+        await confine(rootReal, dir);
+        if (dir !== layout.root) made.push(await makeDirs(dir));
+      }
+    }
+    const seen = new Map<string, ContentType>();
+    for (const vtype of content) {
+      const real = await realpath(layout.subdir(vtype)).catch(() => undefined);
+      if (real === undefined) continue;
+      const other = seen.get(real);
+      if (other) {
+        throw new StorageError('CONFIG_INVALID', `storage '${ctx.storeId}' uses directory ${real} for both ${other} and ${vtype}`, {
+          details: { storeId: ctx.storeId, path: real, content: [other, vtype] },
+        });
+      }
+      seen.set(real, vtype);
+    }
+  } catch (e) {
+    for (const m of made.reverse()) await removeMadeDirs(m);
+    throw e;
+  }
+  activated.add(config);
+}
+
+/**
+ * The filesystem's capacity under the storage path (`statfs`). A storage that is not mounted
+ * (with `is_mountpoint`), missing, or does not answer within {@link REACH_TIMEOUT_MS} is
+ * reported inactive with zeros.
+ *
+ * @param ctx - the call's context
+ * @see Proxmox `PVE::Storage::Plugin::status`, `PVE::Tools::df`
+ */
+export async function status(ctx: PluginContext<DirConfig>): Promise<StorageStatus> {
+  const offline: StorageStatus = { total: 0, available: 0, used: 0, active: false };
+  const mp = mountPointOf(ctx.config);
+  if (mp !== undefined && !(await isMounted(mp))) return offline;
+  const r = await withTimeout(
+    statfs(ctx.config.path).catch(() => undefined),
+    REACH_TIMEOUT_MS,
+  );
+  if (r === 'timeout' || r === undefined || r.blocks === 0) return offline;
+  const bsize = r.bsize;
+  return { total: r.blocks * bsize, available: r.bavail * bsize, used: (r.blocks - r.bfree) * bsize, active: true };
+}
 
 function notFound(volume: ParsedVolume): never {
   throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
@@ -40,11 +311,11 @@ function notFound(volume: ParsedVolume): never {
  */
 async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<string> {
   const format = parseImageFileName(name)?.format;
-  const path = join(env.layout.imageDir(vmid), name);
+  const file = join(env.layout.imageDir(vmid), name);
   let probe: ImageProbe | undefined;
   if (format && format !== 'subvol') {
-    probe = await confine(env.rootReal, path, undefined, env.fs).then(
-      () => env.fs.probe(path, format),
+    probe = await confine(env.rootReal, file, undefined, env.fs).then(
+      () => env.fs.probe(file, format),
       () => undefined,
     );
   }
@@ -61,91 +332,17 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT`, `CORRUPT` (refused by the gate)
  * @see Proxmox `volume_size_info`
  */
-export async function volumeSizeInfo(env: DirEnv, volume: ParsedVolume): Promise<VolumeSizeInfo> {
-  const { path, probe } = await admitImage(env, volume, { acceptInvalid: true });
+export async function volumeSizeInfo(env: DirEnv, request: VolumeRequest): Promise<VolumeSizeInfo> {
+  const { volume } = request;
+  const { path: file, probe } = await admitImage(env, volume, { acceptInvalid: true });
   const { backingFile } = probe;
   let base: BackingTarget | undefined;
   if (backingFile !== undefined) {
     const imagesReal = await confine(env.rootReal, env.layout.subdir('images'), undefined, env.fs);
-    base = await backingTarget(env.fs, imagesReal, path, backingFile);
+    base = await backingTarget(env.fs, imagesReal, file, backingFile);
   }
   const parent = base ? formatVolumeId(env.storeId, await baseVolname(env, base.baseVmid, base.baseName)) : undefined;
   return { size: probe.size, format: probe.format, used: probe.used, parent, backingFile, ctime: probe.ctime };
-}
-
-/**
- * Grows an image to `size` bytes (rounded up to KiB) with `qemu-img resize`. Raw and qcow2 only.
- * When a running guest holds the volume, nothing is done here (QEMU resizes it live).
- *
- * @param env - the call's environment
- * @param request - the image, the new size, whether its guest runs
- * @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
- *   `NOT_FOUND`, `INVALID_ARGUMENT`, `CORRUPT` (refused by the gate), `NO_SPACE`, `BUSY`, `COMMAND_FAILED`
- * @see Proxmox `volume_resize`
- */
-export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): Promise<void> {
-  const { volume } = request;
-  assertImage(volume, 'volumeResize');
-  if (volume.format !== 'raw' && volume.format !== 'qcow2') {
-    throw new StorageError('NOT_SUPPORTED', `can't resize this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
-  }
-  assertSizeFor(dirCapabilities, volume.format, request.size);
-  const size = Math.ceil(request.size / 1024) * 1024;
-  const { path, probe } = await admitImage(env, volume);
-  if (size < probe.size) {
-    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volume.volname}' from ${probe.size} to ${size} bytes`, {
-      details: { volname: volume.volname, size: probe.size, requested: size },
-    });
-  }
-  if (request.running || size === probe.size) return;
-  const preallocation = preallocationFor(env.ctx.config.preallocation, volume.format);
-  await runTool(env, qemuImgResizeArgs({ path, format: volume.format, size, preallocation }), { timeoutMs: 60_000 });
-}
-
-/**
- * Moves an image to another guest under a new name (a linked clone keeps its base prefix; its
- * relative backing file still resolves). The move never overwrites: `link` + `unlink`.
- *
- * @param env - the call's environment
- * @param request - the image, the target guest and name
- * @returns the new volname
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a base (its clones refer to it by path),
- *   `ALREADY_EXISTS`, `NOT_FOUND`, `INVALID_ARGUMENT`
- * @see Proxmox `rename_volume`
- */
-export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): Promise<string> {
-  const { volume, targetVmid, targetName } = request;
-  assertImage(volume, 'renameVolume');
-  if (volume.isBase) throw new StorageError('NOT_SUPPORTED', `cannot rename base '${volume.volname}': linked clones refer to it by path`, { details: { volname: volume.volname } });
-  assertNewImageName(targetVmid, targetName, volume.format as VolumeFormat);
-  const from = await volumePath(env, volume);
-  const newVolname = formatImageVolname({ vmid: targetVmid, name: targetName, baseVmid: volume.baseVmid, baseName: volume.baseName });
-  const dir = env.layout.imageDir(targetVmid);
-  const to = join(dir, targetName);
-  await confine(env.rootReal, to, newVolname);
-  try {
-    await lstat(from);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') notFound(volume);
-    throw fsError(e, `cannot inspect '${from}'`, { path: from });
-  }
-  const { made } = await inMadeDir(dir, env.fs, async () => {
-    await confine(env.rootReal, to, newVolname);
-    await link(from, to).catch((e: unknown) => {
-      if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
-      throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
-    });
-  });
-  try {
-    await unlink(from);
-  } catch (e) {
-    await unlink(to).catch(() => undefined);
-    await removeMadeDirs(made);
-    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
-  }
-  await moveSidecars(from, to);
-  await removeDirIfEmpty(dirname(from));
-  return newVolname;
 }
 
 /**
@@ -158,16 +355,16 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
  *   `INVALID_VOLUME_ID`, `NOT_FOUND` and `CORRUPT` (an image refused by the gate)
  * @see Proxmox `filesystem_path`
  */
-export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise<VolumePath> {
+export async function path(env: DirEnv, request: PathRequest): Promise<VolumePath> {
   const { volume } = request;
   if (request.snapshot !== undefined && volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't snapshot this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
   }
-  let path: string;
-  if (volume.vtype !== 'images') path = await volumePath(env, volume);
-  else if (volume.format === 'subvol') path = await subvolPath(env, volume);
-  else path = (await admitImage(env, volume)).path;
-  return { path, vmid: volume.vmid, vtype: volume.vtype };
+  let at: string;
+  if (volume.vtype !== 'images') at = await volumePath(env, volume);
+  else if (volume.format === 'subvol') at = await subvolPath(env, volume);
+  else at = (await admitImage(env, volume)).path;
+  return { path: at, vmid: volume.vmid, vtype: volume.vtype };
 }
 
 /**
@@ -181,12 +378,41 @@ export async function volumePathInfo(env: DirEnv, request: PathRequest): Promise
  * @see Proxmox `activate_volume`
  */
 export async function activateVolume(env: DirEnv, request: ActivateVolumeRequest): Promise<void> {
-  const { path } = await volumePathInfo(env, request);
+  const { path: at } = await path(env, request);
   if (request.volume.vtype === 'images') return;
   try {
-    await lstat(path);
+    await lstat(at);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') notFound(request.volume);
-    throw fsError(e, `cannot inspect '${path}'`, { path });
+    throw fsError(e, `cannot inspect '${at}'`, { path: at });
+  }
+}
+
+/**
+ * Reads an attribute: the notes text (`undefined` when there are none) or whether the volume is
+ * protected.
+ *
+ * @param env - the call's environment
+ * @param request - the volume and the attribute
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist; `INVALID_VOLUME_ID`
+ *   when its directory or its notes file leads outside the storage; `CORRUPT` when the notes are not a regular file
+ * @see Proxmox `get_volume_attribute`
+ */
+export async function getVolumeAttribute(env: DirEnv, request: GetAttributeRequest): Promise<AttributeValue> {
+  const { volume } = request;
+  const path = await entryPath(env, volume);
+  await assertExists(path, volume.volname);
+  if (request.attribute === 'protected') return isProtected(path);
+  const notes = sidecarPath(path, 'notes');
+  try {
+    // the notes file is read only when it is a regular file inside the storage
+    await confine(env.rootReal, notes, volume.volname, env.fs);
+    if (!(await env.fs.stat(notes)).isFile()) {
+      throw new StorageError('CORRUPT', `the notes of '${volume.volname}' are not a regular file`, { details: { volname: volume.volname, path: notes } });
+    }
+    return await readFile(notes, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw fsError(e, `cannot read the notes of '${volume.volname}'`, { volname: volume.volname });
   }
 }

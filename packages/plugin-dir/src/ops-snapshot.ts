@@ -4,7 +4,7 @@
  * @module
  */
 import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
-import { type SnapshotDeleteRequest, type SnapshotRequest } from '@stowage/core/plugin';
+import type { SnapshotDeleteRequest, SnapshotRequest, SnapshotRollbackRequest, VolumeRequest } from '@stowage/core/plugin';
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
 import { admitImage, type AdmittedPath } from './gate.js';
@@ -45,11 +45,12 @@ function missing(volume: ParsedVolume, snapshot: string): never {
  * Lists a qcow2 image's internal snapshots, oldest first, with their creation time.
  *
  * @param env - the call's environment
- * @param volume - the image
+ * @param request - the image
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (not qcow2), `NOT_FOUND`, `CORRUPT`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_info`
  */
-export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<SnapshotInfo[]> {
+export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): Promise<SnapshotInfo[]> {
+  const { volume } = request;
   assertQcow2(volume, 'list snapshots of');
   return snapshotsAt(env, (await admitImage(env, volume)).path);
 }
@@ -65,7 +66,7 @@ export async function snapshotInfo(env: DirEnv, volume: ParsedVolume): Promise<S
  *   (another process holds the image), `NO_SPACE`, `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot`
  */
-export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Promise<void> {
+export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'snapshot');
   const path = await snapshottable(env, volume);
@@ -84,7 +85,7 @@ export async function snapshotCreate(env: DirEnv, request: SnapshotRequest): Pro
  *   `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_rollback`
  */
-export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): Promise<void> {
+export async function volumeSnapshotRollback(env: DirEnv, request: SnapshotRollbackRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'roll back');
   const path = await snapshottable(env, volume);
@@ -102,7 +103,7 @@ export async function snapshotRollback(env: DirEnv, request: SnapshotRequest): P
  *   `COMMAND_FAILED`
  * @see Proxmox `volume_snapshot_delete`
  */
-export async function snapshotDelete(env: DirEnv, request: SnapshotDeleteRequest): Promise<void> {
+export async function volumeSnapshotDelete(env: DirEnv, request: SnapshotDeleteRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'delete snapshots of');
   if (request.running) {

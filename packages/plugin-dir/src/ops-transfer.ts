@@ -21,12 +21,15 @@ import {
   type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
+  type PluginContext,
 } from '@stowage/core/plugin';
 import { isStorageError, StorageError, type ParsedVolume, type StreamFormat, type VolumeFormat } from '@stowage/core';
 import { preallocationFor, qemuImgCheckArgs, qemuImgConvertArgs } from './commands.js';
+import type { DirConfig } from './config.js';
 import { assertImage, runTool, type DirEnv } from './exec.js';
 import { exists } from './fs-util.js';
 import { exportViaNbd } from './nbd-export.js';
+import { findFreeDiskname } from './ops-read.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
@@ -42,11 +45,8 @@ function unsupported(volume: ParsedVolume, format: StreamFormat, why: string): n
  * Stream formats a volume can be exported in: `raw+size` without snapshots; with snapshots the
  * image's own `qcow2+size` or `vmdk+size` (raw has none); nothing for a snapshot or incremental
  * export, or for a volume that is not an image.
- *
- * @param request - the volume and the transfer options
- * @see Proxmox `PVE::Storage::Plugin::volume_export_formats`
  */
-export function exportFormats(request: TransferFormatsRequest): StreamFormat[] {
+function exportFormats(request: TransferFormatsRequest): StreamFormat[] {
   const { volume } = request;
   if (volume.vtype !== 'images' || request.snapshot !== undefined || request.baseSnapshot !== undefined) return [];
   if (request.withSnapshots) return volume.format === 'qcow2' || volume.format === 'vmdk' ? [`${volume.format}+size`] : [];
@@ -57,12 +57,35 @@ export function exportFormats(request: TransferFormatsRequest): StreamFormat[] {
  * Stream formats a volume can be imported from: as {@link exportFormats}, except that a
  * snapshot name is allowed (it is ignored: file images carry their snapshots inside).
  * `raw+size` also fills a qcow2 or vmdk image (converted on the way).
+ */
+function importFormats(request: TransferFormatsRequest): StreamFormat[] {
+  return exportFormats({ ...request, snapshot: undefined });
+}
+
+/**
+ * Stream formats a volume can be exported in: `raw+size` without snapshots; with snapshots the
+ * image's own `qcow2+size` or `vmdk+size`. Runs nothing.
  *
+ * @param ctx - the call's context (unused: the answer depends on the request alone)
+ * @param request - the volume and the transfer options
+ * @see Proxmox `PVE::Storage::Plugin::volume_export_formats`
+ */
+export async function volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return exportFormats(request);
+}
+
+/**
+ * Stream formats a volume can be imported from: as it exports; `raw+size` also fills a qcow2 or
+ * vmdk image (converted on the way). Runs nothing.
+ *
+ * @param ctx - the call's context (unused)
  * @param request - the target volume and the transfer options
  * @see Proxmox `PVE::Storage::Plugin::volume_import_formats`
  */
-export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
-  return exportFormats({ ...request, snapshot: undefined });
+export async function volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return importFormats(request);
 }
 
 /**
@@ -75,7 +98,7 @@ export function importFormats(request: TransferFormatsRequest): StreamFormat[] {
  *   `CORRUPT` (the file is not a valid image of its format), `ABORTED`, `COMMAND_FAILED`
  * @see Proxmox `PVE::Storage::Plugin::volume_export`
  */
-export async function exportImage(env: DirEnv, request: VolumeExportRequest): Promise<void> {
+export async function volumeExport(env: DirEnv, request: VolumeExportRequest): Promise<void> {
   const { volume, format, output } = request;
   if (!exportFormats(request).includes(format)) unsupported(volume, format, `offered: ${exportFormats(request).join(', ') || 'none'}`);
   const { path, probe } = await admitImage(env, volume);
@@ -93,9 +116,6 @@ export async function exportImage(env: DirEnv, request: VolumeExportRequest): Pr
   }
   await exportViaNbd(env, { path, format: volume.format as VolumeFormat }, output, { onProgress: request.onProgress });
 }
-
-/** How {@link importImage} picks another name when the target exists and renaming is allowed. */
-export type FreeNameFinder = (vmid: number, format: VolumeFormat) => Promise<string>;
 
 async function checkImported(env: DirEnv, path: string, volume: ParsedVolume & { vmid: number }, format: VolumeFormat, volname: string): Promise<void> {
   let allowedBacking: string | undefined;
@@ -121,7 +141,7 @@ async function checkImported(env: DirEnv, path: string, volume: ParsedVolume & {
 }
 
 /** Reserves the import's target, or with `allowRename` a free name when the target is taken. */
-async function reserveTarget(env: DirEnv, request: VolumeImportRequest, freeName: FreeNameFinder): Promise<NewVolume> {
+async function reserveTarget(env: DirEnv, request: VolumeImportRequest): Promise<NewVolume> {
   const volume = request.volume as ParsedVolume & { vmid: number };
   try {
     return await reserveVolume(env, volume.vmid, volume.name, volume.volname);
@@ -129,7 +149,7 @@ async function reserveTarget(env: DirEnv, request: VolumeImportRequest, freeName
     if (!request.allowRename || !isStorageError(e, 'ALREADY_EXISTS')) throw e;
   }
   env.log.warn(`volume '${volume.volname}' already exists: importing under another name`);
-  const name = await freeName(volume.vmid, volume.format as VolumeFormat);
+  const name = await findFreeDiskname(env, { vmid: volume.vmid, format: volume.format as VolumeFormat });
   const volname = formatImageVolname({ vmid: volume.vmid, name, baseVmid: volume.baseVmid, baseName: volume.baseName });
   return reserveVolume(env, volume.vmid, name, volname);
 }
@@ -145,20 +165,19 @@ async function reserveTarget(env: DirEnv, request: VolumeImportRequest, freeName
  *
  * @param env - the call's environment
  * @param request - the target, the stream format, the input
- * @param freeName - picks a free disk name for `allowRename`
  * @returns the volname written
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (format), `ALREADY_EXISTS`, `INVALID_ARGUMENT`
  *   (truncated stream, a format mismatch, an unsafe or corrupt image), `NO_SPACE`, `ABORTED`,
  *   `NOT_FOUND` (the temporary was removed by another process: nothing was imported)
  * @see Proxmox `PVE::Storage::Plugin::volume_import`
  */
-export async function importImage(env: DirEnv, request: VolumeImportRequest, freeName: FreeNameFinder): Promise<string> {
+export async function volumeImport(env: DirEnv, request: VolumeImportRequest): Promise<string> {
   const { volume, format } = request;
   if (!importFormats(request).includes(format)) unsupported(volume, format, `accepted: ${importFormats(request).join(', ') || 'none'}`);
   assertImage(volume, 'volumeImport');
   const fileFormat = volume.format as VolumeFormat;
   const dataFormat = streamDataFormat(format) as VolumeFormat;
-  const made = await reserveTarget(env, request, freeName);
+  const made = await reserveTarget(env, request);
   const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
   let conv: OwnTemp | undefined;
   try {

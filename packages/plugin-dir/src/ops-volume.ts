@@ -1,27 +1,42 @@
 /**
- * Making and removing images: allocate, free, turn into a base (template), linked clone.
+ * What changes volumes: allocate, free, turn into a base (template), linked clone, resize,
+ * rename to another guest, set attributes, and collect the temporaries of dead operations.
  * A new image is written under a hidden temporary name (see new-volume.ts) and published under
  * its final name only when whole; every failure on the way removes what the call made (its
  * temporary, checked by identity, and directories it created).
  *
  * @module
  */
-import { chmod, lstat, truncate, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { type AllocImageRequest, assertSizeFor, type CloneImageRequest, errnoOf, fsError } from '@stowage/core/plugin';
-import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
-import { isProtected, moveSidecars, removeSidecars } from './attributes.js';
+import { chmod, link, lstat, truncate, unlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import {
+  assertSizeFor,
+  errnoOf,
+  fsError,
+  ownerState,
+  type AllocImageRequest,
+  type CloneImageRequest,
+  type CollectGarbageRequest,
+  type CreateBaseRequest,
+  type FreeImageRequest,
+  type RenameVolumeRequest,
+  type UpdateAttributeRequest,
+  type VolumeResizeRequest,
+} from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ContentType, type GarbageItem, type GarbageReport, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { assertExists, countProtectedBackups, isProtected, MAX_NOTES_BYTES, moveSidecars, removeSidecars, sidecarPath } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
-import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs } from './commands.js';
-import { assertImage, entryPath, runTool, type DirEnv } from './exec.js';
-import { removeDirIfEmpty } from './fs-util.js';
+import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs, qemuImgResizeArgs } from './commands.js';
+import { assertImage, entryPath, runTool, volumePath, type DirEnv } from './exec.js';
+import { inMadeDir, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
 import { allocSubvol, freeSubvol } from './subvol.js';
-import { moveNoReplace } from './temp-file.js';
-import { backingReference, formatImageVolname, parseImageFileName } from './names.js';
+import { backingReference, formatImageVolname, parseImageFileName, VMID_DIR_RE } from './names.js';
+import { moveNoReplace, ownerToken, writeFileAtomic } from './temp-file.js';
+import { parseTempName } from './temp-name.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
 export function roundUpKiB(size: number): number {
@@ -97,12 +112,13 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
  * nowhere: removing it touches nothing there), never its target.
  *
  * @param env - the call's environment
- * @param volume - the parsed volume
+ * @param request - the volume
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (no such volume; nothing is touched), `PROTECTED`,
  *   `INVALID_VOLUME_ID` (its directory leads outside), `INVALID_ARGUMENT` (rootdir, a directory), `PERMISSION_DENIED`
  * @see Proxmox `PVE::Storage::Plugin::free_image`
  */
-export async function freeImage(env: DirEnv, volume: ParsedVolume): Promise<void> {
+export async function freeImage(env: DirEnv, request: FreeImageRequest): Promise<void> {
+  const { volume } = request;
   if (volume.vtype === 'rootdir') invalidArg(`cannot free '${volume.volname}': container directories are not handled`, { volname: volume.volname });
   const path = await entryPath(env, volume);
   if (await isProtected(path)) {
@@ -151,13 +167,14 @@ export async function setImmutable(env: DirEnv, path: string, on: boolean): Prom
  * (mode 0444) and immutable where the filesystem allows.
  *
  * @param env - the call's environment
- * @param volume - the parsed image (not a base)
+ * @param request - the image (not a base)
  * @returns the new volname
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not an image, already a base, not a `vm-`
  *   name, or a linked clone whose header names another base), `CORRUPT` (refused by the gate), `NOT_FOUND`, `ALREADY_EXISTS`
  * @see Proxmox `PVE::Storage::Plugin::create_base`
  */
-export async function createBase(env: DirEnv, volume: ParsedVolume): Promise<string> {
+export async function createBase(env: DirEnv, request: CreateBaseRequest): Promise<string> {
+  const { volume } = request;
   assertImage(volume, 'createBase');
   if (volume.isBase) invalidArg(`'${volume.volname}' is already a base`, { volname: volume.volname });
   if (!volume.name.startsWith('vm-')) invalidArg(`cannot make a base of '${volume.volname}': not a vm- image`, { volname: volume.volname });
@@ -212,4 +229,197 @@ export async function cloneImage(env: DirEnv, request: CloneImageRequest): Promi
     throw e;
   }
   return volname;
+}
+
+/**
+ * Grows an image to `size` bytes (rounded up to KiB) with `qemu-img resize`. Raw and qcow2 only.
+ * When a running guest holds the volume, nothing is done here (QEMU resizes it live).
+ *
+ * @param env - the call's environment
+ * @param request - the image, the new size, whether its guest runs
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` for a smaller size, `NOT_SUPPORTED` for vmdk,
+ *   `NOT_FOUND`, `INVALID_ARGUMENT`, `CORRUPT` (refused by the gate), `NO_SPACE`, `BUSY`, `COMMAND_FAILED`
+ * @see Proxmox `volume_resize`
+ */
+export async function volumeResize(env: DirEnv, request: VolumeResizeRequest): Promise<void> {
+  const { volume } = request;
+  assertImage(volume, 'volumeResize');
+  if (volume.format !== 'raw' && volume.format !== 'qcow2') {
+    throw new StorageError('NOT_SUPPORTED', `can't resize this image format (${String(volume.format)})`, { details: { volname: volume.volname } });
+  }
+  assertSizeFor(dirCapabilities, volume.format, request.size);
+  const size = Math.ceil(request.size / 1024) * 1024;
+  const { path, probe } = await admitImage(env, volume);
+  if (size < probe.size) {
+    throw new StorageError('CANNOT_SHRINK', `cannot shrink '${volume.volname}' from ${probe.size} to ${size} bytes`, {
+      details: { volname: volume.volname, size: probe.size, requested: size },
+    });
+  }
+  if (request.running || size === probe.size) return;
+  const preallocation = preallocationFor(env.ctx.config.preallocation, volume.format);
+  await runTool(env, qemuImgResizeArgs({ path, format: volume.format, size, preallocation }), { timeoutMs: 60_000 });
+}
+
+function notFound(volume: ParsedVolume): never {
+  throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
+}
+
+/**
+ * Moves an image to another guest under a new name (a linked clone keeps its base prefix; its
+ * relative backing file still resolves). The move never overwrites: `link` + `unlink`.
+ *
+ * @param env - the call's environment
+ * @param request - the image, the target guest and name
+ * @returns the new volname
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` for a base (its clones refer to it by path),
+ *   `ALREADY_EXISTS`, `NOT_FOUND`, `INVALID_ARGUMENT`
+ * @see Proxmox `rename_volume`
+ */
+export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): Promise<string> {
+  const { volume, targetVmid, targetName } = request;
+  assertImage(volume, 'renameVolume');
+  if (volume.isBase) throw new StorageError('NOT_SUPPORTED', `cannot rename base '${volume.volname}': linked clones refer to it by path`, { details: { volname: volume.volname } });
+  assertNewImageName(targetVmid, targetName, volume.format as VolumeFormat);
+  const from = await volumePath(env, volume);
+  const newVolname = formatImageVolname({ vmid: targetVmid, name: targetName, baseVmid: volume.baseVmid, baseName: volume.baseName });
+  const dir = env.layout.imageDir(targetVmid);
+  const to = join(dir, targetName);
+  await confine(env.rootReal, to, newVolname);
+  try {
+    await lstat(from);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') notFound(volume);
+    throw fsError(e, `cannot inspect '${from}'`, { path: from });
+  }
+  const { made } = await inMadeDir(dir, env.fs, async () => {
+    await confine(env.rootReal, to, newVolname);
+    await link(from, to).catch((e: unknown) => {
+      if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
+      throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+    });
+  });
+  try {
+    await unlink(from);
+  } catch (e) {
+    await unlink(to).catch(() => undefined);
+    await removeMadeDirs(made);
+    throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
+  }
+  await moveSidecars(from, to);
+  await removeDirIfEmpty(dirname(from));
+  return newVolname;
+}
+
+/**
+ * Sets or clears an attribute. Notes: a string (empty or `undefined` clears). Protected: a
+ * boolean; a backup can only be protected while the guest has fewer than
+ * `max-protected-backups` protected backups (unlimited when unset or `-1`).
+ *
+ * @param env - the call's environment
+ * @param request - the volume, the attribute and its value
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the volume does not exist; `INVALID_ARGUMENT` for a
+ *   value of the wrong type, notes over {@link MAX_NOTES_BYTES}, or too many protected backups
+ * @see Proxmox `update_volume_attribute`
+ */
+export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttributeRequest): Promise<void> {
+  const { volume, attribute, value } = request;
+  const path = await volumePath(env, volume);
+  await assertExists(path, volume.volname);
+  const bad = (why: string): never => {
+    throw new StorageError('INVALID_ARGUMENT', `${attribute} of '${volume.volname}': ${why}`, { details: { volname: volume.volname, attribute } });
+  };
+  const file = sidecarPath(path, attribute);
+  if (attribute === 'notes') {
+    if (value === undefined || value === '') return unlinkMissingOk(file);
+    if (typeof value !== 'string') return bad('notes must be text');
+    if (Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`notes longer than ${MAX_NOTES_BYTES} bytes`);
+    return writeFileAtomic(file, value, ownerToken(env.ctx.node));
+  }
+  if (value !== undefined && typeof value !== 'boolean') bad('protected must be true or false');
+  if (!value) return unlinkMissingOk(file);
+  if (await isProtected(path)) return;
+  const max = env.ctx.config['max-protected-backups'];
+  if (volume.vtype === 'backup' && volume.vmid !== undefined && max !== undefined && max >= 0) {
+    if ((await countProtectedBackups(dirname(path), volume.vmid)) >= max) {
+      bad(`the number of protected backups per guest is limited to ${max}`);
+    }
+  }
+  await writeFileAtomic(file, '', ownerToken(env.ctx.node));
+}
+
+async function unlinkMissingOk(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot remove '${file}'`, { path: file });
+  }
+}
+
+/** Content types whose directory may hold attribute temporaries; images have one directory per guest. */
+const FILE_CONTENT: readonly ContentType[] = ['iso', 'vztmpl', 'backup', 'snippets', 'import'];
+
+async function entries(env: DirEnv, dir: string): Promise<{ name: string; isDirectory: boolean }[]> {
+  try {
+    return (await env.fs.readdir(dir)).map((d) => ({ name: d.name, isDirectory: d.isDirectory() }));
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return [];
+    throw fsError(e, `cannot read directory '${dir}'`, { path: dir });
+  }
+}
+
+/** The directories temporaries can be in: every guest directory, and the other content directories. */
+async function tempDirs(env: DirEnv): Promise<string[]> {
+  const images = env.layout.subdir('images');
+  const guests = (await entries(env, images)).filter((e) => e.isDirectory && VMID_DIR_RE.test(e.name)).map((e) => join(images, e.name));
+  const others = new Set(FILE_CONTENT.map((c) => env.layout.subdir(c)));
+  others.delete(images);
+  return [...guests, ...others];
+}
+
+/**
+ * Finds the plugin's temporaries (`.stowage-<purpose>~<final>~<owner>~<nonce>` in the guest
+ * directories and the other content directories) and removes those whose owner is dead: its
+ * process ended, or it ran in an earlier boot of this node. A temporary of a live process, or
+ * of another node (`unknown`), is kept. A temporary that also has its final name (a crash
+ * between publishing and removing the temporary name) loses only the temporary name; the
+ * volume stays. Only regular files are removed, and only names that parse as temporaries.
+ *
+ * @param env - the call's environment
+ * @param request - `dryRun`: report, remove nothing
+ * @returns what was removed (or would be) and what was kept, names relative to the storage path
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from a filesystem error reading a directory
+ */
+export async function collectGarbage(env: DirEnv, request: CollectGarbageRequest): Promise<GarbageReport> {
+  const removed: GarbageItem[] = [];
+  const kept: GarbageItem[] = [];
+  for (const dir of await tempDirs(env)) {
+    for (const entry of await entries(env, dir)) {
+      const temp = parseTempName(entry.name);
+      if (!temp || entry.isDirectory) continue;
+      const path = join(dir, entry.name);
+      const name = relative(env.layout.root, path);
+      const state = ownerState(temp.owner, env.ctx.node);
+      if (state !== 'dead') {
+        kept.push({ name, owner: temp.owner, reason: state === 'alive' ? 'owner-alive' : 'owner-unknown' });
+        continue;
+      }
+      if (request.dryRun !== true && !(await removeStale(env, path))) continue;
+      removed.push({ name, owner: temp.owner, reason: 'owner-dead' });
+    }
+  }
+  return { removed, kept };
+}
+
+/** Removes a dead owner's temporary if it is a regular file; `false` when it was not removed. */
+async function removeStale(env: DirEnv, path: string): Promise<boolean> {
+  try {
+    if (!(await lstat(path)).isFile()) return false;
+    await unlink(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false; // another collector was first
+    env.log.warn(`could not remove stale temporary '${path}': ${(e as Error).message}`, { path });
+    return false;
+  }
 }
