@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { defineFailureClassifier, type CommandResult, type PluginContext, type RunOptions } from '@stowage/core/plugin';
+import type { CommandResult, PluginContext, RunOptions } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
+import { toolFailures } from './errors.js';
 import type { ListScope } from './list.js';
 import { asyncFs, syncFs } from './fs-ops.js';
 import { confine, DirLayout, realRoot } from './paths.js';
@@ -77,18 +78,6 @@ export async function entryPath(env: DirEnv, volume: ParsedVolume): Promise<stri
   await confine(env.rootReal, dirname(path), volume.volname, env.fs);
   return path;
 }
-
-/**
- * Failures of `qemu-img` that have a code of their own, by what it writes to standard error: a
- * full filesystem; an image another process holds open (QEMU's image locking: `Failed to get
- * "write" lock`, `Is another process using the image [...]?`); a size past what the format or
- * the filesystem can hold.
- */
-export const toolFailures = defineFailureClassifier([
-  [/No space left on device|Disk quota exceeded/i, 'NO_SPACE'],
-  [/Failed to get (?:shared )?"[a-z]+" lock|Is another process using the image/i, 'BUSY'],
-  [/image size is too large|File too large/i, 'INVALID_ARGUMENT'],
-]);
 
 /**
  * Runs a tool through the context's runner. A failure with a telling standard error gets the
