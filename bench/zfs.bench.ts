@@ -16,7 +16,8 @@
 import { Readable, Writable } from 'node:stream';
 import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { type Logger } from '@stowage/core';
-import { zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
+import { ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
+import { zfsListChildrenArgs, zfsSendArgs } from '../packages/plugin-zfs/src/commands.ts';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
