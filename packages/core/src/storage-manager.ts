@@ -6,21 +6,32 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
-import { StorageError, isStorageError } from './errors.js';
+import { StorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnapshotName } from './manager/input.js';
-import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
-import { ManagerState, parseWith } from './manager/state.js';
+import { getVolumeAttribute, updateVolumeAttribute } from './manager/attribute-ops.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
-import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
-import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
+import { collectGarbage } from './manager/garbage.js';
 import { abortMigration, finishMigration, prepareMigration, type HandoffNode } from './manager/handoff.js';
-import type { InvalidStorage } from './manager/state.js';
-import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
+import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
+import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
+import * as read from './manager/read-ops.js';
+import type { SnapshotOption } from './manager/read-ops.js';
+import { rollback, volumeRollbackIsPossible, volumeSnapshot, volumeSnapshotDelete, volumeSnapshotInfo } from './manager/snapshot-ops.js';
+import { ManagerState, type InvalidStorage } from './manager/state.js';
+import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
+import {
+  copyVolume,
+  exportVolume,
+  volumeExportFormats,
+  volumeImport,
+  volumeImportFormats,
+  type CopyOptions,
+  type ExportOptions,
+  type ImportOptions,
+} from './manager/transfer-ops.js';
 import {
   allocImage,
   cloneImage,
@@ -28,7 +39,6 @@ import {
   freeImage,
   renameVolume,
   resize,
-  rollback,
   type AllocImageOptions,
   type CloneImageOptions,
 } from './manager/volume-ops.js';
@@ -39,7 +49,6 @@ import type {
   ListVolumesRequest,
   ParsedVolume,
   PathVolumeId,
-  PluginContext,
   SnapshotInfo,
   StorageStatus,
   TransferOptions,
@@ -49,13 +58,8 @@ import type {
 } from './plugin-types.js';
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
-import { assertValidVmid, formatVolumeId, parseVolumeId } from './volume-id.js';
 
-/** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
-export interface SnapshotOption {
-  /** Act on this snapshot of the volume. */
-  readonly snapshot?: string | undefined;
-}
+export type { SnapshotOption };
 
 /**
  * Manages the volumes of every configured storage through their plugins.
@@ -205,8 +209,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::parse_volname`
    */
   parseVolume(volid: string): { storeId: string; volume: ParsedVolume } {
-    const { storeId, volname } = parseVolumeId(volid);
-    return { storeId, volume: parseWith(this.#live().entry(storeId), volname) };
+    return read.parseVolume(this.#live(), volid);
   }
 
   /**
@@ -266,16 +269,7 @@ export class StorageManager {
    * @see Proxmox `status`, `PVE::Storage::storage_info`
    */
   async status(storeId: string): Promise<StorageStatus> {
-    const entry = this.#live().usable(storeId);
-    return this.#state.read(entry, undefined, async (ctx) => {
-      try {
-        await this.#state.activate(entry, ctx);
-      } catch (e) {
-        this.#state.log.warn(`storage '${storeId}' is not active`, { error: String(e) });
-        return { total: 0, available: 0, used: 0, active: false, details: { error: isStorageError(e) ? e.toJSON() : String(e) } };
-      }
-      return entry.plugin.status(ctx);
-    });
+    return read.status(this.#state, this.#live().usable(storeId));
   }
 
   // ---- listing ----------------------------------------------------------------------------
@@ -289,24 +283,7 @@ export class StorageManager {
    * @see Proxmox `list_images`, `PVE::Storage::vdisk_list`
    */
   async listImages(storeId: string, filter: { vmid?: number | undefined; volids?: readonly string[] | undefined } = {}): Promise<ImageInfo[]> {
-    const entry = this.#live().usable(storeId);
-    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
-    const volnames = filter.volids?.map((volid) => {
-      const id = parseVolumeId(volid);
-      if (id.storeId !== storeId) {
-        throw new StorageError('INVALID_ARGUMENT', `volume '${volid}' is not on storage '${storeId}'`, { details: { volid, storeId } });
-      }
-      return id.volname;
-    });
-    const vmid = volnames ? undefined : filter.vmid;
-    const images = await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      return entry.plugin.listImages(ctx, { vmid, volnames });
-    });
-    // Filter again, so that a plugin that ignores a filter cannot widen the answer.
-    return images
-      .filter((i) => (volnames ? volnames.includes(i.volname) : vmid === undefined || i.vmid === vmid))
-      .sort((a, b) => compareVolids(a.volid, b.volid));
+    return read.listImages(this.#state, this.#live().usable(storeId), filter);
   }
 
   /**
@@ -328,17 +305,7 @@ export class StorageManager {
    * @see Proxmox `list_volumes`
    */
   async listVolumes(storeId: string, filter: ListVolumesRequest = {}): Promise<VolumeListEntry[]> {
-    const entry = this.#live().usable(storeId);
-    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
-    if (filter.guests !== undefined) assertGuestTypes(filter.guests);
-    const known = entry.cls.capabilities.content;
-    const bad = filter.content?.find((c) => !known.includes(c));
-    if (bad !== undefined) throw new StorageError('INVALID_ARGUMENT', `storage type '${entry.cls.type}' has no content type '${bad}'`, { details: { content: bad } });
-    const volumes = await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content, guests: filter.guests });
-    });
-    return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
+    return read.listVolumes(this.#state, this.#live().usable(storeId), filter);
   }
 
   // ---- allocation (locked) ----------------------------------------------------------------
@@ -430,12 +397,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot`
    */
   async volumeSnapshot(volid: string, snapshot: string): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }), {
-      volname: volume.volname,
-      operation: 'volumeSnapshot',
-    });
+    await volumeSnapshot(this.#state, this.#live().resolve(volid), snapshot);
   }
 
   /**
@@ -448,9 +410,7 @@ export class StorageManager {
    * @see Proxmox `volume_rollback_is_possible`
    */
   async volumeRollbackIsPossible(volid: string, snapshot: string): Promise<string[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot }));
+    return volumeRollbackIsPossible(this.#state, this.#live().resolve(volid), snapshot);
   }
 
   /**
@@ -478,12 +438,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_delete`
    */
   async volumeSnapshotDelete(volid: string, snapshot: string, options: { running?: boolean | undefined } = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }), {
-      volname: volume.volname,
-      operation: 'volumeSnapshotDelete',
-    });
+    await volumeSnapshotDelete(this.#state, this.#live().resolve(volid), snapshot, options.running);
   }
 
   /**
@@ -494,8 +449,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_info`
    */
   async volumeSnapshotInfo(volid: string): Promise<SnapshotInfo[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSnapshotInfo(ctx, { volume }));
+    return volumeSnapshotInfo(this.#state, this.#live().resolve(volid));
   }
 
   // ---- size -------------------------------------------------------------------------------
@@ -522,8 +476,7 @@ export class StorageManager {
    * @see Proxmox `volume_size_info`
    */
   async volumeSizeInfo(volid: string): Promise<VolumeSizeInfo> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSizeInfo(ctx, { volume }));
+    return read.volumeSizeInfo(this.#state, this.#live().resolve(volid));
   }
 
   // ---- access -----------------------------------------------------------------------------
@@ -545,28 +498,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::path_to_volume_id`
    */
   async pathToVolumeId(path: string): Promise<PathVolumeId | undefined> {
-    const live = this.#live();
-    if (!isAbsolute(path)) {
-      const storeId = path.slice(0, Math.max(0, path.indexOf(':')));
-      if (storeId === '' || !this.storageIds().includes(storeId)) {
-        throw new StorageError('INVALID_ARGUMENT', `'${path}' is neither an absolute path nor a volume id of a configured storage`, { details: { path } });
-      }
-      const { volid, volume } = live.resolve(path);
-      return { volid, vtype: volume.vtype };
-    }
-    const normal = resolvePath(path);
-    for (const storeId of this.storageIds()) {
-      let entry;
-      try {
-        entry = live.usable(storeId);
-      } catch (e) {
-        if (isStorageError(e, 'UNAVAILABLE')) continue;
-        throw e;
-      }
-      const found = await this.#state.read(entry, undefined, (ctx) => entry.plugin.pathToVolname(ctx, { path: normal }));
-      if (found !== undefined) return { volid: formatVolumeId(storeId, found), vtype: parseWith(entry, found).vtype };
-    }
-    return undefined;
+    return read.pathToVolumeId(this.#live(), path);
   }
 
   /**
@@ -578,9 +510,7 @@ export class StorageManager {
    * @see Proxmox `path`, `PVE::Storage::path`
    */
   async path(volid: string, options: SnapshotOption = {}): Promise<VolumePath> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.path(ctx, { volume, snapshot: options.snapshot }));
+    return read.path(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -592,12 +522,7 @@ export class StorageManager {
    * @see Proxmox `activate_volume`, `PVE::Storage::activate_volumes`
    */
   async activateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      await entry.plugin.activateVolume(ctx, { volume, snapshot: options.snapshot });
-    });
+    await read.activateVolume(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -609,9 +534,7 @@ export class StorageManager {
    * @see Proxmox `deactivate_volume`, `PVE::Storage::deactivate_volumes`
    */
   async deactivateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    await this.#state.read(entry, undefined, (ctx) => entry.plugin.deactivateVolume(ctx, { volume, snapshot: options.snapshot }));
+    await read.deactivateVolume(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -624,10 +547,7 @@ export class StorageManager {
    * @see Proxmox `volume_has_feature`
    */
   async volumeHasFeature(volid: string, feature: Feature, options: SnapshotOption = {}): Promise<boolean> {
-    const r = this.#live().resolve(volid);
-    assertFeature(feature);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    return this.#state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot: options.snapshot }));
+    return read.volumeHasFeature(this.#state, this.#live().resolve(volid), feature, options);
   }
 
   // ---- attributes -------------------------------------------------------------------------
@@ -641,9 +561,7 @@ export class StorageManager {
    * @see Proxmox `get_volume_attribute`
    */
   async getVolumeAttribute(volid: string, attribute: VolumeAttribute): Promise<AttributeValue> {
-    const { entry, volume } = this.#live().resolve(volid);
-    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.getVolumeAttribute(ctx, { volume, attribute }));
+    return getVolumeAttribute(this.#state, this.#live().resolve(volid), attribute);
   }
 
   /**
@@ -656,10 +574,7 @@ export class StorageManager {
    * @see Proxmox `update_volume_attribute`
    */
   async updateVolumeAttribute(volid: string, attribute: VolumeAttribute, value: AttributeValue): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
-    assertAttributeValue(attribute, value);
-    await this.#state.write(entry, undefined, (ctx) => entry.plugin.updateVolumeAttribute(ctx, { volume, attribute, value }));
+    await updateVolumeAttribute(this.#state, this.#live().resolve(volid), attribute, value);
   }
 
   // ---- housekeeping -----------------------------------------------------------------------
@@ -677,9 +592,7 @@ export class StorageManager {
    * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `NOT_SUPPORTED` (the plugin makes no temporaries it could collect)
    */
   async collectGarbage(storeId: string, options: { dryRun?: boolean | undefined } = {}): Promise<GarbageReport> {
-    const entry = this.#live().usable(storeId);
-    const run = (ctx: PluginContext): Promise<GarbageReport> => entry.plugin.collectGarbage(ctx, { dryRun: options.dryRun === true });
-    return options.dryRun === true ? this.#state.read(entry, undefined, run) : this.#state.write(entry, undefined, run);
+    return collectGarbage(this.#state, this.#live().usable(storeId), options.dryRun === true);
   }
 
   // ---- export, import, copy ---------------------------------------------------------------
@@ -692,8 +605,7 @@ export class StorageManager {
    * @see Proxmox `volume_export_formats`
    */
   async volumeExportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeExportFormats(ctx, { volume, ...options }));
+    return volumeExportFormats(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -704,8 +616,7 @@ export class StorageManager {
    * @see Proxmox `volume_import_formats`
    */
   async volumeImportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeImportFormats(ctx, { volume, ...options }));
+    return volumeImportFormats(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -732,8 +643,7 @@ export class StorageManager {
    * @see Proxmox `volume_import`
    */
   async volumeImport(volid: string, options: ImportOptions): Promise<string> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return importVolume(this.#state, entry, { volume }, options);
+    return volumeImport(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -788,8 +698,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::storage_migrate`; OpenNebula's `mv` transfer action
    */
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
-    this.#live();
-    return migrateVolume(this, volid, options);
+    return migrateVolume(this.#open(), volid, options);
   }
 
   /**
@@ -852,6 +761,12 @@ export class StorageManager {
     return this.#state;
   }
 
+  /** This manager, unless it is closed. */
+  #open(): StorageManager {
+    this.#live();
+    return this;
+  }
+
   #configTask<T>(fn: () => Promise<T>): Promise<T> {
     this.#live();
     const run = this.#configChain.then(fn, fn);
@@ -859,15 +774,4 @@ export class StorageManager {
     return run;
   }
 
-  #requireAttribute(attributes: readonly VolumeAttribute[], attribute: VolumeAttribute, volid: string): void {
-    if (!attributes.includes(attribute)) {
-      throw new StorageError('NOT_SUPPORTED', `'${volid}' has no attribute '${String(attribute)}'`, { details: { volid, attribute: String(attribute) } });
-    }
-  }
-}
-
-function compareVolids(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
 }
