@@ -13,7 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { localFileSystem, OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { StorageManager, type Logger } from '@stowage/core';
 import { LvmThinPlugin, type LvmThinConfig } from '@stowage/plugin-lvmthin';
 import { lvcreateSnapshotArgs, lvcreateThinArgs, lvsArgs } from '../packages/plugin-lvmthin/src/commands.ts';
@@ -44,6 +44,7 @@ const ctx = (): PluginContext<LvmThinConfig> => ({
   runner,
   run: (argv, o) => runner.run(argv, o),
   signal: undefined,
+  fs: localFileSystem,
   log: quiet,
   node: 'bench',
   nameReserved: () => undefined,

@@ -9,7 +9,6 @@ import {
   type ImageInfo,
   type ParsedVolume,
   type SnapshotInfo,
-  type StorageError,
   type StorageStatus,
   type VolumeFormat,
   type VolumePath,
@@ -91,7 +90,7 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   /**
    * Checks that the storage's path exists and is on btrfs.
    *
-   * @throws {@link StorageError} `UNAVAILABLE` otherwise
+   * @throws `StorageError` `UNAVAILABLE` otherwise
    * @see Proxmox `activate_storage`
    */
   override activateStorage(ctx: BtrfsContext): Promise<void> {
@@ -121,7 +120,7 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   /**
    * `.../disk.raw` of the volume or of a snapshot (whether or not it exists yet).
    *
-   * @throws {@link StorageError} `CORRUPT` when something there is not a regular file
+   * @throws `StorageError` `CORRUPT` when something there is not a regular file
    * @see Proxmox `path`, `filesystem_path`
    */
   override path(ctx: BtrfsContext, request: PathRequest): Promise<VolumePath> {
@@ -131,7 +130,7 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   /**
    * Nothing to attach: checks that the raw file is there and is a regular file.
    *
-   * @throws {@link StorageError} `NOT_FOUND`, `CORRUPT`
+   * @throws `StorageError` `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `activate_volume`
    */
   override activateVolume(ctx: BtrfsContext, request: ActivateVolumeRequest): Promise<void> {

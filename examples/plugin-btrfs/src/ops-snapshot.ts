@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { rename } from 'node:fs/promises';
 import { fsError, type SnapshotRequest, type VolumeRequest } from '@stowage/core/plugin';
 import { type SnapshotInfo, StorageError } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeSnapshotArgs } from './commands.js';
@@ -41,15 +40,15 @@ export async function volumeSnapshotRollback(ctx: BtrfsContext, request: Snapsho
   const old = scratchPath(current, 'old');
   await runBtrfs(ctx, subvolumeSnapshotArgs(snap, fresh, false));
   try {
-    await rename(current, old);
+    await ctx.fs.rename(current, old);
   } catch (e) {
     await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
     throw fsError(e, `cannot roll back '${volume.volname}'`, { volname: volume.volname });
   }
   try {
-    await rename(fresh, current);
+    await ctx.fs.rename(fresh, current);
   } catch (e) {
-    await rename(old, current).catch(() => undefined);
+    await ctx.fs.rename(old, current).catch(() => undefined);
     await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
     throw fsError(e, `cannot roll back '${volume.volname}'`, { volname: volume.volname });
   }
@@ -57,8 +56,8 @@ export async function volumeSnapshotRollback(ctx: BtrfsContext, request: Snapsho
     await runBtrfs(ctx, subvolumeDeleteArgs([old]));
   } catch (e) {
     // Put the volume back as it was, so a failure means "nothing happened".
-    await rename(current, fresh).catch(() => undefined);
-    await rename(old, current).catch(() => undefined);
+    await ctx.fs.rename(current, fresh).catch(() => undefined);
+    await ctx.fs.rename(old, current).catch(() => undefined);
     await runBtrfs(ctx, subvolumeDeleteArgs([fresh])).catch(() => undefined);
     throw e;
   }

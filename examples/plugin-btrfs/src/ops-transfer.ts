@@ -30,7 +30,7 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest): void {
 export async function volumeExport(ctx: BtrfsContext, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request);
   const { file } = await checkedDisk(ctx.config.path, request.volume, request.snapshot);
-  await exportRawFile(file, request.output, { onProgress: request.onProgress, signal: ctx.signal });
+  await exportRawFile(file, request.output, { onProgress: request.onProgress, signal: ctx.signal, fs: ctx.fs });
 }
 
 /**
@@ -53,6 +53,6 @@ export async function volumeImport(ctx: BtrfsContext, request: VolumeImportReque
     }
     name = await findFreeDiskname(ctx, { vmid: volume.vmid ?? 0, format: 'raw', base: volume.isBase });
   }
-  const fill = (file: string) => importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal });
+  const fill = (file: string) => importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal, fs: ctx.fs });
   return createDisk(ctx, volume.vmid ?? 0, name, size, { fill, readonly: volume.isBase });
 }

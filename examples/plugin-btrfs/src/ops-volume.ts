@@ -5,7 +5,7 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { readdir, rename, rmdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   fsError,
@@ -71,14 +71,14 @@ export async function createBase(ctx: BtrfsContext, request: CreateBaseRequest):
   const done: Array<readonly [string, string]> = [];
   try {
     for (const [a, b] of moves) {
-      await rename(a, b).catch((e: unknown) => {
+      await ctx.fs.rename(a, b).catch((e: unknown) => {
         throw fsError(e, `cannot rename '${a}'`, { path: a });
       });
       done.push([a, b]);
     }
     await runBtrfs(ctx, setReadonlyArgs(to, true));
   } catch (e) {
-    for (const [a, b] of done.reverse()) await rename(b, a).catch(() => undefined);
+    for (const [a, b] of done.reverse()) await ctx.fs.rename(b, a).catch(() => undefined);
     throw e;
   }
   return baseVolume.volname;
@@ -99,13 +99,12 @@ export async function cloneImage(ctx: BtrfsContext, request: CloneImageRequest):
   const volname = `${request.vmid}/${request.name}`;
   const clone = parseBtrfsVolname(volname);
   const target = subvolPath(ctx.config.path, clone);
-  const dir = vmDir(ctx.config.path, request.vmid);
-  const made = await ensureVmDir(ctx.config.path, request.vmid);
+  const made = await ensureVmDir(ctx, request.vmid);
   try {
     await assertNameFree(ctx.config.path, request.vmid, subvolName(clone));
     await runBtrfs(ctx, subvolumeSnapshotArgs(source, target, false));
   } catch (e) {
-    await removeMadeDirs(made, dir);
+    await removeMadeDirs(ctx, made);
     throw e;
   }
   return volname;
@@ -119,7 +118,7 @@ export async function volumeResize(ctx: BtrfsContext, request: VolumeResizeReque
       details: { volname: request.volume.volname, size: stats.size, requested: request.size },
     });
   }
-  const handle = await openDisk(file, constants.O_RDWR);
+  const handle = await openDisk(ctx.fs, file, constants.O_RDWR);
   try {
     await handle.truncate(request.size);
   } catch (e) {
@@ -148,16 +147,15 @@ export async function renameVolume(ctx: BtrfsContext, request: RenameVolumeReque
   const volname = `${request.targetVmid}/${request.targetName}`;
   const target = parseBtrfsVolname(volname);
   const to = subvolPath(ctx.config.path, target);
-  const dir = vmDir(ctx.config.path, request.targetVmid);
-  const made = await ensureVmDir(ctx.config.path, request.targetVmid);
+  const made = await ensureVmDir(ctx, request.targetVmid);
   try {
     await assertNameFree(ctx.config.path, request.targetVmid, subvolName(target));
-    await rename(from, to);
+    await ctx.fs.rename(from, to);
   } catch (e) {
-    await removeMadeDirs(made, dir);
+    await removeMadeDirs(ctx, made);
     throw fsError(e, `cannot rename '${volume.volname}'`, { volname: volume.volname });
   }
-  await rmdir(vmDir(ctx.config.path, volume.vmid ?? 0)).catch(() => undefined);
+  await ctx.fs.rmdir(vmDir(ctx.config.path, volume.vmid ?? 0)).catch(() => undefined);
   return volname;
 }
 

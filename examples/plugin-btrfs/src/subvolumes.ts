@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { lstat, mkdir, readdir, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { errnoOf, fsError } from '@stowage/core/plugin';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDirs, errnoOf, fsError, removeCreatedDirs } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
 import type { BtrfsContext } from './exec.js';
@@ -28,33 +28,26 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Makes a guest's directory; returns the outermost directory this call created (to remove on
- * failure), or `undefined` when it existed.
+ * Makes a guest's directory and any missing parent, through `ctx.fs` (the core's `createDirs`);
+ * returns the directories this call made, outermost first (none when it existed), to remove on
+ * failure.
  *
- * @param storagePath - the storage's path
+ * @param ctx - the operation's context
  * @param vmid - the guest
+ * @throws {@link StorageError} mapped from the filesystem error (nothing is left made then)
  */
-export async function ensureVmDir(storagePath: string, vmid: number): Promise<string | undefined> {
-  const dir = vmDir(storagePath, vmid);
-  try {
-    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-    return first === undefined ? undefined : first;
-  } catch (e) {
-    throw fsError(e, `cannot create '${dir}'`, { path: dir });
-  }
+export function ensureVmDir(ctx: BtrfsContext, vmid: number): Promise<string[]> {
+  return createDirs(vmDir(ctx.config.path, vmid), { ops: ctx.fs });
 }
 
 /**
- * Removes directories made by {@link ensureVmDir} (outermost given), innermost first, if empty.
+ * Removes directories made by {@link ensureVmDir}, innermost first, each only while empty.
  *
+ * @param ctx - the operation's context
  * @param made - what {@link ensureVmDir} returned
- * @param dir - the guest's directory
  */
-export async function removeMadeDirs(made: string | undefined, dir: string): Promise<void> {
-  if (made === undefined) return;
-  for (let d = dir; d.startsWith(made); d = dirname(d)) {
-    if (!(await rmdir(d).then(() => true, () => false))) break;
-  }
+export function removeMadeDirs(ctx: BtrfsContext, made: readonly string[]): Promise<void> {
+  return removeCreatedDirs(made, ctx.fs);
 }
 
 /** btrfs gives the root directory of every subvolume this inode number. */
@@ -206,5 +199,5 @@ export async function currentSubvolumeId(ctx: BtrfsContext, path: string): Promi
  */
 export async function deleteSubvolumes(ctx: BtrfsContext, paths: readonly string[], dir: string): Promise<void> {
   if (paths.length > 0) await ctx.run(subvolumeDeleteArgs(paths));
-  await rmdir(dir).catch(() => undefined);
+  await ctx.fs.rmdir(dir).catch(() => undefined);
 }

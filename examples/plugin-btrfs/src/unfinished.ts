@@ -8,13 +8,13 @@
  *
  * @module
  */
-import { lstat, open, rename } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { currentOwner, errnoOf, formatOwner, fsError } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
 import { setReadonlyArgs, subvolumeCreateArgs, subvolumeDeleteArgs } from './commands.js';
 import { runBtrfs, type BtrfsContext } from './exec.js';
-import { diskFile, parseBtrfsVolname, subvolName, subvolPath, unfinishedName, vmDir } from './names.js';
+import { diskFile, parseBtrfsVolname, subvolName, subvolPath, unfinishedName } from './names.js';
 import { assertNameFree, currentSubvolumeId, ensureVmDir, removeMadeDirs } from './subvolumes.js';
 
 /** A hidden subvolume this operation made, by path and identity. */
@@ -46,17 +46,18 @@ export async function createUnfinished(ctx: BtrfsContext, subvol: string): Promi
 /**
  * Moves a whole volume into place with one `rename`, refusing when something took the name.
  *
+ * @param ctx - the operation's context
  * @param unfinished - the hidden subvolume
  * @param subvol - the volume's path
  * @throws {@link StorageError} `ALREADY_EXISTS`
  */
-export async function publish(unfinished: UnfinishedSubvolume, subvol: string): Promise<void> {
+export async function publish(ctx: BtrfsContext, unfinished: UnfinishedSubvolume, subvol: string): Promise<void> {
   const taken = await lstat(subvol).then(
     () => true,
     (e: unknown) => errnoOf(e) !== 'ENOENT',
   );
   if (taken) throw new StorageError('ALREADY_EXISTS', `'${basename(subvol)}' appeared while it was being made`, { details: { path: subvol } });
-  await rename(unfinished.path, subvol).catch((e: unknown) => {
+  await ctx.fs.rename(unfinished.path, subvol).catch((e: unknown) => {
     throw fsError(e, `cannot move '${basename(unfinished.path)}' into place`, { path: subvol });
   });
 }
@@ -112,14 +113,13 @@ export async function createDisk(ctx: BtrfsContext, vmid: number, name: string, 
   const volname = `${vmid}/${name}`;
   const volume = parseBtrfsVolname(volname);
   const subvol = subvolPath(ctx.config.path, volume);
-  const dir = vmDir(ctx.config.path, vmid);
-  const made = await ensureVmDir(ctx.config.path, vmid);
+  const made = await ensureVmDir(ctx, vmid);
   let unfinished: UnfinishedSubvolume;
   try {
     await assertNameFree(ctx.config.path, vmid, subvolName(volume));
     unfinished = await createUnfinished(ctx, subvol);
   } catch (e) {
-    await removeMadeDirs(made, dir);
+    await removeMadeDirs(ctx, made);
     throw e;
   }
   ctx.nameReserved();
@@ -127,7 +127,7 @@ export async function createDisk(ctx: BtrfsContext, vmid: number, name: string, 
     const file = diskFile(unfinished.path);
     if (content.fill) await content.fill(file);
     else {
-      const handle = await open(file, 'wx', 0o640);
+      const handle = await ctx.fs.open(file, 'wx', 0o640);
       try {
         await handle.truncate(size);
       } finally {
@@ -135,7 +135,7 @@ export async function createDisk(ctx: BtrfsContext, vmid: number, name: string, 
       }
     }
     if (content.readonly) await runBtrfs(ctx, setReadonlyArgs(unfinished.path, true));
-    await publish(unfinished, subvol);
+    await publish(ctx, unfinished, subvol);
     return volname;
   } catch (e) {
     // the guest's directory stays: without the lock, another call may be making a volume in it

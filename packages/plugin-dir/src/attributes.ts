@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { lstat, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { StorageError, type VolumeAttribute } from '@stowage/core';
-import { errnoOf, fsError } from '@stowage/core/plugin';
+import { errnoOf, fsError, type FileSystem } from '@stowage/core/plugin';
 import { parseDirVolname } from './names.js';
 
 /** The most bytes of notes kept for one volume. */
@@ -43,16 +43,24 @@ export async function isProtected(path: string): Promise<boolean> {
 
 /**
  * Moves a volume's attribute files along with it (rename, template). Missing ones are skipped.
+ * When one cannot be moved, those moved already are moved back before the error is thrown, so
+ * the caller can undo the volume's own move and leave everything as it was.
  *
+ * @param fs - the file system to move them through (`ctx.fs`)
  * @param from - the old volume path
  * @param to - the new volume path
+ * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error (nothing moved then)
  */
-export async function moveSidecars(from: string, to: string): Promise<void> {
+export async function moveSidecars(fs: FileSystem, from: string, to: string): Promise<void> {
+  const moved: VolumeAttribute[] = [];
   for (const a of Object.keys(SUFFIX) as VolumeAttribute[]) {
     try {
-      await rename(sidecarPath(from, a), sidecarPath(to, a));
+      await fs.rename(sidecarPath(from, a), sidecarPath(to, a));
+      moved.push(a);
     } catch (e) {
-      if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot move the ${a} of '${from}'`, { path: from });
+      if (errnoOf(e) === 'ENOENT') continue;
+      for (const back of moved.reverse()) await fs.rename(sidecarPath(to, back), sidecarPath(from, back)).catch(() => undefined);
+      throw fsError(e, `cannot move the ${a} of '${from}'`, { path: from });
     }
   }
 }
@@ -60,12 +68,13 @@ export async function moveSidecars(from: string, to: string): Promise<void> {
 /**
  * Removes a volume's attribute files (after the volume itself is gone).
  *
+ * @param fs - the file system to remove them through (`ctx.fs`)
  * @param path - the volume's file
  */
-export async function removeSidecars(path: string): Promise<void> {
+export async function removeSidecars(fs: FileSystem, path: string): Promise<void> {
   for (const a of Object.keys(SUFFIX) as VolumeAttribute[]) {
     try {
-      await unlink(sidecarPath(path, a));
+      await fs.unlink(sidecarPath(path, a));
     } catch (e) {
       if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot remove the ${a} of '${path}'`, { path });
     }

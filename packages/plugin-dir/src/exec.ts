@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { CommandResult, PluginContext, RunOptions } from '@stowage/core/plugin';
+import { createDirs, type CommandResult, type PluginContext, type RunOptions } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { dirname } from 'node:path';
 import { mountPointOf, type DirConfig } from './config.js';
 import { toolFailures } from './errors.js';
 import type { ListScope } from './list.js';
-import { asyncFs, syncFs } from './fs-ops.js';
+import { asyncFs, syncFs, type FsOps } from './fs-ops.js';
 import { confine, DirLayout, realRoot } from './paths.js';
 
 /** The per-call environment of the plugin's operations. */
@@ -24,9 +24,7 @@ const layouts = new WeakMap<object, DirLayout>();
 /**
  * Makes the environment of one call: the layout (kept per config object), the storage root
  * resolved once per operation (through the operation cache), and the filesystem calls of the hot
- * paths: synchronous for a local directory, through the thread pool for a shared storage or an
- * external mount point (`shared`, `is_mountpoint`), where a hung server must not stall the
- * event loop.
+ * paths ({@link dirFsOps}).
  *
  * @param ctx - the call's context
  * @throws {@link @stowage/core!index.StorageError | StorageError} `UNAVAILABLE` when the storage path does not exist
@@ -37,9 +35,22 @@ export async function dirEnv(ctx: PluginContext<DirConfig>): Promise<DirEnv> {
     layout = new DirLayout(ctx.config);
     layouts.set(ctx.config, layout);
   }
-  const fs = ctx.config.shared || mountPointOf(ctx.config) !== undefined ? asyncFs : syncFs;
+  const fs = dirFsOps(ctx);
   const rootReal = await ctx.cache.get(`dir:root:${layout.root}`, () => realRoot(layout.root, fs));
   return { ctx, storeId: ctx.storeId, layout, rootReal, log: ctx.log, fs };
+}
+
+/**
+ * The filesystem calls of one operation: the lookups synchronous for a local directory, through
+ * the thread pool for a shared storage or an external mount point (`shared`, `is_mountpoint`),
+ * where a hung server must not stall the event loop; making and removing directories through
+ * `ctx.fs`, like every other change the plugin makes to the storage.
+ *
+ * @param ctx - the call's context
+ */
+export function dirFsOps(ctx: PluginContext<DirConfig>): FsOps {
+  const lookups = ctx.config.shared || mountPointOf(ctx.config) !== undefined ? asyncFs : syncFs;
+  return { ...lookups, mkdirs: (p, mode) => createDirs(p, { mode, ops: ctx.fs }), rmdir: (p) => ctx.fs.rmdir(p) };
 }
 
 /**

@@ -39,7 +39,7 @@ import { assertExists, isProtected, sidecarPath } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { mountPointOf, type DirConfig } from './config.js';
-import { entryPath, volumePath, type DirEnv } from './exec.js';
+import { dirFsOps, entryPath, volumePath, type DirEnv } from './exec.js';
 import type { ImageProbe } from './formats/probe.js';
 import { makeDirs, removeMadeDirs, type MadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
@@ -229,6 +229,7 @@ const activated = new WeakSet<object>();
  */
 export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<void> {
   const config = ctx.config;
+  const fs = dirFsOps(ctx);
   const layout = new DirLayout(config);
   const mp = mountPointOf(config);
   if (mp !== undefined && !(await isMounted(mp))) {
@@ -241,7 +242,7 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
   // nothing behind, and nothing that existed before is touched.
   const made: MadeDirs[] = [];
   try {
-    if (config['create-base-path'] ?? config.mkdir ?? true) made.push(await makeDirs(layout.root));
+    if (config['create-base-path'] ?? config.mkdir ?? true) made.push(await makeDirs(layout.root, fs));
     if (!(await reachableDir(layout.root))) {
       throw new StorageError('UNAVAILABLE', `unable to activate storage '${ctx.storeId}': directory '${layout.root}' does not exist or is unreachable`, {
         details: { storeId: ctx.storeId, path: layout.root },
@@ -255,7 +256,7 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
       for (const vtype of wanted) {
         const dir = layout.subdir(vtype);
         await confine(rootReal, dir);
-        if (dir !== layout.root) made.push(await makeDirs(dir));
+        if (dir !== layout.root) made.push(await makeDirs(dir, fs));
       }
     }
     const seen = new Map<string, ContentType>();
@@ -271,7 +272,7 @@ export async function activateStorage(ctx: PluginContext<DirConfig>): Promise<vo
       seen.set(real, vtype);
     }
   } catch (e) {
-    for (const m of made.reverse()) await removeMadeDirs(m);
+    for (const m of made.reverse()) await removeMadeDirs(m, fs);
     throw e;
   }
   activated.add(config);

@@ -183,21 +183,21 @@ export async function volumeImport(env: DirEnv, request: VolumeImportRequest): P
   try {
     const size = await readSizeHeader(request.input, env.ctx.signal);
     if (dataFormat === 'raw' && fileFormat === 'raw') {
-      await writeSparse(made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      await writeSparse(env.ctx.fs, made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
     } else if (dataFormat === 'raw') {
-      conv = await makeTemp(made.path, 'conv', ownerToken(env.ctx.node));
-      await writeSparse(conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      conv = await makeTemp(env.ctx.fs, made.path, 'conv', ownerToken(env.ctx.node));
+      await writeSparse(env.ctx.fs, conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
       const preallocation = preallocationFor(env.ctx.config.preallocation, fileFormat);
       const source = (await admitFile(env, conv.path, 'raw', { volname: made.volname, origin: 'imported' })).path;
       await runTool(env, qemuImgConvertArgs({ source, sourceFormat: 'raw', target: made.temp.path, targetFormat: fileFormat, preallocation }));
     } else {
-      await writeSparse(made.temp.path, request.input, io);
+      await writeSparse(env.ctx.fs, made.temp.path, request.input, io);
       await checkImported(env, made.temp.path, volume, fileFormat, made.volname);
     }
-    if (conv) await removeOwnTemp(conv, env.log);
+    if (conv) await removeOwnTemp(env.ctx.fs, conv, env.log);
     await publishVolume(env, made);
   } catch (e) {
-    if (conv) await removeOwnTemp(conv, env.log);
+    if (conv) await removeOwnTemp(env.ctx.fs, conv, env.log);
     await undoNewVolume(env, made);
     throw e;
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { chmod, link, lstat, truncate, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
   assertSizeFor,
@@ -15,6 +15,7 @@ import {
   fsError,
   ownerState,
   type AllocImageRequest,
+  type FileSystem,
   type CloneImageRequest,
   type CollectGarbageRequest,
   type CreateBaseRequest,
@@ -35,7 +36,7 @@ import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
 import { allocSubvol, freeSubvol } from './subvol.js';
 import { backingReference, formatImageVolname, parseImageFileName, VMID_DIR_RE } from './names.js';
-import { moveNoReplace, ownerToken, writeFileAtomic } from './temp-file.js';
+import { linkOpsOf, moveNoReplace, ownerToken, writeFileAtomic } from './temp-file.js';
 import { parseTempName } from './temp-name.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
@@ -88,7 +89,7 @@ export async function allocImage(env: DirEnv, request: AllocImageRequest): Promi
     const preallocation = preallocationFor(env.ctx.config.preallocation, format);
     if (format === 'raw' && preallocation === 'off') {
       try {
-        await truncate(made.temp.path, size);
+        await env.ctx.fs.truncate(made.temp.path, size);
       } catch (e) {
         throw fsError(e, `cannot size '${volname}' to ${size} bytes`, { volname, size });
       }
@@ -138,12 +139,12 @@ export async function freeImage(env: DirEnv, request: FreeImageRequest): Promise
   if (st.isDirectory()) invalidArg(`cannot free '${volume.volname}': it is a directory`, { volname: volume.volname });
   if (volume.isBase && st.isFile()) await setImmutable(env, path, false);
   try {
-    await unlink(path);
+    await env.ctx.fs.unlink(path);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot remove '${volume.volname}'`, { volname: volume.volname });
   }
-  await removeSidecars(path);
-  if (volume.vtype === 'images') await removeDirIfEmpty(dirname(path));
+  await removeSidecars(env.ctx.fs, path);
+  if (volume.vtype === 'images') await removeDirIfEmpty(dirname(path), env.fs);
 }
 
 /**
@@ -187,12 +188,20 @@ export async function createBase(env: DirEnv, request: CreateBaseRequest): Promi
   const newPath = join(dirname(path), newName);
   await confine(env.rootReal, newPath, newVolname, env.fs);
   await assertNameFree(env, dirname(path), newName, newVolname);
-  if (!(await moveNoReplace(path, newPath, newVolname))) {
-    await unlink(newPath).catch(() => undefined);
+  if (!(await moveNoReplace(path, newPath, newVolname, linkOpsOf(env.ctx.fs)))) {
+    await env.ctx.fs.unlink(newPath).catch(() => undefined);
     throw new StorageError('INTERNAL', `cannot rename '${volume.volname}' to '${newVolname}': the old name could not be removed`, { details: { volname: volume.volname } });
   }
-  await moveSidecars(path, newPath);
-  await chmod(newPath, 0o444).catch((e: unknown) => env.log.warn(`could not make '${newPath}' read-only: ${(e as Error).message}`));
+  try {
+    await moveSidecars(env.ctx.fs, path, newPath);
+  } catch (e) {
+    // the image goes back to its name: a failed createBase leaves no base behind
+    await moveNoReplace(newPath, path, volume.volname, linkOpsOf(env.ctx.fs)).catch((undo: unknown) =>
+      env.log.warn(`could not give '${newPath}' back its name '${volume.volname}': ${(undo as Error).message}`, { path: newPath }),
+    );
+    throw e;
+  }
+  await env.ctx.fs.chmod(newPath, 0o444).catch((e: unknown) => env.log.warn(`could not make '${newPath}' read-only: ${(e as Error).message}`));
   await setImmutable(env, newPath, true);
   return newVolname;
 }
@@ -293,20 +302,29 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
   }
   const { made } = await inMadeDir(dir, env.fs, async () => {
     await confine(env.rootReal, to, newVolname);
-    await link(from, to).catch((e: unknown) => {
+    await env.ctx.fs.link(from, to).catch((e: unknown) => {
       if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
       throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
     });
   });
+  // the attribute files move while the image still has both names: until the old name goes, a
+  // failure is undone by removing the new one
   try {
-    await unlink(from);
+    await moveSidecars(env.ctx.fs, from, to);
   } catch (e) {
-    await unlink(to).catch(() => undefined);
-    await removeMadeDirs(made);
+    await env.ctx.fs.unlink(to).catch(() => undefined);
+    await removeMadeDirs(made, env.fs);
+    throw e;
+  }
+  try {
+    await env.ctx.fs.unlink(from);
+  } catch (e) {
+    await moveSidecars(env.ctx.fs, to, from).catch(() => undefined);
+    await env.ctx.fs.unlink(to).catch(() => undefined);
+    await removeMadeDirs(made, env.fs);
     throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
   }
-  await moveSidecars(from, to);
-  await removeDirIfEmpty(dirname(from));
+  await removeDirIfEmpty(dirname(from), env.fs);
   return newVolname;
 }
 
@@ -330,13 +348,13 @@ export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttribut
   };
   const file = sidecarPath(path, attribute);
   if (attribute === 'notes') {
-    if (value === undefined || value === '') return unlinkMissingOk(file);
+    if (value === undefined || value === '') return unlinkMissingOk(env.ctx.fs, file);
     if (typeof value !== 'string') return bad('notes must be text');
     if (Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`notes longer than ${MAX_NOTES_BYTES} bytes`);
-    return writeFileAtomic(file, value, ownerToken(env.ctx.node));
+    return writeFileAtomic(env.ctx.fs, file, value, ownerToken(env.ctx.node));
   }
   if (value !== undefined && typeof value !== 'boolean') bad('protected must be true or false');
-  if (!value) return unlinkMissingOk(file);
+  if (!value) return unlinkMissingOk(env.ctx.fs, file);
   if (await isProtected(path)) return;
   const max = env.ctx.config['max-protected-backups'];
   if (volume.vtype === 'backup' && volume.vmid !== undefined && max !== undefined && max >= 0) {
@@ -344,12 +362,12 @@ export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttribut
       bad(`the number of protected backups per guest is limited to ${max}`);
     }
   }
-  await writeFileAtomic(file, '', ownerToken(env.ctx.node));
+  await writeFileAtomic(env.ctx.fs, file, '', ownerToken(env.ctx.node));
 }
 
-async function unlinkMissingOk(file: string): Promise<void> {
+async function unlinkMissingOk(fs: FileSystem, file: string): Promise<void> {
   try {
-    await unlink(file);
+    await fs.unlink(file);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw fsError(e, `cannot remove '${file}'`, { path: file });
   }
@@ -415,7 +433,7 @@ export async function collectGarbage(env: DirEnv, request: CollectGarbageRequest
 async function removeStale(env: DirEnv, path: string): Promise<boolean> {
   try {
     if (!(await lstat(path)).isFile()) return false;
-    await unlink(path);
+    await env.ctx.fs.unlink(path);
     return true;
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return false; // another collector was first

@@ -95,8 +95,13 @@ export class LinstorSession {
     return { ctx, client, config, node: config.node ?? ctx.node, call: { signal: ctx.signal, log: ctx.log }, status: this.#status };
   }
 
-  /** Closes the client, if one is connected (`deactivateStorage`). */
-  async close(): Promise<void> {
+  /**
+   * Closes the client, if one is connected (`deactivateStorage`).
+   *
+   * @param ctx - the call's context (unused: the session is the storage's)
+   */
+  async close(ctx: PluginContext<LinstorConfig>): Promise<void> {
+    void ctx;
     const c = this.#client;
     this.#client = undefined;
     if (c) await (await c.client).close();

@@ -259,7 +259,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   }
 
   /** Closes the connection pool of this storage. @see Proxmox `deactivate_storage` */
-  override deactivateStorage(): Promise<void> {
-    return this.#session.close();
+  override deactivateStorage(ctx: PluginContext<LinstorConfig>): Promise<void> {
+    return this.#session.close(ctx);
   }
 }

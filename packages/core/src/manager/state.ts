@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { localFileSystem } from '../file-system.js';
 import { OperationCache, TtlCache } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
@@ -176,6 +177,7 @@ export class ManagerState {
       runner,
       run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
       signal,
+      fs: runner.fs ?? localFileSystem,
       log: this.log,
       node: this.node,
       nameReserved: options.nameReserved ?? noop,
