@@ -35,6 +35,6 @@ export function testbedChild(dir: string, pluginExport: string): KitChildProcess
     coreModule,
     // its own connection, not the tests' shared master: killing the child must tear its session
     // down, as a crash does to a real client's
-    runner: { module: coreModule, export: 'SshRunner', options: testbedSshOptions(runningState(), false) },
+    runner: { module: pathToFileURL(join(packagesDir, 'core/dist/plugin.js')).href, export: 'SshRunner', options: testbedSshOptions(runningState(), false) },
   };
 }
