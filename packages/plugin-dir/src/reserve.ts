@@ -1,7 +1,7 @@
 /**
  * Which names of a directory are taken: by an entry of any kind, or reserved by a temporary
- * whose owner may still run. One directory read serves the free-name search (disk-names.ts) and
- * the checks of allocation, clone, import, template and free.
+ * whose owner may still run. One directory read serves the free-name search (`findFreeDiskname`
+ * in ops-read.ts) and the checks of allocation, clone, import, template and free.
  *
  * @module
  */

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { localFileSystem } from '../file-system.js';
 import { OperationCache, TtlCache } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
 import { describeConfigIssues } from '../config/validate.js';
+import { localFileSystem } from '../file-system.js';
 import { ConfigError, StorageError, isStorageError, type ConfigIssue } from '../errors.js';
 import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
