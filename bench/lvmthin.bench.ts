@@ -13,9 +13,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { localFileSystem, OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { StorageManager, type Logger } from '@stowage/core';
-import { LvmThinPlugin, lvcreateSnapshotArgs, lvcreateThinArgs, lvsArgs, type LvmThinConfig } from '@stowage/plugin-lvmthin';
+import { LvmThinPlugin, type LvmThinConfig } from '@stowage/plugin-lvmthin';
+import { lvcreateSnapshotArgs, lvcreateThinArgs, lvsArgs } from '../packages/plugin-lvmthin/src/commands.ts';
 import { runningState, testbedRunner } from '@stowage/testbed';
 import { iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
@@ -43,6 +44,7 @@ const ctx = (): PluginContext<LvmThinConfig> => ({
   runner,
   run: (argv, o) => runner.run(argv, o),
   signal: undefined,
+  fs: localFileSystem,
   log: quiet,
   node: 'bench',
   nameReserved: () => undefined,

@@ -14,9 +14,10 @@
  * listing is the same). Skips with a clear message when the testbed is not up.
  */
 import { Readable, Writable } from 'node:stream';
-import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
+import { localFileSystem, OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { type Logger } from '@stowage/core';
-import { zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
+import { ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
+import { zfsListChildrenArgs, zfsSendArgs } from '../packages/plugin-zfs/src/commands.ts';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
@@ -47,6 +48,7 @@ const ctx = (pool: string, r: CommandRunner = runner): PluginContext<ZfsPoolConf
   runner: r,
   run: (argv, o) => r.run(argv, o),
   signal: undefined,
+  fs: localFileSystem,
   log: quiet,
   node: 'bench',
   nameReserved: () => undefined,

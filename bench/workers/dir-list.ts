@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LocalRunner, OperationCache, type PluginContext } from '@stowage/core/plugin';
+import { LocalRunner, localFileSystem, OperationCache, type PluginContext } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
 import { DirPlugin, dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
@@ -43,6 +43,7 @@ if (mode === 'manager') {
       runner,
       run: (argv, o) => runner.run(argv, o),
       signal: undefined,
+      fs: localFileSystem,
       log,
       node: 'bench',
       nameReserved: () => undefined,

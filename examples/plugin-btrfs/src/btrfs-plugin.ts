@@ -3,11 +3,8 @@
  *
  * @module
  */
-import { statfs } from 'node:fs/promises';
 import {
   API_VERSION,
-  isStorageError,
-  StorageError,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -18,8 +15,6 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import {
-  findFreeDiskIndex,
-  formatDiskName,
   StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
@@ -30,7 +25,6 @@ import {
   type FreeImageRequest,
   type ListImagesRequest,
   type PathRequest,
-  type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
   type SnapshotRequest,
@@ -40,18 +34,14 @@ import {
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
-import { checkedDisk } from './disk-file.js';
-import * as listing from './listing.js';
-import { diskFile, parseBtrfsVolname, subvolPath } from './names.js';
-import * as snapshots from './snapshots.js';
-import { takenNames } from './subvolumes.js';
-import * as transfer from './transfer.js';
-import { collectUnfinished } from './unfinished.js';
-import * as volumes from './volumes.js';
-
-/** `statfs` type of a btrfs filesystem. */
-const BTRFS_MAGIC = 0x9123683e;
+import { btrfsCapabilities } from './capabilities.js';
+import { btrfsConfigSchema, type BtrfsConfig } from './config.js';
+import type { BtrfsContext } from './exec.js';
+import { parseBtrfsVolname } from './names.js';
+import * as read from './ops-read.js';
+import * as snapshots from './ops-snapshot.js';
+import * as transfer from './ops-transfer.js';
+import * as volumes from './ops-volume.js';
 
 /**
  * Storage on a btrfs filesystem, like Proxmox's `btrfs` type: each raw image lives in its own
@@ -100,67 +90,51 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   /**
    * Checks that the storage's path exists and is on btrfs.
    *
-   * @throws {@link StorageError} `UNAVAILABLE` otherwise
+   * @throws `StorageError` `UNAVAILABLE` otherwise
    * @see Proxmox `activate_storage`
    */
-  override async activateStorage(ctx: PluginContext<BtrfsConfig>): Promise<void> {
-    let type: number;
-    try {
-      type = (await statfs(ctx.config.path)).type;
-    } catch (e) {
-      throw new StorageError('UNAVAILABLE', `storage path '${ctx.config.path}' is not usable: ${(e as Error).message}`, { cause: e, details: { path: ctx.config.path } });
-    }
-    if (type !== BTRFS_MAGIC) {
-      throw new StorageError('UNAVAILABLE', `'${ctx.config.path}' is not on a btrfs filesystem`, { details: { path: ctx.config.path, fsType: type } });
-    }
+  override activateStorage(ctx: BtrfsContext): Promise<void> {
+    return read.activateStorage(ctx);
   }
 
   /** Capacity of the filesystem holding the path (as `df`). @see Proxmox `status` */
-  override async status(ctx: PluginContext<BtrfsConfig>): Promise<StorageStatus> {
-    try {
-      const s = await statfs(ctx.config.path);
-      return { total: s.blocks * s.bsize, available: s.bavail * s.bsize, used: (s.blocks - s.bfree) * s.bsize, active: s.type === BTRFS_MAGIC };
-    } catch {
-      return { total: 0, available: 0, used: 0, active: false };
-    }
+  override status(ctx: BtrfsContext): Promise<StorageStatus> {
+    return read.status(ctx);
   }
 
   /** @see Proxmox `list_images` */
-  override listImages(ctx: PluginContext<BtrfsConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
-    return listing.listImages(ctx, request);
+  override listImages(ctx: BtrfsContext, request: ListImagesRequest): Promise<ImageInfo[]> {
+    return read.listImages(ctx, request);
   }
 
   /** @see Proxmox `alloc_image` */
-  override allocImage(ctx: PluginContext<BtrfsConfig>, request: AllocImageRequest): Promise<string> {
+  override allocImage(ctx: BtrfsContext, request: AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request);
   }
 
   /** `NOT_FOUND` when the volume does not exist. @see Proxmox `free_image` */
-  override freeImage(ctx: PluginContext<BtrfsConfig>, request: FreeImageRequest): Promise<void> {
-    return volumes.freeImage(ctx, request.volume);
+  override freeImage(ctx: BtrfsContext, request: FreeImageRequest): Promise<void> {
+    return volumes.freeImage(ctx, request);
   }
 
   /**
    * `.../disk.raw` of the volume or of a snapshot (whether or not it exists yet).
    *
-   * @throws {@link StorageError} `CORRUPT` when something there is not a regular file
+   * @throws `StorageError` `CORRUPT` when something there is not a regular file
    * @see Proxmox `path`, `filesystem_path`
    */
-  override async path(ctx: PluginContext<BtrfsConfig>, request: PathRequest): Promise<VolumePath> {
-    await checkedDisk(ctx.config.path, request.volume, request.snapshot).catch((e: unknown) => {
-      if (!isStorageError(e, 'NOT_FOUND')) throw e;
-    });
-    return { path: diskFile(subvolPath(ctx.config.path, request.volume, request.snapshot)), vmid: request.volume.vmid, vtype: 'images' };
+  override path(ctx: BtrfsContext, request: PathRequest): Promise<VolumePath> {
+    return read.path(ctx, request);
   }
 
   /**
    * Nothing to attach: checks that the raw file is there and is a regular file.
    *
-   * @throws {@link StorageError} `NOT_FOUND`, `CORRUPT`
+   * @throws `StorageError` `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `activate_volume`
    */
-  override async activateVolume(ctx: PluginContext<BtrfsConfig>, request: ActivateVolumeRequest): Promise<void> {
-    await checkedDisk(ctx.config.path, request.volume, request.snapshot);
+  override activateVolume(ctx: BtrfsContext, request: ActivateVolumeRequest): Promise<void> {
+    return read.activateVolume(ctx, request);
   }
 
   /**
@@ -169,74 +143,71 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
    *
    * @see Proxmox `find_free_diskname`
    */
-  override async findFreeDiskname(ctx: PluginContext<BtrfsConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    const index = findFreeDiskIndex(request.vmid, await takenNames(ctx.config.path, request.vmid));
-    return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: this.diskNameExtension(request.format) });
+  override findFreeDiskname(ctx: BtrfsContext, request: FindFreeDisknameRequest): Promise<string> {
+    return read.findFreeDiskname(ctx, request);
   }
 
   /**
    * Removes the hidden subvolumes of volumes whose making was cut short (the process died),
    * each checked by subvolume id; reports those of running processes and of other nodes.
    */
-  override collectGarbage(ctx: PluginContext<BtrfsConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    return collectUnfinished(ctx, request.dryRun === true);
+  override collectGarbage(ctx: BtrfsContext, request: CollectGarbageRequest): Promise<GarbageReport> {
+    return volumes.collectGarbage(ctx, request);
   }
 
   /** @see Proxmox `create_base` */
-  override createBase(ctx: PluginContext<BtrfsConfig>, request: CreateBaseRequest): Promise<string> {
-    return volumes.createBase(ctx, request.volume);
+  override createBase(ctx: BtrfsContext, request: CreateBaseRequest): Promise<string> {
+    return volumes.createBase(ctx, request);
   }
 
   /** @see Proxmox `clone_image` */
-  override cloneImage(ctx: PluginContext<BtrfsConfig>, request: CloneImageRequest): Promise<string> {
+  override cloneImage(ctx: BtrfsContext, request: CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request);
   }
 
   /** @see Proxmox `volume_size_info` */
-  override volumeSizeInfo(ctx: PluginContext<BtrfsConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
-    return listing.volumeSizeInfo(ctx, request.volume);
+  override volumeSizeInfo(ctx: BtrfsContext, request: VolumeRequest): Promise<VolumeSizeInfo> {
+    return read.volumeSizeInfo(ctx, request);
   }
 
   /** @see Proxmox `volume_resize` */
-  override volumeResize(ctx: PluginContext<BtrfsConfig>, request: VolumeResizeRequest): Promise<void> {
+  override volumeResize(ctx: BtrfsContext, request: VolumeResizeRequest): Promise<void> {
     return volumes.volumeResize(ctx, request);
   }
 
   /** @see Proxmox `volume_snapshot` */
-  override volumeSnapshot(ctx: PluginContext<BtrfsConfig>, request: SnapshotRequest): Promise<void> {
+  override volumeSnapshot(ctx: BtrfsContext, request: SnapshotRequest): Promise<void> {
     return snapshots.volumeSnapshot(ctx, request);
   }
 
   /** @see Proxmox `volume_snapshot_rollback` */
-  override volumeSnapshotRollback(ctx: PluginContext<BtrfsConfig>, request: SnapshotRollbackRequest): Promise<void> {
+  override volumeSnapshotRollback(ctx: BtrfsContext, request: SnapshotRollbackRequest): Promise<void> {
     return snapshots.volumeSnapshotRollback(ctx, request);
   }
 
   /** @see Proxmox `volume_snapshot_delete` */
-  override volumeSnapshotDelete(ctx: PluginContext<BtrfsConfig>, request: SnapshotDeleteRequest): Promise<void> {
+  override volumeSnapshotDelete(ctx: BtrfsContext, request: SnapshotDeleteRequest): Promise<void> {
     return snapshots.volumeSnapshotDelete(ctx, request);
   }
 
   /** @see Proxmox `volume_snapshot_info` */
-  override volumeSnapshotInfo(ctx: PluginContext<BtrfsConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
-    return snapshots.volumeSnapshotInfo(ctx, request.volume);
+  override volumeSnapshotInfo(ctx: BtrfsContext, request: VolumeRequest): Promise<SnapshotInfo[]> {
+    return snapshots.volumeSnapshotInfo(ctx, request);
   }
 
   /** @see Proxmox `rename_volume` */
-  override renameVolume(ctx: PluginContext<BtrfsConfig>, request: RenameVolumeRequest): Promise<string> {
+  override renameVolume(ctx: BtrfsContext, request: RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(ctx, request);
   }
 
   /** @see Proxmox `volume_export` */
-  override volumeExport(ctx: PluginContext<BtrfsConfig>, request: VolumeExportRequest): Promise<void> {
+  override volumeExport(ctx: BtrfsContext, request: VolumeExportRequest): Promise<void> {
     return transfer.volumeExport(ctx, request);
   }
 
   /** @see Proxmox `volume_import` */
-  override volumeImport(ctx: PluginContext<BtrfsConfig>, request: VolumeImportRequest): Promise<string> {
-    return transfer.volumeImport(ctx, request, async () =>
-      this.findFreeDiskname(ctx, { vmid: request.volume.vmid ?? 0, format: 'raw', base: request.volume.isBase }),
-    );
+  override volumeImport(ctx: BtrfsContext, request: VolumeImportRequest): Promise<string> {
+    return transfer.volumeImport(ctx, request);
   }
 }
 

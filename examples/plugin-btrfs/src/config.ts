@@ -1,10 +1,9 @@
 /**
- * The `btrfs` storage options and what the plugin can do.
+ * The `btrfs` storage options.
  *
  * @module
  */
 import { baseStorageConfigSchema, fixedOption } from '@stowage/core/plugin';
-import { type PluginCapabilities } from '@stowage/core';
 import { z } from 'zod';
 
 /**
@@ -27,30 +26,3 @@ export const btrfsConfigSchema = baseStorageConfigSchema.extend({
 
 /** A validated `btrfs` storage config. */
 export type BtrfsConfig = z.infer<typeof btrfsConfigSchema>;
-
-/**
- * What the `btrfs` plugin can do: raw images only; snapshots of a volume and of its snapshots;
- * templates; linked clones of a template or of any snapshot; rollback to any snapshot (each
- * snapshot is an independent subvolume); `raw+size` streams.
- */
-export const btrfsCapabilities: PluginCapabilities = {
-  content: ['images'],
-  defaultContent: ['images'],
-  formats: ['raw'],
-  defaultFormat: 'raw',
-  shared: false,
-  features: {
-    snapshot: { current: ['raw'], snap: ['raw'] },
-    clone: { base: ['raw'], snap: ['raw'] },
-    template: { current: ['raw'] },
-    copy: { base: ['raw'], current: ['raw'], snap: ['raw'] },
-    sparseinit: { base: ['raw'], current: ['raw'] },
-    rename: { current: ['raw'] },
-  },
-  exportFormats: ['raw+size'],
-  importFormats: ['raw+size'],
-  rollbackAnySnapshot: true,
-  cloneFromSnapshot: true,
-  attributes: [],
-  shrink: false,
-};

@@ -8,9 +8,9 @@
  * @module
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { lstat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, fsError } from '@stowage/core/plugin';
+import { errnoOf, fsError, type FileSystem } from '@stowage/core/plugin';
 import { type ParsedVolume, StorageError } from '@stowage/core';
 import { diskFile, subvolPath, vmDir } from './names.js';
 
@@ -86,14 +86,15 @@ export async function checkedDisk(storagePath: string, volume: ParsedVolume, sna
  * Opens a raw file that {@link checkedDisk} found, refusing (rather than following or blocking
  * on) whatever may have replaced it since.
  *
+ * @param fs - the file system to open it through (`ctx.fs`)
  * @param file - the raw file
  * @param flags - `constants.O_RDONLY` or `constants.O_RDWR`
  * @throws {@link StorageError} `CORRUPT` when it is not a regular file; filesystem codes
  */
-export async function openDisk(file: string, flags: number): Promise<FileHandle> {
+export async function openDisk(fs: FileSystem, file: string, flags: number): Promise<FileHandle> {
   let handle: FileHandle;
   try {
-    handle = await open(file, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await fs.open(file, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     if (errnoOf(e) === 'ELOOP') throw new StorageError('CORRUPT', `'${file}' is a symbolic link, not a regular file`, { details: { path: file } });
     throw fsError(e, `cannot open '${file}'`, { path: file });

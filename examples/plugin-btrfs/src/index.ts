@@ -5,5 +5,6 @@
  * @packageDocumentation
  */
 export { BtrfsPlugin } from './btrfs-plugin.js';
-export { btrfsCapabilities, btrfsConfigSchema, type BtrfsConfig } from './config.js';
+export { btrfsCapabilities } from './capabilities.js';
+export { btrfsConfigSchema, type BtrfsConfig } from './config.js';
 export { parseBtrfsVolname } from './names.js';

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { assertSafeVolname, parseDiskName } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 
@@ -105,4 +105,14 @@ export function unfinishedName(name: string, owner: string): string {
 export function parseUnfinishedName(entry: string): { readonly name: string; readonly owner: string } | undefined {
   const m = UNFINISHED_RE.exec(entry);
   return m ? { name: m[1] ?? '', owner: m[2] ?? '' } : undefined;
+}
+
+/**
+ * The path of a temporary subvolume a rollback uses (never listed: its name starts with a dot).
+ *
+ * @param subvol - the volume's subvolume
+ * @param tag - what it is for
+ */
+export function scratchPath(subvol: string, tag: string): string {
+  return join(dirname(subvol), `.${basename(subvol)}.${tag}-${process.pid}`);
 }

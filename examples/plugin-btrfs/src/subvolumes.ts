@@ -1,16 +1,54 @@
 /**
- * Finding subvolumes on disk and asking `btrfs` about them.
+ * Finding subvolumes on disk and asking `btrfs` about them; guests' directories.
  *
  * @module
  */
-import { lstat, readdir, rmdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoOf, fsError, type PluginContext } from '@stowage/core/plugin';
+import { createDirs, errnoOf, fsError, removeCreatedDirs } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
-import type { BtrfsConfig } from './config.js';
+import type { BtrfsContext } from './exec.js';
 import { parseSubvolEntry, parseUnfinishedName, subvolName, vmDir } from './names.js';
 import { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';
+
+/**
+ * Tells whether a path exists (any kind; a symbolic link is not followed).
+ *
+ * @param path - the path
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw fsError(e, `cannot stat '${path}'`, { path });
+  }
+}
+
+/**
+ * Makes a guest's directory and any missing parent, through `ctx.fs` (the core's `createDirs`);
+ * returns the directories this call made, outermost first (none when it existed), to remove on
+ * failure.
+ *
+ * @param ctx - the operation's context
+ * @param vmid - the guest
+ * @throws {@link StorageError} mapped from the filesystem error (nothing is left made then)
+ */
+export function ensureVmDir(ctx: BtrfsContext, vmid: number): Promise<string[]> {
+  return createDirs(vmDir(ctx.config.path, vmid), { ops: ctx.fs });
+}
+
+/**
+ * Removes directories made by {@link ensureVmDir}, innermost first, each only while empty.
+ *
+ * @param ctx - the operation's context
+ * @param made - what {@link ensureVmDir} returned
+ */
+export function removeMadeDirs(ctx: BtrfsContext, made: readonly string[]): Promise<void> {
+  return removeCreatedDirs(made, ctx.fs);
+}
 
 /** btrfs gives the root directory of every subvolume this inode number. */
 const SUBVOLUME_ROOT_INODE = 256n;
@@ -124,7 +162,7 @@ export async function snapshotEntries(storagePath: string, volume: ParsedVolume)
  * @param ctx - the operation's context
  * @param volume - the volume
  */
-export async function listSnapshots(ctx: PluginContext<BtrfsConfig>, volume: ParsedVolume): Promise<Array<SubvolEntry & { readonly info: SubvolumeInfo }>> {
+export async function listSnapshots(ctx: BtrfsContext, volume: ParsedVolume): Promise<Array<SubvolEntry & { readonly info: SubvolumeInfo }>> {
   const entries = await snapshotEntries(ctx.config.path, volume);
   const withInfo = await Promise.all(entries.map(async (e) => ({ ...e, info: await subvolumeInfo(ctx, e.path) })));
   return withInfo.sort((a, b) => a.info.id - b.info.id);
@@ -136,7 +174,7 @@ export async function listSnapshots(ctx: PluginContext<BtrfsConfig>, volume: Par
  * @param ctx - the operation's context
  * @param path - the subvolume
  */
-export function subvolumeInfo(ctx: PluginContext<BtrfsConfig>, path: string): Promise<SubvolumeInfo> {
+export function subvolumeInfo(ctx: BtrfsContext, path: string): Promise<SubvolumeInfo> {
   return ctx.cache.get(`btrfs:show:${path}`, async () => parseSubvolumeShow((await ctx.run(subvolumeShowArgs(path))).stdout));
 }
 
@@ -147,7 +185,7 @@ export function subvolumeInfo(ctx: PluginContext<BtrfsConfig>, path: string): Pr
  * @param ctx - the operation's context
  * @param path - the subvolume
  */
-export async function currentSubvolumeId(ctx: PluginContext<BtrfsConfig>, path: string): Promise<number> {
+export async function currentSubvolumeId(ctx: BtrfsContext, path: string): Promise<number> {
   return parseSubvolumeShow((await ctx.run(subvolumeShowArgs(path))).stdout).id;
 }
 
@@ -159,7 +197,7 @@ export async function currentSubvolumeId(ctx: PluginContext<BtrfsConfig>, path: 
  * @param paths - the subvolumes, snapshots before the volume they belong to
  * @param dir - the guest's directory
  */
-export async function deleteSubvolumes(ctx: PluginContext<BtrfsConfig>, paths: readonly string[], dir: string): Promise<void> {
+export async function deleteSubvolumes(ctx: BtrfsContext, paths: readonly string[], dir: string): Promise<void> {
   if (paths.length > 0) await ctx.run(subvolumeDeleteArgs(paths));
-  await rmdir(dir).catch(() => undefined);
+  await ctx.fs.rmdir(dir).catch(() => undefined);
 }

@@ -47,7 +47,7 @@ describe('what the stowage binary loads', () => {
     expect(run.urls.filter((u) => u.includes('/cluster-etcd/') && !u.endsWith('/address.js'))).toEqual([]);
     expect([...run.packages]).not.toContain('etcd3');
     // nor the code that changes volumes or moves data, in the plugin or the core
-    const changing = ['plugin-dir/dist/transfer.js', 'plugin-dir/dist/nbd-client.js', 'plugin-dir/dist/volumes.js', 'plugin-dir/dist/snapshots.js', 'core/dist/manager/volume-ops.js', 'core/dist/manager/transfer-ops.js'];
+    const changing = ['plugin-dir/dist/ops-transfer.js', 'plugin-dir/dist/nbd-client.js', 'plugin-dir/dist/ops-volume.js', 'plugin-dir/dist/ops-snapshot.js', 'core/dist/manager/volume-ops.js', 'core/dist/manager/transfer-ops.js'];
     expect(run.urls.filter((u) => changing.some((f) => u.endsWith(f)))).toEqual([]);
   });
 

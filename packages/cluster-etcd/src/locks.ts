@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lockSubject, StorageError, type LockHandle, type LockHolder, type LockRequest, type LockService } from '@stowage/core';
 import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue } from 'etcd3';
 import { etcdError, etcdErrorCode } from './errors.js';
@@ -73,8 +74,6 @@ function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
   return value;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The etcd {@link LockService}. One per connection; `connect()` makes it.

@@ -12,7 +12,7 @@ export const API_VERSION = 6;
  * How many versions back a plugin may have been written for and still be accepted, as Proxmox's
  * `APIAGE`: a plugin is accepted when `API_VERSION - API_AGE <= apiVersion <= API_VERSION`.
  */
-export const API_AGE = 2;
+export const API_AGE = 0;
 
 /**
  * Throws unless a plugin's declared API version lies in the accepted window.

@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { OperationCache } from './cache.js';
 import type { ContentType, Feature, StreamFormat, VolumeAttribute, VolumeFormat } from './capabilities.js';
 import type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
+import type { FileSystem } from './file-system.js';
 import type { StorageConfig } from './config/base-schema.js';
 
 /** A sink for a plugin's diagnostic messages. */
@@ -49,6 +50,11 @@ export interface PluginContext<C extends StorageConfig = StorageConfig> {
   readonly run: (argv: readonly string[], options?: RunOptions) => Promise<CommandResult>;
   /** Aborts the operation. */
   readonly signal: AbortSignal | undefined;
+  /**
+   * The file-system calls through which a plugin that works on local files changes its storage:
+   * the runner's (`CommandRunner.fs`), else this machine's. Tests fail them as they fail commands.
+   */
+  readonly fs: FileSystem;
   /** Diagnostic messages. */
   readonly log: Logger;
   /** The name of the node this process runs on. */

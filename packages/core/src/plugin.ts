@@ -17,7 +17,14 @@ export {
   timeoutError,
   type ExitFacts,
 } from './command/failure.js';
-export { classifyCommandError, defineFailureClassifier, type FailureClassifier, type StderrRule } from './command/classify.js';
+export {
+  classifyCommandError,
+  defineFailureClassifier,
+  firstStderrLine,
+  type FailureClassifier,
+  type FailureClassifierOptions,
+  type StderrRule,
+} from './command/classify.js';
 export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js';
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
@@ -48,6 +55,7 @@ export {
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
+export { localFileSystem, type FileSystem } from './file-system.js';
 export { imageContent, imageListEntries } from './guests.js';
 export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';
 export type {
@@ -78,6 +86,7 @@ export type {
   VolumeResizeRequest,
 } from './plugin-types.js';
 export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLengthStream } from './exact-length.js';
+export { runWithExactInput, watchInput, type ExactInputOptions } from './exact-input.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { reportProgress } from './progress.js';
 export { isAllZero, SPARSE_BLOCK, writeSparse } from './sparse.js';

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isStorageError, StorageError } from './errors.js';
+import { localFileSystem, type FileSystem } from './file-system.js';
 import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
@@ -20,6 +21,8 @@ export interface RawFileTransferOptions {
   readonly onProgress?: ProgressCallback | undefined;
   /** Aborts the copy with `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
+  /** Opens the file (pass the plugin's `ctx.fs`). @default this machine's file system */
+  readonly fs?: FileSystem | undefined;
 }
 
 function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | undefined {
@@ -32,20 +35,20 @@ function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | un
  *
  * @param file - the raw image (or any file)
  * @param output - where the stream goes
- * @param options - progress and abort signal
+ * @param options - progress, abort signal, file system
  * @returns the bytes written, header included
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` and other filesystem codes (see {@link fsError}); `ABORTED`
  * @example
  * ```ts
  * override async volumeExport(ctx: PluginContext<MyConfig>, request: VolumeExportRequest): Promise<void> {
- *   await exportRawFile(this.fileOf(ctx, request.volume), request.output, { onProgress: request.onProgress, signal: ctx.signal });
+ *   await exportRawFile(this.fileOf(ctx, request.volume), request.output, { onProgress: request.onProgress, signal: ctx.signal, fs: ctx.fs });
  * }
  * ```
  */
 export async function exportRawFile(file: string, output: Writable, options: RawFileTransferOptions = {}): Promise<number> {
   let handle: FileHandle;
   try {
-    handle = await open(file, 'r');
+    handle = await (options.fs ?? localFileSystem).open(file, 'r');
   } catch (e) {
     throw fsError(e, `cannot open '${file}'`, { path: file });
   }
@@ -74,20 +77,20 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
  * @param input - the stream, after the header
  * @param file - the file to create
  * @param size - the byte count the header announced
- * @param options - progress and abort signal
+ * @param options - progress, abort signal, file system
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the stream ends before `size` bytes
  *   (truncated) or carries more; `ALREADY_EXISTS` when the file exists; `NO_SPACE` and other
  *   filesystem codes; `ABORTED`
  * @example
  * ```ts
  * const size = await readSizeHeader(request.input, ctx.signal);
- * await importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal });
+ * await importRawFile(request.input, file, size, { onProgress: request.onProgress, signal: ctx.signal, fs: ctx.fs });
  * ```
  */
 export async function importRawFile(input: Readable, file: string, size: number, options: RawFileTransferOptions = {}): Promise<void> {
   let handle: FileHandle;
   try {
-    handle = await open(file, 'wx', 0o640);
+    handle = await (options.fs ?? localFileSystem).open(file, 'wx', 0o640);
   } catch (e) {
     throw fsError(e, `cannot create '${file}'`, { path: file });
   }

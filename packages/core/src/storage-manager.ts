@@ -6,21 +6,20 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Feature, StreamFormat, VolumeAttribute } from './capabilities.js';
 import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
-import { StorageError, isStorageError } from './errors.js';
+import { StorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnapshotName } from './manager/input.js';
-import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
-import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
-// What changes storages, volumes and data is imported on first use: a program that only lists
-// and reads does not pay for it when it imports the core.
-import type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+// What changes storages, volumes and data is imported on first use (the methods below): a
+// program that only lists and reads does not pay for it when it imports the core.
 import type { HandoffNode } from './manager/handoff.js';
-import type { InvalidStorage } from './manager/state.js';
+import type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
+import * as read from './manager/read-ops.js';
+import type { SnapshotOption } from './manager/read-ops.js';
+import { ManagerState, type InvalidStorage } from './manager/state.js';
 import type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
 import type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';
 import type {
@@ -30,7 +29,6 @@ import type {
   ListVolumesRequest,
   ParsedVolume,
   PathVolumeId,
-  PluginContext,
   SnapshotInfo,
   StorageStatus,
   TransferOptions,
@@ -40,13 +38,8 @@ import type {
 } from './plugin-types.js';
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
-import { assertValidVmid, formatVolumeId, parseVolumeId } from './volume-id.js';
 
-/** A snapshot option shared by `path`, `activateVolume`, `deactivateVolume` and `volumeHasFeature`. */
-export interface SnapshotOption {
-  /** Act on this snapshot of the volume. */
-  readonly snapshot?: string | undefined;
-}
+export type { SnapshotOption };
 
 /**
  * Manages the volumes of every configured storage through their plugins.
@@ -196,8 +189,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::parse_volname`
    */
   parseVolume(volid: string): { storeId: string; volume: ParsedVolume } {
-    const { storeId, volname } = parseVolumeId(volid);
-    return { storeId, volume: parseWith(this.#live().entry(storeId), volname) };
+    return read.parseVolume(this.#live(), volid);
   }
 
   /**
@@ -257,16 +249,7 @@ export class StorageManager {
    * @see Proxmox `status`, `PVE::Storage::storage_info`
    */
   async status(storeId: string): Promise<StorageStatus> {
-    const entry = this.#live().usable(storeId);
-    return this.#state.read(entry, undefined, async (ctx) => {
-      try {
-        await this.#state.activate(entry, ctx);
-      } catch (e) {
-        this.#state.log.warn(`storage '${storeId}' is not active`, { error: String(e) });
-        return { total: 0, available: 0, used: 0, active: false, details: { error: isStorageError(e) ? e.toJSON() : String(e) } };
-      }
-      return entry.plugin.status(ctx);
-    });
+    return read.status(this.#state, this.#live().usable(storeId));
   }
 
   // ---- listing ----------------------------------------------------------------------------
@@ -280,24 +263,7 @@ export class StorageManager {
    * @see Proxmox `list_images`, `PVE::Storage::vdisk_list`
    */
   async listImages(storeId: string, filter: { vmid?: number | undefined; volids?: readonly string[] | undefined } = {}): Promise<ImageInfo[]> {
-    const entry = this.#live().usable(storeId);
-    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
-    const volnames = filter.volids?.map((volid) => {
-      const id = parseVolumeId(volid);
-      if (id.storeId !== storeId) {
-        throw new StorageError('INVALID_ARGUMENT', `volume '${volid}' is not on storage '${storeId}'`, { details: { volid, storeId } });
-      }
-      return id.volname;
-    });
-    const vmid = volnames ? undefined : filter.vmid;
-    const images = await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      return entry.plugin.listImages(ctx, { vmid, volnames });
-    });
-    // Filter again, so that a plugin that ignores a filter cannot widen the answer.
-    return images
-      .filter((i) => (volnames ? volnames.includes(i.volname) : vmid === undefined || i.vmid === vmid))
-      .sort((a, b) => compareVolids(a.volid, b.volid));
+    return read.listImages(this.#state, this.#live().usable(storeId), filter);
   }
 
   /**
@@ -319,17 +285,7 @@ export class StorageManager {
    * @see Proxmox `list_volumes`
    */
   async listVolumes(storeId: string, filter: ListVolumesRequest = {}): Promise<VolumeListEntry[]> {
-    const entry = this.#live().usable(storeId);
-    if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
-    if (filter.guests !== undefined) assertGuestTypes(filter.guests);
-    const known = entry.cls.capabilities.content;
-    const bad = filter.content?.find((c) => !known.includes(c));
-    if (bad !== undefined) throw new StorageError('INVALID_ARGUMENT', `storage type '${entry.cls.type}' has no content type '${bad}'`, { details: { content: bad } });
-    const volumes = await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content, guests: filter.guests });
-    });
-    return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
+    return read.listVolumes(this.#state, this.#live().usable(storeId), filter);
   }
 
   // ---- allocation (locked) ----------------------------------------------------------------
@@ -421,12 +377,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot`
    */
   async volumeSnapshot(volid: string, snapshot: string): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }), {
-      volname: volume.volname,
-      operation: 'volumeSnapshot',
-    });
+    await (await import('./manager/snapshot-ops.js')).volumeSnapshot(this.#state, this.#live().resolve(volid), snapshot);
   }
 
   /**
@@ -439,9 +390,7 @@ export class StorageManager {
    * @see Proxmox `volume_rollback_is_possible`
    */
   async volumeRollbackIsPossible(volid: string, snapshot: string): Promise<string[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot }));
+    return (await import('./manager/snapshot-ops.js')).volumeRollbackIsPossible(this.#state, this.#live().resolve(volid), snapshot);
   }
 
   /**
@@ -456,7 +405,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_rollback`, `PVE::Storage::volume_snapshot_rollback`
    */
   async volumeSnapshotRollback(volid: string, snapshot: string, options: { destroyBlockers?: boolean | undefined } = {}): Promise<void> {
-    await (await import('./manager/volume-ops.js')).rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
+    await (await import('./manager/snapshot-ops.js')).rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
   }
 
   /**
@@ -469,12 +418,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_delete`
    */
   async volumeSnapshotDelete(volid: string, snapshot: string, options: { running?: boolean | undefined } = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
-    await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }), {
-      volname: volume.volname,
-      operation: 'volumeSnapshotDelete',
-    });
+    await (await import('./manager/snapshot-ops.js')).volumeSnapshotDelete(this.#state, this.#live().resolve(volid), snapshot, options.running);
   }
 
   /**
@@ -485,8 +429,7 @@ export class StorageManager {
    * @see Proxmox `volume_snapshot_info`
    */
   async volumeSnapshotInfo(volid: string): Promise<SnapshotInfo[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSnapshotInfo(ctx, { volume }));
+    return (await import('./manager/snapshot-ops.js')).volumeSnapshotInfo(this.#state, this.#live().resolve(volid));
   }
 
   // ---- size -------------------------------------------------------------------------------
@@ -513,8 +456,7 @@ export class StorageManager {
    * @see Proxmox `volume_size_info`
    */
   async volumeSizeInfo(volid: string): Promise<VolumeSizeInfo> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeSizeInfo(ctx, { volume }));
+    return read.volumeSizeInfo(this.#state, this.#live().resolve(volid));
   }
 
   // ---- access -----------------------------------------------------------------------------
@@ -536,28 +478,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::path_to_volume_id`
    */
   async pathToVolumeId(path: string): Promise<PathVolumeId | undefined> {
-    const live = this.#live();
-    if (!isAbsolute(path)) {
-      const storeId = path.slice(0, Math.max(0, path.indexOf(':')));
-      if (storeId === '' || !this.storageIds().includes(storeId)) {
-        throw new StorageError('INVALID_ARGUMENT', `'${path}' is neither an absolute path nor a volume id of a configured storage`, { details: { path } });
-      }
-      const { volid, volume } = live.resolve(path);
-      return { volid, vtype: volume.vtype };
-    }
-    const normal = resolvePath(path);
-    for (const storeId of this.storageIds()) {
-      let entry;
-      try {
-        entry = live.usable(storeId);
-      } catch (e) {
-        if (isStorageError(e, 'UNAVAILABLE')) continue;
-        throw e;
-      }
-      const found = await this.#state.read(entry, undefined, (ctx) => entry.plugin.pathToVolname(ctx, { path: normal }));
-      if (found !== undefined) return { volid: formatVolumeId(storeId, found), vtype: parseWith(entry, found).vtype };
-    }
-    return undefined;
+    return read.pathToVolumeId(this.#live(), path);
   }
 
   /**
@@ -569,9 +490,7 @@ export class StorageManager {
    * @see Proxmox `path`, `PVE::Storage::path`
    */
   async path(volid: string, options: SnapshotOption = {}): Promise<VolumePath> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.path(ctx, { volume, snapshot: options.snapshot }));
+    return read.path(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -583,12 +502,7 @@ export class StorageManager {
    * @see Proxmox `activate_volume`, `PVE::Storage::activate_volumes`
    */
   async activateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    await this.#state.read(entry, undefined, async (ctx) => {
-      await this.#state.activate(entry, ctx);
-      await entry.plugin.activateVolume(ctx, { volume, snapshot: options.snapshot });
-    });
+    await read.activateVolume(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -600,9 +514,7 @@ export class StorageManager {
    * @see Proxmox `deactivate_volume`, `PVE::Storage::deactivate_volumes`
    */
   async deactivateVolume(volid: string, options: SnapshotOption = {}): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    await this.#state.read(entry, undefined, (ctx) => entry.plugin.deactivateVolume(ctx, { volume, snapshot: options.snapshot }));
+    await read.deactivateVolume(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -615,10 +527,7 @@ export class StorageManager {
    * @see Proxmox `volume_has_feature`
    */
   async volumeHasFeature(volid: string, feature: Feature, options: SnapshotOption = {}): Promise<boolean> {
-    const r = this.#live().resolve(volid);
-    assertFeature(feature);
-    if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-    return this.#state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeHasFeature(ctx, { volume: r.volume, feature, snapshot: options.snapshot }));
+    return read.volumeHasFeature(this.#state, this.#live().resolve(volid), feature, options);
   }
 
   // ---- attributes -------------------------------------------------------------------------
@@ -632,9 +541,7 @@ export class StorageManager {
    * @see Proxmox `get_volume_attribute`
    */
   async getVolumeAttribute(volid: string, attribute: VolumeAttribute): Promise<AttributeValue> {
-    const { entry, volume } = this.#live().resolve(volid);
-    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.getVolumeAttribute(ctx, { volume, attribute }));
+    return (await import('./manager/attribute-ops.js')).getVolumeAttribute(this.#state, this.#live().resolve(volid), attribute);
   }
 
   /**
@@ -647,10 +554,7 @@ export class StorageManager {
    * @see Proxmox `update_volume_attribute`
    */
   async updateVolumeAttribute(volid: string, attribute: VolumeAttribute, value: AttributeValue): Promise<void> {
-    const { entry, volume } = this.#live().resolve(volid);
-    this.#requireAttribute(entry.cls.capabilities.attributes, attribute, volid);
-    assertAttributeValue(attribute, value);
-    await this.#state.write(entry, undefined, (ctx) => entry.plugin.updateVolumeAttribute(ctx, { volume, attribute, value }));
+    await (await import('./manager/attribute-ops.js')).updateVolumeAttribute(this.#state, this.#live().resolve(volid), attribute, value);
   }
 
   // ---- housekeeping -----------------------------------------------------------------------
@@ -668,9 +572,7 @@ export class StorageManager {
    * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `NOT_SUPPORTED` (the plugin makes no temporaries it could collect)
    */
   async collectGarbage(storeId: string, options: { dryRun?: boolean | undefined } = {}): Promise<GarbageReport> {
-    const entry = this.#live().usable(storeId);
-    const run = (ctx: PluginContext): Promise<GarbageReport> => entry.plugin.collectGarbage(ctx, { dryRun: options.dryRun === true });
-    return options.dryRun === true ? this.#state.read(entry, undefined, run) : this.#state.write(entry, undefined, run);
+    return (await import('./manager/garbage.js')).collectGarbage(this.#state, this.#live().usable(storeId), options.dryRun === true);
   }
 
   // ---- export, import, copy ---------------------------------------------------------------
@@ -683,8 +585,7 @@ export class StorageManager {
    * @see Proxmox `volume_export_formats`
    */
   async volumeExportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeExportFormats(ctx, { volume, ...options }));
+    return (await import('./manager/transfer-ops.js')).volumeExportFormats(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -695,8 +596,7 @@ export class StorageManager {
    * @see Proxmox `volume_import_formats`
    */
   async volumeImportFormats(volid: string, options: TransferOptions = {}): Promise<StreamFormat[]> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return this.#state.read(entry, undefined, (ctx) => entry.plugin.volumeImportFormats(ctx, { volume, ...options }));
+    return (await import('./manager/transfer-ops.js')).volumeImportFormats(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -723,8 +623,7 @@ export class StorageManager {
    * @see Proxmox `volume_import`
    */
   async volumeImport(volid: string, options: ImportOptions): Promise<string> {
-    const { entry, volume } = this.#live().resolve(volid);
-    return (await import('./manager/transfer-ops.js')).importVolume(this.#state, entry, { volume }, options);
+    return (await import('./manager/transfer-ops.js')).volumeImport(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -779,8 +678,7 @@ export class StorageManager {
    * @see Proxmox `PVE::Storage::storage_migrate`; OpenNebula's `mv` transfer action
    */
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
-    this.#live();
-    return (await import('./manager/migrate.js')).migrateVolume(this, volid, options);
+    return (await import('./manager/migrate.js')).migrateVolume(this.#open(), volid, options);
   }
 
   /**
@@ -843,6 +741,12 @@ export class StorageManager {
     return this.#state;
   }
 
+  /** This manager, unless it is closed. */
+  #open(): StorageManager {
+    this.#live();
+    return this;
+  }
+
   #configTask<T>(fn: () => Promise<T>): Promise<T> {
     this.#live();
     const run = this.#configChain.then(fn, fn);
@@ -850,15 +754,4 @@ export class StorageManager {
     return run;
   }
 
-  #requireAttribute(attributes: readonly VolumeAttribute[], attribute: VolumeAttribute, volid: string): void {
-    if (!attributes.includes(attribute)) {
-      throw new StorageError('NOT_SUPPORTED', `'${volid}' has no attribute '${String(attribute)}'`, { details: { volid, attribute: String(attribute) } });
-    }
-  }
-}
-
-function compareVolids(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -2,9 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultInjectingRunner } from '@stowage/core/testing';
+import { FaultInjectingRunner, memoryConfigSchema, pluginContext } from '@stowage/core/testing';
 import { isCommandError, StorageError } from '@stowage/core';
-import { LocalRunner } from '@stowage/core/plugin';
+import { fsError, LocalRunner, localFileSystem } from '@stowage/core/plugin';
 
 describe('FaultInjectingRunner', () => {
   let dir: string;
@@ -56,5 +56,28 @@ describe('FaultInjectingRunner', () => {
       error: (argv, i) => new StorageError('BUSY', `${argv[0]} #${i}`),
     });
     await expect(made.run(['true'])).rejects.toMatchObject({ code: 'BUSY', message: 'true #1' });
+  });
+
+  it('with fs, counts the calls of its file system as steps and fails the chosen one with EIO, without making it', async () => {
+    const faulty = new FaultInjectingRunner(new LocalRunner(), { fs: true });
+    const fs = faulty.fs!;
+    faulty.failAt = 2;
+    await fs.mkdir(join(dir, 'a'));
+    const e = await fs.mkdir(join(dir, 'b')).catch((x: unknown) => x);
+    await faulty.run(['touch', join(dir, 'a', 'f')]);
+    expect(e).toMatchObject({ code: 'EIO', syscall: 'mkdir', path: join(dir, 'b'), injected: true });
+    expect(fsError(e, 'cannot create').code).toBe('UNAVAILABLE');
+    expect((await readdir(dir)).filter((n) => n === 'a' || n === 'b')).toEqual(['a']);
+    expect(faulty.commands).toEqual([['fs.mkdir', join(dir, 'a')], ['fs.mkdir', join(dir, 'b')], ['touch', join(dir, 'a', 'f')]]);
+    expect(faulty.injected).toBe(1);
+  });
+
+  it('without fs, leaves the file system of the inner runner alone and counts commands only', async () => {
+    const faulty = new FaultInjectingRunner(new LocalRunner(), { failAt: 1 });
+    expect(faulty.fs).toBeUndefined();
+    const ctx = pluginContext({ config: memoryConfigSchema.parse({ type: 'memory', storage: 'faults' }), runner: faulty });
+    expect(ctx.fs).toBe(localFileSystem);
+    const withFs = new FaultInjectingRunner(new LocalRunner(), { fs: true });
+    expect(pluginContext({ config: memoryConfigSchema.parse({ type: 'memory', storage: 'faults' }), runner: withFs }).fs).toBe(withFs.fs);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OperationCache } from '../src/cache.js';
+import { localFileSystem } from '../src/file-system.js';
 import { imageContent } from '../src/guests.js';
 import type { PluginContext } from '../src/plugin-types.js';
 import type { MemoryConfig } from '../src/testing/memory/config.js';
@@ -27,6 +28,7 @@ describe('the default listVolumes', () => {
       runner,
       run: (argv, options) => runner.run(argv, options),
       signal: undefined,
+      fs: localFileSystem,
       log: silent,
       node: 'test',
       nameReserved: () => undefined,

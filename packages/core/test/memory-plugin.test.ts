@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { OperationCache } from '../src/cache.js';
 import { FaultInjectingRunner } from '../src/command/fault-runner.js';
 import type { CommandRunner } from '../src/command/runner.js';
 import { isStorageError, StorageError, type StorageErrorCode } from '../src/errors.js';
 import type { PluginContext } from '../src/plugin-types.js';
 import type { MemoryConfig } from '../src/testing/memory/config.js';
+import { outcomeOf } from '../src/testing/assert.js';
+import { pluginContext } from '../src/testing/plugin-context.js';
 import { encodeSizeHeader } from '../src/transfer.js';
 import { defineMemoryPlugin, MemoryPlugin, MemoryRunner } from './support/memory-plugin.js';
 
@@ -14,27 +15,11 @@ const MiB = 1024 ** 2;
 const silent = { debug() {}, info() {}, warn() {} };
 
 function context(runner: CommandRunner, storeId = 'mem'): PluginContext<MemoryConfig> {
-  return {
-    storeId,
-    config: { type: 'memory', storage: storeId },
-    cache: new OperationCache(),
-    runner,
-    run: (argv, options) => runner.run(argv, options),
-    signal: undefined,
-    log: silent,
-    node: 'test',
-    nameReserved: () => undefined,
-  };
+  return pluginContext({ config: { type: 'memory', storage: storeId }, runner, log: silent, node: 'test' });
 }
 
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
+function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
+  return outcomeOf(p, 'a memory plugin call');
 }
 
 function setup(plugin = new MemoryPlugin()) {
@@ -181,6 +166,16 @@ describe('memory plugin: multi-step operations leave nothing behind', () => {
     const { plugin, fresh } = setup();
     const input = Readable.from([encodeSizeHeader(MiB), Buffer.alloc(1000, 1)]);
     expect(await code(plugin.volumeImport(fresh(), { volume: plugin.parseVolname('vm-100-disk-0'), format: 'raw+size', input }))).toBe('INVALID_ARGUMENT');
+    expect(await plugin.listImages(fresh(), {})).toEqual([]);
+  });
+
+  it('refuses a stream shorter or longer than its header as every plugin does: INVALID_ARGUMENT with details { size, received }', async () => {
+    const { plugin, fresh } = setup();
+    const importing = (chunks: Buffer[]) => plugin.volumeImport(fresh(), { volume: plugin.parseVolname('vm-100-disk-0'), format: 'raw+size', input: Readable.from(chunks) });
+    const short = await importing([encodeSizeHeader(8192), Buffer.alloc(1000, 1)]).catch((e: unknown) => e);
+    expect(isStorageError(short, 'INVALID_ARGUMENT') && short.details).toEqual({ size: 8192, received: 1000 });
+    const long = await importing([encodeSizeHeader(1000), Buffer.alloc(3000, 1)]).catch((e: unknown) => e);
+    expect(isStorageError(long, 'INVALID_ARGUMENT') && long.details).toEqual({ size: 1000, received: 3000 });
     expect(await plugin.listImages(fresh(), {})).toEqual([]);
   });
 

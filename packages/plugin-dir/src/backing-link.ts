@@ -9,7 +9,7 @@
 import { relative, sep } from 'node:path';
 import type { FsOps } from './fs-ops.js';
 import { hasProtocol, isPlainName, qemuRelativeTo } from './qemu-names.js';
-import { parseBackingReference, parseImageFileName } from './volname.js';
+import { parseBackingReference, parseImageFileName } from './names.js';
 
 /** The image a backing file leads to: its owner and file name. */
 export interface BackingTarget {

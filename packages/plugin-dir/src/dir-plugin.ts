@@ -19,7 +19,6 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import {
-  imageListEntries,
   StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
@@ -47,11 +46,9 @@ import {
 } from '@stowage/core/plugin';
 import { dirCapabilities } from './capabilities.js';
 import { dirConfigSchema, type DirConfig } from './config.js';
-import { dirEnv } from './env.js';
-import { listImageInfos } from './list.js';
-import { listContentFiles } from './list-volumes.js';
-import { activateStorage, storageStatus } from './storage.js';
-import { parseDirVolname } from './volname.js';
+import { dirEnv } from './exec.js';
+import { parseDirVolname } from './names.js';
+import * as read from './ops-read.js';
 
 // What changes volumes and moves data (and qemu-img's NBD export) is imported by the methods on
 // first use: a command that only lists loads the listing code alone.
@@ -110,7 +107,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * @see Proxmox `find_free_diskname`
    */
   override async findFreeDiskname(ctx: PluginContext<DirConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    return (await import('./disk-names.js')).freeDiskName(await dirEnv(ctx), request, this.diskNameExtension(request.format));
+    return read.findFreeDiskname(await dirEnv(ctx), request);
   }
 
   /**
@@ -123,14 +120,13 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   }
 
   /**
-   * Lists images by reading directories and image headers natively (see `listImageInfos`).
+   * Lists images by reading directories and image headers natively (see `listImageInfos` in list.ts).
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_VOLUME_ID` when the images directory leads outside the storage
    * @see Proxmox `list_images`
    */
   override async listImages(ctx: PluginContext<DirConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
-    const env = await dirEnv(ctx);
-    return listImageInfos(env, request);
+    return read.listImages(await dirEnv(ctx), request);
   }
 
   /**
@@ -141,141 +137,130 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
    * @see Proxmox `list_volumes`
    */
   override async listVolumes(ctx: PluginContext<DirConfig>, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
-    const env = await dirEnv(ctx);
-    const content = request.content ?? ctx.config.content ?? dirCapabilities.defaultContent;
-    const out: VolumeListEntry[] = [];
-    if (content.includes('images') || content.includes('rootdir')) {
-      out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
-    }
-    for (const type of content) {
-      if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
-    }
-    return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+    return read.listVolumes(await dirEnv(ctx), request);
   }
 
   /**
-   * The volume a path names (see `pathToVolname` in path-to-volname.ts): an image, container
+   * The volume a path names: an image, container
    * subvolume, ISO image, template, backup, snippet or import source of this storage.
    *
    * @see Proxmox `PVE::Storage::path_to_volume_id`
    */
   override async pathToVolname(ctx: PluginContext<DirConfig>, request: PathToVolnameRequest): Promise<string | undefined> {
-    return (await import('./path-to-volname.js')).pathToVolname(await dirEnv(ctx), request.path);
+    return read.pathToVolname(await dirEnv(ctx), request);
   }
 
-  /** Allocates an image (see `allocImage` in volumes.ts). @see Proxmox `alloc_image` */
+  /** Allocates an image (see `allocImage` in ops-volume.ts). @see Proxmox `alloc_image` */
   override async allocImage(ctx: PluginContext<DirConfig>, request: AllocImageRequest): Promise<string> {
-    return (await import('./volumes.js')).allocImage(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).allocImage(await dirEnv(ctx), request);
   }
 
-  /** Frees a volume (see `freeImage` in volumes.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PROTECTED` @see Proxmox `free_image` */
+  /** Frees a volume (see `freeImage` in ops-volume.ts). @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PROTECTED` @see Proxmox `free_image` */
   override async freeImage(ctx: PluginContext<DirConfig>, request: FreeImageRequest): Promise<void> {
-    return (await import('./volumes.js')).freeImage(await dirEnv(ctx), request.volume);
+    return (await import('./ops-volume.js')).freeImage(await dirEnv(ctx), request);
   }
 
   /** Capacity from `statfs`. @see Proxmox `status` */
-  override async status(ctx: PluginContext<DirConfig>): Promise<StorageStatus> {
-    return storageStatus(ctx);
+  override status(ctx: PluginContext<DirConfig>): Promise<StorageStatus> {
+    return read.status(ctx);
   }
 
   /** The file path of a volume, confined to the storage. @see Proxmox `path` */
   override async path(ctx: PluginContext<DirConfig>, request: PathRequest): Promise<VolumePath> {
-    return (await import('./volume-ops.js')).volumePathInfo(await dirEnv(ctx), request);
+    return read.path(await dirEnv(ctx), request);
   }
 
   /** Creates the base path and content directories, checks the mount point. @see Proxmox `activate_storage` */
-  override async activateStorage(ctx: PluginContext<DirConfig>): Promise<void> {
-    return activateStorage(ctx);
+  override activateStorage(ctx: PluginContext<DirConfig>): Promise<void> {
+    return read.activateStorage(ctx);
   }
 
   /** Checks a volume exists and, for an image, that it is safe to use. @see Proxmox `activate_volume` */
   override async activateVolume(ctx: PluginContext<DirConfig>, request: ActivateVolumeRequest): Promise<void> {
-    return (await import('./volume-ops.js')).activateVolume(await dirEnv(ctx), request);
+    return read.activateVolume(await dirEnv(ctx), request);
   }
 
   /** Turns an image into a read-only, immutable base. @see Proxmox `create_base` */
   override async createBase(ctx: PluginContext<DirConfig>, request: CreateBaseRequest): Promise<string> {
-    return (await import('./volumes.js')).createBase(await dirEnv(ctx), request.volume);
+    return (await import('./ops-volume.js')).createBase(await dirEnv(ctx), request);
   }
 
   /** Makes a qcow2 linked clone of a base. @see Proxmox `clone_image` */
   override async cloneImage(ctx: PluginContext<DirConfig>, request: CloneImageRequest): Promise<string> {
-    return (await import('./volumes.js')).cloneImage(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).cloneImage(await dirEnv(ctx), request);
   }
 
   /** Size, format, usage, parent and ctime, read natively. @see Proxmox `volume_size_info` */
   override async volumeSizeInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
-    return (await import('./volume-ops.js')).volumeSizeInfo(await dirEnv(ctx), request.volume);
+    return read.volumeSizeInfo(await dirEnv(ctx), request);
   }
 
   /** Grows a raw or qcow2 image. @throws {@link @stowage/core!index.StorageError | StorageError} `CANNOT_SHRINK` @see Proxmox `volume_resize` */
   override async volumeResize(ctx: PluginContext<DirConfig>, request: VolumeResizeRequest): Promise<void> {
-    return (await import('./volume-ops.js')).volumeResize(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).volumeResize(await dirEnv(ctx), request);
   }
 
   /** Takes a qcow2 internal snapshot. @see Proxmox `volume_snapshot` */
   override async volumeSnapshot(ctx: PluginContext<DirConfig>, request: SnapshotRequest): Promise<void> {
-    return (await import('./snapshots.js')).snapshotCreate(await dirEnv(ctx), request);
+    return (await import('./ops-snapshot.js')).volumeSnapshot(await dirEnv(ctx), request);
   }
 
   /** Rolls back to any snapshot (newer ones are kept). @see Proxmox `volume_snapshot_rollback` */
   override async volumeSnapshotRollback(ctx: PluginContext<DirConfig>, request: SnapshotRollbackRequest): Promise<void> {
-    return (await import('./snapshots.js')).snapshotRollback(await dirEnv(ctx), request);
+    return (await import('./ops-snapshot.js')).volumeSnapshotRollback(await dirEnv(ctx), request);
   }
 
   /** Deletes a snapshot. @see Proxmox `volume_snapshot_delete` */
   override async volumeSnapshotDelete(ctx: PluginContext<DirConfig>, request: SnapshotDeleteRequest): Promise<void> {
-    return (await import('./snapshots.js')).snapshotDelete(await dirEnv(ctx), request);
+    return (await import('./ops-snapshot.js')).volumeSnapshotDelete(await dirEnv(ctx), request);
   }
 
   /** The snapshots of a qcow2 image, oldest first, with creation times. @see Proxmox `volume_snapshot_info` */
   override async volumeSnapshotInfo(ctx: PluginContext<DirConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
-    return (await import('./snapshots.js')).snapshotInfo(await dirEnv(ctx), request.volume);
+    return (await import('./ops-snapshot.js')).volumeSnapshotInfo(await dirEnv(ctx), request);
   }
 
   /** Moves an image to another guest. @see Proxmox `rename_volume` */
   override async renameVolume(ctx: PluginContext<DirConfig>, request: RenameVolumeRequest): Promise<string> {
-    return (await import('./volume-ops.js')).renameVolume(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).renameVolume(await dirEnv(ctx), request);
   }
 
   /** `raw+size`, or with snapshots the image's own `qcow2+size`/`vmdk+size`. @see Proxmox `volume_export_formats` */
-  override async volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
-    void ctx;
-    return (await import('./transfer.js')).exportFormats(request);
+  override volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    return (await import('./ops-transfer.js')).volumeExportFormats(ctx, request);
   }
 
   /** As the export formats; `raw+size` also fills qcow2/vmdk images. @see Proxmox `volume_import_formats` */
-  override async volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
-    void ctx;
-    return (await import('./transfer.js')).importFormats(request);
+  override volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    return (await import('./ops-transfer.js')).volumeImportFormats(ctx, request);
   }
 
   /** Writes an image to a stream. @see Proxmox `volume_export` */
   override async volumeExport(ctx: PluginContext<DirConfig>, request: VolumeExportRequest): Promise<void> {
-    return (await import('./transfer.js')).exportImage(await dirEnv(ctx), request);
+    return (await import('./ops-transfer.js')).volumeExport(await dirEnv(ctx), request);
   }
 
   /** Reads an image from a stream into a new volume. @see Proxmox `volume_import` */
   override async volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
-    return (await import('./transfer.js')).importImage(await dirEnv(ctx), request, (vmid, format) => this.findFreeDiskname(ctx, { vmid, format }));
+    return (await import('./ops-transfer.js')).volumeImport(await dirEnv(ctx), request);
   }
 
   /** Reads `notes` or `protected`. @see Proxmox `get_volume_attribute` */
   override async getVolumeAttribute(ctx: PluginContext<DirConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
-    return (await import('./attributes.js')).getAttribute(await dirEnv(ctx), request);
+    return read.getVolumeAttribute(await dirEnv(ctx), request);
   }
 
   /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
   override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
-    return (await import('./attributes.js')).updateAttribute(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).updateVolumeAttribute(await dirEnv(ctx), request);
   }
 
   /**
-   * Removes the temporaries of operations whose process died (see `collectGarbage` in gc.ts):
+   * Removes the temporaries of operations whose process died (see `collectGarbage` in ops-volume.ts):
    * `.stowage-<purpose>~<final>~<owner>~<nonce>` files whose owner is dead; those of live
    * processes and of other nodes are kept and reported.
    */
   override async collectGarbage(ctx: PluginContext<DirConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    return (await import('./gc.js')).collectGarbage(await dirEnv(ctx), request);
+    return (await import('./ops-volume.js')).collectGarbage(await dirEnv(ctx), request);
   }
 }

@@ -1,16 +1,17 @@
 /**
  * The metadata calls of the hot paths (path checks, guest directories, image headers) behind one
  * interface, in two flavours: through the libuv thread pool, or as synchronous system calls
- * wrapped in settled promises. On a local directory each such call takes microseconds, and the
+ * wrapped in settled promises. In an operation, its calls that change the storage (making and
+ * removing directories) go through the context's `ctx.fs` instead (see `dirFsOps` in exec.ts). On a local directory each such call takes microseconds, and the
  * thread-pool round trip costs several times that; on a network filesystem a call may hang, and
  * must not stall the event loop.
  *
  * @module
  */
 import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { createDirs } from '@stowage/core/plugin';
-import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './probe.js';
+import { HEAD_BYTES, probeImage, probeImageSync, type ImageProbe, type ProbeFormat } from './formats/probe.js';
 
 /** The filesystem calls the plugin's hot paths make. */
 export interface FsOps {
@@ -24,6 +25,8 @@ export interface FsOps {
   realpath(path: string): Promise<string>;
   /** `mkdir -p` that stops at the first error (the core's `createDirs`); resolves to the directories it made, outermost first. */
   mkdirs(path: string, mode: number): Promise<string[]>;
+  /** `rmdir(2)`: removes an empty directory. */
+  rmdir(path: string): Promise<void>;
   /** Directory entries with their types. */
   readdir(path: string): Promise<Dirent[]>;
   /** Reads an image header ({@link probeImage}); never blocks on a non-regular file. */
@@ -45,6 +48,7 @@ export const asyncFs: FsOps = {
   stat: (p) => stat(p),
   realpath: (p) => realpath(p),
   mkdirs: (p, mode) => createDirs(p, { mode }),
+  rmdir: (p) => rmdir(p),
   readdir: (p) => readdir(p, { withFileTypes: true }),
   probe: (p, format, scratch) => probeImage(p, format, scratch),
 };
@@ -64,6 +68,7 @@ export const syncFs: FsOps = {
         rmdir: (d) => settle(() => rmdirSync(d)),
       },
     }),
+  rmdir: (p) => settle(() => rmdirSync(p)),
   readdir: (p) => settle(() => readdirSync(p, { withFileTypes: true })),
   probe: (p, format, scratch) => settle(() => probeImageSync(p, format, scratch ?? Buffer.allocUnsafe(HEAD_BYTES))),
 };

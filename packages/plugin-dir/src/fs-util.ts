@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { lstat, rmdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { errnoOf, fsError, removeCreatedDirs } from '@stowage/core/plugin';
-import { asyncFs, type FsOps } from './fs-ops.js';
+import type { FsOps } from './fs-ops.js';
 
 /** Directories made by {@link makeDirs}, to remove again if the operation fails. */
 export interface MadeDirs {
@@ -25,7 +25,7 @@ export interface MadeDirs {
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
  *   (nothing is left made then)
  */
-export async function makeDirs(dir: string, fs: FsOps = asyncFs): Promise<MadeDirs> {
+export async function makeDirs(dir: string, fs: Pick<FsOps, 'mkdirs'>): Promise<MadeDirs> {
   try {
     return { created: await fs.mkdirs(dir, 0o755) };
   } catch (e) {
@@ -53,7 +53,7 @@ export async function inMadeDir<T>(dir: string, fs: FsOps, fn: (fresh: boolean) 
   const created: string[] = [];
   for (let attempt = 1; ; attempt++) {
     const made = await makeDirs(dir, fs).catch(async (e: unknown) => {
-      await removeCreatedDirs(created);
+      await removeCreatedDirs(created, fs);
       throw e;
     });
     created.push(...made.created);
@@ -62,7 +62,7 @@ export async function inMadeDir<T>(dir: string, fs: FsOps, fn: (fresh: boolean) 
     } catch (e) {
       const errno = errnoOf(e) ?? errnoOf(e instanceof Error ? e.cause : undefined);
       if (attempt < DIR_ATTEMPTS && errno === 'ENOENT') continue;
-      await removeCreatedDirs(created);
+      await removeCreatedDirs(created, fs);
       throw e;
     }
   }
@@ -73,19 +73,21 @@ export async function inMadeDir<T>(dir: string, fs: FsOps, fn: (fresh: boolean) 
  * Never throws: cleanup must not hide the error that caused it.
  *
  * @param made - what {@link makeDirs} returned
+ * @param fs - the filesystem calls to use
  */
-export async function removeMadeDirs(made: MadeDirs | undefined): Promise<void> {
-  if (made) await removeCreatedDirs(made.created);
+export async function removeMadeDirs(made: MadeDirs | undefined, fs: Pick<FsOps, 'rmdir'>): Promise<void> {
+  if (made) await removeCreatedDirs(made.created, fs);
 }
 
 /**
  * Removes a directory if it is empty; any error is ignored.
  *
  * @param dir - the directory
+ * @param fs - the filesystem calls to use
  */
-export async function removeDirIfEmpty(dir: string): Promise<void> {
+export async function removeDirIfEmpty(dir: string, fs: Pick<FsOps, 'rmdir'>): Promise<void> {
   try {
-    await rmdir(dir);
+    await fs.rmdir(dir);
   } catch {
     // not empty, gone, or not ours to remove
   }

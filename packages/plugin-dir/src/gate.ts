@@ -21,9 +21,9 @@
  */
 import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { errnoOf, fsError } from '@stowage/core/plugin';
-import { assertImage, type DirEnv } from './env.js';
+import { assertImage, type DirEnv } from './exec.js';
 import { confine, isWithin } from './paths.js';
-import type { ImageProbe, ProbeFormat } from './probe.js';
+import type { ImageProbe, ProbeFormat } from './formats/probe.js';
 import { hasProtocol, isPlainName, qemuRelativeTo } from './qemu-names.js';
 
 declare const admitted: unique symbol;

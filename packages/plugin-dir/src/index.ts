@@ -16,4 +16,4 @@ export {
   type Preallocation,
   type PreallocationValues,
 } from './config.js';
-export { formatImageVolname, parseDirVolname } from './volname.js';
+export { formatImageVolname, parseDirVolname } from './names.js';

@@ -11,9 +11,9 @@ import { errnoOf, fsError, type ListImagesRequest } from '@stowage/core/plugin';
 import { mapLimit } from './fs-util.js';
 import { confine, type DirLayout } from './paths.js';
 import type { FsOps } from './fs-ops.js';
-import { HEAD_BYTES, probeImageSync, type ImageProbe } from './probe.js';
+import { HEAD_BYTES, probeImageSync, type ImageProbe } from './formats/probe.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
-import { formatImageVolname, parseDirVolname, parseImageFileName } from './volname.js';
+import { formatImageVolname, parseDirVolname, parseImageFileName } from './names.js';
 
 /** How many files are inspected at once. */
 export const LIST_CONCURRENCY = 64;

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { currentOwner, encodeSizeHeader, ownerState, reportProgress, SIZE_HEADER_BYTES, writeAll } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { qemuNbdArgs } from './commands.js';
-import { runTool, type DirEnv } from './env.js';
+import { runTool, type DirEnv } from './exec.js';
 import type { AdmittedPath } from './gate.js';
 import { NbdClient } from './nbd-client.js';
 import type { ReadPiece } from './nbd-protocol.js';

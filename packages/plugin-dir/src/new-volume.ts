@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, join } from 'node:path';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { inMadeDir, removeDirIfEmpty, removeMadeDirs, type MadeDirs } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';
@@ -43,7 +43,7 @@ export async function reserveVolume(env: DirEnv, vmid: number, name: string, vol
     // directories made just now: check again that nothing swapped a symlink in on the way
     if (fresh) await confine(env.rootReal, path, volname, env.fs);
     await assertNameFree(env, dir, name, volname);
-    return makeTemp(path, 'new', ownerToken(env.ctx.node));
+    return makeTemp(env.ctx.fs, path, 'new', ownerToken(env.ctx.node));
   });
   env.ctx.nameReserved();
   return { volname, path, temp, made };
@@ -58,7 +58,7 @@ export async function reserveVolume(env: DirEnv, vmid: number, name: string, vol
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`, `NOT_FOUND` (the temporary vanished), `ALREADY_EXISTS`
  */
 export async function publishVolume(env: DirEnv, volume: NewVolume): Promise<void> {
-  await publishTemp(volume.temp, volume.path, volume.volname, { signal: env.ctx.signal, log: env.log });
+  await publishTemp(env.ctx.fs, volume.temp, volume.path, volume.volname, { signal: env.ctx.signal, log: env.log });
 }
 
 /**
@@ -69,7 +69,7 @@ export async function publishVolume(env: DirEnv, volume: NewVolume): Promise<voi
  * @param volume - what {@link reserveVolume} returned
  */
 export async function undoNewVolume(env: DirEnv, volume: NewVolume): Promise<void> {
-  await removeOwnTemp(volume.temp, env.log);
-  await removeMadeDirs(volume.made);
-  await removeDirIfEmpty(dirname(volume.path));
+  await removeOwnTemp(env.ctx.fs, volume.temp, env.log);
+  await removeMadeDirs(volume.made, env.fs);
+  await removeDirIfEmpty(dirname(volume.path), env.fs);
 }

@@ -1,13 +1,13 @@
 /**
  * Which names of a directory are taken: by an entry of any kind, or reserved by a temporary
- * whose owner may still run. One directory read serves the free-name search (disk-names.ts) and
- * the checks of allocation, clone, import, template and free.
+ * whose owner may still run. One directory read serves the free-name search (`findFreeDiskname`
+ * in ops-read.ts) and the checks of allocation, clone, import, template and free.
  *
  * @module
  */
 import { errnoOf, fsError, ownerState } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
-import type { DirEnv } from './env.js';
+import type { DirEnv } from './exec.js';
 import { namesInUse } from './temp-name.js';
 
 /**

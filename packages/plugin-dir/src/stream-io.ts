@@ -6,10 +6,10 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { countingStream, exactLength, fsError, reportProgress, writeSparse as writeSparseAt } from '@stowage/core/plugin';
+import { countingStream, exactLength, fsError, reportProgress, writeSparse as writeSparseAt, type FileSystem } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
 
 /** Options of {@link writeSparse}. */
@@ -30,6 +30,7 @@ export interface WriteSparseOptions {
  * Writes a stream into an existing file from offset 0, skipping chunks that are all zero (they
  * stay holes), then sets the file's length to the bytes read.
  *
+ * @param fs - the file system to open it through (`ctx.fs`)
  * @param path - the file (truncated to the stream's length at the end)
  * @param input - the bytes
  * @param options - exact length expected, progress, abort signal
@@ -37,12 +38,12 @@ export interface WriteSparseOptions {
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when `expected` is given and the stream ends
  *   early (truncated) or carries more; `ABORTED`; filesystem errors mapped (`NO_SPACE`, ...)
  */
-export async function writeSparse(path: string, input: Readable, options: WriteSparseOptions = {}): Promise<number> {
+export async function writeSparse(fs: FileSystem, path: string, input: Readable, options: WriteSparseOptions = {}): Promise<number> {
   const { expected, signal, onProgress } = options;
   const base = options.offsetForProgress ?? 0;
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r+');
+    fh = await fs.open(path, 'r+');
   } catch (e) {
     throw fsError(e, `cannot open '${path}'`, { path });
   }

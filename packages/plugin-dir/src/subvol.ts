@@ -7,16 +7,15 @@
  * @module
  */
 import type { Stats } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { errnoOf, fsError, type AllocImageRequest } from '@stowage/core/plugin';
-import { runTool, type DirEnv } from './env.js';
+import { runTool, type DirEnv } from './exec.js';
 import { inMadeDir, removeDirIfEmpty } from './fs-util.js';
 import { confine } from './paths.js';
 import { assertNameFree } from './reserve.js';
-import { formatImageVolname } from './volname.js';
+import { formatImageVolname } from './names.js';
 
 /**
  * Makes a container subvolume: a new directory, mode 0755, under the storage lock (`mkdir` is
@@ -46,7 +45,7 @@ export async function allocSubvol(env: DirEnv, request: AllocImageRequest): Prom
   await confine(env.rootReal, dir, volname, env.fs);
   await inMadeDir(dir, env.fs, async () => {
     await assertNameFree(env, dir, name, volname);
-    await mkdir(join(dir, name), { mode: 0o755 }).catch((e: unknown) => {
+    await env.ctx.fs.mkdir(join(dir, name), 0o755).catch((e: unknown) => {
       throw fsError(e, `cannot create '${volname}'`, { volname });
     });
   });
@@ -73,7 +72,7 @@ export async function freeSubvol(env: DirEnv, volume: ParsedVolume, path: string
   }
   const hidden = join(dirname(path), `.${volume.name}.freeing-${randomBytes(3).toString('hex')}`);
   try {
-    await rename(path, hidden);
+    await env.ctx.fs.rename(path, hidden);
   } catch (e) {
     throw fsError(e, `cannot remove '${volume.volname}'`, { volname: volume.volname });
   }
@@ -85,7 +84,7 @@ export async function freeSubvol(env: DirEnv, volume: ParsedVolume, path: string
       details: { volname: volume.volname, leftover: hidden },
     });
   }
-  await removeDirIfEmpty(dirname(path));
+  await removeDirIfEmpty(dirname(path), env.fs);
 }
 
 /**

@@ -6,9 +6,9 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, rename, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { currentOwner, errnoOf, formatOwner, fsError } from '@stowage/core/plugin';
+import { currentOwner, errnoOf, formatOwner, fsError, localFileSystem, type FileSystem } from '@stowage/core/plugin';
 import { StorageError, type Logger } from '@stowage/core';
 import { exists } from './fs-util.js';
 import { formatTempName, type TempPurpose } from './temp-name.js';
@@ -36,16 +36,17 @@ export function ownerToken(node: string): string {
  * Makes an empty temporary next to `final` (mode 0640, `O_EXCL`), named for its purpose, its
  * final name and this process.
  *
+ * @param fs - the file system to make it through (`ctx.fs`)
  * @param final - the path of the file the temporary becomes or belongs to
  * @param purpose - `new`, `conv` or `attr`
  * @param owner - the owner token ({@link ownerToken})
  * @returns the temporary and its identity
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error (`NO_SPACE`, `PERMISSION_DENIED`, ...)
  */
-export async function makeTemp(final: string, purpose: TempPurpose, owner: string): Promise<OwnTemp> {
+export async function makeTemp(fs: FileSystem, final: string, purpose: TempPurpose, owner: string): Promise<OwnTemp> {
   const path = join(dirname(final), formatTempName({ purpose, final: basename(final), owner, nonce: randomBytes(3).toString('hex') }));
   try {
-    const fh = await open(path, 'wx', 0o640);
+    const fh = await fs.open(path, 'wx', 0o640);
     try {
       const st = await fh.stat();
       return { path, dev: st.dev, ino: st.ino };
@@ -77,10 +78,11 @@ export async function isOwnTemp(temp: OwnTemp): Promise<boolean> {
  * file (device and inode); anything else found there is left alone and reported. Never throws:
  * clean-up must not hide the error that caused it.
  *
+ * @param fs - the file system to remove it through (`ctx.fs`)
  * @param temp - the temporary
  * @param log - where a mismatch is reported
  */
-export async function removeOwnTemp(temp: OwnTemp, log?: Logger): Promise<void> {
+export async function removeOwnTemp(fs: FileSystem, temp: OwnTemp, log?: Logger): Promise<void> {
   let st;
   try {
     st = await lstat(temp.path);
@@ -92,7 +94,7 @@ export async function removeOwnTemp(temp: OwnTemp, log?: Logger): Promise<void> 
     return;
   }
   try {
-    await unlink(temp.path);
+    await fs.unlink(temp.path);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') log?.warn(`could not remove '${temp.path}': ${(e as Error).message}`, { path: temp.path });
   }
@@ -110,13 +112,17 @@ export interface LinkOps {
   exists(path: string): Promise<boolean>;
 }
 
-/** The real calls. */
-export const linkOps: LinkOps = {
-  link,
-  rename,
-  unlink,
-  exists,
-};
+/**
+ * The calls of {@link moveNoReplace} through a file system.
+ *
+ * @param fs - the file system (`ctx.fs`)
+ */
+export function linkOpsOf(fs: FileSystem): LinkOps {
+  return { link: (from, to) => fs.link(from, to), rename: (from, to) => fs.rename(from, to), unlink: (path) => fs.unlink(path), exists };
+}
+
+/** The calls of this machine's file system. */
+export const linkOps: LinkOps = linkOpsOf(localFileSystem);
 
 /**
  * `link` errors that mean "this filesystem has no hard links": `EPERM` (vfat and others, as
@@ -181,6 +187,7 @@ function vanished(path: string, what: string, cause: unknown): StorageError {
  * {@link moveNoReplace}. A temporary that keeps a second name (its `unlink` failed) is left to
  * `collectGarbage`; the volume is whole either way.
  *
+ * @param fs - the file system to name it through (`ctx.fs`)
  * @param temp - the temporary
  * @param final - the final path
  * @param volname - the volume name, for errors
@@ -189,6 +196,7 @@ function vanished(path: string, what: string, cause: unknown): StorageError {
  *   or replaced by another process), `ALREADY_EXISTS` (the final name was taken meanwhile)
  */
 export async function publishTemp(
+  fs: FileSystem,
   temp: OwnTemp,
   final: string,
   volname: string,
@@ -196,7 +204,7 @@ export async function publishTemp(
 ): Promise<void> {
   if (options.signal?.aborted) throw new StorageError('ABORTED', `'${volname}' is no longer wanted: not published`, { cause: options.signal.reason, details: { volname } });
   if (!(await isOwnTemp(temp))) throw vanished(temp.path, volname, undefined);
-  if (!(await moveNoReplace(temp.path, final, volname))) {
+  if (!(await moveNoReplace(temp.path, final, volname, linkOpsOf(fs)))) {
     options.log?.warn(`'${temp.path}' keeps a second name of '${volname}'; collectGarbage removes it`, { path: temp.path });
   }
 }
@@ -205,24 +213,25 @@ export async function publishTemp(
  * Writes a small file atomically: an `attr` temporary in the same directory, synced, then
  * `rename`d over the file (replacing it is the point here).
  *
+ * @param fs - the file system to write it through (`ctx.fs`)
  * @param path - the target
  * @param data - the content
  * @param owner - the owner token ({@link ownerToken})
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, owner: string): Promise<void> {
-  const temp = await makeTemp(path, 'attr', owner);
+export async function writeFileAtomic(fs: FileSystem, path: string, data: string | Uint8Array, owner: string): Promise<void> {
+  const temp = await makeTemp(fs, path, 'attr', owner);
   try {
-    const fh = await open(temp.path, 'r+');
+    const fh = await fs.open(temp.path, 'r+');
     try {
       await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(temp.path, path);
+    await fs.rename(temp.path, path);
   } catch (e) {
-    await removeOwnTemp(temp);
+    await removeOwnTemp(fs, temp);
     throw fsError(e, `cannot write '${path}'`, { path });
   }
 }

@@ -136,3 +136,34 @@ describe('a failure at any step leaves no file and no empty directory', () => {
     expect(await tree(root)).toEqual(before);
   });
 });
+
+describe('a failure at any step, a file-system call included, leaves the storage as it was', () => {
+  it('renameVolume of an image with notes: its attribute files move with it, or nothing moves', async () => {
+    const faulty = new FaultInjectingRunner(new LocalRunner(), { fs: true });
+    const c = dirContext({ path: root }, faulty);
+    const volname = await plugin.allocImage(c, { vmid: 100, format: 'qcow2', name: 'vm-100-disk-0.qcow2', size: MiB });
+    await plugin.updateVolumeAttribute(c, { volume: vol(volname), attribute: 'notes', value: 'kept with the image' });
+    const before = await tree(root);
+    const rename = () => plugin.renameVolume(c, { volume: vol(volname), targetVmid: 101, targetName: 'vm-101-disk-0.qcow2' });
+    faulty.failAt = 0;
+    faulty.reset();
+    const renamed = await rename();
+    const steps = faulty.count;
+    expect(steps).toBeGreaterThan(0);
+    await plugin.renameVolume(c, { volume: vol(renamed), targetVmid: 100, targetName: 'vm-100-disk-0.qcow2' });
+    expect(await tree(root)).toEqual(before);
+    for (let k = 1; k <= steps; k++) {
+      faulty.reset();
+      faulty.failAt = k;
+      const outcome = await rename().then(
+        (v) => ({ renamed: v }),
+        (e: unknown) => ({ error: e }),
+      );
+      faulty.failAt = 0;
+      // a failed step the plugin may tolerate (removing the emptied guest directory): the rename is done
+      if ('renamed' in outcome) await plugin.renameVolume(c, { volume: vol(outcome.renamed), targetVmid: 100, targetName: 'vm-100-disk-0.qcow2' });
+      else expect(isStorageError(outcome.error), `step ${k} of ${steps} fails with a StorageError`).toBe(true);
+      expect(await tree(root), `after failing step ${k} of ${steps}`).toEqual(before);
+    }
+  });
+});

@@ -2,9 +2,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { isStorageError, type Logger, type StorageErrorCode } from '@stowage/core';
+import type { Logger, StorageErrorCode } from '@stowage/core';
 import { LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
-import { pluginContext, RecordingLog } from '@stowage/core/testing';
+import { outcomeOf, pluginContext, RecordingLog } from '@stowage/core/testing';
 import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
 
 const exec = promisify(execFile);
@@ -41,13 +41,7 @@ export async function sh(file: string, args: string[]): Promise<string> {
   return (await exec(file, args, { env: { ...process.env, LC_ALL: 'C' } })).stdout;
 }
 
-/** What a promise settles to: `ok`, or the StorageError code (anything else is rethrown). */
-export async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
+/** What a promise settles to: `ok`, or the StorageError code (anything else fails the test). */
+export function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
+  return outcomeOf(p, 'a dir plugin call');
 }

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeImage } from '../src/probe.js';
-import { parseQcow2Header, type Qcow2Header } from '../src/qcow2-header.js';
+import { probeImage } from '../src/formats/probe.js';
+import { parseQcow2Header, type Qcow2Header } from '../src/formats/qcow2-header.js';
 import { sh } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

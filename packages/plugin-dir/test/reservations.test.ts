@@ -8,7 +8,7 @@ import { encodeSizeHeader } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
 import { outcomeOf, pluginContext } from '@stowage/core/testing';
 import { DirPlugin, dirConfigSchema } from '@stowage/plugin-dir';
-import { dirEnv, type DirEnv } from '../src/env.js';
+import { dirEnv, type DirEnv } from '../src/exec.js';
 import { asyncFs } from '../src/fs-ops.js';
 import { reserveVolume, undoNewVolume } from '../src/new-volume.js';
 import { MemoryLog } from './helpers.js';

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { CommandError, StorageManager } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { toolFailures } from '../src/env.js';
+import { toolFailures } from '../src/errors.js';
 import { code, dirContext, releaseImmutable, sh } from './helpers.js';
 import { stopProcess } from './hostile.js';
 

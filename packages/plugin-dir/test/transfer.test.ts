@@ -4,23 +4,13 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeSizeHeader, type PluginContext } from '@stowage/core/plugin';
-import { isStorageError, type StorageErrorCode, type StreamFormat } from '@stowage/core';
+import type { StreamFormat } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, releaseImmutable, sh } from './helpers.js';
+import { code, dirContext, releaseImmutable, sh } from './helpers.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
-
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
 
 let root: string;
 let ctx: PluginContext<DirConfig>;

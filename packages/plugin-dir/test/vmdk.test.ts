@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeImage } from '../src/probe.js';
-import { parseVmdk, parseVmdkDescriptor, type VmdkInfo } from '../src/vmdk-descriptor.js';
+import { probeImage } from '../src/formats/probe.js';
+import { parseVmdk, parseVmdkDescriptor, type VmdkInfo } from '../src/formats/vmdk-descriptor.js';
 import { sh } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

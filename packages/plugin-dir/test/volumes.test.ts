@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaultInjectingRunner } from '@stowage/core/testing';
-import { isStorageError, type StorageErrorCode } from '@stowage/core';
 import { LocalRunner, type PluginContext } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
-import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
+import { code, dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 
 const plugin = new DirPlugin();
 const vol = (v: string) => plugin.parseVolname(v);
 const MiB = 1024 * 1024;
-
-async function code(p: Promise<unknown>): Promise<StorageErrorCode | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (isStorageError(e)) return e.code;
-    throw e;
-  }
-}
 
 async function qemuInfo(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(await sh('qemu-img', ['info', '--output=json', '-U', path])) as Record<string, unknown>;

@@ -6,8 +6,6 @@
  */
 import {
   API_VERSION,
-  StorageError,
-  formatVolumeId,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -17,8 +15,7 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import {
-  findFreeDiskIndex,
-  formatDiskName,
+  StoragePlugin,
   type ActivateVolumeRequest,
   type AllocImageRequest,
   type CloneImageRequest,
@@ -38,28 +35,14 @@ import {
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { StoragePlugin } from '@stowage/core/plugin';
-import { modifyResourceDefinition, resizeVolume } from './client/api.js';
-import { clientFromConfig, connectionKey } from './client/from-config.js';
-import type { LinstorClient } from './client/linstor-client.js';
 import { linstorCapabilities } from './capabilities.js';
 import { linstorConfigSchema, type LinstorConfig } from './config.js';
-import { formatLinstorVolname, parseLinstorVolname, PROP_NAME, PROP_VMID, toKib } from './names.js';
-import { activate, deactivate, devicePath } from './ops/activate.js';
-import { createVolume, freeVolume } from './ops/alloc-free.js';
-import { cloneBase, makeBase } from './ops/base-clone.js';
-import type { LinstorEnv } from './ops/env.js';
-import { snapshotInfo } from './ops/snapshot-info.js';
-import { removeSnapshot, rollbackTo, takeSnapshot } from './ops/snapshots.js';
-import { StatusCache } from './ops/status.js';
-import { exportRaw, exportSnapshotRaw, importVolume } from './ops/transfer.js';
-import { collectUnfinished } from './ops/unfinished.js';
-import { dropSnapshotVolume, openSnapshotVolume, snapshotVolumeName } from './ops/snapshot-volume.js';
-import { assertNameFree, forgetView, loadAll, loadVolumes, requireVolume, type LinstorVolume } from './ops/view.js';
-
-function notSupported(what: string): never {
-  throw new StorageError('NOT_SUPPORTED', `storage type 'linstor' does not support ${what}`, { details: { type: 'linstor', what } });
-}
+import { LinstorSession } from './exec.js';
+import { parseLinstorVolname } from './names.js';
+import * as read from './ops-read.js';
+import * as snapshots from './ops-snapshot.js';
+import * as transfer from './ops-transfer.js';
+import * as volumes from './ops-volume.js';
 
 /**
  * LINSTOR storage. Volumes are resource definitions spawned from the configured resource group
@@ -86,33 +69,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /** The capabilities. */
   static override readonly capabilities = linstorCapabilities;
 
-  #client: { key: string; client: Promise<LinstorClient> } | undefined;
-  readonly #status = new StatusCache();
-
-  async #env(ctx: PluginContext<LinstorConfig>): Promise<LinstorEnv> {
-    const config = linstorConfigSchema.parse(ctx.config) as LinstorConfig;
-    const key = connectionKey(config);
-    if (this.#client?.key !== key) {
-      const old = this.#client;
-      const client = clientFromConfig(config);
-      client.catch(() => undefined);
-      this.#client = { key, client };
-      if (old) void old.client.then((c) => c.close()).catch(() => undefined);
-    }
-    let client: LinstorClient;
-    try {
-      client = await this.#client.client;
-    } catch (e) {
-      this.#client = undefined;
-      throw e;
-    }
-    return { ctx, client, config, node: config.node ?? ctx.node, call: { signal: ctx.signal, log: ctx.log } };
-  }
-
-  #written(env: LinstorEnv): void {
-    forgetView(env);
-    this.#status.clear();
-  }
+  readonly #session = new LinstorSession();
 
   /** @inheritDoc */
   override parseVolname(volname: string): ParsedVolume {
@@ -125,29 +82,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::list_images`
    */
   override async listImages(ctx: PluginContext<LinstorConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
-    const env = await this.#env(ctx);
-    const all = await loadVolumes(env);
-    let vols = all;
-    if (request.volnames) {
-      const want = new Set(request.volnames);
-      vols = vols.filter((v) => want.has(v.volname));
-    } else if (request.vmid !== undefined) vols = vols.filter((v) => v.vmid === request.vmid);
-    return vols.map((v) => this.#imageInfo(ctx, v, all));
-  }
-
-  #imageInfo(ctx: PluginContext<LinstorConfig>, v: LinstorVolume, all: readonly LinstorVolume[]): ImageInfo {
-    const base = v.baseRd ? all.find((o) => o.rd.toLowerCase() === v.baseRd?.toLowerCase()) : undefined;
-    return {
-      volid: formatVolumeId(ctx.storeId, v.volname),
-      volname: v.volname,
-      format: 'raw',
-      size: v.size,
-      used: v.used,
-      vmid: v.vmid,
-      isBase: v.isBase,
-      parent: base ? formatVolumeId(ctx.storeId, base.volname) : undefined,
-      ctime: v.ctime,
-    };
+    return read.listImages(await this.#session.env(ctx), request);
   }
 
   /**
@@ -159,13 +94,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::alloc_image`
    */
   override async allocImage(ctx: PluginContext<LinstorConfig>, request: AllocImageRequest): Promise<string> {
-    if (request.format !== 'raw') throw new StorageError('INVALID_ARGUMENT', `linstor volumes are raw, not ${request.format}`, { details: { format: request.format } });
-    const parsed = parseLinstorVolname(request.name);
-    if (parsed.baseName) throw new StorageError('INVALID_ARGUMENT', `cannot allocate a linked clone name '${request.name}'`, { details: { name: request.name } });
-    const env = await this.#env(ctx);
-    await createVolume(env, { name: parsed.name, vmid: request.vmid, size: request.size });
-    this.#written(env);
-    return parsed.name;
+    return volumes.allocImage(await this.#session.env(ctx), request);
   }
 
   /**
@@ -176,9 +105,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::free_image`
    */
   override async freeImage(ctx: PluginContext<LinstorConfig>, request: FreeImageRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    await freeVolume(env, request.volume);
-    this.#written(env);
+    return volumes.freeImage(await this.#session.env(ctx), request);
   }
 
   /**
@@ -188,7 +115,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::status`
    */
   override async status(ctx: PluginContext<LinstorConfig>): Promise<StorageStatus> {
-    return this.#status.get(await this.#env(ctx));
+    return read.status(await this.#session.env(ctx));
   }
 
   /**
@@ -199,10 +126,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::path`
    */
   override async path(ctx: PluginContext<LinstorConfig>, request: PathRequest): Promise<VolumePath> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    const rd = request.snapshot ? snapshotVolumeName(v.rd, request.snapshot) : v.rd;
-    return { path: devicePath(env, rd), vmid: v.vmid, vtype: 'images' };
+    return read.path(await this.#session.env(ctx), request);
   }
 
   /**
@@ -212,9 +136,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::activate_volume`
    */
   override async activateVolume(ctx: PluginContext<LinstorConfig>, request: ActivateVolumeRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    await activate(env, request.snapshot ? (await openSnapshotVolume(env, v, request.snapshot)).volume : v, request.node);
+    return read.activateVolume(await this.#session.env(ctx), request);
   }
 
   /**
@@ -224,10 +146,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::deactivate_volume`
    */
   override async deactivateVolume(ctx: PluginContext<LinstorConfig>, request: ActivateVolumeRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    if (request.snapshot) await dropSnapshotVolume(env, v.rd, request.snapshot);
-    else await deactivate(env, v, request.node);
+    return read.deactivateVolume(await this.#session.env(ctx), request);
   }
 
   /**
@@ -237,10 +156,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `create_base`
    */
   override async createBase(ctx: PluginContext<LinstorConfig>, request: CreateBaseRequest): Promise<string> {
-    const env = await this.#env(ctx);
-    const name = await makeBase(env, await requireVolume(env, request.volume));
-    this.#written(env);
-    return name;
+    return volumes.createBase(await this.#session.env(ctx), request);
   }
 
   /**
@@ -250,21 +166,12 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `clone_image`
    */
   override async cloneImage(ctx: PluginContext<LinstorConfig>, request: CloneImageRequest): Promise<string> {
-    if (request.snapshot) notSupported('cloning from a snapshot');
-    const own = request.name.split('/').pop() as string;
-    parseLinstorVolname(own);
-    const env = await this.#env(ctx);
-    const volname = await cloneBase(env, await requireVolume(env, request.volume), { name: own, vmid: request.vmid });
-    this.#written(env);
-    return volname;
+    return volumes.cloneImage(await this.#session.env(ctx), request);
   }
 
   /** Size, usage and parent of a volume. @see Proxmox `volume_size_info` */
   override async volumeSizeInfo(ctx: PluginContext<LinstorConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    const all = await loadVolumes(env);
-    return { size: v.size, format: 'raw', used: v.used, parent: this.#imageInfo(ctx, v, all).parent, ctime: v.ctime };
+    return read.volumeSizeInfo(await this.#session.env(ctx), request);
   }
 
   /**
@@ -274,26 +181,12 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::volume_resize`
    */
   override async volumeResize(ctx: PluginContext<LinstorConfig>, request: VolumeResizeRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    if (v.isBase) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is a base volume and read-only`, { details: { volname: v.volname } });
-    const current = v.definition.volume_definitions?.find((d) => (d.volume_number ?? 0) === 0)?.size_kib ?? toKib(v.size);
-    const wanted = toKib(request.size);
-    if (wanted < current) {
-      throw new StorageError('CANNOT_SHRINK', `cannot shrink '${v.volname}' from ${current * 1024} to ${request.size} bytes`, {
-        details: { volname: v.volname, size: current * 1024, requested: request.size },
-      });
-    }
-    if (wanted === current) return;
-    await resizeVolume(env.client, env.call, v.rd, wanted);
-    this.#written(env);
+    return volumes.volumeResize(await this.#session.env(ctx), request);
   }
 
   /** Takes a snapshot (`snap_<name>` in LINSTOR). @see Proxmox `LINSTORPlugin::volume_snapshot` */
   override async volumeSnapshot(ctx: PluginContext<LinstorConfig>, request: SnapshotRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    await takeSnapshot(env, await requireVolume(env, request.volume), request.snapshot);
-    this.#written(env);
+    return snapshots.volumeSnapshot(await this.#session.env(ctx), request);
   }
 
   /**
@@ -303,24 +196,17 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::volume_snapshot_rollback`
    */
   override async volumeSnapshotRollback(ctx: PluginContext<LinstorConfig>, request: SnapshotRollbackRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    if (v.isBase) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is a base volume and read-only`, { details: { volname: v.volname } });
-    await rollbackTo(env, v, request.snapshot, request.destroyBlockers ?? false);
-    this.#written(env);
+    return snapshots.volumeSnapshotRollback(await this.#session.env(ctx), request);
   }
 
   /** Deletes a snapshot. @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` @see Proxmox `LINSTORPlugin::volume_snapshot_delete` */
   override async volumeSnapshotDelete(ctx: PluginContext<LinstorConfig>, request: SnapshotDeleteRequest): Promise<void> {
-    const env = await this.#env(ctx);
-    await removeSnapshot(env, await requireVolume(env, request.volume), request.snapshot);
-    this.#written(env);
+    return snapshots.volumeSnapshotDelete(await this.#session.env(ctx), request);
   }
 
   /** The volume's snapshots, oldest first. @see Proxmox `volume_snapshot_info` */
   override async volumeSnapshotInfo(ctx: PluginContext<LinstorConfig>, request: VolumeRequest): Promise<SnapshotInfo[]> {
-    const env = await this.#env(ctx);
-    return snapshotInfo(env, await requireVolume(env, request.volume));
+    return snapshots.volumeSnapshotInfo(await this.#session.env(ctx), request);
   }
 
   /**
@@ -330,14 +216,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `LINSTORPlugin::rename_volume`
    */
   override async renameVolume(ctx: PluginContext<LinstorConfig>, request: RenameVolumeRequest): Promise<string> {
-    const own = request.targetName.split('/').pop() as string;
-    const target = parseLinstorVolname(own);
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    await assertNameFree(env, target.name);
-    await modifyResourceDefinition(env.client, env.call, v.rd, { override_props: { [PROP_NAME]: target.name, [PROP_VMID]: String(request.targetVmid) } });
-    this.#written(env);
-    return formatLinstorVolname(target.name, v.baseName);
+    return volumes.renameVolume(await this.#session.env(ctx), request);
   }
 
   /**
@@ -347,12 +226,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `volume_export`
    */
   override async volumeExport(ctx: PluginContext<LinstorConfig>, request: VolumeExportRequest): Promise<void> {
-    if (request.format !== 'raw+size') notSupported(`export format ${request.format}`);
-    if (request.baseSnapshot || request.withSnapshots) notSupported('exporting snapshots in the stream');
-    const env = await this.#env(ctx);
-    const v = await requireVolume(env, request.volume);
-    if (request.snapshot) await exportSnapshotRaw(env, v, request.snapshot, request.output, request.onProgress);
-    else await exportRaw(env, v, request.output, request.onProgress);
+    return transfer.volumeExport(await this.#session.env(ctx), request);
   }
 
   /**
@@ -364,15 +238,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `volume_import`
    */
   override async volumeImport(ctx: PluginContext<LinstorConfig>, request: VolumeImportRequest): Promise<string> {
-    if (request.format !== 'raw+size') notSupported(`import format ${request.format}`);
-    if (request.snapshot || request.baseSnapshot || request.withSnapshots) notSupported('importing snapshots');
-    if (request.volume.baseName) throw new StorageError('INVALID_ARGUMENT', `cannot import into a linked clone name '${request.volume.volname}'`);
-    const env = await this.#env(ctx);
-    try {
-      return await importVolume(env, request, () => this.findFreeDiskname(ctx, { vmid: request.volume.vmid as number, base: request.volume.isBase }));
-    } finally {
-      this.#written(env);
-    }
+    return transfer.volumeImport(await this.#session.env(ctx), request);
   }
 
   /**
@@ -381,8 +247,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * @see Proxmox `find_free_diskname`
    */
   override async findFreeDiskname(ctx: PluginContext<LinstorConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    const taken = (await loadAll(await this.#env(ctx))).map((v) => v.name);
-    return formatDiskName({ isBase: request.base, vmid: request.vmid, index: findFreeDiskIndex(request.vmid, taken) });
+    return read.findFreeDiskname(await this.#session.env(ctx), request);
   }
 
   /**
@@ -390,17 +255,11 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
    * process is dead, each checked by its uuid; reports those of live owners and of other nodes.
    */
   override async collectGarbage(ctx: PluginContext<LinstorConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    const env = await this.#env(ctx);
-    const report = await collectUnfinished(env, request.dryRun === true);
-    if (report.removed.length > 0) this.#written(env);
-    return report;
+    return volumes.collectGarbage(await this.#session.env(ctx), request);
   }
 
   /** Closes the connection pool of this storage. @see Proxmox `deactivate_storage` */
-  override async deactivateStorage(ctx: PluginContext<LinstorConfig>): Promise<void> {
-    void ctx;
-    const c = this.#client;
-    this.#client = undefined;
-    if (c) await (await c.client).close();
+  override deactivateStorage(ctx: PluginContext<LinstorConfig>): Promise<void> {
+    return this.#session.close(ctx);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorFromReply, storageCodeOf } from '../src/client/errors.js';
+import { errorFromReply, storageCodeOf } from '../src/errors.js';
 import {
   decodeRetCode,
   encodeRetCode,

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { CommandError, isCommandError, type StorageErrorCode } from '@stowage/core';
+import type { CommandError, StorageErrorCode } from '@stowage/core';
+import { defineFailureClassifier, firstStderrLine, type StderrRule } from '@stowage/core/plugin';
 
 /** What went wrong, as far as the message tells. */
 export type LvmFailure =
@@ -28,18 +29,24 @@ export type LvmFailure =
   /** A requested size is smaller than the current one. */
   | 'shrink';
 
-/** Message patterns, first match wins. Order matters: `busy` before `lv-missing`, `metadata-full` before `pool-full`. */
-const PATTERNS: ReadonlyArray<readonly [LvmFailure, RegExp]> = [
-  ['vg-missing', /Volume group "[^"]*" not found|Cannot process volume group /],
-  ['exists', /already exists in volume group|already exists\b/],
-  ['busy', /Device or resource busy|Logical volume \S+ in use|Can't remove open logical volume|is used by another device|contains a filesystem in use/],
-  ['metadata-full', /metadata[^\n]*(?:reached threshold|full|out of space|exhausted)|Insufficient free space[^\n]*metadata/i],
-  ['pool-full', /free space in thin pool[^\n]*reached threshold|thin pool[^\n]*(?:is full|out of (?:data )?space)|out of data space/i],
-  ['vg-full', /Insufficient free space|insufficient free extents/i],
-  ['shrink', /New size[^\n]*(?:smaller|less) than|not larger than existing size|Cannot reduce/i],
-  ['pool-missing', /thin pool[^\n]*not found|Failed to find thin pool|Pool [^\n]* not found/i],
-  ['lv-missing', /Failed to find logical volume|logical volume [^\n]* not found|One or more specified logical volume\(s\) not found|origin LV [^\n]* not found/i],
+/**
+ * The rules, first match wins. Order matters: `busy` before `lv-missing`, `metadata-full` before
+ * `pool-full`.
+ */
+const RULES: ReadonlyArray<StderrRule<LvmFailure>> = [
+  [/Volume group "[^"]*" not found|Cannot process volume group /, 'NOT_FOUND', 'vg-missing'],
+  [/already exists in volume group|already exists\b/, 'ALREADY_EXISTS', 'exists'],
+  [/Device or resource busy|Logical volume \S+ in use|Can't remove open logical volume|is used by another device|contains a filesystem in use/, 'BUSY', 'busy'],
+  [/metadata[^\n]*(?:reached threshold|full|out of space|exhausted)|Insufficient free space[^\n]*metadata/i, 'NO_SPACE', 'metadata-full'],
+  [/free space in thin pool[^\n]*reached threshold|thin pool[^\n]*(?:is full|out of (?:data )?space)|out of data space/i, 'NO_SPACE', 'pool-full'],
+  [/Insufficient free space|insufficient free extents/i, 'NO_SPACE', 'vg-full'],
+  [/New size[^\n]*(?:smaller|less) than|not larger than existing size|Cannot reduce/i, 'CANNOT_SHRINK', 'shrink'],
+  [/thin pool[^\n]*not found|Failed to find thin pool|Pool [^\n]* not found/i, 'NOT_FOUND', 'pool-missing'],
+  [/Failed to find logical volume|logical volume [^\n]* not found|One or more specified logical volume\(s\) not found|origin LV [^\n]* not found/i, 'NOT_FOUND', 'lv-missing'],
 ];
+
+/** How the LVM tools' failures are read: the rules, and messages made of the tool and its first line of stderr. */
+const lvmFailures = defineFailureClassifier(RULES, { message: (e) => `${e.argv[0] ?? 'lvm'}: ${firstStderrLine(e.stderr, /^WARNING:/)}` });
 
 /**
  * Tells what an LVM tool's standard error says went wrong.
@@ -52,44 +59,24 @@ const PATTERNS: ReadonlyArray<readonly [LvmFailure, RegExp]> = [
  * ```
  */
 export function classifyLvmStderr(stderr: string): LvmFailure | undefined {
-  for (const [kind, re] of PATTERNS) if (re.test(stderr)) return kind;
-  return undefined;
+  return lvmFailures.failureIn(stderr);
 }
 
 /** The stable code of each {@link LvmFailure}. */
-export const LVM_FAILURE_CODES: Readonly<Record<LvmFailure, StorageErrorCode>> = {
-  'vg-missing': 'NOT_FOUND',
-  'lv-missing': 'NOT_FOUND',
-  'pool-missing': 'NOT_FOUND',
-  exists: 'ALREADY_EXISTS',
-  busy: 'BUSY',
-  'pool-full': 'NO_SPACE',
-  'metadata-full': 'NO_SPACE',
-  'vg-full': 'NO_SPACE',
-  shrink: 'CANNOT_SHRINK',
-};
+export const LVM_FAILURE_CODES = Object.fromEntries(RULES.map(([, code, failure]) => [failure, code])) as Readonly<Record<LvmFailure, StorageErrorCode>>;
 
 /**
  * Turns a failed LVM command into a {@link CommandError} with the code its message calls for
- * (`COMMAND_FAILED` when nothing matches), keeping argv, exit code and stderr, the original
- * error as `cause`, and `details.failure` naming the {@link LvmFailure}. Anything that is not a
- * `CommandError` (a timeout, an abort) is returned unchanged.
+ * (see `defineFailureClassifier` in the core): the message names the tool and the line of stderr
+ * that says why, `details.failure` names the {@link LvmFailure}, and `details` gets the extra
+ * facts. Anything that is not a failed command (a timeout, an abort) is returned unchanged.
  *
  * @param error - what the runner threw
  * @param details - extra facts for `details` (volume group, pool, LV, pool usage)
  * @returns the classified error
  */
 export function classifyLvmError(error: unknown, details: Readonly<Record<string, unknown>> = {}): unknown {
-  if (!isCommandError(error)) return error;
-  const failure = classifyLvmStderr(error.stderr);
-  if (failure === undefined) return error;
-  const code = LVM_FAILURE_CODES[failure];
-  const first = firstLine(error.stderr);
-  return new CommandError(
-    `${error.argv[0] ?? 'lvm'}: ${first}`,
-    { argv: error.argv, exitCode: error.exitCode, stderr: error.stderr, stdout: error.stdout, cause: error, details: { failure, ...details } },
-    code,
-  );
+  return lvmFailures.classify(error, details);
 }
 
 /**
@@ -98,15 +85,5 @@ export function classifyLvmError(error: unknown, details: Readonly<Record<string
  * @param error - a caught value
  */
 export function lvmFailureOf(error: unknown): LvmFailure | undefined {
-  if (!isCommandError(error)) return undefined;
-  const f = error.details['failure'];
-  return typeof f === 'string' && f in LVM_FAILURE_CODES ? (f as LvmFailure) : classifyLvmStderr(error.stderr);
-}
-
-function firstLine(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^WARNING:/.test(l));
-  return lines[0] ?? 'failed';
+  return lvmFailures.failureOf(error);
 }

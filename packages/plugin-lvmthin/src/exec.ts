@@ -53,7 +53,7 @@ export async function runLvm(ctx: LvmThinContext, argv: readonly string[], optio
     try {
       return await run(argv, runOptions);
     } catch (e) {
-      const failure = lvmFailureOf(classifyLvmError(e));
+      const failure = lvmFailureOf(e);
       if (failure === 'busy' && attempt < attempts) {
         ctx.log.debug('device busy, waiting for udev before trying again', { argv, attempt });
         await settleUdev(ctx, cleanup);

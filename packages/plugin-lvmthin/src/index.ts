@@ -4,33 +4,6 @@
  * @packageDocumentation
  */
 export { lvmThinCapabilities } from './capabilities.js';
-export {
-  blockdevSizeArgs,
-  ddReadArgs,
-  ddWriteArgs,
-  lvchangeActivateArgs,
-  lvchangeBaseArgs,
-  lvchangeDeactivateArgs,
-  lvchangeDeltagArgs,
-  lvchangeUnbaseArgs,
-  lvcreateSnapshotArgs,
-  lvcreateThinArgs,
-  lvextendArgs,
-  lvremoveArgs,
-  lvremoveByUuidArgs,
-  lvrenameArgs,
-  lvsArgs,
-  LVS_FIELDS,
-  toKiB,
-  udevadmSettleArgs,
-  vgsArgs,
-  VGS_FIELDS,
-  type ThinLvSpec,
-  type ThinSnapshotSpec,
-} from './commands.js';
-export { lvmNameSchema, lvmThinConfigSchema, type LvmThinConfig } from './config.js';
-export { classifyLvmError, classifyLvmStderr, LVM_FAILURE_CODES, lvmFailureOf, type LvmFailure } from './errors.js';
+export { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 export { LvmThinPlugin } from './lvmthin-plugin.js';
-export { incompleteOwner, INCOMPLETE_TAG_PREFIX, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName } from './names.js';
-export { parseBlockdevSize, parseLvsReport, parseVgsReport, type LvRecord, type VgRecord } from './parse.js';
-export { PoolView, usedBytes, type PoolHealth, type PoolUsage, type SnapshotLv } from './pool-view.js';
+export { parseLvmThinVolname } from './names.js';

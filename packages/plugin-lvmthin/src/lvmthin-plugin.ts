@@ -41,7 +41,6 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
-import { collectUnfinished } from './unfinished.js';
 
 /**
  * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
@@ -131,7 +130,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @see Proxmox `find_free_diskname`
    */
   override findFreeDiskname(ctx: PluginContext<LvmThinConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    return volumes.findFreeDiskname(ctx, request);
+    return read.findFreeDiskname(ctx, request);
   }
 
   /**
@@ -145,7 +144,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `BUSY`
    */
   override collectGarbage(ctx: PluginContext<LvmThinConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    return collectUnfinished(ctx, request.dryRun === true);
+    return volumes.collectGarbage(ctx, request);
   }
 
   /**
@@ -180,8 +179,8 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @returns the path
    * @see Proxmox `path`, `filesystem_path`
    */
-  override async path(ctx: PluginContext<LvmThinConfig>, request: PathRequest): Promise<VolumePath> {
-    return read.volumePath(ctx, request);
+  override path(ctx: PluginContext<LvmThinConfig>, request: PathRequest): Promise<VolumePath> {
+    return read.path(ctx, request);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Operations that read the pool (listing, status, size, path) and activation.
+ * Operations that read the pool (listing, status, size, path, free names) and activation.
  *
  * @module
  */
@@ -12,7 +12,15 @@ import {
   type VolumePath,
   type VolumeSizeInfo,
 } from '@stowage/core';
-import { type ActivateVolumeRequest, type ListImagesRequest, type PathRequest, type VolumeRequest } from '@stowage/core/plugin';
+import {
+  findFreeDiskIndex,
+  formatDiskName,
+  type ActivateVolumeRequest,
+  type FindFreeDisknameRequest,
+  type ListImagesRequest,
+  type PathRequest,
+  type VolumeRequest,
+} from '@stowage/core/plugin';
 import { lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
 import { invalidateListing, loadPool, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
@@ -91,11 +99,11 @@ export async function volumeSizeInfo(ctx: LvmThinContext, request: VolumeRequest
 }
 
 /**
- * The device path, `/dev/<vg>/<lv>` (of the snapshot LV when a snapshot is named). Pure.
+ * The device path, `/dev/<vg>/<lv>` (of the snapshot LV when a snapshot is named). Runs no command.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::filesystem_path`
  */
-export function volumePath(ctx: LvmThinContext, request: PathRequest): VolumePath {
+export async function path(ctx: LvmThinContext, request: PathRequest): Promise<VolumePath> {
   const volume = parseLvmThinVolname(request.volume.volname);
   return { path: lvDevicePath(ctx.config.vgname, targetLvName(volume.volname, request.snapshot)), vmid: volume.vmid, vtype: 'images' };
 }
@@ -136,4 +144,19 @@ async function setActive(ctx: LvmThinContext, request: ActivateVolumeRequest, ac
   const argv = active ? lvchangeActivateArgs(ctx.config.vgname, lvName) : lvchangeDeactivateArgs(ctx.config.vgname, lvName);
   await runLvm(ctx, argv, { retryBusy: !active, details: { lv: lvName } });
   invalidateListing(ctx);
+}
+
+/**
+ * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
+ *
+ * @param ctx - the operation context
+ * @param request - the guest, and whether a base name is wanted
+ * @returns the name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool)
+ * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
+ */
+export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
+  const view = await loadPool(ctx);
+  const index = findFreeDiskIndex(request.vmid, view.takenNames());
+  return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
 }

@@ -4,12 +4,11 @@
  * @module
  */
 import { formatVolumeId, StorageError, type SnapshotInfo } from '@stowage/core';
-import { type SnapshotDeleteRequest, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core/plugin';
+import { undoing, type SnapshotDeleteRequest, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core/plugin';
 import { lvcreateSnapshotArgs, lvrenameArgs } from './commands.js';
-import { invalidateListing, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { MAX_LV_NAME, ROLLBACK_PREFIX, snapshotLvName } from './names.js';
 import type { PoolView, SnapshotLv } from './pool-view.js';
-import { undoing } from './undo.js';
 
 /**
  * Takes a snapshot: one `lvcreate -s`, which refuses a name that exists.
@@ -70,7 +69,7 @@ export async function volumeSnapshotRollback(ctx: LvmThinContext, request: Snaps
   const vg = ctx.config.vgname;
   // A temporary LV left by a rollback that was killed midway holds nothing we need.
   if (view.thinLvs.has(temp)) await removeLvs(ctx, [temp]);
-  await undoing(ctx, async (undo) => {
+  await undoing(ctx, LVS_CACHE_KEY, async (undo) => {
     await runLvm(ctx, lvcreateSnapshotArgs({ vg, origin: snap.lv.name, name: temp, writable: true }), { details: { lv: temp } });
     undo(() => removeLvs(ctx, [temp], { cleanup: true }));
     await removeLvs(ctx, [volname]);

@@ -4,25 +4,26 @@
  *
  * @module
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import {
   encodeSizeHeader,
   forwardInto,
   findFreeDiskIndex,
   formatDiskName,
   readSizeHeader,
+  runWithExactInput,
+  undoing,
+  watchInput,
   writeAll,
   type TransferOptions,
   type VolumeExportRequest,
   type VolumeImportRequest,
 } from '@stowage/core/plugin';
-import { StorageError, type ParsedVolume, type ProgressCallback } from '@stowage/core';
+import { StorageError, type ParsedVolume } from '@stowage/core';
 import { blockdevSizeArgs, ddReadArgs, ddWriteArgs, lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
-import { invalidateListing, loadPool, runLvm, type LvmThinContext } from './exec.js';
+import { invalidateListing, loadPool, LVS_CACHE_KEY, runLvm, type LvmThinContext } from './exec.js';
 import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
 import { assertAllocRequest, makeBase } from './ops-volume.js';
 import { parseBlockdevSize } from './parse.js';
-import { undoing } from './undo.js';
 import { createUnfinished, markWhole, removeByUuid } from './unfinished.js';
 
 function assertPlain(request: TransferOptions & { format: string }, side: 'export' | 'import'): void {
@@ -94,25 +95,16 @@ export async function volumeImport(ctx: LvmThinContext, request: VolumeImportReq
   assertPlain(request, 'import');
   // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
   // wait for more input for ever. Listen from the start, so that no early error is missed.
-  const broken = new AbortController();
-  request.input.once('error', (e) => broken.abort(e));
+  const sender = watchInput(request.input);
   const target = parseLvmThinVolname(request.volume.volname);
   const size = await readSizeHeader(request.input, ctx.signal ?? undefined);
   if (size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
   const work = await workingName(ctx, target, request.allowRename === true);
   assertAllocRequest({ vmid: work.vmid!, format: 'raw', name: work.volname, size });
   const made = await createUnfinished(ctx, { name: work.volname, size });
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, LVS_CACHE_KEY, async (undo) => {
     undo(() => removeByUuid(ctx, made.uuid));
-    const limiter = exactly(size, request.onProgress);
-    broken.signal.addEventListener('abort', () => limiter.destroy(broken.signal.reason as Error), { once: true });
-    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken.signal] : [broken.signal]);
-    try {
-      await ctx.run(ddWriteArgs(lvDevicePath(ctx.config.vgname, made.name)), { stdin: request.input.pipe(limiter), signal });
-    } catch (e) {
-      throw limiter.problem ?? e;
-    }
-    if (limiter.problem) throw limiter.problem;
+    await runWithExactInput(ctx, ddWriteArgs(lvDevicePath(ctx.config.vgname, made.name)), request.input, size, { sender, onProgress: request.onProgress });
     // a base is made while still marked (the undo removes it by UUID, whatever its name); then unmarked
     const name = target.isBase ? await makeBase(ctx, made.name, () => undefined) : made.name;
     await markWhole(ctx, { ...made, name });
@@ -132,30 +124,3 @@ async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRenam
   const index = findFreeDiskIndex(target.vmid!, view.takenNames());
   return parseLvmThinVolname(formatDiskName({ vmid: target.vmid!, index }));
 }
-
-/**
- * A pass-through of exactly `size` bytes: a longer stream fails at the first byte too many (which
- * stops `dd`); a shorter one ends normally with {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` in `problem`.
- */
-function exactly(size: number, onProgress: ProgressCallback | undefined): Transform & { problem?: StorageError } {
-  let seen = 0;
-  const t: Transform & { problem?: StorageError } = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      seen += chunk.length;
-      if (seen > size) {
-        t.problem = new StorageError('INVALID_ARGUMENT', `stream is longer than its size header (${size} bytes)`, { details: { size } });
-        cb(t.problem);
-        return;
-      }
-      onProgress?.({ done: seen, total: size });
-      cb(null, chunk);
-    },
-    flush(cb: TransformCallback) {
-      // A short stream ends `dd`'s input normally; the caller then sees the problem and removes the volume.
-      if (seen < size) t.problem = new StorageError('INVALID_ARGUMENT', `truncated stream: ${seen} of ${size} bytes`, { details: { size, received: seen } });
-      cb();
-    },
-  });
-  return t;
-}
-

@@ -1,21 +1,22 @@
 /**
- * Operations that make, remove, template, clone, grow and rename volumes.
+ * Operations that make, remove, template, clone, grow and rename volumes, and the garbage
+ * collection of unfinished ones.
  *
  * @module
  */
 import {
-  findFreeDiskIndex,
-  formatDiskName,
-  type FindFreeDisknameRequest,
+  undoing,
   type RegisterUndo,
   type AllocImageRequest,
+  ownerState,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { formatVolumeId, StorageError } from '@stowage/core';
+import { formatVolumeId, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
@@ -26,9 +27,9 @@ import {
   lvrenameArgs,
   toKiB,
 } from './commands.js';
-import { invalidateListing, loadPool, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { parseLvmThinVolname, snapshotLvName } from './names.js';
-import { undoing } from './undo.js';
+import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
+import { removeByUuid } from './unfinished.js';
 
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
@@ -115,7 +116,7 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
   if (snapshots.length > 0) {
     throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
   }
-  return undoing(ctx, (undo) => makeBase(ctx, volname, undo));
+  return undoing(ctx, LVS_CACHE_KEY, (undo) => makeBase(ctx, volname, undo));
 }
 
 /**
@@ -137,21 +138,6 @@ export async function makeBase(ctx: LvmThinContext, volname: string, undo: Regis
   undo(() => runLvm(ctx, lvchangeUnbaseArgs(vg, base), { cleanup: true }));
   await runLvm(ctx, lvchangeDeactivateArgs(vg, base), { retryBusy: true, details: { lv: base } });
   return base;
-}
-
-/**
- * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
- *
- * @param ctx - the operation context
- * @param request - the guest, and whether a base name is wanted
- * @returns the name
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool)
- * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
- */
-export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
-  const view = await loadPool(ctx);
-  const index = findFreeDiskIndex(request.vmid, view.takenNames());
-  return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
 }
 
 /**
@@ -221,11 +207,36 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
   }
   const vg = ctx.config.vgname;
   const moves = [{ from: volname, to: target }, ...view.snapshotsOf(volname).map((s) => ({ from: s.lv.name, to: snapshotLvName(target, s.snapshot) }))];
-  await undoing(ctx, async (undo) => {
+  await undoing(ctx, LVS_CACHE_KEY, async (undo) => {
     for (const { from, to } of moves) {
       await runLvm(ctx, lvrenameArgs(vg, from, to), { details: { lv: from } });
       undo(() => runLvm(ctx, lvrenameArgs(vg, to, from), { cleanup: true }));
     }
   });
   return target;
+}
+
+/**
+ * Removes the unfinished LVs of the pool whose owner is dead (each by the UUID it was listed
+ * with), and reports those it keeps: a live owner's, another node's.
+ *
+ * @param ctx - the operation context
+ * @param request - `dryRun`: report only
+ * @returns what was removed and what was kept
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `BUSY`
+ */
+export async function collectGarbage(ctx: LvmThinContext, request: CollectGarbageRequest): Promise<GarbageReport> {
+  const removed: GarbageItem[] = [];
+  const kept: GarbageItem[] = [];
+  for (const lv of (await loadPool(ctx)).unfinished) {
+    const owner = incompleteOwner(lv)!;
+    const item: GarbageItem = { name: lv.name, owner, reason: `owner-${ownerState(owner, ctx.node)}` };
+    if (item.reason !== 'owner-dead') {
+      kept.push(item);
+      continue;
+    }
+    if (request.dryRun !== true) await removeByUuid(ctx, lv.uuid);
+    removed.push(item);
+  }
+  return { removed, kept };
 }

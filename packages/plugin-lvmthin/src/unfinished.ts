@@ -17,12 +17,12 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentOwner, formatOwner, ownerState } from '@stowage/core/plugin';
-import { StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { currentOwner, formatOwner } from '@stowage/core/plugin';
+import { StorageError } from '@stowage/core';
 import { lvchangeDeltagArgs, lvcreateThinArgs, lvremoveByUuidArgs, lvsArgs } from './commands.js';
-import { invalidateListing, loadPool, runLvm, settleUdev, type LvmThinContext } from './exec.js';
+import { invalidateListing, runLvm, settleUdev, type LvmThinContext } from './exec.js';
 import { lvmFailureOf } from './errors.js';
-import { INCOMPLETE_TAG_PREFIX, incompleteOwner } from './names.js';
+import { INCOMPLETE_TAG_PREFIX } from './names.js';
 import { parseLvsReport } from './parse.js';
 
 /** How many times {@link removeByUuid} tries while the device is busy. */
@@ -100,29 +100,4 @@ export async function removeByUuid(ctx: LvmThinContext, uuid: string): Promise<v
     }
   }
   invalidateListing(ctx);
-}
-
-/**
- * Removes the unfinished LVs of the pool whose owner is dead (each by the UUID it was listed
- * with), and reports those it keeps: a live owner's, another node's.
- *
- * @param ctx - the operation context
- * @param dryRun - report only
- * @returns what was removed and what was kept
- * @see StoragePlugin.collectGarbage
- */
-export async function collectUnfinished(ctx: LvmThinContext, dryRun: boolean): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
-  for (const lv of (await loadPool(ctx)).unfinished) {
-    const owner = incompleteOwner(lv)!;
-    const item: GarbageItem = { name: lv.name, owner, reason: `owner-${ownerState(owner, ctx.node)}` };
-    if (item.reason !== 'owner-dead') {
-      kept.push(item);
-      continue;
-    }
-    if (!dryRun) await removeByUuid(ctx, lv.uuid);
-    removed.push(item);
-  }
-  return { removed, kept };
 }

@@ -17,7 +17,7 @@ import { isStorageError } from '@stowage/core';
 import { RecordingRunner } from '@stowage/core/testing';
 import { type CommandRunner } from '@stowage/core/plugin';
 import { LvmThinPlugin } from '../src/lvmthin-plugin.js';
-import { pluginContext } from './support/context.js';
+import { captureContext } from './support/context.js';
 import { dropLoopVg, loopVg, outcomeOf, SCENARIOS, type Outcome } from './support/scenarios.js';
 
 /** Where the fixtures go. */
@@ -68,7 +68,7 @@ export async function captureLvmThinFixtures(options: CaptureOptions): Promise<s
           continue;
         }
         const outcome = await outcomeOf(
-          step.call(plugin, pluginContext(recorder, scenario.config)).catch((e: unknown) => {
+          step.call(plugin, captureContext(recorder, scenario.config)).catch((e: unknown) => {
             if (isStorageError(e, 'UNAVAILABLE')) log(`${scenario.name}: ${step.name}: ${e.message} ${JSON.stringify(e.details)}`);
             throw e;
           }),

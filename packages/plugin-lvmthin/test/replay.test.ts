@@ -9,7 +9,7 @@ import { loadFixtures, ReplayRunner } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { LvmThinPlugin } from '../src/lvmthin-plugin.js';
 import { FIXTURES_DIR } from './capture.js';
-import { pluginContext } from './support/context.js';
+import { captureContext } from './support/context.js';
 import { DEAD_OWNER, FOREIGN_OWNER, outcomeOf, payload, SCENARIOS, type Outcome } from './support/scenarios.js';
 import { createHash } from 'node:crypto';
 import { encodeSizeHeader } from '@stowage/core/plugin';
@@ -163,7 +163,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))('replay of %s (capture
     let i = 0;
     for (const step of scenario.steps) {
       if (!('call' in step)) continue;
-      const outcome = await outcomeOf(step.call(plugin, pluginContext(runner, scenario.config)));
+      const outcome = await outcomeOf(step.call(plugin, captureContext(runner, scenario.config)));
       expect({ step: step.name, outcome }).toEqual(captured[i]);
       i++;
     }

@@ -346,3 +346,19 @@ export function ddReadArgs(path: string): string[] {
 export function ddWriteArgs(path: string): string[] {
   return ['dd', `of=${path}`, 'bs=1M', 'iflag=fullblock', 'conv=sparse,fsync', 'status=none'];
 }
+
+/**
+ * The user property that remembers a container volume's quota in its snapshots, as Proxmox
+ * names it, so that pools shared with Proxmox read the same.
+ */
+export const REFQUOTA_PROPERTY = 'pve-storage:refquota';
+
+/**
+ * The properties a snapshot gets: a container volume's quota, nothing for a zvol.
+ *
+ * @param refquota - the volume's quota in bytes (`undefined` for none)
+ * @param format - the volume's format
+ */
+export function refquotaProperty(refquota: number | undefined, format: unknown): Record<string, string> {
+  return format === 'subvol' ? { [REFQUOTA_PROPERTY]: String(refquota ?? 0) } : {};
+}

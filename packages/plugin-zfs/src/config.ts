@@ -40,7 +40,10 @@ export function poolNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** A pool or `pool/dataset` name (see {@link poolNameProblem}). */
+/**
+ * A pool or `pool/dataset` name: components of `[A-Za-z0-9_.:-]` separated by single `/`, the
+ * pool starting with a letter and not a word ZFS reserves, at most 200 characters.
+ */
 export const zfsPoolNameSchema = z.string().superRefine((name, ctx) => {
   const problem = poolNameProblem(name);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `invalid ZFS pool or dataset name: ${problem}` });

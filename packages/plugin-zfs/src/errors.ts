@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { CommandError, isCommandError, type StorageErrorCode } from '@stowage/core';
+import type { CommandError, StorageErrorCode } from '@stowage/core';
+import { defineFailureClassifier, firstStderrLine, type StderrRule } from '@stowage/core/plugin';
 
 /** What went wrong, as far as the message tells. */
 export type ZfsFailure =
@@ -38,23 +39,39 @@ export type ZfsFailure =
   /** A mount of a file system that is mounted. */
   | 'mounted';
 
-/** Message patterns, first match wins. */
-const PATTERNS: ReadonlyArray<readonly [ZfsFailure, RegExp]> = [
-  ['busy', /dataset is busy|pool or dataset is busy|Device or resource busy/],
-  ['pool-missing', /no such pool/],
-  ['parent-missing', /parent does not exist/],
-  ['bad-parent', /parent is not a filesystem/],
-  ['dependent-clones', /has dependent clones|clones of previous snapshots exist/],
-  ['not-latest', /more recent snapshots or bookmarks exist|more recent snapshots exist/],
-  ['bad-stream', /failed to read from stream|invalid (?:backup )?stream|incomplete stream|checksum mismatch|does not match incremental source|has been modified\s+since most recent snapshot|destination '[^']*' is a clone/],
-  ['missing', /dataset does not exist|could not find any snapshots to destroy|destination '[^']*' does not exist/],
-  ['exists', /dataset already exists|destination '[^']*' exists/],
-  ['no-space', /out of space|size is greater than available space|No space left on device/i],
-  ['below-used', /size is less than current used or reserved space/],
-  ['bad-size', /must be a multiple of volume block size|must be power of 2|volume size must be/],
-  ['not-mounted', /not currently mounted/],
-  ['mounted', /filesystem already mounted/],
+/** The rules, first match wins. */
+const RULES: ReadonlyArray<StderrRule<ZfsFailure>> = [
+  [/dataset is busy|pool or dataset is busy|Device or resource busy/, 'BUSY', 'busy'],
+  [/no such pool/, 'NOT_FOUND', 'pool-missing'],
+  [/parent does not exist/, 'NOT_FOUND', 'parent-missing'],
+  [/parent is not a filesystem/, 'INVALID_ARGUMENT', 'bad-parent'],
+  [/has dependent clones|clones of previous snapshots exist/, 'IN_USE', 'dependent-clones'],
+  [/more recent snapshots or bookmarks exist|more recent snapshots exist/, 'SNAPSHOT_BLOCKERS', 'not-latest'],
+  [
+    /failed to read from stream|invalid (?:backup )?stream|incomplete stream|checksum mismatch|does not match incremental source|has been modified\s+since most recent snapshot|destination '[^']*' is a clone/,
+    'INVALID_ARGUMENT',
+    'bad-stream',
+  ],
+  [/dataset does not exist|could not find any snapshots to destroy|destination '[^']*' does not exist/, 'NOT_FOUND', 'missing'],
+  [/dataset already exists|destination '[^']*' exists/, 'ALREADY_EXISTS', 'exists'],
+  [/out of space|size is greater than available space|No space left on device/i, 'NO_SPACE', 'no-space'],
+  [/size is less than current used or reserved space/, 'CANNOT_SHRINK', 'below-used'],
+  [/must be a multiple of volume block size|must be power of 2|volume size must be/, 'INVALID_ARGUMENT', 'bad-size'],
+  [/not currently mounted/, 'COMMAND_FAILED', 'not-mounted'],
+  [/filesystem already mounted/, 'COMMAND_FAILED', 'mounted'],
 ];
+
+/**
+ * How the ZFS tools' failures are read: the rules, messages made of the command and its first
+ * line of stderr, and the datasets a message lists in `details.listed`.
+ */
+const zfsFailures = defineFailureClassifier(RULES, {
+  message: (e) => `${e.argv.slice(0, 2).join(' ')}: ${firstStderrLine(e.stderr, /^Warning:/)}`,
+  facts: (stderr) => {
+    const listed = listedDatasets(stderr);
+    return listed.length > 0 ? { listed } : {};
+  },
+});
 
 /**
  * Tells what a ZFS tool's standard error says went wrong.
@@ -67,27 +84,11 @@ const PATTERNS: ReadonlyArray<readonly [ZfsFailure, RegExp]> = [
  * ```
  */
 export function classifyZfsStderr(stderr: string): ZfsFailure | undefined {
-  for (const [kind, re] of PATTERNS) if (re.test(stderr)) return kind;
-  return undefined;
+  return zfsFailures.failureIn(stderr);
 }
 
 /** The stable code of each {@link ZfsFailure}. */
-export const ZFS_FAILURE_CODES: Readonly<Record<ZfsFailure, StorageErrorCode>> = {
-  missing: 'NOT_FOUND',
-  'pool-missing': 'NOT_FOUND',
-  'parent-missing': 'NOT_FOUND',
-  'bad-parent': 'INVALID_ARGUMENT',
-  exists: 'ALREADY_EXISTS',
-  busy: 'BUSY',
-  'no-space': 'NO_SPACE',
-  'not-latest': 'SNAPSHOT_BLOCKERS',
-  'dependent-clones': 'IN_USE',
-  'below-used': 'CANNOT_SHRINK',
-  'bad-size': 'INVALID_ARGUMENT',
-  'bad-stream': 'INVALID_ARGUMENT',
-  'not-mounted': 'COMMAND_FAILED',
-  mounted: 'COMMAND_FAILED',
-};
+export const ZFS_FAILURE_CODES = Object.fromEntries(RULES.map(([, code, failure]) => [failure, code])) as Readonly<Record<ZfsFailure, StorageErrorCode>>;
 
 /**
  * The datasets a ZFS message lists after its `use '-r'`/`use '-R'` hint: the clones that depend
@@ -110,32 +111,18 @@ export function listedDatasets(stderr: string): string[] {
 
 /**
  * Turns a failed ZFS command into a {@link CommandError} with the code its message calls for
- * (`COMMAND_FAILED` when nothing matches), keeping argv, exit code and stderr, the original
- * error as `cause`, `details.failure` naming the {@link ZfsFailure}, and `details.listed` the
- * datasets the message names. Anything that is not a `CommandError` (a timeout, an abort) is
- * returned unchanged.
+ * (see `defineFailureClassifier` in the core): the message names the command and the line of
+ * stderr that says why, `details.failure` names the {@link ZfsFailure}, `details.listed` the
+ * datasets the message names, and `details` gets the extra facts (also when no rule matches:
+ * then the code stays `COMMAND_FAILED`). Anything that is not a failed command (a timeout, an
+ * abort) is returned unchanged.
  *
  * @param error - what the runner threw
  * @param details - extra facts for `details`
  * @returns the classified error
  */
 export function classifyZfsError(error: unknown, details: Readonly<Record<string, unknown>> = {}): unknown {
-  if (!isCommandError(error)) return error;
-  const failure = classifyZfsStderr(error.stderr);
-  if (failure === undefined) return Object.keys(details).length === 0 ? error : withDetails(error, details);
-  const listed = listedDatasets(error.stderr);
-  return new CommandError(
-    `${error.argv.slice(0, 2).join(' ')}: ${firstLine(error.stderr)}`,
-    {
-      argv: error.argv,
-      exitCode: error.exitCode,
-      stderr: error.stderr,
-      stdout: error.stdout,
-      cause: error,
-      details: { failure, ...(listed.length > 0 ? { listed } : {}), ...details },
-    },
-    ZFS_FAILURE_CODES[failure],
-  );
+  return zfsFailures.classify(error, details);
 }
 
 /**
@@ -144,24 +131,5 @@ export function classifyZfsError(error: unknown, details: Readonly<Record<string
  * @param error - a caught value
  */
 export function zfsFailureOf(error: unknown): ZfsFailure | undefined {
-  if (!isCommandError(error)) return undefined;
-  const f = error.details['failure'];
-  return typeof f === 'string' && f in ZFS_FAILURE_CODES ? (f as ZfsFailure) : classifyZfsStderr(error.stderr);
-}
-
-function withDetails(error: CommandError, details: Readonly<Record<string, unknown>>): CommandError {
-  return new CommandError(
-    error.message,
-    { argv: error.argv, exitCode: error.exitCode, stderr: error.stderr, stdout: error.stdout, cause: error, details: { ...error.details, ...details } },
-    error.code,
-  );
-}
-
-function firstLine(stderr: string): string {
-  return (
-    stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '' && !/^Warning:/.test(l)) ?? 'failed'
-  );
+  return zfsFailures.failureOf(error);
 }

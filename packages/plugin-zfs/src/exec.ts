@@ -1,14 +1,14 @@
 /**
  * Running ZFS commands for one storage: classified errors, the pool listing shared through the
  * caches, single-dataset and snapshot lookups, the bounded wait for a zvol's device link, and
- * undo stacks for multi-step operations.
+ * destroying a dataset that may be busy a while.
  *
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError, formatVolumeId, type ParsedVolume } from '@stowage/core';
-import { withUndo, type CommandResult, type PluginContext, type RegisterUndo, type RunOptions } from '@stowage/core/plugin';
-import { testBlockDeviceArgs, udevSettleArgs, zfsGetArgs, zfsListChildrenArgs, zfsListDatasetArgs, zfsListSnapshotsArgs } from './commands.js';
+import type { CommandResult, PluginContext, RunOptions } from '@stowage/core/plugin';
+import { testBlockDeviceArgs, udevSettleArgs, zfsDestroyArgs, zfsGetArgs, zfsListChildrenArgs, zfsListDatasetArgs, zfsListSnapshotsArgs } from './commands.js';
 import type { ZfsPoolConfig } from './config.js';
 import { classifyZfsError, zfsFailureOf } from './errors.js';
 import { datasetOf, isVolumeName, volnameOf } from './names.js';
@@ -242,19 +242,41 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
 }
 
 /**
- * Runs a multi-step operation with {@link @stowage/core!index.withUndo | withUndo} (on failure the
- * registered undo steps run newest first, failed ones are logged, the error is rethrown), then
- * drops the cached listings either way.
+ * Destroys a dataset with its snapshots (`zfs destroy -r`). While it is busy it is tried again
+ * after a pause, a bounded number of times; one that does not exist counts as destroyed, unless
+ * `mustExist`; one that clones depend on is refused with `IN_USE` naming them.
  *
  * @param ctx - the operation context
- * @param body - the operation, given the function that registers undo steps
- * @returns what `body` returned
- * @throws what `body` threw, after the undo
+ * @param name - the volume's name
+ * @param tuning - retry bounds
+ * @param options - `cleanup`: run even when the operation was aborted; `mustExist`: a dataset
+ *   that does not exist is `NOT_FOUND` (the tool's message, classified `missing`)
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (with `mustExist`), `IN_USE` (`details.clones`),
+ *   `BUSY` (`details.attempts`), `COMMAND_FAILED`
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
  */
-export async function undoing<T>(ctx: ZfsContext, body: (undo: RegisterUndo) => Promise<T>): Promise<T> {
-  try {
-    return await withUndo(ctx.log, body);
-  } finally {
-    invalidate(ctx);
+export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, options: { cleanup?: boolean; mustExist?: boolean } = {}): Promise<void> {
+  const { cleanup = false } = options;
+  const dataset = datasetOf(ctx.config.pool, name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runZfs(ctx, zfsDestroyArgs(dataset), { cleanup });
+      break;
+    } catch (e) {
+      const failure = zfsFailureOf(e);
+      if (failure === 'missing' && !options.mustExist) break;
+      if (failure === 'busy' && attempt < tuning.busyAttempts) {
+        ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
+        await pause(ctx, tuning.busyDelayMs);
+        continue;
+      }
+      if (failure === 'dependent-clones') {
+        const clones = await volidsOf(ctx, ((e as StorageError).details['listed'] as string[] | undefined) ?? []);
+        throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
+      }
+      if (failure === 'busy') throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
+      throw e;
+    }
   }
+  invalidate(ctx);
 }

@@ -124,11 +124,11 @@ export async function status(ctx: ZfsContext): Promise<StorageStatus> {
  *
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::path`
  */
-export function volumePath(ctx: ZfsContext, request: PathRequest): VolumePath {
+export async function path(ctx: ZfsContext, request: PathRequest): Promise<VolumePath> {
   const { volume, snapshot } = request;
   const { pool, mountpoint } = ctx.config;
-  const path = volume.format === 'subvol' ? subvolPath(mountpoint ?? `/${pool}`, volume.name, snapshot) : zvolPath(pool, volume.name, snapshot);
-  return { path, vmid: volume.vmid, vtype: 'images' };
+  const at = volume.format === 'subvol' ? subvolPath(mountpoint ?? `/${pool}`, volume.name, snapshot) : zvolPath(pool, volume.name, snapshot);
+  return { path: at, vmid: volume.vmid, vtype: 'images' };
 }
 
 /**

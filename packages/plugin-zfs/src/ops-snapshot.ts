@@ -6,11 +6,20 @@
  */
 import { isStorageError, StorageError, type SnapshotInfo } from '@stowage/core';
 import { type SnapshotDeleteRequest, type SnapshotRequest, type SnapshotRollbackRequest, type VolumeRequest } from '@stowage/core/plugin';
-import { zfsDestroyArgs, zfsGetArgs, zfsMountArgs, zfsRollbackArgs, zfsSetArgs, zfsSnapshotArgs, zfsUnmountArgs } from './commands.js';
+import {
+  REFQUOTA_PROPERTY,
+  refquotaProperty,
+  zfsDestroyArgs,
+  zfsGetArgs,
+  zfsMountArgs,
+  zfsRollbackArgs,
+  zfsSetArgs,
+  zfsSnapshotArgs,
+  zfsUnmountArgs,
+} from './commands.js';
 import { zfsFailureOf } from './errors.js';
 import { invalidate, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, type ZfsContext } from './exec.js';
 import { datasetOf, snapshotOf } from './names.js';
-import { refquotaProperty, REFQUOTA_PROPERTY } from './ops-volume.js';
 import { parseNumber, parsePropertyValues, type SnapshotRecord } from './parse.js';
 
 /**

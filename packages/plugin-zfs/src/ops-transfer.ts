@@ -10,10 +10,13 @@ import {
   encodeSizeHeader,
   forwardInto,
   readSizeHeader,
+  runWithExactInput,
+  watchInput,
   writeAll,
   type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
+  undoing,
 } from '@stowage/core/plugin';
 import { StorageError, type ParsedVolume, type StreamFormat } from '@stowage/core';
 import { ddReadArgs, ddWriteArgs, zfsRecvArgs, zfsRollbackArgs, zfsSendArgs, zfsSnapshotArgs } from './commands.js';
@@ -26,7 +29,6 @@ import {
   notFound,
   requireVolume,
   runZfs,
-  undoing,
   waitForZvolLink,
   type ZfsContext,
   type ZfsTuning,
@@ -34,18 +36,38 @@ import {
 import { BASE_SNAPSHOT, datasetOf, freeDiskName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { allocImage } from './ops-volume.js';
 import { destroyIdentified, identify, incompleteMark, markWhole } from './unfinished.js';
-import { exactLength } from './streams.js';
 
 /**
  * The stream formats of a volume, best first: `zfs` always; `raw+size` too for a zvol's current
  * state (no snapshots, no increment). A container volume travels only as `zfs`.
- *
- * @param request - the volume and what the transfer carries
- * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export_formats`, `volume_import_formats`
  */
-export function transferFormats(request: TransferFormatsRequest): StreamFormat[] {
+function transferFormats(request: TransferFormatsRequest): StreamFormat[] {
   const plain = request.volume.format === 'raw' && !request.withSnapshots && request.snapshot === undefined && request.baseSnapshot === undefined;
   return plain ? ['zfs', 'raw+size'] : ['zfs'];
+}
+
+/**
+ * The formats a volume can be exported in: see {@link transferFormats}.
+ *
+ * @param ctx - the operation context (unused: the answer depends on the request alone)
+ * @param request - the volume and what the transfer carries
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export_formats`
+ */
+export async function volumeExportFormats(ctx: ZfsContext, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return transferFormats(request);
+}
+
+/**
+ * The formats a volume can be imported from: the same as it exports.
+ *
+ * @param ctx - the operation context (unused)
+ * @param request - the volume and what the transfer carries
+ * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_import_formats`
+ */
+export async function volumeImportFormats(ctx: ZfsContext, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  void ctx;
+  return transferFormats(request);
 }
 
 function assertFormat(request: TransferFormatsRequest & { format: StreamFormat }, side: 'export' | 'import'): void {
@@ -116,12 +138,11 @@ export async function volumeImport(ctx: ZfsContext, request: VolumeImportRequest
   if (request.format === 'zfs' && request.baseSnapshot !== undefined) return receiveIncrement(ctx, request, request.baseSnapshot);
   // A sender that breaks off (also before the data flows) must stop dd, over ssh too: it would
   // wait for more input for ever. Listen from the start, so that no early error is missed.
-  const broken = new AbortController();
-  request.input.once('error', (e) => broken.abort(e));
+  const sender = watchInput(request.input);
   const size = request.format === 'raw+size' ? await readSizeHeader(request.input, ctx.signal ?? undefined) : undefined;
   if (size !== undefined && size <= 0) throw new StorageError('INVALID_ARGUMENT', 'cannot import an empty volume', { details: { size } });
   const target = await workingVolume(ctx, request.volume, request.allowRename === true);
-  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning, broken.signal);
+  return size === undefined ? receiveFull(ctx, request, target, tuning) : receiveRaw(ctx, request, target, size, tuning, sender);
 }
 
 /** The target, or a free name of the same kind when it is taken and renaming is allowed. */
@@ -151,7 +172,7 @@ async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target
     throw e;
   }
   const made = await identify(ctx, target.name, mark);
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     undo(() => destroyIdentified(ctx, made, tuning));
     const record = await findDataset(ctx, target.name);
     if (record?.type !== datasetType(target.format)) {
@@ -173,7 +194,7 @@ async function receiveIncrement(ctx: ZfsContext, request: VolumeImportRequest, b
   const { pool } = ctx.config;
   const before = await loadSnapshots(ctx, volume);
   if (!before.some((s) => s.snapshot === base)) throw notFound(ctx, volume.volname, base);
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     // On failure, roll back to the newest snapshot the volume had (destroying any the receive
     // added), which restores what was there.
     undo(async () => {
@@ -190,24 +211,16 @@ async function receiveIncrement(ctx: ZfsContext, request: VolumeImportRequest, b
   });
 }
 
-async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning, broken: AbortSignal): Promise<string> {
+async function receiveRaw(ctx: ZfsContext, request: VolumeImportRequest, target: ParsedVolume, size: number, tuning: ZfsTuning, sender: AbortController): Promise<string> {
   const { pool } = ctx.config;
   const mark = incompleteMark(ctx);
   await allocImage(ctx, { vmid: target.vmid!, format: 'raw', name: target.name, size }, tuning, mark);
   const made = await identify(ctx, target.name, mark);
   // the marked zvol holds the name: the storage lock goes back while the data flows
   ctx.nameReserved();
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     undo(() => destroyIdentified(ctx, made, tuning));
-    const limiter = exactLength(size, request.onProgress);
-    broken.addEventListener('abort', () => limiter.destroy(broken.reason as Error), { once: true });
-    const signal = AbortSignal.any(ctx.signal ? [ctx.signal, broken] : [broken]);
-    try {
-      await ctx.run(ddWriteArgs(zvolPath(pool, target.name)), { stdin: request.input.pipe(limiter), signal });
-    } catch (e) {
-      throw limiter.problem ?? e;
-    }
-    if (limiter.problem) throw limiter.problem;
+    await runWithExactInput(ctx, ddWriteArgs(zvolPath(pool, target.name)), request.input, size, { sender, onProgress: request.onProgress });
     if (target.isBase) await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, target.name, BASE_SNAPSHOT)));
     await markWhole(ctx, made);
     return target.name;

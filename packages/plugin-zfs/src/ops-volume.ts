@@ -1,42 +1,46 @@
 /**
- * Changing volumes of a `zfspool` storage: allocate, free, make a base, clone, resize, rename.
+ * Changing volumes of a `zfspool` storage: allocate, free, make a base, clone, resize, rename,
+ * and collect the garbage of unfinished imports.
  *
  * @module
  */
-import { isStorageError, StorageError } from '@stowage/core';
+import { isStorageError, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
   type AllocImageRequest,
+  ownerState,
   type CloneImageRequest,
+  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
+  undoing,
 } from '@stowage/core/plugin';
 import {
+  refquotaProperty,
   refquotaValue,
   toKiB,
   zfsCloneArgs,
   zfsCreateSubvolArgs,
   zfsCreateVolumeArgs,
-  zfsDestroyArgs,
   zfsRenameArgs,
   zfsSetArgs,
   zfsSnapshotArgs,
   zvolSize,
 } from './commands.js';
-import { zfsFailureOf } from './errors.js';
 import {
+  destroyDataset,
   invalidate,
-  pause,
+  loadChildren,
   requireVolume,
   runZfs,
   spaceDetails,
-  undoing,
-  volidsOf,
   waitForZvolLink,
   type ZfsContext,
   type ZfsTuning,
 } from './exec.js';
+import { zfsFailureOf } from './errors.js';
+import { destroyIdentified } from './unfinished.js';
 import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 
 /** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */
@@ -45,46 +49,6 @@ async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promis
     throw new StorageError('NO_SPACE', e.message, { cause: e, details: { ...e.details, requested, ...(await spaceDetails(ctx)) } });
   }
   throw e;
-}
-
-/**
- * Destroys a dataset with its snapshots (`zfs destroy -r`). While it is busy it is tried again
- * after a pause, a bounded number of times; one that does not exist counts as destroyed, unless
- * `mustExist`; one that clones depend on is refused with `IN_USE` naming them.
- *
- * @param ctx - the operation context
- * @param name - the volume's name
- * @param tuning - retry bounds
- * @param options - `cleanup`: run even when the operation was aborted; `mustExist`: a dataset
- *   that does not exist is `NOT_FOUND` (the tool's message, classified `missing`)
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (with `mustExist`), `IN_USE` (`details.clones`),
- *   `BUSY` (`details.attempts`), `COMMAND_FAILED`
- * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
- */
-export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, options: { cleanup?: boolean; mustExist?: boolean } = {}): Promise<void> {
-  const { cleanup = false } = options;
-  const dataset = datasetOf(ctx.config.pool, name);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await runZfs(ctx, zfsDestroyArgs(dataset), { cleanup });
-      break;
-    } catch (e) {
-      const failure = zfsFailureOf(e);
-      if (failure === 'missing' && !options.mustExist) break;
-      if (failure === 'busy' && attempt < tuning.busyAttempts) {
-        ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
-        await pause(ctx, tuning.busyDelayMs);
-        continue;
-      }
-      if (failure === 'dependent-clones') {
-        const clones = await volidsOf(ctx, ((e as StorageError).details['listed'] as string[] | undefined) ?? []);
-        throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
-      }
-      if (failure === 'busy') throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
-      throw e;
-    }
-  }
-  invalidate(ctx);
 }
 
 /**
@@ -105,7 +69,7 @@ export async function allocImage(ctx: ZfsContext, request: AllocImageRequest, tu
   assertNameForFormat(name, format);
   const { pool, sparse, blocksize } = ctx.config;
   const dataset = datasetOf(pool, name);
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     const argv = format === 'raw' ? zfsCreateVolumeArgs({ dataset, size: zvolSize(size), sparse, blocksize, properties }) : zfsCreateSubvolArgs(dataset, size);
     await runZfs(ctx, argv, { details: { name } }).catch((e: unknown) => withSpace(ctx, e, size));
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
@@ -140,28 +104,12 @@ export async function createBase(ctx: ZfsContext, request: CreateBaseRequest): P
   const { pool } = ctx.config;
   const base = baseNameFor(volume.name);
   const record = volume.format === 'subvol' ? await requireVolume(ctx, volume) : undefined;
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     await runZfs(ctx, zfsRenameArgs(datasetOf(pool, volume.name), datasetOf(pool, base)), { details: { volname: volume.volname } });
     undo(() => runZfs(ctx, zfsRenameArgs(datasetOf(pool, base), datasetOf(pool, volume.name)), { cleanup: true }));
     await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, base, BASE_SNAPSHOT), refquotaProperty(record?.refquota, volume.format)));
     return volume.baseName ? `${volume.baseName}/${base}` : base;
   });
-}
-
-/**
- * The user property that remembers a container volume's quota in its snapshots, as Proxmox
- * names it, so that pools shared with Proxmox read the same.
- */
-export const REFQUOTA_PROPERTY = 'pve-storage:refquota';
-
-/**
- * The properties a snapshot gets: a container volume's quota, nothing for a zvol.
- *
- * @param refquota - the volume's quota in bytes (`undefined` for none)
- * @param format - the volume's format
- */
-export function refquotaProperty(refquota: number | undefined, format: unknown): Record<string, string> {
-  return format === 'subvol' ? { [REFQUOTA_PROPERTY]: String(refquota ?? 0) } : {};
 }
 
 /**
@@ -183,7 +131,7 @@ export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tu
   if (parseZfsVolname(name).isBase) throw new StorageError('INVALID_ARGUMENT', `a clone cannot be a base: '${name}'`, { details: { name } });
   const { pool } = ctx.config;
   const properties: Record<string, string> = volume.format === 'subvol' ? { refquota: refquotaValue((await requireVolume(ctx, volume)).refquota ?? 0) } : {};
-  return undoing(ctx, async (undo) => {
+  return undoing(ctx, undefined, async (undo) => {
     await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } });
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (volume.format !== 'subvol') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
@@ -249,4 +197,26 @@ export async function renameVolume(ctx: ZfsContext, request: RenameVolumeRequest
     invalidate(ctx);
   }
   return volume.baseName ? `${volume.baseName}/${targetName}` : targetName;
+}
+
+/**
+ * Destroys the unfinished datasets of the storage whose owner is dead (each checked by the
+ * guid it was listed with), and reports the others: a live owner's, another node's.
+ *
+ * @param ctx - the operation context
+ * @param request - `dryRun`: report only
+ * @param tuning - retry bounds of a busy destroy
+ * @returns what was removed and what was kept
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `BUSY`
+ */
+export async function collectGarbage(ctx: ZfsContext, request: CollectGarbageRequest, tuning: ZfsTuning): Promise<GarbageReport> {
+  const removed: GarbageItem[] = [];
+  const kept: GarbageItem[] = [];
+  for (const [name, record] of await loadChildren(ctx)) {
+    if (record.incomplete === undefined) continue;
+    const item: GarbageItem = { name, owner: record.incomplete, reason: `owner-${ownerState(record.incomplete, ctx.node)}` };
+    if (item.reason !== 'owner-dead') kept.push(item);
+    else if (request.dryRun === true || (await destroyIdentified(ctx, { name, guid: record.guid }, tuning))) removed.push(item);
+  }
+  return { removed, kept };
 }

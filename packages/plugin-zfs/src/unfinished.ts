@@ -15,12 +15,11 @@
  *
  * @module
  */
-import { currentOwner, formatOwner, ownerState } from '@stowage/core/plugin';
-import { StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { currentOwner, formatOwner } from '@stowage/core/plugin';
+import { StorageError } from '@stowage/core';
 import { INCOMPLETE_PROPERTY, zfsInheritArgs } from './commands.js';
-import { findDataset, invalidate, loadChildren, runZfs, type ZfsContext, type ZfsTuning } from './exec.js';
+import { destroyDataset, findDataset, invalidate, runZfs, type ZfsContext, type ZfsTuning } from './exec.js';
 import { datasetOf } from './names.js';
-import { destroyDataset } from './ops-volume.js';
 
 /** A dataset this call made, by name and identity. */
 export interface MadeDataset {
@@ -91,26 +90,4 @@ export async function destroyIdentified(ctx: ZfsContext, made: MadeDataset, tuni
   }
   await destroyDataset(ctx, made.name, tuning, { cleanup: true });
   return true;
-}
-
-/**
- * Destroys the unfinished datasets of the storage whose owner is dead (each checked by the
- * guid it was listed with), and reports the others: a live owner's, another node's.
- *
- * @param ctx - the operation context
- * @param tuning - retry bounds of a busy destroy
- * @param dryRun - report only
- * @returns what was removed and what was kept
- * @see StoragePlugin.collectGarbage
- */
-export async function collectUnfinished(ctx: ZfsContext, tuning: ZfsTuning, dryRun: boolean): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
-  for (const [name, record] of await loadChildren(ctx)) {
-    if (record.incomplete === undefined) continue;
-    const item: GarbageItem = { name, owner: record.incomplete, reason: `owner-${ownerState(record.incomplete, ctx.node)}` };
-    if (item.reason !== 'owner-dead') kept.push(item);
-    else if (dryRun || (await destroyIdentified(ctx, { name, guid: record.guid }, tuning))) removed.push(item);
-  }
-  return { removed, kept };
 }

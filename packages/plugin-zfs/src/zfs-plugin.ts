@@ -9,13 +9,12 @@ import type * as T from '@stowage/core';
 import type * as P from '@stowage/core/plugin';
 import { zfsPoolCapabilities } from './capabilities.js';
 import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
-import { DEFAULT_TUNING, type ZfsContext as Ctx, type ZfsTuning } from './exec.js';
+import { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
 import { parseZfsVolname } from './names.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
-import { collectUnfinished } from './unfinished.js';
 
 /**
  * ZFS pool storage (Proxmox's `zfspool`): VM disks as zvols (`/dev/zvol/<pool>/<name>`),
@@ -82,7 +81,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `COMMAND_FAILED`
    * @see Proxmox `list_images`
    */
-  override listImages(ctx: Ctx, request: P.ListImagesRequest): Promise<T.ImageInfo[]> {
+  override listImages(ctx: P.PluginContext<ZfsPoolConfig>, request: P.ListImagesRequest): Promise<T.ImageInfo[]> {
     return read.listImages(ctx, request);
   }
 
@@ -94,7 +93,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the volumes
    * @see Proxmox `list_volumes`
    */
-  override listVolumes(ctx: Ctx, request: P.ListVolumesRequest): Promise<T.VolumeListEntry[]> {
+  override listVolumes(ctx: P.PluginContext<ZfsPoolConfig>, request: P.ListVolumesRequest): Promise<T.VolumeListEntry[]> {
     return read.listVolumes(ctx, request);
   }
 
@@ -107,7 +106,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are taken
    * @see Proxmox `find_free_diskname`
    */
-  override findFreeDiskname(ctx: Ctx, request: P.FindFreeDisknameRequest): Promise<string> {
+  override findFreeDiskname(ctx: P.PluginContext<ZfsPoolConfig>, request: P.FindFreeDisknameRequest): Promise<string> {
     return read.findFreeDiskname(ctx, request);
   }
 
@@ -121,7 +120,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS` (nothing removed), `NOT_FOUND`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `alloc_image`
    */
-  override allocImage(ctx: Ctx, request: P.AllocImageRequest): Promise<string> {
+  override allocImage(ctx: P.PluginContext<ZfsPoolConfig>, request: P.AllocImageRequest): Promise<string> {
     return volumes.allocImage(ctx, request, this.tuning);
   }
 
@@ -133,7 +132,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `IN_USE` (clones in `details.clones`), `BUSY`
    * @see Proxmox `free_image`
    */
-  override freeImage(ctx: Ctx, request: P.FreeImageRequest): Promise<void> {
+  override freeImage(ctx: P.PluginContext<ZfsPoolConfig>, request: P.FreeImageRequest): Promise<void> {
     return volumes.freeImage(ctx, request, this.tuning);
   }
 
@@ -144,7 +143,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the status
    * @see Proxmox `status`
    */
-  override status(ctx: Ctx): Promise<T.StorageStatus> {
+  override status(ctx: P.PluginContext<ZfsPoolConfig>): Promise<T.StorageStatus> {
     return read.status(ctx);
   }
 
@@ -156,8 +155,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the path
    * @see Proxmox `path`
    */
-  override async path(ctx: Ctx, request: P.PathRequest): Promise<T.VolumePath> {
-    return read.volumePath(ctx, request);
+  override path(ctx: P.PluginContext<ZfsPoolConfig>, request: P.PathRequest): Promise<T.VolumePath> {
+    return read.path(ctx, request);
   }
 
   /**
@@ -167,7 +166,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `activate_storage`
    */
-  override activateStorage(ctx: Ctx): Promise<void> {
+  override activateStorage(ctx: P.PluginContext<ZfsPoolConfig>): Promise<void> {
     return read.activateStorage(ctx, this.tuning);
   }
 
@@ -179,7 +178,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `TIMEOUT`
    * @see Proxmox `activate_volume`
    */
-  override activateVolume(ctx: Ctx, request: P.ActivateVolumeRequest): Promise<void> {
+  override activateVolume(ctx: P.PluginContext<ZfsPoolConfig>, request: P.ActivateVolumeRequest): Promise<void> {
     return read.activateVolume(ctx, request, this.tuning);
   }
 
@@ -192,7 +191,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `create_base`
    */
-  override createBase(ctx: Ctx, request: P.CreateBaseRequest): Promise<string> {
+  override createBase(ctx: P.PluginContext<ZfsPoolConfig>, request: P.CreateBaseRequest): Promise<string> {
     return volumes.createBase(ctx, request);
   }
 
@@ -205,7 +204,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
    * @see Proxmox `clone_image`
    */
-  override cloneImage(ctx: Ctx, request: P.CloneImageRequest): Promise<string> {
+  override cloneImage(ctx: P.PluginContext<ZfsPoolConfig>, request: P.CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request, this.tuning);
   }
 
@@ -218,7 +217,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_size_info`
    */
-  override volumeSizeInfo(ctx: Ctx, request: P.VolumeRequest): Promise<T.VolumeSizeInfo> {
+  override volumeSizeInfo(ctx: P.PluginContext<ZfsPoolConfig>, request: P.VolumeRequest): Promise<T.VolumeSizeInfo> {
     return read.volumeSizeInfo(ctx, request);
   }
 
@@ -230,7 +229,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `CANNOT_SHRINK`, `NO_SPACE`
    * @see Proxmox `volume_resize`
    */
-  override volumeResize(ctx: Ctx, request: P.VolumeResizeRequest): Promise<void> {
+  override volumeResize(ctx: P.PluginContext<ZfsPoolConfig>, request: P.VolumeResizeRequest): Promise<void> {
     return volumes.volumeResize(ctx, request);
   }
 
@@ -242,7 +241,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `volume_snapshot`
    */
-  override volumeSnapshot(ctx: Ctx, request: P.SnapshotRequest): Promise<void> {
+  override volumeSnapshot(ctx: P.PluginContext<ZfsPoolConfig>, request: P.SnapshotRequest): Promise<void> {
     return snapshots.volumeSnapshot(ctx, request);
   }
 
@@ -255,7 +254,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_rollback_is_possible`
    */
-  override volumeRollbackIsPossible(ctx: Ctx, request: P.SnapshotRequest): Promise<string[]> {
+  override volumeRollbackIsPossible(ctx: P.PluginContext<ZfsPoolConfig>, request: P.SnapshotRequest): Promise<string[]> {
     return snapshots.volumeRollbackIsPossible(ctx, request);
   }
 
@@ -267,7 +266,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `SNAPSHOT_BLOCKERS`, `IN_USE`
    * @see Proxmox `volume_snapshot_rollback`
    */
-  override volumeSnapshotRollback(ctx: Ctx, request: P.SnapshotRollbackRequest): Promise<void> {
+  override volumeSnapshotRollback(ctx: P.PluginContext<ZfsPoolConfig>, request: P.SnapshotRollbackRequest): Promise<void> {
     return snapshots.volumeSnapshotRollback(ctx, request);
   }
 
@@ -279,7 +278,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`
    * @see Proxmox `volume_snapshot_delete`
    */
-  override volumeSnapshotDelete(ctx: Ctx, request: P.SnapshotDeleteRequest): Promise<void> {
+  override volumeSnapshotDelete(ctx: P.PluginContext<ZfsPoolConfig>, request: P.SnapshotDeleteRequest): Promise<void> {
     return snapshots.volumeSnapshotDelete(ctx, request);
   }
 
@@ -292,7 +291,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`
    * @see Proxmox `volume_snapshot_info`
    */
-  override volumeSnapshotInfo(ctx: Ctx, request: P.VolumeRequest): Promise<T.SnapshotInfo[]> {
+  override volumeSnapshotInfo(ctx: P.PluginContext<ZfsPoolConfig>, request: P.VolumeRequest): Promise<T.SnapshotInfo[]> {
     return snapshots.volumeSnapshotInfo(ctx, request);
   }
 
@@ -305,7 +304,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `ALREADY_EXISTS`
    * @see Proxmox `rename_volume`
    */
-  override renameVolume(ctx: Ctx, request: P.RenameVolumeRequest): Promise<string> {
+  override renameVolume(ctx: P.PluginContext<ZfsPoolConfig>, request: P.RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(ctx, request);
   }
 
@@ -317,8 +316,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_export_formats`
    */
-  override async volumeExportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
-    return transfer.transferFormats(request);
+  override volumeExportFormats(ctx: P.PluginContext<ZfsPoolConfig>, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
+    return transfer.volumeExportFormats(ctx, request);
   }
 
   /**
@@ -329,8 +328,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns the formats, best first
    * @see Proxmox `volume_import_formats`
    */
-  override async volumeImportFormats(ctx: Ctx, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
-    return transfer.transferFormats(request);
+  override volumeImportFormats(ctx: P.PluginContext<ZfsPoolConfig>, request: P.TransferFormatsRequest): Promise<StreamFormat[]> {
+    return transfer.volumeImportFormats(ctx, request);
   }
 
   /**
@@ -341,7 +340,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `NOT_FOUND`, `CORRUPT`
    * @see Proxmox `volume_export`
    */
-  override volumeExport(ctx: Ctx, request: P.VolumeExportRequest): Promise<void> {
+  override volumeExport(ctx: P.PluginContext<ZfsPoolConfig>, request: P.VolumeExportRequest): Promise<void> {
     return transfer.volumeExport(ctx, request, this.tuning);
   }
 
@@ -358,7 +357,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `NOT_FOUND`, `NO_SPACE`
    * @see Proxmox `volume_import`
    */
-  override volumeImport(ctx: Ctx, request: P.VolumeImportRequest): Promise<string> {
+  override volumeImport(ctx: P.PluginContext<ZfsPoolConfig>, request: P.VolumeImportRequest): Promise<string> {
     return transfer.volumeImport(ctx, request, this.tuning);
   }
 
@@ -372,7 +371,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
    * @returns what was removed and what was kept
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `BUSY`
    */
-  override collectGarbage(ctx: Ctx, request: P.CollectGarbageRequest): Promise<T.GarbageReport> {
-    return collectUnfinished(ctx, this.tuning, request.dryRun === true);
+  override collectGarbage(ctx: P.PluginContext<ZfsPoolConfig>, request: P.CollectGarbageRequest): Promise<T.GarbageReport> {
+    return volumes.collectGarbage(ctx, request, this.tuning);
   }
 }

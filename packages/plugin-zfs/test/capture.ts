@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RecordingRunner } from '@stowage/core/testing';
 import { type CommandRunner } from '@stowage/core/plugin';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
-import { CAPTURE_POOL, pluginContext } from './support/context.js';
+import { CAPTURE_POOL, captureContext } from './support/context.js';
 import { outcomeOf, SCENARIOS, type Outcome } from './support/scenarios.js';
 
 /** Where the scenario fixtures go. */
@@ -108,7 +108,7 @@ export async function captureZfsFixtures(options: CaptureOptions): Promise<strin
           await step.guest(runner);
           continue;
         }
-        const outcome = await outcomeOf(step.call(plugin, pluginContext(recorder, scenario.config), state));
+        const outcome = await outcomeOf(step.call(plugin, captureContext(recorder, scenario.config), state));
         log(`${scenario.name}: ${step.name}: ${JSON.stringify(outcome).slice(0, 200)}`);
         outcomes.push({ step: step.name, outcome });
       }

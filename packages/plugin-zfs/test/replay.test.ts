@@ -9,7 +9,7 @@ import { loadFixtures, ReplayRunner } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 import { SCENARIO_DIR } from './capture.js';
-import { pluginContext } from './support/context.js';
+import { captureContext } from './support/context.js';
 import { DEAD_OWNER, FOREIGN_OWNER, outcomeOf, SCENARIOS, snapNames, type Outcome } from './support/scenarios.js';
 
 const MiB = 1024 * 1024;
@@ -208,7 +208,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))('replay of %s', (name,
     const expected = new Map(captured.map((c) => [c.step, c.outcome]));
     for (const step of scenario.steps) {
       if (!('call' in step)) continue;
-      const outcome = await outcomeOf(step.call(plugin, pluginContext(runner, scenario.config), state));
+      const outcome = await outcomeOf(step.call(plugin, captureContext(runner, scenario.config), state));
       // a wait that times out polls as often as time allows: the number of tries is not replayed
       const comparable = (o: Outcome | undefined) => (scenario.timed && o && 'code' in o ? { ...o, details: { ...o.details, attempts: undefined } } : o);
       expect(comparable(outcome), `replayed outcome of '${step.name}'`).toEqual(comparable(expected.get(step.name)));

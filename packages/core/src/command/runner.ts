@@ -6,6 +6,7 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
+import type { FileSystem } from '../file-system.js';
 
 /** Options of one command run. */
 export interface RunOptions {
@@ -59,4 +60,10 @@ export interface CommandRunner {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A short description for logs and errors, e.g. `local` or `ssh root@127.0.0.1:2222`. */
   readonly description: string;
+  /**
+   * The file-system calls that go with this runner's commands (the plugin context's `fs`);
+   * `undefined` for this machine's (`localFileSystem`). A fault-injecting runner gives one that
+   * fails chosen calls.
+   */
+  readonly fs?: FileSystem | undefined;
 }

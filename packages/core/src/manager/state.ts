@@ -10,6 +10,7 @@ import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
 import { notConfigured } from '../config/document.js';
 import { describeConfigIssues } from '../config/validate.js';
+import { localFileSystem } from '../file-system.js';
 import { ConfigError, StorageError, isStorageError, type ConfigIssue } from '../errors.js';
 import type { Logger, ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
@@ -178,6 +179,7 @@ export class ManagerState {
       runner,
       run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
       signal,
+      fs: runner.fs ?? localFileSystem,
       log: this.log,
       node: this.node,
       nameReserved: options.nameReserved ?? noop,

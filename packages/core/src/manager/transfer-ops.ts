@@ -378,3 +378,36 @@ function entryExport(ctx: PluginContext, source: ResolvedVolume, options: { stre
     withSnapshots: options.withSnapshots,
   });
 }
+
+/**
+ * The stream formats a volume can be exported in (see {@link StorageManager.volumeExportFormats}).
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param options - what the stream carries
+ */
+export function volumeExportFormats(state: ManagerState, r: ResolvedVolume, options: TransferOptions): Promise<StreamFormat[]> {
+  return state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeExportFormats(ctx, { volume: r.volume, ...options }));
+}
+
+/**
+ * The stream formats a volume can be imported from (see {@link StorageManager.volumeImportFormats}).
+ *
+ * @param state - the manager's state
+ * @param r - the volume
+ * @param options - what the stream carries
+ */
+export function volumeImportFormats(state: ManagerState, r: ResolvedVolume, options: TransferOptions): Promise<StreamFormat[]> {
+  return state.read(r.entry, undefined, (ctx) => r.entry.plugin.volumeImportFormats(ctx, { volume: r.volume, ...options }));
+}
+
+/**
+ * Imports into a named volume (see {@link StorageManager.volumeImport} and {@link importVolume}).
+ *
+ * @param state - the manager's state
+ * @param r - the target volume
+ * @param options - format, input, progress, renaming
+ */
+export function volumeImport(state: ManagerState, r: ResolvedVolume, options: ImportOptions): Promise<string> {
+  return importVolume(state, r.entry, { volume: r.volume }, options);
+}

@@ -241,30 +241,6 @@ export async function renameVolume(state: ManagerState, r: ResolvedVolume, targe
 }
 
 /**
- * Rolls back to a snapshot under the volume's lock, refusing with `SNAPSHOT_BLOCKERS` when newer snapshots block it and
- * the caller did not ask to destroy them.
- *
- * @param state - the manager's state
- * @param r - the volume
- * @param snapshot - the snapshot
- * @param destroyBlockers - let the plugin destroy the blockers
- * @see Proxmox `PVE::Storage::volume_snapshot_rollback`
- */
-export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot: string, destroyBlockers: boolean): Promise<void> {
-  const { entry, volume, volid } = r;
-  assertValidSnapshotName(snapshot);
-  await state.locked(entry, undefined, async (ctx) => {
-    const blockers = await entry.plugin.volumeRollbackIsPossible(ctx, { volume, snapshot });
-    if (blockers.length > 0 && !destroyBlockers) {
-      throw new StorageError('SNAPSHOT_BLOCKERS', `can't rollback '${volid}' to '${snapshot}': newer snapshots ${blockers.join(', ')} exist`, {
-        details: { volid, snapshot, blockers },
-      });
-    }
-    await entry.plugin.volumeSnapshotRollback(ctx, { volume, snapshot, destroyBlockers });
-  }, { volname: volume.volname, operation: 'volumeSnapshotRollback' });
-}
-
-/**
  * Resizes a volume under the volume's lock, refusing a shrink with `CANNOT_SHRINK` before the plugin is asked when the
  * plugin cannot shrink.
  *

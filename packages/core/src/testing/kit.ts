@@ -111,7 +111,7 @@ export class StorageKit {
     return this.#impatient;
   }
 
-  /** The fault-injecting runner every command goes through; it fails nothing unless told to. */
+  /** The fault-injecting runner every command and every call of `ctx.fs` goes through; it fails nothing unless told to. */
   get faulty(): FaultInjectingRunner {
     if (!this.#faulty) throw new Error('the storage kit has not started');
     return this.#faulty;
@@ -168,7 +168,7 @@ export class StorageKit {
     this.#tmp = await mkdtemp(join(tmpdir(), 'stowage-kit-'));
     // The lock code wants a shared lock directory to exist (it stands for a cluster filesystem).
     await mkdir(join(this.#tmp, 'shared-locks'));
-    this.#faulty = new FaultInjectingRunner(target.runner ?? new LocalRunner());
+    this.#faulty = new FaultInjectingRunner(target.runner ?? new LocalRunner(), { fs: true });
     const options = {
       plugins: [this.pluginClass],
       config: [target.config],

@@ -66,9 +66,9 @@ export interface KitVolumeData {
 
 /**
  * Fails the k-th step of whatever a plugin does to reach its storage. The kit's own
- * `FaultInjectingRunner` is one (for plugins that run commands); a plugin that talks to its
- * storage otherwise (a REST API, a library) supplies its own through {@link KitTarget.faults} so
- * that the fault cases can break its steps too.
+ * `FaultInjectingRunner` is one (for plugins that run commands or change files through
+ * `ctx.fs`); a plugin that talks to its storage otherwise (a REST API, a library) supplies its
+ * own through {@link KitTarget.faults} so that the fault cases can break its steps too.
  *
  * @example
  * ```ts

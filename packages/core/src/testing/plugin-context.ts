@@ -6,6 +6,7 @@
 import { OperationCache, type TtlCache } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
+import { localFileSystem } from '../file-system.js';
 import type { Logger, PluginContext } from '../plugin-types.js';
 
 /** One message a {@link RecordingLog} was given. */
@@ -63,7 +64,7 @@ const noCommands: CommandRunner = {
 
 /**
  * Makes a fresh context for one direct call of a plugin method, the way the manager makes one:
- * a new operation cache, the runner with the call's signal.
+ * a new operation cache, the runner with the call's signal, the runner's file-system calls.
  *
  * @param options - config, runner, node, signal, log
  * @returns the context
@@ -83,6 +84,7 @@ export function pluginContext<C extends StorageConfig>(options: PluginContextOpt
     runner,
     run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
     signal,
+    fs: runner.fs ?? localFileSystem,
     log: options.log ?? new RecordingLog(),
     node: options.node ?? 'localhost',
     nameReserved: options.nameReserved ?? (() => undefined),

@@ -6,7 +6,7 @@
  * @module
  */
 import { StorageError, type Logger } from '@stowage/core';
-import { describeRc, errorFromReply } from './errors.js';
+import { describeRc, errorFromReply } from '../errors.js';
 import { isErrorRc, isWarningRc, toApiCallRcList, type ApiCallRc } from './ret-code.js';
 import { controllerBaseUrl, Transport, TransportFailure, type RawReply, type TlsSettings } from './transport.js';
 

@@ -4,9 +4,10 @@
  * @module
  */
 export { MEMORY_TOOL } from './commands.js';
-export { memoryCapabilities, memoryConfigSchema, memoryConfigSchemaFor, memoryPool, type MemoryBehaviour, type MemoryConfig } from './config.js';
+export { memoryCapabilities, type MemoryBehaviour } from './capabilities.js';
+export { memoryConfigSchema, memoryConfigSchemaFor, memoryPool, type MemoryConfig } from './config.js';
 export { parseMemoryVolname } from './names.js';
-export { MemoryPlugin, type MemoryListedVolume } from './plugin.js';
+export { MemoryPlugin } from './memory-plugin.js';
 export { MemoryRunner, type MemoryRunnerOptions } from './runner.js';
 export {
   MemoryStore,

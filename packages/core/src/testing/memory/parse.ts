@@ -1,11 +1,9 @@
 /**
- * Pure parsers of `stowage-memory` output, and the mapping of its failures to stable codes.
- * Like a real plugin's `parse.ts`: text in, data out.
+ * Pure parsers of `stowage-memory` output. Like a real plugin's `parse.ts`: text in, data out.
  *
  * @module
  */
-import { defineFailureClassifier } from '../../command/classify.js';
-import { isCommandError, StorageError, type StorageErrorCode } from '../../errors.js';
+import { StorageError } from '../../errors.js';
 import type { MemorySnapshotRecord, MemoryUsage, MemoryVolumeRecord } from './store.js';
 
 function jsonLines(text: string): unknown[] {
@@ -67,40 +65,4 @@ export function parseUsage(text: string): MemoryUsage {
   const lines = jsonLines(text);
   if (lines.length !== 1) throw new StorageError('CORRUPT', 'stowage-memory df printed no usage line');
   return lines[0] as MemoryUsage;
-}
-
-const memoryFailures = defineFailureClassifier([
-  [/does not exist/, 'NOT_FOUND'],
-  [/already exists/, 'ALREADY_EXISTS'],
-  [/has dependent clones/, 'IN_USE'],
-  [/is protected/, 'PROTECTED'],
-  [/out of space|do not fit/, 'NO_SPACE'],
-  [/input ended after|input longer than/, 'INVALID_ARGUMENT'],
-  [/is read-only/, 'INVALID_ARGUMENT'],
-]);
-
-/**
- * The stable code of a failed `stowage-memory` command, read from its stderr, or `undefined`
- * when the failure is not one the tool explains (it stays `COMMAND_FAILED`).
- *
- * @param stderr - the command's standard error
- */
-export function classifyStderr(stderr: string): StorageErrorCode | undefined {
-  return memoryFailures.codeOf(stderr);
-}
-
-/**
- * Rethrows a failed command as a {@link @stowage/core!index.StorageError | StorageError} with the code its stderr explains (the
- * command error stays as `cause`); any other error is rethrown as it is.
- *
- * @param e - the caught error
- * @param details - facts to attach (volname, snapshot, ...)
- * @throws always
- */
-export function rethrowClassified(e: unknown, details: Record<string, unknown> = {}): never {
-  if (isCommandError(e) && e.code === 'COMMAND_FAILED') {
-    const code = classifyStderr(e.stderr);
-    if (code) throw new StorageError(code, e.stderr.replace(/^stowage-memory: /, ''), { cause: e, details: { ...details, ...e.details } });
-  }
-  throw e;
 }

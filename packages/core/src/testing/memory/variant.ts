@@ -5,8 +5,9 @@
  * @module
  */
 import type { PluginCapabilities } from '../../capabilities.js';
-import { memoryCapabilities, memoryConfigSchemaFor, type MemoryBehaviour } from './config.js';
-import { MemoryPlugin } from './plugin.js';
+import { memoryCapabilities, type MemoryBehaviour } from './capabilities.js';
+import { memoryConfigSchemaFor } from './config.js';
+import { MemoryPlugin } from './memory-plugin.js';
 
 /**
  * Options of {@link defineMemoryPlugin}.

@@ -1,6 +1,6 @@
 /**
- * Fault injection: failing any one command of a multi-step operation leaves the storage as it
- * was, with a clear error.
+ * Fault injection: failing any one step (a command, or a call of `ctx.fs`) of a multi-step
+ * operation leaves the storage as it was, with a clear error.
  *
  * @module
  */
@@ -55,11 +55,13 @@ function operations(kit: StorageKit): FaultOperation[] {
 
 /**
  * For each multi-step operation (`allocImage`, `createBase`, `cloneImage`, `volumeImport`, as
- * declared): counts the commands it runs, then for k = 1..n fails the k-th command through the
- * `FaultInjectingRunner` (or the target's own {@link KitTarget.faults} injector) and checks that the call throws a {@link @stowage/core!index.StorageError | StorageError} and that the
- * storage's listing is exactly what it was before. (When the failed command was one the plugin
- * may tolerate, the call may succeed instead: then its result must be listed.) An operation that
- * ran no commands is skipped with that reason.
+ * declared): counts the steps it takes (the commands it runs and the calls it makes through
+ * `ctx.fs`), then for k = 1..n fails the k-th step through the `FaultInjectingRunner` (or the
+ * target's own {@link KitTarget.faults} injector) and checks that the call throws a
+ * {@link @stowage/core!index.StorageError | StorageError} and that the storage's listing is
+ * exactly what it was before. (When the failed step was one the plugin may tolerate, the call may
+ * succeed instead: then its result must be listed.) An operation that took no steps is skipped
+ * with that reason.
  *
  * @param kit - the kit of the suite
  */
@@ -78,7 +80,7 @@ export function faultSuite(kit: StorageKit): void {
         faulty.reset();
         await op.run(kit, counted);
         const n = faulty.count;
-        if (n === 0) ctx.skip(`the plugin ran no commands (or fault-injector steps) for ${op.name}`);
+        if (n === 0) ctx.skip(`the plugin ran no commands, made no calls of ctx.fs (or fault-injector steps) for ${op.name}`);
         const problems: string[] = [];
         for (let k = 1; k <= n; k++) {
           const prepared = await op.prepare(kit);

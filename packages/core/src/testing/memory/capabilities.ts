@@ -1,0 +1,77 @@
+/**
+ * What a `memory` plugin variant can do.
+ *
+ * @module
+ */
+import type { PluginCapabilities, VolumeAttribute } from '../../capabilities.js';
+
+/**
+ * What a memory plugin variant can do; everything is on for the `memory` plugin itself.
+ *
+ * @example
+ * ```ts
+ * const zfsLike: MemoryBehaviour = { rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false };
+ * ```
+ */
+export interface MemoryBehaviour {
+  /**
+   * Any snapshot can be rolled back to; when `false`, only the newest (ZFS-like), and older ones
+   * report the newer snapshots as blockers.
+   * @default true
+   */
+  readonly rollbackAnySnapshot?: boolean;
+  /**
+   * A volume can be cloned from one of its snapshots, not only from a base.
+   * @default true
+   */
+  readonly cloneFromSnapshot?: boolean;
+  /**
+   * A volume can be made smaller; when `false`, shrinking fails with `CANNOT_SHRINK`.
+   * @default true
+   */
+  readonly shrink?: boolean;
+  /**
+   * The volume attributes kept.
+   * @default ['notes', 'protected']
+   */
+  readonly attributes?: readonly VolumeAttribute[];
+  /**
+   * Clones are copies that keep no link to their source (as reflink copies): a template can be
+   * freed while they exist (`capabilities.independentClones`).
+   * @default false
+   */
+  readonly independentClones?: boolean;
+}
+
+/**
+ * The capabilities of a memory plugin with the given behaviour: raw images only, ZFS-like
+ * feature matrix, `raw+size` export and import.
+ *
+ * @param behaviour - which optional behaviours are on
+ * @returns capabilities as data
+ */
+export function memoryCapabilities(behaviour: MemoryBehaviour = {}): PluginCapabilities {
+  const fromSnapshot = behaviour.cloneFromSnapshot ?? true;
+  return {
+    content: ['images'],
+    defaultContent: ['images'],
+    formats: ['raw'],
+    defaultFormat: 'raw',
+    shared: false,
+    features: {
+      snapshot: { current: ['raw'], snap: ['raw'] },
+      clone: fromSnapshot ? { base: ['raw'], snap: ['raw'] } : { base: ['raw'] },
+      template: { current: ['raw'] },
+      copy: { base: ['raw'], current: ['raw'], snap: ['raw'] },
+      sparseinit: { base: ['raw'], current: ['raw'] },
+      rename: { current: ['raw'] },
+    },
+    exportFormats: ['raw+size'],
+    importFormats: ['raw+size'],
+    rollbackAnySnapshot: behaviour.rollbackAnySnapshot ?? true,
+    cloneFromSnapshot: fromSnapshot,
+    attributes: behaviour.attributes ?? ['notes', 'protected'],
+    shrink: behaviour.shrink ?? true,
+    ...(behaviour.independentClones === true ? { independentClones: true } : {}),
+  };
+}
