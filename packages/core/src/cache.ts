@@ -23,21 +23,49 @@ export interface TtlCacheOptions {
 type Loader = (signal: AbortSignal) => Promise<unknown>;
 
 /**
+ * A value of a {@link TtlCache} and the generation it was loaded in: the value misses the writes
+ * announced (by {@link TtlCache.clear}) after its load began, never one announced before.
+ */
+export interface CachedValue<T> {
+  /** The value. */
+  readonly value: T;
+  /** {@link TtlCache.generation} when its load began. */
+  readonly generation: number;
+}
+
+/**
  * A time-bounded cache shared between calls to one storage. Concurrent callers of the same key
  * share one fetch (lru-cache's `fetchMethod`). The manager clears it after every write to the
  * storage, so a listing is never staler than the last write made through this process.
+ *
+ * Besides the fresh values it keeps the last value loaded for each key, cleared or expired or
+ * not ({@link TtlCache.lastKnown}): what the manager's free-name search starts from when a
+ * plugin's creates refuse taken names themselves (`PluginCapabilities.exclusiveCreate`).
  */
 export class TtlCache {
-  readonly #lru: LRUCache<string, { value: unknown }, Loader>;
+  readonly #lru: LRUCache<string, CachedValue<unknown>, Loader>;
+  readonly #last: LRUCache<string, CachedValue<unknown>>;
   #generation = 0;
 
   /** @param options - time to live and size bound */
   constructor(options: TtlCacheOptions = {}) {
-    this.#lru = new LRUCache<string, { value: unknown }, Loader>({
-      max: options.max ?? 1000,
+    const max = options.max ?? 1000;
+    this.#last = new LRUCache<string, CachedValue<unknown>>({ max });
+    this.#lru = new LRUCache<string, CachedValue<unknown>, Loader>({
+      max,
       ttl: options.ttlMs ?? 5000,
-      fetchMethod: async (_key, _stale, { context, signal }) => ({ value: await context(signal) }),
+      fetchMethod: async (key, _stale, { context, signal }) => {
+        const generation = this.#generation;
+        const loaded = { value: await context(signal), generation };
+        this.#keepLast(key, loaded);
+        return loaded;
+      },
     });
+  }
+
+  /** How many times the cache was cleared: a value loaded in generation `g` misses only the writes announced after `g`. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /**
@@ -47,6 +75,10 @@ export class TtlCache {
    * @param load - the loader, called at most once per freshness period
    */
   async fetch<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return (await this.#fetch<T>(key, load)).value;
+  }
+
+  async #fetch<T>(key: string, load: () => Promise<T>): Promise<CachedValue<T>> {
     const generation = this.#generation;
     // ignoreFetchAbort: a clear() during the load must not reject the callers waiting for it
     // (lru-cache aborts in-flight fetches on clear); lru-cache then hands them the result
@@ -58,13 +90,48 @@ export class TtlCache {
     });
     // A write during the load makes its result untrustworthy: drop it (the caller still gets it).
     if (generation !== this.#generation) this.#lru.delete(key);
-    return (entry as { value: T }).value;
+    return entry as CachedValue<T>;
   }
 
-  /** Drops every entry; called by the manager after each write to the storage. */
+  /**
+   * Returns the fresh value of `key`, else the last value loaded for it even when cleared or
+   * expired since, else loads it (as {@link TtlCache.fetch}). For what tolerates a stale answer
+   * and can tell from the generation what it may miss.
+   *
+   * @param key - cache key
+   * @param load - the loader, called only when nothing was ever loaded for the key
+   * @returns the value and the generation it was loaded in
+   */
+  async lastKnown<T>(key: string, load: () => Promise<T>): Promise<CachedValue<T>> {
+    const known = this.#lru.get(key) ?? this.#last.get(key);
+    return known !== undefined ? (known as CachedValue<T>) : this.#fetch(key, load);
+  }
+
+  /**
+   * Loads `key` anew, whatever is cached, and keeps the result (as the fresh value too, unless
+   * the cache was cleared during the load).
+   *
+   * @param key - cache key
+   * @param load - the loader
+   * @returns the value and the generation it was loaded in
+   */
+  async reload<T>(key: string, load: () => Promise<T>): Promise<CachedValue<T>> {
+    const generation = this.#generation;
+    const loaded = { value: await load(), generation };
+    this.#keepLast(key, loaded);
+    if (generation === this.#generation) this.#lru.set(key, loaded);
+    return loaded;
+  }
+
+  /** Drops every fresh entry (the last known values stay for {@link TtlCache.lastKnown}); called by the manager after each write to the storage. */
   clear(): void {
     this.#generation++;
     this.#lru.clear();
+  }
+
+  #keepLast(key: string, loaded: CachedValue<unknown>): void {
+    const kept = this.#last.get(key);
+    if (kept === undefined || kept.generation <= loaded.generation) this.#last.set(key, loaded);
   }
 }
 

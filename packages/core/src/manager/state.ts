@@ -15,6 +15,7 @@ import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
 import type { ChangeFeed } from '../cluster.js';
 import { lockReason, type LockService } from '../lock/service.js';
+import { MadeNames } from './made-names.js';
 
 /** One configured storage. */
 export interface StorageEntry {
@@ -28,6 +29,8 @@ export interface StorageEntry {
   config: StorageConfig;
   /** Listings and status shared between calls; cleared after every write. */
   readonly ttl: TtlCache;
+  /** The names this manager made on the storage, for free-name searches from a listing that may predate them. */
+  readonly made: MadeNames;
   /** When stale temporaries were last collected (`Date.now()`), `0` for never. */
   gcAt: number;
 }
@@ -65,6 +68,8 @@ export interface ContextOptions {
   readonly sharedCache: boolean;
   /** What `ctx.nameReserved()` does: gives back the lock of a locked section. */
   readonly nameReserved?: (() => void) | undefined;
+  /** The operation cache to use instead of a new one (then `sharedCache` is not read). */
+  readonly cache?: OperationCache | undefined;
 }
 
 /** Which lock a locked section takes, and what it is for. */
@@ -108,7 +113,7 @@ export class ManagerState {
    * @param config - the validated config
    */
   makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
-    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), gcAt: 0 };
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), made: new MadeNames(), gcAt: 0 };
   }
 
   /**
@@ -172,7 +177,7 @@ export class ManagerState {
     return {
       storeId: entry.id,
       config: entry.config,
-      cache: new OperationCache(options.sharedCache ? entry.ttl : undefined),
+      cache: options.cache ?? new OperationCache(options.sharedCache ? entry.ttl : undefined),
       runner,
       run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
       signal,
