@@ -67,6 +67,12 @@ export interface MemoryBehaviour {
    * @default ['notes', 'protected']
    */
   readonly attributes?: readonly VolumeAttribute[];
+  /**
+   * Declares `capabilities.exclusiveCreate` (its store refuses every taken name); when `false`,
+   * the manager lists the storage under the lock before each create that needs a free name.
+   * @default true
+   */
+  readonly exclusiveCreate?: boolean;
 }
 
 /**
@@ -98,5 +104,6 @@ export function memoryCapabilities(behaviour: MemoryBehaviour = {}): PluginCapab
     cloneFromSnapshot: fromSnapshot,
     attributes: behaviour.attributes ?? ['notes', 'protected'],
     shrink: behaviour.shrink ?? true,
+    exclusiveCreate: behaviour.exclusiveCreate ?? true,
   };
 }

@@ -118,12 +118,13 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
   }
 
   /**
-   * The lowest free disk name, counting unfinished volumes too: their names are taken.
+   * The lowest free disk name, counting unfinished volumes too (their names are taken), and the
+   * names of `request.taken`.
    *
    * @see Proxmox `find_free_diskname`
    */
   override async findFreeDiskname(ctx: PluginContext<MemoryConfig>, request: FindFreeDisknameRequest): Promise<string> {
-    const taken = (await this.records(ctx)).map((r) => r.name);
+    const taken = [...(await this.records(ctx)).map((r) => r.name), ...(request.taken ?? [])];
     return formatDiskName({ isBase: request.base, vmid: request.vmid, index: findFreeDiskIndex(request.vmid, taken) });
   }
 
