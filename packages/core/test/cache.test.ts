@@ -115,4 +115,34 @@ describe('TtlCache', () => {
     expect(await ttl.fetch('k', c.load)).toBe(3); // ...but it is not served to anyone after the write
     expect(await ttl.fetch('k', c.load)).toBe(3);
   });
+
+  it('lastKnown() serves the last value loaded, cleared or expired since, with the generation its load began in', async () => {
+    const ttl = new TtlCache({ ttlMs: 30 });
+    const c = counter((n) => n, 5);
+    expect(await ttl.lastKnown('k', c.load), 'nothing known: loads').toEqual({ value: 1, generation: 0 });
+    ttl.clear();
+    ttl.clear();
+    expect(ttl.generation).toBe(2);
+    expect(await ttl.lastKnown('k', c.load), 'cleared since: still known').toEqual({ value: 1, generation: 0 });
+    await sleep(60);
+    expect(await ttl.lastKnown('k', c.load), 'expired since: still known').toEqual({ value: 1, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'fetch loads anew').toBe(2);
+    expect(await ttl.lastKnown('k', c.load), 'the newer load is known').toEqual({ value: 2, generation: 2 });
+    expect(c.calls()).toBe(2);
+  });
+
+  it('reload() loads whatever is cached, and keeps the result for fetch and lastKnown unless a clear() overtook it', async () => {
+    const ttl = new TtlCache({ ttlMs: 60_000 });
+    const c = counter((n) => n, 20);
+    expect(await ttl.fetch('k', c.load)).toBe(1);
+    expect(await ttl.reload('k', c.load)).toEqual({ value: 2, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'the reloaded value is the fresh one').toBe(2);
+    const during = ttl.reload('k', c.load); // load #3 starts
+    await sleep(5);
+    ttl.clear();
+    expect(await during).toEqual({ value: 3, generation: 0 });
+    expect(await ttl.lastKnown('k', c.load), 'known, with the generation it began in').toEqual({ value: 3, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'not fresh: a write overtook it').toBe(4);
+    expect(await ttl.lastKnown('k', c.load)).toEqual({ value: 4, generation: 1 });
+  });
 });

@@ -23,6 +23,7 @@ import { inMadeDir, removeDirIfEmpty, removeMadeDirs } from './fs-util.js';
 import { admitImage } from './gate.js';
 import { confine } from './paths.js';
 import type { ImageProbe } from './probe.js';
+import { assertNameFree } from './reserve.js';
 import { subvolPath } from './subvol.js';
 import { assertNewImageName } from './volumes.js';
 import { formatImageVolname, parseBackingReference, parseImageFileName } from './volname.js';
@@ -131,6 +132,8 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
   }
   const { made } = await inMadeDir(dir, env.fs, async () => {
     await confine(env.rootReal, to, newVolname);
+    // a name an import in progress reserves is taken, though no file holds it yet
+    await assertNameFree(env, dir, targetName, newVolname);
     await link(from, to).catch((e: unknown) => {
       if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
       throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });

@@ -140,7 +140,8 @@ export async function makeBase(ctx: LvmThinContext, volname: string, undo: Regis
 }
 
 /**
- * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
+ * The lowest free disk name of a guest. Unfinished volumes (imports under way) and the names of
+ * `request.taken` count as taken.
  *
  * @param ctx - the operation context
  * @param request - the guest, and whether a base name is wanted
@@ -150,7 +151,7 @@ export async function makeBase(ctx: LvmThinContext, volname: string, undo: Regis
  */
 export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
   const view = await loadPool(ctx);
-  const index = findFreeDiskIndex(request.vmid, view.takenNames());
+  const index = findFreeDiskIndex(request.vmid, [...view.takenNames(), ...(request.taken ?? [])]);
   return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
 }
 
