@@ -66,6 +66,9 @@ export interface NameChoice {
  * Chooses the lowest free name from the listing the plugin's `findFreeDiskname` reads: as last
  * known to the storage's TTL cache (nothing is run when the cache ever held it), or loaded anew
  * with `reload`; the names this manager made since that listing, and `taken`, count as taken.
+ * Which listing the plugin reads shows only once it has: when it turns out to show some of the
+ * names made (so that a name freed since is free again), the plugin is asked again without them,
+ * from the same listing when it comes from the caches.
  *
  * @param state - the manager's state
  * @param entry - the storage
@@ -82,10 +85,15 @@ export async function chooseName(
   const version = entry.made.version;
   const cache = new ListingCache(entry.ttl, options.reload === true);
   const ctx = state.context(entry, { signal: options.signal, sharedCache: true, cache });
-  const taken = [...entry.made.of(request.vmid), ...(options.taken ?? [])];
-  const name = await entry.plugin.findFreeDiskname(ctx, { vmid: request.vmid, format: request.format, base: request.base, taken });
+  const find = (made: readonly string[]): Promise<string> =>
+    entry.plugin.findFreeDiskname(ctx, { vmid: request.vmid, format: request.format, base: request.base, taken: [...made, ...(options.taken ?? [])] });
+  const made = entry.made.of(request.vmid);
+  let name = await find(made);
   // a listing the plugin read past the caches was loaded now: it shows what was made before
-  entry.made.shownBy(request.vmid, cache.oldest ?? started);
+  const listed = cache.oldest ?? started;
+  const unseen = entry.made.of(request.vmid, listed);
+  if (unseen.length < made.length) name = await find(unseen);
+  entry.made.shownBy(request.vmid, listed);
   return { name, version };
 }
 

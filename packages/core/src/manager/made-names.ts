@@ -43,12 +43,14 @@ export class MadeNames {
   }
 
   /**
-   * The names made for a guest that are still remembered.
+   * The names made for a guest that a listing loaded in `generation` may not show (made in that
+   * generation or later); all that are remembered by default.
    *
    * @param vmid - the guest
+   * @param generation - the generation the listing's load began in
    */
-  of(vmid: number): string[] {
-    return [...this.#names].filter(([, m]) => m.vmid === vmid).map(([name]) => name);
+  of(vmid: number, generation = 0): string[] {
+    return [...this.#names].filter(([, m]) => m.vmid === vmid && m.generation >= generation).map(([name]) => name);
   }
 
   /**
