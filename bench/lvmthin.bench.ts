@@ -5,7 +5,8 @@
  * 1. listImages over 500 thin LVs (plain volumes, bases, linked clones) vs the one bare `lvs`
  *    it runs (same argv, same runner).
  * 2. allocImage vs the bare `lvcreate` it runs; cloneImage of a base vs the bare `lvcreate -s`.
- *    Also through the StorageManager (storage lock, free-name search with its `lvs`).
+ *    Also through the StorageManager (storage lock; the name is chosen from the listing it has,
+ *    so no `lvs` runs: the plugin declares `exclusiveCreate`).
  *
  * Works in a volume group of its own (`stowbench`, on a loop file in the guest), so it neither
  * sees nor touches the testbed's pools. Skips with a clear message when the testbed is not up.
@@ -151,7 +152,7 @@ done`);
       `allocImage of a ${size / MiB} MiB thin LV`,
       ['plugin.allocImage', summarize(pluginAlloc)],
       ['bare lvcreate (same argv)', summarize(bareAlloc)],
-      [['manager.allocImage (lock + lvs for a free name + lvcreate)', summarize(managerAlloc)]],
+      [['manager.allocImage (lock + lvcreate, name from the listing it has)', summarize(managerAlloc)]],
     );
 
     const base = 'base-200000-disk-0';
@@ -171,7 +172,7 @@ done`);
       'cloneImage of a base',
       ['plugin.cloneImage', summarize(pluginClone)],
       ['bare lvcreate -s (same argv)', summarize(bareClone)],
-      [['manager.cloneImage (lock + lvs for a free name + lvcreate -s)', summarize(managerClone)]],
+      [['manager.cloneImage (lock + lvcreate -s, name from the listing it has)', summarize(managerClone)]],
     );
   } finally {
     await m.close();

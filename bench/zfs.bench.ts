@@ -8,6 +8,10 @@
  *    the bytes of the `zfs` increment between the two snapshots (only the changed blocks travel)
  *    against the full stream and a `raw+size` copy, and its time against the bare `zfs send -i`.
  *    The increment is then received onto a copy, which must end up with the second snapshot.
+ * 3. allocImage vs the bare `zfs create` it runs, cloneImage of a base vs the bare `zfs clone`;
+ *    also through the StorageManager (storage lock, name chosen from the listing it has). The
+ *    plugin also waits for the new zvol's device link (`test -b`), so the bare command is shown
+ *    alone and followed by that test.
  *
  * Works in datasets of its own under the testbed's zpool (`stowage/zbench`; the 500 listed zvols
  * are made with `volmode=none`, so that they get no device nodes and do not flood udev; the
@@ -15,14 +19,18 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
-import { type Logger } from '@stowage/core';
-import { zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StorageManager, type Logger } from '@stowage/core';
+import { testBlockDeviceArgs, zfsCloneArgs, zfsCreateVolumeArgs, zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
 const ROOT = `${TESTBED_POOLS.zpool}/zbench`;
 const LIST = `${ROOT}/list`;
 const XFER = `${ROOT}/xfer`;
+const ALLOC = `${ROOT}/alloc`;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -80,6 +88,8 @@ function compare(title: string, ours: [string, Stats], bare: [string, Stats], ex
 
 const count = iterations(500, 60);
 const rounds = iterations(15, 3);
+const writes = iterations(10, 2);
+const lockDir = await mkdtemp(join(tmpdir(), 'stowage-bench-zfs-'));
 try {
   // ---- set-up: `count` zvols in a dataset of their own ----------------------------------------
   let t0 = now();
@@ -90,6 +100,7 @@ zfs destroy -r ${ROOT} >/dev/null 2>&1 || true
 zfs create ${ROOT}
 zfs create -o volmode=none ${LIST}
 zfs create ${XFER}
+zfs create ${ALLOC}
 # in batches of 25 parallel commands: ZFS commits them in shared transaction groups
 batch() { n=0; while read -r cmd; do $cmd & n=$((n + 1)); if [ $n -ge 25 ]; then wait; n=0; fi; done; wait; }
 i=0; while [ $i -lt ${plain} ]; do echo "zfs create -s -V 4M ${LIST}/vm-$((100000 + i))-disk-0"; i=$((i + 1)); done | batch
@@ -182,7 +193,64 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
     ['bare zfs send -i a b', String(bareBytes), (bareBytes / MiB).toFixed(2), `x${(bareBytes / (4 * GiB + 8)).toFixed(4)}`],
   ]);
   console.log(`\nincrement a..b: ${incBytes} bytes (${(incBytes / MiB).toFixed(3)} MiB) ${incBytes < 2 * MiB ? '<' : '>='} 2 MiB; received onto a copy made from @a: ${applied ? 'copy now has @b with the same guid' : 'NOT APPLIED'}`);
+
+  // ---- 3. allocation and cloning ------------------------------------------------------------------
+  const m = await StorageManager.open({ plugins: [ZfsPoolPlugin], config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet });
+  (m.pluginFor('bench') as ZfsPoolPlugin).tuning = plugin.tuning;
+  try {
+    const size = 4 * MiB;
+    const zvol = (n: number) => `${ALLOC}/vm-${n}-disk-0`;
+    let n = 0;
+    const [bareAlloc, pluginAlloc] = await paired(
+      writes,
+      () => runner.run(zfsCreateVolumeArgs({ dataset: zvol(400000 + n++), size, sparse: true })),
+      () => plugin.allocImage(ctx(ALLOC), { vmid: 500000 + n, format: 'raw', name: `vm-${500000 + n++}-disk-0`, size }),
+    );
+    const bareLinked: number[] = [];
+    const managerAlloc: number[] = [];
+    for (let i = 0; i < writes; i++) {
+      let t = now();
+      await runner.run(zfsCreateVolumeArgs({ dataset: zvol(450000 + i), size, sparse: true }));
+      await runner.run(testBlockDeviceArgs(`/dev/zvol/${zvol(450000 + i)}`), { okExitCodes: [0, 1] });
+      bareLinked.push(now() - t);
+      t = now();
+      await m.allocImage('bench', { vmid: 600000 + i, size });
+      managerAlloc.push(now() - t);
+    }
+    compare(
+      `allocImage of a ${size / MiB} MiB zvol`,
+      ['plugin.allocImage', summarize(pluginAlloc)],
+      ['bare zfs create (same argv)', summarize(bareAlloc)],
+      [
+        ['bare zfs create + test -b of its device link', summarize(bareLinked)],
+        ['manager.allocImage (lock + zfs create, name from the listing it has)', summarize(managerAlloc)],
+      ],
+    );
+
+    const base = await plugin.createBase(ctx(ALLOC), { volume: vol(await plugin.allocImage(ctx(ALLOC), { vmid: 200000, format: 'raw', name: 'vm-200000-disk-0', size })) });
+    const origin = `${ALLOC}/${base}@__base__`;
+    const [bareClone, pluginClone] = await paired(
+      writes,
+      () => runner.run(zfsCloneArgs(origin, zvol(700000 + n++))),
+      () => plugin.cloneImage(ctx(ALLOC), { volume: vol(base), vmid: 800000 + n, name: `vm-${800000 + n++}-disk-0` }),
+    );
+    const managerClone: number[] = [];
+    for (let i = 0; i < writes; i++) {
+      const t = now();
+      await m.cloneImage(`bench:${base}`, { vmid: 900000 + i });
+      managerClone.push(now() - t);
+    }
+    compare(
+      'cloneImage of a base',
+      ['plugin.cloneImage', summarize(pluginClone)],
+      ['bare zfs clone (same argv)', summarize(bareClone)],
+      [['manager.cloneImage (lock + zfs clone, name from the listing it has)', summarize(managerClone)]],
+    );
+  } finally {
+    await m.close();
+  }
 } finally {
+  await rm(lockDir, { recursive: true, force: true });
   await sh(`zfs destroy -r ${ROOT} >/dev/null 2>&1 || true`);
   printFooter('zfs bench');
 }
