@@ -9,9 +9,10 @@
  *    against the full stream and a `raw+size` copy, and its time against the bare `zfs send -i`.
  *    The increment is then received onto a copy, which must end up with the second snapshot.
  * 3. allocImage vs the bare `zfs create` it runs, cloneImage of a base vs the bare `zfs clone`;
- *    also through the StorageManager (storage lock, name chosen from the listing it has). The
- *    plugin also waits for the new zvol's device link (`test -b`), so the bare command is shown
- *    alone and followed by that test.
+ *    also through the StorageManager (storage lock, name chosen from the listing it has), and
+ *    through a manager on the same plugin without `exclusiveCreate` (a `zfs list` under the lock
+ *    before each create), interleaved round by round. The plugin also waits for the new zvol's
+ *    device link (`test -b`), so the bare command is shown alone and followed by that test.
  *
  * Works in datasets of its own under the testbed's zpool (`stowage/zbench`; the 500 listed zvols
  * are made with `volmode=none`, so that they get no device nodes and do not flood udev; the
@@ -25,7 +26,7 @@ import { join } from 'node:path';
 import { StorageManager, type Logger } from '@stowage/core';
 import { testBlockDeviceArgs, zfsCloneArgs, zfsCreateVolumeArgs, zfsListChildrenArgs, zfsSendArgs, ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
-import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
+import { countingSink, interleaved, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
 const ROOT = `${TESTBED_POOLS.zpool}/zbench`;
 const LIST = `${ROOT}/list`;
@@ -61,22 +62,6 @@ const ctx = (pool: string, r: CommandRunner = runner): PluginContext<ZfsPoolConf
 });
 const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_600_000 });
 const vol = (volname: string) => plugin.parseVolname(volname);
-
-/** Interleaves two measurements (A B A B ..., the order swapped every round) so that drift hits both alike. */
-async function paired(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const order = i % 2 === 0 ? ([a, ta, b, tb] as const) : ([b, tb, a, ta] as const);
-    let t0 = now();
-    await order[0]();
-    order[1].push(now() - t0);
-    t0 = now();
-    await order[2]();
-    order[3].push(now() - t0);
-  }
-  return [ta, tb];
-}
 
 function compare(title: string, ours: [string, Stats], bare: [string, Stats], extra: Array<[string, Stats]> = []): void {
   printTable(title, [...STATS_HEADER, 'p50 ratio', 'mean ratio'], [
@@ -119,7 +104,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   let zfsCalls = 0;
   const counting: CommandRunner = { description: runner.description, run: (a, o) => (zfsCalls++, runner.run(a, o)) };
   await plugin.listImages(ctx(LIST, counting), {});
-  const [bareList, pluginList] = await paired(
+  const [bareList, pluginList] = await interleaved(
     rounds,
     () => runner.run(argv),
     () => plugin.listImages(ctx(LIST), {}),
@@ -155,7 +140,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   const bareArgv = zfsSendArgs({ snapshot: `${XFER}/${name}@b`, base: `${XFER}/${name}@a` });
   let incBytes = 0;
   let bareBytes = 0;
-  const [bareInc, pluginInc] = await paired(
+  const [bareInc, pluginInc] = await interleaved(
     iterations(5, 2),
     async () => {
       const sink = countingSink();
@@ -195,59 +180,64 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   console.log(`\nincrement a..b: ${incBytes} bytes (${(incBytes / MiB).toFixed(3)} MiB) ${incBytes < 2 * MiB ? '<' : '>='} 2 MiB; received onto a copy made from @a: ${applied ? 'copy now has @b with the same guid' : 'NOT APPLIED'}`);
 
   // ---- 3. allocation and cloning ------------------------------------------------------------------
-  const m = await StorageManager.open({ plugins: [ZfsPoolPlugin], config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet });
-  (m.pluginFor('bench') as ZfsPoolPlugin).tuning = plugin.tuning;
+  // the manager as it is (the plugin declares exclusiveCreate: no zfs list under the lock), and
+  // one on the same plugin without the capability (a zfs list under the lock before each create)
+  class ListingFirst extends ZfsPoolPlugin {
+    static override readonly capabilities = { ...ZfsPoolPlugin.capabilities, exclusiveCreate: false };
+  }
+  const open = async (plugins: [typeof ZfsPoolPlugin]): Promise<StorageManager> => {
+    const opened = await StorageManager.open({ plugins, config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet });
+    (opened.pluginFor('bench') as ZfsPoolPlugin).tuning = plugin.tuning;
+    return opened;
+  };
+  const m = await open([ZfsPoolPlugin]);
+  const listing = await open([ListingFirst]);
   try {
     const size = 4 * MiB;
     const zvol = (n: number) => `${ALLOC}/vm-${n}-disk-0`;
-    let n = 0;
-    const [bareAlloc, pluginAlloc] = await paired(
+    const [bareAlloc, bareLinked, pluginAlloc, managerAlloc, listingAlloc] = await interleaved(
       writes,
-      () => runner.run(zfsCreateVolumeArgs({ dataset: zvol(400000 + n++), size, sparse: true })),
-      () => plugin.allocImage(ctx(ALLOC), { vmid: 500000 + n, format: 'raw', name: `vm-${500000 + n++}-disk-0`, size }),
+      (i) => runner.run(zfsCreateVolumeArgs({ dataset: zvol(400000 + i), size, sparse: true })),
+      async (i) => {
+        await runner.run(zfsCreateVolumeArgs({ dataset: zvol(450000 + i), size, sparse: true }));
+        await runner.run(testBlockDeviceArgs(`/dev/zvol/${zvol(450000 + i)}`), { okExitCodes: [0, 1] });
+      },
+      (i) => plugin.allocImage(ctx(ALLOC), { vmid: 500000 + i, format: 'raw', name: `vm-${500000 + i}-disk-0`, size }),
+      (i) => m.allocImage('bench', { vmid: 600000 + i, size }),
+      (i) => listing.allocImage('bench', { vmid: 650000 + i, size }),
     );
-    const bareLinked: number[] = [];
-    const managerAlloc: number[] = [];
-    for (let i = 0; i < writes; i++) {
-      let t = now();
-      await runner.run(zfsCreateVolumeArgs({ dataset: zvol(450000 + i), size, sparse: true }));
-      await runner.run(testBlockDeviceArgs(`/dev/zvol/${zvol(450000 + i)}`), { okExitCodes: [0, 1] });
-      bareLinked.push(now() - t);
-      t = now();
-      await m.allocImage('bench', { vmid: 600000 + i, size });
-      managerAlloc.push(now() - t);
-    }
     compare(
-      `allocImage of a ${size / MiB} MiB zvol`,
+      `allocImage of a ${size / MiB} MiB zvol (${writes} rounds, interleaved)`,
       ['plugin.allocImage', summarize(pluginAlloc)],
       ['bare zfs create (same argv)', summarize(bareAlloc)],
       [
         ['bare zfs create + test -b of its device link', summarize(bareLinked)],
         ['manager.allocImage (lock + zfs create, name from the listing it has)', summarize(managerAlloc)],
+        ['manager.allocImage without exclusiveCreate (lock + zfs list + zfs create)', summarize(listingAlloc)],
       ],
     );
 
     const base = await plugin.createBase(ctx(ALLOC), { volume: vol(await plugin.allocImage(ctx(ALLOC), { vmid: 200000, format: 'raw', name: 'vm-200000-disk-0', size })) });
     const origin = `${ALLOC}/${base}@__base__`;
-    const [bareClone, pluginClone] = await paired(
+    const [bareClone, pluginClone, managerClone, listingClone] = await interleaved(
       writes,
-      () => runner.run(zfsCloneArgs(origin, zvol(700000 + n++))),
-      () => plugin.cloneImage(ctx(ALLOC), { volume: vol(base), vmid: 800000 + n, name: `vm-${800000 + n++}-disk-0` }),
+      (i) => runner.run(zfsCloneArgs(origin, zvol(700000 + i))),
+      (i) => plugin.cloneImage(ctx(ALLOC), { volume: vol(base), vmid: 800000 + i, name: `vm-${800000 + i}-disk-0` }),
+      (i) => m.cloneImage(`bench:${base}`, { vmid: 900000 + i }),
+      (i) => listing.cloneImage(`bench:${base}`, { vmid: 950000 + i }),
     );
-    const managerClone: number[] = [];
-    for (let i = 0; i < writes; i++) {
-      const t = now();
-      await m.cloneImage(`bench:${base}`, { vmid: 900000 + i });
-      managerClone.push(now() - t);
-    }
     compare(
-      'cloneImage of a base',
+      `cloneImage of a base (${writes} rounds, interleaved)`,
       ['plugin.cloneImage', summarize(pluginClone)],
       ['bare zfs clone (same argv)', summarize(bareClone)],
-      [['manager.cloneImage (lock + zfs clone, name from the listing it has)', summarize(managerClone)]],
+      [
+        ['manager.cloneImage (lock + zfs clone, name from the listing it has)', summarize(managerClone)],
+        ['manager.cloneImage without exclusiveCreate (lock + zfs list + zfs clone)', summarize(listingClone)],
+      ],
     );
   } finally {
     await m.close();
+    await listing.close();
   }
 } finally {
   await rm(lockDir, { recursive: true, force: true });
