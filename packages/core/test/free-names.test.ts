@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isStorageError, StorageError } from '@stowage/core';
-import type { AllocImageRequest, FindFreeDisknameRequest, PluginContext } from '@stowage/core/plugin';
+import { isStorageError, StorageError, type ImageInfo } from '@stowage/core';
+import { OperationCache, type AllocImageRequest, type FindFreeDisknameRequest, type ListImagesRequest, type PluginContext } from '@stowage/core/plugin';
 import { NAME_ATTEMPTS } from '../src/manager/free-names.js';
 import { ExclusiveFilePlugin, FilePlugin, type FileConfig } from './support/file-plugin.js';
 import { openFileManager, type FileManagerFixture } from './support/file-manager.js';
@@ -126,6 +126,27 @@ describe('choosing a free name for a plugin whose creates refuse taken names (ex
     fx = await openFileManager(['testfilex-x'], { extra: [RefusesLate] });
     expect(await fx.manager.allocImage('testfilex-x', { vmid: 100, size: KiB })).toBe('testfilex-x:vm-100-disk-1');
     expect(fx.lockLog.map((l) => l.storeId), 'locks taken').toEqual(['testfilex-x', 'testfilex-x']);
+  });
+
+  it("chooses under the lock, from a fresh listing, for a plugin that reads its listing past the caches (dir's readdir)", async () => {
+    class ReadsPastTheCaches extends ExclusiveFilePlugin {
+      override listImages(ctx: PluginContext<FileConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
+        return super.listImages({ ...ctx, cache: new OperationCache() }, request);
+      }
+    }
+    fx = await openFileManager(['testfilex-x'], { extra: [ReadsPastTheCaches] });
+    const id = 'testfilex-x';
+    let outside = 0;
+    let under = 0;
+    fx.plugin(id).onLoad = () => void (fx.held.has(id) ? under++ : outside++);
+    expect(await fx.manager.allocImage(id, { vmid: 100, size: KiB })).toBe(`${id}:vm-100-disk-0`);
+    expect([outside, under], 'the first search, before the lock, shows the listing is not cached; then once more under it').toEqual([1, 1]);
+    await writeFile(join(fx.dirs[id]!, 'vm-100-disk-1'), 'theirs');
+    const calls = fx.plugin(id).calls;
+    calls.length = 0;
+    expect(await fx.manager.allocImage(id, { vmid: 100, size: KiB })).toBe(`${id}:vm-100-disk-2`);
+    expect(calls.filter((c) => c.startsWith('allocImage')), 'creates tried: the fresh listing shows their file').toEqual(['allocImage vm-100-disk-2']);
+    expect([outside, under], 'listings: one more, under the lock').toEqual([1, 2]);
   });
 
   it('keeps the fresh listing under the lock for a plugin without the capability', async () => {

@@ -54,12 +54,14 @@ export interface NameRequest {
   readonly base?: boolean | undefined;
 }
 
-/** A name chosen, and the {@link MadeNames.version} it was chosen at. */
+/** A name chosen, and what it was chosen from. */
 export interface NameChoice {
   /** The disk name. */
   readonly name: string;
-  /** What this manager had made by then. */
+  /** What this manager had made by then ({@link MadeNames.version}). */
   readonly version: number;
+  /** The listing came from the storage's TTL cache (else it was read at once, past the caches). */
+  readonly cached: boolean;
 }
 
 /**
@@ -68,7 +70,8 @@ export interface NameChoice {
  * with `reload`; the names this manager made since that listing, and `taken`, count as taken.
  * Which listing the plugin reads shows only once it has: when it turns out to show some of the
  * names made (so that a name freed since is free again), the plugin is asked again without them,
- * from the same listing when it comes from the caches.
+ * from the same listing when it comes from the caches. A plugin known to read past the caches
+ * reads a fresh listing, which shows every name made: it is not given them.
  *
  * @param state - the manager's state
  * @param entry - the storage
@@ -87,28 +90,45 @@ export async function chooseName(
   const ctx = state.context(entry, { signal: options.signal, sharedCache: true, cache });
   const find = (made: readonly string[]): Promise<string> =>
     entry.plugin.findFreeDiskname(ctx, { vmid: request.vmid, format: request.format, base: request.base, taken: [...made, ...(options.taken ?? [])] });
-  const made = entry.made.of(request.vmid);
+  const made = entry.freeNamesCached === false ? [] : entry.made.of(request.vmid);
   let name = await find(made);
   // a listing the plugin read past the caches was loaded now: it shows what was made before
+  const cached = cache.oldest !== undefined;
   const listed = cache.oldest ?? started;
+  entry.freeNamesCached = cached;
   const unseen = entry.made.of(request.vmid, listed);
   if (unseen.length < made.length) name = await find(unseen);
   entry.made.shownBy(request.vmid, listed);
-  return { name, version };
+  return { name, version, cached };
 }
 
 /**
- * The name to create under the lock: `choice`, or a new choice when this manager made a name
- * since (a concurrent call may have taken it).
+ * Chooses a name before the storage lock is taken (see {@link chooseName}), unless the plugin is
+ * known to read its listing past the caches: such a listing is as cheap under the lock, and
+ * read there it shows what other processes made meanwhile.
  *
  * @param state - the manager's state
  * @param entry - the storage
  * @param request - guest, format, base
- * @param choice - the name chosen before the lock
+ * @param signal - the operation's signal
+ * @returns the choice, or `undefined` when the name is to be chosen under the lock
+ */
+export async function chooseBeforeLock(state: ManagerState, entry: StorageEntry, request: NameRequest, signal: AbortSignal | undefined): Promise<NameChoice | undefined> {
+  return entry.freeNamesCached === false ? undefined : chooseName(state, entry, request, { signal });
+}
+
+/**
+ * The name to create, under the lock: the one chosen before it from a cached listing, unless
+ * this manager made a name since (a concurrent call may have taken it); else one chosen now.
+ *
+ * @param state - the manager's state
+ * @param entry - the storage
+ * @param request - guest, format, base
+ * @param choice - the name chosen before the lock, if any
  * @param ctx - the locked section's context (for its signal)
  */
-export async function confirmName(state: ManagerState, entry: StorageEntry, request: NameRequest, choice: NameChoice, ctx: PluginContext): Promise<NameChoice> {
-  return choice.version === entry.made.version ? choice : chooseName(state, entry, request, { signal: ctx.signal });
+export async function confirmName(state: ManagerState, entry: StorageEntry, request: NameRequest, choice: NameChoice | undefined, ctx: PluginContext): Promise<NameChoice> {
+  return choice?.cached === true && choice.version === entry.made.version ? choice : chooseName(state, entry, request, { signal: ctx.signal });
 }
 
 /**
@@ -135,8 +155,8 @@ export interface FreeNameCreateOptions extends NameRequest {
 
 /**
  * Creates a volume under the lowest free name (see {@link chooseName}), for a plugin whose
- * creates refuse a taken name: the name is chosen before the storage lock is taken, and under
- * the lock the plugin creates at once. A create refused with `ALREADY_EXISTS` shows the
+ * creates refuse a taken name: the name is chosen from a cached listing before the storage lock
+ * is taken (see {@link chooseBeforeLock}), and under the lock the plugin creates at once. A create refused with `ALREADY_EXISTS` shows the
  * listing missed something: the listing is read anew (under the lock, once) and the next free
  * name is tried, up to {@link NAME_ATTEMPTS} names in all. When the plugin gave the lock back
  * (`ctx.nameReserved()`) before refusing, the next try takes the lock again.
@@ -152,7 +172,7 @@ export interface FreeNameCreateOptions extends NameRequest {
  */
 export async function createWithFreeName(state: ManagerState, entry: StorageEntry, options: FreeNameCreateOptions, create: CreateUnder): Promise<string> {
   const tried: string[] = [];
-  let choice = await chooseName(state, entry, options, { signal: options.signal });
+  let choice = await chooseBeforeLock(state, entry, options, options.signal);
   let refused = false;
   for (;;) {
     const volname = await state.locked(

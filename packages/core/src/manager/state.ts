@@ -31,6 +31,11 @@ export interface StorageEntry {
   readonly ttl: TtlCache;
   /** The names this manager made on the storage, for free-name searches from a listing that may predate them. */
   readonly made: MadeNames;
+  /**
+   * Whether the plugin's free-name search reads its listing from the TTL cache, as its first
+   * search showed (`undefined` before it); one that reads past the caches is asked under the lock.
+   */
+  freeNamesCached: boolean | undefined;
   /** When stale temporaries were last collected (`Date.now()`), `0` for never. */
   gcAt: number;
 }
@@ -113,7 +118,7 @@ export class ManagerState {
    * @param config - the validated config
    */
   makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
-    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), made: new MadeNames(), gcAt: 0 };
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), made: new MadeNames(), freeNamesCached: undefined, gcAt: 0 };
   }
 
   /**

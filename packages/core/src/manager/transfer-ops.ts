@@ -15,7 +15,7 @@ import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } f
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
-import { chooseName, confirmName, rememberMade, type NameChoice } from './free-names.js';
+import { chooseBeforeLock, confirmName, rememberMade, type NameChoice } from './free-names.js';
 import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
@@ -167,8 +167,8 @@ export type ImportTarget = { readonly volume: ParsedVolume } | { readonly pick: 
  * (or when it returns), so concurrent allocations never take the name, while the data flows
  * without the lock. A `pick` target's name is the lowest free one: of a fresh listing under the
  * lock, or, for a plugin that declares `capabilities.exclusiveCreate`, of the listing the
- * manager has (see {@link chooseName}), with `allowRename` so that the plugin takes another when
- * the name was taken since.
+ * manager has (see {@link chooseBeforeLock}), with `allowRename` so that the plugin takes another
+ * when the name was taken since.
  *
  * @param state - the manager's state
  * @param entry - the target storage
@@ -197,12 +197,12 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
     const exclusive = entry.cls.capabilities.exclusiveCreate === true;
     // a plugin whose creates refuse taken names gets a name chosen from the listing the manager
     // has, and resolves a name taken since itself (`allowRename`): the stream cannot be read twice
-    const chosen = 'pick' in target && exclusive ? await chooseName(state, entry, target.pick, { signal: options.signal }) : undefined;
+    const chosen = 'pick' in target && exclusive ? await chooseBeforeLock(state, entry, target.pick, options.signal) : undefined;
     const volname = await state.locked(
       entry,
       options.signal,
       async (ctx) => {
-        const volume = await targetVolume(state, entry, target, chosen, ctx);
+        const volume = await targetVolume(state, entry, target, exclusive, chosen, ctx);
         let input = options.input;
         if (options.onProgress) {
           const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
@@ -210,7 +210,7 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
           options.input.once('error', (e) => counter.destroy(e));
           input = options.input.pipe(counter);
         }
-        const allowRename = chosen !== undefined || options.allowRename;
+        const allowRename = (exclusive && 'pick' in target) || options.allowRename;
         const made = await entry.plugin.volumeImport(ctx, { ...transferRequest(volume, options), format: options.format, input, allowRename });
         if (exclusive && volume.vmid !== undefined) rememberMade(entry, volume.vmid, made);
         return made;
@@ -235,13 +235,20 @@ function placeholderVolume(entry: StorageEntry, pick: { vmid: number; format: Vo
 }
 
 /**
- * The volume an import writes, under the storage lock: the named one, or one with the name
- * chosen before the lock (confirmed, see {@link confirmName}), or else the lowest free name of a
- * fresh listing.
+ * The volume an import writes, under the storage lock: the named one, or for a plugin with
+ * `exclusiveCreate` one with the name chosen before the lock (see {@link confirmName}), or else
+ * the lowest free name of a fresh listing.
  */
-async function targetVolume(state: ManagerState, entry: StorageEntry, target: ImportTarget, chosen: NameChoice | undefined, ctx: PluginContext): Promise<ParsedVolume> {
+async function targetVolume(
+  state: ManagerState,
+  entry: StorageEntry,
+  target: ImportTarget,
+  exclusive: boolean,
+  chosen: NameChoice | undefined,
+  ctx: PluginContext,
+): Promise<ParsedVolume> {
   if ('volume' in target) return target.volume;
-  const name = chosen ? (await confirmName(state, entry, target.pick, chosen, ctx)).name : await entry.plugin.findFreeDiskname(ctx, target.pick);
+  const name = exclusive ? (await confirmName(state, entry, target.pick, chosen, ctx)).name : await entry.plugin.findFreeDiskname(ctx, target.pick);
   return parseWith(entry, entry.plugin.imageVolname({ vmid: target.pick.vmid, name }));
 }
 
