@@ -125,7 +125,9 @@ done`);
   class ListingFirst extends LvmThinPlugin {
     static override readonly capabilities = { ...LvmThinPlugin.capabilities, exclusiveCreate: false };
   }
-  const open = (plugins: [typeof LvmThinPlugin]) => StorageManager.open({ plugins, config: [{ ...config }], runner, lockDir, log: quiet });
+  // the collection of stale temporaries (an `lvs`, at most once a minute) is left out: it is not
+  // part of an allocation, and the sections last minutes
+  const open = (plugins: [typeof LvmThinPlugin]) => StorageManager.open({ plugins, config: [{ ...config }], runner, lockDir, log: quiet, gcIntervalMs: 3_600_000 });
   const m = await open([LvmThinPlugin]);
   const listing = await open([ListingFirst]);
   try {

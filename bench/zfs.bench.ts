@@ -186,7 +186,9 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
     static override readonly capabilities = { ...ZfsPoolPlugin.capabilities, exclusiveCreate: false };
   }
   const open = async (plugins: [typeof ZfsPoolPlugin]): Promise<StorageManager> => {
-    const opened = await StorageManager.open({ plugins, config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet });
+    // the collection of stale temporaries (a `zfs list`, at most once a minute) is left out: it
+    // is not part of an allocation, and the sections last minutes
+    const opened = await StorageManager.open({ plugins, config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet, gcIntervalMs: 3_600_000 });
     (opened.pluginFor('bench') as ZfsPoolPlugin).tuning = plugin.tuning;
     return opened;
   };
