@@ -45,15 +45,18 @@ export interface CachedValue<T> {
 export class TtlCache {
   readonly #lru: LRUCache<string, CachedValue<unknown>, Loader>;
   readonly #last: LRUCache<string, CachedValue<unknown>>;
+  readonly #lasting: LRUCache<string, { value: unknown }, Loader>;
   #generation = 0;
 
   /** @param options - time to live and size bound */
   constructor(options: TtlCacheOptions = {}) {
     const max = options.max ?? 1000;
+    const ttl = options.ttlMs ?? 5000;
     this.#last = new LRUCache<string, CachedValue<unknown>>({ max });
+    this.#lasting = new LRUCache<string, { value: unknown }, Loader>({ max, ttl, fetchMethod: async (_key, _stale, { context, signal }) => ({ value: await context(signal) }) });
     this.#lru = new LRUCache<string, CachedValue<unknown>, Loader>({
       max,
-      ttl: options.ttlMs ?? 5000,
+      ttl,
       fetchMethod: async (key, _stale, { context, signal }) => {
         const generation = this.#generation;
         const loaded = { value: await context(signal), generation };
@@ -108,6 +111,19 @@ export class TtlCache {
   }
 
   /**
+   * Like {@link TtlCache.fetch}, but a value loaded before a {@link TtlCache.clear} is still
+   * served until it expires: for facts that writes to the storage do not change, such as whether
+   * it is active.
+   *
+   * @param key - cache key
+   * @param load - the loader, called at most once per freshness period
+   */
+  async fetchLasting<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const entry = await this.#lasting.fetch(key, { context: load as Loader, allowStaleOnFetchRejection: false });
+    return (entry as { value: T }).value;
+  }
+
+  /**
    * Loads `key` anew, whatever is cached, and keeps the result (as the fresh value too, unless
    * the cache was cleared during the load).
    *
@@ -123,7 +139,11 @@ export class TtlCache {
     return loaded;
   }
 
-  /** Drops every fresh entry (the last known values stay for {@link TtlCache.lastKnown}); called by the manager after each write to the storage. */
+  /**
+   * Drops every fresh entry (the last known values stay for {@link TtlCache.lastKnown}, and what
+   * {@link TtlCache.fetchLasting} loaded stays until it expires); called by the manager after
+   * each write to the storage.
+   */
   clear(): void {
     this.#generation++;
     this.#lru.clear();

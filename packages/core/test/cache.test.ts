@@ -145,4 +145,15 @@ describe('TtlCache', () => {
     expect(await ttl.fetch('k', c.load), 'not fresh: a write overtook it').toBe(4);
     expect(await ttl.lastKnown('k', c.load)).toEqual({ value: 4, generation: 1 });
   });
+
+  it('fetchLasting() keeps a value across clear() until it expires', async () => {
+    const ttl = new TtlCache({ ttlMs: 40 });
+    const c = counter((n) => n);
+    expect(await ttl.fetchLasting('active', c.load)).toBe(1);
+    ttl.clear();
+    expect(await ttl.fetchLasting('active', c.load), 'after a clear').toBe(1);
+    expect(await ttl.fetch('active', c.load), 'fetch is cleared as before').toBe(2);
+    await sleep(80);
+    expect(await ttl.fetchLasting('active', c.load), 'after it expired').toBe(3);
+  });
 });

@@ -15,6 +15,7 @@ import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
 import type { ChangeFeed } from '../cluster.js';
 import { lockReason, type LockService } from '../lock/service.js';
+import { LastingCache } from './lasting-cache.js';
 import { MadeNames } from './made-names.js';
 
 /** One configured storage. */
@@ -278,7 +279,9 @@ export class ManagerState {
 
   /**
    * Makes sure the storage is active for this operation (once per context), and collects its
-   * stale temporaries when that is due (see {@link ManagerState.collectIfDue}).
+   * stale temporaries when that is due (see {@link ManagerState.collectIfDue}). What the
+   * plugin's `activateStorage` shares through `ctx.cache.shared` is kept for the TTL even across
+   * writes (see {@link LastingCache}).
    *
    * @param entry - the storage
    * @param ctx - the operation's context
@@ -286,7 +289,8 @@ export class ManagerState {
    */
   activate(entry: StorageEntry, ctx: PluginContext): Promise<void> {
     return ctx.cache.get('stowage:activated', async () => {
-      await entry.plugin.activateStorage(ctx);
+      // what activation shares between operations outlives writes: a write deactivates nothing
+      await entry.plugin.activateStorage({ ...ctx, cache: new LastingCache(entry.ttl) });
       await this.collectIfDue(entry, ctx);
     });
   }
