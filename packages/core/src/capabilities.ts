@@ -73,6 +73,24 @@ export interface PluginCapabilities {
    * @default false
    */
   readonly activatesForNode?: boolean;
+  /**
+   * `true` when every create refuses a name that is taken, by itself and atomically, with
+   * `ALREADY_EXISTS`, changing nothing: `allocImage`, `cloneImage`, `renameVolume` (its target)
+   * and `volumeImport` (its target, also one still being imported), whoever made what holds the
+   * name (another process, a tool run by hand). Nothing is overwritten and nothing is left
+   * behind; checking the name in a listing first is not enough, unless the check and the create
+   * are one step for the backend (`lvcreate`, `zfs create`, `link(2)`, `O_EXCL`). Its
+   * `findFreeDiskname` must also count the names of `FindFreeDisknameRequest.taken` as taken.
+   *
+   * For such a plugin the manager chooses a new volume's name without a listing under the
+   * storage lock: from the listing it already has (its cache, even when stale) and the names it
+   * made since; a name that turns out taken is refused by the create, and the manager takes the
+   * next free one (after one fresh listing) and tries again, a bounded number of times.
+   * Without it the manager lists the storage under the lock before every create that needs a
+   * free name.
+   * @default false
+   */
+  readonly exclusiveCreate?: boolean;
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
   /**

@@ -46,6 +46,7 @@ export {
   isStorageError,
   STORAGE_ERROR_CODES,
   StorageError,
+  type AlreadyExistsDetails,
   type CommandErrorOptions,
   type CommandFailedDetails,
   type CommonErrorDetails,

@@ -391,6 +391,12 @@ export interface FindFreeDisknameRequest {
   readonly format?: VolumeFormat | undefined;
   /** Make a `base-` name instead of a `vm-` name. */
   readonly base?: boolean | undefined;
+  /**
+   * Disk names (as `ParsedVolume.name`, extension included) to count as taken besides what the
+   * storage holds: names the caller made after its listing was read, or found taken by a create.
+   * The manager sets it only for plugins that declare `PluginCapabilities.exclusiveCreate`.
+   */
+  readonly taken?: readonly string[] | undefined;
 }
 
 /** `collectGarbage` request. */

@@ -291,15 +291,18 @@ export class StorageManager {
   // ---- allocation (locked) ----------------------------------------------------------------
 
   /**
-   * Allocates a new image. Under the storage lock, the name is chosen (the lowest free
-   * `vm-<vmid>-disk-<n>`, unless given) and the image created, so that concurrent callers, in
-   * this process or others, never get the same name.
+   * Allocates a new image under the storage lock, named as given or with the lowest free
+   * `vm-<vmid>-disk-<n>`, so that concurrent callers, in this process or others, never get the
+   * same name. The free name is chosen under the lock from a fresh listing or, for a plugin
+   * that declares `capabilities.exclusiveCreate`, from the listing the manager has, the create
+   * refusing a name taken since (see docs/concepts.md, "How new names are chosen").
    *
    * @param storeId - the storage
    * @param options - vmid, size in bytes (0 with format `subvol`: a container volume without quota), format, name
    * @returns the new volume's id
    * @throws {@link StorageError} `INVALID_ARGUMENT` (vmid, size, name), `NOT_SUPPORTED`
-   *   (format), `ALREADY_EXISTS`, `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
+   *   (format), `ALREADY_EXISTS` (the name given is taken; or, with no name given, the plugin's
+   *   create refused 8 names in a row, `details.tried`), `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
    * @example
    * ```ts
    * const volid = await storages.allocImage('local', { vmid: 100, size: 32 * 2 ** 30, format: 'qcow2' });

@@ -168,15 +168,17 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   // ---- provided ----------------------------------------------------------------------------
 
   /**
-   * The lowest free `vm-<vmid>-disk-<n>` (or `base-`) name, counting `vm-` and `base-` names alike.
-   * Not atomic by itself: the manager calls it under the storage lock.
+   * The lowest free `vm-<vmid>-disk-<n>` (or `base-`) name, counting `vm-` and `base-` names alike,
+   * and the names of `request.taken`. Not atomic by itself: the manager calls it under the
+   * storage lock, or, for a plugin that declares `capabilities.exclusiveCreate`, with a listing
+   * that may be stale (the create refuses a taken name).
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken
    * @see Proxmox `find_free_diskname`
    */
   async findFreeDiskname(ctx: PluginContext<C>, request: FindFreeDisknameRequest): Promise<string> {
     const images = await this.listImages(ctx, { vmid: request.vmid });
-    const names = images.map((i) => lastSegment(i.volname).replace(/\.[a-z0-9]+$/, ''));
+    const names = [...images.map((i) => lastSegment(i.volname)), ...(request.taken ?? [])].map((n) => n.replace(/\.[a-z0-9]+$/, ''));
     const index = findFreeDiskIndex(request.vmid, names);
     return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: this.diskNameExtension(request.format) });
   }

@@ -226,12 +226,12 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   }
 
   /** `raw+size`, or with snapshots the image's own `qcow2+size`/`vmdk+size`. @see Proxmox `volume_export_formats` */
-  override volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeExportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
     return (await import('./ops-transfer.js')).volumeExportFormats(ctx, request);
   }
 
   /** As the export formats; `raw+size` also fills qcow2/vmdk images. @see Proxmox `volume_import_formats` */
-  override volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+  override async volumeImportFormats(ctx: PluginContext<DirConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
     return (await import('./ops-transfer.js')).volumeImportFormats(ctx, request);
   }
 

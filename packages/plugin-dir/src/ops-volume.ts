@@ -302,6 +302,8 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
   }
   const { made } = await inMadeDir(dir, env.fs, async () => {
     await confine(env.rootReal, to, newVolname);
+    // a name an import in progress reserves is taken, though no file holds it yet
+    await assertNameFree(env, dir, targetName, newVolname);
     await env.ctx.fs.link(from, to).catch((e: unknown) => {
       if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
       throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });

@@ -8,7 +8,10 @@ import type { PluginCapabilities } from '@stowage/core';
 /**
  * The capabilities of LVM-thin storage: raw images and container volumes, local to one node;
  * snapshots of volumes, templates, linked clones of bases and of snapshots, rollback to any
- * snapshot, growth but no shrinking, `raw+size` export and import.
+ * snapshot, growth but no shrinking, `raw+size` export and import. Every create refuses a taken
+ * name by itself (`exclusiveCreate`): `lvcreate` (allocation, clone, an import's volume, which
+ * is made under its final name and tagged unfinished) and `lvrename` refuse a name any LV of the
+ * volume group has, and change nothing.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
  */
@@ -32,4 +35,5 @@ export const lvmThinCapabilities: PluginCapabilities = {
   cloneFromSnapshot: true,
   attributes: [],
   shrink: false,
+  exclusiveCreate: true,
 };

@@ -121,7 +121,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
 
   /**
    * The lowest free `vm-<vmid>-disk-N` (or `base-…`) name, from one `lvs` report; the names of
-   * unfinished volumes (imports under way) count as taken.
+   * unfinished volumes (imports under way) and of `request.taken` count as taken.
    *
    * @param ctx - the operation context
    * @param request - the guest, and whether a base name is wanted
