@@ -14,6 +14,7 @@ export {
   CONTENT_TYPES,
   FEATURES,
   hasFeature,
+  STREAM_FORMATS,
   type ContentType,
   type Feature,
   type FeatureMatrix,

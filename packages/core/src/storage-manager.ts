@@ -12,7 +12,7 @@ import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError, isStorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { assertAttributeValue, assertFeature, assertGuestTypes, assertValidSnapshotName } from './manager/input.js';
+import { assertAttributeValue, assertFeature, assertGuestTypes, assertSnapshotReference, assertValidSnapshotName } from './manager/input.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import { ManagerState, parseWith } from './manager/state.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
@@ -472,14 +472,14 @@ export class StorageManager {
    * Deletes a snapshot, under the volume's lock.
    *
    * @param volid - the volume
-   * @param snapshot - the snapshot
+   * @param snapshot - the snapshot (also a replication snapshot, `__replicate_<node>_<stamp>__`)
    * @param options - `running`: a running guest holds the volume (the hypervisor deletes qcow2 internal snapshots)
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `NOT_SUPPORTED`
    * @see Proxmox `volume_snapshot_delete`
    */
   async volumeSnapshotDelete(volid: string, snapshot: string, options: { running?: boolean | undefined } = {}): Promise<void> {
     const { entry, volume } = this.#live().resolve(volid);
-    assertValidSnapshotName(snapshot);
+    assertSnapshotReference(snapshot);
     await this.#state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running: options.running }), {
       volname: volume.volname,
       operation: 'volumeSnapshotDelete',

@@ -15,7 +15,7 @@ import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } f
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
-import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
+import { assertDiskNameFor, assertSnapshotReference } from './input.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
 /** Options of {@link StorageManager.volumeExport}. */
@@ -66,8 +66,8 @@ export const MIGRATION_SNAPSHOT = '__migration__';
 const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
 
 function checkTransferNames(options: TransferOptions): void {
-  if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-  if (options.baseSnapshot !== undefined) assertValidSnapshotName(options.baseSnapshot);
+  if (options.snapshot !== undefined) assertSnapshotReference(options.snapshot);
+  if (options.baseSnapshot !== undefined) assertSnapshotReference(options.baseSnapshot);
 }
 
 function transferRequest(volume: ParsedVolume, options: TransferOptions): TransferOptions & { volume: ParsedVolume } {
