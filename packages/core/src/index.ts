@@ -72,6 +72,8 @@ export type { ConfigSnapshot, ConfigStore } from './config/store.js';
 export { defaultLockDir, type StorageManagerOptions } from './manager/options.js';
 export { MIGRATION_SNAPSHOT, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+export type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
+export { parseReplicationSnapshot, replicationSnapshotName, replicationSnapshotsFor, type ReplicationSnapshot } from './manager/replication-names.js';
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
 export { LocalNode } from './nodes/local-node.js';

@@ -19,6 +19,7 @@ import { ConfigState, openConfigStore } from './manager/config-state.js';
 import { addStorage, removeStorage, updateStorage } from './manager/storages.js';
 import { migrateVolume, type MigrateOptions, type MigrateResult } from './manager/migrate.js';
 import { abortMigration, finishMigration, prepareMigration, type HandoffNode } from './manager/handoff.js';
+import { replicateVolume, type ReplicateOptions, type ReplicateResult } from './manager/replicate.js';
 import type { InvalidStorage } from './manager/state.js';
 import { copyVolume, exportVolume, importVolume, type CopyOptions, type ExportOptions, type ImportOptions } from './manager/transfer-ops.js';
 import {
@@ -790,6 +791,44 @@ export class StorageManager {
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
     this.#live();
     return migrateVolume(this, volid, options);
+  }
+
+  /**
+   * Replicates a disk image on local storage to another node, as Proxmox's `pvesr` does: the
+   * source stays, and the node keeps a replica that each run brings up to date. Both sides keep
+   * a replication snapshot (`__replicate_<node>_<stamp>__`); the first run sends the volume as
+   * of a new one, a later run only what changed since the newest one both sides have (ZFS: a
+   * `zfs send -i` increment; LVM-thin: the changed ranges from the thin pool's metadata,
+   * `lvmthin-delta`), in a stream format negotiated with the node. Once the node has the new
+   * snapshot the older ones for that node are dropped on both sides. A failure or abort at any
+   * point leaves both sides at their last good replication state. One run per volume and node
+   * at a time (the caller schedules them, as `pvesr` does with its job lock).
+   *
+   * @param volid - the volume
+   * @param options - node, target storage, progress, signal
+   * @returns the replica's id, full or incremental, the snapshots, bytes sent
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no common format that carries a snapshot or an
+   *   increment; shared storage), `ALREADY_EXISTS` (the node has the volume but no replication
+   *   snapshot in common with it), `NO_SPACE`, `UNAVAILABLE`, `CORRUPT` (the node did not keep
+   *   the snapshot), `ABORTED`, and the plugins' errors
+   * @example
+   * ```ts
+   * const b = new SshNode({ name: 'pve2', ssh: { host: 'pve2', user: 'root' } });
+   * const first = await storages.replicateVolume('local-zfs:vm-100-disk-0', { toNode: b }); // mode 'full'
+   * const next = await storages.replicateVolume('local-zfs:vm-100-disk-0', { toNode: b }); // mode 'incremental', bytes: what changed
+   * ```
+   * @see Proxmox `PVE::Replication::replicate`, `pvesr`
+   */
+  async replicateVolume(volid: string, options: ReplicateOptions): Promise<ReplicateResult> {
+    const state = this.#live();
+    const takeSnapshot = async (id: string, snapshot: string): Promise<void> => {
+      const { entry, volume } = state.resolve(id);
+      await state.locked(entry, options.signal, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }), {
+        volname: volume.volname,
+        operation: 'replicateVolume',
+      });
+    };
+    return replicateVolume(this, { takeSnapshot, log: state.log }, volid, options);
   }
 
   /**

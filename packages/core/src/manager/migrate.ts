@@ -67,7 +67,7 @@ export interface MigrateResult {
 }
 
 /** Streams whose export needs a snapshot on the source; not moved between nodes yet. */
-const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
+const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs', 'lvmthin-delta'];
 
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new StorageError('ABORTED', 'the migration was aborted', { cause: signal.reason });
