@@ -6,13 +6,13 @@
 import { StorageError } from './errors.js';
 
 /** The plugin API version this core implements. Bumped on every contract change (see `docs/api-changelog.md`). */
-export const API_VERSION = 5;
+export const API_VERSION = 6;
 
 /**
  * How many versions back a plugin may have been written for and still be accepted, as Proxmox's
  * `APIAGE`: a plugin is accepted when `API_VERSION - API_AGE <= apiVersion <= API_VERSION`.
  */
-export const API_AGE = 1;
+export const API_AGE = 2;
 
 /**
  * Throws unless a plugin's declared API version lies in the accepted window.
