@@ -67,7 +67,8 @@ function ignore(): void {
  * @param volid - the source volume
  * @param options - node, target, format, snapshot options, progress, signal
  * @returns the volid the node wrote, the bytes and the hash of what was sent
- * @throws what failed first; `ABORTED` after an abort
+ * @throws what failed first (`UNAVAILABLE` for a stream that broke without saying more);
+ *   `ABORTED` after an abort
  */
 export async function sendToNode(source: NodeSource, volid: string, options: SendToNodeOptions): Promise<Sent> {
   const stop = new AbortController();
@@ -94,9 +95,16 @@ export async function sendToNode(source: NodeSource, volid: string, options: Sen
   const imported = options.node.importVolume(options.target, { ...transfer, format, input: hash, signal }).catch(failed);
   const [ex, im] = await Promise.allSettled([exported, imported]);
   if (ex.status === 'fulfilled' && im.status === 'fulfilled') return { volid: im.value, ...hash.digest() };
-  const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : copyFailure(failures), options.signal);
+  const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : brokenStream(options.node, copyFailure(failures)), options.signal);
   if (im.status === 'fulfilled') throw await withoutCopy(options.node, im.value, error);
   throw error;
+}
+
+/** A failure that is no {@link StorageError} (a stream that broke under the transfer) as `UNAVAILABLE`: the node could not be reached for it. */
+function brokenStream(node: StorageNode, e: unknown): unknown {
+  if (isStorageError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new StorageError('UNAVAILABLE', `the stream to node '${node.name}' broke: ${message}`, { cause: e, details: { node: node.name } });
 }
 
 /**
