@@ -80,11 +80,11 @@ modprobe loop 2>/dev/null || true
 ${makeVg(VG_A)}
 ${makeVg(VG_B)}
 udevadm settle --timeout=30`);
-  const a = await open([{ type: 'zfspool', storage: 'z', pool: ZA, sparse: true }, { type: 'lvmthin', storage: 'l', vgname: VG_A, thinpool: 'pool' }], 'a');
-  const b = await open([{ type: 'zfspool', storage: 'z', pool: ZB, sparse: true }, { type: 'lvmthin', storage: 'l', vgname: VG_B, thinpool: 'pool' }], 'b');
+  const a = await open([{ type: 'zfspool', storage: 'rz', pool: ZA, sparse: true }, { type: 'lvmthin', storage: 'rl', vgname: VG_A, thinpool: 'pool' }], 'a');
+  const b = await open([{ type: 'zfspool', storage: 'rz', pool: ZB, sparse: true }, { type: 'lvmthin', storage: 'rl', vgname: VG_B, thinpool: 'pool' }], 'b');
   const node = new LocalNode('b', b);
-  await a.allocImage('z', { vmid: 100, name: 'vm-100-disk-0', size: 4 * GiB });
-  await a.allocImage('l', { vmid: 100, name: 'vm-100-disk-0', size: 4 * GiB });
+  await a.allocImage('rz', { vmid: 100, name: 'vm-100-disk-0', size: 4 * GiB });
+  await a.allocImage('rl', { vmid: 100, name: 'vm-100-disk-0', size: 4 * GiB });
   const zdev = `/dev/zvol/${ZA}/vm-100-disk-0`;
   const bare = `${BARE_A}/vm-100-disk-0`;
   const bdev = `/dev/zvol/${bare}`;
@@ -100,8 +100,8 @@ for d in ${zdev} ${bdev} ${ldev}; do dd if=/dev/urandom of=$d bs=1M count=64 con
     const r = await fn();
     return [r, now() - t];
   };
-  const [zFull, zFullMs] = await timed(() => a.replicateVolume('z:vm-100-disk-0', { toNode: node }));
-  const [lFull, lFullMs] = await timed(() => a.replicateVolume('l:vm-100-disk-0', { toNode: node }));
+  const [zFull, zFullMs] = await timed(() => a.replicateVolume('rz:vm-100-disk-0', { toNode: node }));
+  const [lFull, lFullMs] = await timed(() => a.replicateVolume('rl:vm-100-disk-0', { toNode: node }));
   t0 = now();
   await sh(`set -e; zfs snapshot ${bare}@r0; zfs send ${bare}@r0 | zfs recv ${BARE_B}/vm-100-disk-0`);
   const bareFullMs = now() - t0;
@@ -111,7 +111,7 @@ for d in ${zdev} ${bdev} ${ldev}; do dd if=/dev/urandom of=$d bs=1M count=64 con
   for (let i = 1; i <= rounds; i++) {
     await change([zdev, bdev, ldev]);
     const runOurs = async (): Promise<void> => {
-      const [z, zMs] = await timed(() => a.replicateVolume('z:vm-100-disk-0', { toNode: node }));
+      const [z, zMs] = await timed(() => a.replicateVolume('rz:vm-100-disk-0', { toNode: node }));
       ours.z.push(zMs);
       bytes.z.push(z.bytes);
     };
@@ -130,7 +130,7 @@ zfs destroy ${bare}@r${i - 1}; zfs destroy ${BARE_B}/vm-100-disk-0@r${i - 1}`);
       await runBare();
       await runOurs();
     }
-    const [l, lMs] = await timed(() => a.replicateVolume('l:vm-100-disk-0', { toNode: node }));
+    const [l, lMs] = await timed(() => a.replicateVolume('rl:vm-100-disk-0', { toNode: node }));
     ours.l.push(lMs);
     bytes.l.push(l.bytes);
   }
