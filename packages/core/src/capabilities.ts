@@ -37,8 +37,16 @@ export type VolumeState = 'current' | 'base' | 'snap';
  */
 export type FeatureMatrix = Readonly<Partial<Record<Feature, Readonly<Partial<Record<VolumeState, readonly VolumeFormat[]>>>>>>;
 
-/** Export/import stream formats: the data, optionally prefixed by an 8-byte little-endian size header (`+size`). */
-export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs';
+/**
+ * Export/import stream formats: the data, optionally prefixed by an 8-byte little-endian size
+ * header (`+size`); `zfs` and `btrfs` send streams; `lvmthin-delta`, the changed ranges of an
+ * LVM-thin snapshot (since a base snapshot, or all of its mapped ranges) in stowage's own
+ * frame (see the `lvmthin` plugin's `delta-frame`).
+ */
+export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs' | 'lvmthin-delta';
+
+/** Every {@link StreamFormat}, in a stable order. */
+export const STREAM_FORMATS: readonly StreamFormat[] = ['raw+size', 'qcow2+size', 'vmdk+size', 'tar+size', 'zfs', 'btrfs', 'lvmthin-delta'];
 
 /** Everything a plugin declares about itself. */
 export interface PluginCapabilities {

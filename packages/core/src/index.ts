@@ -14,6 +14,7 @@ export {
   CONTENT_TYPES,
   FEATURES,
   hasFeature,
+  STREAM_FORMATS,
   type ContentType,
   type Feature,
   type FeatureMatrix,
@@ -74,6 +75,8 @@ export { defaultLockDir, type StorageManagerOptions } from './manager/options.js
 export { MIGRATION_SNAPSHOT } from './manager/snapshot-names.js';
 export type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
 export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+export type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
+export { parseReplicationSnapshot, replicationSnapshotName, replicationSnapshotsFor, type ReplicationSnapshot } from './manager/replication-names.js';
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
 export { LocalNode } from './nodes/local-node.js';

@@ -8,6 +8,7 @@ import { FEATURES, type Feature, type PluginCapabilities, type VolumeAttribute, 
 import { StorageError } from '../errors.js';
 import type { GuestTypes } from '../plugin-types.js';
 import { assertSafeVolname } from '../volume-id.js';
+import { parseReplicationSnapshot } from './replication-names.js';
 
 /** The largest volume size accepted, in bytes: the largest integer a JavaScript number holds exactly (2^53 - 1, 8 PiB). */
 export const MAX_VOLUME_SIZE = Number.MAX_SAFE_INTEGER;
@@ -67,6 +68,20 @@ export function assertValidSnapshotName(snapshot: string): void {
   if (typeof snapshot !== 'string' || !SNAPSHOT_NAME_RE.test(snapshot)) {
     throw new StorageError('INVALID_ARGUMENT', `invalid snapshot name '${String(snapshot)}'`, { details: { snapshot: String(snapshot) } });
   }
+}
+
+/**
+ * Throws unless `snapshot` names a snapshot a caller may refer to (export it, import it, delete
+ * it): a valid snapshot name ({@link assertValidSnapshotName}), or one the manager makes itself,
+ * a replication snapshot (`__replicate_<node>_<stamp>__`). Taking a snapshot still needs a valid
+ * name.
+ *
+ * @param snapshot - the candidate name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
+ */
+export function assertSnapshotReference(snapshot: string): void {
+  if (typeof snapshot === 'string' && parseReplicationSnapshot(snapshot) !== undefined) return;
+  assertValidSnapshotName(snapshot);
 }
 
 /**

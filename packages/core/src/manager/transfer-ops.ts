@@ -16,7 +16,7 @@ import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
 import { chooseBeforeLock, confirmName, rememberMade, type NameChoice } from './free-names.js';
-import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
+import { assertDiskNameFor, assertSnapshotReference } from './input.js';
 import { MIGRATION_SNAPSHOT } from './snapshot-names.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
@@ -66,8 +66,8 @@ export interface CopyOptions {
 const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
 
 function checkTransferNames(options: TransferOptions): void {
-  if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-  if (options.baseSnapshot !== undefined) assertValidSnapshotName(options.baseSnapshot);
+  if (options.snapshot !== undefined) assertSnapshotReference(options.snapshot);
+  if (options.baseSnapshot !== undefined) assertSnapshotReference(options.baseSnapshot);
 }
 
 function transferRequest(volume: ParsedVolume, options: TransferOptions): TransferOptions & { volume: ParsedVolume } {
