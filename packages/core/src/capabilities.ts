@@ -127,10 +127,43 @@ export interface PluginCapabilities {
    * ```
    */
   readonly maxSize?: Readonly<Partial<Record<VolumeFormat, number>>>;
+  /**
+   * Which flattening the plugin does (`volumeSnapshotFlatten`, `flattenImage`); none when
+   * omitted.
+   */
+  readonly flatten?: FlattenCapabilities;
 }
 
-/** Volume attributes (Proxmox's `notes` and `protected`). */
-export type VolumeAttribute = 'notes' | 'protected';
+/**
+ * What flattening a plugin does, by image format. A format that is not listed is refused by the
+ * manager with `NOT_SUPPORTED` before the plugin is called.
+ *
+ * @example
+ * ```ts
+ * const flatten: FlattenCapabilities = { toSnapshot: ['qcow2'], clone: ['qcow2'], cloneKeepsSnapshots: false };
+ * ```
+ */
+export interface FlattenCapabilities {
+  /** Formats whose volumes `volumeSnapshotFlatten` takes back to one of their snapshots, dropping all snapshots. */
+  readonly toSnapshot?: readonly VolumeFormat[];
+  /** Formats whose linked clones `flattenImage` detaches from their base. */
+  readonly clone?: readonly VolumeFormat[];
+  /**
+   * `true` when `flattenImage` keeps the clone's snapshots; when `false`, the manager refuses to
+   * flatten a clone that has snapshots (`INVALID_STATE`, `details.snapshots`).
+   * @default false
+   */
+  readonly cloneKeepsSnapshots?: boolean;
+}
+
+/**
+ * Volume attributes: Proxmox's `notes` and `protected`, and stowage's `hidden` (a template freed
+ * with `whenUnused` while clones still use it: not listed, not cloned again, freed with its last
+ * clone). A plugin that lists `hidden` in `capabilities.attributes` keeps it on the storage
+ * (a file, an LV tag, a ZFS user property, a LINSTOR property) and reports it as
+ * `ImageInfo.hidden` in `listImages`.
+ */
+export type VolumeAttribute = 'notes' | 'protected' | 'hidden';
 
 /** The question asked of {@link hasFeature}. */
 export interface FeatureQuery {

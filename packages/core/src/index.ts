@@ -19,6 +19,7 @@ export {
   type Feature,
   type FeatureMatrix,
   type FeatureQuery,
+  type FlattenCapabilities,
   type PluginCapabilities,
   type StreamFormat,
   type VolumeAttribute,

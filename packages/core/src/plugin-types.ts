@@ -121,6 +121,12 @@ export interface ImageInfo {
   readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
+  /**
+   * `true` for a template freed with `whenUnused` while clones still use it (the `hidden`
+   * attribute): it still serves its clones, is not cloned again, and goes with its last clone.
+   * Set by plugins that list `hidden` in `capabilities.attributes`; absent means not hidden.
+   */
+  readonly hidden?: boolean | undefined;
 }
 
 /** One volume of any content type, as listed by `listVolumes`. */
@@ -264,6 +270,18 @@ export interface CloneImageRequest extends VolumeRequest {
 export interface SnapshotRequest extends VolumeRequest {
   /** The snapshot name. */
   readonly snapshot: string;
+}
+
+/** `volumeSnapshotFlatten` request. */
+export interface SnapshotFlattenRequest extends SnapshotRequest {
+  /** Called as data is copied, where the backend copies any. */
+  readonly onProgress?: ProgressCallback | undefined;
+}
+
+/** `flattenImage` request. */
+export interface FlattenImageRequest extends VolumeRequest {
+  /** Called as data is copied, where the backend copies any. */
+  readonly onProgress?: ProgressCallback | undefined;
 }
 
 /** `volumeSnapshotRollback` request. */

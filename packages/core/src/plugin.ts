@@ -76,6 +76,8 @@ export type {
   RenameVolumeRequest,
   SnapshotDeleteRequest,
   SnapshotRequest,
+  SnapshotFlattenRequest,
+  FlattenImageRequest,
   SnapshotRollbackRequest,
   TransferFormatsRequest,
   TransferOptions,

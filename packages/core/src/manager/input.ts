@@ -133,8 +133,8 @@ export function assertAttributeValue(attribute: VolumeAttribute, value: unknown)
   if (attribute === 'notes') {
     if (value !== undefined && typeof value !== 'string') bad('notes must be text');
     if (typeof value === 'string' && Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`longer than ${MAX_NOTES_BYTES} bytes`);
-  } else if (attribute === 'protected') {
-    if (value !== undefined && typeof value !== 'boolean') bad('protected must be a boolean');
+  } else if (attribute === 'protected' || attribute === 'hidden') {
+    if (value !== undefined && typeof value !== 'boolean') bad(`${attribute} must be a boolean`);
   } else {
     bad('unknown attribute');
   }
