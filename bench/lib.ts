@@ -63,6 +63,27 @@ export async function sample(iterations: number, fn: () => Promise<unknown>, war
   return out;
 }
 
+/**
+ * Times several contenders `rounds` times each, interleaved: every round runs each once, starting
+ * with a different one each round, so that drift (load from other processes, a growing volume
+ * group) hits them all alike.
+ * @param rounds - how many times each runs
+ * @param contenders - each gets the round number
+ * @returns the durations (ms) of each contender, in the order given
+ */
+export async function interleaved<T extends readonly ((round: number) => Promise<unknown>)[]>(rounds: number, ...contenders: T): Promise<{ [K in keyof T]: number[] }> {
+  const times = contenders.map((): number[] => []);
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const c = (i + k) % contenders.length;
+      const t0 = now();
+      await contenders[c]!(i);
+      times[c]!.push(now() - t0);
+    }
+  }
+  return times as { [K in keyof T]: number[] };
+}
+
 /** Formats milliseconds with 3 significant decimals for small values. */
 export function ms(value: number): string {
   if (!Number.isFinite(value)) return '-';

@@ -5,7 +5,10 @@
  * 1. listImages over 500 thin LVs (plain volumes, bases, linked clones) vs the one bare `lvs`
  *    it runs (same argv, same runner).
  * 2. allocImage vs the bare `lvcreate` it runs; cloneImage of a base vs the bare `lvcreate -s`.
- *    Also through the StorageManager (storage lock, free-name search with its `lvs`).
+ *    Also through the StorageManager (storage lock; the name is chosen from the listing it has,
+ *    so no `lvs` runs: the plugin declares `exclusiveCreate`), and through a manager on the same
+ *    plugin without that capability (an `lvs` under the lock before each create). The four are
+ *    interleaved round by round.
  *
  * Works in a volume group of its own (`stowbench`, on a loop file in the guest), so it neither
  * sees nor touches the testbed's pools. Skips with a clear message when the testbed is not up.
@@ -18,7 +21,7 @@ import { StorageManager, type Logger } from '@stowage/core';
 import { LvmThinPlugin, type LvmThinConfig } from '@stowage/plugin-lvmthin';
 import { lvcreateSnapshotArgs, lvcreateThinArgs, lvsArgs } from '../packages/plugin-lvmthin/src/commands.ts';
 import { runningState, testbedRunner } from '@stowage/testbed';
-import { iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
+import { interleaved, iterations, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
 const VG = 'stowbench';
 const FILE = '/var/tmp/stowbench.img';
@@ -54,22 +57,6 @@ const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_6
 const DROP = `if vgs ${VG} >/dev/null 2>&1; then vgremove -ff -y ${VG} >/dev/null 2>&1 || true; fi
 for d in $(losetup -n -O NAME -j ${FILE}); do pvremove -ff -y "$d" >/dev/null 2>&1 || true; losetup -d "$d"; done
 rm -f ${FILE}`;
-
-/** Interleaves two measurements (A B A B ..., the order swapped every round) so that drift hits both alike. */
-async function paired(n: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[number[], number[]]> {
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const order = i % 2 === 0 ? ([a, ta, b, tb] as const) : ([b, tb, a, ta] as const);
-    let t0 = now();
-    await order[0](i);
-    order[1].push(now() - t0);
-    t0 = now();
-    await order[2](i);
-    order[3].push(now() - t0);
-  }
-  return [ta, tb];
-}
 
 function compare(title: string, ours: [string, Stats], bare: [string, Stats], extra: Array<[string, Stats]> = []): void {
   printTable(title, [...STATS_HEADER, 'p50 ratio', 'mean ratio'], [
@@ -114,7 +101,7 @@ done`);
   let lvsCalls = 0;
   const counting: CommandRunner = { description: runner.description, run: (a, o) => (lvsCalls++, runner.run(a, o)) };
   await plugin.listImages({ ...ctx(), runner: counting, run: (a, o) => counting.run(a, o) }, {});
-  const [bareList, pluginList] = await paired(
+  const [bareList, pluginList] = await interleaved(
     rounds,
     () => runner.run(argv),
     () => plugin.listImages(ctx(), {}),
@@ -135,48 +122,56 @@ done`);
   );
 
   // ---- 2. allocation and cloning --------------------------------------------------------------
-  const m = await StorageManager.open({ plugins: [LvmThinPlugin], config: [{ ...config }], runner, lockDir, log: quiet });
+  // the manager as it is (the plugin declares exclusiveCreate: no lvs under the lock), and one on
+  // the same plugin without the capability (an lvs under the lock before each create, as before)
+  class ListingFirst extends LvmThinPlugin {
+    static override readonly capabilities = { ...LvmThinPlugin.capabilities, exclusiveCreate: false };
+  }
+  // the collection of stale temporaries (an `lvs`, at most once a minute) is left out: it is not
+  // part of an allocation, and the sections last minutes
+  const open = (plugins: [typeof LvmThinPlugin]) => StorageManager.open({ plugins, config: [{ ...config }], runner, lockDir, log: quiet, gcIntervalMs: 3_600_000 });
+  const m = await open([LvmThinPlugin]);
+  const listing = await open([ListingFirst]);
   try {
     const size = 4 * MiB;
-    const [bareAlloc, pluginAlloc] = await paired(
+    const [bareAlloc, pluginAlloc, managerAlloc, listingAlloc] = await interleaved(
       writes,
       (i) => runner.run(lvcreateThinArgs({ vg: VG, pool: 'pool', name: `vm-${400000 + i}-disk-0`, size })),
       (i) => plugin.allocImage(ctx(), { vmid: 500000 + i, format: 'raw', name: `vm-${500000 + i}-disk-0`, size }),
+      (i) => m.allocImage('bench', { vmid: 600000 + i, size }),
+      (i) => listing.allocImage('bench', { vmid: 650000 + i, size }),
     );
-    const managerAlloc: number[] = [];
-    for (let i = 0; i < writes; i++) {
-      const t = now();
-      await m.allocImage('bench', { vmid: 600000 + i, size });
-      managerAlloc.push(now() - t);
-    }
     compare(
-      `allocImage of a ${size / MiB} MiB thin LV`,
+      `allocImage of a ${size / MiB} MiB thin LV (${writes} rounds, interleaved)`,
       ['plugin.allocImage', summarize(pluginAlloc)],
       ['bare lvcreate (same argv)', summarize(bareAlloc)],
-      [['manager.allocImage (lock + lvs for a free name + lvcreate)', summarize(managerAlloc)]],
+      [
+        ['manager.allocImage (lock + lvcreate, name from the listing it has)', summarize(managerAlloc)],
+        ['manager.allocImage without exclusiveCreate (lock + lvs + lvcreate)', summarize(listingAlloc)],
+      ],
     );
 
     const base = 'base-200000-disk-0';
     const baseVolume = plugin.parseVolname(base);
-    const [bareClone, pluginClone] = await paired(
+    const [bareClone, pluginClone, managerClone, listingClone] = await interleaved(
       writes,
       (i) => runner.run(lvcreateSnapshotArgs({ vg: VG, origin: base, name: `vm-${700000 + i}-disk-0`, writable: true })),
       (i) => plugin.cloneImage(ctx(), { volume: baseVolume, vmid: 800000 + i, name: `vm-${800000 + i}-disk-0` }),
+      (i) => m.cloneImage(`bench:${base}`, { vmid: 900000 + i }),
+      (i) => listing.cloneImage(`bench:${base}`, { vmid: 950000 + i }),
     );
-    const managerClone: number[] = [];
-    for (let i = 0; i < writes; i++) {
-      const t = now();
-      await m.cloneImage(`bench:${base}`, { vmid: 900000 + i });
-      managerClone.push(now() - t);
-    }
     compare(
-      'cloneImage of a base',
+      `cloneImage of a base (${writes} rounds, interleaved)`,
       ['plugin.cloneImage', summarize(pluginClone)],
       ['bare lvcreate -s (same argv)', summarize(bareClone)],
-      [['manager.cloneImage (lock + lvs for a free name + lvcreate -s)', summarize(managerClone)]],
+      [
+        ['manager.cloneImage (lock + lvcreate -s, name from the listing it has)', summarize(managerClone)],
+        ['manager.cloneImage without exclusiveCreate (lock + lvs + lvcreate -s)', summarize(listingClone)],
+      ],
     );
   } finally {
     await m.close();
+    await listing.close();
   }
 } finally {
   await sh(DROP).catch((e: unknown) => console.error('clean-up failed:', e));

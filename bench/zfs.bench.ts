@@ -8,6 +8,11 @@
  *    the bytes of the `zfs` increment between the two snapshots (only the changed blocks travel)
  *    against the full stream and a `raw+size` copy, and its time against the bare `zfs send -i`.
  *    The increment is then received onto a copy, which must end up with the second snapshot.
+ * 3. allocImage vs the bare `zfs create` it runs, cloneImage of a base vs the bare `zfs clone`;
+ *    also through the StorageManager (storage lock, name chosen from the listing it has), and
+ *    through a manager on the same plugin without `exclusiveCreate` (a `zfs list` under the lock
+ *    before each create), interleaved round by round. The plugin also waits for the new zvol's
+ *    device link (`test -b`), so the bare command is shown alone and followed by that test.
  *
  * Works in datasets of its own under the testbed's zpool (`stowage/zbench`; the 500 listed zvols
  * are made with `volmode=none`, so that they get no device nodes and do not flood udev; the
@@ -15,15 +20,19 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { localFileSystem, OperationCache, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
-import { type Logger } from '@stowage/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StorageManager, type Logger } from '@stowage/core';
 import { ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
-import { zfsListChildrenArgs, zfsSendArgs } from '../packages/plugin-zfs/src/commands.ts';
+import { testBlockDeviceArgs, zfsCloneArgs, zfsCreateVolumeArgs, zfsListChildrenArgs, zfsSendArgs } from '../packages/plugin-zfs/src/commands.ts';
 import { runningState, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
-import { countingSink, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
+import { countingSink, interleaved, iterations, mibPerSec, ms, now, printFooter, printTable, ratio, STATS_HEADER, statsRow, summarize, type Stats } from './lib.ts';
 
 const ROOT = `${TESTBED_POOLS.zpool}/zbench`;
 const LIST = `${ROOT}/list`;
 const XFER = `${ROOT}/xfer`;
+const ALLOC = `${ROOT}/alloc`;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -56,22 +65,6 @@ const ctx = (pool: string, r: CommandRunner = runner): PluginContext<ZfsPoolConf
 const sh = (script: string) => runner.run(['sh', '-c', script], { timeoutMs: 3_600_000 });
 const vol = (volname: string) => plugin.parseVolname(volname);
 
-/** Interleaves two measurements (A B A B ..., the order swapped every round) so that drift hits both alike. */
-async function paired(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const order = i % 2 === 0 ? ([a, ta, b, tb] as const) : ([b, tb, a, ta] as const);
-    let t0 = now();
-    await order[0]();
-    order[1].push(now() - t0);
-    t0 = now();
-    await order[2]();
-    order[3].push(now() - t0);
-  }
-  return [ta, tb];
-}
-
 function compare(title: string, ours: [string, Stats], bare: [string, Stats], extra: Array<[string, Stats]> = []): void {
   printTable(title, [...STATS_HEADER, 'p50 ratio', 'mean ratio'], [
     [...statsRow(bare[0], bare[1]), 'x1.00', 'x1.00'],
@@ -82,6 +75,8 @@ function compare(title: string, ours: [string, Stats], bare: [string, Stats], ex
 
 const count = iterations(500, 60);
 const rounds = iterations(15, 3);
+const writes = iterations(10, 2);
+const lockDir = await mkdtemp(join(tmpdir(), 'stowage-bench-zfs-'));
 try {
   // ---- set-up: `count` zvols in a dataset of their own ----------------------------------------
   let t0 = now();
@@ -92,6 +87,7 @@ zfs destroy -r ${ROOT} >/dev/null 2>&1 || true
 zfs create ${ROOT}
 zfs create -o volmode=none ${LIST}
 zfs create ${XFER}
+zfs create ${ALLOC}
 # in batches of 25 parallel commands: ZFS commits them in shared transaction groups
 batch() { n=0; while read -r cmd; do $cmd & n=$((n + 1)); if [ $n -ge 25 ]; then wait; n=0; fi; done; wait; }
 i=0; while [ $i -lt ${plain} ]; do echo "zfs create -s -V 4M ${LIST}/vm-$((100000 + i))-disk-0"; i=$((i + 1)); done | batch
@@ -110,7 +106,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   let zfsCalls = 0;
   const counting: CommandRunner = { description: runner.description, run: (a, o) => (zfsCalls++, runner.run(a, o)) };
   await plugin.listImages(ctx(LIST, counting), {});
-  const [bareList, pluginList] = await paired(
+  const [bareList, pluginList] = await interleaved(
     rounds,
     () => runner.run(argv),
     () => plugin.listImages(ctx(LIST), {}),
@@ -146,7 +142,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
   const bareArgv = zfsSendArgs({ snapshot: `${XFER}/${name}@b`, base: `${XFER}/${name}@a` });
   let incBytes = 0;
   let bareBytes = 0;
-  const [bareInc, pluginInc] = await paired(
+  const [bareInc, pluginInc] = await interleaved(
     iterations(5, 2),
     async () => {
       const sink = countingSink();
@@ -184,7 +180,71 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
     ['bare zfs send -i a b', String(bareBytes), (bareBytes / MiB).toFixed(2), `x${(bareBytes / (4 * GiB + 8)).toFixed(4)}`],
   ]);
   console.log(`\nincrement a..b: ${incBytes} bytes (${(incBytes / MiB).toFixed(3)} MiB) ${incBytes < 2 * MiB ? '<' : '>='} 2 MiB; received onto a copy made from @a: ${applied ? 'copy now has @b with the same guid' : 'NOT APPLIED'}`);
+
+  // ---- 3. allocation and cloning ------------------------------------------------------------------
+  // the manager as it is (the plugin declares exclusiveCreate: no zfs list under the lock), and
+  // one on the same plugin without the capability (a zfs list under the lock before each create)
+  class ListingFirst extends ZfsPoolPlugin {
+    static override readonly capabilities = { ...ZfsPoolPlugin.capabilities, exclusiveCreate: false };
+  }
+  const open = async (plugins: [typeof ZfsPoolPlugin]): Promise<StorageManager> => {
+    // the collection of stale temporaries (a `zfs list`, at most once a minute) is left out: it
+    // is not part of an allocation, and the sections last minutes
+    const opened = await StorageManager.open({ plugins, config: [{ ...configOf(ALLOC) }], runner, lockDir, log: quiet, gcIntervalMs: 3_600_000 });
+    (opened.pluginFor('bench') as ZfsPoolPlugin).tuning = plugin.tuning;
+    return opened;
+  };
+  const m = await open([ZfsPoolPlugin]);
+  const listing = await open([ListingFirst]);
+  try {
+    const size = 4 * MiB;
+    const zvol = (n: number) => `${ALLOC}/vm-${n}-disk-0`;
+    const [bareAlloc, bareLinked, pluginAlloc, managerAlloc, listingAlloc] = await interleaved(
+      writes,
+      (i) => runner.run(zfsCreateVolumeArgs({ dataset: zvol(400000 + i), size, sparse: true })),
+      async (i) => {
+        await runner.run(zfsCreateVolumeArgs({ dataset: zvol(450000 + i), size, sparse: true }));
+        await runner.run(testBlockDeviceArgs(`/dev/zvol/${zvol(450000 + i)}`), { okExitCodes: [0, 1] });
+      },
+      (i) => plugin.allocImage(ctx(ALLOC), { vmid: 500000 + i, format: 'raw', name: `vm-${500000 + i}-disk-0`, size }),
+      (i) => m.allocImage('bench', { vmid: 600000 + i, size }),
+      (i) => listing.allocImage('bench', { vmid: 650000 + i, size }),
+    );
+    compare(
+      `allocImage of a ${size / MiB} MiB zvol (${writes} rounds, interleaved)`,
+      ['plugin.allocImage', summarize(pluginAlloc)],
+      ['bare zfs create (same argv)', summarize(bareAlloc)],
+      [
+        ['bare zfs create + test -b of its device link', summarize(bareLinked)],
+        ['manager.allocImage (lock + zfs create, name from the listing it has)', summarize(managerAlloc)],
+        ['manager.allocImage without exclusiveCreate (lock + zfs list + zfs create)', summarize(listingAlloc)],
+      ],
+    );
+
+    const base = await plugin.createBase(ctx(ALLOC), { volume: vol(await plugin.allocImage(ctx(ALLOC), { vmid: 200000, format: 'raw', name: 'vm-200000-disk-0', size })) });
+    const origin = `${ALLOC}/${base}@__base__`;
+    const [bareClone, pluginClone, managerClone, listingClone] = await interleaved(
+      writes,
+      (i) => runner.run(zfsCloneArgs(origin, zvol(700000 + i))),
+      (i) => plugin.cloneImage(ctx(ALLOC), { volume: vol(base), vmid: 800000 + i, name: `vm-${800000 + i}-disk-0` }),
+      (i) => m.cloneImage(`bench:${base}`, { vmid: 900000 + i }),
+      (i) => listing.cloneImage(`bench:${base}`, { vmid: 950000 + i }),
+    );
+    compare(
+      `cloneImage of a base (${writes} rounds, interleaved)`,
+      ['plugin.cloneImage', summarize(pluginClone)],
+      ['bare zfs clone (same argv)', summarize(bareClone)],
+      [
+        ['manager.cloneImage (lock + zfs clone, name from the listing it has)', summarize(managerClone)],
+        ['manager.cloneImage without exclusiveCreate (lock + zfs list + zfs clone)', summarize(listingClone)],
+      ],
+    );
+  } finally {
+    await m.close();
+    await listing.close();
+  }
 } finally {
+  await rm(lockDir, { recursive: true, force: true });
   await sh(`zfs destroy -r ${ROOT} >/dev/null 2>&1 || true`);
   printFooter('zfs bench');
 }

@@ -6,6 +6,7 @@
 import {
   assertValidVmid,
   CONTENT_TYPES,
+  STREAM_FORMATS,
   StorageError,
   type ContentType,
   type GuestType,
@@ -17,8 +18,6 @@ import {
 /** Image formats the command accepts for `--format`. */
 export const VOLUME_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
 
-/** Stream formats the command accepts for export and import. */
-export const STREAM_FORMATS: readonly StreamFormat[] = ['raw+size', 'qcow2+size', 'vmdk+size', 'tar+size', 'zfs', 'btrfs'];
 
 /**
  * Parses a vmid argument.

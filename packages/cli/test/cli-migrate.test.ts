@@ -114,6 +114,26 @@ describe.skipIf(!hasSshd())('migrate over ssh', { timeout: 180_000 }, () => {
     expect(jsonError(unknown.stderr)).toMatchObject({ code: 'NOT_FOUND', details: { nodes: ['b'] } });
   });
 
+  it('stowage replicate: a dir volume has no snapshot stream (NOT_SUPPORTED), nothing is made on either side; SshNode lists and deletes snapshots on B', async () => {
+    const { volid } = await volumeOnA(500, MiB);
+    const refused = await a.run(['replicate', volid, '--to-node', 'b', '--json']);
+    expect(refused.code).not.toBe(0);
+    expect(jsonError(refused.stderr)).toMatchObject({ code: 'NOT_SUPPORTED' });
+    expect(await entriesOnB(500)).toEqual([]);
+    expect((await a.json<{ volid: string }[]>(['list', 'local'])).map((v) => v.volid)).toContain(volid);
+
+    const disk = (await b.ok(['alloc', 'local', '501', '-', String(MiB), '--format', 'qcow2'])).trim();
+    await b.ok(['snapshot', disk, 'daily']);
+    const node = new SshNode(nodeOptions);
+    try {
+      expect(await node.snapshots(disk)).toEqual(['daily']);
+      await node.deleteSnapshot(disk, 'daily');
+      expect(await node.snapshots(disk)).toEqual([]);
+    } finally {
+      await node.close();
+    }
+  });
+
   it('the sender SIGKILLed mid-stream: nothing half-made on B, the source intact', async () => {
     const { volid, file, data } = await volumeOnA(400, 8 * MiB);
     const child = spawn(process.execPath, [worker, a.config, a.env.STOWAGE_LOCK_DIR, JSON.stringify(nodeOptions), volid], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -37,8 +37,16 @@ export type VolumeState = 'current' | 'base' | 'snap';
  */
 export type FeatureMatrix = Readonly<Partial<Record<Feature, Readonly<Partial<Record<VolumeState, readonly VolumeFormat[]>>>>>>;
 
-/** Export/import stream formats: the data, optionally prefixed by an 8-byte little-endian size header (`+size`). */
-export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs';
+/**
+ * Export/import stream formats: the data, optionally prefixed by an 8-byte little-endian size
+ * header (`+size`); `zfs` and `btrfs` send streams; `lvmthin-delta`, the changed ranges of an
+ * LVM-thin snapshot (since a base snapshot, or all of its mapped ranges) in stowage's own
+ * frame (see the `lvmthin` plugin's `delta-frame`).
+ */
+export type StreamFormat = 'raw+size' | 'qcow2+size' | 'vmdk+size' | 'tar+size' | 'zfs' | 'btrfs' | 'lvmthin-delta';
+
+/** Every {@link StreamFormat}, in a stable order. */
+export const STREAM_FORMATS: readonly StreamFormat[] = ['raw+size', 'qcow2+size', 'vmdk+size', 'tar+size', 'zfs', 'btrfs', 'lvmthin-delta'];
 
 /** Everything a plugin declares about itself. */
 export interface PluginCapabilities {
@@ -73,6 +81,24 @@ export interface PluginCapabilities {
    * @default false
    */
   readonly activatesForNode?: boolean;
+  /**
+   * `true` when every create refuses a name that is taken, by itself and atomically, with
+   * `ALREADY_EXISTS`, changing nothing: `allocImage`, `cloneImage`, `renameVolume` (its target)
+   * and `volumeImport` (its target, also one still being imported), whoever made what holds the
+   * name (another process, a tool run by hand). Nothing is overwritten and nothing is left
+   * behind; checking the name in a listing first is not enough, unless the check and the create
+   * are one step for the backend (`lvcreate`, `zfs create`, `link(2)`, `O_EXCL`). Its
+   * `findFreeDiskname` must also count the names of `FindFreeDisknameRequest.taken` as taken.
+   *
+   * For such a plugin the manager chooses a new volume's name without a listing under the
+   * storage lock: from the listing it already has (its cache, even when stale) and the names it
+   * made since; a name that turns out taken is refused by the create, and the manager takes the
+   * next free one (after one fresh listing) and tries again, a bounded number of times.
+   * Without it the manager lists the storage under the lock before every create that needs a
+   * free name.
+   * @default false
+   */
+  readonly exclusiveCreate?: boolean;
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
   /**
@@ -101,10 +127,43 @@ export interface PluginCapabilities {
    * ```
    */
   readonly maxSize?: Readonly<Partial<Record<VolumeFormat, number>>>;
+  /**
+   * Which flattening the plugin does (`volumeSnapshotFlatten`, `flattenImage`); none when
+   * omitted.
+   */
+  readonly flatten?: FlattenCapabilities;
 }
 
-/** Volume attributes (Proxmox's `notes` and `protected`). */
-export type VolumeAttribute = 'notes' | 'protected';
+/**
+ * What flattening a plugin does, by image format. A format that is not listed is refused by the
+ * manager with `NOT_SUPPORTED` before the plugin is called.
+ *
+ * @example
+ * ```ts
+ * const flatten: FlattenCapabilities = { toSnapshot: ['qcow2'], clone: ['qcow2'], cloneKeepsSnapshots: false };
+ * ```
+ */
+export interface FlattenCapabilities {
+  /** Formats whose volumes `volumeSnapshotFlatten` takes back to one of their snapshots, dropping all snapshots. */
+  readonly toSnapshot?: readonly VolumeFormat[];
+  /** Formats whose linked clones `flattenImage` detaches from their base. */
+  readonly clone?: readonly VolumeFormat[];
+  /**
+   * `true` when `flattenImage` keeps the clone's snapshots; when `false`, the manager refuses to
+   * flatten a clone that has snapshots (`INVALID_STATE`, `details.snapshots`).
+   * @default false
+   */
+  readonly cloneKeepsSnapshots?: boolean;
+}
+
+/**
+ * Volume attributes: Proxmox's `notes` and `protected`, and stowage's `hidden` (a template freed
+ * with `whenUnused` while clones still use it: not listed, not cloned again, freed with its last
+ * clone). A plugin that lists `hidden` in `capabilities.attributes` keeps it on the storage
+ * (a file, an LV tag, a ZFS user property, a LINSTOR property) and reports it as
+ * `ImageInfo.hidden` in `listImages`.
+ */
+export type VolumeAttribute = 'notes' | 'protected' | 'hidden';
 
 /** The question asked of {@link hasFeature}. */
 export interface FeatureQuery {

@@ -77,6 +77,15 @@ export interface NotFoundDetails extends CommonErrorDetails {
   readonly configured?: readonly string[];
 }
 
+/** `details` of `ALREADY_EXISTS`. */
+export interface AlreadyExistsDetails extends CommonErrorDetails {
+  /**
+   * When the manager chose the name (no name was given) and gave up: every name it tried, in
+   * order, each refused as taken by the plugin's create.
+   */
+  readonly tried?: readonly string[];
+}
+
 /** `details` of `IN_USE`. */
 export interface InUseDetails extends CommonErrorDetails {
   /** The volume ids of the linked clones that use the volume, when clones are the reason. */
@@ -152,8 +161,8 @@ export interface StorageErrorDetailsMap {
   NOT_SUPPORTED: NotSupportedDetails;
   /** See {@link NotFoundDetails}. */
   NOT_FOUND: NotFoundDetails;
-  /** Common facts only. */
-  ALREADY_EXISTS: CommonErrorDetails;
+  /** See {@link AlreadyExistsDetails}. */
+  ALREADY_EXISTS: AlreadyExistsDetails;
   /** See {@link InUseDetails}. */
   IN_USE: InUseDetails;
   /** Common facts only. */

@@ -14,10 +14,12 @@ export {
   CONTENT_TYPES,
   FEATURES,
   hasFeature,
+  STREAM_FORMATS,
   type ContentType,
   type Feature,
   type FeatureMatrix,
   type FeatureQuery,
+  type FlattenCapabilities,
   type PluginCapabilities,
   type StreamFormat,
   type VolumeAttribute,
@@ -46,6 +48,7 @@ export {
   isStorageError,
   STORAGE_ERROR_CODES,
   StorageError,
+  type AlreadyExistsDetails,
   type CommandErrorOptions,
   type CommandFailedDetails,
   type CommonErrorDetails,
@@ -73,6 +76,8 @@ export { defaultLockDir, type StorageManagerOptions } from './manager/options.js
 export { MIGRATION_SNAPSHOT } from './manager/snapshot-names.js';
 export type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
 export type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+export type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
+export { parseReplicationSnapshot, replicationSnapshotName, replicationSnapshotsFor, type ReplicationSnapshot } from './manager/replication-names.js';
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
 export { LocalNode } from './nodes/local-node.js';

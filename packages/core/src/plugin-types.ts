@@ -121,6 +121,12 @@ export interface ImageInfo {
   readonly backingFile?: string | undefined;
   /** Creation time, seconds since the epoch, when known. */
   readonly ctime: number | undefined;
+  /**
+   * `true` for a template freed with `whenUnused` while clones still use it (the `hidden`
+   * attribute): it still serves its clones, is not cloned again, and goes with its last clone.
+   * Set by plugins that list `hidden` in `capabilities.attributes`; absent means not hidden.
+   */
+  readonly hidden?: boolean | undefined;
 }
 
 /** One volume of any content type, as listed by `listVolumes`. */
@@ -266,6 +272,18 @@ export interface SnapshotRequest extends VolumeRequest {
   readonly snapshot: string;
 }
 
+/** `volumeSnapshotFlatten` request. */
+export interface SnapshotFlattenRequest extends SnapshotRequest {
+  /** Called as data is copied, where the backend copies any. */
+  readonly onProgress?: ProgressCallback | undefined;
+}
+
+/** `flattenImage` request. */
+export interface FlattenImageRequest extends VolumeRequest {
+  /** Called as data is copied, where the backend copies any. */
+  readonly onProgress?: ProgressCallback | undefined;
+}
+
 /** `volumeSnapshotRollback` request. */
 export interface SnapshotRollbackRequest extends SnapshotRequest {
   /** Destroy newer snapshots that block the rollback (ZFS). Default `false`. */
@@ -391,6 +409,12 @@ export interface FindFreeDisknameRequest {
   readonly format?: VolumeFormat | undefined;
   /** Make a `base-` name instead of a `vm-` name. */
   readonly base?: boolean | undefined;
+  /**
+   * Disk names (as `ParsedVolume.name`, extension included) to count as taken besides what the
+   * storage holds: names the caller made after its listing was read, or found taken by a create.
+   * The manager sets it only for plugins that declare `PluginCapabilities.exclusiveCreate`.
+   */
+  readonly taken?: readonly string[] | undefined;
 }
 
 /** `collectGarbage` request. */

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { OperationCache, TtlCache, type TtlCacheOptions } from './cache.js';
+export { OperationCache, TtlCache, type CachedValue, type TtlCacheOptions } from './cache.js';
 export {
   abortedError,
   assertArgv,
@@ -76,6 +76,8 @@ export type {
   RenameVolumeRequest,
   SnapshotDeleteRequest,
   SnapshotRequest,
+  SnapshotFlattenRequest,
+  FlattenImageRequest,
   SnapshotRollbackRequest,
   TransferFormatsRequest,
   TransferOptions,

@@ -16,6 +16,7 @@ import { ConfigState, openConfigStore } from './manager/config-state.js';
 // program that only lists and reads does not pay for it when it imports the core.
 import type { HandoffNode } from './manager/handoff.js';
 import type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+import type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import * as read from './manager/read-ops.js';
 import type { SnapshotOption } from './manager/read-ops.js';
@@ -291,15 +292,18 @@ export class StorageManager {
   // ---- allocation (locked) ----------------------------------------------------------------
 
   /**
-   * Allocates a new image. Under the storage lock, the name is chosen (the lowest free
-   * `vm-<vmid>-disk-<n>`, unless given) and the image created, so that concurrent callers, in
-   * this process or others, never get the same name.
+   * Allocates a new image under the storage lock, named as given or with the lowest free
+   * `vm-<vmid>-disk-<n>`, so that concurrent callers, in this process or others, never get the
+   * same name. The free name is chosen under the lock from a fresh listing or, for a plugin
+   * that declares `capabilities.exclusiveCreate`, from the listing the manager has, the create
+   * refusing a name taken since (see docs/concepts.md, "How new names are chosen").
    *
    * @param storeId - the storage
    * @param options - vmid, size in bytes (0 with format `subvol`: a container volume without quota), format, name
    * @returns the new volume's id
    * @throws {@link StorageError} `INVALID_ARGUMENT` (vmid, size, name), `NOT_SUPPORTED`
-   *   (format), `ALREADY_EXISTS`, `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
+   *   (format), `ALREADY_EXISTS` (the name given is taken; or, with no name given, the plugin's
+   *   create refused 8 names in a row, `details.tried`), `NO_SPACE`, `LOCK_TIMEOUT`, `UNAVAILABLE`, `NOT_FOUND`
    * @example
    * ```ts
    * const volid = await storages.allocImage('local', { vmid: 100, size: 32 * 2 ** 30, format: 'qcow2' });
@@ -412,7 +416,7 @@ export class StorageManager {
    * Deletes a snapshot, under the volume's lock.
    *
    * @param volid - the volume
-   * @param snapshot - the snapshot
+   * @param snapshot - the snapshot (also a replication snapshot, `__replicate_<node>_<stamp>__`)
    * @param options - `running`: a running guest holds the volume (the hypervisor deletes qcow2 internal snapshots)
    * @throws {@link StorageError} `INVALID_ARGUMENT`, `NOT_FOUND`, `IN_USE`, `NOT_SUPPORTED`
    * @see Proxmox `volume_snapshot_delete`
@@ -679,6 +683,44 @@ export class StorageManager {
    */
   async migrateVolume(volid: string, options: MigrateOptions): Promise<MigrateResult> {
     return (await import('./manager/migrate.js')).migrateVolume(this.#open(), volid, options);
+  }
+
+  /**
+   * Replicates a disk image on local storage to another node, as Proxmox's `pvesr` does: the
+   * source stays, and the node keeps a replica that each run brings up to date. Both sides keep
+   * a replication snapshot (`__replicate_<node>_<stamp>__`); the first run sends the volume as
+   * of a new one, a later run only what changed since the newest one both sides have (ZFS: a
+   * `zfs send -i` increment; LVM-thin: the changed ranges from the thin pool's metadata,
+   * `lvmthin-delta`), in a stream format negotiated with the node. Once the node has the new
+   * snapshot the older ones for that node are dropped on both sides. A failure or abort at any
+   * point leaves both sides at their last good replication state. One run per volume and node
+   * at a time (the caller schedules them, as `pvesr` does with its job lock).
+   *
+   * @param volid - the volume
+   * @param options - node, target storage, progress, signal
+   * @returns the replica's id, full or incremental, the snapshots, bytes sent
+   * @throws {@link StorageError} `NOT_SUPPORTED` (no common format that carries a snapshot or an
+   *   increment; shared storage), `ALREADY_EXISTS` (the node has the volume but no replication
+   *   snapshot in common with it), `NO_SPACE`, `UNAVAILABLE`, `CORRUPT` (the node did not keep
+   *   the snapshot), `ABORTED`, and the plugins' errors
+   * @example
+   * ```ts
+   * const b = new SshNode({ name: 'pve2', ssh: { host: 'pve2', user: 'root' } });
+   * const first = await storages.replicateVolume('local-zfs:vm-100-disk-0', { toNode: b }); // mode 'full'
+   * const next = await storages.replicateVolume('local-zfs:vm-100-disk-0', { toNode: b }); // mode 'incremental', bytes: what changed
+   * ```
+   * @see Proxmox `PVE::Replication::replicate`, `pvesr`
+   */
+  async replicateVolume(volid: string, options: ReplicateOptions): Promise<ReplicateResult> {
+    const state = this.#live();
+    const takeSnapshot = async (id: string, snapshot: string): Promise<void> => {
+      const { entry, volume } = state.resolve(id);
+      await state.locked(entry, options.signal, (ctx) => entry.plugin.volumeSnapshot(ctx, { volume, snapshot }), {
+        volname: volume.volname,
+        operation: 'replicateVolume',
+      });
+    };
+    return (await import('./manager/replicate.js')).replicateVolume(this, { takeSnapshot, log: state.log }, volid, options);
   }
 
   /**

@@ -16,6 +16,7 @@ import type {
   CollectGarbageRequest,
   CreateBaseRequest,
   FindFreeDisknameRequest,
+  FlattenImageRequest,
   FreeImageRequest,
   GarbageReport,
   GetAttributeRequest,
@@ -29,6 +30,7 @@ import type {
   PluginContext,
   RenameVolumeRequest,
   SnapshotDeleteRequest,
+  SnapshotFlattenRequest,
   SnapshotInfo,
   SnapshotRequest,
   SnapshotRollbackRequest,
@@ -168,15 +170,17 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   // ---- provided ----------------------------------------------------------------------------
 
   /**
-   * The lowest free `vm-<vmid>-disk-<n>` (or `base-`) name, counting `vm-` and `base-` names alike.
-   * Not atomic by itself: the manager calls it under the storage lock.
+   * The lowest free `vm-<vmid>-disk-<n>` (or `base-`) name, counting `vm-` and `base-` names alike,
+   * and the names of `request.taken`. Not atomic by itself: the manager calls it under the
+   * storage lock, or, for a plugin that declares `capabilities.exclusiveCreate`, with a listing
+   * that may be stale (the create refuses a taken name).
    *
    * @throws {@link @stowage/core!index.StorageError | StorageError} `NO_SPACE` when indexes 0..1023 are all taken
    * @see Proxmox `find_free_diskname`
    */
   async findFreeDiskname(ctx: PluginContext<C>, request: FindFreeDisknameRequest): Promise<string> {
     const images = await this.listImages(ctx, { vmid: request.vmid });
-    const names = images.map((i) => lastSegment(i.volname).replace(/\.[a-z0-9]+$/, ''));
+    const names = [...images.map((i) => lastSegment(i.volname)), ...(request.taken ?? [])].map((n) => n.replace(/\.[a-z0-9]+$/, ''));
     const index = findFreeDiskIndex(request.vmid, names);
     return formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: this.diskNameExtension(request.format) });
   }
@@ -347,6 +351,39 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
     void ctx;
     void request;
     return notSupported(this.pluginClass.type, 'cloneImage');
+  }
+
+  /**
+   * Detaches a linked clone from its base: afterwards the volume reads the same bytes, no longer
+   * depends on the base (`listImages` reports no `parent` for it, so the base can be freed), and
+   * keeps its snapshots when `capabilities.flatten.cloneKeepsSnapshots` says so. Killed at any
+   * point, the volume is either the clone it was or the flattened volume, never neither. The
+   * manager calls it under the storage lock; a plugin that copies data reserves what it makes
+   * and calls `ctx.nameReserved()` so that the lock is not held around the copy.
+   *
+   * @returns the volname afterwards (a clone's volname often names its base: `base-100-disk-0/vm-101-disk-0` becomes `vm-101-disk-0`)
+   * @see OpenNebula/Ceph `flatten`, libvirt block-pull
+   */
+  async flattenImage(ctx: PluginContext<C>, request: FlattenImageRequest): Promise<string> {
+    void ctx;
+    void request;
+    return notSupported(this.pluginClass.type, 'flattenImage');
+  }
+
+  /**
+   * Takes a volume back to one of its snapshots and drops all its snapshots: afterwards the volume
+   * holds exactly the bytes (and size) it had at that snapshot and has no snapshots. Atomic from
+   * the caller's view: killed at any point, the volume is as before or as after. Where a backend
+   * rolls back only to the newest snapshot, build the new state beside the old one and swap.
+   * Under the volume's lock; the manager has checked that the snapshot exists and that no clone
+   * uses a snapshot of the volume.
+   *
+   * @see OpenNebula `snap_flatten`
+   */
+  async volumeSnapshotFlatten(ctx: PluginContext<C>, request: SnapshotFlattenRequest): Promise<void> {
+    void ctx;
+    void request;
+    return notSupported(this.pluginClass.type, 'volumeSnapshotFlatten');
   }
 
   /** Size, format, usage and parent of a volume. @see Proxmox `volume_size_info` */

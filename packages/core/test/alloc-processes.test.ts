@@ -26,20 +26,21 @@ describe('allocImage across OS processes', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('4 processes x 25 concurrent allocations on one storage get 100 distinct names and no error', async () => {
-    const dir = join(root, 'store');
-    await mkdir(dir);
-    const lockDir = join(root, 'locks');
-    const outputs = await Promise.all(
-      Array.from({ length: 4 }, () => run(process.execPath, [worker, dir, lockDir, '25', '100'], { cwd: coreDir, maxBuffer: 1 << 20 })),
-    );
-    const outcomes = outputs.flatMap((o) => JSON.parse(o.stdout) as Outcome[]);
-    expect(outcomes.filter((o) => o.error !== undefined)).toEqual([]);
-    const volids = outcomes.map((o) => o.volid);
-    expect(volids.length).toBe(100);
-    expect(new Set(volids).size).toBe(100);
-    // The names are exactly the 100 lowest free indexes, and each is a file on the storage.
-    expect([...volids].sort()).toEqual(Array.from({ length: 100 }, (_, i) => `one:vm-100-disk-${i}`).sort());
-    expect((await readdir(dir)).length).toBe(100);
-  });
+  for (const mode of ['fresh listing under the lock', 'exclusiveCreate'] as const) {
+    it(`4 processes x 25 concurrent allocations on one storage get 100 distinct names and no error (${mode})`, async () => {
+      const dir = join(root, `store-${mode === 'exclusiveCreate' ? 'x' : 'f'}`);
+      await mkdir(dir);
+      const lockDir = join(root, `locks-${mode === 'exclusiveCreate' ? 'x' : 'f'}`);
+      const args = [worker, dir, lockDir, '25', '100', ...(mode === 'exclusiveCreate' ? ['exclusive'] : [])];
+      const outputs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, args, { cwd: coreDir, maxBuffer: 1 << 20 })));
+      const outcomes = outputs.flatMap((o) => JSON.parse(o.stdout) as Outcome[]);
+      expect(outcomes.filter((o) => o.error !== undefined)).toEqual([]);
+      const volids = outcomes.map((o) => o.volid);
+      expect(volids.length).toBe(100);
+      expect(new Set(volids).size).toBe(100);
+      // The names are exactly the 100 lowest free indexes, and each is a file on the storage.
+      expect([...volids].sort()).toEqual(Array.from({ length: 100 }, (_, i) => `one:vm-100-disk-${i}`).sort());
+      expect((await readdir(dir)).length).toBe(100);
+    });
+  }
 });

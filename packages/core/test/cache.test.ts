@@ -115,4 +115,74 @@ describe('TtlCache', () => {
     expect(await ttl.fetch('k', c.load)).toBe(3); // ...but it is not served to anyone after the write
     expect(await ttl.fetch('k', c.load)).toBe(3);
   });
+
+  it('lastKnown() serves the last value loaded, cleared or expired since, with the generation its load began in', async () => {
+    const ttl = new TtlCache({ ttlMs: 30 });
+    const c = counter((n) => n, 5);
+    expect(await ttl.lastKnown('k', c.load), 'nothing known: loads').toEqual({ value: 1, generation: 0 });
+    ttl.clear();
+    ttl.clear();
+    expect(ttl.generation).toBe(2);
+    expect(await ttl.lastKnown('k', c.load), 'cleared since: still known').toEqual({ value: 1, generation: 0 });
+    await sleep(60);
+    expect(await ttl.lastKnown('k', c.load), 'expired since: still known').toEqual({ value: 1, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'fetch loads anew').toBe(2);
+    expect(await ttl.lastKnown('k', c.load), 'the newer load is known').toEqual({ value: 2, generation: 2 });
+    expect(c.calls()).toBe(2);
+  });
+
+  it('reload() loads whatever is cached, and keeps the result for fetch and lastKnown unless a clear() overtook it', async () => {
+    const ttl = new TtlCache({ ttlMs: 60_000 });
+    const c = counter((n) => n, 20);
+    expect(await ttl.fetch('k', c.load)).toBe(1);
+    expect(await ttl.reload('k', c.load)).toEqual({ value: 2, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'the reloaded value is the fresh one').toBe(2);
+    const during = ttl.reload('k', c.load); // load #3 starts
+    await sleep(5);
+    ttl.clear();
+    expect(await during).toEqual({ value: 3, generation: 0 });
+    expect(await ttl.lastKnown('k', c.load), 'known, with the generation it began in').toEqual({ value: 3, generation: 0 });
+    expect(await ttl.fetch('k', c.load), 'not fresh: a write overtook it').toBe(4);
+    expect(await ttl.lastKnown('k', c.load)).toEqual({ value: 4, generation: 1 });
+  });
+
+  it('fetchLasting() keeps a value across clear() until it expires', async () => {
+    const ttl = new TtlCache({ ttlMs: 40 });
+    const c = counter((n) => n);
+    expect(await ttl.fetchLasting('active', c.load)).toBe(1);
+    ttl.clear();
+    expect(await ttl.fetchLasting('active', c.load), 'after a clear').toBe(1);
+    expect(await ttl.fetch('active', c.load), 'fetch is cleared as before').toBe(2);
+    await sleep(80);
+    expect(await ttl.fetchLasting('active', c.load), 'after it expired').toBe(3);
+  });
+
+  it.each([
+    ['fetch', (ttl: TtlCache, load: () => Promise<string>) => ttl.fetch('zpool', load)],
+    ['fetchLasting', (ttl: TtlCache, load: () => Promise<string>) => ttl.fetchLasting('zpool', load)],
+  ])('%s: a caller that joined another caller\'s load is not failed by that caller\'s abort', async (_name, fetch) => {
+    const ttl = new TtlCache();
+    const aborted = new AbortController();
+    // the first caller's load runs with its own signal (ctx.run), and its operation is aborted
+    const first = fetch(ttl, async () => {
+      await sleep(20, undefined, { signal: aborted.signal });
+      return 'first';
+    });
+    const second = fetch(ttl, async () => 'second');
+    aborted.abort();
+    await expect(first).rejects.toThrow(/abort/i);
+    expect(await second).toBe('second');
+  });
+
+  it('a caller whose own load fails gets its own failure, once', async () => {
+    const ttl = new TtlCache();
+    let n = 0;
+    await expect(
+      ttl.fetch('k', async () => {
+        n++;
+        throw new Error('pool is gone');
+      }),
+    ).rejects.toThrow('pool is gone');
+    expect(n).toBe(1);
+  });
 });

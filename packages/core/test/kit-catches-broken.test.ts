@@ -70,6 +70,12 @@ describe('the conformance kit fails on broken plugins', () => {
     expect(f).toContain('createBase: failing any one of its commands leaves the storage as it was');
   });
 
+  it('catches a plugin that declares exclusiveCreate but replaces a volume that holds the name', () => {
+    const f = failed('replaces taken names');
+    expect(f).toContain("an allocation neither reuses nor overwrites a volume made behind the manager's back");
+    expect(f).toContain("a clone neither reuses nor overwrites a volume made behind the manager's back; a taken name given is ALREADY_EXISTS");
+  });
+
   it('catches a plugin that accepts ../, / and shell characters in volume names', () => {
     expect(failed('accepts any name')).toContain('refuses bad names with INVALID_VOLUME_ID');
   });

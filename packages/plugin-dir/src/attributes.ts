@@ -13,7 +13,7 @@ import { parseDirVolname } from './names.js';
 /** The most bytes of notes kept for one volume. */
 export const MAX_NOTES_BYTES = 64 * 1024;
 
-const SUFFIX: Readonly<Record<VolumeAttribute, string>> = { notes: '.notes', protected: '.protected' };
+const SUFFIX: Readonly<Record<VolumeAttribute, string>> = { notes: '.notes', protected: '.protected', hidden: '.hidden' };
 
 /**
  * The file that holds an attribute of the volume at `path`.

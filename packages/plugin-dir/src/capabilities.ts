@@ -12,6 +12,14 @@ import type { PluginCapabilities } from '@stowage/core';
  * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, the
  * `raw+size`, `qcow2+size` and `vmdk+size` streams, and the largest size of each format.
  *
+ * Every create refuses a taken name by itself (`exclusiveCreate`): under the storage lock it
+ * checks the guest directory for the name (any entry, or a live temporary that reserves it) and
+ * reserves it with an `O_EXCL` temporary (a subvolume: `mkdir`), and it publishes the finished
+ * file with `link(2)`, which never replaces a file made meanwhile (the call then fails with
+ * `ALREADY_EXISTS` and removes its temporary); a rename links the file under its new name the
+ * same way. On a filesystem without hard links publishing checks, then renames: a file made
+ * there in between by a program that does not take the storage lock would be replaced.
+ *
  * @see Proxmox `PVE::Storage::Plugin::volume_has_feature`, `PVE::Storage::DirPlugin::plugindata`
  */
 export const dirCapabilities: PluginCapabilities = {
@@ -35,6 +43,7 @@ export const dirCapabilities: PluginCapabilities = {
   attributes: ['notes', 'protected'],
   shrink: false,
   cloneFormat: 'qcow2',
+  exclusiveCreate: true,
   maxSize: {
     // 64 KiB clusters (the default our images get): an L1 table of at most 32 MiB of 8-byte
     // entries, each mapping an L2 table of 8192 clusters: 2^22 * 2^29 bytes; qemu-img refuses more

@@ -256,11 +256,11 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   }
 
   /**
-   * Removes the temporaries of operations whose process died (see `collectGarbage` in ops-volume.ts):
+   * Removes the temporaries of operations whose process died (see `collectGarbage` in garbage.ts):
    * `.stowage-<purpose>~<final>~<owner>~<nonce>` files whose owner is dead; those of live
    * processes and of other nodes are kept and reported.
    */
   override async collectGarbage(ctx: PluginContext<DirConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
-    return (await import('./ops-volume.js')).collectGarbage(await dirEnv(ctx), request);
+    return (await import('./garbage.js')).collectGarbage(await dirEnv(ctx), request);
   }
 }

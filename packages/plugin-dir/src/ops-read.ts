@@ -189,7 +189,8 @@ function takenDiskNames(names: Iterable<string>, vmid: number): string[] {
 
 /**
  * The lowest free disk name of a guest, from one `readdir` of its directory (no listing, no
- * header read). New names get the format as extension (`vm-100-disk-0.qcow2`).
+ * header read); the names of `request.taken` count as taken too. New names get the format as
+ * extension (`vm-100-disk-0.qcow2`).
  *
  * @param env - the call's environment
  * @param request - the guest, the format (the extension; `subvol` names are `subvol-<vmid>-disk-<n>.subvol`), whether it is a base
@@ -201,7 +202,7 @@ export async function findFreeDiskname(env: DirEnv, request: FindFreeDisknameReq
   const extension = request.format;
   const dir = env.layout.imageDir(request.vmid);
   await confine(env.rootReal, dir, `${request.vmid}/`, env.fs);
-  const index = findFreeDiskIndex(request.vmid, takenDiskNames(await namesInUseIn(env, dir), request.vmid));
+  const index = findFreeDiskIndex(request.vmid, takenDiskNames([...(await namesInUseIn(env, dir)), ...(request.taken ?? [])], request.vmid));
   const name = formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
   return request.format === 'subvol' ? name.replace(/^vm-/, 'subvol-').replace(/^base-/, 'basevol-') : name;
 }

@@ -8,23 +8,21 @@
  * @module
  */
 import { lstat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   assertSizeFor,
   errnoOf,
   fsError,
-  ownerState,
   type AllocImageRequest,
   type FileSystem,
   type CloneImageRequest,
-  type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
   type RenameVolumeRequest,
   type UpdateAttributeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { isStorageError, StorageError, type ContentType, type GarbageItem, type GarbageReport, type ParsedVolume, type VolumeFormat } from '@stowage/core';
+import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
 import { assertExists, countProtectedBackups, isProtected, MAX_NOTES_BYTES, moveSidecars, removeSidecars, sidecarPath } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs, qemuImgResizeArgs } from './commands.js';
@@ -35,9 +33,8 @@ import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
 import { allocSubvol, freeSubvol } from './subvol.js';
-import { backingReference, formatImageVolname, parseImageFileName, VMID_DIR_RE } from './names.js';
+import { backingReference, formatImageVolname, parseImageFileName } from './names.js';
 import { linkOpsOf, moveNoReplace, ownerToken, writeFileAtomic } from './temp-file.js';
-import { parseTempName } from './temp-name.js';
 
 /** Sizes are rounded up to whole KiB, as Proxmox allocates in KiB. */
 export function roundUpKiB(size: number): number {
@@ -302,6 +299,8 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
   }
   const { made } = await inMadeDir(dir, env.fs, async () => {
     await confine(env.rootReal, to, newVolname);
+    // a name an import in progress reserves is taken, though no file holds it yet
+    await assertNameFree(env, dir, targetName, newVolname);
     await env.ctx.fs.link(from, to).catch((e: unknown) => {
       if (errnoOf(e) === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `target volume '${newVolname}' already exists`, { cause: e, details: { volname: newVolname } });
       throw fsError(e, `cannot rename '${volume.volname}' to '${newVolname}'`, { volname: volume.volname });
@@ -373,71 +372,3 @@ async function unlinkMissingOk(fs: FileSystem, file: string): Promise<void> {
   }
 }
 
-/** Content types whose directory may hold attribute temporaries; images have one directory per guest. */
-const FILE_CONTENT: readonly ContentType[] = ['iso', 'vztmpl', 'backup', 'snippets', 'import'];
-
-async function entries(env: DirEnv, dir: string): Promise<{ name: string; isDirectory: boolean }[]> {
-  try {
-    return (await env.fs.readdir(dir)).map((d) => ({ name: d.name, isDirectory: d.isDirectory() }));
-  } catch (e) {
-    const errno = errnoOf(e);
-    if (errno === 'ENOENT' || errno === 'ENOTDIR') return [];
-    throw fsError(e, `cannot read directory '${dir}'`, { path: dir });
-  }
-}
-
-/** The directories temporaries can be in: every guest directory, and the other content directories. */
-async function tempDirs(env: DirEnv): Promise<string[]> {
-  const images = env.layout.subdir('images');
-  const guests = (await entries(env, images)).filter((e) => e.isDirectory && VMID_DIR_RE.test(e.name)).map((e) => join(images, e.name));
-  const others = new Set(FILE_CONTENT.map((c) => env.layout.subdir(c)));
-  others.delete(images);
-  return [...guests, ...others];
-}
-
-/**
- * Finds the plugin's temporaries (`.stowage-<purpose>~<final>~<owner>~<nonce>` in the guest
- * directories and the other content directories) and removes those whose owner is dead: its
- * process ended, or it ran in an earlier boot of this node. A temporary of a live process, or
- * of another node (`unknown`), is kept. A temporary that also has its final name (a crash
- * between publishing and removing the temporary name) loses only the temporary name; the
- * volume stays. Only regular files are removed, and only names that parse as temporaries.
- *
- * @param env - the call's environment
- * @param request - `dryRun`: report, remove nothing
- * @returns what was removed (or would be) and what was kept, names relative to the storage path
- * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from a filesystem error reading a directory
- */
-export async function collectGarbage(env: DirEnv, request: CollectGarbageRequest): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
-  for (const dir of await tempDirs(env)) {
-    for (const entry of await entries(env, dir)) {
-      const temp = parseTempName(entry.name);
-      if (!temp || entry.isDirectory) continue;
-      const path = join(dir, entry.name);
-      const name = relative(env.layout.root, path);
-      const state = ownerState(temp.owner, env.ctx.node);
-      if (state !== 'dead') {
-        kept.push({ name, owner: temp.owner, reason: state === 'alive' ? 'owner-alive' : 'owner-unknown' });
-        continue;
-      }
-      if (request.dryRun !== true && !(await removeStale(env, path))) continue;
-      removed.push({ name, owner: temp.owner, reason: 'owner-dead' });
-    }
-  }
-  return { removed, kept };
-}
-
-/** Removes a dead owner's temporary if it is a regular file; `false` when it was not removed. */
-async function removeStale(env: DirEnv, path: string): Promise<boolean> {
-  try {
-    if (!(await lstat(path)).isFile()) return false;
-    await env.ctx.fs.unlink(path);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false; // another collector was first
-    env.log.warn(`could not remove stale temporary '${path}': ${(e as Error).message}`, { path });
-    return false;
-  }
-}

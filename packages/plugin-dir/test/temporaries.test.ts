@@ -118,6 +118,10 @@ describe('a volume being made lives under a hidden temporary that reserves its n
     expect(other).toBe('vm-100-disk-1.raw');
     await plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: other, size: MiB });
     expect(await code(plugin.allocImage(ctx, { vmid: 100, format: 'raw', name: 'vm-100-disk-0.raw', size: MiB }))).toBe('ALREADY_EXISTS');
+    await plugin.allocImage(ctx, { vmid: 300, format: 'raw', name: 'vm-300-disk-0.raw', size: MiB });
+    const rename = { volume: vol('300/vm-300-disk-0.raw'), targetVmid: 100, targetName: 'vm-100-disk-0.raw' };
+    expect(await code(plugin.renameVolume(ctx, rename)), 'a rename onto the reserved name').toBe('ALREADY_EXISTS');
+    expect(await entries(300)).toEqual(['vm-300-disk-0.raw']);
 
     const data = Buffer.alloc(2 * MiB, 7);
     input.end(Buffer.concat([encodeSizeHeader(data.length), data]));

@@ -8,7 +8,11 @@ import type { PluginCapabilities } from '@stowage/core';
 /**
  * The capabilities of LVM-thin storage: raw images and container volumes, local to one node;
  * snapshots of volumes, templates, linked clones of bases and of snapshots, rollback to any
- * snapshot, growth but no shrinking, `raw+size` export and import.
+ * snapshot, growth but no shrinking, `raw+size` export and import, and `lvmthin-delta` (a
+ * snapshot's changed ranges, read from the pool's metadata) for replication. Every create
+ * refuses a taken name by itself (`exclusiveCreate`): `lvcreate` (allocation, clone, an
+ * import's volume, which is made under its final name and tagged unfinished) and `lvrename`
+ * refuse a name any LV of the volume group has, and change nothing.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
  */
@@ -26,10 +30,11 @@ export const lvmThinCapabilities: PluginCapabilities = {
     sparseinit: { base: ['raw'], current: ['raw'] },
     rename: { current: ['raw'] },
   },
-  exportFormats: ['raw+size'],
-  importFormats: ['raw+size'],
+  exportFormats: ['raw+size', 'lvmthin-delta'],
+  importFormats: ['raw+size', 'lvmthin-delta'],
   rollbackAnySnapshot: true,
   cloneFromSnapshot: true,
   attributes: [],
   shrink: false,
+  exclusiveCreate: true,
 };

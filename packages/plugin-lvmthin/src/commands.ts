@@ -108,6 +108,8 @@ export interface ThinSnapshotSpec {
    * inactive snapshot (LVM's default for thin snapshots).
    */
   readonly writable: boolean;
+  /** Tags the LV gets in the same `lvcreate` (`--addtag`), e.g. the mark of an unfinished volume. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /**
@@ -119,7 +121,8 @@ export interface ThinSnapshotSpec {
  */
 export function lvcreateSnapshotArgs(spec: ThinSnapshotSpec): string[] {
   const mode = spec.writable ? ['-prw', '-ky', '-K'] : ['-pr'];
-  return ['lvcreate', '-n', spec.name, ...mode, '-s', `${spec.vg}/${spec.origin}`];
+  const tags = (spec.tags ?? []).flatMap((t) => ['--addtag', t]);
+  return ['lvcreate', '-n', spec.name, ...mode, ...tags, '-s', `${spec.vg}/${spec.origin}`];
 }
 
 /**

@@ -6,6 +6,7 @@
 import {
   API_VERSION,
   type ImageInfo,
+  type StreamFormat,
   type ParsedVolume,
   type SnapshotInfo,
   type StorageStatus,
@@ -28,6 +29,7 @@ import {
   type SnapshotDeleteRequest,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
+  type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
   type VolumeRequest,
@@ -40,6 +42,9 @@ import { parseLvmThinVolname } from './names.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
+import { exportDelta } from './delta-export.js';
+import { importDelta } from './delta-import.js';
+import { exportFormats, importFormats } from './transfer-formats.js';
 import * as volumes from './ops-volume.js';
 
 /**
@@ -121,7 +126,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
 
   /**
    * The lowest free `vm-<vmid>-disk-N` (or `base-…`) name, from one `lvs` report; the names of
-   * unfinished volumes (imports under way) count as taken.
+   * unfinished volumes (imports under way) and of `request.taken` count as taken.
    *
    * @param ctx - the operation context
    * @param request - the guest, and whether a base name is wanted
@@ -322,19 +327,48 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Writes `raw+size`: the size header, then the device's bytes (`dd`).
+   * `raw+size` for a volume or a snapshot; `lvmthin-delta` for a snapshot, or the increment
+   * between two.
    *
    * @param ctx - the operation context
-   * @param request - the volume, an optional snapshot, the output stream
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`
-   * @see Proxmox `volume_export`
+   * @param request - the volume and what the transfer carries
+   * @returns the formats, best first
+   * @see Proxmox `volume_export_formats`
    */
-  override volumeExport(ctx: PluginContext<LvmThinConfig>, request: VolumeExportRequest): Promise<void> {
-    return transfer.volumeExport(ctx, request);
+  override async volumeExportFormats(ctx: PluginContext<LvmThinConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    return exportFormats(request);
   }
 
   /**
-   * Reads `raw+size` into a new volume (a `base-` target becomes a base). The volume is created
+   * `raw+size` into a new volume; `lvmthin-delta` for an import that ends in a snapshot or
+   * applies an increment.
+   *
+   * @param ctx - the operation context
+   * @param request - the target and what the transfer carries
+   * @returns the formats, best first
+   * @see Proxmox `volume_import_formats`
+   */
+  override async volumeImportFormats(ctx: PluginContext<LvmThinConfig>, request: TransferFormatsRequest): Promise<StreamFormat[]> {
+    return importFormats(request);
+  }
+
+  /**
+   * Writes `raw+size` (the size header, then the device's bytes, `dd`) or `lvmthin-delta` (a
+   * snapshot's changed ranges since `baseSnapshot`, or all its mapped ranges, found with
+   * `thin_delta`/`thin_dump` on a metadata snapshot).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume, an optional snapshot and base snapshot, the output stream
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `CORRUPT`, `BUSY`
+   * @see Proxmox `volume_export`
+   */
+  override volumeExport(ctx: PluginContext<LvmThinConfig>, request: VolumeExportRequest): Promise<void> {
+    return request.format === 'lvmthin-delta' ? exportDelta(ctx, request) : transfer.volumeExport(ctx, request);
+  }
+
+  /**
+   * Reads `raw+size` into a new volume (a `base-` target becomes a base), or `lvmthin-delta`
+   * into a new volume or onto a base snapshot (see `delta-import.ts`). The volume is created
    * under the storage lock, tagged unfinished with this process's owner token (hidden from
    * listings, not freeable, its name taken), and untagged only when whole; a failure removes it
    * by its UUID, and one left by a killed process goes with {@link LvmThinPlugin.collectGarbage}.
@@ -346,6 +380,6 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @see Proxmox `volume_import`
    */
   override volumeImport(ctx: PluginContext<LvmThinConfig>, request: VolumeImportRequest): Promise<string> {
-    return transfer.volumeImport(ctx, request);
+    return request.format === 'lvmthin-delta' ? importDelta(ctx, request) : transfer.volumeImport(ctx, request);
   }
 }

@@ -147,7 +147,8 @@ async function setActive(ctx: LvmThinContext, request: ActivateVolumeRequest, ac
 }
 
 /**
- * The lowest free disk name of a guest. Unfinished volumes (imports under way) count as taken.
+ * The lowest free disk name of a guest. Unfinished volumes (imports under way) and the names of
+ * `request.taken` count as taken.
  *
  * @param ctx - the operation context
  * @param request - the guest, and whether a base name is wanted
@@ -157,6 +158,6 @@ async function setActive(ctx: LvmThinContext, request: ActivateVolumeRequest, ac
  */
 export async function findFreeDiskname(ctx: LvmThinContext, request: FindFreeDisknameRequest): Promise<string> {
   const view = await loadPool(ctx);
-  const index = findFreeDiskIndex(request.vmid, view.takenNames());
+  const index = findFreeDiskIndex(request.vmid, [...view.takenNames(), ...(request.taken ?? [])]);
   return formatDiskName({ isBase: request.base, vmid: request.vmid, index });
 }

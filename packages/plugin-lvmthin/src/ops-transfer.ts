@@ -112,8 +112,16 @@ export async function volumeImport(ctx: LvmThinContext, request: VolumeImportReq
   });
 }
 
-/** The name the data is written under: the target, or a `vm-` name a base is made from; a free one when the name is taken and renaming is allowed. */
-async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRename: boolean): Promise<ParsedVolume> {
+/**
+ * The name the data is written under: the target, or a `vm-` name a base is made from; a free
+ * one when the name is taken and renaming is allowed.
+ *
+ * @param ctx - the operation context
+ * @param target - the target volume
+ * @param allowRename - pick a free name when the target's is taken
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `ALREADY_EXISTS`
+ */
+export async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRename: boolean): Promise<ParsedVolume> {
   const view = await loadPool(ctx);
   const vmName = target.volname.replace(/^base-/, 'vm-');
   const taken = view.thinLvs.has(target.volname) || view.thinLvs.has(vmName);

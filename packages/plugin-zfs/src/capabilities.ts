@@ -9,7 +9,10 @@ import type { PluginCapabilities } from '@stowage/core';
  * The capabilities of ZFS pool storage: zvols (`raw`) for VM images and file systems with a
  * quota (`subvol`) for containers, local to one node; snapshots, templates, linked clones of
  * bases and (beyond Proxmox) of any snapshot, rollback to the newest snapshot only, growth but
- * no shrinking, `zfs` streams (with snapshots and increments) and `raw+size` for zvols.
+ * no shrinking, `zfs` streams (with snapshots and increments) and `raw+size` for zvols. Every
+ * create refuses a taken name by itself (`exclusiveCreate`): `zfs create` (allocation, and the
+ * zvol of a `raw+size` import, made under its final name and marked unfinished), `zfs clone`,
+ * `zfs rename` and `zfs recv` of a full stream refuse a dataset that exists, and change nothing.
  *
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_has_feature`, `plugindata`
  */
@@ -33,4 +36,5 @@ export const zfsPoolCapabilities: PluginCapabilities = {
   cloneFromSnapshot: true,
   attributes: [],
   shrink: false,
+  exclusiveCreate: true,
 };

@@ -93,13 +93,13 @@ export async function listVolumes(ctx: ZfsContext, request: ListVolumesRequest):
 
 /**
  * The lowest free disk name of a guest, from the pool listing (see `freeDiskName`); unfinished
- * volumes count as taken.
+ * volumes and the names of `request.taken` count as taken.
  *
  * @see Proxmox `PVE::Storage::Plugin::find_free_diskname`
  */
 export async function findFreeDiskname(ctx: ZfsContext, request: FindFreeDisknameRequest): Promise<string> {
   const children = await loadChildren(ctx);
-  return freeDiskName(request.vmid, children.keys(), request.format, request.base === true);
+  return freeDiskName(request.vmid, [...children.keys(), ...(request.taken ?? [])], request.format, request.base === true);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
 import { checksumVerb, formatsVerb } from './formats.js';
 import { migrateVerb } from './migrate.js';
+import { replicateVerb } from './replicate.js';
 import { handoffAbortVerb, handoffFinishVerb, handoffPrepareVerb } from './handoff.js';
 import { allocVerb, cloneVerb, freeVerb, pathVerb, renameVerb, resizeVerb, templateVerb, volidVerb } from './images.js';
 import { clusterInitVerb, clusterLocksVerb, clusterStatusVerb } from './cluster.js';
@@ -36,6 +37,7 @@ export const VERBS: readonly VerbSpec[] = [
   importVerb,
   copyVerb,
   migrateVerb,
+  replicateVerb,
   handoffPrepareVerb,
   handoffFinishVerb,
   handoffAbortVerb,

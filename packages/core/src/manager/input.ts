@@ -8,6 +8,7 @@ import { FEATURES, type Feature, type PluginCapabilities, type VolumeAttribute, 
 import { StorageError } from '../errors.js';
 import type { GuestTypes } from '../plugin-types.js';
 import { assertSafeVolname } from '../volume-id.js';
+import { parseReplicationSnapshot } from './replication-names.js';
 
 /** The largest volume size accepted, in bytes: the largest integer a JavaScript number holds exactly (2^53 - 1, 8 PiB). */
 export const MAX_VOLUME_SIZE = Number.MAX_SAFE_INTEGER;
@@ -70,6 +71,20 @@ export function assertValidSnapshotName(snapshot: string): void {
 }
 
 /**
+ * Throws unless `snapshot` names a snapshot a caller may refer to (export it, import it, delete
+ * it): a valid snapshot name ({@link assertValidSnapshotName}), or one the manager makes itself,
+ * a replication snapshot (`__replicate_<node>_<stamp>__`). Taking a snapshot still needs a valid
+ * name.
+ *
+ * @param snapshot - the candidate name
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT`
+ */
+export function assertSnapshotReference(snapshot: string): void {
+  if (typeof snapshot === 'string' && parseReplicationSnapshot(snapshot) !== undefined) return;
+  assertValidSnapshotName(snapshot);
+}
+
+/**
  * Throws unless `name` can be the name of a new disk of guest `vmid`: a safe single path
  * segment starting with `vm-<vmid>-` (or, when `allowBase`, `base-<vmid>-`), as Proxmox's
  * `alloc_image` demands.
@@ -118,8 +133,8 @@ export function assertAttributeValue(attribute: VolumeAttribute, value: unknown)
   if (attribute === 'notes') {
     if (value !== undefined && typeof value !== 'string') bad('notes must be text');
     if (typeof value === 'string' && Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`longer than ${MAX_NOTES_BYTES} bytes`);
-  } else if (attribute === 'protected') {
-    if (value !== undefined && typeof value !== 'boolean') bad('protected must be a boolean');
+  } else if (attribute === 'protected' || attribute === 'hidden') {
+    if (value !== undefined && typeof value !== 'boolean') bad(`${attribute} must be a boolean`);
   } else {
     bad('unknown attribute');
   }

@@ -8,16 +8,15 @@
  *
  * @module
  */
-import type { Writable } from 'node:stream';
 import type { StreamFormat } from '../capabilities.js';
-import { StorageError, isStorageError } from '../errors.js';
-import { hashingStream, volumeChecksum } from '../nodes/checksum.js';
+import { StorageError } from '../errors.js';
+import { volumeChecksum } from '../nodes/checksum.js';
 import type { StorageNode } from '../nodes/node.js';
 import type { ParsedVolume, ProgressCallback, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
-import { countingStream, hasSizeHeader, negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
+import { negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
-import { copyFailure } from './copy-failure.js';
+import { sendToNode, withoutCopy } from './node-transfer.js';
 import { asAbortError, type ExportOptions } from './transfer-ops.js';
 
 /**
@@ -68,17 +67,10 @@ export interface MigrateResult {
 }
 
 /** Streams whose export needs a snapshot on the source; not moved between nodes yet. */
-const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
+const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs', 'lvmthin-delta'];
 
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new StorageError('ABORTED', 'the migration was aborted', { cause: signal.reason });
-}
-
-function endAndWait(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('error', reject);
-    stream.end(() => resolve());
-  });
 }
 
 /** Where the volume goes on the node, and whether it keeps its link to a base there. */
@@ -112,68 +104,6 @@ async function place(manager: SourceManager, volid: string, storage: string, opt
   if (mine.sha256 !== theirs.sha256) refuse(`and node '${node.name}' holds different data under '${targetBase}'`);
   // the image goes as it is (qcow2+size), backing reference included
   return { volid: formatVolumeId(storage, volume.volname), withSnapshots: true };
-}
-
-/**
- * Streams the source into the node's import, both sides aborted when either fails.
- *
- * @returns the volid the node wrote and the hash of what was sent
- */
-async function send(
-  manager: SourceManager,
-  volid: string,
-  target: Placement,
-  format: StreamFormat,
-  options: MigrateOptions,
-): Promise<{ volid: string; bytes: number; sha256: string }> {
-  const stop = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
-  const hash = hashingStream();
-  counter.on('error', ignore);
-  hash.on('error', ignore);
-  counter.pipe(hash);
-  const failures: unknown[] = [];
-  const failed = (e: unknown): never => {
-    failures.push(e);
-    stop.abort(e);
-    const err = e instanceof Error ? e : new Error(String(e));
-    counter.destroy(err);
-    hash.destroy(err);
-    throw e;
-  };
-  const exported = manager
-    .volumeExport(volid, { format, output: counter, withSnapshots: target.withSnapshots, signal })
-    .then(() => endAndWait(counter))
-    .catch(failed);
-  const imported = options.toNode.importVolume(target.volid, { format, input: hash, withSnapshots: target.withSnapshots, signal }).catch(failed);
-  const [ex, im] = await Promise.allSettled([exported, imported]);
-  if (ex.status === 'fulfilled' && im.status === 'fulfilled') return { volid: im.value, ...hash.digest() };
-  const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : copyFailure(failures), options.signal);
-  if (im.status === 'fulfilled') throw await withoutCopy(options.toNode, im.value, error);
-  throw error;
-}
-
-function ignore(): void {
-  // each side reports its own failure through its promise
-}
-
-/**
- * Frees the node's copy after a later step failed, and returns the error to throw: the original
- * one, or, when the copy could not be freed, the same code with the leftover named.
- */
-async function withoutCopy(node: StorageNode, copy: string, error: unknown): Promise<unknown> {
-  try {
-    await node.freeImage(copy);
-    return error;
-  } catch (e) {
-    const code = isStorageError(error) ? error.code : 'INTERNAL';
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageError(code, `${message}; the copy '${copy}' on node '${node.name}' could not be removed: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: error,
-      details: { ...(isStorageError(error) ? error.details : {}), leftover: copy, node: node.name },
-    });
-  }
 }
 
 /**
@@ -228,7 +158,14 @@ export async function migrateVolume(manager: SourceManager, volid: string, optio
   const format = negotiateFormat(exportFormats.filter((f) => !SNAPSHOT_STREAMS.includes(f)), importFormats);
   aborted(options.signal);
 
-  const sent = await send(manager, volid, target, format, options);
+  const sent = await sendToNode(manager, volid, {
+    node,
+    target: target.volid,
+    format,
+    transfer: { withSnapshots: target.withSnapshots },
+    onProgress: options.onProgress,
+    signal: options.signal,
+  });
   try {
     await check(node, sent.volid, info.size, format, sent.sha256, options.signal);
     aborted(options.signal);

@@ -6,7 +6,7 @@
  */
 import { StorageError } from '../errors.js';
 import type { SnapshotInfo } from '../plugin-types.js';
-import { assertValidSnapshotName } from './input.js';
+import { assertSnapshotReference, assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume } from './state.js';
 
 /**
@@ -72,7 +72,7 @@ export async function rollback(state: ManagerState, r: ResolvedVolume, snapshot:
  */
 export async function volumeSnapshotDelete(state: ManagerState, r: ResolvedVolume, snapshot: string, running: boolean | undefined): Promise<void> {
   const { entry, volume } = r;
-  assertValidSnapshotName(snapshot);
+  assertSnapshotReference(snapshot);
   await state.locked(entry, undefined, (ctx) => entry.plugin.volumeSnapshotDelete(ctx, { volume, snapshot, running }), {
     volname: volume.volname,
     operation: 'volumeSnapshotDelete',

@@ -17,6 +17,8 @@ import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
 import type { ChangeFeed } from '../cluster.js';
 import { lockReason, type LockService } from '../lock/service.js';
+import { LastingCache } from './lasting-cache.js';
+import { MadeNames } from './made-names.js';
 
 /** One configured storage. */
 export interface StorageEntry {
@@ -30,6 +32,13 @@ export interface StorageEntry {
   config: StorageConfig;
   /** Listings and status shared between calls; cleared after every write. */
   readonly ttl: TtlCache;
+  /** The names this manager made on the storage, for free-name searches from a listing that may predate them. */
+  readonly made: MadeNames;
+  /**
+   * Whether the plugin's free-name search reads its listing from the TTL cache, as its first
+   * search showed (`undefined` before it); one that reads past the caches is asked under the lock.
+   */
+  freeNamesCached: boolean | undefined;
   /** When stale temporaries were last collected (`Date.now()`), `0` for never. */
   gcAt: number;
 }
@@ -67,6 +76,8 @@ export interface ContextOptions {
   readonly sharedCache: boolean;
   /** What `ctx.nameReserved()` does: gives back the lock of a locked section. */
   readonly nameReserved?: (() => void) | undefined;
+  /** The operation cache to use instead of a new one (then `sharedCache` is not read). */
+  readonly cache?: OperationCache | undefined;
 }
 
 /** Which lock a locked section takes, and what it is for. */
@@ -110,7 +121,7 @@ export class ManagerState {
    * @param config - the validated config
    */
   makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
-    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), gcAt: 0 };
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), made: new MadeNames(), freeNamesCached: undefined, gcAt: 0 };
   }
 
   /**
@@ -175,7 +186,7 @@ export class ManagerState {
     return {
       storeId: entry.id,
       config: entry.config,
-      cache: new OperationCache(options.sharedCache ? entry.ttl : undefined),
+      cache: options.cache ?? new OperationCache(options.sharedCache ? entry.ttl : undefined),
       runner,
       run: (argv, runOptions) => runner.run(argv, { ...runOptions, signal: runOptions?.signal ?? signal }),
       signal,
@@ -272,7 +283,9 @@ export class ManagerState {
 
   /**
    * Makes sure the storage is active for this operation (once per context), and collects its
-   * stale temporaries when that is due (see {@link ManagerState.collectIfDue}).
+   * stale temporaries when that is due (see {@link ManagerState.collectIfDue}). What the
+   * plugin's `activateStorage` shares through `ctx.cache.shared` is kept for the TTL even across
+   * writes (see {@link LastingCache}).
    *
    * @param entry - the storage
    * @param ctx - the operation's context
@@ -280,7 +293,8 @@ export class ManagerState {
    */
   activate(entry: StorageEntry, ctx: PluginContext): Promise<void> {
     return ctx.cache.get('stowage:activated', async () => {
-      await entry.plugin.activateStorage(ctx);
+      // what activation shares between operations outlives writes: a write deactivates nothing
+      await entry.plugin.activateStorage({ ...ctx, cache: new LastingCache(entry.ttl) });
       await this.collectIfDue(entry, ctx);
     });
   }

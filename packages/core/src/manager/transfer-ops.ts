@@ -15,7 +15,8 @@ import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } f
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
-import { assertDiskNameFor, assertValidSnapshotName } from './input.js';
+import { chooseBeforeLock, confirmName, rememberMade, type NameChoice } from './free-names.js';
+import { assertDiskNameFor, assertSnapshotReference } from './input.js';
 import { MIGRATION_SNAPSHOT } from './snapshot-names.js';
 import { parseWith, type ManagerState, type ResolvedVolume, type StorageEntry } from './state.js';
 
@@ -65,8 +66,8 @@ export interface CopyOptions {
 const SNAPSHOT_STREAMS: readonly StreamFormat[] = ['zfs', 'btrfs'];
 
 function checkTransferNames(options: TransferOptions): void {
-  if (options.snapshot !== undefined) assertValidSnapshotName(options.snapshot);
-  if (options.baseSnapshot !== undefined) assertValidSnapshotName(options.baseSnapshot);
+  if (options.snapshot !== undefined) assertSnapshotReference(options.snapshot);
+  if (options.baseSnapshot !== undefined) assertSnapshotReference(options.baseSnapshot);
 }
 
 function transferRequest(volume: ParsedVolume, options: TransferOptions): TransferOptions & { volume: ParsedVolume } {
@@ -156,14 +157,17 @@ export async function exportVolume(state: ManagerState, source: ResolvedVolume, 
   });
 }
 
-/** Where an import goes: a named volume, or the lowest free disk name of a guest, chosen under the lock. */
+/** Where an import goes: a named volume, or the lowest free disk name of a guest (see {@link importVolume}). */
 export type ImportTarget = { readonly volume: ParsedVolume } | { readonly pick: { readonly vmid: number; readonly format: VolumeFormat } };
 
 /**
  * Imports a volume (see {@link StorageManager.volumeImport}). Under the target storage's lock
- * the name is chosen (for a `pick` target) and the plugin reserves it; the lock goes back once
- * the plugin calls `ctx.nameReserved()` (or when it returns), so concurrent allocations never
- * take the name, while the data flows without the lock.
+ * the plugin reserves the name; the lock goes back once the plugin calls `ctx.nameReserved()`
+ * (or when it returns), so concurrent allocations never take the name, while the data flows
+ * without the lock. A `pick` target's name is the lowest free one: of a fresh listing under the
+ * lock, or, for a plugin that declares `capabilities.exclusiveCreate`, of the listing the
+ * manager has (see {@link chooseBeforeLock}), with `allowRename` so that the plugin takes another
+ * when the name was taken since.
  *
  * @param state - the manager's state
  * @param entry - the target storage
@@ -189,11 +193,15 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
       const formats = await entry.plugin.volumeImportFormats(ctx, transferRequest(probe, options));
       if (!formats.includes(options.format)) throw unsupportedFormat(state.volid(entry, probe.volname), options.format, formats, 'import');
     });
+    const exclusive = entry.cls.capabilities.exclusiveCreate === true;
+    // a plugin whose creates refuse taken names gets a name chosen from the listing the manager
+    // has, and resolves a name taken since itself (`allowRename`): the stream cannot be read twice
+    const chosen = 'pick' in target && exclusive ? await chooseBeforeLock(state, entry, target.pick, options.signal) : undefined;
     const volname = await state.locked(
       entry,
       options.signal,
       async (ctx) => {
-        const volume = named ?? (await freeVolume(entry, ctx, 'pick' in target ? target.pick : { vmid: 0, format: 'raw' }));
+        const volume = await targetVolume(state, entry, target, exclusive, chosen, ctx);
         let input = options.input;
         if (options.onProgress) {
           const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
@@ -201,8 +209,10 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
           options.input.once('error', (e) => counter.destroy(e));
           input = options.input.pipe(counter);
         }
-        const request = { ...transferRequest(volume, options), format: options.format, input, allowRename: options.allowRename };
-        return entry.plugin.volumeImport(ctx, request);
+        const allowRename = (exclusive && 'pick' in target) || options.allowRename;
+        const made = await entry.plugin.volumeImport(ctx, { ...transferRequest(volume, options), format: options.format, input, allowRename });
+        if (exclusive && volume.vmid !== undefined) rememberMade(entry, volume.vmid, made);
+        return made;
       },
       { operation: 'volumeImport' },
     );
@@ -223,9 +233,22 @@ function placeholderVolume(entry: StorageEntry, pick: { vmid: number; format: Vo
   return parseWith(entry, entry.plugin.imageVolname({ vmid: pick.vmid, name }));
 }
 
-async function freeVolume(entry: StorageEntry, ctx: PluginContext, pick: { vmid: number; format: VolumeFormat }): Promise<ParsedVolume> {
-  const name = await entry.plugin.findFreeDiskname(ctx, pick);
-  return parseWith(entry, entry.plugin.imageVolname({ vmid: pick.vmid, name }));
+/**
+ * The volume an import writes, under the storage lock: the named one, or for a plugin with
+ * `exclusiveCreate` one with the name chosen before the lock (see {@link confirmName}), or else
+ * the lowest free name of a fresh listing.
+ */
+async function targetVolume(
+  state: ManagerState,
+  entry: StorageEntry,
+  target: ImportTarget,
+  exclusive: boolean,
+  chosen: NameChoice | undefined,
+  ctx: PluginContext,
+): Promise<ParsedVolume> {
+  if ('volume' in target) return target.volume;
+  const name = exclusive ? (await confirmName(state, entry, target.pick, chosen, ctx)).name : await entry.plugin.findFreeDiskname(ctx, target.pick);
+  return parseWith(entry, entry.plugin.imageVolname({ vmid: target.pick.vmid, name }));
 }
 
 /**

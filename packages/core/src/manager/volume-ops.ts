@@ -11,6 +11,7 @@ import type { ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
 import { assertValidVmid } from '../volume-id.js';
 import { findLinkedClones } from './clones.js';
+import { createWithFreeName, rememberMade, type CreateUnder, type FreeNameCreateOptions } from './free-names.js';
 import { assertDiskNameFor, assertSizeFor, assertValidSize, assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
 
@@ -85,7 +86,36 @@ function featureRefusal(r: ResolvedVolume, feature: Feature, snapshot: string | 
 }
 
 /**
- * Allocates an image: the free-name search and the allocation run under one lock.
+ * Runs a create under the storage lock: with the name given, or a free one. For a plugin that
+ * declares `capabilities.exclusiveCreate`, the name is chosen without a listing under the lock
+ * (see {@link createWithFreeName}); for any other, the free-name search and the create run under
+ * one lock, the search on a fresh listing.
+ *
+ * @param state - the manager's state
+ * @param entry - the storage
+ * @param name - the name asked for, if any
+ * @param request - guest, format, base, signal, operation
+ * @param create - the plugin's create under a name
+ * @returns the volname made
+ */
+async function createNamed(state: ManagerState, entry: StorageEntry, name: string | undefined, request: FreeNameCreateOptions, create: CreateUnder): Promise<string> {
+  const exclusive = entry.cls.capabilities.exclusiveCreate === true;
+  if (name === undefined && exclusive) return createWithFreeName(state, entry, request, create);
+  const { vmid, format, base, signal, operation } = request;
+  return state.locked(
+    entry,
+    signal,
+    async (ctx) => {
+      const made = await create(ctx, name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format, base })));
+      if (exclusive) rememberMade(entry, vmid, made);
+      return made;
+    },
+    { operation },
+  );
+}
+
+/**
+ * Allocates an image under the storage lock, under the name given or a free one (see {@link createNamed}).
  *
  * @param state - the manager's state
  * @param entry - the storage
@@ -102,15 +132,8 @@ export async function allocImage(state: ManagerState, entry: StorageEntry, optio
   const format = allocFormat(entry, options.format);
   if (!noQuota) assertSizeFor(entry.cls.capabilities, format, size);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(
-    entry,
-    options.signal,
-    async (ctx) => {
-      const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
-      return entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
-    },
-    { operation: 'allocImage' },
-  );
+  const create = (ctx: PluginContext, chosen: string): Promise<string> => entry.plugin.allocImage(ctx, { vmid, format, name: chosen, size });
+  const volname = await createNamed(state, entry, name, { vmid, format, signal: options.signal, operation: 'allocImage' }, create);
   return state.volid(entry, volname);
 }
 
@@ -193,7 +216,7 @@ async function snapshotNames(plugin: StoragePlugin, ctx: PluginContext, volume: 
 }
 
 /**
- * Makes a linked clone: the free-name search and the clone run under one lock.
+ * Makes a linked clone under the storage lock, under the name given or a free one (see {@link createNamed}).
  *
  * @param state - the manager's state
  * @param r - the base (or the volume whose snapshot to clone)
@@ -210,15 +233,14 @@ export async function cloneImage(state: ManagerState, r: ResolvedVolume, options
   await requireFeature(state, r, 'clone', snapshot);
   const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(entry, undefined, async (ctx) => {
-    const chosen = name ?? (await entry.plugin.findFreeDiskname(ctx, { vmid, format }));
-    return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
-  }, { operation: 'cloneImage' });
+  const create = (ctx: PluginContext, chosen: string): Promise<string> => entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
+  const volname = await createNamed(state, entry, name, { vmid, format, operation: 'cloneImage' }, create);
   return state.volid(entry, volname);
 }
 
 /**
- * Moves a volume to another guest: the free-name search and the rename run under one lock.
+ * Moves a volume to another guest under the storage lock, under the name given or a free one
+ * (keeping `base-`; see {@link createNamed}).
  *
  * @param state - the manager's state
  * @param r - the volume
@@ -233,10 +255,9 @@ export async function renameVolume(state: ManagerState, r: ResolvedVolume, targe
   if (targetName !== undefined) assertDiskNameFor(targetName, targetVmid, true);
   await requireFeature(state, r, 'rename', undefined);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const volname = await state.locked(entry, undefined, async (ctx) => {
-    const chosen = targetName ?? (await entry.plugin.findFreeDiskname(ctx, { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase }));
-    return entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName: chosen });
-  }, { operation: 'renameVolume' });
+  const create = (ctx: PluginContext, chosen: string): Promise<string> => entry.plugin.renameVolume(ctx, { volume, targetVmid, targetName: chosen });
+  const request = { vmid: targetVmid, format: volume.format as VolumeFormat, base: volume.isBase, operation: 'renameVolume' };
+  const volname = await createNamed(state, entry, targetName, request, create);
   return state.volid(entry, volname);
 }
 

@@ -68,6 +68,16 @@ export class LocalNode implements StorageNode {
     return volumeChecksum(this.#manager, volid, options);
   }
 
+  /** {@inheritDoc StorageNode.snapshots} */
+  async snapshots(volid: string): Promise<string[]> {
+    return (await this.#manager.volumeSnapshotInfo(volid)).map((s) => s.name);
+  }
+
+  /** {@inheritDoc StorageNode.deleteSnapshot} */
+  deleteSnapshot(volid: string, snapshot: string): Promise<void> {
+    return this.#manager.volumeSnapshotDelete(volid, snapshot);
+  }
+
   /** {@inheritDoc StorageNode.freeImage} */
   freeImage(volid: string): Promise<void> {
     return this.#manager.freeImage(volid);

@@ -114,6 +114,22 @@ export interface StorageNode {
    */
   checksum(volid: string, options?: { readonly signal?: AbortSignal | undefined }): Promise<VolumeChecksum>;
   /**
+   * The names of a volume's snapshots, oldest first (as `volumeSnapshotInfo`).
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `NOT_FOUND`, `NOT_SUPPORTED`, `UNAVAILABLE`
+   */
+  snapshots(volid: string): Promise<string[]>;
+  /**
+   * Deletes a snapshot of a volume of the node (as `volumeSnapshotDelete`; replication
+   * snapshots too).
+   *
+   * @param volid - the volume
+   * @param snapshot - the snapshot
+   * @throws {@link StorageError} `NOT_FOUND`, `IN_USE`, `UNAVAILABLE`
+   */
+  deleteSnapshot(volid: string, snapshot: string): Promise<void>;
+  /**
    * Frees a volume of the node (as `freeImage`).
    *
    * @param volid - the volume

@@ -104,6 +104,17 @@ export class SshNode implements StorageNode {
     return (await this.#ask(['checksum', volid], { signal: options.signal, timeoutMs: 0 })) as VolumeChecksum;
   }
 
+  /** {@inheritDoc StorageNode.snapshots} */
+  async snapshots(volid: string): Promise<string[]> {
+    const rows = (await this.#ask(['snapshots', volid])) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  /** {@inheritDoc StorageNode.deleteSnapshot} */
+  async deleteSnapshot(volid: string, snapshot: string): Promise<void> {
+    await this.#ask(['delsnapshot', volid, snapshot]);
+  }
+
   /** {@inheritDoc StorageNode.freeImage} */
   async freeImage(volid: string): Promise<void> {
     await this.#ask(['free', volid]);

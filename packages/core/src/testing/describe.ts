@@ -15,6 +15,7 @@ import { capabilitiesSuite } from './suites/capabilities.js';
 import { concurrencySuite } from './suites/concurrency.js';
 import { crashSuite } from './suites/crash.js';
 import { volumeDataSuite } from './suites/data.js';
+import { exclusiveCreateSuite } from './suites/exclusive-create.js';
 import { faultSuite } from './suites/faults.js';
 import { hostileSuite } from './suites/hostile.js';
 import { idempotencySuite } from './suites/idempotency.js';
@@ -48,6 +49,7 @@ export const STORAGE_SUITE_GROUPS: readonly StorageSuiteGroup[] = [
   badInputSuite,
   faultSuite,
   concurrencySuite,
+  exclusiveCreateSuite,
   crashSuite,
   hostileSuite,
 ];
@@ -92,7 +94,9 @@ export function useStorageKit(options: StoragePluginSuiteOptions): StorageKit {
  * `setup` returns a `volumeData` hook); repeated calls; bad input; failures leave nothing behind
  * (each command of `allocImage`, `createBase`, `cloneImage` and `volumeImport` failed in turn
  * through a `FaultInjectingRunner`); overlapping operations (an allocation during an import or a
- * copy, a free of a volume being imported, concurrent snapshots with one name); killed operations
+ * copy, a free of a volume being imported, concurrent snapshots with one name); creates that
+ * refuse taken names (when the plugin declares `exclusiveCreate`: a volume made behind the
+ * manager's back is neither reused nor overwritten); killed operations
  * (an import SIGKILLed in a child process when `setup` returns `child`); hostile files (when
  * `setup` returns `hostile`). Each group is also exported alone (see {@link useStorageKit}).
  *

@@ -50,6 +50,7 @@ export { capabilitiesSuite } from './suites/capabilities.js';
 export { concurrencySuite } from './suites/concurrency.js';
 export { crashSuite } from './suites/crash.js';
 export { volumeDataSuite } from './suites/data.js';
+export { exclusiveCreateSuite } from './suites/exclusive-create.js';
 export { faultSuite } from './suites/faults.js';
 export { hostileSuite } from './suites/hostile.js';
 export { describeGated, itGated } from './suites/gated.js';

@@ -13,6 +13,8 @@ import { LocalRunner } from '../command/local-runner.js';
 import { isStorageError } from '../errors.js';
 import type { ImageInfo, Logger, ParsedVolume } from '../plugin-types.js';
 import { StorageManager } from '../storage-manager.js';
+import type { StorageManagerOptions } from '../manager/options.js';
+import type { ChangeFeed } from '../cluster.js';
 import type { StoragePlugin, StoragePluginClass } from '../storage-plugin.js';
 import { SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatDiskName, formatVolumeId, parseDiskName, parseVolumeId } from '../volume-id.js';
@@ -61,6 +63,23 @@ export type KitFill = Pick<KitFillRequest, 'offset' | 'length' | 'byte'>;
 const quiet: Logger = { debug() {}, info() {}, warn() {} };
 
 /**
+ * A change feed within this process, for the kit's managers: what one writes, the others hear at
+ * once (as a cluster's nodes do), so that each one's cached listings follow the others' writes.
+ */
+function processFeed(): ChangeFeed {
+  const listeners = new Set<(storeId: string) => void>();
+  return {
+    publish: async (storeId) => {
+      for (const listener of listeners) listener(storeId);
+    },
+    subscribe: (onChange) => {
+      listeners.add(onChange);
+      return () => listeners.delete(onChange);
+    },
+  };
+}
+
+/**
  * One storage under test, shared by the cases of a suite. Made by {@link useStorageKit}; the
  * group functions take it and reach the manager through it once the suite has started.
  */
@@ -77,6 +96,7 @@ export class StorageKit {
   readonly plugin: StoragePlugin;
   #manager: StorageManager | undefined;
   #impatient: StorageManager | undefined;
+  #managerOptions: StorageManagerOptions | undefined;
   #faulty: FaultInjectingRunner | undefined;
   #target: KitTarget | undefined;
   #tmp: string | undefined;
@@ -181,9 +201,26 @@ export class StorageKit {
       lockTimeoutMs: 30_000,
       // every operation first removes what dead operations left, so the crash cases can check it
       gcIntervalMs: 0,
+      // the managers the kit opens hear each other's writes
+      changes: processFeed(),
     };
+    this.#managerOptions = options;
     this.#manager = await StorageManager.open(options);
     this.#impatient = await StorageManager.open({ ...options, lockTimeoutMs: 2000 });
+  }
+
+  /**
+   * Opens one more manager on the storage, with the kit's runner, lock directories, node and
+   * change feed (it hears the other managers' writes, and they hear its), and the options given: for cases that need a manager configured otherwise (one that collects
+   * garbage only once a minute, as one in service does, so that its cached listing goes stale
+   * between calls). The caller closes it.
+   *
+   * @param options - what differs from the kit's manager
+   * @returns the manager
+   */
+  openManager(options: Partial<Pick<StorageManagerOptions, 'gcIntervalMs' | 'cacheTtlMs' | 'lockTimeoutMs'>>): Promise<StorageManager> {
+    if (!this.#managerOptions) throw new Error('the storage kit has not started');
+    return StorageManager.open({ ...this.#managerOptions, ...options });
   }
 
   /** Removes what is left of this run, closes the manager and calls `teardown`. Run once after the suite. */

@@ -3,15 +3,17 @@
  * storage and makes N concurrent allocImage calls, then prints the volids (or error codes) as
  * JSON. Run with Node's type stripping; it imports the built @stowage/core (dist).
  *
- * argv: <storage dir> <lock dir> <count> <vmid>
+ * argv: <storage dir> <lock dir> <count> <vmid> [exclusive]; with `exclusive`, the plugin declares
+ * `exclusiveCreate` (the manager chooses names without a listing under the lock).
  */
 import { isStorageError, StorageManager } from '@stowage/core';
-import { FilePlugin } from './file-plugin.ts';
+import { ExclusiveFilePlugin, FilePlugin } from './file-plugin.ts';
 
-const [dir, lockDir, countText, vmidText] = process.argv.slice(2);
+const [dir, lockDir, countText, vmidText, mode] = process.argv.slice(2);
+const plugin = mode === 'exclusive' ? ExclusiveFilePlugin : FilePlugin;
 const manager = await StorageManager.open({
-  plugins: [FilePlugin],
-  config: [{ type: 'testfile', storage: 'one', path: dir }],
+  plugins: [plugin],
+  config: [{ type: plugin.type, storage: 'one', path: dir }],
   lockDir,
   lockTimeoutMs: 120_000,
 });

@@ -125,3 +125,24 @@ export class GrowLosesData extends defineMemoryPlugin({ type: 'brokengrow' }) {
     await ctx.run(renameArgs(pool, `${r.name}-new`, r.name));
   }
 }
+
+/**
+ * Declares `exclusiveCreate` (as every memory plugin does), but its allocation and clone replace
+ * a volume that holds the name (destroy it, then create), as a plugin that forces its create
+ * (`-f`, remove-then-create) would.
+ */
+export class ReplacesTakenNames extends defineMemoryPlugin({ type: 'brokenexclusive' }) {
+  override async allocImage(ctx: PluginContext<MemoryConfig>, request: AllocImageRequest): Promise<string> {
+    await this.#clear(ctx, request.name);
+    return super.allocImage(ctx, request);
+  }
+
+  override async cloneImage(ctx: PluginContext<MemoryConfig>, request: CloneImageRequest): Promise<string> {
+    await this.#clear(ctx, request.name);
+    return super.cloneImage(ctx, request);
+  }
+
+  async #clear(ctx: PluginContext<MemoryConfig>, name: string): Promise<void> {
+    await ctx.run(destroyArgs(memoryPool(ctx), name)).catch(() => undefined);
+  }
+}

@@ -7,7 +7,7 @@
  * processes can load it with Node's type stripping.
  */
 import { constants } from 'node:fs';
-import { copyFile, open, readdir, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, link, open, readdir, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -93,6 +93,8 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
   readonly calls: string[] = [];
   /** How many times the directory was actually read (listings served from a cache do not count). */
   loads = 0;
+  /** Called at each actual read of the directory, for tests that check when listings happen. */
+  onLoad: (() => void) | undefined;
 
   override parseVolname(volname: string): ParsedVolume {
     const m = NAME_RE.exec(volname);
@@ -139,6 +141,7 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
     this.calls.push('listImages');
     return ctx.cache.shared('list', async () => {
       this.loads++;
+      this.onLoad?.();
       const out: ImageInfo[] = [];
       for (const entry of await readdir(ctx.config.path)) {
         if (!/^(vm|base)-\d+-[A-Za-z0-9_.+-]+$/.test(entry) || entry.includes('@') || entry.endsWith('.json')) continue;
@@ -216,7 +219,10 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
   override async cloneImage(ctx: PluginContext<FileConfig>, request: CloneImageRequest): Promise<string> {
     this.calls.push(`cloneImage ${request.name}`);
     await this.mustExist(ctx, request.volume.name);
-    await copyFile(this.file(ctx, request.volume.name), this.file(ctx, request.name), constants.COPYFILE_EXCL);
+    await copyFile(this.file(ctx, request.volume.name), this.file(ctx, request.name), constants.COPYFILE_EXCL).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `volume '${request.name}' already exists`, { details: { name: request.name } });
+      throw e;
+    });
     await this.writeMeta(ctx, request.name, { parent: request.volume.name, snapshots: [] });
     return `${request.volume.name}/${request.name}`;
   }
@@ -279,8 +285,12 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
     const { name } = request.volume;
     await this.mustExist(ctx, name);
     const target = this.file(ctx, request.targetName);
-    if (await stat(target).then(() => true, () => false)) throw new StorageError('ALREADY_EXISTS', `'${request.targetName}' exists`);
-    await rename(this.file(ctx, name), target);
+    // link(2) refuses a taken name: nothing is replaced
+    await link(this.file(ctx, name), target).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `'${request.targetName}' exists`);
+      throw e;
+    });
+    await rm(this.file(ctx, name));
     await rename(this.file(ctx, `${name}.meta.json`), this.file(ctx, `${request.targetName}.meta.json`)).catch(() => undefined);
     return request.targetName;
   }
@@ -343,6 +353,8 @@ export class FilePlugin extends StoragePlugin<FileConfig> {
         await this.writeMeta(ctx, name, { snapshots: doc.snapshots.map((s) => ({ name: s.name, timestamp: s.timestamp })) });
       }
     } catch (e) {
+      // a name taken meanwhile ('wx' refused it) is someone else's volume: never remove it
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new StorageError('ALREADY_EXISTS', `volume '${name}' already exists`, { details: { name } });
       if (!FilePlugin.leakOnImportFailure) await this.freeImage(ctx, { volume: this.parseVolname(name) });
       throw e;
     }
@@ -377,4 +389,15 @@ function writeAll(out: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     out.write(chunk, (e) => (e ? reject(e) : resolve()));
   });
+}
+
+/**
+ * FilePlugin declaring `exclusiveCreate`, which it honours: allocations (`O_EXCL`), clones
+ * (`COPYFILE_EXCL`), renames (`link`) and imports (`wx`) refuse a taken name, and its
+ * `findFreeDiskname` (the base class's) counts `request.taken`.
+ */
+export class ExclusiveFilePlugin extends FilePlugin {
+  static override readonly type = 'testfilex';
+  static override readonly configSchema = fileConfigSchema.extend({ type: z.literal('testfilex') });
+  static override readonly capabilities: PluginCapabilities = { ...fileCapabilities, exclusiveCreate: true };
 }

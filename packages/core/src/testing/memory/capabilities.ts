@@ -41,6 +41,12 @@ export interface MemoryBehaviour {
    * @default false
    */
   readonly independentClones?: boolean;
+  /**
+   * Declares `capabilities.exclusiveCreate` (its store refuses every taken name); when `false`,
+   * the manager lists the storage under the lock before each create that needs a free name.
+   * @default true
+   */
+  readonly exclusiveCreate?: boolean;
 }
 
 /**
@@ -72,6 +78,7 @@ export function memoryCapabilities(behaviour: MemoryBehaviour = {}): PluginCapab
     cloneFromSnapshot: fromSnapshot,
     attributes: behaviour.attributes ?? ['notes', 'protected'],
     shrink: behaviour.shrink ?? true,
+    exclusiveCreate: behaviour.exclusiveCreate ?? true,
     ...(behaviour.independentClones === true ? { independentClones: true } : {}),
   };
 }

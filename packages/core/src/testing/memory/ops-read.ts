@@ -61,14 +61,15 @@ export async function listImages(ctx: MemoryContext, request: ListImagesRequest)
 }
 
 /**
- * The lowest free disk name, counting unfinished volumes too: their names are taken.
+ * The lowest free disk name, counting unfinished volumes too (their names are taken), and the
+ * names of `request.taken`.
  *
  * @param ctx - the call's context
  * @param request - the guest, and whether a base name is wanted
  * @see Proxmox `find_free_diskname`
  */
 export async function findFreeDiskname(ctx: MemoryContext, request: FindFreeDisknameRequest): Promise<string> {
-  const taken = (await records(ctx)).map((r) => r.name);
+  const taken = [...(await records(ctx)).map((r) => r.name), ...(request.taken ?? [])];
   return formatDiskName({ isBase: request.base, vmid: request.vmid, index: findFreeDiskIndex(request.vmid, taken) });
 }
 

@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assertCompatibleApi } from '../../api-version.js';
-import { CONTENT_TYPES, FEATURES, hasFeature, type VolumeFormat, type VolumeState } from '../../capabilities.js';
+import { CONTENT_TYPES, FEATURES, hasFeature, STREAM_FORMATS, type VolumeFormat, type VolumeState } from '../../capabilities.js';
 import { baseStorageConfigSchema } from '../../config/base-schema.js';
 import type { StorageKit } from '../kit.js';
 
 const FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
-const STREAMS = ['raw+size', 'qcow2+size', 'vmdk+size', 'tar+size', 'zfs', 'btrfs'];
 const STATES: readonly VolumeState[] = ['current', 'base', 'snap'];
 
 /**
@@ -46,7 +45,7 @@ export function capabilitiesSuite(kit: StorageKit): void {
       for (const t of [...c.content, ...c.defaultContent]) expect(CONTENT_TYPES, 'content').toContain(t);
       for (const t of c.defaultContent) expect(c.content, 'defaultContent').toContain(t);
       expect(c.content, 'content').toContain('images');
-      for (const s of [...c.exportFormats, ...c.importFormats]) expect(STREAMS, 'stream formats').toContain(s);
+      for (const s of [...c.exportFormats, ...c.importFormats]) expect(STREAM_FORMATS, 'stream formats').toContain(s);
       for (const a of c.attributes) expect(['notes', 'protected'], 'attributes').toContain(a);
       for (const [feature, row] of Object.entries(c.features)) {
         expect(FEATURES, 'feature').toContain(feature);
