@@ -321,6 +321,17 @@ export class StorageManager {
 
   /**
    * Frees an image, under the storage lock. A base that still has linked clones is refused, as
+   * is a protected volume. Freeing the last clone of a hidden base frees the base too.
+   *
+   * @param volid - the volume
+   * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
+   *   `INVALID_VOLUME_ID`, `NOT_FOUND` (no such storage, or no such volume: a second free is
+   *   `NOT_FOUND` too), `UNAVAILABLE`, `LOCK_TIMEOUT`
+   * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
+   */
+  async freeImage(volid: string): Promise<void>;
+  /**
+   * Frees an image, under the storage lock. A base that still has linked clones is refused, as
    * is a protected volume; with `whenUnused`, such a base is hidden instead (see
    * {@link FreeImageOptions.whenUnused}) and freed with its last clone. Freeing the last clone
    * of a hidden base frees the base too, in the same locked section.
@@ -339,7 +350,6 @@ export class StorageManager {
    * ```
    * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`; Incus's `deleted/` parents
    */
-  async freeImage(volid: string): Promise<void>;
   async freeImage(volid: string, options: FreeImageOptions): Promise<FreeImageResult>;
   async freeImage(volid: string, options: FreeImageOptions = {}): Promise<FreeImageResult | void> {
     return (await import('./manager/free-ops.js')).freeImage(this.#state, this.#live().resolve(volid), options);
