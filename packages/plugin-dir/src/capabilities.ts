@@ -9,7 +9,8 @@ import type { PluginCapabilities } from '@stowage/core';
  * The capabilities of the `dir` plugin: every content type, raw/qcow2/vmdk images and container
  * subvolumes (directories, size 0: no quota; only when the storage's content has `rootdir`), Proxmox's
  * feature matrix for file storages, qcow2 internal snapshots (any one can be rolled back to),
- * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, the
+ * linked clones as qcow2 overlays of a base, `notes`, `protected` and `hidden` attributes, flattening (a
+ * clone off its base, an image to a snapshot; see ops-flatten.ts), the
  * `raw+size`, `qcow2+size` and `vmdk+size` streams, and the largest size of each format.
  *
  * Every create refuses a taken name by itself (`exclusiveCreate`): under the storage lock it
@@ -40,7 +41,7 @@ export const dirCapabilities: PluginCapabilities = {
   importFormats: ['raw+size', 'qcow2+size', 'vmdk+size'],
   rollbackAnySnapshot: true,
   cloneFromSnapshot: false,
-  attributes: ['notes', 'protected'],
+  attributes: ['notes', 'protected', 'hidden'],
   shrink: false,
   cloneFormat: 'qcow2',
   exclusiveCreate: true,

@@ -271,12 +271,12 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
     return (await import('./ops-transfer.js')).volumeImport(await dirEnv(ctx), request);
   }
 
-  /** Reads `notes` or `protected`. @see Proxmox `get_volume_attribute` */
+  /** Reads `notes`, `protected` or `hidden`. @see Proxmox `get_volume_attribute` */
   override async getVolumeAttribute(ctx: PluginContext<DirConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
     return read.getVolumeAttribute(await dirEnv(ctx), request);
   }
 
-  /** Sets `notes` or `protected`. @see Proxmox `update_volume_attribute` */
+  /** Sets `notes`, `protected` or `hidden`. @see Proxmox `update_volume_attribute` */
   override async updateVolumeAttribute(ctx: PluginContext<DirConfig>, request: UpdateAttributeRequest): Promise<void> {
     return (await import('./ops-volume.js')).updateVolumeAttribute(await dirEnv(ctx), request);
   }
