@@ -56,7 +56,7 @@ function clonesInUse(volid: string, clones: readonly string[]): StorageError {
  */
 export async function freeImage(state: ManagerState, r: ResolvedVolume, options: FreeImageOptions = {}): Promise<FreeImageResult> {
   const { entry, volume, volid } = r;
-  const parse = (v: string): ReturnType<typeof entry.plugin.parseVolname> => entry.plugin.parseVolname(v);
+  const parse = entry.plugin.parseVolname.bind(entry.plugin);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
   return state.locked(
     entry,

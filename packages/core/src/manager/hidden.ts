@@ -71,7 +71,7 @@ export async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Pr
 export async function freeUnusedHidden(entry: StorageEntry, ctx: PluginContext, baseVolid: string | undefined): Promise<string[]> {
   if (baseVolid === undefined || !keepsHidden(entry)) return [];
   const freed: string[] = [];
-  const parse = (v: string): ReturnType<typeof entry.plugin.parseVolname> => entry.plugin.parseVolname(v);
+  const parse = entry.plugin.parseVolname.bind(entry.plugin);
   try {
     for (let at: string | undefined = baseVolid; at !== undefined; ) {
       const r = { volid: at, entry, volume: parse(parseVolumeId(at).volname) };
