@@ -100,7 +100,7 @@ export async function flattenImage(state: ManagerState, r: ResolvedVolume, optio
         const snapshots = await snapshotNames(entry.plugin, ctx, volume);
         if (snapshots.length > 0) {
           throw new StorageError('INVALID_STATE', `cannot flatten '${volid}': it has snapshots (${snapshots.join(', ')}), which storage '${entry.id}' would lose; delete them first`, {
-            details: { volid, snapshots },
+            details: { volid, snapshots, operation: 'flattenImage' },
           });
         }
       }
