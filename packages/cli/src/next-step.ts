@@ -32,11 +32,14 @@ export function nextStep(error: StorageError): string | undefined {
     case 'INVALID_VOLUME_ID':
       return "a volume id is <storage>:<volume name>, as 'stowage list <storage>' prints it";
     case 'IN_USE':
-      return Array.isArray(d['clones']) && d['clones'].length > 0 ? "free the linked clones ('stowage free <volid>'), then the template" : undefined;
+      if (!Array.isArray(d['clones']) || d['clones'].length === 0) return undefined;
+      if (text(d['snapshot']) !== undefined) return "flatten the clones of its snapshots ('stowage flatten <volid>') or free them, then flatten the volume";
+      return `free or flatten the linked clones ('stowage free <volid>', 'stowage flatten <volid>'), then the template; or 'stowage free ${volid ?? '<volid>'} --when-unused' frees it with its last clone`;
     case 'NOT_SUPPORTED':
       return d['feature'] === 'clone' && d['snapshot'] === undefined && volid !== undefined ? `'stowage template ${volid}' makes it a template; then clone the template` : undefined;
     case 'INVALID_STATE':
-      return Array.isArray(d['snapshots']) && volid !== undefined ? `'stowage delsnapshot ${volid} <snapshot>' deletes each; then make the template` : undefined;
+      if (!Array.isArray(d['snapshots']) || volid === undefined) return undefined;
+      return `'stowage delsnapshot ${volid} <snapshot>' deletes each; then ${d['operation'] === 'flattenImage' ? 'flatten it' : 'make the template'}`;
     case 'CANNOT_SHRINK':
       return 'resize only grows: give a larger size, or +SIZE to add to it';
     case 'ALREADY_EXISTS':

@@ -198,7 +198,16 @@ describe('everyday failures name the thing, the reason and the next step', () =>
     const { message, next, stderr } = await fails(['free', base], 'IN_USE');
     expect(message).toContain(`base volume '${base}' is still in use by a linked clone (${clone}): free the clones first`);
     expect(stderr).toContain(`  clones: ${clone}`);
-    expect(next).toBe("free the linked clones ('stowage free <volid>'), then the template");
+    expect(next).toBe(`free or flatten the linked clones ('stowage free <volid>', 'stowage flatten <volid>'), then the template; or 'stowage free ${base} --when-unused' frees it with its last clone`);
+  });
+
+  it('a flatten of a clone with snapshots the directory storage would lose: INVALID_STATE, and how to go on', async () => {
+    const other = (await s.ok(['clone', base, '105'])).trim();
+    await s.ok(['snapshot', other, 'kept']);
+    const { next } = await fails(['flatten', other], 'INVALID_STATE');
+    expect(next).toBe(`'stowage delsnapshot ${other} <snapshot>' deletes each; then flatten it`);
+    await s.ok(['delsnapshot', other, 'kept']);
+    await s.ok(['free', other]);
   });
 
   it('a template of a volume with snapshots: INVALID_STATE naming them, and how to delete them', async () => {

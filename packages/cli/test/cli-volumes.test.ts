@@ -113,7 +113,7 @@ describe('alloc, path, list, free', () => {
   });
 
   it('frees a volume', async () => {
-    expect(await s.json(['free', 'local:100/vm-100-disk-7.raw'])).toEqual({ volid: 'local:100/vm-100-disk-7.raw', freed: true });
+    expect(await s.json(['free', 'local:100/vm-100-disk-7.raw'])).toEqual({ volid: 'local:100/vm-100-disk-7.raw', freed: true, outcome: 'freed', alsoFreed: [] });
     expect((await s.json<Array<{ volid: string }>>(['list', 'local'])).map((v) => v.volid)).toEqual(['local:100/vm-100-disk-0.qcow2']);
   });
 });

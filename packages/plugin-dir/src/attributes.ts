@@ -1,7 +1,8 @@
 /**
- * Volume attributes `notes` and `protected`, kept in files next to the volume
- * (`<file>.notes`, `<file>.protected`), as Proxmox keeps them for backups: where they are, and
- * moving and removing them with their volume.
+ * Volume attributes `notes`, `protected` and `hidden`, kept in files next to the volume
+ * (`<file>.notes`, `<file>.protected` as Proxmox keeps them for backups, and `<file>.hidden`, a
+ * template freed with `whenUnused` while clones still use it): where they are, and moving and
+ * removing them with their volume.
  *
  * @module
  */
@@ -27,18 +28,42 @@ export function sidecarPath(path: string, attribute: VolumeAttribute): string {
 }
 
 /**
+ * Tells whether the volume at `path` has a boolean attribute (`protected`, `hidden`): its
+ * marker file exists (whatever it is; it is never opened).
+ *
+ * @param path - the volume's file
+ * @param attribute - `protected` or `hidden`
+ */
+export async function hasMarker(path: string, attribute: 'protected' | 'hidden'): Promise<boolean> {
+  try {
+    await lstat(sidecarPath(path, attribute));
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return false;
+    throw fsError(e, `cannot check the ${attribute} marker of '${path}'`, { path });
+  }
+}
+
+/**
  * Tells whether the volume at `path` is protected.
  *
  * @param path - the volume's file
  */
-export async function isProtected(path: string): Promise<boolean> {
-  try {
-    await lstat(sidecarPath(path, 'protected'));
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
-    throw fsError(e, `cannot check protection of '${path}'`, { path });
-  }
+export function isProtected(path: string): Promise<boolean> {
+  return hasMarker(path, 'protected');
+}
+
+/**
+ * The image files of one directory listing that carry the `hidden` marker: the names whose
+ * `<name>.hidden` is among the same entries (no call per image).
+ *
+ * @param names - the entries of a directory
+ * @returns the file names that are hidden
+ */
+export function hiddenAmong(names: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const n of names) if (n.endsWith(SUFFIX.hidden)) out.add(n.slice(0, -SUFFIX.hidden.length));
+  return out;
 }
 
 /**

@@ -9,7 +9,8 @@ import type { PluginCapabilities } from '@stowage/core';
  * The capabilities of the `dir` plugin: every content type, raw/qcow2/vmdk images and container
  * subvolumes (directories, size 0: no quota; only when the storage's content has `rootdir`), Proxmox's
  * feature matrix for file storages, qcow2 internal snapshots (any one can be rolled back to),
- * linked clones as qcow2 overlays of a base, `notes` and `protected` attributes, the
+ * linked clones as qcow2 overlays of a base, `notes`, `protected` and `hidden` attributes, flattening (a
+ * clone off its base, an image to a snapshot; see ops-flatten.ts), the
  * `raw+size`, `qcow2+size` and `vmdk+size` streams, and the largest size of each format.
  *
  * Every create refuses a taken name by itself (`exclusiveCreate`): under the storage lock it
@@ -40,10 +41,12 @@ export const dirCapabilities: PluginCapabilities = {
   importFormats: ['raw+size', 'qcow2+size', 'vmdk+size'],
   rollbackAnySnapshot: true,
   cloneFromSnapshot: false,
-  attributes: ['notes', 'protected'],
+  attributes: ['notes', 'protected', 'hidden'],
   shrink: false,
   cloneFormat: 'qcow2',
   exclusiveCreate: true,
+  // a copy renamed over the image (ops-flatten.ts); qemu-img convert does not keep internal snapshots
+  flatten: { toSnapshot: ['qcow2'], clone: ['qcow2'], cloneKeepsSnapshots: false },
   maxSize: {
     // 64 KiB clusters (the default our images get): an L1 table of at most 32 MiB of 8-byte
     // entries, each mapping an L2 table of 8192 clusters: 2^22 * 2^29 bytes; qemu-img refuses more

@@ -13,6 +13,7 @@ import { confine, type DirLayout } from './paths.js';
 import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './formats/probe.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
+import { hiddenAmong } from './attributes.js';
 import { formatImageVolname, parseDirVolname, parseImageFileName } from './names.js';
 
 /** How many files are inspected at once. */
@@ -48,6 +49,8 @@ interface Found {
   readonly isBase: boolean;
   /** Its directory entry is a regular file (not a symlink, whose target's type is not known yet). */
   readonly regular: boolean;
+  /** A `<name>.hidden` marker is next to it. */
+  readonly hidden: boolean;
 }
 
 /** An image file with what its header says. */
@@ -94,20 +97,22 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
   const dir = join(scope.layout.subdir('images'), String(vmid));
   if (!dirChecked && !(await staysInside(scope, dir))) return [];
   const out: Found[] = [];
-  for (const ent of await readDirEntries(scope, dir)) {
+  const entries = await readDirEntries(scope, dir);
+  const hidden = hiddenAmong(entries.map((e) => e.name));
+  for (const ent of entries) {
     if (onlyNames && !onlyNames.has(ent.name)) continue;
     const parsed = parseImageFileName(ent.name);
     if (!parsed) continue;
     const path = join(dir, ent.name);
     if (parsed.format === 'subvol') {
       // a container subvolume is a real directory (a symlink under its name is not followed)
-      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false });
+      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false, hidden: hidden.has(ent.name) });
       continue;
     }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
-    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile() });
+    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile(), hidden: hidden.has(ent.name) });
   }
   return out;
 }
@@ -280,7 +285,8 @@ function volnameOf(p: Linked, looping: ReadonlySet<string>): string {
  * content does not match the extension or is truncated, or when its chain of bases loops),
  * virtual size, bytes used, owner, base flag, parent (the volid of the image of this storage its
  * backing file leads to, whatever form the reference has; only a `../<vmid>/<image>` reference
- * puts the base into the volname, as in Proxmox), the backing file as stored, and ctime. Container subvolumes (`subvol-<vmid>-….subvol` directories) are listed with format
+ * puts the base into the volname, as in Proxmox), the backing file as stored, ctime, and
+ * `hidden: true` when a `<file>.hidden` marker is among the same directory's entries. Container subvolumes (`subvol-<vmid>-….subvol` directories) are listed with format
  * `subvol` and size 0. Symlinks that lead outside the storage and entries that are not regular files (a FIFO
  * behind a symlink) are skipped with a warning; nothing outside is read, nothing blocks.
  *
@@ -342,6 +348,7 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
       parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
       backingFile: p.probe.backingFile,
       ctime: p.probe.ctime,
+      ...(p.hidden ? { hidden: true } : {}),
     });
   }
   return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));

@@ -35,7 +35,7 @@ import {
   type PluginContext,
   type VolumeRequest,
 } from '@stowage/core/plugin';
-import { assertExists, isProtected, sidecarPath } from './attributes.js';
+import { assertExists, hasMarker, sidecarPath } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
 import { mountPointOf, type DirConfig } from './config.js';
@@ -393,8 +393,8 @@ export async function activateVolume(env: DirEnv, request: ActivateVolumeRequest
 }
 
 /**
- * Reads an attribute: the notes text (`undefined` when there are none) or whether the volume is
- * protected.
+ * Reads an attribute: the notes text (`undefined` when there are none), or whether the volume is
+ * protected or hidden.
  *
  * @param env - the call's environment
  * @param request - the volume and the attribute
@@ -406,7 +406,7 @@ export async function getVolumeAttribute(env: DirEnv, request: GetAttributeReque
   const { volume } = request;
   const path = await entryPath(env, volume);
   await assertExists(path, volume.volname);
-  if (request.attribute === 'protected') return isProtected(path);
+  if (request.attribute === 'protected' || request.attribute === 'hidden') return hasMarker(path, request.attribute);
   const notes = sidecarPath(path, 'notes');
   try {
     // the notes file is read only when it is a regular file inside the storage

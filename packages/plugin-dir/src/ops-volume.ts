@@ -23,7 +23,7 @@ import {
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
 import { isStorageError, StorageError, type ParsedVolume, type VolumeFormat } from '@stowage/core';
-import { assertExists, countProtectedBackups, isProtected, MAX_NOTES_BYTES, moveSidecars, removeSidecars, sidecarPath } from './attributes.js';
+import { assertExists, countProtectedBackups, hasMarker, isProtected, MAX_NOTES_BYTES, moveSidecars, removeSidecars, sidecarPath } from './attributes.js';
 import { dirCapabilities } from './capabilities.js';
 import { chattrImmutableArgs, preallocationFor, qemuImgCreateArgs, qemuImgResizeArgs } from './commands.js';
 import { assertImage, entryPath, runTool, volumePath, type DirEnv } from './exec.js';
@@ -328,9 +328,10 @@ export async function renameVolume(env: DirEnv, request: RenameVolumeRequest): P
 }
 
 /**
- * Sets or clears an attribute. Notes: a string (empty or `undefined` clears). Protected: a
- * boolean; a backup can only be protected while the guest has fewer than
- * `max-protected-backups` protected backups (unlimited when unset or `-1`).
+ * Sets or clears an attribute. Notes: a string (empty or `undefined` clears). Protected and
+ * hidden: a boolean (a marker file, `<file>.protected`, `<file>.hidden`); a backup can only be
+ * protected while the guest has fewer than `max-protected-backups` protected backups
+ * (unlimited when unset or `-1`).
  *
  * @param env - the call's environment
  * @param request - the volume, the attribute and its value
@@ -352,11 +353,11 @@ export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttribut
     if (Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`notes longer than ${MAX_NOTES_BYTES} bytes`);
     return writeFileAtomic(env.ctx.fs, file, value, ownerToken(env.ctx.node));
   }
-  if (value !== undefined && typeof value !== 'boolean') bad('protected must be true or false');
+  if (value !== undefined && typeof value !== 'boolean') bad(`${attribute} must be true or false`);
   if (!value) return unlinkMissingOk(env.ctx.fs, file);
-  if (await isProtected(path)) return;
+  if (await hasMarker(path, attribute)) return;
   const max = env.ctx.config['max-protected-backups'];
-  if (volume.vtype === 'backup' && volume.vmid !== undefined && max !== undefined && max >= 0) {
+  if (attribute === 'protected' && volume.vtype === 'backup' && volume.vmid !== undefined && max !== undefined && max >= 0) {
     if ((await countProtectedBackups(dirname(path), volume.vmid)) >= max) {
       bad(`the number of protected backups per guest is limited to ${max}`);
     }

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,7 +11,7 @@ import { encodeSizeHeader } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
 import { descendantProcesses, waitForProcessesEnded, type ProcessEntry } from '@stowage/core/testing';
 import { DirPlugin } from '@stowage/plugin-dir';
-import { MemoryLog, sh } from './helpers.js';
+import { dirContext, MemoryLog, releaseImmutable, sh } from './helpers.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -19,7 +19,7 @@ const repoDir = fileURLToPath(new URL('../../..', import.meta.url));
 const worker = fileURLToPath(new URL('./workers/kill-worker.ts', import.meta.url));
 const MiB = 1024 * 1024;
 
-type Mode = 'import-raw' | 'import-qcow2' | 'copy' | 'export' | 'alloc';
+type Mode = 'import-raw' | 'import-qcow2' | 'copy' | 'export' | 'alloc' | 'flatten' | 'flatten-copied';
 
 let root: string;
 let store: string;
@@ -44,6 +44,7 @@ afterEach(async () => {
       // gone, as it should be
     }
   }
+  await releaseImmutable(root);
   await rm(root, { recursive: true, force: true });
 });
 
@@ -189,4 +190,38 @@ describe('an operation killed with SIGKILL leaves nothing that lists as a volume
       await manager.close();
     }
   });
+
+  for (const [mode, waitFor] of [['flatten', 'qemu-img'], ['flatten-copied', 'ready']] as const) {
+    it(`flattenImage killed ${waitFor === 'qemu-img' ? 'while qemu-img copies' : 'after the copy, before the rename'}: the clone is untouched and still a clone, gc removes the temporary, the retry flattens`, async () => {
+      const setup = await open();
+      const volid = await setup.allocImage('store', { vmid: 100, size: 512 * MiB, format: 'qcow2', name: 'vm-100-disk-0.qcow2' });
+      await sh('qemu-io', ['-f', 'qcow2', '-c', 'write -P 1 0 384M', join(store, 'images/100/vm-100-disk-0.qcow2')]);
+      const base = await setup.createBase(volid);
+      const clone = await setup.cloneImage(base, { vmid: 101, name: 'vm-101-disk-0.qcow2' });
+      await setup.close();
+      const clonePath = join(store, 'images/101/vm-101-disk-0.qcow2');
+      await sh('qemu-io', ['-f', 'qcow2', '-c', 'write -P 2 0 16M', clonePath]);
+      const before = await readFile(clonePath);
+      const { commands } = await killMidway(mode, waitFor);
+      if (waitFor === 'qemu-img') await expectCommandsGone(commands, ['qemu-img']);
+      expect((await readFile(clonePath)).equals(before)).toBe(true);
+      expect(await temporaries()).toEqual([expect.stringMatching(/^images\/101\/\.stowage-swap~vm-101-disk-0\.qcow2~/)]);
+      const manager = await open();
+      try {
+        const report = await manager.collectGarbage('store');
+        expect(report.removed.map((r) => r.reason)).toEqual(['owner-dead']);
+        expect(await temporaries()).toEqual([]);
+        const listed = await manager.listImages('store', { vmid: 101 });
+        expect(listed.map((i) => [i.volid, i.parent])).toEqual([[clone, base]]);
+      } finally {
+        await manager.close();
+      }
+      const plugin = new DirPlugin();
+      const ctx = dirContext({ path: store, content: 'images' });
+      expect(await plugin.flattenImage(ctx, { volume: plugin.parseVolname(clone.slice('store:'.length)) })).toBe('101/vm-101-disk-0.qcow2');
+      // the clone as it was, next to it (its relative backing file resolves there), reads as the flattened image
+      await writeFile(join(store, 'images/101/as-it-was.qcow2'), before);
+      expect(await sh('qemu-img', ['compare', '-f', 'qcow2', '-F', 'qcow2', clonePath, join(store, 'images/101/as-it-was.qcow2')])).toContain('identical');
+    });
+  }
 });

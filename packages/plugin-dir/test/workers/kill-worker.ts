@@ -7,12 +7,16 @@
  * argv: <mode> <storage path> <lock dir>
  * modes: import-raw, import-qcow2 (a raw+size stream that stalls after 16 of 64 MiB), copy
  * (a raw volume copied, the process frozen mid-way), export (a qcow2 exported into an output that
- * stops reading), alloc (a 1 GiB qcow2 with preallocation=full).
+ * stops reading), alloc (a 1 GiB qcow2 with preallocation=full), flatten (the linked clone
+ * 101/vm-101-disk-0.qcow2 of base-100-disk-0.qcow2 flattened; the test kills it while qemu-img
+ * runs), flatten-copied (the same, the process frozen once the copy is complete, before the rename).
  */
 import { Readable, Writable } from 'node:stream';
 import { encodeSizeHeader } from '@stowage/core/plugin';
+import { LocalRunner } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
-import { DirPlugin } from '@stowage/plugin-dir';
+import { pluginContext } from '@stowage/core/testing';
+import { DirPlugin, dirConfigSchema } from '@stowage/plugin-dir';
 
 const [mode, path, lockDir] = process.argv.slice(2);
 const MiB = 1024 * 1024;
@@ -62,6 +66,16 @@ if (mode === 'import-raw' || mode === 'import-qcow2') {
   await manager.volumeExport('store:300/vm-300-disk-0.qcow2', { format: 'raw+size', output });
 } else if (mode === 'alloc') {
   await manager.allocImage('store', { vmid: 100, size: 1024 * MiB, format: 'qcow2' });
+} else if (mode === 'flatten' || mode === 'flatten-copied') {
+  // the plugin's method itself (the manager's flattenImage comes with the core's part of issue 18)
+  const plugin = new DirPlugin();
+  const config = dirConfigSchema.parse({ type: 'dir', storage: 'store', path, content: 'images' });
+  const ctx = pluginContext({ config, runner: new LocalRunner(), node: 'killtest' });
+  const volume = plugin.parseVolname('100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2');
+  const onProgress = ({ done, total }: { done: number; total?: number | undefined }): void => {
+    if (mode === 'flatten-copied' && done === total) freeze();
+  };
+  await plugin.flattenImage(ctx, { volume, onProgress });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
