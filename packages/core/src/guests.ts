@@ -36,7 +36,7 @@ export function imageListEntries(images: readonly ImageInfo[], wanted: readonly 
   for (const i of images) {
     const content = imageContent(i.vmid, guests);
     if (!wanted.includes(content)) continue;
-    const image = { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile };
+    const image = { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile, ...(i.hidden === true ? { hidden: true } : {}) };
     out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image });
   }
   return out;

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { ImageInfo, ParsedVolume } from '../plugin-types.js';
+import type { ImageInfo, ParsedVolume, PluginContext } from '../plugin-types.js';
+import type { StorageEntry } from './state.js';
 
 /** One listing of a storage, indexed for dependency questions. */
 export interface ImageGraph {
@@ -80,4 +81,22 @@ export function reachedFrom(graph: ImageGraph, roots: Iterable<string>): Map<str
     }
   }
   return reached;
+}
+
+/**
+ * A volume's listing and the volid of the volume it depends on, from a listing of that volume
+ * alone; the whole storage is listed only for a plugin whose listing names no `parent` while the
+ * volname names a base.
+ *
+ * @param entry - the storage
+ * @param ctx - the operation's context
+ * @param volume - the volume
+ * @returns its listing (`undefined` when it is not listed) and what it depends on
+ */
+export async function dependencyOf(entry: StorageEntry, ctx: PluginContext, volume: ParsedVolume): Promise<{ image: ImageInfo | undefined; base: string | undefined }> {
+  const image = (await entry.plugin.listImages(ctx, { volnames: [volume.volname] })).find((i) => i.volname === volume.volname);
+  if (image === undefined || image.parent !== undefined || volume.baseName === undefined) {
+    return { image, base: image?.parent === undefined ? undefined : parentVolid(image.parent) };
+  }
+  return { image, base: imageGraph(await entry.plugin.listImages(ctx, {}), (v) => entry.plugin.parseVolname(v)).dependsOn(image) };
 }

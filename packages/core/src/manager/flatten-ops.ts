@@ -8,7 +8,7 @@
 import type { VolumeFormat } from '../capabilities.js';
 import { StorageError } from '../errors.js';
 import type { PluginContext, ProgressCallback } from '../plugin-types.js';
-import { imageGraph } from './dependencies.js';
+import { dependencyOf } from './dependencies.js';
 import { freeUnusedHidden } from './hidden.js';
 import { assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume } from './state.js';
@@ -90,10 +90,9 @@ export async function flattenImage(state: ManagerState, r: ResolvedVolume, optio
     entry,
     options.signal,
     async (ctx) => {
-      const images = await entry.plugin.listImages(ctx, {});
-      const me = images.find((i) => i.volname === volume.volname);
-      if (!me) throw new StorageError('NOT_FOUND', `volume '${volid}' does not exist`, { details: { volid } });
-      base = imageGraph(images, (v) => entry.plugin.parseVolname(v)).dependsOn(me);
+      const dependency = await dependencyOf(entry, ctx, volume);
+      if (!dependency.image) throw new StorageError('NOT_FOUND', `volume '${volid}' does not exist`, { details: { volid } });
+      base = dependency.base;
       if (base === undefined) {
         throw new StorageError('INVALID_STATE', `'${volid}' is not a linked clone: it depends on no other volume, so there is nothing to flatten`, { details: { volid } });
       }

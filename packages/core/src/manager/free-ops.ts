@@ -6,7 +6,7 @@
  */
 import { StorageError } from '../errors.js';
 import { findLinkedClones } from './clones.js';
-import { imageGraph } from './dependencies.js';
+import { dependencyOf } from './dependencies.js';
 import { freeUnusedHidden, isProtected, keepsHidden } from './hidden.js';
 import type { ManagerState, ResolvedVolume } from './state.js';
 
@@ -56,15 +56,14 @@ function clonesInUse(volid: string, clones: readonly string[]): StorageError {
  */
 export async function freeImage(state: ManagerState, r: ResolvedVolume, options: FreeImageOptions = {}): Promise<FreeImageResult> {
   const { entry, volume, volid } = r;
-  const parse = (v: string): ReturnType<typeof entry.plugin.parseVolname> => entry.plugin.parseVolname(v);
+  const parse = entry.plugin.parseVolname.bind(entry.plugin);
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
   return state.locked(
     entry,
     options.signal,
     async (ctx) => {
       const linked = volume.isBase && entry.cls.capabilities.independentClones !== true;
-      const images = linked || keepsHidden(entry) ? await entry.plugin.listImages(ctx, {}) : [];
-      const clones = linked ? findLinkedClones(images, r, parse) : [];
+      const clones = linked ? findLinkedClones(await entry.plugin.listImages(ctx, {}), r, parse) : [];
       if (clones.length > 0 && options.whenUnused !== true) throw clonesInUse(volid, clones);
       if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
       if (clones.length > 0) {
@@ -76,8 +75,7 @@ export async function freeImage(state: ManagerState, r: ResolvedVolume, options:
         await entry.plugin.updateVolumeAttribute(ctx, { volume, attribute: 'hidden', value: true });
         return { volid, outcome: 'hidden', alsoFreed: [] };
       }
-      const me = images.find((i) => i.volname === volume.volname);
-      const base = me ? imageGraph(images, parse).dependsOn(me) : undefined;
+      const base = keepsHidden(entry) ? (await dependencyOf(entry, ctx, volume)).base : undefined;
       await entry.plugin.freeImage(ctx, { volume });
       return { volid, outcome: 'freed', alsoFreed: await freeUnusedHidden(entry, ctx, base) };
     },

@@ -8,6 +8,7 @@
 import { StorageError, isStorageError } from '../errors.js';
 import type { PluginContext } from '../plugin-types.js';
 import { findLinkedClones } from './clones.js';
+import { parseVolumeId } from '../volume-id.js';
 import { imageGraph } from './dependencies.js';
 import type { ResolvedVolume, StorageEntry } from './state.js';
 
@@ -70,15 +71,16 @@ export async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Pr
 export async function freeUnusedHidden(entry: StorageEntry, ctx: PluginContext, baseVolid: string | undefined): Promise<string[]> {
   if (baseVolid === undefined || !keepsHidden(entry)) return [];
   const freed: string[] = [];
-  const parse = (v: string): ReturnType<typeof entry.plugin.parseVolname> => entry.plugin.parseVolname(v);
+  const parse = entry.plugin.parseVolname.bind(entry.plugin);
   try {
     for (let at: string | undefined = baseVolid; at !== undefined; ) {
+      const r = { volid: at, entry, volume: parse(parseVolumeId(at).volname) };
+      // the attribute first: the common case (a base that is not hidden) costs no listing
+      if ((await attribute(r, ctx, 'hidden')) !== true) break;
       ctx.cache.invalidate();
       const images = await entry.plugin.listImages(ctx, {});
       const base = images.find((i) => i.volid === at);
-      if (base?.hidden !== true) break;
-      const r = { volid: base.volid, entry, volume: parse(base.volname) };
-      if (findLinkedClones(images, r, parse).length > 0 || (await isProtected(r, ctx))) break;
+      if (base === undefined || findLinkedClones(images, r, parse).length > 0 || (await isProtected(r, ctx))) break;
       await entry.plugin.freeImage(ctx, { volume: r.volume });
       freed.push(base.volid);
       at = imageGraph(images, parse).dependsOn(base);

@@ -153,7 +153,7 @@ async function protectedOnes(entry: StorageEntry, ctx: PluginContext, free: read
  */
 export async function pruneImages(state: ManagerState, entry: StorageEntry, options: PruneOptions = {}): Promise<PruneReport> {
   assertPruneOptions(options);
-  const parse = (v: string): ReturnType<typeof entry.plugin.parseVolname> => entry.plugin.parseVolname(v);
+  const parse = entry.plugin.parseVolname.bind(entry.plugin);
   const first = await state.read(entry, options.signal, async (ctx) => {
     await state.activate(entry, ctx);
     const images = await entry.plugin.listImages(ctx, {});

@@ -14,7 +14,8 @@ import { describeGated, itGated } from './gated.js';
 /**
  * Checks lazy free where the plugin keeps `hidden` (`capabilities.attributes`) and makes
  * templates and linked clones: a template with clones freed with `whenUnused` is hidden (not in
- * `listImages`, listed with `hidden: true` with `includeHidden`), cannot be cloned
+ * `listImages`, listed with `hidden: true` with `includeHidden` and in `listVolumes`' image facts
+ * where the plugin gives them), cannot be cloned
  * (`INVALID_STATE`), is still hidden for a new manager (a restart), and is freed when its last
  * clone is freed, also when two managers free the clones, or flattened (where the plugin
  * flattens); without clones it is freed at once. A plugin that does not keep `hidden` must
@@ -39,6 +40,8 @@ export function lazyFreeSuite(kit: StorageKit): void {
       expect(await kit.manager.freeImage(base, { whenUnused: true })).toEqual({ volid: base, outcome: 'hidden', alsoFreed: [] });
       expect(await visible(base), `${base} in listImages`).toBe(false);
       expect(await hiddenOf(base), `${base} with includeHidden: hidden`).toBe(true);
+      const entry = (await kit.manager.listVolumes(kit.storeId, { content: ['images'] })).find((v) => v.volid === base);
+      if (entry?.image !== undefined) expect(entry.image.hidden, `listVolumes' image facts of ${base}: hidden`).toBe(true);
       expect(await visible(clone), `${clone} in listImages`).toBe(true);
       await expectCode(kit.manager.cloneImage(base, { vmid: kit.newVmid() }), 'INVALID_STATE', 'cloneImage of a hidden template');
       await expectCode(kit.manager.freeImage(base), 'IN_USE', 'plain freeImage of the hidden template');
