@@ -5,6 +5,7 @@
  */
 import {
   API_VERSION,
+  type AttributeValue,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -22,22 +23,28 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
+  type FlattenImageRequest,
   type FreeImageRequest,
+  type GetAttributeRequest,
   type ListImagesRequest,
   type PathRequest,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
+  type SnapshotFlattenRequest,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
+  type UpdateAttributeRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
+import * as attributes from './attributes.js';
 import { btrfsCapabilities } from './capabilities.js';
 import { btrfsConfigSchema, type BtrfsConfig } from './config.js';
 import type { BtrfsContext } from './exec.js';
 import { parseBtrfsVolname } from './names.js';
+import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -163,6 +170,26 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   /** @see Proxmox `clone_image` */
   override cloneImage(ctx: BtrfsContext, request: CloneImageRequest): Promise<string> {
     return volumes.cloneImage(ctx, request);
+  }
+
+  /** Detaches a clone from its template: a writable snapshot of it swapped in (no data copied; see ops-flatten.ts). @see Ceph RBD `flatten` */
+  override flattenImage(ctx: BtrfsContext, request: FlattenImageRequest): Promise<string> {
+    return flatten.flattenImage(ctx, request);
+  }
+
+  /** Takes a volume back to a snapshot and deletes all its snapshots (see ops-flatten.ts). @see OpenNebula `snap_flatten` */
+  override volumeSnapshotFlatten(ctx: BtrfsContext, request: SnapshotFlattenRequest): Promise<void> {
+    return flatten.volumeSnapshotFlatten(ctx, request);
+  }
+
+  /** Reads `hidden` (a marker file next to the subvolume). @see Proxmox `get_volume_attribute` */
+  override getVolumeAttribute(ctx: BtrfsContext, request: GetAttributeRequest): Promise<AttributeValue> {
+    return attributes.getVolumeAttribute(ctx, request);
+  }
+
+  /** Sets or clears `hidden`. @see Proxmox `update_volume_attribute` */
+  override updateVolumeAttribute(ctx: BtrfsContext, request: UpdateAttributeRequest): Promise<void> {
+    return attributes.updateVolumeAttribute(ctx, request);
   }
 
   /** @see Proxmox `volume_size_info` */

@@ -107,6 +107,54 @@ export function parseUnfinishedName(entry: string): { readonly name: string; rea
   return m ? { name: m[1] ?? '', owner: m[2] ?? '' } : undefined;
 }
 
+/** What a hidden entry of a flatten is (see ops-flatten.ts). */
+export type SwapKind = 'flat' | 'old' | 'olds' | 'drop';
+
+const DISK = '(?:vm|base)-[1-9][0-9]{0,8}-disk-(?:0|[1-9][0-9]{0,3})';
+const SWAP_RE = new RegExp(`^\\.(${DISK})(?:@([^/]+))?\\.(flat|old|olds|drop)-([A-Za-z0-9._:-]+)$`);
+
+/**
+ * The hidden name of an entry of a flatten in progress: `.<name>.flat-<owner>` (the new
+ * content), `.<name>.old-<owner>` or `.<name>.olds-<owner>` (the volume it replaced; `olds`: its
+ * snapshots go too), `.<name>@<snapshot>.drop-<owner>` (a snapshot on its way out).
+ *
+ * @param name - the volume's subvolume name, e.g. `vm-100-disk-0`
+ * @param kind - what the entry is
+ * @param owner - the owner token (see `formatOwner`)
+ * @param snapshot - for `drop`, the snapshot
+ */
+export function swapName(name: string, kind: SwapKind, owner: string, snapshot?: string): string {
+  return `.${name}${snapshot === undefined ? '' : `@${snapshot}`}.${kind}-${owner}`;
+}
+
+/**
+ * Reads a name written by {@link swapName}.
+ *
+ * @param entry - a directory entry of `images/<vmid>/`
+ * @returns its parts, or `undefined` for other entries
+ */
+export function parseSwapName(entry: string): { readonly name: string; readonly snapshot: string | undefined; readonly kind: SwapKind; readonly owner: string } | undefined {
+  const m = SWAP_RE.exec(entry);
+  return m ? { name: m[1] ?? '', snapshot: m[2], kind: m[3] as SwapKind, owner: m[4] ?? '' } : undefined;
+}
+
+/**
+ * The marker file of the `hidden` attribute, next to the volume's subvolume: `.<name>.hidden`
+ * (a subvolume of a template is read-only, so the marker cannot live inside it).
+ *
+ * @param subvol - the volume's subvolume
+ */
+export function hiddenMarker(subvol: string): string {
+  return join(dirname(subvol), `.${basename(subvol)}.hidden`);
+}
+
+/** The subvolume names whose `hidden` marker is among a directory's entries. */
+export function hiddenAmong(entries: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const e of entries) if (e.startsWith('.') && e.endsWith('.hidden')) out.add(e.slice(1, -'.hidden'.length));
+  return out;
+}
+
 /**
  * The path of a temporary subvolume a rollback uses (never listed: its name starts with a dot).
  *

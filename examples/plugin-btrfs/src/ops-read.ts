@@ -94,6 +94,7 @@ async function describe(ctx: BtrfsContext, e: DiskEntry): Promise<ImageInfo | un
     isBase: volume.isBase,
     parent: await resolveParent(ctx, e, info),
     ctime: info.created,
+    ...(e.hidden ? { hidden: true } : {}),
   };
 }
 
@@ -129,7 +130,7 @@ export async function listImages(ctx: BtrfsContext, request: ListImagesRequest):
 export async function volumeSizeInfo(ctx: BtrfsContext, request: VolumeRequest): Promise<VolumeSizeInfo> {
   const { volume } = request;
   const path = subvolPath(ctx.config.path, volume);
-  const image = await describe(ctx, { name: volume.name.replace(/\.raw$/, ''), snapshot: undefined, path, volname: volume.volname });
+  const image = await describe(ctx, { name: volume.name.replace(/\.raw$/, ''), snapshot: undefined, path, volname: volume.volname, hidden: false });
   if (!image) throw new StorageError('NOT_FOUND', `volume '${volume.volname}' does not exist`, { details: { volname: volume.volname } });
   return { size: image.size, format: 'raw', used: image.used, parent: image.parent, ctime: image.ctime };
 }

@@ -22,7 +22,9 @@ import { StorageError, type GarbageItem, type GarbageReport } from '@stowage/cor
 import { setReadonlyArgs, subvolumeSnapshotArgs } from './commands.js';
 import { checkedDisk, checkedSubvolume, openDisk } from './disk-file.js';
 import { runBtrfs, type BtrfsContext } from './exec.js';
-import { parseBtrfsVolname, parseUnfinishedName, subvolName, subvolPath, vmDir } from './names.js';
+import { moveMarker, removeMarker } from './attributes.js';
+import { settleSwaps } from './ops-flatten.js';
+import { hiddenMarker, parseBtrfsVolname, parseSwapName, parseUnfinishedName, subvolName, subvolPath, vmDir } from './names.js';
 import { assertNameFree, currentSubvolumeId, deleteSubvolumes, ensureVmDir, exists, listVmids, removeMadeDirs, snapshotEntries } from './subvolumes.js';
 import { createDisk, discard } from './unfinished.js';
 
@@ -50,6 +52,9 @@ export async function freeImage(ctx: BtrfsContext, request: FreeImageRequest): P
   const { volume } = request;
   const subvol = await checkedSubvolume(ctx.config.path, volume);
   const snaps = await snapshotEntries(ctx.config.path, volume);
+  await removeMarker(ctx.fs, hiddenMarker(subvol)).catch((e: unknown) => {
+    throw fsError(e, `cannot remove the hidden marker of '${volume.volname}'`, { volname: volume.volname });
+  });
   await deleteSubvolumes(ctx, [...snaps.map((s) => s.path), subvol], vmDir(ctx.config.path, volume.vmid ?? 0));
 }
 
@@ -76,6 +81,8 @@ export async function createBase(ctx: BtrfsContext, request: CreateBaseRequest):
       });
       done.push([a, b]);
     }
+    await moveMarker(ctx.fs, from, to);
+    done.push([hiddenMarker(from), hiddenMarker(to)]);
     await runBtrfs(ctx, setReadonlyArgs(to, true));
   } catch (e) {
     for (const [a, b] of done.reverse()) await ctx.fs.rename(b, a).catch(() => undefined);
@@ -151,6 +158,10 @@ export async function renameVolume(ctx: BtrfsContext, request: RenameVolumeReque
   try {
     await assertNameFree(ctx.config.path, request.targetVmid, subvolName(target));
     await ctx.fs.rename(from, to);
+    await moveMarker(ctx.fs, from, to).catch(async (e: unknown) => {
+      await ctx.fs.rename(to, from);
+      throw e;
+    });
   } catch (e) {
     await removeMadeDirs(ctx, made);
     throw fsError(e, `cannot rename '${volume.volname}'`, { volname: volume.volname });
@@ -161,7 +172,8 @@ export async function renameVolume(ctx: BtrfsContext, request: RenameVolumeReque
 
 /**
  * Removes the hidden subvolumes of unfinished volumes whose owner is dead, each only if it
- * still has the subvolume id it was found with; reports those of live owners and of other nodes.
+ * still has the subvolume id it was found with, and finishes or undoes the flattens of dead
+ * owners (see `settleSwaps` in ops-flatten.ts); reports those of live owners and of other nodes.
  *
  * @param ctx - the operation's context
  * @param request - `dryRun`: report only
@@ -171,7 +183,15 @@ export async function collectGarbage(ctx: BtrfsContext, request: CollectGarbageR
   const kept: GarbageItem[] = [];
   for (const vmid of await listVmids(ctx.config.path)) {
     const dir = vmDir(ctx.config.path, vmid);
+    const swaps: Parameters<typeof settleSwaps>[2][number][] = [];
     for (const entry of await readdir(dir).catch(() => [])) {
+      const swap = parseSwapName(entry);
+      if (swap) {
+        const reason = `owner-${ownerState(swap.owner, ctx.node)}` as const;
+        if (reason === 'owner-dead') swaps.push({ entry, ...swap });
+        else kept.push({ name: `${vmid}/${entry}`, owner: swap.owner, reason });
+        continue;
+      }
       const owner = parseUnfinishedName(entry)?.owner;
       if (owner === undefined) continue;
       const item: GarbageItem = { name: `${vmid}/${entry}`, owner, reason: `owner-${ownerState(owner, ctx.node)}` };
@@ -184,6 +204,7 @@ export async function collectGarbage(ctx: BtrfsContext, request: CollectGarbageR
       if (id === undefined) continue; // not a subvolume, so not one this plugin made
       if (request.dryRun === true || (await discard(ctx, { path, id }))) removed.push(item);
     }
+    removed.push(...(await settleSwaps(ctx, vmid, swaps, request.dryRun === true)));
   }
   return { removed, kept };
 }

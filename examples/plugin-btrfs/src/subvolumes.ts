@@ -9,7 +9,7 @@ import { createDirs, errnoOf, fsError, removeCreatedDirs } from '@stowage/core/p
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { subvolumeDeleteArgs, subvolumeShowArgs } from './commands.js';
 import type { BtrfsContext } from './exec.js';
-import { parseSubvolEntry, parseUnfinishedName, subvolName, vmDir } from './names.js';
+import { hiddenAmong, parseSubvolEntry, parseSwapName, parseUnfinishedName, subvolName, vmDir } from './names.js';
 import { parseSubvolumeShow, type SubvolumeInfo } from './parse.js';
 
 /**
@@ -61,6 +61,8 @@ export interface SubvolEntry {
   readonly snapshot: string | undefined;
   /** Its path. */
   readonly path: string;
+  /** Its `hidden` marker is among the directory's entries (volumes only). */
+  readonly hidden: boolean;
 }
 
 /**
@@ -84,8 +86,8 @@ async function readEntries(dir: string): Promise<string[]> {
 }
 
 /**
- * Lists the disk subvolumes and snapshots in `images/<vmid>/`; plain files, directories,
- * symbolic links, and names that are not ours, are skipped.
+ * Lists the disk subvolumes and snapshots in `images/<vmid>/` (with their `hidden` markers, from
+ * the same read); plain files, directories, symbolic links, and names that are not ours, are skipped.
  *
  * @param storagePath - the storage's path
  * @param vmid - the guest
@@ -93,25 +95,28 @@ async function readEntries(dir: string): Promise<string[]> {
 export async function readVmDir(storagePath: string, vmid: number): Promise<SubvolEntry[]> {
   const dir = vmDir(storagePath, vmid);
   const found: SubvolEntry[] = [];
-  for (const entry of await readEntries(dir)) {
+  const entries = await readEntries(dir);
+  const hidden = hiddenAmong(entries);
+  for (const entry of entries) {
     const parsed = parseSubvolEntry(entry);
     if (!parsed) continue;
     const path = join(dir, entry);
-    if (await isSubvolume(path)) found.push({ ...parsed, path });
+    if (await isSubvolume(path)) found.push({ ...parsed, path, hidden: parsed.snapshot === undefined && hidden.has(parsed.name) });
   }
   return found;
 }
 
 /**
  * The disk names of a guest that are taken: by any entry named like a disk or a snapshot of one
- * (whatever its kind, even one the listing skips), and by unfinished volumes.
+ * (whatever its kind, even one the listing skips), by unfinished volumes, and by flattens in
+ * progress (while one swaps the new content in, the name is briefly free).
  *
  * @param storagePath - the storage's path
  * @param vmid - the guest
  * @returns subvolume names, e.g. `vm-100-disk-0`
  */
 export async function takenNames(storagePath: string, vmid: number): Promise<string[]> {
-  const names = (await readEntries(vmDir(storagePath, vmid))).map((e) => parseSubvolEntry(e)?.name ?? parseUnfinishedName(e)?.name);
+  const names = (await readEntries(vmDir(storagePath, vmid))).map((e) => parseSubvolEntry(e)?.name ?? parseUnfinishedName(e)?.name ?? parseSwapName(e)?.name);
   return names.filter((n): n is string => n !== undefined);
 }
 

@@ -21,6 +21,8 @@ if (unavailable) {
   describeStoragePlugin({
     name: 'btrfs on a loop-mounted file',
     plugin: BtrfsPlugin,
+    // the flatten groups' fault cases make a volume with snapshots for each of a dozen steps
+    timeoutMs: 300_000,
     setup: async () => {
       fs = await makeLoopBtrfs();
       const path = join(fs.mountpoint, 'stowage');

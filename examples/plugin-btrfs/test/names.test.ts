@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStorageError } from '@stowage/core';
 import { parseBtrfsVolname } from '../src/names.js';
-import { parseSubvolEntry, parseUnfinishedName, subvolPath, unfinishedName } from '../src/names.js';
+import { hiddenAmong, hiddenMarker, parseSubvolEntry, parseSwapName, parseUnfinishedName, subvolPath, swapName, unfinishedName } from '../src/names.js';
 
 describe('parseBtrfsVolname', () => {
   it.each([
@@ -58,5 +58,29 @@ describe('unfinishedName', () => {
 
   it.each(['vm-100-disk-0', '.vm-100-disk-0', '.vm-100-disk-0.rollback-12', '.vm-100-disk-0.tmp-', '.x-100-disk-0.tmp-a:1'])('reads %s as no unfinished volume', (entry) => {
     expect(parseUnfinishedName(entry)).toBeUndefined();
+  });
+});
+
+describe('swapName and the hidden marker', () => {
+  const owner = 'pve1:3f9a1c07:4711:123456';
+  it.each([
+    ['flat', undefined, `.vm-100-disk-0.flat-${owner}`],
+    ['olds', undefined, `.vm-100-disk-0.olds-${owner}`],
+    ['drop', 'before-upgrade', `.vm-100-disk-0@before-upgrade.drop-${owner}`],
+  ] as const)('%s of %s reads back, and is no volume, snapshot or unfinished volume', (kind, snapshot, entry) => {
+    expect(swapName('vm-100-disk-0', kind, owner, snapshot)).toBe(entry);
+    expect(parseSwapName(entry)).toEqual({ name: 'vm-100-disk-0', snapshot, kind, owner });
+    expect(parseSubvolEntry(entry)).toBeUndefined();
+    expect(parseUnfinishedName(entry)).toBeUndefined();
+  });
+
+  it.each(['vm-100-disk-0', `.vm-100-disk-0.tmp-${owner}`, '.vm-100-disk-0.flat-', '.vm-100-disk-0.hidden'])('reads %s as no swap entry', (entry) => {
+    expect(parseSwapName(entry)).toBeUndefined();
+  });
+
+  it('the hidden marker sits next to the subvolume, and is found among directory entries', () => {
+    expect(hiddenMarker('/s/images/100/base-100-disk-0')).toBe('/s/images/100/.base-100-disk-0.hidden');
+    expect([...hiddenAmong(['base-100-disk-0', '.base-100-disk-0.hidden', 'x.hidden'])]).toEqual(['base-100-disk-0']);
+    expect(parseSubvolEntry('.base-100-disk-0.hidden')).toBeUndefined();
   });
 });

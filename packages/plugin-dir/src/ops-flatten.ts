@@ -28,6 +28,7 @@ import type { Stats } from 'node:fs';
 import { StorageError, type ParsedVolume, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { errnoOf, fsError, reportProgress, type FlattenImageRequest, type SnapshotFlattenRequest } from '@stowage/core/plugin';
 import { preallocationFor, qemuImgConvertArgs, qemuImgResizeArgs } from './commands.js';
+import type { Preallocation } from './config.js';
 import { assertImage, runTool, type DirEnv } from './exec.js';
 import { readQcow2Snapshots } from './formats/qcow2-snapshots.js';
 import { admitFile, admitImage } from './gate.js';
@@ -117,6 +118,17 @@ async function replaceWith(env: DirEnv, swap: Swap, fill: (target: string) => Pr
   }
 }
 
+/**
+ * The preallocation of a flattened image: the storage's `preallocation` when it sets one;
+ * otherwise none, so that the copy costs what a bare `qemu-img convert` costs (qcow2's usual
+ * default, `metadata`, makes `qemu-img` write every unallocated cluster's metadata as well:
+ * about a fifth more time for a clone of a 1 GiB template, measured with qemu-img 7.2).
+ */
+function flattenPreallocation(env: DirEnv): Preallocation | undefined {
+  const configured = env.ctx.config.preallocation;
+  return configured === undefined ? undefined : preallocationFor(configured, 'qcow2');
+}
+
 function refuseState(volume: ParsedVolume, why: string, details: Record<string, unknown> = {}): never {
   throw new StorageError('INVALID_STATE', `cannot flatten '${volume.volname}': ${why}`, { details: { volname: volume.volname, ...details } });
 }
@@ -157,7 +169,7 @@ export async function flattenImage(env: DirEnv, request: FlattenImageRequest): P
   }
   const swap = await startSwap(env, path, volume.volname);
   env.ctx.nameReserved();
-  const preallocation = preallocationFor(env.ctx.config.preallocation, 'qcow2');
+  const preallocation = flattenPreallocation(env);
   await replaceWith(env, swap, (target) =>
     convertWithProgress(env, qemuImgConvertArgs({ source: path, sourceFormat: 'qcow2', target, targetFormat: 'qcow2', preallocation, progress: true }), probe.size, request.onProgress),
   );
@@ -203,7 +215,7 @@ export async function volumeSnapshotFlatten(env: DirEnv, request: SnapshotFlatte
     backing = { file: probe.backingFile, format };
   }
   const swap = await startSwap(env, path, volume.volname);
-  const preallocation = preallocationFor(env.ctx.config.preallocation, 'qcow2');
+  const preallocation = flattenPreallocation(env);
   await replaceWith(env, swap, async (target) => {
     const argv = qemuImgConvertArgs({ source: path, sourceFormat: 'qcow2', target, targetFormat: 'qcow2', preallocation, snapshot, backing, progress: true });
     await convertWithProgress(env, argv, size, request.onProgress);
