@@ -157,12 +157,13 @@ async function swap(env: LinstorEnv, old: LinstorVolume, made: MadeDefinition): 
 export async function volumeSnapshotFlatten(env: LinstorEnv, request: SnapshotFlattenRequest): Promise<void> {
   const v = await requireVolume(env, request.volume);
   if (v.isBase) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is a base volume and read-only`, { details: { volname: v.volname } });
-  const snap = (await snapshotInfo(env, v)).find((s) => s.name === request.snapshot);
+  const snapshot = linstorSnapshotName(request.snapshot);
+  const snap = (await listSnapshots(env.client, env.call, v.rd)).find((s) => s.name === snapshot && !s.flags?.includes('DELETE'));
   if (!snap) {
     throw new StorageError('NOT_FOUND', `snapshot '${request.snapshot}' of '${v.volname}' does not exist`, { details: { volname: v.volname, snapshot: request.snapshot } });
   }
   const owner = ownerToken(env);
-  const snapshot = linstorSnapshotName(request.snapshot);
+  const size = (snap.volume_definitions?.find((d) => (d.volume_number ?? 0) === 0)?.size_kib ?? 0) * 1024;
   let made: MadeDefinition;
   if (!v.zfs) made = await restoreBeside(env, v.rd, snapshot, replacing(v, owner));
   else {
@@ -170,7 +171,7 @@ export async function volumeSnapshotFlatten(env: LinstorEnv, request: SnapshotFl
     // that nothing depends on the old definition when it goes
     const temp = await restoreBeside(env, v.rd, snapshot, { ...carried(v), [PROP_INCOMPLETE]: owner });
     made = await undoOnFailure(env, temp, async () => {
-      const copy = await copyBeside(env, { source: temp.rd, props: replacing(v, owner), drop: [], size: v.size, onProgress: request.onProgress });
+      const copy = await copyBeside(env, { source: temp.rd, props: replacing(v, owner), drop: [], size, onProgress: request.onProgress });
       await undoOnFailure(env, copy, () => deleteIdentified(env, temp));
       return copy;
     });
