@@ -8,7 +8,11 @@ import type { PluginCapabilities } from '@stowage/core';
 /**
  * Capabilities of the `linstor` plugin: raw images (and container volumes) replicated across
  * nodes, snapshots with rollback to the newest one only (LINSTOR's rule), templates and clones
- * through LINSTOR's clone API, rename, and `raw+size` export/import through the local device.
+ * through LINSTOR's clone API, rename, `raw+size` export/import through the local device, the
+ * `hidden` attribute (a definition property), and flattening: to a snapshot (restored beside
+ * the volume, then swapped in), and of a clone off its base (a property change, or a full copy
+ * where ZFS keeps the clone tied to its base; the clone's snapshots are not copied, so a clone
+ * with snapshots is refused).
  *
  * @see Proxmox `LINSTORPlugin::volume_has_feature`
  */
@@ -29,7 +33,8 @@ export const linstorCapabilities: PluginCapabilities = {
   importFormats: ['raw+size'],
   rollbackAnySnapshot: false,
   cloneFromSnapshot: false,
-  attributes: [],
+  attributes: ['hidden'],
   shrink: false,
   activatesForNode: true,
+  flatten: { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: false },
 };

@@ -6,6 +6,7 @@
  */
 import {
   API_VERSION,
+  type AttributeValue,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -22,23 +23,29 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
+  type FlattenImageRequest,
   type FreeImageRequest,
+  type GetAttributeRequest,
   type ListImagesRequest,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
+  type SnapshotFlattenRequest,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
+  type UpdateAttributeRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
+import * as attributes from './attributes.js';
 import { linstorCapabilities } from './capabilities.js';
 import { linstorConfigSchema, type LinstorConfig } from './config.js';
 import { LinstorSession } from './exec.js';
 import { parseLinstorVolname } from './names.js';
+import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -169,6 +176,39 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
     return volumes.cloneImage(await this.#session.env(ctx), request);
   }
 
+  /**
+   * Detaches a linked clone from its base: drops the link where the data does not need the base
+   * (LVM-thin), else copies the clone by send/receive beside it and swaps (a ZFS clone made with
+   * `use_zfs_clone`; it must have no snapshots). The volname loses its base prefix.
+   *
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (not a clone), `INVALID_STATE` (a ZFS clone with snapshots), `COMMAND_FAILED`, `TIMEOUT`
+   * @see Ceph RBD `flatten`
+   */
+  override async flattenImage(ctx: PluginContext<LinstorConfig>, request: FlattenImageRequest): Promise<string> {
+    return flatten.flattenImage(await this.#session.env(ctx), request);
+  }
+
+  /**
+   * Takes a volume back to a snapshot and drops all its snapshots: the snapshot is restored
+   * beside the volume into a definition that then replaces it in one property change.
+   *
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_ARGUMENT` (a base)
+   * @see OpenNebula `snap_flatten`
+   */
+  override async volumeSnapshotFlatten(ctx: PluginContext<LinstorConfig>, request: SnapshotFlattenRequest): Promise<void> {
+    return flatten.volumeSnapshotFlatten(await this.#session.env(ctx), request);
+  }
+
+  /** Reads the `hidden` attribute (a definition property). @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (other attributes) @see Proxmox `get_volume_attribute` */
+  override async getVolumeAttribute(ctx: PluginContext<LinstorConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
+    return attributes.getVolumeAttribute(await this.#session.env(ctx), request);
+  }
+
+  /** Sets or clears the `hidden` attribute. @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (other attributes) @see Proxmox `update_volume_attribute` */
+  override async updateVolumeAttribute(ctx: PluginContext<LinstorConfig>, request: UpdateAttributeRequest): Promise<void> {
+    return attributes.updateVolumeAttribute(await this.#session.env(ctx), request);
+  }
+
   /** Size, usage and parent of a volume. @see Proxmox `volume_size_info` */
   override async volumeSizeInfo(ctx: PluginContext<LinstorConfig>, request: VolumeRequest): Promise<VolumeSizeInfo> {
     return read.volumeSizeInfo(await this.#session.env(ctx), request);
@@ -252,7 +292,8 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
 
   /**
    * Deletes the unfinished volumes (definitions marked `Aux/stowage/incomplete`) whose owner
-   * process is dead, each checked by its uuid; reports those of live owners and of other nodes.
+   * process is dead, each checked by its uuid, and the definitions a dead flatten replaced but
+   * did not delete; reports those of live owners and of other nodes.
    */
   override async collectGarbage(ctx: PluginContext<LinstorConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
     return volumes.collectGarbage(await this.#session.env(ctx), request);

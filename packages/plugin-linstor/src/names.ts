@@ -22,6 +22,23 @@ export const PROP_BASE = 'Aux/stowage/base';
  * them, and `collectGarbage` deletes those whose owner is dead.
  */
 export const PROP_INCOMPLETE = 'Aux/stowage/incomplete';
+/**
+ * Property of a volume's definition that replaces another one (a flatten builds the new state
+ * beside the old): `<rd> <uuid>` of the definition it replaces. Once this definition is whole,
+ * the replaced one is no longer the volume (listings skip it) and is deleted, by the flatten or,
+ * when that died, by `collectGarbage`. Removed when the replaced definition is gone.
+ */
+export const PROP_SUPERSEDES = 'Aux/stowage/supersedes';
+/** Owner token of the flatten that set {@link PROP_SUPERSEDES} (see `formatOwner`). */
+export const PROP_SUPERSEDES_OWNER = 'Aux/stowage/supersedes-owner';
+/** Property of a template freed with `whenUnused` while clones still use it: `yes` (the `hidden` attribute). */
+export const PROP_HIDDEN = 'Aux/stowage/hidden';
+/**
+ * LINSTOR's own property on a definition cloned with `use_zfs_clone` (the server's
+ * `InternalApiConsts.KEY_USE_ZFS_CLONE`): on ZFS such a clone is a `zfs clone` of a snapshot of
+ * its source, which cannot go while the clone exists.
+ */
+export const PROP_USE_ZFS_CLONE = 'UseZFSClone';
 /** Property of a resource this plugin made diskless on a node to activate a volume there. */
 export const PROP_ACTIVATED = 'Aux/stowage/activated-diskless';
 /** DRBD option properties set at spawn. */

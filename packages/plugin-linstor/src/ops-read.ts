@@ -32,6 +32,7 @@ function imageInfo(env: LinstorEnv, v: LinstorVolume, all: readonly LinstorVolum
     isBase: v.isBase,
     parent: base ? formatVolumeId(env.ctx.storeId, base.volname) : undefined,
     ctime: v.ctime,
+    ...(v.hidden ? { hidden: true } : {}),
   };
 }
 

@@ -18,7 +18,6 @@ import {
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
 import {
-  cloneStatus,
   deleteResourceDefinition,
   deleteSnapshot,
   listSnapshots,
@@ -29,6 +28,8 @@ import {
 } from './client/api.js';
 import { notSupported } from './errors.js';
 import { sleep, type LinstorEnv } from './exec.js';
+import { waitForClone } from './clone-wait.js';
+import { collectReplaced } from './ops-flatten.js';
 import {
   baseNameFor,
   formatLinstorVolname,
@@ -171,21 +172,6 @@ export async function cloneImage(env: LinstorEnv, request: CloneImageRequest): P
   return formatLinstorVolname(own, base.name);
 }
 
-async function waitForClone(env: LinstorEnv, location: string, rd: string): Promise<void> {
-  const limit = env.config.cloneTimeoutSeconds * 1000;
-  for (let waited = 0; ; waited += env.config.pollIntervalMs) {
-    const { status } = await cloneStatus(env.client, env.call, location);
-    if (status === 'COMPLETE') return;
-    if (status === 'FAILED') {
-      throw new StorageError('COMMAND_FAILED', `LINSTOR clone ${rd} failed`, { details: { resource: rd, location, status } });
-    }
-    if (waited >= limit) {
-      throw new StorageError('TIMEOUT', `LINSTOR clone ${rd} did not finish within ${env.config.cloneTimeoutSeconds} s`, { details: { resource: rd, location } });
-    }
-    await sleep(env.config.pollIntervalMs, env.ctx.signal);
-  }
-}
-
 /**
  * Grows a volume; a base is read-only, and a smaller size is refused.
  *
@@ -230,14 +216,14 @@ export async function renameVolume(env: LinstorEnv, request: RenameVolumeRequest
 
 /**
  * Deletes the unfinished definitions of dead owners (each checked by the uuid it was listed
- * with) and reports the others: those of live owners, and another node's.
+ * with), finishes the swaps of dead flattens (see `collectReplaced`), and reports the others:
+ * those of live owners, and another node's.
  *
  * @param env - the call's environment
  * @param request - `dryRun`: report only
  */
 export async function collectGarbage(env: LinstorEnv, request: CollectGarbageRequest): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
+  const { removed, kept } = await collectReplaced(env, request);
   for (const v of await loadAll(env)) {
     if (v.incomplete === undefined) continue;
     const item: GarbageItem = { name: v.rd, owner: v.incomplete, reason: `owner-${ownerState(v.incomplete, env.ctx.node)}` };

@@ -9,7 +9,19 @@
 import { StorageError, formatVolumeId, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
 import { listResourceDefinitions, listSnapshots, viewResources } from './client/api.js';
 import type { ResourceDefinitionJson, ResourceJson, SnapshotJson } from './client/types.js';
-import { formatLinstorVolname, PROP_BASE, PROP_INCOMPLETE, PROP_NAME, PROP_VMID, sameLinstorName, stowageSnapshotName } from './names.js';
+import {
+  formatLinstorVolname,
+  PROP_BASE,
+  PROP_HIDDEN,
+  PROP_INCOMPLETE,
+  PROP_NAME,
+  PROP_SUPERSEDES,
+  PROP_SUPERSEDES_OWNER,
+  PROP_USE_ZFS_CLONE,
+  PROP_VMID,
+  sameLinstorName,
+  stowageSnapshotName,
+} from './names.js';
 import type { LinstorEnv } from './exec.js';
 
 /** One stowage volume as LINSTOR holds it. */
@@ -40,6 +52,19 @@ export interface LinstorVolume {
   readonly definition: ResourceDefinitionJson;
   /** The owner token of an unfinished volume (being imported, allocated or cloned); `undefined` once whole. */
   readonly incomplete: string | undefined;
+  /** The `hidden` attribute. */
+  readonly hidden: boolean;
+  /** The definition this one replaces (a flatten's), with the owner token of that flatten. */
+  readonly supersedes: { readonly rd: string; readonly uuid: string; readonly owner: string | undefined } | undefined;
+  /** `true` when a whole definition replaces this one: it is no longer the volume. */
+  readonly superseded: boolean;
+  /**
+   * `true` when its diskful replicas are on ZFS: a snapshot restored from it (and a clone made
+   * with `use_zfs_clone`) is a `zfs clone` that keeps the snapshot (or the source) from going.
+   */
+  readonly zfs: boolean;
+  /** `true` for a clone whose data depends on its base (a ZFS clone made with `use_zfs_clone`). */
+  readonly dependsOnBase: boolean;
 }
 
 const VIEW_KEY = 'linstor:view';
@@ -65,7 +90,7 @@ export function loadAll(env: LinstorEnv): Promise<LinstorVolume[]> {
  * @returns the volumes that are not marked unfinished, sorted by volname
  */
 export async function loadVolumes(env: LinstorEnv): Promise<LinstorVolume[]> {
-  return (await loadAll(env)).filter((v) => v.incomplete === undefined);
+  return (await loadAll(env)).filter((v) => v.incomplete === undefined && !v.superseded);
 }
 
 /**
@@ -116,6 +141,13 @@ export function buildVolumes(rds: readonly ResourceDefinitionJson[], rscs: reado
     byRd.set(k, [...(byRd.get(k) ?? []), r]);
   }
   const nameOf = new Map(ours.map((rd) => [rd.name.toLowerCase(), rd.props?.[PROP_NAME] as string]));
+  const replaced = new Set(
+    ours
+      .filter((rd) => rd.props?.[PROP_INCOMPLETE] === undefined)
+      .map((rd) => parseSupersedes(rd.props?.[PROP_SUPERSEDES]))
+      .filter((x) => x !== undefined)
+      .map((x) => `${x.rd.toLowerCase()} ${x.uuid}`),
+  );
   const out: LinstorVolume[] = [];
   for (const rd of ours) {
     const name = rd.props?.[PROP_NAME] as string;
@@ -127,6 +159,8 @@ export function buildVolumes(rds: readonly ResourceDefinitionJson[], rscs: reado
     const allocated = resources.flatMap((r) => r.volumes ?? []).map((v) => v.allocated_size_kib).filter((n): n is number => typeof n === 'number');
     const created = resources.map((r) => r.create_timestamp).filter((n): n is number => typeof n === 'number');
     const vmid = Number(rd.props?.[PROP_VMID] ?? /^(?:vm|base)-(\d+)-/.exec(name)?.[1] ?? 0);
+    const zfs = resources.some((r) => !isDiskless(r) && (r.volumes ?? []).some((x) => x.provider_kind?.startsWith('ZFS')));
+    const supersedes = parseSupersedes(rd.props?.[PROP_SUPERSEDES]);
     out.push({
       rd: rd.name,
       name,
@@ -141,9 +175,24 @@ export function buildVolumes(rds: readonly ResourceDefinitionJson[], rscs: reado
       resources,
       definition: rd,
       incomplete: rd.props?.[PROP_INCOMPLETE],
+      hidden: rd.props?.[PROP_HIDDEN] === 'yes',
+      supersedes: supersedes && { ...supersedes, owner: rd.props?.[PROP_SUPERSEDES_OWNER] },
+      superseded: replaced.has(`${rd.name.toLowerCase()} ${rd.uuid ?? ''}`),
+      zfs,
+      dependsOnBase: baseRd !== undefined && zfs && /^(true|yes)$/i.test(rd.props?.[PROP_USE_ZFS_CLONE] ?? ''),
     });
   }
   return out.sort((a, b) => (a.volname < b.volname ? -1 : a.volname > b.volname ? 1 : 0));
+}
+
+/**
+ * Reads a {@link PROP_SUPERSEDES} value (`<rd> <uuid>`). Pure.
+ *
+ * @param value - the property value
+ */
+export function parseSupersedes(value: string | undefined): { rd: string; uuid: string } | undefined {
+  const [rd, uuid] = (value ?? '').split(' ');
+  return rd && uuid ? { rd, uuid } : undefined;
 }
 
 /**

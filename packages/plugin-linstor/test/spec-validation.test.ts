@@ -55,4 +55,20 @@ describe.skipIf(!validator)(`the stand-in's spec validator (${SPEC_PATH})`, () =
     s.checkResponse('GET', '/v1/no-such-thing', 200, '{}');
     expect(s.violations).toHaveLength(3);
   });
+
+  it('checks the requests and replies flatten adds: a definition in a group, the restores, a clone without use_zfs_clone, a DELETING snapshot', () => {
+    const s = v();
+    const ok = toJson([{ ret_code: 1n, message: 'ok' }]);
+    s.checkRequest('POST', '/v1/resource-definitions', JSON.stringify({ resource_definition: { name: 'r2', resource_group_name: 'g', props: { 'Aux/stowage/name': 'vm-1-disk-0' } } }));
+    s.checkRequest('POST', '/v1/resource-definitions/r1/snapshot-restore-volume-definition/snap_a', JSON.stringify({ to_resource: 'r2' }));
+    s.checkResponse('POST', '/v1/resource-definitions/r1/snapshot-restore-volume-definition/snap_a', 200, ok);
+    s.checkRequest('POST', '/v1/resource-definitions/r1/snapshot-restore-resource/snap_a', JSON.stringify({ to_resource: 'r2' }));
+    s.checkResponse('POST', '/v1/resource-definitions/r1/snapshot-restore-resource/snap_a', 200, ok);
+    s.checkRequest('POST', '/v1/resource-definitions/r2/clone', JSON.stringify({ name: 'r3', resource_group: 'g', use_zfs_clone: false, override_props: {}, delete_props: ['Aux/stowage/base'] }));
+    s.checkResponse('GET', '/v1/resource-definitions/r1/snapshots', 200, JSON.stringify([{ name: 'snap_a', resource_name: 'r1', flags: ['SUCCESSFUL', 'DELETE'], volume_definitions: [{ volume_number: 0, size_kib: 1024 }] }]));
+    expect(s.violations).toEqual([]);
+    s.checkRequest('POST', '/v1/resource-definitions/r1/snapshot-restore-resource/snap_a', JSON.stringify({ to_resource: 7 }));
+    s.checkRequest('POST', '/v1/resource-definitions/r2/clone', JSON.stringify({ name: 'r3', use_zfs_clone: 'no' }));
+    expect(s.violations).toHaveLength(2);
+  });
 });

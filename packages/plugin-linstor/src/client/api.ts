@@ -283,6 +283,37 @@ export async function querySizeInfo(c: LinstorClient, o: CallOptions, group: str
 }
 
 /**
+ * Creates an empty resource definition (no volume definitions, no resources).
+ *
+ * @param c - the client
+ * @param o - call options
+ * @param rd - the name, its properties and (optionally) its resource group (else `DfltRscGrp`)
+ */
+export function createResourceDefinition(
+  c: LinstorClient,
+  o: CallOptions,
+  rd: { readonly name: string; readonly props: Readonly<Record<string, string>>; readonly group?: string },
+): Promise<LinstorReply> {
+  const body = { name: rd.name, props: rd.props, ...(rd.group ? { resource_group_name: rd.group } : {}) };
+  return c.call('POST', '/v1/resource-definitions', { resource_definition: body }, o);
+}
+
+/**
+ * Restores a snapshot into an existing empty resource definition: its volume definitions, then
+ * its resources on every node that holds the snapshot.
+ *
+ * @param c - the client
+ * @param o - call options
+ * @param source - the snapshotted resource definition
+ * @param snapshot - the LINSTOR snapshot name
+ * @param target - the empty definition
+ */
+export async function restoreSnapshotInto(c: LinstorClient, o: CallOptions, source: string, snapshot: string, target: string): Promise<void> {
+  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-volume-definition/${e(snapshot)}`, { to_resource: target }, o);
+  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-resource/${e(snapshot)}`, { to_resource: target }, o);
+}
+
+/**
  * Restores a snapshot into a new resource definition (three calls, as linstor-api-py's
  * `restore_from_snapshot`): create the definition, restore its volume definitions, then its
  * resources on every node that holds the snapshot.
@@ -302,7 +333,6 @@ export async function restoreSnapshot(
   target: string,
   props: Readonly<Record<string, string>>,
 ): Promise<void> {
-  await c.call('POST', '/v1/resource-definitions', { resource_definition: { name: target, props } }, o);
-  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-volume-definition/${e(snapshot)}`, { to_resource: target }, o);
-  await c.call('POST', `/v1/resource-definitions/${e(source)}/snapshot-restore-resource/${e(snapshot)}`, { to_resource: target }, o);
+  await createResourceDefinition(c, o, { name: target, props });
+  await restoreSnapshotInto(c, o, source, snapshot, target);
 }

@@ -22,6 +22,8 @@ export interface ClusterOptions {
   placeCount?: number;
   tls?: StandInTls;
   token?: string;
+  /** Provider of the storage pools. Default `LVM_THIN`. */
+  provider?: 'LVM_THIN' | 'ZFS_THIN';
 }
 
 export interface Cluster {
@@ -47,6 +49,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     capacityKib: options.capacityKib ?? 64 * 1024 * 1024,
     dataDir: join(dir, 'data'),
     deviceRoot: join(dir, 'dev-drbd-by-res'),
+    provider: options.provider,
   });
   model.addGroup(RESOURCE_GROUP, options.placeCount ?? 2);
   const validator = options.validate === false ? undefined : loadSpecValidator();

@@ -166,6 +166,16 @@ export function definitionRoutes(model: Model): Route[] {
         if (user) {
           throw new ApiFailure(rc('error', 'delete', 'resourceDefinition', 997, `Resource '${d.name}' on node '${user.node}' is still in use.`, { cause: 'Resource is mounted/in use.' }));
         }
+        const clones = model.dependents(d);
+        if (clones.length) {
+          // the satellites' `zfs destroy` fails; the definition stays, DELETING (see model.ts)
+          if (!d.flags.includes('DELETE')) d.flags.push('DELETE');
+          throw new ApiFailure(
+            rc('error', 'delete', 'resourceDefinition', 998, `Failed to delete zfs volume of '${d.name}'`, {
+              details: `volume has dependent clones (${clones.map((c) => c.name).join(', ')})`,
+            }),
+          );
+        }
         const warnings = warnOffline(model, [...d.resources.values()].map((r) => r.node), 'delete', 'resource');
         model.deleteDefinition(d);
         return { status: 200, body: [...warnings, rc('success', 'delete', 'resourceDefinition', 2, `Resource definition '${d.name}' deleted.`)] };

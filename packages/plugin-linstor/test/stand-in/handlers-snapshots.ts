@@ -99,6 +99,16 @@ export function snapshotRoutes(model: Model, clone: CloneBehaviour): Route[] {
         const d = model.findDefinition(p.rd as string);
         const s = d?.snapshots.get((p.snap as string).toLowerCase());
         if (!d || !s) return { status: 200, body: [rc('warning', 'delete', 'snapshot', 3000, `Snapshot '${p.snap}' of '${p.rd}' not found.`)] };
+        const users = model.dependents(d, s);
+        if (users.length) {
+          // the satellites' `zfs destroy` fails; the snapshot stays, DELETING (see model.ts)
+          s.deleting = true;
+          throw new ApiFailure(
+            rc('error', 'delete', 'snapshot', 998, `(${s.nodes[0] ?? '?'}) Failed to delete zfs snapshot`, {
+              details: `cannot destroy snapshot of '${d.name}': snapshot has dependent clones (${users.map((u) => u.name).join(', ')})`,
+            }),
+          );
+        }
         model.deleteSnapshot(d, s);
         return { status: 200, body: [rc('success', 'delete', 'snapshot', 2, `Snapshot '${s.name}' of resource '${d.name}' deleted.`)] };
       },
@@ -121,6 +131,7 @@ export function snapshotRoutes(model: Model, clone: CloneBehaviour): Route[] {
         if (target.sizeKib === 0) throw new ApiFailure(rc('error', 'create', 'resource', 303, `Resource definition '${target.name}' has no volume definitions.`));
         const want = Array.isArray((body as Body).nodes) ? ((body as Body).nodes as string[]) : s.nodes;
         for (const n of want) if (!target.resources.has(n.toLowerCase())) model.addResource(target, model.node(n), false);
+        if (model.zfs) target.origin = { rd: d.name, snapshot: s.name };
         return { status: 200, body: [rc('success', 'create', 'resource', 1, `Resources of snapshot '${s.name}' of '${d.name}' restored to '${target.name}'.`)] };
       },
     ],
@@ -159,7 +170,9 @@ export function snapshotRoutes(model: Model, clone: CloneBehaviour): Route[] {
           const props = { ...src.props, 'cloned-from': src.name } as Record<string, string>;
           for (const [k, v] of Object.entries((b.override_props as Record<string, unknown> | undefined) ?? {})) props[k] = String(v);
           for (const k of Array.isArray(b.delete_props) ? b.delete_props : []) delete props[String(k)];
+          if (b.use_zfs_clone === true) props.UseZFSClone = 'true';
           const d = model.createDefinition(name, group, props, src.sizeKib);
+          if (model.zfs && b.use_zfs_clone === true) d.origin = { rd: src.name };
           model.copyData(src, d);
           d.flags.push('CLONING');
           for (const r of src.resources.values()) model.addResource(d, model.node(r.node), r.diskless);

@@ -3,6 +3,15 @@
  * volume definitions, resources and snapshots. Names are compared case-insensitively and kept
  * as created (linstor-api.md §1). Data of each definition lives in a real local file; the
  * "device" `<deviceRoot>/<res>/0` is a symlink to it while the local node has a replica.
+ *
+ * The storage pools are LVM-thin or ZFS (`provider`). On ZFS the stand-in keeps the dependencies
+ * the real satellites meet (linstor-server's ZfsProvider restores a snapshot with `zfs clone`, a
+ * clone with `use_zfs_clone` is a `zfs clone` of a snapshot of its source, and the REST spec says
+ * of `use_zfs_clone` that the parent snapshot "cannot be deleted"): a snapshot with a definition
+ * restored from it, or a definition with a `use_zfs_clone` clone, cannot be deleted; the delete
+ * fails on the satellite and the object stays, flagged `DELETE` (the "DELETING" state that
+ * piraeus-operator#696 and linstor-csi#286 report). On LVM-thin a restore or clone is a thin
+ * snapshot that does not need its origin.
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
@@ -42,6 +51,8 @@ export interface SnapshotState {
   createdMs: number;
   uuid: string;
   dataFile: string;
+  /** The satellites failed to delete it (ZFS: a definition still depends on it). */
+  deleting?: boolean;
 }
 
 export interface CloneJob {
@@ -65,6 +76,8 @@ export interface DefinitionState {
   dataFile: string;
   minor: number;
   clone?: CloneJob & { source: string };
+  /** ZFS only: what this definition's data is a `zfs clone` of (a snapshot, or a clone snapshot of the source). */
+  origin?: { rd: string; snapshot?: string };
 }
 
 /** Options of a {@link Model}. */
@@ -79,6 +92,8 @@ export interface ModelOptions {
   dataDir: string;
   /** The stand-in for `/dev/drbd/by-res`. */
   deviceRoot: string;
+  /** Provider of the diskful storage pools. Default `LVM_THIN`. */
+  provider?: 'LVM_THIN' | 'ZFS_THIN';
 }
 
 const k = (name: string) => name.toLowerCase();
@@ -238,6 +253,18 @@ export class Model {
     copyFileSync(s.dataFile, d.dataFile);
     d.sizeKib = s.sizeKib;
     truncateSync(d.dataFile, s.sizeKib * 1024);
+  }
+
+  /** `true` when the pools are ZFS. */
+  get zfs(): boolean {
+    return this.options.provider === 'ZFS_THIN';
+  }
+
+  /** The definitions whose data is a `zfs clone` of `d` (or of its snapshot `snapshot`). */
+  dependents(d: DefinitionState, snapshot?: SnapshotState): DefinitionState[] {
+    return [...this.definitions.values()].filter(
+      (o) => o.origin?.rd.toLowerCase() === k(d.name) && (snapshot ? o.origin.snapshot?.toLowerCase() === k(snapshot.name) : o.origin.snapshot === undefined),
+    );
   }
 
   deleteSnapshot(d: DefinitionState, s: SnapshotState): void {

@@ -6,7 +6,8 @@
  * Every reply (and every request the plugin sends) goes through the {@link SpecValidator} when
  * one is given; what it finds is collected in `validator.violations`.
  *
- * Fault modes: {@link StandIn.stop} (controller down), {@link StandIn.failNext} (500s),
+ * Fault modes: {@link StandIn.stop} (controller down), {@link StandIn.failNext}, {@link StandIn.failAt}
+ * and {@link StandIn.failFrom} (500s),
  * {@link StandIn.delayMs} (slow answers), {@link StandIn.healthy} (`/health` fails),
  * `clone.outcome = 'FAILED'`, offline satellites (`model.nodes.get(n).online = false`), and
  * {@link StandIn.expireToken} (an expired bearer token).
@@ -57,6 +58,7 @@ export class StandIn {
   #failNext = 0;
   #failFilter: ((method: string, path: string) => boolean) | undefined;
   #failAt = 0;
+  #failFrom = 0;
   /** `/v1` requests answered so far (faults included). */
   v1Count = 0;
   #server: Server;
@@ -138,6 +140,15 @@ export class StandIn {
     this.#failAt = n > 0 ? this.v1Count + n : 0;
   }
 
+  /**
+   * Every `/v1` request from the `n`-th from now on (1 = the next) answers 500 until
+   * `failFrom(0)`: the controller is lost mid-operation, as when the caller is killed (nothing
+   * after that point is done, clean-up included).
+   */
+  failFrom(n: number): void {
+    this.#failFrom = n > 0 ? this.v1Count + n : 0;
+  }
+
   /** Makes the configured token invalid, as an expired one is (401). */
   expireToken(): void {
     this.#tokenExpired = true;
@@ -177,8 +188,8 @@ export class StandIn {
     }
     this.validator?.checkRequest(method, rawPath, bodyText);
     this.v1Count++;
-    if (this.#failAt > 0 && this.v1Count === this.#failAt) {
-      this.#failAt = 0;
+    if ((this.#failAt > 0 && this.v1Count === this.#failAt) || (this.#failFrom > 0 && this.v1Count >= this.#failFrom)) {
+      if (this.v1Count === this.#failAt) this.#failAt = 0;
       return send(500, [rc('error', undefined, undefined, 998, 'An unknown error occurred.', { details: 'Injected by the stand-in.' })]);
     }
     if (this.#failNext > 0 && (!this.#failFilter || this.#failFilter(method, url.pathname))) {
