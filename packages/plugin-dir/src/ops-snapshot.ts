@@ -1,14 +1,15 @@
 /**
- * qcow2 internal snapshots: create, list (with creation time), roll back to any, delete.
+ * qcow2 internal snapshots: create, list (with creation time, read from the image's snapshot
+ * table), roll back to any, delete.
  *
  * @module
  */
 import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
 import type { SnapshotDeleteRequest, SnapshotRequest, SnapshotRollbackRequest, VolumeRequest } from '@stowage/core/plugin';
-import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
+import { qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
-import { admitImage, type AdmittedImage, type AdmittedPath } from './gate.js';
-import { parseQemuImgInfo } from './parse.js';
+import { admitImage, type AdmittedImage } from './gate.js';
+import { readQcow2Snapshots } from './formats/qcow2-snapshots.js';
 
 /**
  * Throws `NOT_SUPPORTED` unless the volume is a qcow2 image (the only format with snapshots here).
@@ -25,9 +26,11 @@ export function assertQcow2(volume: ParsedVolume, what: string): void {
   }
 }
 
-async function snapshotsAt(env: DirEnv, path: AdmittedPath): Promise<SnapshotInfo[]> {
-  const { stdout } = await runTool(env, qemuImgInfoArgs(path, 'qcow2'));
-  return [...parseQemuImgInfo(stdout).snapshots];
+async function snapshotsAt(image: AdmittedImage): Promise<SnapshotInfo[]> {
+  const header = image.probe.qcow2;
+  if (header === undefined) return [];
+  const table = await readQcow2Snapshots(image.path, { offset: header.snapshotsOffset, count: header.snapshotCount });
+  return table.map((s) => ({ name: s.name, id: s.id, timestamp: s.timestamp }));
 }
 
 /**
@@ -65,7 +68,7 @@ function missing(volume: ParsedVolume, snapshot: string): never {
 export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): Promise<SnapshotInfo[]> {
   const { volume } = request;
   assertQcow2(volume, 'list snapshots of');
-  return snapshotsAt(env, (await admitImage(env, volume)).path);
+  return snapshotsAt(await admitImage(env, volume));
 }
 
 /**
@@ -82,8 +85,9 @@ export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): P
 export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'snapshot');
-  const { path } = await snapshottable(env, volume);
-  if ((await snapshotsAt(env, path)).some((s) => s.name === snapshot)) {
+  const image = await snapshottable(env, volume);
+  const { path } = image;
+  if ((await snapshotsAt(image)).some((s) => s.name === snapshot)) {
     throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
   }
   await runTool(env, qemuImgSnapshotArgs('create', path, snapshot));
@@ -101,8 +105,9 @@ export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Pro
 export async function volumeSnapshotRollback(env: DirEnv, request: SnapshotRollbackRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'roll back');
-  const { path } = await snapshottable(env, volume);
-  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  const image = await snapshottable(env, volume);
+  const { path } = image;
+  if (!(await snapshotsAt(image)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('apply', path, snapshot));
 }
 
@@ -123,7 +128,8 @@ export async function volumeSnapshotDelete(env: DirEnv, request: SnapshotDeleteR
     await volumePath(env, volume);
     return;
   }
-  const { path } = await snapshottable(env, volume);
-  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  const image = await snapshottable(env, volume);
+  const { path } = image;
+  if (!(await snapshotsAt(image)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('delete', path, snapshot));
 }
