@@ -8,6 +8,7 @@ import type { SnapshotDeleteRequest, SnapshotRequest, SnapshotRollbackRequest, V
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
 import { admitImage, type AdmittedImage, type AdmittedPath } from './gate.js';
+import { readQcow2Snapshots } from './formats/qcow2-snapshots.js';
 import { parseQemuImgInfo } from './parse.js';
 
 /**
@@ -55,7 +56,9 @@ function missing(volume: ParsedVolume, snapshot: string): never {
 }
 
 /**
- * Lists a qcow2 image's internal snapshots, oldest first, with their creation time.
+ * Lists a qcow2 image's internal snapshots, oldest first, with their creation time, read from
+ * the image's snapshot table natively (no `qemu-img`: the manager asks before every flatten and
+ * template; also while another process holds the image).
  *
  * @param env - the call's environment
  * @param request - the image
@@ -65,7 +68,11 @@ function missing(volume: ParsedVolume, snapshot: string): never {
 export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): Promise<SnapshotInfo[]> {
   const { volume } = request;
   assertQcow2(volume, 'list snapshots of');
-  return snapshotsAt(env, (await admitImage(env, volume)).path);
+  const { path, probe } = await admitImage(env, volume);
+  const header = probe.qcow2;
+  if (header === undefined) return [];
+  const table = await readQcow2Snapshots(path, { offset: header.snapshotsOffset, count: header.snapshotCount });
+  return table.map((s) => ({ name: s.name, id: s.id, timestamp: s.timestamp }));
 }
 
 /**
