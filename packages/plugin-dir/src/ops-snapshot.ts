@@ -1,15 +1,15 @@
 /**
- * qcow2 internal snapshots: create, list (with creation time, read from the image's snapshot
- * table), roll back to any, delete.
+ * qcow2 internal snapshots: create, list (with creation time), roll back to any, delete.
  *
  * @module
  */
 import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/core';
 import type { SnapshotDeleteRequest, SnapshotRequest, SnapshotRollbackRequest, VolumeRequest } from '@stowage/core/plugin';
-import { qemuImgSnapshotArgs } from './commands.js';
+import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
-import { admitImage, type AdmittedImage } from './gate.js';
+import { admitImage, type AdmittedImage, type AdmittedPath } from './gate.js';
 import { readQcow2Snapshots } from './formats/qcow2-snapshots.js';
+import { parseQemuImgInfo } from './parse.js';
 
 /**
  * Throws `NOT_SUPPORTED` unless the volume is a qcow2 image (the only format with snapshots here).
@@ -26,11 +26,9 @@ export function assertQcow2(volume: ParsedVolume, what: string): void {
   }
 }
 
-async function snapshotsAt(image: AdmittedImage): Promise<SnapshotInfo[]> {
-  const header = image.probe.qcow2;
-  if (header === undefined) return [];
-  const table = await readQcow2Snapshots(image.path, { offset: header.snapshotsOffset, count: header.snapshotCount });
-  return table.map((s) => ({ name: s.name, id: s.id, timestamp: s.timestamp }));
+async function snapshotsAt(env: DirEnv, path: AdmittedPath): Promise<SnapshotInfo[]> {
+  const { stdout } = await runTool(env, qemuImgInfoArgs(path, 'qcow2'));
+  return [...parseQemuImgInfo(stdout).snapshots];
 }
 
 /**
@@ -58,7 +56,9 @@ function missing(volume: ParsedVolume, snapshot: string): never {
 }
 
 /**
- * Lists a qcow2 image's internal snapshots, oldest first, with their creation time.
+ * Lists a qcow2 image's internal snapshots, oldest first, with their creation time, read from
+ * the image's snapshot table natively (no `qemu-img`: the manager asks before every flatten and
+ * template; also while another process holds the image).
  *
  * @param env - the call's environment
  * @param request - the image
@@ -68,7 +68,11 @@ function missing(volume: ParsedVolume, snapshot: string): never {
 export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): Promise<SnapshotInfo[]> {
   const { volume } = request;
   assertQcow2(volume, 'list snapshots of');
-  return snapshotsAt(await admitImage(env, volume));
+  const { path, probe } = await admitImage(env, volume);
+  const header = probe.qcow2;
+  if (header === undefined) return [];
+  const table = await readQcow2Snapshots(path, { offset: header.snapshotsOffset, count: header.snapshotCount });
+  return table.map((s) => ({ name: s.name, id: s.id, timestamp: s.timestamp }));
 }
 
 /**
@@ -85,9 +89,8 @@ export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): P
 export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'snapshot');
-  const image = await snapshottable(env, volume);
-  const { path } = image;
-  if ((await snapshotsAt(image)).some((s) => s.name === snapshot)) {
+  const { path } = await snapshottable(env, volume);
+  if ((await snapshotsAt(env, path)).some((s) => s.name === snapshot)) {
     throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
   }
   await runTool(env, qemuImgSnapshotArgs('create', path, snapshot));
@@ -105,9 +108,8 @@ export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Pro
 export async function volumeSnapshotRollback(env: DirEnv, request: SnapshotRollbackRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'roll back');
-  const image = await snapshottable(env, volume);
-  const { path } = image;
-  if (!(await snapshotsAt(image)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  const { path } = await snapshottable(env, volume);
+  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('apply', path, snapshot));
 }
 
@@ -128,8 +130,7 @@ export async function volumeSnapshotDelete(env: DirEnv, request: SnapshotDeleteR
     await volumePath(env, volume);
     return;
   }
-  const image = await snapshottable(env, volume);
-  const { path } = image;
-  if (!(await snapshotsAt(image)).some((s) => s.name === snapshot)) missing(volume, snapshot);
+  const { path } = await snapshottable(env, volume);
+  if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('delete', path, snapshot));
 }

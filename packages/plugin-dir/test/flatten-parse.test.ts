@@ -28,16 +28,15 @@ describe('qemu-img convert -p output', () => {
 });
 
 describe('the qcow2 snapshot table', () => {
-  it('v3: names, ids and times as qemu-img info lists them, and the virtual size each snapshot was taken at', async () => {
+  it('v3: names and ids as qemu-img info lists them, and the virtual size each snapshot was taken at', async () => {
     const table = await readFile(join(fixtures, 'qcow2-snapshots-v3.table'));
     const info = JSON.parse(await readFile(join(fixtures, 'qcow2-snapshots-v3.info.json'), 'utf8')) as { snapshots: { id: string; name: string; 'date-sec': number }[] };
     const r = parseQcow2SnapshotTable(table, 2);
-    const [t1, t2] = info.snapshots.map((s) => s['date-sec']);
-    expect(r).toEqual({
+    expect(r).toMatchObject({
       status: 'ok',
       snapshots: [
-        { id: '1', name: 'first', diskSize: 16 * MiB, timestamp: t1 },
-        { id: '2', name: 'second, with comma', diskSize: 32 * MiB, timestamp: t2 },
+        { id: '1', name: 'first', diskSize: 16 * MiB },
+        { id: '2', name: 'second, with comma', diskSize: 32 * MiB },
       ],
     });
     expect(r.status === 'ok' && r.snapshots.map((s) => [s.id, s.name, s.timestamp])).toEqual(info.snapshots.map((s) => [s.id, s.name, s['date-sec']]));
@@ -45,7 +44,8 @@ describe('the qcow2 snapshot table', () => {
 
   it('v2 (compat=0.10) as qemu-img 7.2 writes it', async () => {
     const r = parseQcow2SnapshotTable(await readFile(join(fixtures, 'qcow2-snapshots-v2.table')), 1);
-    expect(r).toMatchObject({ status: 'ok', snapshots: [{ id: '1', name: 'old', diskSize: 16 * MiB }] });
+    const info = JSON.parse(await readFile(join(fixtures, 'qcow2-snapshots-v2.info.json'), 'utf8')) as { snapshots: { 'date-sec': number }[] };
+    expect(r).toEqual({ status: 'ok', snapshots: [{ id: '1', name: 'old', timestamp: info.snapshots[0]?.['date-sec'], diskSize: 16 * MiB }] });
   });
 
   it('a table cut inside an entry asks for more bytes; an entry without the size field has none', async () => {

@@ -1,7 +1,7 @@
 /**
  * The internal snapshot table of a qcow2 image, read natively: the snapshots' names, ids and
- * times without starting `qemu-img info`, and what it does not report: the virtual size each
- * snapshot has (`qemu-img convert -l` reads a snapshot at the image's current size,
+ * times without starting `qemu-img`, and what `qemu-img info` does not report, the virtual size
+ * each snapshot has (`qemu-img convert -l` reads a snapshot at the image's current size,
  * `qemu-img snapshot -a` restores the snapshot's own).
  *
  * Layout (qcow2 specification, "Snapshots"): the header's `nb_snapshots` (u32 at 60) entries start at
@@ -20,10 +20,10 @@ export interface Qcow2Snapshot {
   readonly id: string;
   /** Its name. */
   readonly name: string;
+  /** When it was taken, seconds since the epoch. */
+  readonly timestamp: number;
   /** The virtual size when it was taken; `undefined` when the entry does not record it (QEMU then takes the current size). */
   readonly diskSize: number | undefined;
-  /** When it was taken, seconds since the epoch (the entry's `date_sec`, what `qemu-img info` reports as `date-sec`). */
-  readonly timestamp: number;
 }
 
 /** The result of {@link parseQcow2SnapshotTable}. */
@@ -68,8 +68,8 @@ export function parseQcow2SnapshotTable(buf: Uint8Array, count: number): Qcow2Sn
     snapshots.push({
       id: text(extra + extraLength, idLength),
       name: text(extra + extraLength + idLength, nameLength),
-      diskSize: size === undefined || size > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(size),
       timestamp: dv.getUint32(off + 16),
+      diskSize: size === undefined || size > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(size),
     });
     off = Math.ceil(end / 8) * 8;
   }
