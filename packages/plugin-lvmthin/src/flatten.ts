@@ -128,8 +128,10 @@ export async function recoverFlattens(ctx: LvmThinContext, dryRun: boolean): Pro
   const removed: GarbageItem[] = [];
   const kept: GarbageItem[] = [];
   const vg = ctx.config.vgname;
+  // one listing when there is nothing to finish; a fresh one after each pass that changed something
+  let changed = false;
   const pass = async (pick: (name: string, view: PoolView) => string | undefined, act: (lv: LvRecord, target: string, view: PoolView) => Promise<void>) => {
-    invalidateListing(ctx);
+    if (changed) invalidateListing(ctx);
     const view = await loadPool(ctx);
     for (const lv of view.thinLvs.values()) {
       const owner = flattenOwner(lv);
@@ -140,6 +142,7 @@ export async function recoverFlattens(ctx: LvmThinContext, dryRun: boolean): Pro
         if (!kept.some((k) => k.name === lv.name)) kept.push(item);
         continue;
       }
+      changed ||= !dryRun;
       if (!dryRun) await act(lv, target, view);
       removed.push(item);
     }
@@ -162,7 +165,7 @@ export async function recoverFlattens(ctx: LvmThinContext, dryRun: boolean): Pro
       await runLvm(ctx, lvchangeDeltagArgs(vg, lv.name, `${FLATTEN_TAG_PREFIX}${flattenOwner(lv)!}`), { cleanup: true });
     },
   );
-  invalidateListing(ctx);
+  if (changed) invalidateListing(ctx);
   return { removed, kept };
 }
 

@@ -240,8 +240,10 @@ export async function recoverFlattens(ctx: ZfsContext, dryRun: boolean, tuning: 
   const kept: GarbageItem[] = [];
   const { pool } = ctx.config;
   const ds = (n: string) => datasetOf(pool, n);
+  // one listing when there is nothing to finish; a fresh one after each pass that changed something
+  let changed = false;
   const pass = async (pick: (name: string) => string | undefined, act: (name: string, target: string, record: DatasetRecord, children: ReadonlyMap<string, DatasetRecord>) => Promise<void>) => {
-    invalidate(ctx);
+    if (changed) invalidate(ctx);
     const children = await loadChildren(ctx);
     for (const [name, record] of children) {
       const target = record.flatten === undefined ? undefined : pick(name);
@@ -251,6 +253,7 @@ export async function recoverFlattens(ctx: ZfsContext, dryRun: boolean, tuning: 
         if (!kept.some((k) => k.name === name)) kept.push(item);
         continue;
       }
+      changed ||= !dryRun;
       if (!dryRun) await act(name, target, record, children);
       removed.push(item);
     }
@@ -278,6 +281,6 @@ export async function recoverFlattens(ctx: ZfsContext, dryRun: boolean, tuning: 
       await runZfs(ctx, zfsInheritArgs(FLATTEN_PROPERTY, ds(name)), { cleanup: true });
     },
   );
-  invalidate(ctx);
+  if (changed) invalidate(ctx);
   return { removed, kept };
 }
