@@ -18,12 +18,12 @@
  */
 import { currentOwner, formatOwner, ownerState, undoing, type FlattenImageRequest, type GetAttributeRequest, type SnapshotFlattenRequest, type UpdateAttributeRequest } from '@stowage/core/plugin';
 import { StorageError, type AttributeValue, type GarbageItem } from '@stowage/core';
-import { lvchangeAddtagArgs, lvchangeDeltagArgs, lvcreateSnapshotArgs, lvrenameArgs } from './commands.js';
+import { lvchangeAddtagArgs, lvchangeDeltagArgs, lvcreateSnapshotArgs, lvrenameArgs, lvsArgs } from './commands.js';
 import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { DETACHED_TAG, FLATTEN_NEW_PREFIX, FLATTEN_OLD_PREFIX, FLATTEN_TAG_PREFIX, flattenOwner, HIDDEN_TAG, MAX_LV_NAME } from './names.js';
 import type { PoolView } from './pool-view.js';
 import { removeByUuid } from './unfinished.js';
-import type { LvRecord } from './parse.js';
+import { parseLvsReport, type LvRecord } from './parse.js';
 
 /** A flatten's temporary LV names for a volume. */
 function temporaries(volname: string): { fresh: string; old: string } {
@@ -40,8 +40,8 @@ function olderSnapshots(view: PoolView, volname: string, lv: LvRecord): string[]
 
 /**
  * Takes a volume back to one of its snapshots and removes all its snapshots. Steps and their
- * cost, all metadata (no data copied): `lvcreate -s` of the snapshot, tagged (the new state);
- * a tag and two `lvrename`s (the swap); one `lvremove` of the old state and every snapshot
+ * cost, all metadata (no data copied): a tag on the volume; `lvcreate -s` of the snapshot,
+ * tagged (the new state); two `lvrename`s (the swap); one `lvremove` of the old state and every snapshot
  * (their blocks that nothing else shares are freed); the tag taken off.
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE` (clones of its snapshots, `details.clones`),
@@ -67,13 +67,15 @@ export async function volumeSnapshotFlatten(ctx: LvmThinContext, request: Snapsh
   const vg = ctx.config.vgname;
   const tag = `${FLATTEN_TAG_PREFIX}${formatOwner(currentOwner(ctx.node))}`;
   await undoing(ctx, LVS_CACHE_KEY, async (undo) => {
-    await runLvm(ctx, lvcreateSnapshotArgs({ vg, origin: target.lv.name, name: fresh, writable: true, tags: [tag] }), { details: { lv: fresh } });
-    invalidateListing(ctx);
-    const made = (await loadPool(ctx)).thinLvs.get(fresh);
-    if (made === undefined || !made.tags.includes(tag)) throw new StorageError('NOT_FOUND', `LV '${vg}/${fresh}' vanished right after it was created`, { details: { lv: fresh } });
-    undo(() => removeByUuid(ctx, made.uuid));
     await runLvm(ctx, lvchangeAddtagArgs(vg, volname, tag), { details: { lv: volname } });
     undo(() => runLvm(ctx, lvchangeDeltagArgs(vg, volname, tag), { cleanup: true }));
+    // removed by the UUID a fresh report shows, if it exists and carries this flatten's tag
+    undo(async () => {
+      const report = await runLvm(ctx, lvsArgs(vg, fresh), { cleanup: true, okExitCodes: [0, 5] });
+      const made = report.exitCode === 0 ? parseLvsReport(report.stdout)[0] : undefined;
+      if (made?.tags.includes(tag) === true) await removeByUuid(ctx, made.uuid);
+    });
+    await runLvm(ctx, lvcreateSnapshotArgs({ vg, origin: target.lv.name, name: fresh, writable: true, tags: [tag] }), { details: { lv: fresh } });
     await runLvm(ctx, lvrenameArgs(vg, volname, old), { details: { lv: volname } });
     undo(() => runLvm(ctx, lvrenameArgs(vg, old, volname), { cleanup: true }));
     await runLvm(ctx, lvrenameArgs(vg, fresh, volname), { details: { lv: fresh } });

@@ -14,7 +14,7 @@
  * @module
  */
 import { PassThrough } from 'node:stream';
-import { currentOwner, formatOwner, forwardInto, ownerState, undoing, type FlattenImageRequest, type SnapshotFlattenRequest } from '@stowage/core/plugin';
+import { currentOwner, formatOwner, forwardInto, ownerState, undoing, type FlattenImageRequest, type RegisterUndo, type SnapshotFlattenRequest } from '@stowage/core/plugin';
 import { StorageError, type GarbageItem, type ParsedVolume } from '@stowage/core';
 import {
   FLATTEN_PROPERTY,
@@ -33,7 +33,7 @@ import {
 import { findDataset, invalidate, loadChildren, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
 import { datasetOf, isVolumeName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { parseNumber, parsePropertyValues, type DatasetRecord } from './parse.js';
-import { destroyIdentified, type MadeDataset } from './unfinished.js';
+import { destroyIdentified } from './unfinished.js';
 
 /** The prefix of the dataset a flatten builds the new state in. */
 export const FLATTEN_NEW_PREFIX = 'stowage-flatten-new-';
@@ -62,22 +62,40 @@ async function refuseClones(ctx: ZfsContext, volume: ParsedVolume, clones: reado
 }
 
 /**
- * The swap both flattens end with: mark the volume, rename it to `old`, rename `fresh` to its
- * name, then `drop` (one command, the point of no return). Each step before the drop is undone
- * when a later one fails. Afterwards the mark is taken off (a failure there is only logged: the
- * volume is whole, `collectGarbage` clears the mark).
+ * Marks the volume as being flattened (the first step of both flattens): it tells
+ * `collectGarbage` to finish or take back what a killed flatten left around it.
  */
-async function swapIn(ctx: ZfsContext, name: string, fresh: MadeDataset, drop: readonly string[], undo: (step: () => Promise<unknown>) => void): Promise<void> {
+async function markVolume(ctx: ZfsContext, name: string, undo: RegisterUndo): Promise<void> {
+  const dataset = datasetOf(ctx.config.pool, name);
+  await runZfs(ctx, zfsSetArgs(FLATTEN_PROPERTY, flattenMark(ctx)[FLATTEN_PROPERTY]!, dataset), { details: { name } });
+  undo(() => runZfs(ctx, zfsInheritArgs(FLATTEN_PROPERTY, dataset), { cleanup: true }));
+}
+
+/**
+ * Registers the undo of a dataset a flatten is about to make: destroyed (by the guid a fresh
+ * lookup finds) if it exists and carries this process's mark, left alone otherwise.
+ */
+function undoMade(ctx: ZfsContext, name: string, tuning: ZfsTuning, undo: RegisterUndo): void {
+  const mark = flattenMark(ctx)[FLATTEN_PROPERTY];
+  undo(async () => {
+    invalidate(ctx);
+    const record = await findDataset({ ...ctx, run: (argv, options) => ctx.runner.run(argv, options) }, name);
+    if (record !== undefined && record.flatten === mark) await destroyIdentified(ctx, { name, guid: record.guid }, tuning);
+  });
+}
+
+/**
+ * The swap both flattens end with: rename the volume to `old`, rename `fresh` to its name, then
+ * `drop` (one command, the point of no return). Each rename is undone when a later step fails.
+ */
+async function swapIn(ctx: ZfsContext, name: string, fresh: string, drop: readonly string[], undo: RegisterUndo): Promise<void> {
   const { pool } = ctx.config;
   const { old } = temporaries(name);
   const ds = (n: string) => datasetOf(pool, n);
-  const mark = flattenMark(ctx);
-  await runZfs(ctx, zfsSetArgs(FLATTEN_PROPERTY, mark[FLATTEN_PROPERTY]!, ds(name)), { details: { name } });
-  undo(() => runZfs(ctx, zfsInheritArgs(FLATTEN_PROPERTY, ds(name)), { cleanup: true }));
   await runZfs(ctx, zfsRenameArgs(ds(name), ds(old)), { details: { name } });
   undo(() => runZfs(ctx, zfsRenameArgs(ds(old), ds(name)), { cleanup: true }));
-  await runZfs(ctx, zfsRenameArgs(ds(fresh.name), ds(name)), { details: { name } });
-  undo(() => runZfs(ctx, zfsRenameArgs(ds(name), ds(fresh.name)), { cleanup: true }));
+  await runZfs(ctx, zfsRenameArgs(ds(fresh), ds(name)), { details: { name } });
+  undo(() => runZfs(ctx, zfsRenameArgs(ds(name), ds(fresh)), { cleanup: true }));
   await runZfs(ctx, drop, { details: { name } });
 }
 
@@ -114,26 +132,17 @@ export async function volumeSnapshotFlatten(ctx: ZfsContext, request: SnapshotFl
   if (!snapshots.some((s) => s.snapshot === snapshot)) throw notFound(ctx, volume.volname, snapshot);
   await refuseClones(ctx, volume, snapshots.flatMap((s) => s.clones));
   const { fresh } = temporaries(volume.name);
-  const mark = flattenMark(ctx);
   await undoing(ctx, undefined, async (undo) => {
-    await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, fresh), mark), { details: { volname: volume.volname, snapshot } });
-    const made = await identify(ctx, fresh);
-    undo(() => destroyIdentified(ctx, made, tuning));
+    await markVolume(ctx, volume.name, undo);
+    undoMade(ctx, fresh, tuning, undo);
+    await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, fresh), flattenMark(ctx)), { details: { volname: volume.volname, snapshot } });
     await runZfs(ctx, zfsPromoteArgs(datasetOf(pool, fresh)), { details: { volname: volume.volname } });
     undo(() => runZfs(ctx, zfsPromoteArgs(datasetOf(pool, volume.name)), { cleanup: true }));
     // after the swap the old state is a clone of `<vol>@<snapshot>`: -R drops it with the range
     const drop = zfsDestroySnapshotsArgs(datasetOf(pool, volume.name), snapshots[0]!.snapshot, snapshot, true);
-    await swapIn(ctx, volume.name, made, drop, undo);
+    await swapIn(ctx, volume.name, fresh, drop, undo);
   });
   await unmark(ctx, volume.name, volume.format, tuning);
-}
-
-/** Reads the guid of a dataset a flatten has just made (and marked). */
-async function identify(ctx: ZfsContext, name: string): Promise<MadeDataset> {
-  invalidate(ctx);
-  const record = await findDataset(ctx, name);
-  if (record?.flatten === undefined) throw new StorageError('NOT_FOUND', `dataset '${datasetOf(ctx.config.pool, name)}' vanished right after it was created`, { details: { name } });
-  return { name, guid: record.guid };
 }
 
 /**
@@ -166,24 +175,18 @@ export async function flattenImage(ctx: ZfsContext, request: FlattenImageRequest
   // reserve, so the storage lock goes back for the copy
   ctx.nameReserved();
   await undoing(ctx, undefined, async (undo) => {
+    await markVolume(ctx, volume.name, undo);
     await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, volume.name, FLATTEN_SNAPSHOT)), { details: { volname: volume.volname } });
     undo(() => runZfs(ctx, zfsDestroyArgs(snapshotOf(pool, volume.name, FLATTEN_SNAPSHOT)), { cleanup: true }));
     const first = snapshots[0]?.snapshot ?? FLATTEN_SNAPSHOT;
     const progress = { done: 0 };
     const copy = (base: string | undefined) =>
       sendReceive(ctx, zfsSendArgs({ snapshot: snapshotOf(pool, volume.name, base === undefined ? first : FLATTEN_SNAPSHOT), base: base && snapshotOf(pool, volume.name, base), intermediates: true }), zfsRecvArgs(ds(fresh), base !== undefined, base === undefined ? flattenMark(ctx) : {}), request, progress);
-    try {
-      await copy(undefined);
-    } finally {
-      // a failed full receive leaves nothing; should a marked part be left, the undo below takes it
-      invalidate(ctx);
-      const part = await findDataset(ctx, fresh).catch(() => undefined);
-      if (part?.flatten !== undefined) undo(() => destroyIdentified(ctx, { name: fresh, guid: part.guid }, tuning));
-    }
+    undoMade(ctx, fresh, tuning, undo);
+    await copy(undefined);
     if (first !== FLATTEN_SNAPSHOT) await copy(first);
     await runZfs(ctx, zfsDestroyArgs(snapshotOf(pool, fresh, FLATTEN_SNAPSHOT)), { details: { volname: volume.volname } });
-    const made = await identify(ctx, fresh);
-    await swapIn(ctx, volume.name, made, zfsDestroyArgs(ds(temporaries(volume.name).old)), undo);
+    await swapIn(ctx, volume.name, fresh, zfsDestroyArgs(ds(temporaries(volume.name).old)), undo);
   });
   await unmark(ctx, volume.name, volume.format, tuning);
   return volume.name;
