@@ -72,9 +72,9 @@ describe('lvmthin flatten on the testbed', () => {
   });
 
   it('leaves the volume as it was when any command fails, and as before or after when killed before any', async () => {
+    await reset();
+    let h: Awaited<ReturnType<typeof volumeWithSnapshots>> | undefined = await volumeWithSnapshots('vm-100-disk-0');
     for (let failAt = 1; ; failAt++) {
-      await reset();
-      const h = await volumeWithSnapshots('vm-100-disk-0');
       const faulty = new FaultInjectingRunner(runner, { failAt });
       const done = await plugin.volumeSnapshotFlatten(ctx(faulty), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(
         () => true,
@@ -82,6 +82,7 @@ describe('lvmthin flatten on the testbed', () => {
       );
       if (done) {
         expect(await hash('vm-100-disk-0')).toBe(h.a);
+        h = undefined;
         break;
       }
       expect(await lvs(), `command ${failAt} failed: ${faulty.commands.at(-1)?.join(' ')}`).toEqual(BEFORE);
@@ -89,8 +90,10 @@ describe('lvmthin flatten on the testbed', () => {
     }
     const outcomes: string[] = [];
     for (let stopAt = 1; ; stopAt++) {
-      await reset();
-      const h = await volumeWithSnapshots('vm-100-disk-0');
+      if (h === undefined) {
+        await reset();
+        h = await volumeWithSnapshots('vm-100-disk-0');
+      }
       const crash = new StopAtRunner(runner, stopAt, 'localhost');
       let finished = false;
       const flatten = plugin.volumeSnapshotFlatten(ctx(crash), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(() => (finished = true));
@@ -100,9 +103,10 @@ describe('lvmthin flatten on the testbed', () => {
       await plugin.collectGarbage(ctx(), {});
       const left = await lvs();
       const now = await hash('vm-100-disk-0');
-      const state = JSON.stringify(left) === JSON.stringify(BEFORE) && now === h.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER) && now === h.a ? 'after' : `neither: ${left.join(' ')}`;
+      const state = JSON.stringify(left) === JSON.stringify(BEFORE) && now === h!.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER) && now === h!.a ? 'after' : `neither: ${left.join(' ')}`;
       outcomes.push(`${stopAt}:${state}`);
       expect(state, `killed before command ${stopAt}`).not.toMatch(/^neither/);
+      if (state === 'after') h = undefined;
     }
     expect(outcomes.some((o) => o.endsWith('after'))).toBe(true);
   });
