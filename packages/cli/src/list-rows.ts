@@ -35,6 +35,8 @@ export interface ListRow {
   readonly ctime: number | null;
   /** For a backup: the kind of guest it is of. */
   readonly subtype: BackupSubtype | null;
+  /** `true` for a hidden template (freed with `whenUnused`); absent otherwise. */
+  readonly hidden?: true;
 }
 
 /** Whether a listed volume is a disk image whose listing left out what `listImages` knows of it. */
@@ -67,6 +69,7 @@ export function listRows(volumes: readonly VolumeListEntry[], images: readonly I
       backingFile: i?.backingFile ?? null,
       ctime: v.ctime ?? null,
       subtype: v.subtype ?? null,
+      ...(i?.hidden === true ? { hidden: true as const } : {}),
     };
   });
   return rows.sort(byVolid);

@@ -138,3 +138,43 @@ export function parseGuestFile(json: string): GuestTypes {
   }
   return out;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * Parses a duration: a whole number with a unit, `s`, `m`, `h`, `d` or `w` (`30d`, `12h`).
+ *
+ * @param text - the option's value
+ * @returns milliseconds
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]{1,9})([smhdw])$/.exec(text);
+  if (!m) throw new StorageError('INVALID_ARGUMENT', `invalid duration '${text}': a whole number and a unit, s, m, h, d or w (30d)`, { details: { duration: text } });
+  return Number(m[1]) * DURATION_UNITS[m[2]!]!;
+}
+
+/**
+ * Parses a list of volume ids: a JSON array of strings, or one per line (blank lines and lines
+ * starting with `#` are skipped).
+ *
+ * @param text - the file's content
+ * @returns the volids
+ * @throws {@link StorageError} `INVALID_ARGUMENT`
+ */
+export function parseVolidList(text: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (e) {
+      throw new StorageError('INVALID_ARGUMENT', `the list of volumes in use is not valid JSON: ${String(e)}`, { details: { reason: 'json' } });
+    }
+    if (!Array.isArray(parsed) || !parsed.every((v): v is string => typeof v === 'string')) {
+      throw new StorageError('INVALID_ARGUMENT', 'the list of volumes in use must be a JSON array of volume ids', { details: { reason: 'shape' } });
+    }
+    return parsed;
+  }
+  return trimmed.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}

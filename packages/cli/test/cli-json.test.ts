@@ -59,6 +59,9 @@ describe('--json output against docs/json/<verb>.schema.json', () => {
     await run('path', [volid]);
     const base = (await run<{ volid: string }>('template', [volid])).volid;
     const clone = (await run<{ volid: string }>('clone', [base, '101'])).volid;
+    expect(await run('prune', ['local', '--dry-run'])).toEqual([{ volid: base, action: 'kept', reason: 'in-use', usedBy: clone }]);
+    const second = (await run<{ volid: string }>('clone', [base, '107'])).volid;
+    expect(await run('flatten', [second])).toEqual({ volid: 'local:107/vm-107-disk-0.qcow2', from: second, snapshot: null });
     const plain = (await run<{ volid: string }>('alloc', ['local', '102', '-', '1M', '--format', 'raw'])).volid;
     const renamed = (await run<{ volid: string }>('rename', [plain, '103'])).volid;
     const file = join(s.dir, 'export.raw');

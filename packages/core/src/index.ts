@@ -105,7 +105,10 @@ export type {
   VolumeSizeInfo,
 } from './plugin-types.js';
 export { PluginRegistry } from './registry.js';
-export { StorageManager, type SnapshotOption } from './storage-manager.js';
+export { StorageManager, type ListImagesFilter, type SnapshotOption } from './storage-manager.js';
+export type { FlattenOptions } from './manager/flatten-ops.js';
+export type { FreeImageOptions, FreeImageResult } from './manager/free-ops.js';
+export type { PruneKept, PruneKeepReason, PruneOptions, PruneReport } from './manager/prune.js';
 export type { InvalidStorage } from './manager/state.js';
 export type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';
 export type { StoragePluginClass } from './storage-plugin.js';

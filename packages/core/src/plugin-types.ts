@@ -150,11 +150,11 @@ export interface VolumeListEntry {
   readonly subtype?: BackupSubtype | undefined;
   /**
    * For a disk image (content `images` or `rootdir`): what `listImages` knows beyond the fields
-   * above (bytes used, whether it is a template, its base, its backing file as stored), so that a
-   * listing of every volume needs no second listing of the images. Left out by plugins that do
-   * not fill it in: then ask `listImages`.
+   * above (bytes used, whether it is a template, its base, its backing file as stored, whether it
+   * is a hidden template), so that a listing of every volume needs no second listing of the
+   * images. Left out by plugins that do not fill it in: then ask `listImages`.
    */
-  readonly image?: Pick<ImageInfo, 'used' | 'isBase' | 'parent' | 'backingFile'> | undefined;
+  readonly image?: Pick<ImageInfo, 'used' | 'isBase' | 'parent' | 'backingFile' | 'hidden'> | undefined;
 }
 
 /** The kind of guest a backup is of, from its `vzdump-<type>-…` name, as Proxmox reports it. */

@@ -14,12 +14,15 @@ import { StorageLocks } from './lock/storage-locks.js';
 import { ConfigState, openConfigStore } from './manager/config-state.js';
 // What changes storages, volumes and data is imported on first use (the methods below): a
 // program that only lists and reads does not pay for it when it imports the core.
+import type { FlattenOptions } from './manager/flatten-ops.js';
+import type { FreeImageOptions, FreeImageResult } from './manager/free-ops.js';
 import type { HandoffNode } from './manager/handoff.js';
 import type { MigrateOptions, MigrateResult } from './manager/migrate.js';
+import type { PruneOptions, PruneReport } from './manager/prune.js';
 import type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
 import { defaultLockDir, defaultLogger, type StorageManagerOptions } from './manager/options.js';
 import * as read from './manager/read-ops.js';
-import type { SnapshotOption } from './manager/read-ops.js';
+import type { ListImagesFilter, SnapshotOption } from './manager/read-ops.js';
 import { ManagerState, type InvalidStorage } from './manager/state.js';
 import type { CopyOptions, ExportOptions, ImportOptions } from './manager/transfer-ops.js';
 import type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';
@@ -40,7 +43,7 @@ import type {
 import { PluginRegistry } from './registry.js';
 import type { StoragePlugin } from './storage-plugin.js';
 
-export type { SnapshotOption };
+export type { ListImagesFilter, SnapshotOption };
 
 /**
  * Manages the volumes of every configured storage through their plugins.
@@ -256,14 +259,16 @@ export class StorageManager {
   // ---- listing ----------------------------------------------------------------------------
 
   /**
-   * Lists disk images, sorted by volid.
+   * Lists disk images, sorted by volid. Hidden templates (freed with `whenUnused` while linked
+   * clones still use them) are left out unless `includeHidden` is set; then they come with
+   * `hidden: true`.
    *
    * @param storeId - the storage
-   * @param filter - only this guest's images, or only these volids (the vmid is then ignored)
+   * @param filter - only this guest's images, or only these volids (the vmid is then ignored); `includeHidden`
    * @throws {@link StorageError} `NOT_FOUND`, `UNAVAILABLE`, `INVALID_ARGUMENT` (a volid of another storage, a bad vmid)
    * @see Proxmox `list_images`, `PVE::Storage::vdisk_list`
    */
-  async listImages(storeId: string, filter: { vmid?: number | undefined; volids?: readonly string[] | undefined } = {}): Promise<ImageInfo[]> {
+  async listImages(storeId: string, filter: ListImagesFilter = {}): Promise<ImageInfo[]> {
     return read.listImages(this.#state, this.#live().usable(storeId), filter);
   }
 
@@ -316,7 +321,7 @@ export class StorageManager {
 
   /**
    * Frees an image, under the storage lock. A base that still has linked clones is refused, as
-   * is a protected volume.
+   * is a protected volume. Freeing the last clone of a hidden base frees the base too.
    *
    * @param volid - the volume
    * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
@@ -324,8 +329,30 @@ export class StorageManager {
    *   `NOT_FOUND` too), `UNAVAILABLE`, `LOCK_TIMEOUT`
    * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`
    */
-  async freeImage(volid: string): Promise<void> {
-    await (await import('./manager/volume-ops.js')).freeImage(this.#state, this.#live().resolve(volid));
+  async freeImage(volid: string): Promise<void>;
+  /**
+   * Frees an image, under the storage lock. A base that still has linked clones is refused, as
+   * is a protected volume; with `whenUnused`, such a base is hidden instead (see
+   * {@link FreeImageOptions.whenUnused}) and freed with its last clone. Freeing the last clone
+   * of a hidden base frees the base too, in the same locked section.
+   *
+   * @param volid - the volume
+   * @param options - `whenUnused`, signal
+   * @returns whether the volume was freed or hidden, and the hidden bases freed with it
+   * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
+   *   `NOT_SUPPORTED` (`whenUnused` on a base with clones, on a storage that keeps no `hidden`
+   *   attribute), `INVALID_VOLUME_ID`, `NOT_FOUND` (no such storage, or no such volume: a second
+   *   free is `NOT_FOUND` too), `UNAVAILABLE`, `LOCK_TIMEOUT`
+   * @example
+   * ```ts
+   * const { outcome } = await storages.freeImage('local:100/base-100-disk-0.qcow2', { whenUnused: true });
+   * // 'hidden' while clones use it; it goes with the last of them
+   * ```
+   * @see Proxmox `free_image`, `PVE::Storage::vdisk_free`; Incus's `deleted/` parents
+   */
+  async freeImage(volid: string, options: FreeImageOptions): Promise<FreeImageResult>;
+  async freeImage(volid: string, options: FreeImageOptions = {}): Promise<FreeImageResult | void> {
+    return (await import('./manager/free-ops.js')).freeImage(this.#state, this.#live().resolve(volid), options);
   }
 
   /**
@@ -370,6 +397,57 @@ export class StorageManager {
     return (await import('./manager/volume-ops.js')).renameVolume(this.#state, this.#live().resolve(volid), targetVmid, options.targetName);
   }
 
+  /**
+   * Detaches a linked clone from its base, so that the base can be freed: afterwards the volume
+   * reads the same bytes, `listImages` shows no `parent` for it, and it keeps its snapshots where
+   * the plugin can (`capabilities.flatten.cloneKeepsSnapshots`; elsewhere a clone with
+   * snapshots is refused). Under the storage lock, which a plugin that copies data gives back
+   * for the copy. A hidden base that nothing uses afterwards is freed.
+   *
+   * @param volid - the linked clone
+   * @param options - progress (of a copy), signal
+   * @returns the volid afterwards (a clone's volname often names its base and loses it:
+   *   `tank:base-100-disk-0/vm-101-disk-0` becomes `tank:vm-101-disk-0`)
+   * @throws {@link StorageError} `NOT_SUPPORTED` (the format is not in
+   *   `capabilities.flatten.clone`), `INVALID_STATE` (not a linked clone; a clone with snapshots
+   *   the plugin would lose, `details.snapshots`), `NOT_FOUND`, `NO_SPACE`, `ABORTED`,
+   *   `LOCK_TIMEOUT`, and the plugin's errors
+   * @example
+   * ```ts
+   * const volid = await storages.flattenImage('local:100/base-100-disk-0.qcow2/101/vm-101-disk-0.qcow2', { onProgress: console.log });
+   * // 'local:101/vm-101-disk-0.qcow2'; the base can now be freed
+   * ```
+   * @see Ceph `rbd flatten`, libvirt block-pull, OpenNebula's flatten of a linked clone
+   */
+  async flattenImage(volid: string, options: FlattenOptions = {}): Promise<string> {
+    return (await import('./manager/flatten-ops.js')).flattenImage(this.#state, this.#live().resolve(volid), options);
+  }
+
+  /**
+   * Frees the templates of a storage (hidden ones included) that no volume uses: a template is
+   * used when a volume that is not a template, or one the caller names in `inUse`, reaches it
+   * through dependency links (backing chains, origins). Protected templates are kept, and so
+   * are the `keep` newest unused ones and those younger than `olderThan`. The frees run under
+   * the storage lock on a fresh listing, so a clone made meanwhile keeps its template. One
+   * listing's worth of plugin calls (two listings, then a check and a free per template freed),
+   * not one per volume.
+   *
+   * @param storeId - the storage
+   * @param options - `olderThan` (ms), `keep`, `inUse` (volids or a function), `dryRun`, signal
+   * @returns the templates freed (or, with `dryRun`, that would be) and those kept, with reasons
+   * @throws {@link StorageError} `INVALID_ARGUMENT` (bad options), `ABORTED` (`details.freed`),
+   *   `NOT_FOUND`, `UNAVAILABLE`, `LOCK_TIMEOUT`
+   * @example
+   * ```ts
+   * const report = await storages.pruneImages('local', { olderThan: 30 * 86_400_000, inUse: guestVolids, dryRun: true });
+   * for (const k of report.kept) console.log(k.volid, k.reason, k.usedBy ?? '');
+   * ```
+   * @see uvtool `sync` (its unused cloud images), Incus's reaping of `deleted/` parents
+   */
+  async pruneImages(storeId: string, options: PruneOptions = {}): Promise<PruneReport> {
+    return (await import('./manager/prune.js')).pruneImages(this.#state, this.#live().usable(storeId), options);
+  }
+
   // ---- snapshots --------------------------------------------------------------------------
 
   /**
@@ -410,6 +488,29 @@ export class StorageManager {
    */
   async volumeSnapshotRollback(volid: string, snapshot: string, options: { destroyBlockers?: boolean | undefined } = {}): Promise<void> {
     await (await import('./manager/snapshot-ops.js')).rollback(this.#state, this.#live().resolve(volid), snapshot, options.destroyBlockers === true);
+  }
+
+  /**
+   * Takes a volume back to one of its snapshots and drops all its snapshots, in one step that
+   * cannot stop half-way: afterwards the volume holds exactly the bytes and size it had at the
+   * snapshot and has no snapshots; interrupted, it is as before. Under the volume's lock.
+   * Reaches an older snapshot where rollback reaches only the newest (ZFS, LINSTOR).
+   *
+   * @param volid - the volume
+   * @param snapshot - the snapshot to keep the bytes of
+   * @param options - progress (of a copy), signal
+   * @throws {@link StorageError} `NOT_SUPPORTED` (the format is not in
+   *   `capabilities.flatten.toSnapshot`), `NOT_FOUND` (volume or snapshot), `IN_USE` (clones use
+   *   snapshots of the volume, `details.clones`), `INVALID_ARGUMENT`, `NO_SPACE`, `ABORTED`,
+   *   `LOCK_TIMEOUT`, and the plugin's errors
+   * @example
+   * ```ts
+   * await storages.volumeSnapshotFlatten('tank:vm-100-disk-0', 'installed'); // no snapshots left
+   * ```
+   * @see OpenNebula `snap_flatten`
+   */
+  async volumeSnapshotFlatten(volid: string, snapshot: string, options: FlattenOptions = {}): Promise<void> {
+    await (await import('./manager/flatten-ops.js')).volumeSnapshotFlatten(this.#state, this.#live().resolve(volid), snapshot, options);
   }
 
   /**

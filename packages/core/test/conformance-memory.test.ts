@@ -10,8 +10,15 @@ describeStoragePlugin({
 });
 
 describeStoragePlugin({
-  name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only)',
-  plugin: defineMemoryPlugin({ type: 'memorystrict', rollbackAnySnapshot: false, cloneFromSnapshot: false, shrink: false, attributes: ['notes'] }),
+  name: 'memory, ZFS-like (newest-only rollback, no snapshot clones, no shrink, notes only, flatten drops snapshots)',
+  plugin: defineMemoryPlugin({
+    type: 'memorystrict',
+    rollbackAnySnapshot: false,
+    cloneFromSnapshot: false,
+    shrink: false,
+    attributes: ['notes'],
+    flatten: { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: false },
+  }),
   setup: () => ({ config: { type: 'memorystrict', storage: 'kit' }, runner: runners[1], sizeUnit: 1024 * 1024, volumeData: memoryVolumeData(runners[1]!.store) }),
 });
 

@@ -44,6 +44,8 @@ export const dirCapabilities: PluginCapabilities = {
   shrink: false,
   cloneFormat: 'qcow2',
   exclusiveCreate: true,
+  // a copy renamed over the image (ops-flatten.ts); qemu-img convert does not keep internal snapshots
+  flatten: { toSnapshot: ['qcow2'], clone: ['qcow2'], cloneKeepsSnapshots: false },
   maxSize: {
     // 64 KiB clusters (the default our images get): an L1 table of at most 32 MiB of 8-byte
     // entries, each mapping an L2 table of 8192 clusters: 2^22 * 2^29 bytes; qemu-img refuses more

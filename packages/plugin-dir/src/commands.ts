@@ -45,6 +45,17 @@ export interface QemuImgCreateOptions {
   readonly backing?: { readonly file: string; readonly format: VolumeFormat } | undefined;
 }
 
+/** The layout of an overlay (a linked clone): extended L2 entries and 128 KiB clusters, as Proxmox makes them. */
+const OVERLAY_OPTIONS = ['extended_l2=on', 'cluster_size=128k'];
+
+/** A backing file reference as it goes into a header, refused unless QEMU reads it as a plain file name. */
+function plainBackingName(file: string): string {
+  if (hasProtocol(file) || !isPlainName(file)) {
+    throw new StorageError('INTERNAL', `refusing backing file name '${file}': QEMU would not read it as a file`, { details: { backing: file } });
+  }
+  return file;
+}
+
 /**
  * `qemu-img create`. An overlay (with `backing`) is a qcow2 with extended L2 entries and 128 KiB
  * clusters, as Proxmox makes linked clones.
@@ -62,11 +73,8 @@ export function qemuImgCreateArgs(o: QemuImgCreateOptions): string[] {
   const argv = ['qemu-img', 'create'];
   const opts: string[] = [];
   if (o.backing) {
-    if (hasProtocol(o.backing.file) || !isPlainName(o.backing.file)) {
-      throw new StorageError('INTERNAL', `refusing backing file name '${o.backing.file}': QEMU would not read it as a file`, { details: { backing: o.backing.file } });
-    }
-    argv.push('-F', o.backing.format, '-b', o.backing.file);
-    opts.push('extended_l2=on', 'cluster_size=128k');
+    argv.push('-F', o.backing.format, '-b', plainBackingName(o.backing.file));
+    opts.push(...OVERLAY_OPTIONS);
   }
   argv.push('-f', o.format);
   if (o.preallocation !== undefined) opts.push(`preallocation=${o.preallocation}`);
@@ -118,31 +126,67 @@ export function qemuImgSnapshotArgs(action: SnapshotAction, path: AdmittedPath, 
 /**
  * `qemu-img resize` to an absolute size in bytes.
  *
- * @param o - path, format, new size, preallocation of the new space
+ * @param o - path, format, new size, preallocation of the new space, `shrink` to allow a smaller size
  * @see Proxmox `PVE::Storage::Common::qemu_img_resize`
  */
-export function qemuImgResizeArgs(o: { path: AdmittedPath; format: VolumeFormat; size: number; preallocation?: Preallocation | undefined }): string[] {
+export function qemuImgResizeArgs(o: { path: AdmittedPath; format: VolumeFormat; size: number; preallocation?: Preallocation | undefined; shrink?: boolean }): string[] {
   const argv = ['qemu-img', 'resize'];
+  if (o.shrink === true) argv.push('--shrink');
   if (o.preallocation !== undefined) argv.push(`--preallocation=${o.preallocation}`);
   argv.push('-f', o.format, qemuPath(o.path), String(o.size));
   return argv;
 }
 
+/** Options of {@link qemuImgConvertArgs}. */
+export interface QemuImgConvertOptions {
+  /** The image read, admitted by the gate. */
+  readonly source: AdmittedPath;
+  /** Its format (never probed). */
+  readonly sourceFormat: VolumeFormat;
+  /** The file written (absolute). */
+  readonly target: string;
+  /** The format written. */
+  readonly targetFormat: VolumeFormat;
+  /** `preallocation=` of the target. */
+  readonly preallocation?: Preallocation | undefined;
+  /** Read this internal snapshot of the source instead of its current state (`-l snapshot.name=`). */
+  readonly snapshot?: string | undefined;
+  /**
+   * The target is an overlay of this backing file (as stored in the header, relative to the
+   * target) and format (`-B`, `-F`), laid out as a linked clone: only what the source holds
+   * above its own backing file is copied, so the source's backing file must hold the same data.
+   */
+  readonly backing?: { readonly file: string; readonly format: VolumeFormat } | undefined;
+  /** Report progress on standard output (`-p`, see `parseQemuImgProgress`). */
+  readonly progress?: boolean | undefined;
+}
+
 /**
- * `qemu-img convert` from one file to another (used to turn a raw stream into qcow2/vmdk and a
- * qcow2/vmdk into a raw stream, through a temporary file: `qemu-img` cannot write to a pipe).
+ * `qemu-img convert` from one file to another: a raw stream into qcow2/vmdk through a temporary
+ * file (`qemu-img` cannot read a pipe), and the flattening of a linked clone or of a snapshot
+ * into a new file. Zeroed areas stay sparse (`qemu-img`'s default `-S 4k`).
  *
- * @param o - source and target paths and formats, target preallocation
+ * @param o - source and target, formats, preallocation, snapshot, backing file, progress
+ * @returns the argv
+ * @example
+ * ```ts
+ * qemuImgConvertArgs({ source: admitted, sourceFormat: 'qcow2', target: '/d/images/101/.stowage-swap~…', targetFormat: 'qcow2', progress: true });
+ * // ['qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'qcow2', '/d/images/101/vm-101-disk-0.qcow2', '/d/images/101/.stowage-swap~…']
+ * ```
  */
-export function qemuImgConvertArgs(o: {
-  source: AdmittedPath;
-  sourceFormat: VolumeFormat;
-  target: string;
-  targetFormat: VolumeFormat;
-  preallocation?: Preallocation | undefined;
-}): string[] {
-  const argv = ['qemu-img', 'convert', '-f', o.sourceFormat, '-O', o.targetFormat];
-  if (o.preallocation !== undefined) argv.push('-o', `preallocation=${o.preallocation}`);
+export function qemuImgConvertArgs(o: QemuImgConvertOptions): string[] {
+  const argv = ['qemu-img', 'convert'];
+  if (o.progress === true) argv.push('-p');
+  argv.push('-f', o.sourceFormat, '-O', o.targetFormat);
+  // QEMU's option syntax: a comma in a value is written twice
+  if (o.snapshot !== undefined) argv.push('-l', `snapshot.name=${o.snapshot.replaceAll(',', ',,')}`);
+  const opts: string[] = [];
+  if (o.backing) {
+    argv.push('-B', plainBackingName(o.backing.file), '-F', o.backing.format);
+    opts.push(...OVERLAY_OPTIONS);
+  }
+  if (o.preallocation !== undefined) opts.push(`preallocation=${o.preallocation}`);
+  if (opts.length > 0) argv.push('-o', opts.join(','));
   argv.push(qemuPath(o.source), qemuPath(o.target));
   return argv;
 }

@@ -26,6 +26,7 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
+  type FlattenImageRequest,
   type FreeImageRequest,
   type GetAttributeRequest,
   type ListImagesRequest,
@@ -35,6 +36,7 @@ import {
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
+  type SnapshotFlattenRequest,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
   type TransferFormatsRequest,
@@ -188,6 +190,30 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /** Makes a qcow2 linked clone of a base. @see Proxmox `clone_image` */
   override async cloneImage(ctx: PluginContext<DirConfig>, request: CloneImageRequest): Promise<string> {
     return (await import('./ops-volume.js')).cloneImage(await dirEnv(ctx), request);
+  }
+
+  /**
+   * Detaches a qcow2 linked clone from its base: a copy through `qemu-img convert` into a
+   * temporary next to it, renamed over it (see `flattenImage` in ops-flatten.ts). The storage
+   * lock goes back for the copy. A clone with internal snapshots is refused (`INVALID_STATE`).
+   *
+   * @returns `<vmid>/<name>`, the same file without the base prefix
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `INVALID_STATE`, `NOT_FOUND`, `CORRUPT`, `BUSY`, `NO_SPACE`, `ABORTED`, `COMMAND_FAILED`
+   * @see Ceph RBD `flatten`
+   */
+  override async flattenImage(ctx: PluginContext<DirConfig>, request: FlattenImageRequest): Promise<string> {
+    return (await import('./ops-flatten.js')).flattenImage(await dirEnv(ctx), request);
+  }
+
+  /**
+   * Takes a qcow2 image back to one of its snapshots and drops them all: the snapshot copied
+   * into a temporary and renamed over the image (see `volumeSnapshotFlatten` in ops-flatten.ts).
+   *
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `NOT_SUPPORTED`, `INVALID_STATE`, `CORRUPT`, `BUSY`, `NO_SPACE`, `ABORTED`, `COMMAND_FAILED`
+   * @see OpenNebula `snap_flatten`
+   */
+  override async volumeSnapshotFlatten(ctx: PluginContext<DirConfig>, request: SnapshotFlattenRequest): Promise<void> {
+    return (await import('./ops-flatten.js')).volumeSnapshotFlatten(await dirEnv(ctx), request);
   }
 
   /** Size, format, usage, parent and ctime, read natively. @see Proxmox `volume_size_info` */

@@ -7,10 +7,16 @@ import { StorageError, type ParsedVolume, type SnapshotInfo } from '@stowage/cor
 import type { SnapshotDeleteRequest, SnapshotRequest, SnapshotRollbackRequest, VolumeRequest } from '@stowage/core/plugin';
 import { qemuImgInfoArgs, qemuImgSnapshotArgs } from './commands.js';
 import { assertImage, runTool, volumePath, type DirEnv } from './exec.js';
-import { admitImage, type AdmittedPath } from './gate.js';
+import { admitImage, type AdmittedImage, type AdmittedPath } from './gate.js';
 import { parseQemuImgInfo } from './parse.js';
 
-function assertQcow2(volume: ParsedVolume, what: string): void {
+/**
+ * Throws `NOT_SUPPORTED` unless the volume is a qcow2 image (the only format with snapshots here).
+ *
+ * @param volume - the parsed volume
+ * @param what - the operation, for the message
+ */
+export function assertQcow2(volume: ParsedVolume, what: string): void {
   assertImage(volume, what);
   if (volume.format !== 'qcow2') {
     throw new StorageError('NOT_SUPPORTED', `can't ${what} this image format (${String(volume.format)}): on a directory storage only qcow2 images have snapshots`, {
@@ -25,18 +31,23 @@ async function snapshotsAt(env: DirEnv, path: AdmittedPath): Promise<SnapshotInf
 }
 
 /**
- * The image's admitted path, for an operation that changes its snapshots: QEMU has no internal
- * snapshots for a qcow2 whose data lives in an external data file (`qemu-img` fails with
- * "-95"), so that is `NOT_SUPPORTED` before any command runs.
+ * The image, admitted by the gate, for an operation that changes its snapshots: QEMU has no
+ * internal snapshots for a qcow2 whose data lives in an external data file (`qemu-img` fails
+ * with "-95"), so that is `NOT_SUPPORTED` before any command runs.
+ *
+ * @param env - the call's environment
+ * @param volume - the qcow2 image
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, and what {@link admitImage} throws
  */
-async function snapshottable(env: DirEnv, volume: ParsedVolume): Promise<AdmittedPath> {
-  const { path, probe } = await admitImage(env, volume);
+export async function snapshottable(env: DirEnv, volume: ParsedVolume): Promise<AdmittedImage> {
+  const admitted = await admitImage(env, volume);
+  const { probe } = admitted;
   if (probe.qcow2?.dataFile !== undefined) {
     throw new StorageError('NOT_SUPPORTED', `'${volume.volname}' keeps its data in an external data file: qcow2 internal snapshots are not possible`, {
       details: { volname: volume.volname, dataFile: probe.qcow2.dataFile },
     });
   }
-  return path;
+  return admitted;
 }
 
 function missing(volume: ParsedVolume, snapshot: string): never {
@@ -71,7 +82,7 @@ export async function volumeSnapshotInfo(env: DirEnv, request: VolumeRequest): P
 export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'snapshot');
-  const path = await snapshottable(env, volume);
+  const { path } = await snapshottable(env, volume);
   if ((await snapshotsAt(env, path)).some((s) => s.name === snapshot)) {
     throw new StorageError('ALREADY_EXISTS', `snapshot '${snapshot}' of '${volume.volname}' already exists`, { details: { volname: volume.volname, snapshot } });
   }
@@ -90,7 +101,7 @@ export async function volumeSnapshot(env: DirEnv, request: SnapshotRequest): Pro
 export async function volumeSnapshotRollback(env: DirEnv, request: SnapshotRollbackRequest): Promise<void> {
   const { volume, snapshot } = request;
   assertQcow2(volume, 'roll back');
-  const path = await snapshottable(env, volume);
+  const { path } = await snapshottable(env, volume);
   if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('apply', path, snapshot));
 }
@@ -112,7 +123,7 @@ export async function volumeSnapshotDelete(env: DirEnv, request: SnapshotDeleteR
     await volumePath(env, volume);
     return;
   }
-  const path = await snapshottable(env, volume);
+  const { path } = await snapshottable(env, volume);
   if (!(await snapshotsAt(env, path)).some((s) => s.name === snapshot)) missing(volume, snapshot);
   await runTool(env, qemuImgSnapshotArgs('delete', path, snapshot));
 }

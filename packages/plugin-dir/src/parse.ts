@@ -136,3 +136,22 @@ export function parseQemuImgCheck(json: string): QemuImgCheck {
     imageEndOffset: r.data['image-end-offset'],
   };
 }
+
+const PROGRESS_RE = /\((\d{1,3}(?:\.\d+)?)\/100%\)/g;
+
+/**
+ * The last percentage in `qemu-img -p` output: lines like `    (12.50/100%)`, each ended by a
+ * carriage return rather than a newline.
+ *
+ * @param text - standard output, or the part of it received so far
+ * @returns the last percentage (0–100), or `undefined` when the text holds none
+ * @example
+ * ```ts
+ * parseQemuImgProgress('    (0.00/100%)\r    (12.50/100%)\r'); // 12.5
+ * ```
+ */
+export function parseQemuImgProgress(text: string): number | undefined {
+  let last: number | undefined;
+  for (const m of text.matchAll(PROGRESS_RE)) last = Math.min(100, Number(m[1]));
+  return last;
+}

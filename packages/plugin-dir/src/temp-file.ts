@@ -38,7 +38,7 @@ export function ownerToken(node: string): string {
  *
  * @param fs - the file system to make it through (`ctx.fs`)
  * @param final - the path of the file the temporary becomes or belongs to
- * @param purpose - `new`, `conv` or `attr`
+ * @param purpose - `new`, `conv`, `attr` or `swap`
  * @param owner - the owner token ({@link ownerToken})
  * @returns the temporary and its identity
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error (`NO_SPACE`, `PERMISSION_DENIED`, ...)

@@ -11,13 +11,14 @@
  *
  * - `purpose`: `new` (a volume being made; published under the final name when whole),
  *   `conv` (the raw data of a `raw+size` import on its way into a qcow2/vmdk image),
- *   `attr` (an attribute file being replaced);
+ *   `attr` (an attribute file being replaced), `swap` (the new content of an existing image,
+ *   flattened; renamed over the image when whole, see ops-flatten.ts);
  * - `final name`: the file it becomes or belongs to (volume names never hold `~`);
  * - `owner`: the owner token of the process that made it (`formatOwner` of the core:
  *   `node:boot:pid:start`), which tells a live writer from a dead one;
  * - `nonce`: 6 hex digits, so that one process can make several at once.
  *
- * Listings skip every name that starts with a dot. A `new` or `conv` temporary of a live (or
+ * Listings skip every name that starts with a dot. A `new`, `conv` or `swap` temporary of a live (or
  * another node's) owner reserves its final name: the free-name search and the checks of
  * allocation, clone, import and rename count it as taken.
  *
@@ -26,7 +27,7 @@
 import { parseOwner } from '@stowage/core/plugin';
 
 /** What a temporary is for. */
-export type TempPurpose = 'new' | 'conv' | 'attr';
+export type TempPurpose = 'new' | 'conv' | 'attr' | 'swap';
 
 /** The parts of a temporary's name. */
 export interface TempName {
@@ -43,7 +44,7 @@ export interface TempName {
 /** The prefix every temporary's name starts with. */
 export const TEMP_PREFIX = '.stowage-';
 
-const TEMP_RE = /^\.stowage-(new|conv|attr)~([A-Za-z0-9_.+@=-]+)~([A-Za-z0-9._:-]+)~([0-9a-f]{6})$/;
+const TEMP_RE = /^\.stowage-(new|conv|attr|swap)~([A-Za-z0-9_.+@=-]+)~([A-Za-z0-9._:-]+)~([0-9a-f]{6})$/;
 const FINAL_RE = /^[A-Za-z0-9_.+@=-]+$/;
 
 /**
@@ -79,7 +80,7 @@ export function parseTempName(name: string): TempName | undefined {
 /**
  * The final names a directory's entries hold or reserve: every entry that is not a temporary
  * (whatever its type: a file, a directory, a symlink leading anywhere), and the final name of
- * each `new` or `conv` temporary whose owner may still run.
+ * each `new`, `conv` or `swap` temporary whose owner may still run.
  *
  * @param entries - the names in one directory
  * @param mayRun - whether an owner token's process may still run (`ownerState` is not `dead`)

@@ -28,17 +28,24 @@ export const allocVerb: VerbSpec = {
   },
 };
 
-/** `stowage free <volid>`. */
+/** `stowage free <volid> [--when-unused]`. */
 export const freeVerb: VerbSpec = {
   name: 'free',
-  usage: '<volid>',
+  usage: '<volid> [--when-unused]',
   summary: 'delete a volume and its snapshots',
-  description: 'A template that linked clones still use is refused (IN_USE); so is a protected volume (PROTECTED).\nA volume that does not exist (a second free, a mistyped volid) is NOT_FOUND.',
+  description:
+    'A template that linked clones still use is refused (IN_USE), unless --when-unused: then it is hidden (not listed,\n' +
+    'not cloned again) and freed with its last clone. A protected volume is refused (PROTECTED).\n' +
+    'Freeing the last clone of a hidden template frees the template too. A volume that does not exist (a second free,\n' +
+    'a mistyped volid) is NOT_FOUND.',
   positionals: { min: 1, max: 1 },
+  options: { 'when-unused': { type: 'boolean', description: 'hide a template that clones still use, and free it with its last clone' } },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
-    await (await ctx.manager()).freeImage(volid);
-    return { data: { volid, freed: true }, human: `freed ${volid}` };
+    const r = await (await ctx.manager()).freeImage(volid, { whenUnused: ctx.args.options['when-unused'] === true });
+    const also = r.alsoFreed.length > 0 ? ` (and its hidden template ${r.alsoFreed.join(', ')})` : '';
+    const human = r.outcome === 'hidden' ? `hid ${volid}: clones still use it; it goes with the last of them` : `freed ${volid}${also}`;
+    return { data: { volid, freed: r.outcome === 'freed', outcome: r.outcome, alsoFreed: r.alsoFreed }, human };
   },
 };
 

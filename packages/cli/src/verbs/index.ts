@@ -4,7 +4,9 @@
  * @module
  */
 import type { VerbSpec } from '../verb.js';
+import { flattenVerb } from './flatten.js';
 import { gcVerb } from './gc.js';
+import { pruneVerb } from './prune.js';
 import { checksumVerb, formatsVerb } from './formats.js';
 import { migrateVerb } from './migrate.js';
 import { replicateVerb } from './replicate.js';
@@ -27,6 +29,7 @@ export const VERBS: readonly VerbSpec[] = [
   volidVerb,
   templateVerb,
   cloneVerb,
+  flattenVerb,
   snapshotVerb,
   snapshotsVerb,
   rollbackVerb,
@@ -44,6 +47,7 @@ export const VERBS: readonly VerbSpec[] = [
   formatsVerb,
   checksumVerb,
   gcVerb,
+  pruneVerb,
   storageAddVerb,
   storageSetVerb,
   storageRemoveVerb,

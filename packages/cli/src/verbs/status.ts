@@ -99,12 +99,13 @@ async function guestsOption(text: string | undefined, cwd: string): Promise<Gues
 /** `stowage list <storage> [--vmid N] [--content images,iso] [--guests 100=qemu,101=lxc|@FILE]`. */
 export const listVerb: VerbSpec = {
   name: 'list',
-  usage: '<storage> [--vmid N] [--content images|iso|...] [--guests LIST|@FILE]',
+  usage: '<storage> [--vmid N] [--content images|iso|...] [--guests LIST|@FILE] [--include-hidden]',
   summary: 'list the volumes of a storage',
   description:
     'Sorted by volume id (plain character order, the same in every locale). --content takes a comma-separated list of content types.\n' +
     '--guests says which guests are containers: their images are listed as rootdir (without it, every image is images).\n' +
     "It takes vmid=qemu|lxc pairs (100=qemu,101=lxc) or @FILE, a JSON file such as Proxmox's /etc/pve/.vmlist.\n" +
+    'Hidden templates (freed with --when-unused while clones use them) are listed only with --include-hidden, marked hidden.\n' +
     'With --json, each volume has volid, volname, content, format, size, used, vmid, isBase, parent, backingFile,\n' +
     'ctime and subtype (null where unknown or not applicable); see docs/json/list.schema.json.',
   positionals: { min: 1, max: 1 },
@@ -112,6 +113,7 @@ export const listVerb: VerbSpec = {
     vmid: { type: 'string', valueName: 'N', description: "only this guest's volumes" },
     content: { type: 'string', valueName: 'TYPES', description: 'only these content types (images, rootdir, iso, vztmpl, backup, snippets, import)' },
     guests: { type: 'string', valueName: 'LIST', description: 'which guests are containers: 100=qemu,101=lxc or @/etc/pve/.vmlist' },
+    'include-hidden': { type: 'boolean', description: 'also list hidden templates' },
   },
   async run(ctx) {
     const storage = ctx.args.positionals[0] ?? '';
@@ -124,14 +126,14 @@ export const listVerb: VerbSpec = {
     const m = await ctx.manager();
     const volumes = await m.listVolumes(storage, { vmid, content, guests });
     // one listing, unless the plugin's leaves out the image facts: then listImages has them
-    const images = volumes.some(lacksImageFacts) ? await m.listImages(storage, { vmid }) : [];
-    const rows = listRows(volumes, images);
+    const images = volumes.some(lacksImageFacts) ? await m.listImages(storage, { vmid, includeHidden: true }) : [];
+    const rows = listRows(volumes, images).filter((r) => r.hidden !== true || ctx.args.options['include-hidden'] === true);
     return {
       data: rows,
       human: {
         headers: ['Volid', 'Format', 'Type', 'Size', 'VMID', 'Created'],
         right: [3, 4],
-        rows: rows.map((v) => [v.volid, v.format, v.content, formatSize(v.size), v.vmid === null ? '' : String(v.vmid), formatTime(v.ctime ?? undefined)]),
+        rows: rows.map((v) => [v.hidden === true ? `${v.volid} (hidden)` : v.volid, v.format, v.content, formatSize(v.size), v.vmid === null ? '' : String(v.vmid), formatTime(v.ctime ?? undefined)]),
       },
     };
   },

@@ -27,6 +27,27 @@ export interface SnapshotOption {
   readonly snapshot?: string | undefined;
 }
 
+/**
+ * Filter of {@link StorageManager.listImages}.
+ *
+ * @example
+ * ```ts
+ * const filter: ListImagesFilter = { vmid: 100, includeHidden: true };
+ * ```
+ */
+export interface ListImagesFilter {
+  /** Only this guest's images. */
+  readonly vmid?: number | undefined;
+  /** Only these volids of the storage (the vmid is then ignored). */
+  readonly volids?: readonly string[] | undefined;
+  /**
+   * Also list hidden templates (freed with `whenUnused` while clones still use them; listed with
+   * `hidden: true`).
+   * @default false
+   */
+  readonly includeHidden?: boolean | undefined;
+}
+
 function compareVolids(a: string, b: string): number {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
@@ -66,13 +87,14 @@ export function status(state: ManagerState, entry: StorageEntry): Promise<Storag
 
 /**
  * A storage's images (see {@link StorageManager.listImages}), filtered again after the plugin so
- * that a plugin that ignores a filter cannot widen the answer, sorted by volid.
+ * that a plugin that ignores a filter cannot widen the answer, hidden templates left out unless
+ * asked for, sorted by volid.
  *
  * @param state - the manager's state
  * @param entry - the storage
- * @param filter - a guest, or volume ids of this storage
+ * @param filter - a guest, or volume ids of this storage; `includeHidden`
  */
-export async function listImages(state: ManagerState, entry: StorageEntry, filter: { vmid?: number | undefined; volids?: readonly string[] | undefined }): Promise<ImageInfo[]> {
+export async function listImages(state: ManagerState, entry: StorageEntry, filter: ListImagesFilter): Promise<ImageInfo[]> {
   if (filter.vmid !== undefined) assertValidVmid(filter.vmid);
   const volnames = filter.volids?.map((volid) => {
     const id = parseVolumeId(volid);
@@ -88,6 +110,7 @@ export async function listImages(state: ManagerState, entry: StorageEntry, filte
   });
   return images
     .filter((i) => (volnames ? volnames.includes(i.volname) : vmid === undefined || i.vmid === vmid))
+    .filter((i) => filter.includeHidden === true || i.hidden !== true)
     .sort((a, b) => compareVolids(a.volid, b.volid));
 }
 

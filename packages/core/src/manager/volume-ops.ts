@@ -1,5 +1,5 @@
 /**
- * The manager's operations that take the storage lock (Proxmox's `vdisk_alloc`, `vdisk_free`,
+ * The manager's operations that take the storage lock (Proxmox's `vdisk_alloc`,
  * `vdisk_create_base`, `vdisk_clone`, `rename_volume`), and the rollback and resize checks.
  * Every input check runs before the lock is taken.
  *
@@ -10,8 +10,8 @@ import { StorageError, isStorageError } from '../errors.js';
 import type { ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
 import { assertValidVmid } from '../volume-id.js';
-import { findLinkedClones } from './clones.js';
 import { createWithFreeName, rememberMade, type CreateUnder, type FreeNameCreateOptions } from './free-names.js';
+import { assertNotHidden } from './hidden.js';
 import { assertDiskNameFor, assertSizeFor, assertValidSize, assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
 
@@ -137,40 +137,6 @@ export async function allocImage(state: ManagerState, entry: StorageEntry, optio
   return state.volid(entry, volname);
 }
 
-async function isProtected(r: ResolvedVolume, ctx: PluginContext): Promise<boolean> {
-  if (!r.entry.cls.capabilities.attributes.includes('protected')) return false;
-  const value = await r.entry.plugin.getVolumeAttribute(ctx, { volume: r.volume, attribute: 'protected' }).catch((e: unknown) => {
-    if (isStorageError(e, 'NOT_SUPPORTED') || isStorageError(e, 'NOT_FOUND')) return undefined;
-    throw e;
-  });
-  return value === true;
-}
-
-/**
- * Frees an image under the lock, after checking it is not a base with linked clones and not
- * protected.
- *
- * @param state - the manager's state
- * @param r - the volume
- * @see Proxmox `PVE::Storage::vdisk_free`, `volume_is_base_and_used`
- */
-export async function freeImage(state: ManagerState, r: ResolvedVolume): Promise<void> {
-  const { entry, volume, volid } = r;
-  await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  await state.locked(entry, undefined, async (ctx) => {
-    if (volume.isBase && entry.cls.capabilities.independentClones !== true) {
-      const clones = findLinkedClones(await entry.plugin.listImages(ctx, {}), r, (v) => entry.plugin.parseVolname(v));
-      if (clones.length > 0) {
-        const named = clones.length > 3 ? `${clones.slice(0, 3).join(', ')} and ${clones.length - 3} more` : clones.join(', ');
-        const count = clones.length === 1 ? 'a linked clone' : `${clones.length} linked clones`;
-        throw new StorageError('IN_USE', `base volume '${volid}' is still in use by ${count} (${named}): free the clones first`, { details: { volid, clones } });
-      }
-    }
-    if (await isProtected(r, ctx)) throw new StorageError('PROTECTED', `volume '${volid}' is protected`, { details: { volid } });
-    await entry.plugin.freeImage(ctx, { volume });
-  }, { operation: 'freeImage' });
-}
-
 /**
  * Turns a volume into a base under the lock. A volume with snapshots is refused with
  * `INVALID_STATE` (its snapshots named), checked under the same lock for every plugin: a
@@ -205,8 +171,14 @@ export async function createBase(state: ManagerState, r: ResolvedVolume): Promis
   return state.volid(entry, volname);
 }
 
-/** The names of a volume's snapshots; none when the plugin keeps no snapshots (`NOT_SUPPORTED`). */
-async function snapshotNames(plugin: StoragePlugin, ctx: PluginContext, volume: ParsedVolume): Promise<string[]> {
+/**
+ * The names of a volume's snapshots; none when the plugin keeps no snapshots (`NOT_SUPPORTED`).
+ *
+ * @param plugin - the storage's plugin
+ * @param ctx - the operation's context
+ * @param volume - the volume
+ */
+export async function snapshotNames(plugin: StoragePlugin, ctx: PluginContext, volume: ParsedVolume): Promise<string[]> {
   try {
     return (await plugin.volumeSnapshotInfo(ctx, { volume })).map((s) => s.name);
   } catch (e) {
@@ -233,7 +205,10 @@ export async function cloneImage(state: ManagerState, r: ResolvedVolume, options
   await requireFeature(state, r, 'clone', snapshot);
   const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const create = (ctx: PluginContext, chosen: string): Promise<string> => entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
+  const create = async (ctx: PluginContext, chosen: string): Promise<string> => {
+    if (volume.isBase) await assertNotHidden(r, ctx);
+    return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
+  };
   const volname = await createNamed(state, entry, name, { vmid, format, operation: 'cloneImage' }, create);
   return state.volid(entry, volname);
 }

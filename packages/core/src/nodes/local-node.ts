@@ -54,7 +54,7 @@ export class LocalNode implements StorageNode {
 
   /** {@inheritDoc StorageNode.findImage} */
   async findImage(volid: string): Promise<NodeImage | undefined> {
-    const [image] = await this.#manager.listImages(parseVolumeId(volid).storeId, { volids: [volid] });
+    const [image] = await this.#manager.listImages(parseVolumeId(volid).storeId, { volids: [volid], includeHidden: true });
     return image ? { volid: image.volid, size: image.size, format: image.format } : undefined;
   }
 

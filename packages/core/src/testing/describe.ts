@@ -17,8 +17,12 @@ import { crashSuite } from './suites/crash.js';
 import { volumeDataSuite } from './suites/data.js';
 import { exclusiveCreateSuite } from './suites/exclusive-create.js';
 import { faultSuite } from './suites/faults.js';
+import { flattenCloneSuite } from './suites/flatten-clone.js';
+import { flattenSnapshotSuite } from './suites/flatten-snapshot.js';
 import { hostileSuite } from './suites/hostile.js';
 import { idempotencySuite } from './suites/idempotency.js';
+import { lazyFreeSuite } from './suites/lazy-free.js';
+import { pruneSuite } from './suites/prune.js';
 import { renameSuite } from './suites/rename.js';
 import { resizeSuite } from './suites/resize.js';
 import { snapshotSuite } from './suites/snapshots.js';
@@ -50,6 +54,10 @@ export const STORAGE_SUITE_GROUPS: readonly StorageSuiteGroup[] = [
   faultSuite,
   concurrencySuite,
   exclusiveCreateSuite,
+  flattenSnapshotSuite,
+  flattenCloneSuite,
+  lazyFreeSuite,
+  pruneSuite,
   crashSuite,
   hostileSuite,
 ];
@@ -96,7 +104,10 @@ export function useStorageKit(options: StoragePluginSuiteOptions): StorageKit {
  * through a `FaultInjectingRunner`); overlapping operations (an allocation during an import or a
  * copy, a free of a volume being imported, concurrent snapshots with one name); creates that
  * refuse taken names (when the plugin declares `exclusiveCreate`: a volume made behind the
- * manager's back is neither reused nor overwritten); killed operations
+ * manager's back is neither reused nor overwritten); flatten to a snapshot and of a linked clone
+ * (`capabilities.flatten`: data, refusals, each step failed in turn); lazy free (`whenUnused`,
+ * hidden templates, with `hidden` in `capabilities.attributes`); pruning unused templates (a
+ * dry run, use through clones and `inUse`, protected ones, a clone made meanwhile); killed operations
  * (an import SIGKILLed in a child process when `setup` returns `child`); hostile files (when
  * `setup` returns `hostile`). Each group is also exported alone (see {@link useStorageKit}).
  *

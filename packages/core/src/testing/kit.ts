@@ -271,7 +271,7 @@ export class StorageKit {
   async sweep(pick: (image: ImageInfo) => boolean): Promise<void> {
     const problems = new Map<string, string>();
     for (let round = 0; round < 6; round++) {
-      const left = (await this.manager.listImages(this.storeId)).filter((i) => this.ownsVmid(i.vmid) && pick(i));
+      const left = (await this.manager.listImages(this.storeId, { includeHidden: true })).filter((i) => this.ownsVmid(i.vmid) && pick(i));
       if (left.length === 0) return;
       const order = (i: ImageInfo): number => (i.isBase ? 2 : i.parent !== undefined ? 0 : 1);
       for (const image of [...left].sort((a, b) => order(a) - order(b))) {
@@ -283,7 +283,7 @@ export class StorageKit {
         }
       }
     }
-    const left = (await this.manager.listImages(this.storeId)).filter((i) => this.ownsVmid(i.vmid) && pick(i));
+    const left = (await this.manager.listImages(this.storeId, { includeHidden: true })).filter((i) => this.ownsVmid(i.vmid) && pick(i));
     if (left.length > 0) {
       const why = left.map((i) => `${i.volid} (${problems.get(i.volid) ?? 'freed without error but still listed'})`);
       throw new Error(`the kit could not clean up after the case: ${why.join('; ')}`);
@@ -300,14 +300,14 @@ export class StorageKit {
     }
   }
 
-  /** This run's images on the storage, for before/after comparisons. */
+  /** This run's images on the storage, hidden templates included, for before/after comparisons. */
   async images(): Promise<ImageInfo[]> {
-    return (await this.manager.listImages(this.storeId)).filter((i) => this.ownsVmid(i.vmid));
+    return (await this.manager.listImages(this.storeId, { includeHidden: true })).filter((i) => this.ownsVmid(i.vmid));
   }
 
-  /** A short, comparable form of {@link StorageKit.images}: `volid size base? parent`. */
+  /** A short, comparable form of {@link StorageKit.images}: `volid size base? hidden? parent`. */
   async imageSummary(): Promise<string[]> {
-    return (await this.images()).map((i) => `${i.volid} ${i.size}${i.isBase ? ' base' : ''}${i.parent ? ` <- ${i.parent}` : ''}`);
+    return (await this.images()).map((i) => `${i.volid} ${i.size}${i.isBase ? ' base' : ''}${i.hidden === true ? ' hidden' : ''}${i.parent ? ` <- ${i.parent}` : ''}`);
   }
 
   /**

@@ -7,6 +7,13 @@ import { Transform } from 'node:stream';
 import { StorageError } from '../../src/errors.js';
 import type {
   AllocImageRequest,
+  AttributeValue,
+  FlattenImageRequest,
+  GetAttributeRequest,
+  ImageInfo,
+  ListImagesRequest,
+  SnapshotFlattenRequest,
+  UpdateAttributeRequest,
   CloneImageRequest,
   CreateBaseRequest,
   ParsedVolume,
@@ -18,7 +25,7 @@ import type {
   VolumeResizeRequest,
   VolumeSizeInfo,
 } from '../../src/plugin-types.js';
-import { cloneArgs, createArgs, destroyArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
+import { cloneArgs, copyArgs, createArgs, destroyArgs, detachArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
 import { memoryPool, type MemoryConfig } from '../../src/testing/memory/config.js';
 import { defineMemoryPlugin } from '../../src/testing/memory/variant.js';
 
@@ -144,5 +151,56 @@ export class ReplacesTakenNames extends defineMemoryPlugin({ type: 'brokenexclus
 
   async #clear(ctx: PluginContext<MemoryConfig>, name: string): Promise<void> {
     await ctx.run(destroyArgs(memoryPool(ctx), name)).catch(() => undefined);
+  }
+}
+
+/** Flattens to a snapshot by deleting every snapshot: the volume keeps its current data. */
+export class FlattenKeepsCurrent extends defineMemoryPlugin({ type: 'brokenflatsnap' }) {
+  override async volumeSnapshotFlatten(ctx: PluginContext<MemoryConfig>, request: SnapshotFlattenRequest): Promise<void> {
+    const r = await this.find(ctx, request.volume);
+    for (const s of await this.snapshots(ctx, request.volume)) await ctx.run(destroyArgs(memoryPool(ctx), r.name, s.name));
+  }
+}
+
+/** Flattens a clone by copying it beside itself, destroying it and renaming the copy, and undoes nothing when a step fails. */
+export class FlattenHalfway extends defineMemoryPlugin({ type: 'brokenflatclone' }) {
+  override async flattenImage(ctx: PluginContext<MemoryConfig>, request: FlattenImageRequest): Promise<string> {
+    const r = await this.find(ctx, request.volume);
+    const pool = memoryPool(ctx);
+    await ctx.run(copyArgs(pool, r.name, undefined, `${r.name}-flat`));
+    await ctx.run(destroyArgs(pool, r.name));
+    await ctx.run(renameArgs(pool, `${r.name}-flat`, r.name));
+    await ctx.run(detachArgs(pool, r.name));
+    ctx.cache.invalidate();
+    return r.name;
+  }
+}
+
+/** Keeps `hidden` in the plugin instance, not on the storage: a restarted manager forgets it. */
+export class HiddenInMemory extends defineMemoryPlugin({ type: 'brokenhidden' }) {
+  readonly #hidden = new Set<string>();
+
+  override async listImages(ctx: PluginContext<MemoryConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
+    return (await super.listImages(ctx, request)).map((i) => (this.#hidden.has(i.volname) ? { ...i, hidden: true } : i));
+  }
+
+  override async getVolumeAttribute(ctx: PluginContext<MemoryConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
+    if (request.attribute !== 'hidden') return super.getVolumeAttribute(ctx, request);
+    await this.find(ctx, request.volume);
+    return this.#hidden.has(request.volume.volname);
+  }
+
+  override async updateVolumeAttribute(ctx: PluginContext<MemoryConfig>, request: UpdateAttributeRequest): Promise<void> {
+    if (request.attribute !== 'hidden') return super.updateVolumeAttribute(ctx, request);
+    await this.find(ctx, request.volume);
+    if (request.value === true) this.#hidden.add(request.volume.volname);
+    else this.#hidden.delete(request.volume.volname);
+  }
+}
+
+/** Leaves hidden templates out of its own listing, so nothing finds them to free. */
+export class ListsNoHidden extends defineMemoryPlugin({ type: 'brokenprune' }) {
+  override async listImages(ctx: PluginContext<MemoryConfig>, request: ListImagesRequest): Promise<ImageInfo[]> {
+    return (await super.listImages(ctx, request)).filter((i) => i.hidden !== true);
   }
 }

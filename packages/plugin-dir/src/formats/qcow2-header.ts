@@ -73,6 +73,8 @@ export interface Qcow2Header {
   readonly encrypted: boolean;
   /** Number of internal snapshots. */
   readonly snapshotCount: number;
+  /** Where the snapshot table starts in the file (see `readQcow2Snapshots`). */
+  readonly snapshotsOffset: number;
 }
 
 /** The result of {@link parseQcow2Header}. */
@@ -145,9 +147,11 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
   const size = safeU64(dv, 24);
   const cryptMethod = dv.getUint32(32);
   const snapshotCount = dv.getUint32(60);
+  const snapshotsOffset = safeU64(dv, 64);
   if (clusterBits < 9 || clusterBits > 21) return { status: 'invalid', reason: `bad cluster_bits ${clusterBits}` };
   if (size === undefined) return { status: 'invalid', reason: 'virtual size out of range' };
   if (backingOffset === undefined) return { status: 'invalid', reason: 'backing file offset out of range' };
+  if (snapshotsOffset === undefined) return { status: 'invalid', reason: 'snapshot table offset out of range' };
   const clusterSize = 2 ** clusterBits;
 
   let headerLength = V2_HEADER_BYTES;
@@ -207,6 +211,7 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
       corrupt: (incompatible & QCOW2_INCOMPATIBLE.corrupt) !== 0n,
       encrypted: cryptMethod !== 0,
       snapshotCount,
+      snapshotsOffset,
     },
   };
 }

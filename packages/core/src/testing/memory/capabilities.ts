@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PluginCapabilities, VolumeAttribute } from '../../capabilities.js';
+import type { FlattenCapabilities, PluginCapabilities, VolumeAttribute } from '../../capabilities.js';
 
 /**
  * What a memory plugin variant can do; everything is on for the `memory` plugin itself.
@@ -32,9 +32,15 @@ export interface MemoryBehaviour {
   readonly shrink?: boolean;
   /**
    * The volume attributes kept.
-   * @default ['notes', 'protected']
+   * @default ['notes', 'protected', 'hidden']
    */
   readonly attributes?: readonly VolumeAttribute[];
+  /**
+   * What flattening it does (`{}` for none): to a snapshot in one step, and linked clones
+   * detached from their origin keeping their snapshots.
+   * @default { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: true }
+   */
+  readonly flatten?: FlattenCapabilities;
   /**
    * Clones are copies that keep no link to their source (as reflink copies): a template can be
    * freed while they exist (`capabilities.independentClones`).
@@ -76,7 +82,8 @@ export function memoryCapabilities(behaviour: MemoryBehaviour = {}): PluginCapab
     importFormats: ['raw+size'],
     rollbackAnySnapshot: behaviour.rollbackAnySnapshot ?? true,
     cloneFromSnapshot: fromSnapshot,
-    attributes: behaviour.attributes ?? ['notes', 'protected'],
+    attributes: behaviour.attributes ?? ['notes', 'protected', 'hidden'],
+    flatten: behaviour.flatten ?? { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: true },
     shrink: behaviour.shrink ?? true,
     exclusiveCreate: behaviour.exclusiveCreate ?? true,
     ...(behaviour.independentClones === true ? { independentClones: true } : {}),

@@ -69,6 +69,12 @@ export const copyArgs = (pool: string, source: string, snapshot: string | undefi
   target,
 ];
 
+/** `stowage-memory flatten <pool> <name>@<snapshot>`: the volume takes the snapshot's state, and all its snapshots go. */
+export const flattenArgs = (pool: string, name: string, snapshot: string): string[] => [MEMORY_TOOL, 'flatten', pool, `${name}@${snapshot}`];
+
+/** `stowage-memory detach <pool> <name>`: a clone stops depending on its origin. */
+export const detachArgs = (pool: string, name: string): string[] => [MEMORY_TOOL, 'detach', pool, name];
+
 /** `stowage-memory resize <pool> <name> <bytes>`. */
 export const resizeArgs = (pool: string, name: string, size: number): string[] => [MEMORY_TOOL, 'resize', pool, name, String(size)];
 

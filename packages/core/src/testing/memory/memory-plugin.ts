@@ -13,6 +13,7 @@ import type {
   CloneImageRequest,
   CollectGarbageRequest,
   CreateBaseRequest,
+  FlattenImageRequest,
   FindFreeDisknameRequest,
   FreeImageRequest,
   GarbageReport,
@@ -24,6 +25,7 @@ import type {
   PluginContext,
   RenameVolumeRequest,
   SnapshotDeleteRequest,
+  SnapshotFlattenRequest,
   SnapshotInfo,
   SnapshotRequest,
   SnapshotRollbackRequest,
@@ -41,6 +43,7 @@ import { memoryCapabilities } from './capabilities.js';
 import { memoryConfigSchema, type MemoryConfig } from './config.js';
 import { find, memoryContext, snapshots } from './exec.js';
 import { parseMemoryVolname } from './names.js';
+import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
 import * as snapshot from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -74,7 +77,7 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
   static override readonly apiVersion: number = API_VERSION;
   /** The base options plus `pool`. */
   static override readonly configSchema = memoryConfigSchema;
-  /** Everything on: any-snapshot rollback, clone from snapshot, shrink, notes and protected. */
+  /** Everything on: any-snapshot rollback, clone from snapshot, shrink, notes, protected and hidden, flatten. */
   static override readonly capabilities: PluginCapabilities = memoryCapabilities();
 
   /** @see Proxmox `parse_volname` */
@@ -177,6 +180,16 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     return snapshot.volumeSnapshotDelete(memoryContext(ctx, this), request);
   }
 
+  /** Takes the volume back to a snapshot and drops every snapshot, in one store command. @see OpenNebula `snap_flatten` */
+  override volumeSnapshotFlatten(ctx: PluginContext<MemoryConfig>, request: SnapshotFlattenRequest): Promise<void> {
+    return flatten.volumeSnapshotFlatten(memoryContext(ctx, this), request);
+  }
+
+  /** Detaches a linked clone from its origin in one store command, keeping its snapshots. @see Ceph `rbd flatten` */
+  override flattenImage(ctx: PluginContext<MemoryConfig>, request: FlattenImageRequest): Promise<string> {
+    return flatten.flattenImage(memoryContext(ctx, this), request);
+  }
+
   /** Moves a (non-base) volume to another guest under the name given. @see Proxmox `rename_volume` */
   override renameVolume(ctx: PluginContext<MemoryConfig>, request: RenameVolumeRequest): Promise<string> {
     return volumes.renameVolume(memoryContext(ctx, this), request);
@@ -197,7 +210,7 @@ export class MemoryPlugin extends StoragePlugin<MemoryConfig> {
     return transfer.volumeImport(memoryContext(ctx, this), request);
   }
 
-  /** `notes` (text) and `protected` (boolean), as the variant's capabilities allow. @see Proxmox `get_volume_attribute` */
+  /** `notes` (text), `protected` and `hidden` (booleans), as the variant's capabilities allow. @see Proxmox `get_volume_attribute` */
   override getVolumeAttribute(ctx: PluginContext<MemoryConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
     return read.getVolumeAttribute(memoryContext(ctx, this), request);
   }

@@ -41,6 +41,7 @@ export async function listImages(ctx: MemoryContext, request: ListImagesRequest)
     const volname = volnameOf.get(name) ?? name;
     return formatVolumeId(ctx.storeId, snap === undefined ? volname : `${volname}@${snap}`);
   };
+  const hidden = ctx.capabilities.attributes.includes('hidden');
   return all
     .map(({ record: r, volname }): ImageInfo => {
       const p = parseMemoryVolname(volname);
@@ -54,6 +55,7 @@ export async function listImages(ctx: MemoryContext, request: ListImagesRequest)
         isBase: p.isBase,
         parent: parentOf(r.origin ?? r.copiedFrom),
         ctime: r.ctime,
+        ...(hidden && r.props.hidden === '1' ? { hidden: true } : {}),
       };
     })
     .filter((i) => (request.volnames ? request.volnames.includes(i.volname) : request.vmid === undefined || i.vmid === request.vmid))
@@ -125,7 +127,7 @@ export async function activateVolume(ctx: MemoryContext, request: ActivateVolume
 }
 
 /**
- * `notes` (text) and `protected` (boolean), as the variant's capabilities allow.
+ * `notes` (text), `protected` and `hidden` (booleans), as the variant's capabilities allow.
  *
  * @param ctx - the call's context
  * @param request - the volume and the attribute
@@ -135,5 +137,5 @@ export async function activateVolume(ctx: MemoryContext, request: ActivateVolume
 export async function getVolumeAttribute(ctx: MemoryContext, request: GetAttributeRequest): Promise<AttributeValue> {
   assertAttribute(ctx, request.attribute);
   const r = await find(ctx, request.volume);
-  return request.attribute === 'protected' ? r.props.protected === '1' : r.props.notes;
+  return request.attribute === 'notes' ? r.props.notes : r.props[request.attribute] === '1';
 }

@@ -123,14 +123,20 @@ export class MemoryRunner implements CommandRunner {
         s.setProp(pool, a!, b!, args[4]);
         return '';
       case 'snapshot':
-      case 'rollback': {
+      case 'rollback':
+      case 'flatten': {
         want(2);
         const [name, snap] = splitSnap(a!);
         if (snap === undefined) throw new UsageError(`'${sub}' needs <name>@<snapshot>`);
         if (sub === 'snapshot') s.snapshot(pool, name, snap);
-        else s.rollback(pool, name, snap);
+        else if (sub === 'rollback') s.rollback(pool, name, snap);
+        else s.flatten(pool, name, snap);
         return '';
       }
+      case 'detach':
+        want(2);
+        s.detach(pool, a!);
+        return '';
       case 'clone':
       case 'copy': {
         want(3);

@@ -26,9 +26,9 @@ interface MemVolume {
   size: number;
   chunks: Chunks;
   readonly snapshots: MemSnapshot[];
-  readonly origin: { readonly volume: MemVolume; readonly snapshot: MemSnapshot | undefined } | undefined;
+  origin: { readonly volume: MemVolume; readonly snapshot: MemSnapshot | undefined } | undefined;
   /** What an independent clone was copied from (it does not depend on it). */
-  readonly copiedFrom?: MemVolume['origin'];
+  copiedFrom?: MemVolume['origin'];
   readonly props: Map<string, string>;
   readonly ctime: number;
 }
@@ -222,6 +222,28 @@ export class MemoryStore {
     const from = { volume: v, snapshot: s };
     const made = newVolume(target, s?.size ?? v.size, new Map(s?.chunks ?? v.chunks), independent ? undefined : from);
     p.set(target, independent ? { ...made, copiedFrom: from } : made);
+  }
+
+  /**
+   * Makes a volume's current state that of one of its snapshots and drops all its snapshots, in
+   * one step; refused while clones depend on any of them.
+   */
+  flatten(pool: string, name: string, snap: string): void {
+    const v = this.#writable(pool, name);
+    const s = this.#snapshot(v, pool, snap);
+    const dependents = this.#dependents(pool, (o) => o.snapshot !== undefined && v.snapshots.includes(o.snapshot));
+    if (dependents.length > 0) throw new MemoryToolError(`snapshots of '${pool}/${name}' have dependent clones: ${dependents.join(', ')}`);
+    v.chunks = new Map(s.chunks);
+    v.size = s.size;
+    v.snapshots.length = 0;
+  }
+
+  /** Makes a clone independent of its origin (its data is already its own), in one step. */
+  detach(pool: string, name: string): void {
+    const v = this.#volume(pool, name);
+    if (!v.origin && !v.copiedFrom) throw new MemoryToolError(`volume '${pool}/${name}' is not a clone`);
+    v.origin = undefined;
+    v.copiedFrom = undefined;
   }
 
   /** Changes a volume's size; data past a smaller size is dropped. */

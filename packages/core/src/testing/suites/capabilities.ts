@@ -46,7 +46,8 @@ export function capabilitiesSuite(kit: StorageKit): void {
       for (const t of c.defaultContent) expect(c.content, 'defaultContent').toContain(t);
       expect(c.content, 'content').toContain('images');
       for (const s of [...c.exportFormats, ...c.importFormats]) expect(STREAM_FORMATS, 'stream formats').toContain(s);
-      for (const a of c.attributes) expect(['notes', 'protected'], 'attributes').toContain(a);
+      for (const a of c.attributes) expect(['notes', 'protected', 'hidden'], 'attributes').toContain(a);
+      for (const f of [...(c.flatten?.toSnapshot ?? []), ...(c.flatten?.clone ?? [])]) expect(c.formats, 'flatten formats').toContain(f);
       for (const [feature, row] of Object.entries(c.features)) {
         expect(FEATURES, 'feature').toContain(feature);
         for (const [state, formats] of Object.entries(row ?? {})) {

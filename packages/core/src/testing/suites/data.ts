@@ -24,7 +24,7 @@ function formatWithAll(caps: KitCapabilities, wanted: readonly [Feature, VolumeS
  * its start, its middle and its very end, moved by `step` blocks of half their length so that
  * later writes partly overlap earlier ones. Offsets and lengths are multiples of 512.
  */
-function writes(unit: number, first: number, step = 0): KitFill[] {
+export function writes(unit: number, first: number, step = 0): KitFill[] {
   const length = Math.max(512, Math.min(64 * 1024, Math.floor(unit / 8 / 512) * 512));
   const shift = step * Math.floor(length / 2 / 512) * 512;
   const middle = Math.floor(unit / 2 / 512) * 512;
@@ -41,11 +41,13 @@ function applied(before: Buffer, fills: readonly KitFill[]): Buffer {
   return out;
 }
 
-function expectBytes(actual: Buffer, expected: Buffer, what: string): void {
+/** Fails with the first differing offset unless the bytes are equal. */
+export function expectBytes(actual: Buffer, expected: Buffer, what: string): void {
   expect(firstDifference(actual, expected), what).toBeUndefined();
 }
 
-function needsHook(kit: StorageKit, ctx: TestContext): void {
+/** Skips the case when `setup` returned no `volumeData` hook. */
+export function needsHook(kit: StorageKit, ctx: TestContext): void {
   if (!kit.target.volumeData) ctx.skip('setup returned no volumeData: the kit cannot write into volumes');
 }
 
@@ -55,7 +57,7 @@ function needsHook(kit: StorageKit, ctx: TestContext): void {
  *
  * @returns the volume's bytes now
  */
-async function written(kit: StorageKit, volid: string, fills: readonly KitFill[], before?: Buffer): Promise<Buffer> {
+export async function written(kit: StorageKit, volid: string, fills: readonly KitFill[], before?: Buffer): Promise<Buffer> {
   const expected = applied(before ?? (await kit.volumeBytes(volid)), fills);
   await kit.fill(volid, fills);
   expectBytes(await kit.volumeBytes(volid), expected, `bytes of ${volid} after writing into it through volumeData`);
