@@ -1,9 +1,10 @@
 /**
  * Flattening on real ZFS in the testbed guest, calling the plugin directly: to a snapshot and a
- * linked clone off its base, with the bytes compared by hash; every command failed in turn
- * (the volume is as it was); the process "killed" before each command (`StopAtRunner`: the
- * commands before it ran, none after, owner tokens of a dead process) and `collectGarbage`
- * afterwards (the volume is as before or as after, nothing left); and the `hidden` attribute.
+ * linked clone off its base, with the bytes compared by hash; the process "killed" before each
+ * command that changes something (`StopAtRunner`: the commands before it ran, none after, owner
+ * tokens of a dead process) and `collectGarbage` afterwards (the volume is as before or as after,
+ * nothing left); and the `hidden` attribute. Each command failed in turn is the kit's step-fault
+ * case of its flatten groups.
  * One dataset `stowage/flat`, 2 MiB zvols.
  */
 import { pluginContext, FaultInjectingRunner } from '@stowage/core/testing';
@@ -69,6 +70,23 @@ async function cloneOfBase(): Promise<{ volname: string; s: string; now: string 
   return { volname, s, now: await hash('vm-201-disk-0') };
 }
 
+/** Commands that change something (not listings, lookups, waits): the points worth a kill. */
+const MUTATING = /^zfs (set|snapshot|clone|promote|rename|destroy|inherit|send|recv)$/;
+
+/**
+ * Runs the operation once on a volume made by `prepare` (in a fresh dataset), and returns the
+ * 1-based indexes of its commands that change something, each a point where a kill is tried.
+ */
+async function mutatingSteps(run: (r: CommandRunner) => Promise<unknown>, prepare: () => Promise<unknown>): Promise<number[]> {
+  await reset();
+  await prepare();
+  const counting = new FaultInjectingRunner(runner, { failAt: 0 });
+  await run(counting);
+  const steps = counting.commands.flatMap((argv, i) => (MUTATING.test(argv.slice(0, 2).join(' ')) ? [i + 1] : []));
+  await reset();
+  return steps;
+}
+
 const BEFORE_SNAP = ['vm-100-disk-0', 'vm-100-disk-0@a', 'vm-100-disk-0@b'];
 const AFTER_SNAP = ['vm-100-disk-0'];
 const BEFORE_CLONE = ['base-200-disk-0', 'base-200-disk-0@__base__', 'vm-201-disk-0', 'vm-201-disk-0@s'];
@@ -99,35 +117,13 @@ describe('zfspool flatten on the testbed', () => {
     });
   });
 
-  // A failed or killed flatten that leaves the volume as it was leaves it ready for the next
-  // round: the volume is only built again after a round that flattened it.
-  it('leaves the volume as it was when any command of the flatten to a snapshot fails', async () => {
-    await reset();
-    const h = await volumeWithSnapshots('vm-100-disk-0');
-    for (let failAt = 1; ; failAt++) {
-      const faulty = new FaultInjectingRunner(runner, { failAt });
-      const done = await plugin.volumeSnapshotFlatten(ctx(faulty), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(
-        () => true,
-        (e: unknown) => {
-          expect(e, `command ${failAt}`).toMatchObject({ code: 'COMMAND_FAILED' });
-          return false;
-        },
-      );
-      if (done) {
-        // the last command failed: taking the mark off after the swap is only logged
-        expect(await hash('vm-100-disk-0')).toBe(h.a);
-        expect(faulty.commands.length).toBeGreaterThan(6);
-        break;
-      }
-      expect(await children(), `command ${failAt} failed: ${faulty.commands.at(-1)?.join(' ')}`).toEqual(BEFORE_SNAP);
-      expect(await hash('vm-100-disk-0')).toBe(h.now);
-    }
-  });
-
+  // A killed flatten that leaves the volume as it was leaves it ready for the next round: the
+  // volume is only built again after a round that flattened it. Failing each command in turn is
+  // the kit's flatten groups' step-fault case (conformance.real.test.ts).
   it('is as before or as after, once collectGarbage ran, when killed before any command', async () => {
     const outcomes: string[] = [];
     let h: Awaited<ReturnType<typeof volumeWithSnapshots>> | undefined;
-    for (let stopAt = 1; ; stopAt++) {
+    for (const stopAt of await mutatingSteps((r) => plugin.volumeSnapshotFlatten(ctx(r), { volume: vol('vm-100-disk-0'), snapshot: 'a' }), () => volumeWithSnapshots('vm-100-disk-0'))) {
       if (h === undefined) {
         await reset();
         h = await volumeWithSnapshots('vm-100-disk-0');
@@ -137,7 +133,7 @@ describe('zfspool flatten on the testbed', () => {
       const flatten = plugin.volumeSnapshotFlatten(ctx(crash), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(() => (finished = true));
       await Promise.race([crash.stopped, flatten]);
       crash.abandon();
-      if (finished) break;
+      expect(finished, `stopped before command ${stopAt}`).toBe(false);
       await plugin.collectGarbage(ctx(), {});
       const left = await children();
       const now = await hash('vm-100-disk-0');
@@ -171,24 +167,12 @@ describe('zfspool flatten on the testbed', () => {
     expect(await children()).toEqual(['vm-201-disk-0', 'vm-201-disk-0@s']);
   });
 
-  it('leaves the clone as it was when any command of flattenImage fails, and recovers a killed one', async () => {
+  it('leaves the clone as it was or flattened, once collectGarbage ran, when killed before any command of flattenImage', async () => {
     await reset();
-    let h = await cloneOfBase();
-    const isClone = async () => (await plugin.listImages(ctx(), {})).some((i) => i.volname === h.volname && i.parent === 'flat:base-200-disk-0');
-    for (let failAt = 1; ; failAt++) {
-      const faulty = new FaultInjectingRunner(runner, { failAt });
-      const done = await plugin.flattenImage(ctx(faulty), { volume: vol(h.volname) }).then(
-        () => true,
-        () => false,
-      );
-      if (done) break;
-      expect(await children(), `command ${failAt} failed: ${faulty.commands.at(-1)?.join(' ')}`).toEqual(BEFORE_CLONE);
-      expect(await hash('vm-201-disk-0')).toBe(h.now);
-      expect(await isClone()).toBe(true);
-    }
-    let flattened = true;
-    for (let stopAt = 1; ; stopAt++) {
-      if (flattened) {
+    let h: Awaited<ReturnType<typeof cloneOfBase>> | undefined;
+    const isClone = async () => (await plugin.listImages(ctx(), {})).some((i) => i.volname === h!.volname && i.parent === 'flat:base-200-disk-0');
+    for (const stopAt of await mutatingSteps((r) => plugin.flattenImage(ctx(r), { volume: vol('base-200-disk-0/vm-201-disk-0') }), cloneOfBase)) {
+      if (h === undefined) {
         await reset();
         h = await cloneOfBase();
       }
@@ -197,12 +181,12 @@ describe('zfspool flatten on the testbed', () => {
       const flatten = plugin.flattenImage(ctx(crash), { volume: vol(h.volname) }).then(() => (finished = true));
       await Promise.race([crash.stopped, flatten]);
       crash.abandon();
-      if (finished) break;
+      expect(finished, `stopped before command ${stopAt}`).toBe(false);
       await plugin.collectGarbage(ctx(), {});
       // before and after have the same datasets; only the clone's origin tells them apart
       expect(await children(), `killed before command ${stopAt}`).toEqual(BEFORE_CLONE);
       expect(await hash('vm-201-disk-0')).toBe(h.now);
-      flattened = !(await isClone());
+      if (!(await isClone())) h = undefined;
     }
   });
 
