@@ -148,6 +148,7 @@ lvrename -q stowcap vm-164-disk-0 stowage_flatten_old_vm-164-disk-0`),
       { name: 'snapshots of the one taken back', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-163-disk-0') }) },
       { name: 'snapshots of the one finished', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-164-disk-0') }) },
       { name: 'list after collect', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the rest', guest: sh('lvremove -q -f stowcap/vm-162-disk-0 stowcap/vm-163-disk-0 stowcap/snap_vm-163-disk-0_a stowcap/vm-164-disk-0 >/dev/null') },
     ],
   },
   {
