@@ -180,6 +180,7 @@ udevadm settle --timeout=30`),
       { name: 'snapshots of the one taken back', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-163-disk-0') }) },
       { name: 'snapshots of the one finished', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-164-disk-0') }) },
       { name: 'list after collect', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the rest', guest: sh(`for v in vm-162-disk-0 vm-163-disk-0 vm-164-disk-0; do zfs destroy -r ${cfg.pool}/$v; done`) },
     ],
   },
   {
