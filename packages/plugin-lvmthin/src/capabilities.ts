@@ -12,7 +12,8 @@ import type { PluginCapabilities } from '@stowage/core';
  * snapshot's changed ranges, read from the pool's metadata) for replication. Every create
  * refuses a taken name by itself (`exclusiveCreate`): `lvcreate` (allocation, clone, an
  * import's volume, which is made under its final name and tagged unfinished) and `lvrename`
- * refuse a name any LV of the volume group has, and change nothing.
+ * refuse a name any LV of the volume group has, and change nothing. Flattening copies nothing
+ * (see `flatten.ts`); the `hidden` attribute is the LV tag `stowage-hidden`.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
  */
@@ -34,7 +35,10 @@ export const lvmThinCapabilities: PluginCapabilities = {
   importFormats: ['raw+size', 'lvmthin-delta'],
   rollbackAnySnapshot: true,
   cloneFromSnapshot: true,
-  attributes: [],
+  attributes: ['hidden'],
   shrink: false,
   exclusiveCreate: true,
+  // both metadata only: a thin snapshot of the snapshot swapped in by name; a clone's link to its
+  // origin dropped by a tag (thin clones never depended on their origin's blocks)
+  flatten: { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: true },
 };

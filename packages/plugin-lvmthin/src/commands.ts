@@ -162,6 +162,17 @@ export function lvchangeDeltagArgs(vg: string, lv: string, tag: string): string[
 }
 
 /**
+ * `lvchange --addtag`: puts a tag on an LV.
+ *
+ * @param vg - the volume group
+ * @param lv - the LV
+ * @param tag - the tag
+ */
+export function lvchangeAddtagArgs(vg: string, lv: string, tag: string): string[] {
+  return ['lvchange', '--addtag', tag, `${vg}/${lv}`];
+}
+
+/**
  * `lvrename` of an LV inside its volume group.
  *
  * @param vg - the volume group

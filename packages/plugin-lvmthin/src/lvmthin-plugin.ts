@@ -5,6 +5,7 @@
  */
 import {
   API_VERSION,
+  type AttributeValue,
   type ImageInfo,
   type StreamFormat,
   type ParsedVolume,
@@ -21,15 +22,19 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FindFreeDisknameRequest,
+  type FlattenImageRequest,
   type FreeImageRequest,
+  type GetAttributeRequest,
   type ListImagesRequest,
   type PathRequest,
   type PluginContext,
   type RenameVolumeRequest,
   type SnapshotDeleteRequest,
+  type SnapshotFlattenRequest,
   type SnapshotRequest,
   type SnapshotRollbackRequest,
   type TransferFormatsRequest,
+  type UpdateAttributeRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
   type VolumeRequest,
@@ -39,6 +44,7 @@ import { type GarbageReport } from '@stowage/core';
 import { lvmThinCapabilities } from './capabilities.js';
 import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 import { parseLvmThinVolname } from './names.js';
+import * as flatten from './flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -139,7 +145,8 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Removes the unfinished volumes (thin LVs tagged `stowage-incomplete=<owner>`) whose owner is
+   * Finishes or takes back flattens whose owner died (`stowage-flatten=<owner>` tags), and
+   * removes the unfinished volumes (thin LVs tagged `stowage-incomplete=<owner>`) whose owner is
    * dead, each by the UUID it was listed with (`lvremove -S lv_uuid=…`); a live owner's and
    * another node's are kept.
    *
@@ -150,6 +157,61 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    */
   override collectGarbage(ctx: PluginContext<LvmThinConfig>, request: CollectGarbageRequest): Promise<GarbageReport> {
     return volumes.collectGarbage(ctx, request);
+  }
+
+  /**
+   * Takes a volume back to a snapshot without its snapshots: a thin snapshot of the snapshot
+   * swapped in by name, then one `lvremove` of the old state and every snapshot; no data copied.
+   * A failed step is undone; a killed one is finished or taken back by
+   * {@link LvmThinPlugin.collectGarbage}.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the snapshot
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`, `INVALID_ARGUMENT`, `ALREADY_EXISTS`, `BUSY`, `NO_SPACE`
+   * @see OpenNebula `snap_flatten`
+   */
+  override volumeSnapshotFlatten(ctx: PluginContext<LvmThinConfig>, request: SnapshotFlattenRequest): Promise<void> {
+    return flatten.volumeSnapshotFlatten(ctx, request);
+  }
+
+  /**
+   * Flattens a linked clone off its origin with a `stowage-detached` tag: thin clones never
+   * depended on their origin's blocks, so only the reported `parent` (and the `IN_USE` rule that
+   * follows it) goes. Nothing copied; snapshots and volname kept.
+   *
+   * @param ctx - the operation context
+   * @param request - the clone
+   * @returns the volname (unchanged)
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `INVALID_STATE`
+   * @see Ceph RBD `flatten`
+   */
+  override flattenImage(ctx: PluginContext<LvmThinConfig>, request: FlattenImageRequest): Promise<string> {
+    return flatten.flattenImage(ctx, request);
+  }
+
+  /**
+   * Reads `hidden` (the LV tag `stowage-hidden`).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the attribute
+   * @returns `true` when hidden
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`
+   * @see Proxmox `get_volume_attribute`
+   */
+  override getVolumeAttribute(ctx: PluginContext<LvmThinConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
+    return flatten.getVolumeAttribute(ctx, request);
+  }
+
+  /**
+   * Sets or clears `hidden` (the LV tag `stowage-hidden`).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume, the attribute and its value
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`
+   * @see Proxmox `update_volume_attribute`
+   */
+  override updateVolumeAttribute(ctx: PluginContext<LvmThinConfig>, request: UpdateAttributeRequest): Promise<void> {
+    return flatten.updateVolumeAttribute(ctx, request);
   }
 
   /**

@@ -127,6 +127,40 @@ export function lvDevicePath(vg: string, lv: string): string {
   return `/dev/${vg}/${lv}`;
 }
 
+/**
+ * The start of the tag of every LV of a flatten to a snapshot (the new state, the old one, the
+ * volume during the swap); the owner token follows. It hides nothing: it tells `collectGarbage`
+ * what a killed flatten left to finish.
+ */
+export const FLATTEN_TAG_PREFIX = 'stowage-flatten=';
+
+/** The prefix of the LV a flatten builds the new state in. */
+export const FLATTEN_NEW_PREFIX = 'stowage_flatten_new_';
+
+/** The prefix the volume's old state is renamed to during a flatten's swap. */
+export const FLATTEN_OLD_PREFIX = 'stowage_flatten_old_';
+
+/** The tag of a hidden volume (the `hidden` attribute). */
+export const HIDDEN_TAG = 'stowage-hidden';
+
+/**
+ * The tag of a linked clone flattened off its origin (`flattenImage`): a thin clone never
+ * depended on its origin's blocks, so flattening only drops the link the plugin reports (its
+ * `parent`, and the `IN_USE` rule that keeps the origin), which LVM keeps in `origin` until the
+ * origin is removed.
+ */
+export const DETACHED_TAG = 'stowage-detached';
+
+/**
+ * The owner token of a flatten's LV, from its tags.
+ *
+ * @param lv - the LV (its tags)
+ * @returns the token, or `undefined` when the LV carries no flatten tag
+ */
+export function flattenOwner(lv: Pick<LvRecord, 'tags'>): string | undefined {
+  return lv.tags.find((t) => t.startsWith(FLATTEN_TAG_PREFIX))?.slice(FLATTEN_TAG_PREFIX.length);
+}
+
 /** The start of the tag that marks an unfinished LV; the owner token follows. */
 export const INCOMPLETE_TAG_PREFIX = 'stowage-incomplete=';
 

@@ -23,11 +23,12 @@ import {
 } from '@stowage/core/plugin';
 import { lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
 import { invalidateListing, loadPool, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
+import { HIDDEN_TAG, lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
 import { usedBytes } from './pool-view.js';
 
 /**
- * Lists the storage's volumes from one `lvs` report.
+ * Lists the storage's volumes from one `lvs` report; a volume tagged `stowage-hidden` is
+ * reported `hidden` (from the same report's tags).
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::list_images`
  */
@@ -47,6 +48,7 @@ export async function listImages(ctx: LvmThinContext, request: ListImagesRequest
       isBase: volname.startsWith('base-'),
       parent: view.parentOf(ctx.storeId, volname),
       ctime: lv.ctime,
+      ...(lv.tags.includes(HIDDEN_TAG) ? { hidden: true } : {}),
     });
   }
   return out;

@@ -30,6 +30,7 @@ import {
 import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
 import { incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
 import { removeByUuid } from './unfinished.js';
+import { recoverFlattens } from './flatten.js';
 
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
@@ -217,8 +218,9 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
 }
 
 /**
- * Removes the unfinished LVs of the pool whose owner is dead (each by the UUID it was listed
- * with), and reports those it keeps: a live owner's, another node's.
+ * Finishes or takes back the flattens whose owner is dead (see `recoverFlattens`), removes the
+ * unfinished LVs of the pool whose owner is dead (each by the UUID it was listed with), and
+ * reports those it keeps: a live owner's, another node's.
  *
  * @param ctx - the operation context
  * @param request - `dryRun`: report only
@@ -226,8 +228,7 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (volume group or pool missing), `BUSY`
  */
 export async function collectGarbage(ctx: LvmThinContext, request: CollectGarbageRequest): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
+  const { removed, kept } = await recoverFlattens(ctx, request.dryRun === true);
   for (const lv of (await loadPool(ctx)).unfinished) {
     const owner = incompleteOwner(lv)!;
     const item: GarbageItem = { name: lv.name, owner, reason: `owner-${ownerState(owner, ctx.node)}` };

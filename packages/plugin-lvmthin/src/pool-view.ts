@@ -6,7 +6,7 @@
  */
 import { formatVolumeId } from '@stowage/core';
 import type { LvRecord } from './parse.js';
-import { incompleteOwner, isSnapshotLvOf, splitSnapshotLvName } from './names.js';
+import { DETACHED_TAG, incompleteOwner, isSnapshotLvOf, splitSnapshotLvName } from './names.js';
 
 /** Volume names of this storage: thin LVs named like Proxmox's LVM-thin volumes. */
 const VOLUME_LV_RE = /^(vm|base)-[1-9][0-9]{0,8}-[A-Za-z0-9+_.-]+$/;
@@ -99,7 +99,8 @@ export class PoolView {
 
   /**
    * The volumes made from `volname` or from one of its snapshots (linked clones), not counting
-   * the volume itself (a rolled-back volume's origin is its own snapshot).
+   * the volume itself (a rolled-back volume's origin is its own snapshot) nor clones flattened
+   * off it (tagged `stowage-detached`).
    *
    * @param volname - the volume
    */
@@ -107,33 +108,35 @@ export class PoolView {
     const own = new Set(this.snapshotsOf(volname).map((s) => s.lv.name));
     own.add(volname);
     const out: string[] = [];
-    for (const [name, lv] of this.volumes) if (name !== volname && own.has(lv.origin)) out.push(name);
+    for (const [name, lv] of this.volumes) if (name !== volname && own.has(lv.origin) && !lv.tags.includes(DETACHED_TAG)) out.push(name);
     return out;
   }
 
   /**
-   * The volumes made from one snapshot LV.
+   * The volumes made from one snapshot LV (not those flattened off it).
    *
    * @param snapshotLv - the snapshot's LV name
    * @param owner - the volume the snapshot belongs to (its own origin may be the snapshot)
    */
   clonesOfSnapshot(snapshotLv: string, owner: string): string[] {
     const out: string[] = [];
-    for (const [name, lv] of this.volumes) if (name !== owner && lv.origin === snapshotLv) out.push(name);
+    for (const [name, lv] of this.volumes) if (name !== owner && lv.origin === snapshotLv && !lv.tags.includes(DETACHED_TAG)) out.push(name);
     return out;
   }
 
   /**
    * The parent of a linked clone as a volid: `storeid:base-…` for a clone of a base (or any
    * volume), `storeid:vol@snap` for a clone of a snapshot; `undefined` for a volume that is not a
-   * clone, also one rolled back to its own snapshot.
+   * clone, also one rolled back to its own snapshot or flattened (tagged `stowage-detached`): the
+   * same rule as {@link PoolView.clonesOf}, so what has no parent never keeps its origin in use.
    *
    * @param storeId - the storage id
    * @param volname - the volume
    */
   parentOf(storeId: string, volname: string): string | undefined {
-    const origin = this.thinLvs.get(volname)?.origin ?? '';
-    if (origin === '' || isSnapshotLvOf(origin, volname)) return undefined;
+    const lv = this.thinLvs.get(volname);
+    const origin = lv?.origin ?? '';
+    if (origin === '' || isSnapshotLvOf(origin, volname) || lv!.tags.includes(DETACHED_TAG)) return undefined;
     if (this.volumes.has(origin) || VOLUME_LV_RE.test(origin)) return formatVolumeId(storeId, origin);
     const split = splitSnapshotLvName(origin, this.volumes.keys());
     return split === undefined ? undefined : formatVolumeId(storeId, `${split.volname}@${split.snapshot}`);

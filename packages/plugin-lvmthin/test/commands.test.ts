@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  lvchangeAddtagArgs,
   blockdevSizeArgs,
   ddReadArgs,
   ddWriteArgs,
@@ -21,6 +22,10 @@ import {
 } from '../src/commands.js';
 
 describe('argv builders', () => {
+  it('adds a tag to an LV', () => {
+    expect(lvchangeAddtagArgs('pve', 'vm-100-disk-0', 'stowage-hidden')).toEqual(['lvchange', '--addtag', 'stowage-hidden', 'pve/vm-100-disk-0']);
+  });
+
   it('lvs reports the whole VG or one LV as JSON in bytes with epoch times', () => {
     expect(lvsArgs('pve')).toEqual([
       'lvs',

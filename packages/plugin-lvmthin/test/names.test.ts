@@ -1,6 +1,6 @@
 import { isStorageError } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName, targetLvName } from '../src/names.js';
+import { flattenOwner, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName, targetLvName } from '../src/names.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -72,5 +72,12 @@ describe('snapshot LV names', () => {
 
   it('device paths are /dev/<vg>/<lv>', () => {
     expect(lvDevicePath('pve', 'vm-1-disk-0')).toBe('/dev/pve/vm-1-disk-0');
+  });
+});
+
+describe('flattenOwner', () => {
+  it('reads the owner token of a flatten tag among other tags', () => {
+    expect(flattenOwner({ tags: ['stowage-hidden', 'stowage-flatten=pve1:0badc0de:7:9'] })).toBe('pve1:0badc0de:7:9');
+    expect(flattenOwner({ tags: ['stowage-incomplete=pve1:0badc0de:7:9'] })).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { parseBlockdevSize, parseLvsReport, parseVgsReport } from '../src/parse.
 import { PoolView } from '../src/pool-view.js';
 import { FIXTURES_DIR } from './capture.js';
 
-const SCENARIO_FILES = ['lifecycle', 'transfer', 'garbage', 'vg-missing', 'pool-missing', 'busy', 'pool-full', 'metadata-full'];
+const SCENARIO_FILES = ['flatten', 'lifecycle', 'transfer', 'garbage', 'vg-missing', 'pool-missing', 'busy', 'pool-full', 'metadata-full'];
 
 async function runs(program: string): Promise<CommandFixture[]> {
   const all: CommandFixture[] = [];
@@ -130,6 +130,18 @@ describe('PoolView on a captured report', () => {
     expect(view.thinLvs.get('vm-102-disk-0')!.origin).toBe('snap_vm-102-disk-0_s1');
     expect(view.parentOf('cap', 'vm-102-disk-0')).toBeUndefined();
     expect(view.usage()).toMatchObject({ total: 256 * 2 ** 20, health: 'ok', active: true });
+  });
+
+  it('reports no parent for a clone tagged stowage-detached, and does not count it as a clone of its origin', async () => {
+    // the flatten scenario's listing with the hidden base and the flattened clone of it
+    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"base-160-disk-0"') && s.includes('stowage-hidden') && s.includes('stowage-detached'));
+    expect(report, 'a captured report with the hidden base and its flattened clone').toBeDefined();
+    const view = new PoolView(parseLvsReport(report!), 'pool');
+    expect(view.thinLvs.get('vm-162-disk-0')!.origin).toBe('base-160-disk-0');
+    expect(view.thinLvs.get('vm-162-disk-0')!.tags).toContain('stowage-detached');
+    expect(view.parentOf('cap', 'vm-162-disk-0')).toBeUndefined();
+    expect(view.clonesOf('base-160-disk-0')).toEqual([]);
+    expect(view.thinLvs.get('base-160-disk-0')!.tags).toEqual(['stowage-hidden']);
   });
 
   it('is empty for another pool name', async () => {

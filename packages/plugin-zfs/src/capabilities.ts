@@ -13,6 +13,9 @@ import type { PluginCapabilities } from '@stowage/core';
  * create refuses a taken name by itself (`exclusiveCreate`): `zfs create` (allocation, and the
  * zvol of a `raw+size` import, made under its final name and marked unfinished), `zfs clone`,
  * `zfs rename` and `zfs recv` of a full stream refuse a dataset that exists, and change nothing.
+ * Flattening (zvols): to a snapshot by clone, promote and a name swap; a clone off its base by
+ * `zfs send | zfs recv` and a name swap, keeping its snapshots. The `hidden` attribute is the
+ * user property `stowage:hidden`.
  *
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_has_feature`, `plugindata`
  */
@@ -34,7 +37,11 @@ export const zfsPoolCapabilities: PluginCapabilities = {
   importFormats: ['zfs', 'raw+size'],
   rollbackAnySnapshot: false,
   cloneFromSnapshot: true,
-  attributes: [],
+  attributes: ['hidden'],
   shrink: false,
   exclusiveCreate: true,
+  // zvols only: flattening builds the new state beside the volume and swaps names; a container
+  // volume's mount point would move with the renames (not done yet). `flattenImage` sends every
+  // snapshot of the clone along.
+  flatten: { toSnapshot: ['raw'], clone: ['raw'], cloneKeepsSnapshots: true },
 };

@@ -12,8 +12,19 @@
  */
 export const INCOMPLETE_PROPERTY = 'stowage:incomplete';
 
+/**
+ * The user property of a volume being flattened (see `flatten.ts`): the new state built beside
+ * the old one, until the swap is done; its value is the owner token of the process doing it.
+ * Unlike `stowage:incomplete` it does not hide the volume: once renamed into place the new state
+ * is the volume, and a leftover mark only tells `collectGarbage` what is left to finish.
+ */
+export const FLATTEN_PROPERTY = 'stowage:flatten';
+
+/** The user property of a hidden template (the `hidden` attribute): `1` when set. */
+export const HIDDEN_PROPERTY = 'stowage:hidden';
+
 /** The columns of every dataset listing, in this order (see `parseDatasetList`). */
-export const DATASET_FIELDS = ['name', 'type', 'volsize', 'refquota', 'origin', 'usedbydataset', 'creation', 'guid', INCOMPLETE_PROPERTY] as const;
+export const DATASET_FIELDS = ['name', 'type', 'volsize', 'refquota', 'origin', 'usedbydataset', 'creation', 'guid', INCOMPLETE_PROPERTY, FLATTEN_PROPERTY, HIDDEN_PROPERTY] as const;
 
 /** The columns of every snapshot listing, in this order (see `parseSnapshotList`). */
 export const SNAPSHOT_FIELDS = ['name', 'guid', 'creation', 'createtxg', 'clones'] as const;
@@ -209,6 +220,33 @@ export function zfsRenameArgs(from: string, to: string): string[] {
 }
 
 /**
+ * Promotes a clone: the snapshots of its origin up to and including the one it was cloned from
+ * move to it, and the origin becomes a clone of it. Metadata only.
+ *
+ * @param dataset - the clone, `<pool>/<name>`
+ */
+export function zfsPromoteArgs(dataset: string): string[] {
+  return ['zfs', 'promote', dataset];
+}
+
+/**
+ * Destroys a range of snapshots of a dataset (`<first>%<last>`, both included) in one command,
+ * and with `dependents` (`-R`) the clones of those snapshots too.
+ *
+ * @param dataset - `<pool>/<name>`
+ * @param first - the oldest snapshot of the range
+ * @param last - the newest snapshot of the range
+ * @param dependents - also destroy their clones (`-R`)
+ * @example
+ * ```ts
+ * zfsDestroySnapshotsArgs('tank/vm-100-disk-0', 'a', 'c', true); // ['zfs', 'destroy', '-R', 'tank/vm-100-disk-0@a%c']
+ * ```
+ */
+export function zfsDestroySnapshotsArgs(dataset: string, first: string, last: string, dependents = false): string[] {
+  return ['zfs', 'destroy', ...(dependents ? ['-R'] : []), `${dataset}@${first}%${last}`];
+}
+
+/**
  * Sets one property.
  *
  * @param property - e.g. `volsize`
@@ -228,6 +266,12 @@ export interface SendSpec {
   readonly base?: string | undefined;
   /** A replication stream with every snapshot (`-R`, and `-I` for an increment), else one snapshot with its properties (`-p`, `-i`). */
   readonly withSnapshots?: boolean | undefined;
+  /**
+   * Without `withSnapshots`: an increment that carries every snapshot between `base` and
+   * `snapshot` (`-p -I`), never a replication stream. A clone sent with `-R` stays a clone of its
+   * origin on the receiving side; sent this way, from a full stream of its first snapshot, it does not.
+   */
+  readonly intermediates?: boolean | undefined;
 }
 
 /**
@@ -242,7 +286,7 @@ export interface SendSpec {
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_export`
  */
 export function zfsSendArgs(spec: SendSpec): string[] {
-  const increment = spec.base === undefined ? [] : [spec.withSnapshots ? '-I' : '-i', spec.base];
+  const increment = spec.base === undefined ? [] : [spec.withSnapshots || spec.intermediates ? '-I' : '-i', spec.base];
   return ['zfs', 'send', spec.withSnapshots ? '-R' : '-p', ...increment, '--', spec.snapshot];
 }
 

@@ -42,7 +42,8 @@ function typeOfName(name: string): 'volume' | 'filesystem' {
  * of a base is named `<base>/<name>` and has the base as `parent`; a clone of any other snapshot
  * of a volume has `parent` `storeid:<volume>@<snapshot>`. Children whose names are not volume
  * names, whose type does not fit their name, or that are unfinished (`stowage:incomplete`), are
- * left out.
+ * left out. A volume with `stowage:hidden` set is reported `hidden` (the column comes with the
+ * same listing).
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` when the pool does not exist
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::list_images`
@@ -67,6 +68,7 @@ export async function listImages(ctx: ZfsContext, request: ListImagesRequest): P
       isBase: parsed.isBase,
       parent: parentOf(ctx.storeId, pool, record.origin),
       ctime: record.creation,
+      ...(record.hidden ? { hidden: true } : {}),
     });
   }
   return images;

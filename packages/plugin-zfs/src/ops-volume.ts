@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStorageError, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { isStorageError, StorageError, type AttributeValue, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
   type AllocImageRequest,
   ownerState,
@@ -12,11 +12,15 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
+  type GetAttributeRequest,
+  type UpdateAttributeRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
   undoing,
 } from '@stowage/core/plugin';
 import {
+  HIDDEN_PROPERTY,
+  zfsInheritArgs,
   refquotaProperty,
   refquotaValue,
   toKiB,
@@ -41,6 +45,7 @@ import {
 } from './exec.js';
 import { zfsFailureOf } from './errors.js';
 import { destroyIdentified } from './unfinished.js';
+import { recoverFlattens } from './flatten.js';
 import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 
 /** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */
@@ -200,8 +205,9 @@ export async function renameVolume(ctx: ZfsContext, request: RenameVolumeRequest
 }
 
 /**
- * Destroys the unfinished datasets of the storage whose owner is dead (each checked by the
- * guid it was listed with), and reports the others: a live owner's, another node's.
+ * Finishes or takes back the flattens whose owner is dead (see `recoverFlattens`), destroys the
+ * unfinished datasets of the storage whose owner is dead (each checked by the guid it was listed
+ * with), and reports the others: a live owner's, another node's.
  *
  * @param ctx - the operation context
  * @param request - `dryRun`: report only
@@ -210,8 +216,7 @@ export async function renameVolume(ctx: ZfsContext, request: RenameVolumeRequest
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND` (pool), `BUSY`
  */
 export async function collectGarbage(ctx: ZfsContext, request: CollectGarbageRequest, tuning: ZfsTuning): Promise<GarbageReport> {
-  const removed: GarbageItem[] = [];
-  const kept: GarbageItem[] = [];
+  const { removed, kept } = await recoverFlattens(ctx, request.dryRun === true, tuning);
   for (const [name, record] of await loadChildren(ctx)) {
     if (record.incomplete === undefined) continue;
     const item: GarbageItem = { name, owner: record.incomplete, reason: `owner-${ownerState(record.incomplete, ctx.node)}` };
@@ -219,4 +224,35 @@ export async function collectGarbage(ctx: ZfsContext, request: CollectGarbageReq
     else if (request.dryRun === true || (await destroyIdentified(ctx, { name, guid: record.guid }, tuning))) removed.push(item);
   }
   return { removed, kept };
+}
+
+/** The attribute a `zfspool` volume keeps: `hidden`, a user property. */
+function assertHidden(ctx: ZfsContext, attribute: string): void {
+  if (attribute !== 'hidden') throw new StorageError('NOT_SUPPORTED', `zfspool keeps no '${attribute}' attribute`, { details: { attribute, storeId: ctx.storeId } });
+}
+
+/**
+ * Reads the `hidden` attribute: whether the volume's `stowage:hidden` is set.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
+ */
+export async function getVolumeAttribute(ctx: ZfsContext, request: GetAttributeRequest): Promise<AttributeValue> {
+  assertHidden(ctx, request.attribute);
+  return (await requireVolume(ctx, request.volume)).hidden;
+}
+
+/**
+ * Sets (`zfs set stowage:hidden=1`) or clears (`zfs inherit stowage:hidden`) the `hidden` attribute.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
+ */
+export async function updateVolumeAttribute(ctx: ZfsContext, request: UpdateAttributeRequest): Promise<void> {
+  assertHidden(ctx, request.attribute);
+  await requireVolume(ctx, request.volume);
+  const dataset = datasetOf(ctx.config.pool, request.volume.name);
+  try {
+    await runZfs(ctx, request.value === true ? zfsSetArgs(HIDDEN_PROPERTY, '1', dataset) : zfsInheritArgs(HIDDEN_PROPERTY, dataset), { details: { volname: request.volume.volname } });
+  } finally {
+    invalidate(ctx);
+  }
 }

@@ -27,6 +27,10 @@ export interface DatasetRecord {
   readonly guid: string;
   /** The owner token of an unfinished volume (`stowage:incomplete`), `undefined` when whole. */
   readonly incomplete: string | undefined;
+  /** The owner token of a flatten under way or left unfinished (`stowage:flatten`), `undefined` when none. */
+  readonly flatten: string | undefined;
+  /** `true` when the `hidden` attribute is set (`stowage:hidden`). */
+  readonly hidden: boolean;
 }
 
 /** One snapshot of a listing (columns of `SNAPSHOT_FIELDS`). */
@@ -79,30 +83,33 @@ export function parseNumber(value: string, what: string, zeroIsNone = false): nu
 }
 
 /**
- * Parses a dataset listing (`zfs list -Hp -o name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete`).
+ * Parses a dataset listing (`zfs list -Hp -o name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete,stowage:flatten,stowage:hidden`).
  *
  * @param text - the command's standard output
  * @returns one record per line, in output order
  * @throws {@link @stowage/core!index.StorageError | StorageError} `CORRUPT` when a line does not have the expected fields
  * @example
  * ```ts
- * parseDatasetList('tank/vm-100-disk-0\tvolume\t4194304\t-\t-\t12288\t1700000000\t8811\t-\n');
- * // [{ name: 'tank/vm-100-disk-0', type: 'volume', volsize: 4194304, refquota: undefined, origin: undefined, used: 12288, creation: 1700000000, guid: '8811', incomplete: undefined }]
+ * parseDatasetList('tank/vm-100-disk-0\tvolume\t4194304\t-\t-\t12288\t1700000000\t8811\t-\t-\t-\n');
+ * // [{ name: 'tank/vm-100-disk-0', type: 'volume', volsize: 4194304, ..., guid: '8811', incomplete: undefined, flatten: undefined, hidden: false }]
  * ```
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_parse_zvol_list`
  */
 export function parseDatasetList(text: string): DatasetRecord[] {
   const what = 'zfs dataset listing';
-  return rows(text, DATASET_FIELDS.length, what).map(([name, type, volsize, refquota, origin, used, creation, guid, incomplete]) => ({
+  const unset = (v: string | undefined): string | undefined => (v === '-' || v === '' ? undefined : v);
+  return rows(text, DATASET_FIELDS.length, what).map(([name, type, volsize, refquota, origin, used, creation, guid, incomplete, flatten, hidden]) => ({
     name: name!,
     type: type!,
     volsize: parseNumber(volsize!, `${what} (volsize)`),
     refquota: parseNumber(refquota!, `${what} (refquota)`, true),
-    origin: origin === '-' || origin === '' ? undefined : origin,
+    origin: unset(origin),
     used: parseNumber(used!, `${what} (usedbydataset)`),
     creation: parseNumber(creation!, `${what} (creation)`),
     guid: /^[0-9]+$/.test(guid!) ? guid! : fail(what, `guid is not a number: ${JSON.stringify(guid)}`),
-    incomplete: incomplete === '-' || incomplete === '' ? undefined : incomplete,
+    incomplete: unset(incomplete),
+    flatten: unset(flatten),
+    hidden: hidden === '1',
   }));
 }
 

@@ -11,6 +11,7 @@ import { zfsPoolCapabilities } from './capabilities.js';
 import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
 import { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
 import { parseZfsVolname } from './names.js';
+import * as flatten from './flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -209,6 +210,59 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
   }
 
   /**
+   * Takes a zvol back to a snapshot without its snapshots: `zfs clone`, `zfs promote`, a name
+   * swap, one `zfs destroy -R`; no data copied. A failed step is undone; a killed one is finished
+   * or taken back by {@link ZfsPoolPlugin.collectGarbage}.
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the snapshot
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`, `BUSY`
+   * @see OpenNebula `snap_flatten`
+   */
+  override volumeSnapshotFlatten(ctx: P.PluginContext<ZfsPoolConfig>, request: P.SnapshotFlattenRequest): Promise<void> {
+    return flatten.volumeSnapshotFlatten(ctx, request, this.tuning);
+  }
+
+  /**
+   * Detaches a linked clone from its base by `zfs send | zfs recv` into a new dataset (with its
+   * snapshots) and a name swap; the storage lock is given back during the copy.
+   *
+   * @param ctx - the operation context
+   * @param request - the clone and a progress callback
+   * @returns the volname without its base part
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_STATE`, `NOT_FOUND`, `IN_USE`, `ALREADY_EXISTS`, `NO_SPACE`
+   * @see Ceph RBD `flatten`
+   */
+  override flattenImage(ctx: P.PluginContext<ZfsPoolConfig>, request: P.FlattenImageRequest): Promise<string> {
+    return flatten.flattenImage(ctx, request, this.tuning);
+  }
+
+  /**
+   * Reads `hidden` (the user property `stowage:hidden`).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume and the attribute
+   * @returns `true` when hidden
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`
+   * @see Proxmox `get_volume_attribute`
+   */
+  override getVolumeAttribute(ctx: P.PluginContext<ZfsPoolConfig>, request: P.GetAttributeRequest): Promise<T.AttributeValue> {
+    return volumes.getVolumeAttribute(ctx, request);
+  }
+
+  /**
+   * Sets or clears `hidden` (the user property `stowage:hidden`).
+   *
+   * @param ctx - the operation context
+   * @param request - the volume, the attribute and its value
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`
+   * @see Proxmox `update_volume_attribute`
+   */
+  override updateVolumeAttribute(ctx: P.PluginContext<ZfsPoolConfig>, request: P.UpdateAttributeRequest): Promise<void> {
+    return volumes.updateVolumeAttribute(ctx, request);
+  }
+
+  /**
    * Size, bytes used by the volume, parent, creation time.
    *
    * @param ctx - the operation context
@@ -362,8 +416,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
   }
 
   /**
-   * Destroys the unfinished volumes (datasets marked `stowage:incomplete=<owner>`) whose owner is
-   * dead, each after a fresh lookup shows the `guid` it was listed with; a live owner's and
+   * Finishes or takes back flattens whose owner died (`stowage:flatten` marks), and destroys the
+   * unfinished volumes (datasets marked `stowage:incomplete=<owner>`) whose owner is dead, each after a fresh lookup shows the `guid` it was listed with; a live owner's and
    * another node's are kept. One `zfs list` when there is nothing to remove.
    *
    * @param ctx - the operation context

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  zfsPromoteArgs,
+  zfsDestroySnapshotsArgs,
   ddWriteArgs,
   refquotaValue,
   toKiB,
@@ -32,7 +34,18 @@ describe('argv builders', () => {
   });
 
   it('lists only the direct children, zvols and file systems, exact and tab-separated', () => {
-    expect(zfsListChildrenArgs('tank/vm')).toEqual(['zfs', 'list', '-Hp', '-d1', '-t', 'volume,filesystem', '-o', 'name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete', 'tank/vm']);
+    expect(zfsListChildrenArgs('tank/vm')).toEqual(['zfs', 'list', '-Hp', '-d1', '-t', 'volume,filesystem', '-o', 'name,type,volsize,refquota,origin,usedbydataset,creation,guid,stowage:incomplete,stowage:flatten,stowage:hidden', 'tank/vm']);
+  });
+
+  it('promotes a clone, and destroys a range of snapshots with or without their clones', () => {
+    expect(zfsPromoteArgs('tank/stowage-flatten-new-vm-1-disk-0')).toEqual(['zfs', 'promote', 'tank/stowage-flatten-new-vm-1-disk-0']);
+    expect(zfsDestroySnapshotsArgs('tank/vm-1-disk-0', 'a', 'c')).toEqual(['zfs', 'destroy', 'tank/vm-1-disk-0@a%c']);
+    expect(zfsDestroySnapshotsArgs('tank/vm-1-disk-0', 'a', 'c', true)).toEqual(['zfs', 'destroy', '-R', 'tank/vm-1-disk-0@a%c']);
+  });
+
+  it('sends an increment with every snapshot between, without a replication stream (a clone stays no clone)', () => {
+    expect(zfsSendArgs({ snapshot: 'tank/v@b', base: 'tank/v@a', intermediates: true })).toEqual(['zfs', 'send', '-p', '-I', 'tank/v@a', '--', 'tank/v@b']);
+    expect(zfsSendArgs({ snapshot: 'tank/v@a', intermediates: true })).toEqual(['zfs', 'send', '-p', '--', 'tank/v@a']);
   });
 
   it('creates zvols with -s and -b only when asked', () => {

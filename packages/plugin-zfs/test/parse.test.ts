@@ -29,6 +29,19 @@ describe('parseDatasetList on captured listings', () => {
     expect(records.filter((r) => r.incomplete === undefined).length).toBe(records.length - 2);
   });
 
+  it('reads the flatten mark and the hidden property as zfs list printed them', () => {
+    const listing = datasetListings().find((f) => f.stdoutText.includes('/stowage-flatten-old-vm-164-disk-0\t'));
+    expect(listing, 'a captured listing with the leftovers of killed flattens').toBeDefined();
+    const byName = Object.fromEntries(parseDatasetList(listing!.stdoutText).map((r) => [r.name.split('/').at(-1), r]));
+    expect(byName['stowage-flatten-new-vm-163-disk-0']!.flatten).toBe('test:00000000:4242:1');
+    expect(byName['stowage-flatten-old-vm-164-disk-0']!.flatten).toBe('test:00000000:4242:1');
+    expect(byName['vm-163-disk-0']!.origin).toMatch(/\/stowage-flatten-new-vm-163-disk-0@a$/);
+    expect(byName['vm-163-disk-0']!.flatten).toBeUndefined();
+    const hidden = datasetListings().find((f) => parseDatasetList(f.stdoutText).some((r) => r.hidden));
+    expect(hidden, 'a captured listing with the hidden base').toBeDefined();
+    expect(parseDatasetList(hidden!.stdoutText).filter((r) => r.hidden).map((r) => r.name.split('/').at(-1))).toEqual(['base-160-disk-0']);
+  });
+
   it('parses every captured listing into well-formed records', () => {
     expect(datasetListings().length).toBeGreaterThan(20);
     for (const f of datasetListings()) {

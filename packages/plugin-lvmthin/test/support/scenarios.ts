@@ -9,7 +9,7 @@ import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowa
 import { isStorageError } from '@stowage/core';
 import type { LvmThinConfig } from '../../src/config.js';
 import { LvmThinPlugin } from '../../src/lvmthin-plugin.js';
-import { INCOMPLETE_TAG_PREFIX } from '../../src/names.js';
+import { FLATTEN_TAG_PREFIX, INCOMPLETE_TAG_PREFIX } from '../../src/names.js';
 import { CAPTURE_CONFIG } from './context.js';
 
 type Ctx = PluginContext<LvmThinConfig>;
@@ -108,6 +108,49 @@ export const FOREIGN_OWNER = 'elsewhere:00000000:7:7';
 
 /** Every scenario, in capture order. */
 export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'flatten',
+    config: cfg,
+    steps: [
+      { name: 'alloc', call: (p, c) => p.allocImage(c, { vmid: 160, format: 'raw', name: 'vm-160-disk-0', size: 64 * KiB }) },
+      { name: 'snapshot a', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'snapshot b', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-160-disk-0'), snapshot: 'b' }) },
+      { name: 'clone of b', call: (p, c) => p.cloneImage(c, { volume: vol('vm-160-disk-0'), snapshot: 'b', vmid: 161, name: 'vm-161-disk-0' }) },
+      { name: 'flatten while a snapshot has a clone', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'free the clone', call: (p, c) => p.freeImage(c, { volume: vol('vm-161-disk-0') }) },
+      { name: 'flatten to a missing snapshot', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'nope' }) },
+      { name: 'flatten to a', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'snapshots after', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'flatten a volume that is no clone', call: (p, c) => p.flattenImage(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'create base', call: (p, c) => p.createBase(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'clone base', call: (p, c) => p.cloneImage(c, { volume: vol('base-160-disk-0'), vmid: 162, name: 'vm-162-disk-0' }) },
+      { name: 'snapshot the clone', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-162-disk-0'), snapshot: 's' }) },
+      { name: 'free the base while cloned', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
+      { name: 'flatten the clone', call: (p, c) => p.flattenImage(c, { volume: vol('vm-162-disk-0') }) },
+      { name: 'hide the base', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: true }) },
+      { name: 'is it hidden', call: (p, c) => p.getVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden' }) },
+      { name: 'list', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the base', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
+      { name: 'snapshots of the flattened clone', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-162-disk-0') }) },
+      {
+        name: 'leftovers of flattens killed after the new state was made (vm-163) and after the first rename (vm-164)',
+        guest: sh(`T=${FLATTEN_TAG_PREFIX}${DEAD_OWNER}
+for v in vm-163-disk-0 vm-164-disk-0; do
+  lvcreate -q -y -ay -ky -K -V 64k -n $v --thinpool stowcap/pool >/dev/null
+  lvcreate -q -y -pr -n snap_\${v}_a -s stowcap/$v >/dev/null
+  lvcreate -q -y -prw -ky -K -n stowage_flatten_new_$v --addtag $T -s stowcap/snap_\${v}_a >/dev/null
+done
+lvchange -q --addtag $T stowcap/vm-164-disk-0
+lvrename -q stowcap vm-164-disk-0 stowage_flatten_old_vm-164-disk-0`),
+      },
+      { name: 'collect, dry run', call: (p, c) => p.collectGarbage(c, { dryRun: true }) },
+      { name: 'collect', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'snapshots of the one taken back', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-163-disk-0') }) },
+      { name: 'snapshots of the one finished', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-164-disk-0') }) },
+      { name: 'list after collect', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the rest', guest: sh('lvremove -q -f stowcap/vm-162-disk-0 stowcap/vm-163-disk-0 stowcap/snap_vm-163-disk-0_a stowcap/vm-164-disk-0 >/dev/null') },
+    ],
+  },
   {
     name: 'lifecycle',
     config: cfg,

@@ -9,7 +9,7 @@ import { encodeSizeHeader, type CommandRunner, type PluginContext } from '@stowa
 import { isStorageError, type StreamFormat } from '@stowage/core';
 import type { ZfsPoolConfig } from '../../src/config.js';
 import type { ZfsTuning } from '../../src/exec.js';
-import { INCOMPLETE_PROPERTY } from '../../src/commands.js';
+import { FLATTEN_PROPERTY, INCOMPLETE_PROPERTY } from '../../src/commands.js';
 import { ZfsPoolPlugin } from '../../src/zfs-plugin.js';
 import { CAPTURE_CONFIG, CAPTURE_POOL } from './context.js';
 
@@ -139,6 +139,50 @@ const snapNames = (o: unknown) => (o as Array<{ name: string }>).map((s) => s.na
 
 /** Every scenario, in capture order. */
 export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'flatten',
+    config: cfg,
+    steps: [
+      { name: 'alloc', call: (p, c) => p.allocImage(c, { vmid: 160, format: 'raw', name: 'vm-160-disk-0', size: MiB }) },
+      { name: 'write', guest: sh(`head -c 65536 /dev/urandom | dd of=${dev('vm-160-disk-0')} bs=64k conv=fsync status=none`) },
+      { name: 'snapshot a', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'snapshot b', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-160-disk-0'), snapshot: 'b' }) },
+      { name: 'clone of b', call: (p, c) => p.cloneImage(c, { volume: vol('vm-160-disk-0'), snapshot: 'b', vmid: 161, name: 'vm-161-disk-0' }) },
+      { name: 'flatten while a snapshot has a clone', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'free the clone', call: (p, c) => p.freeImage(c, { volume: vol('vm-161-disk-0') }) },
+      { name: 'flatten to a missing snapshot', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'nope' }) },
+      { name: 'flatten to a', call: (p, c) => p.volumeSnapshotFlatten(c, { volume: vol('vm-160-disk-0'), snapshot: 'a' }) },
+      { name: 'snapshots after', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'flatten a volume that is no clone', call: (p, c) => p.flattenImage(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'create base', call: (p, c) => p.createBase(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'clone base', call: (p, c) => p.cloneImage(c, { volume: vol('base-160-disk-0'), vmid: 162, name: 'vm-162-disk-0' }) },
+      { name: 'snapshot the clone', call: (p, c) => p.volumeSnapshot(c, { volume: vol('base-160-disk-0/vm-162-disk-0'), snapshot: 's' }) },
+      { name: 'flatten the clone', call: (p, c) => p.flattenImage(c, { volume: vol('base-160-disk-0/vm-162-disk-0') }) },
+      { name: 'hide the base', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: true }) },
+      { name: 'is it hidden', call: (p, c) => p.getVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden' }) },
+      { name: 'list', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the base', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
+      { name: 'snapshots of the flattened clone', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-162-disk-0') }) },
+      {
+        name: 'leftovers of flattens killed after the promote (vm-163) and after the first rename (vm-164)',
+        guest: sh(`P=${cfg.pool}
+for v in vm-163-disk-0 vm-164-disk-0; do zfs create -s -V 1M $P/$v; zfs snapshot $P/$v@a; zfs snapshot $P/$v@b; done
+zfs clone -o ${FLATTEN_PROPERTY}=${DEAD_OWNER} $P/vm-163-disk-0@a $P/stowage-flatten-new-vm-163-disk-0
+zfs promote $P/stowage-flatten-new-vm-163-disk-0
+zfs clone -o ${FLATTEN_PROPERTY}=${DEAD_OWNER} $P/vm-164-disk-0@a $P/stowage-flatten-new-vm-164-disk-0
+zfs promote $P/stowage-flatten-new-vm-164-disk-0
+zfs set ${FLATTEN_PROPERTY}=${DEAD_OWNER} $P/vm-164-disk-0
+zfs rename $P/vm-164-disk-0 $P/stowage-flatten-old-vm-164-disk-0
+udevadm settle --timeout=30`),
+      },
+      { name: 'collect, dry run', call: (p, c) => p.collectGarbage(c, { dryRun: true }) },
+      { name: 'collect', call: (p, c) => p.collectGarbage(c, {}) },
+      { name: 'snapshots of the one taken back', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-163-disk-0') }) },
+      { name: 'snapshots of the one finished', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-164-disk-0') }) },
+      { name: 'list after collect', call: (p, c) => p.listImages(c, {}) },
+      { name: 'free the rest', guest: sh(`for v in vm-162-disk-0 vm-163-disk-0 vm-164-disk-0; do zfs destroy -r ${cfg.pool}/$v; done`) },
+    ],
+  },
   {
     name: 'lifecycle',
     config: cfg,
