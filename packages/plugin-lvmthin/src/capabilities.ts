@@ -13,7 +13,7 @@ import type { PluginCapabilities } from '@stowage/core';
  * refuses a taken name by itself (`exclusiveCreate`): `lvcreate` (allocation, clone, an
  * import's volume, which is made under its final name and tagged unfinished) and `lvrename`
  * refuse a name any LV of the volume group has, and change nothing. Flattening copies nothing
- * (see `flatten.ts`); the `hidden` attribute is the LV tag `stowage-hidden`.
+ * (see `ops-flatten.ts`); the `hidden` attribute is the LV tag `stowage-hidden`.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
  */

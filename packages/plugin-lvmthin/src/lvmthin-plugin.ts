@@ -44,7 +44,7 @@ import { type GarbageReport } from '@stowage/core';
 import { lvmThinCapabilities } from './capabilities.js';
 import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
 import { parseLvmThinVolname } from './names.js';
-import * as flatten from './flatten.js';
+import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
@@ -199,7 +199,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @see Proxmox `get_volume_attribute`
    */
   override getVolumeAttribute(ctx: PluginContext<LvmThinConfig>, request: GetAttributeRequest): Promise<AttributeValue> {
-    return flatten.getVolumeAttribute(ctx, request);
+    return volumes.getVolumeAttribute(ctx, request);
   }
 
   /**
@@ -211,7 +211,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
    * @see Proxmox `update_volume_attribute`
    */
   override updateVolumeAttribute(ctx: PluginContext<LvmThinConfig>, request: UpdateAttributeRequest): Promise<void> {
-    return flatten.updateVolumeAttribute(ctx, request);
+    return volumes.updateVolumeAttribute(ctx, request);
   }
 
   /**

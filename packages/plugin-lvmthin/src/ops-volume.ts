@@ -13,13 +13,17 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
+  type GetAttributeRequest,
   type RenameVolumeRequest,
+  type UpdateAttributeRequest,
   type VolumeResizeRequest,
 } from '@stowage/core/plugin';
-import { formatVolumeId, StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { formatVolumeId, StorageError, type AttributeValue, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
+  lvchangeAddtagArgs,
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
+  lvchangeDeltagArgs,
   lvchangeUnbaseArgs,
   lvcreateSnapshotArgs,
   lvcreateThinArgs,
@@ -28,9 +32,9 @@ import {
   toKiB,
 } from './commands.js';
 import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
+import { HIDDEN_TAG, incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
 import { removeByUuid } from './unfinished.js';
-import { recoverFlattens } from './flatten.js';
+import { recoverFlattens } from './ops-flatten.js';
 
 /**
  * Checks that a new volume name is a `vm-<vmid>-…` name of this storage for the given guest.
@@ -240,4 +244,38 @@ export async function collectGarbage(ctx: LvmThinContext, request: CollectGarbag
     removed.push(item);
   }
   return { removed, kept };
+}
+
+function assertHidden(ctx: LvmThinContext, attribute: string): void {
+  if (attribute !== 'hidden') throw new StorageError('NOT_SUPPORTED', `lvmthin keeps no '${attribute}' attribute`, { details: { attribute, storeId: ctx.storeId } });
+}
+
+/**
+ * Reads the `hidden` attribute: whether the volume has the tag `stowage-hidden`.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
+ */
+export async function getVolumeAttribute(ctx: LvmThinContext, request: GetAttributeRequest): Promise<AttributeValue> {
+  assertHidden(ctx, request.attribute);
+  return (await requireVolume(ctx, request.volume.volname)).lv.tags.includes(HIDDEN_TAG);
+}
+
+/**
+ * Sets or clears the `hidden` attribute (`lvchange --addtag`/`--deltag stowage-hidden`); setting
+ * what is set already runs nothing.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
+ */
+export async function updateVolumeAttribute(ctx: LvmThinContext, request: UpdateAttributeRequest): Promise<void> {
+  assertHidden(ctx, request.attribute);
+  const volname = request.volume.volname;
+  const { lv } = await requireVolume(ctx, volname);
+  const hide = request.value === true;
+  if (lv.tags.includes(HIDDEN_TAG) === hide) return;
+  const vg = ctx.config.vgname;
+  try {
+    await runLvm(ctx, hide ? lvchangeAddtagArgs(vg, volname, HIDDEN_TAG) : lvchangeDeltagArgs(vg, volname, HIDDEN_TAG), { details: { lv: volname } });
+  } finally {
+    invalidateListing(ctx);
+  }
 }

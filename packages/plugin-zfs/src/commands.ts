@@ -13,7 +13,7 @@
 export const INCOMPLETE_PROPERTY = 'stowage:incomplete';
 
 /**
- * The user property of a volume being flattened (see `flatten.ts`): the new state built beside
+ * The user property of a volume being flattened (see `ops-flatten.ts`): the new state built beside
  * the old one, until the swap is done; its value is the owner token of the process doing it.
  * Unlike `stowage:incomplete` it does not hide the volume: once renamed into place the new state
  * is the volume, and a leftover mark only tells `collectGarbage` what is left to finish.

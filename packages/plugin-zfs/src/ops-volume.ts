@@ -45,7 +45,7 @@ import {
 } from './exec.js';
 import { zfsFailureOf } from './errors.js';
 import { destroyIdentified } from './unfinished.js';
-import { recoverFlattens } from './flatten.js';
+import { recoverFlattens } from './ops-flatten.js';
 import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 
 /** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */

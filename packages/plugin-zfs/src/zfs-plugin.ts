@@ -11,7 +11,7 @@ import { zfsPoolCapabilities } from './capabilities.js';
 import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
 import { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
 import { parseZfsVolname } from './names.js';
-import * as flatten from './flatten.js';
+import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';

@@ -16,11 +16,11 @@
  *
  * @module
  */
-import { currentOwner, formatOwner, ownerState, undoing, type FlattenImageRequest, type GetAttributeRequest, type SnapshotFlattenRequest, type UpdateAttributeRequest } from '@stowage/core/plugin';
-import { StorageError, type AttributeValue, type GarbageItem } from '@stowage/core';
+import { currentOwner, formatOwner, ownerState, undoing, type FlattenImageRequest, type SnapshotFlattenRequest } from '@stowage/core/plugin';
+import { StorageError, type GarbageItem } from '@stowage/core';
 import { lvchangeAddtagArgs, lvchangeDeltagArgs, lvcreateSnapshotArgs, lvrenameArgs, lvsArgs } from './commands.js';
 import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { DETACHED_TAG, FLATTEN_NEW_PREFIX, FLATTEN_OLD_PREFIX, FLATTEN_TAG_PREFIX, flattenOwner, HIDDEN_TAG, MAX_LV_NAME } from './names.js';
+import { DETACHED_TAG, FLATTEN_NEW_PREFIX, FLATTEN_OLD_PREFIX, FLATTEN_TAG_PREFIX, flattenOwner, MAX_LV_NAME } from './names.js';
 import type { PoolView } from './pool-view.js';
 import { removeByUuid } from './unfinished.js';
 import { parseLvsReport, type LvRecord } from './parse.js';
@@ -169,38 +169,4 @@ export async function recoverFlattens(ctx: LvmThinContext, dryRun: boolean): Pro
   );
   if (changed) invalidateListing(ctx);
   return { removed, kept };
-}
-
-function assertHidden(ctx: LvmThinContext, attribute: string): void {
-  if (attribute !== 'hidden') throw new StorageError('NOT_SUPPORTED', `lvmthin keeps no '${attribute}' attribute`, { details: { attribute, storeId: ctx.storeId } });
-}
-
-/**
- * Reads the `hidden` attribute: whether the volume has the tag `stowage-hidden`.
- *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
- */
-export async function getVolumeAttribute(ctx: LvmThinContext, request: GetAttributeRequest): Promise<AttributeValue> {
-  assertHidden(ctx, request.attribute);
-  return (await requireVolume(ctx, request.volume.volname)).lv.tags.includes(HIDDEN_TAG);
-}
-
-/**
- * Sets or clears the `hidden` attribute (`lvchange --addtag`/`--deltag stowage-hidden`); setting
- * what is set already runs nothing.
- *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
- */
-export async function updateVolumeAttribute(ctx: LvmThinContext, request: UpdateAttributeRequest): Promise<void> {
-  assertHidden(ctx, request.attribute);
-  const volname = request.volume.volname;
-  const { lv } = await requireVolume(ctx, volname);
-  const hide = request.value === true;
-  if (lv.tags.includes(HIDDEN_TAG) === hide) return;
-  const vg = ctx.config.vgname;
-  try {
-    await runLvm(ctx, hide ? lvchangeAddtagArgs(vg, volname, HIDDEN_TAG) : lvchangeDeltagArgs(vg, volname, HIDDEN_TAG), { details: { lv: volname } });
-  } finally {
-    invalidateListing(ctx);
-  }
 }
