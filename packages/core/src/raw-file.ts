@@ -57,7 +57,8 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
     const header = encodeSizeHeader(size);
     const counter = countingStream(options.onProgress, header.length + size);
     counter.write(header);
-    await pipeline(handle.createReadStream({ autoClose: false }), counter, output, {
+    // 1 MiB reads: a sixteenth of the reads (and thread-pool round trips) of the 64 KiB default
+    await pipeline(handle.createReadStream({ autoClose: false, highWaterMark: 1024 * 1024 }), counter, output, {
       end: false,
       signal: options.signal,
     });

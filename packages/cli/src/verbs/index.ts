@@ -5,7 +5,7 @@
  */
 import type { VerbSpec } from '../verb.js';
 import { gcVerb } from './gc.js';
-import { checksumVerb, formatsVerb } from './formats.js';
+import { checksumVerb, formatsVerb, receiveVerb } from './formats.js';
 import { migrateVerb } from './migrate.js';
 import { replicateVerb } from './replicate.js';
 import { handoffAbortVerb, handoffFinishVerb, handoffPrepareVerb } from './handoff.js';
@@ -43,6 +43,7 @@ export const VERBS: readonly VerbSpec[] = [
   handoffAbortVerb,
   formatsVerb,
   checksumVerb,
+  receiveVerb,
   gcVerb,
   storageAddVerb,
   storageSetVerb,

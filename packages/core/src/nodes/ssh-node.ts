@@ -9,8 +9,9 @@ import { SshRunner, type SshRunnerOptions } from '../command/ssh-runner.js';
 import { isCommandError, StorageError } from '../errors.js';
 import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { parseVolumeId } from '../volume-id.js';
-import type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './node.js';
-import { parseRemoteAnswer, parseRemoteError, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
+import { nodeStream } from '../on-first-use.js';
+import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
+import { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveVerb, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
 
 /** Options of an {@link SshNode}. */
 export interface SshNodeOptions extends RemoteStowage {
@@ -99,6 +100,47 @@ export class SshNode implements StorageNode {
     return answer.volid;
   }
 
+  /**
+   * {@inheritDoc StorageNode.receiveVolume}
+   *
+   * One run of the node's `stowage receive VOLID --offer F,... --need N --json`: it answers its
+   * choice on the first line of its standard output (`{"ready":{"format":...}}`) before it reads
+   * standard input; the stream follows on the same ssh session, and the node's last output is the
+   * {@link ReceivedVolume} as JSON.
+   */
+  async receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
+    const stream = nodeStream();
+    const input = new stream.PassThrough();
+    let text = '';
+    let ready: (line: string) => void = () => undefined;
+    const firstLine = new Promise<string>((resolve) => (ready = resolve));
+    const output = new stream.Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString('utf8');
+        const end = text.indexOf('\n');
+        if (end >= 0) ready(text.slice(0, end));
+        cb();
+      },
+    });
+    const run = this.#run(receiveVerb(volid, options), { stdin: input, stdout: output, signal: options.signal, timeoutMs: 0 });
+    let format: StreamFormat;
+    try {
+      format = await Promise.race([
+        firstLine.then((line) => parseReceiveReady(this.name, line, options.offer)),
+        run.then(() => parseReceiveReady(this.name, text, options.offer)),
+      ]);
+    } catch (e) {
+      input.destroy();
+      await run.catch(() => undefined);
+      throw e;
+    }
+    const data = options.open(format);
+    data.once('error', (e) => input.destroy(e));
+    data.pipe(input);
+    await run;
+    return parseRemoteAnswer(this.name, text.slice(text.indexOf('\n') + 1)) as ReceivedVolume;
+  }
+
   /** {@inheritDoc StorageNode.checksum} */
   async checksum(volid: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<VolumeChecksum> {
     return (await this.#ask(['checksum', volid], { signal: options.signal, timeoutMs: 0 })) as VolumeChecksum;
@@ -126,13 +168,16 @@ export class SshNode implements StorageNode {
   }
 
   async #ask(verb: readonly string[], options: RunOptions = {}): Promise<unknown> {
-    let result: CommandResult;
+    return parseRemoteAnswer(this.name, (await this.#run(verb, options)).stdout);
+  }
+
+  /** Runs a verb of the node's `stowage`; a failure it reports keeps its code. */
+  async #run(verb: readonly string[], options: RunOptions): Promise<CommandResult> {
     try {
-      result = await this.#runner.run(remoteStowageArgv(this.#remote, verb), { ...options, ...(this.#env ? { env: this.#env } : {}) });
+      return await this.#runner.run(remoteStowageArgv(this.#remote, verb), { ...options, ...(this.#env ? { env: this.#env } : {}) });
     } catch (e) {
       if (isCommandError(e) && e.code === 'COMMAND_FAILED') throw parseRemoteError(this.name, e.stderr) ?? e;
       throw e;
     }
-    return parseRemoteAnswer(this.name, result.stdout);
   }
 }
