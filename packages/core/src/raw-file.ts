@@ -5,14 +5,14 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isStorageError, StorageError } from './errors.js';
 import { localFileSystem, type FileSystem } from './file-system.js';
 import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
-import { writeSparse } from './sparse.js';
+import { writeSparseStream } from './sparse.js';
 import { countingStream, encodeSizeHeader } from './transfer.js';
 
 /** Options of {@link exportRawFile} and {@link importRawFile}. */
@@ -95,17 +95,8 @@ export async function importRawFile(input: Readable, file: string, size: number,
   } catch (e) {
     throw fsError(e, `cannot create '${file}'`, { path: file });
   }
-  let position = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      writeSparse(handle, chunk, position).then(() => {
-        position += chunk.length;
-        callback();
-      }, callback);
-    },
-  });
   try {
-    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), sink, { signal: options.signal });
+    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), (source: AsyncIterable<Buffer>) => writeSparseStream(handle, source), { signal: options.signal });
     await handle.truncate(size);
     await handle.sync();
   } catch (e) {
