@@ -61,6 +61,42 @@ export async function writeSparse(handle: FileHandle, bytes: Buffer, position: n
 }
 
 /**
+ * Writes consecutive chunks at `position` as {@link writeSparse} does, without copying them into
+ * one buffer: each run of blocks that are not all zero goes in one `writev` of the chunks' parts.
+ */
+async function writeSparseChunks(handle: FileHandle, chunks: readonly Buffer[], position: number): Promise<void> {
+  let run: Buffer[] = [];
+  let runStart = position;
+  let runBytes = 0;
+  const flush = async (): Promise<void> => {
+    const { bytesWritten } = await handle.writev(run, runStart);
+    // a short write (rare on files): the rest in one piece
+    if (bytesWritten < runBytes) await writeAll(handle, Buffer.concat(run, runBytes).subarray(bytesWritten), runStart + bytesWritten);
+    run = [];
+    runBytes = 0;
+  };
+  let at = position;
+  for (const chunk of chunks) {
+    for (let off = 0; off < chunk.length; off += SPARSE_BLOCK) {
+      const block = chunk.subarray(off, Math.min(off + SPARSE_BLOCK, chunk.length));
+      if (isAllZero(block)) {
+        if (runBytes > 0) await flush();
+      } else {
+        if (runBytes === 0) runStart = at;
+        run.push(block);
+        runBytes += block.length;
+      }
+      at += block.length;
+    }
+  }
+  if (runBytes > 0) await flush();
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < bytes.length; ) off += (await handle.write(bytes, off, bytes.length - off, position + off)).bytesWritten;
+}
+
+/**
  * Bytes gathered into one write by {@link writeSparseStream}: each write is a round trip through
  * the thread pool, which on a loaded host costs far more than the copy that gathers chunks.
  */
@@ -74,8 +110,9 @@ export interface WriteSparseStreamOptions {
 
 /**
  * Writes a stream into a file from offset 0 as {@link writeSparse} does (zero blocks stay holes),
- * gathering its chunks (a pipe gives 64 KiB at a time) into writes of about
- * {@link SPARSE_WRITE_BATCH} bytes, with one write in flight while the next batch gathers. It
+ * gathering its chunks (a pipe gives 64 KiB at a time) into `writev` calls of about
+ * {@link SPARSE_WRITE_BATCH} bytes (the chunks are not copied), with one batch being written
+ * while the next gathers. It
  * returns once every write is done; the caller sets the file's length (`truncate`) and syncs.
  *
  * @param handle - the open file
@@ -95,13 +132,13 @@ export async function writeSparseStream(handle: FileHandle, source: AsyncIterabl
   let gathered = 0;
   let writing: Promise<void> = Promise.resolve();
   const send = async (): Promise<void> => {
-    const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, gathered);
+    const chunks = batch;
     const at = position;
     position += gathered;
     batch = [];
     gathered = 0;
     await writing;
-    writing = writeSparse(handle, bytes, at);
+    writing = writeSparseChunks(handle, chunks, at);
     writing.catch(() => undefined); // awaited before the next write, or at the end
     options.onWritten?.(position);
   };
