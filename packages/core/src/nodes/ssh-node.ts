@@ -101,12 +101,17 @@ export class SshNode implements StorageNode {
   }
 
   /**
-   * {@inheritDoc StorageNode.receiveVolume}
-   *
-   * One run of the node's `stowage receive VOLID --offer F,... --need N --json`: it answers its
-   * choice on the first line of its standard output (`{"ready":{"format":...}}`) before it reads
-   * standard input; the stream follows on the same ssh session, and the node's last output is the
+   * Receives a volume in one exchange (see {@link StorageNode.receiveVolume}): one run of the
+   * node's `stowage receive VOLID --offer F,... --need N --json`, which answers its choice on the
+   * first line of its standard output (`{"ready":{"format":...}}`) before it reads standard input;
+   * the stream follows on the same ssh session, and the node's last output is the
    * {@link ReceivedVolume} as JSON.
+   *
+   * @param volid - the target volume (must not exist)
+   * @param options - the offer, the space needed, the stream opener, snapshot options, signal
+   * @returns what the node made, with what it read back
+   * @throws as {@link StorageNode.receiveVolume}; `COMMAND_FAILED` when the node's answer is not
+   *   a ready line with an offered format
    */
   async receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
     const stream = nodeStream();
