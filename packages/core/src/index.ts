@@ -83,7 +83,7 @@ export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter 
 export { LocalNode } from './nodes/local-node.js';
 export type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './nodes/node.js';
 export { NODE_OPTIONS, parseNodesCfg, readNodeFromCfg } from './nodes/nodes-cfg.js';
-export { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveVerb, remoteStowageArgv, transferFlags, type RemoteStowage } from './nodes/remote.js';
+export { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags, type RemoteStowage } from './nodes/remote.js';
 export { SshNode, type SshNodeOptions } from './nodes/ssh-node.js';
 export type {
   AttributeValue,

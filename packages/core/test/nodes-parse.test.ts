@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStorageError, parseNodesCfg, parseReceiveReady, parseRemoteError, receiveVerb, remoteStowageArgv, transferFlags } from '@stowage/core';
+import { isStorageError, parseNodesCfg, parseReceiveReady, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags } from '@stowage/core';
 
 describe('parseNodesCfg', () => {
   it('reads ssh target, port, keys, command, config and env', () => {
@@ -61,10 +61,10 @@ describe('remote stowage argv and answers', () => {
   });
 
   it('builds the receive verb with the offer in order, the space needed and the transfer flags', () => {
-    expect(receiveVerb('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 })).toEqual([
+    expect(receiveArgs('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 })).toEqual([
       'receive', 'local:100/vm-100-disk-0.raw', '--offer', 'raw+size,qcow2+size', '--need', '1048576',
     ]);
-    expect(receiveVerb('local:100/vm-100-disk-0.qcow2', { offer: ['qcow2+size'], withSnapshots: true })).toEqual([
+    expect(receiveArgs('local:100/vm-100-disk-0.qcow2', { offer: ['qcow2+size'], withSnapshots: true })).toEqual([
       'receive', 'local:100/vm-100-disk-0.qcow2', '--offer', 'qcow2+size', '--with-snapshots',
     ]);
   });

@@ -3,9 +3,10 @@
  * ({@link StorageNode.receiveVolume}): the node checks its storage and free space and chooses
  * the stream format from the source's offer, the export streams into its import, the node reads
  * its copy back (for `raw+size` the SHA-256 of the data, compared here with the hash of what was
- * sent; for other formats its size), and only then is the source freed. Whatever fails, and an abort at any point, leaves the source as it was and nothing on
- * the node: a failed import removes what it made (the node's guarantee), and a copy that was
- * imported but did not check out, or whose source could not be freed, is freed again.
+ * sent; for other formats its size), and only then is the source freed. Whatever fails, and an
+ * abort at any point, leaves the source as it was and nothing on the node: a failed import
+ * removes what it made (the node's guarantee), and a copy that was imported but did not check
+ * out, or whose source could not be freed, is freed again.
  *
  * @module
  */
@@ -109,11 +110,12 @@ async function place(manager: SourceManager, volid: string, storage: string, opt
 
 /**
  * Checks what the node read back from its copy against the source: for `raw+size` the checksum
- * of the copy's data (which also gives its size) against the hash of what was sent; for other
- * formats the size.
+ * of the copy's data (which also gives its size) against the hash of what was sent (`sha256`);
+ * for other formats the size.
  */
-function check(node: StorageNode, received: ReceivedVolume, size: number, sent: string): void {
+function check(node: StorageNode, received: ReceivedVolume & { readonly sha256: string }, size: number): void {
   const copy = received.volid;
+  const sent = received.sha256;
   const corrupt = (what: string, details: Record<string, unknown>): never => {
     throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' ${what}`, { details: { volid: copy, node: node.name, size, ...details } });
   };
@@ -151,7 +153,7 @@ export async function migrateVolume(manager: SourceManager, volid: string, optio
     node.receiveVolume(target.volid, { ...transfer, offer, need: info.used ?? info.size, open, signal }),
   );
   try {
-    check(node, sent, info.size, sent.sha256);
+    check(node, sent, info.size);
     aborted(options.signal);
     await manager.freeImage(volid);
   } catch (e) {

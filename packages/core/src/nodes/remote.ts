@@ -103,11 +103,11 @@ export function parseRemoteError(node: string, stderr: string): StorageError | u
  * @returns the verb and its arguments, for {@link remoteStowageArgv}
  * @example
  * ```ts
- * receiveVerb('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 });
+ * receiveArgs('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 });
  * // ['receive', 'local:100/vm-100-disk-0.raw', '--offer', 'raw+size,qcow2+size', '--need', '1048576']
  * ```
  */
-export function receiveVerb(volid: string, options: TransferOptions & { readonly offer: readonly StreamFormat[]; readonly need?: number | undefined }): string[] {
+export function receiveArgs(volid: string, options: TransferOptions & { readonly offer: readonly StreamFormat[]; readonly need?: number | undefined }): string[] {
   return ['receive', volid, '--offer', options.offer.join(','), ...(options.need !== undefined ? ['--need', String(options.need)] : []), ...transferFlags(options)];
 }
 

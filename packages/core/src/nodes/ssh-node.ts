@@ -11,7 +11,7 @@ import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { parseVolumeId } from '../volume-id.js';
 import { nodeStream } from '../on-first-use.js';
 import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
-import { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveVerb, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
+import { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
 
 /** Options of an {@link SshNode}. */
 export interface SshNodeOptions extends RemoteStowage {
@@ -127,21 +127,21 @@ export class SshNode implements StorageNode {
         cb();
       },
     });
-    const run = this.#run(receiveVerb(volid, options), { stdin: input, stdout: output, signal: options.signal, timeoutMs: 0 });
-    let format: StreamFormat;
+    const run = this.#run(receiveArgs(volid, options), { stdin: input, stdout: output, signal: options.signal, timeoutMs: 0 });
     try {
-      format = await Promise.race([
+      const format = await Promise.race([
         firstLine.then((line) => parseReceiveReady(this.name, line, options.offer)),
         run.then(() => parseReceiveReady(this.name, text, options.offer)),
       ]);
+      const data = options.open(format);
+      data.once('error', (e) => input.destroy(e));
+      data.pipe(input);
     } catch (e) {
+      // the node gets no stream: its import sees its input end early and removes what it made
       input.destroy();
       await run.catch(() => undefined);
       throw e;
     }
-    const data = options.open(format);
-    data.once('error', (e) => input.destroy(e));
-    data.pipe(input);
     await run;
     return parseRemoteAnswer(this.name, text.slice(text.indexOf('\n') + 1)) as ReceivedVolume;
   }
