@@ -18,7 +18,8 @@ import type { ParsedVolume, ProgressCallback, TransferOptions, VolumeSizeInfo } 
 import type { StoragePlugin } from '../storage-plugin.js';
 import { SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
-import { sendToNode, withoutCopy } from './node-transfer.js';
+import { withoutCopy } from '../nodes/receive.js';
+import { sendToNode } from './node-transfer.js';
 import { asAbortError, type ExportOptions } from './transfer-ops.js';
 
 /**

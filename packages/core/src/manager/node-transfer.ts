@@ -1,8 +1,7 @@
 /**
  * Streaming a volume into another node, shared by migration (`receiveVolume`: the node chooses
  * the format and reads its copy back) and replication (`importVolume` in a format chosen before):
- * export -> count (progress) -> hash -> the node, both sides aborted when either fails; and
- * freeing the node's copy again when a later step fails.
+ * export -> count (progress) -> hash -> the node, both sides aborted when either fails.
  *
  * @module
  */
@@ -11,6 +10,7 @@ import type { StreamFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
 import { hashingStream, type HashingStream } from '../nodes/checksum.js';
 import type { StorageNode } from '../nodes/node.js';
+import { withoutCopy } from '../nodes/receive.js';
 import type { ProgressCallback, TransferOptions } from '../plugin-types.js';
 import { countingStream, hasSizeHeader } from '../transfer.js';
 import { copyFailure } from './copy-failure.js';
@@ -128,27 +128,4 @@ function brokenStream(node: StorageNode, e: unknown): unknown {
   if (isStorageError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new StorageError('UNAVAILABLE', `the stream to node '${node.name}' broke: ${message}`, { cause: e, details: { node: node.name } });
-}
-
-/**
- * Frees the node's copy after a later step failed, and returns the error to throw: the original
- * one, or, when the copy could not be freed, the same code with the leftover named.
- *
- * @param node - the node
- * @param copy - the copy's volid on the node
- * @param error - the error that made the copy useless
- * @returns the error to throw
- */
-export async function withoutCopy(node: Pick<StorageNode, 'name' | 'freeImage'>, copy: string, error: unknown): Promise<unknown> {
-  try {
-    await node.freeImage(copy);
-    return error;
-  } catch (e) {
-    const code = isStorageError(error) ? error.code : 'INTERNAL';
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageError(code, `${message}; the copy '${copy}' on node '${node.name}' could not be removed: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: error,
-      details: { ...(isStorageError(error) ? error.details : {}), leftover: copy, node: node.name },
-    });
-  }
 }

@@ -20,8 +20,8 @@ import type { Logger, ParsedVolume, ProgressCallback, SnapshotInfo, TransferOpti
 import type { StoragePlugin } from '../storage-plugin.js';
 import { negotiateFormat } from '../transfer.js';
 import { formatVolumeId } from '../volume-id.js';
-import { checkNodeSpace } from '../nodes/receive.js';
-import { sendToNode, withoutCopy, type NodeSource } from './node-transfer.js';
+import { checkNodeSpace, withoutCopy } from '../nodes/receive.js';
+import { sendToNode, type NodeSource } from './node-transfer.js';
 import { replicationSnapshotName, replicationSnapshotsFor } from './replication-names.js';
 import { asAbortError } from './transfer-ops.js';
 

@@ -1,12 +1,12 @@
 /**
  * The node's side of a migration, in one exchange: check the target storage, choose the format,
  * import the stream, read the new volume back. {@link LocalNode} runs it in this process; a
- * node's `stowage receive` runs it there, for an {@link SshNode} on the other end of ssh.
+ * node's `stowage receive` runs it there, for an {@link SshNode} on the other end of ssh. And
+ * freeing a node's copy again after a later step failed (here, or in a migration or replication).
  *
  * @module
  */
-import { StorageError } from '../errors.js';
-import { withoutCopy } from '../manager/node-transfer.js';
+import { StorageError, isStorageError } from '../errors.js';
 import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
 import { parseVolumeId } from '../volume-id.js';
@@ -63,5 +63,28 @@ export async function receiveOnNode(node: ReceivingNode, volid: string, options:
     return { volid: written, format, size: image.size };
   } catch (e) {
     throw await withoutCopy(node, written, e);
+  }
+}
+
+/**
+ * Frees the node's copy after a later step failed, and returns the error to throw: the original
+ * one, or, when the copy could not be freed, the same code with the leftover named.
+ *
+ * @param node - the node
+ * @param copy - the copy's volid on the node
+ * @param error - the error that made the copy useless
+ * @returns the error to throw
+ */
+export async function withoutCopy(node: Pick<StorageNode, 'name' | 'freeImage'>, copy: string, error: unknown): Promise<unknown> {
+  try {
+    await node.freeImage(copy);
+    return error;
+  } catch (e) {
+    const code = isStorageError(error) ? error.code : 'INTERNAL';
+    const message = error instanceof Error ? error.message : String(error);
+    return new StorageError(code, `${message}; the copy '${copy}' on node '${node.name}' could not be removed: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: error,
+      details: { ...(isStorageError(error) ? error.details : {}), leftover: copy, node: node.name },
+    });
   }
 }
