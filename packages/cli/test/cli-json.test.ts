@@ -2,7 +2,7 @@
  * Every verb's `--json` output, from the built binary against a real directory storage (and a
  * real one-member etcd for the cluster verbs), checked against its JSON Schema in docs/json/.
  */
-import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdCluster, type EtcdCluster } from '../../cluster-etcd/test/support/etcd-cluster.js';
@@ -76,7 +76,16 @@ describe('--json output against docs/json/<verb>.schema.json', () => {
     expect(await run('volid', [clonePath])).toEqual({ path: clonePath, volid: clone, vtype: 'images' });
     expect((await run<{ formats: string[] }>('formats', [renamed])).formats).toContain('raw+size');
     expect(await run('formats', ['local:105/vm-105-disk-0.qcow2', '--import'])).toMatchObject({ direction: 'import', formats: expect.arrayContaining(['raw+size']) });
-    expect(await run('checksum', [renamed])).toMatchObject({ volid: renamed, format: 'raw+size', bytes: 8 + 1024 * 1024 });
+    const sum = await run<{ sha256: string }>('checksum', [renamed]);
+    expect(sum).toMatchObject({ volid: renamed, format: 'raw+size', bytes: 8 + 1024 * 1024 });
+    // receive: the ready line (the first offered format it imports), then the result with its read-back
+    const received = await s.run(['receive', 'local:106/vm-106-disk-0.raw', '--offer', 'vmdk+size,raw+size', '--need', '1024', '--json'], { input: readFileSync(file) });
+    expect(received.code, received.stderr).toBe(0);
+    const [ready, ...rest] = received.stdout.split('\n');
+    expect(JSON.parse(ready ?? '')).toEqual({ ready: { format: 'raw+size' } });
+    const result = JSON.parse(rest.join('\n')) as unknown;
+    expectShape('receive', result);
+    expect(result).toMatchObject({ volid: 'local:106/vm-106-disk-0.raw', format: 'raw+size', size: 1024 * 1024, checksum: { sha256: sum.sha256 } });
 
     const shared = { env: { STOWAGE_SHARED_LOCK_DIR: join(s.dir, 'shared-locks') } };
     mkdirSync(shared.env.STOWAGE_SHARED_LOCK_DIR);

@@ -82,6 +82,8 @@ describe.skipIf(!hasSshd())('migrate over ssh', { timeout: 180_000 }, () => {
     const seen: Progress[] = [];
     let moved: MigrateResult;
     try {
+      // a storage B does not have: B's receive says so (its code kept) before anything is sent
+      expect(await manager.migrateVolume(volid, { toNode: node, storage: 'elsewhere' }).catch((e: unknown) => e)).toMatchObject({ code: 'NOT_FOUND', details: { node: 'b' } });
       moved = await manager.migrateVolume(volid, { toNode: node, onProgress: (p) => seen.push(p) });
     } finally {
       await manager.close();

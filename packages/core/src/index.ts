@@ -81,9 +81,9 @@ export { parseReplicationSnapshot, replicationSnapshotName, replicationSnapshots
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
 export { LocalNode } from './nodes/local-node.js';
-export type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './nodes/node.js';
+export type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './nodes/node.js';
 export { NODE_OPTIONS, parseNodesCfg, readNodeFromCfg } from './nodes/nodes-cfg.js';
-export { parseRemoteAnswer, parseRemoteError, remoteStowageArgv, transferFlags, type RemoteStowage } from './nodes/remote.js';
+export { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags, type RemoteStowage } from './nodes/remote.js';
 export { SshNode, type SshNodeOptions } from './nodes/ssh-node.js';
 export type {
   AttributeValue,

@@ -91,7 +91,7 @@ export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLe
 export { runWithExactInput, watchInput, type ExactInputOptions } from './exact-input.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { reportProgress } from './progress.js';
-export { isAllZero, SPARSE_BLOCK, writeSparse } from './sparse.js';
+export { isAllZero, SPARSE_BLOCK, SPARSE_WRITE_BATCH, writeSparse, writeSparseStream, type WriteSparseStreamOptions } from './sparse.js';
 export { StoragePlugin } from './storage-plugin.js';
 export {
   countingStream,

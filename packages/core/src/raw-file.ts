@@ -5,14 +5,14 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isStorageError, StorageError } from './errors.js';
 import { localFileSystem, type FileSystem } from './file-system.js';
 import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
-import { writeSparse } from './sparse.js';
+import { writeSparseStream } from './sparse.js';
 import { countingStream, encodeSizeHeader } from './transfer.js';
 
 /** Options of {@link exportRawFile} and {@link importRawFile}. */
@@ -57,7 +57,8 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
     const header = encodeSizeHeader(size);
     const counter = countingStream(options.onProgress, header.length + size);
     counter.write(header);
-    await pipeline(handle.createReadStream({ autoClose: false }), counter, output, {
+    // 1 MiB reads: a sixteenth of the reads (and thread-pool round trips) of the 64 KiB default
+    await pipeline(handle.createReadStream({ autoClose: false, highWaterMark: 1024 * 1024 }), counter, output, {
       end: false,
       signal: options.signal,
     });
@@ -94,17 +95,8 @@ export async function importRawFile(input: Readable, file: string, size: number,
   } catch (e) {
     throw fsError(e, `cannot create '${file}'`, { path: file });
   }
-  let position = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      writeSparse(handle, chunk, position).then(() => {
-        position += chunk.length;
-        callback();
-      }, callback);
-    },
-  });
   try {
-    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), sink, { signal: options.signal });
+    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), (source: AsyncIterable<Buffer>) => writeSparseStream(handle, source), { signal: options.signal });
     await handle.truncate(size);
     await handle.sync();
   } catch (e) {

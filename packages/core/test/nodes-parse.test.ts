@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStorageError, parseNodesCfg, parseRemoteError, remoteStowageArgv, transferFlags } from '@stowage/core';
+import { isStorageError, parseNodesCfg, parseReceiveReady, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags } from '@stowage/core';
 
 describe('parseNodesCfg', () => {
   it('reads ssh target, port, keys, command, config and env', () => {
@@ -58,5 +58,27 @@ describe('remote stowage argv and answers', () => {
     });
     expect(parseRemoteError('b', '{"error":{"code":"WHATEVER","message":"m"}}')?.code).toBe('COMMAND_FAILED');
     expect(parseRemoteError('b', 'bash: stowage: command not found')).toBeUndefined();
+  });
+
+  it('builds the receive verb with the offer in order, the space needed and the transfer flags', () => {
+    expect(receiveArgs('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 })).toEqual([
+      'receive', 'local:100/vm-100-disk-0.raw', '--offer', 'raw+size,qcow2+size', '--need', '1048576',
+    ]);
+    expect(receiveArgs('local:100/vm-100-disk-0.qcow2', { offer: ['qcow2+size'], withSnapshots: true })).toEqual([
+      'receive', 'local:100/vm-100-disk-0.qcow2', '--offer', 'qcow2+size', '--with-snapshots',
+    ]);
+  });
+
+  it('reads the ready line of receive, and refuses one that chose a format not offered, or no ready line', () => {
+    expect(parseReceiveReady('b', '{"ready":{"format":"raw+size"}}', ['raw+size', 'qcow2+size'])).toBe('raw+size');
+    for (const line of ['{"ready":{"format":"zfs"}}', '{"volid":"local:100/vm-100-disk-0.raw"}', 'not json', '']) {
+      let error: unknown;
+      try {
+        parseReceiveReady('b', line, ['raw+size', 'qcow2+size']);
+      } catch (e) {
+        error = e;
+      }
+      expect(isStorageError(error, 'COMMAND_FAILED'), line).toBe(true);
+    }
   });
 });

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errnoOf, exportRawFile, fsError, importRawFile, readSizeHeader } from '../src/plugin.js';
+import { errnoOf, exportRawFile, fsError, importRawFile, readSizeHeader, writeSparseStream } from '../src/plugin.js';
 import { isStorageError } from '../src/index.js';
 
 let dir: string;
@@ -109,5 +110,45 @@ describe('fsError', () => {
     expect(fsError(e, 'again')).toBe(e);
     expect(errnoOf({ code: 'ERR_SOMETHING_NODE' })).toBeUndefined();
     expect(errnoOf(Object.assign(new Error(), { code: 'EACCES' }))).toBe('EACCES');
+  });
+});
+
+describe('writeSparseStream', () => {
+  it('writes chunks of any size across batches byte for byte, zero blocks staying holes, and returns the length', async () => {
+    const MiB = 1024 * 1024;
+    // 10 MiB: random data, a 3 MiB zero run that crosses chunk and batch boundaries, more data
+    const whole = Buffer.concat([randomBytes(3 * MiB + 12_345), Buffer.alloc(3 * MiB), randomBytes(4 * MiB - 12_345)]);
+    const chunks: Buffer[] = [];
+    for (let off = 0; off < whole.length; off += 100_003) chunks.push(whole.subarray(off, off + 100_003));
+    const file = join(dir, 'stream.raw');
+    const handle = await open(file, 'wx');
+    const written: number[] = [];
+    try {
+      expect(await writeSparseStream(handle, Readable.from(chunks), { onWritten: (n) => written.push(n) })).toBe(whole.length);
+      await handle.truncate(whole.length);
+    } finally {
+      await handle.close();
+    }
+    expect((await readFile(file)).equals(whole)).toBe(true);
+    expect((await stat(file)).blocks * 512).toBeLessThan(whole.length - 2 * MiB);
+    expect(written.at(-1)).toBe(whole.length);
+    expect(written.length).toBeGreaterThan(1);
+  });
+
+  it('finishes a short writev with plain writes', async () => {
+    const file = join(dir, 'short-writev.raw');
+    const real = await open(file, 'wx');
+    // a file handle whose writev takes only the first 1000 bytes of each call (as a short write would)
+    const short = Object.assign(Object.create(real) as typeof real, {
+      writev: async (buffers: Buffer[], position: number) => real.write(Buffer.concat(buffers).subarray(0, 1000), 0, 1000, position),
+      write: real.write.bind(real),
+    });
+    const whole = randomBytes(300_000);
+    try {
+      expect(await writeSparseStream(short, Readable.from([whole.subarray(0, 150_000), whole.subarray(150_000)]))).toBe(whole.length);
+    } finally {
+      await real.close();
+    }
+    expect((await readFile(file)).equals(whole)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { countingStream, exactLength, fsError, reportProgress, writeSparse as writeSparseAt, type FileSystem } from '@stowage/core/plugin';
+import { countingStream, exactLength, fsError, reportProgress, writeSparseStream, type FileSystem } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
 
 /** Options of {@link writeSparse}. */
@@ -49,13 +49,8 @@ export async function writeSparse(fs: FileSystem, path: string, input: Readable,
   }
   let pos = 0;
   const sink = async (source: AsyncIterable<Buffer | string>): Promise<void> => {
-    for await (const chunk of source) {
-      if (signal?.aborted) throw new StorageError('ABORTED', 'import aborted', { cause: signal.reason });
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-      await writeSparseAt(fh, buf, pos);
-      pos += buf.length;
-      if (expected === undefined) reportProgress(onProgress, { done: base + pos, total: options.total });
-    }
+    const checked = abortable(source, signal);
+    pos = await writeSparseStream(fh, checked, { onWritten: expected === undefined ? (done) => reportProgress(onProgress, { done: base + done, total: options.total }) : undefined });
   };
   try {
     if (expected === undefined) await pipeline(input, sink);
@@ -68,6 +63,14 @@ export async function writeSparse(fs: FileSystem, path: string, input: Readable,
     await fh.close().catch(() => undefined);
   }
   return pos;
+}
+
+/** The chunks of `source`, failing with `ABORTED` at the first one after `signal` fired. */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncIterable<T> {
+  for await (const chunk of source) {
+    if (signal?.aborted) throw new StorageError('ABORTED', 'import aborted', { cause: signal.reason });
+    yield chunk;
+  }
 }
 
 /**

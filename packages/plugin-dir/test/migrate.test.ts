@@ -5,13 +5,14 @@
  * clone without its base each leave the source as it was and nothing on the target.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalNode, StorageManager, volumeChecksum, type NodeImportOptions, type Progress } from '@stowage/core';
-import { DirPlugin } from '@stowage/plugin-dir';
+import { LocalNode, StorageManager, volumeChecksum, type NodeImportOptions, type Progress, type StorageStatus } from '@stowage/core';
+import type { PluginContext, VolumeImportRequest } from '@stowage/core/plugin';
+import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, releaseImmutable } from './helpers.js';
 
 const MiB = 1024 ** 2;
@@ -70,6 +71,35 @@ class CorruptingNode extends LocalNode {
   }
 }
 
+/** A directory storage whose imports change one byte of the file after writing it (a target that writes other bytes than it received). */
+class CorruptingDirPlugin extends DirPlugin {
+  override async volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
+    const volname = await super.volumeImport(ctx, request);
+    const file = await open(join(ctx.config.path, 'images', volname), 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await file.read(byte, 0, 1, 100);
+      byte[0] = byte[0]! ^ 0xff;
+      await file.write(byte, 0, 1, 100);
+    } finally {
+      await file.close();
+    }
+    return volname;
+  }
+}
+
+/** A node that reports no free space, and records whether anything was imported. */
+class FullNode extends LocalNode {
+  imported = false;
+  override async status(storeId: string): Promise<StorageStatus> {
+    return { ...(await super.status(storeId)), available: 0 };
+  }
+  override importVolume(volid: string, options: NodeImportOptions): Promise<string> {
+    this.imported = true;
+    return super.importVolume(volid, options);
+  }
+}
+
 describe('migrateVolume to a LocalNode', () => {
   it('moves a raw volume byte-identical, reports progress, and frees the source', async () => {
     const { volid, data } = await rawVolume();
@@ -87,6 +117,33 @@ describe('migrateVolume to a LocalNode', () => {
     expect(await code(a.migrateVolume(volid, { toNode: new CorruptingNode('b', b) }))).toBe('CORRUPT');
     expect(await filesOfB()).toEqual([]);
     expect(sha(await readFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw')))).toBe(sha(data));
+  });
+
+  it('a target that writes other bytes than it received is CORRUPT (its copy is read back): removed there, the source kept', async () => {
+    const { volid, data } = await rawVolume();
+    const corrupting = await StorageManager.open({
+      plugins: [CorruptingDirPlugin],
+      config: [{ type: 'dir', storage: 'local', path: join(base, 'c'), 'create-base-path': true }],
+      lockDir: join(base, 'locks-c'),
+    });
+    try {
+      const err = await a.migrateVolume(volid, { toNode: new LocalNode('c', corrupting) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CORRUPT', details: { volid: 'local:100/vm-100-disk-0.raw', node: 'c' } });
+      expect(await corrupting.listImages('local')).toEqual([]);
+      expect(await readdir(join(base, 'c', 'images', '100')).catch(() => [])).toEqual([]);
+    } finally {
+      await corrupting.close();
+    }
+    expect(sha(await readFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw')))).toBe(sha(data));
+  });
+
+  it('too little free space on the target is NO_SPACE, before anything is sent', async () => {
+    const { volid } = await rawVolume(MiB);
+    const full = new FullNode('b', b);
+    expect(await a.migrateVolume(volid, { toNode: full }).catch((e: unknown) => e)).toMatchObject({ code: 'NO_SPACE', details: { node: 'b', needed: MiB } });
+    expect(full.imported).toBe(false);
+    expect(await filesOfB()).toEqual([]);
+    expect((await a.listImages('local')).map((i) => i.volid)).toEqual([volid]);
   });
 
   it('an abort mid-stream is ABORTED: nothing on the target, the source intact', async () => {

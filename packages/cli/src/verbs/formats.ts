@@ -1,6 +1,6 @@
 /**
- * `formats` and `checksum`: what another node's stowage asks this one before and after it sends
- * a volume here (with `--json`), and what a person can ask too.
+ * `formats`, `checksum` and `receive`: what another node's stowage asks this one before and after
+ * it sends a volume here, or runs here to send one (with `--json`); a person can ask the first two.
  *
  * @module
  */
@@ -48,5 +48,56 @@ export const checksumVerb: VerbSpec = {
     const { volumeChecksum } = await import('@stowage/core');
     const sum = await volumeChecksum(await ctx.manager(), volid, { signal: ctx.io.signal });
     return { data: sum, human: `${sum.sha256}  ${volid}` };
+  },
+};
+
+/** `stowage receive <volid> --offer F,... [--need BYTES]`. */
+export const receiveVerb: VerbSpec = {
+  name: 'receive',
+  usage: '<volid> --offer F[,F...] [--need BYTES] [--snapshot S] [--base S] [--with-snapshots]',
+  summary: 'receive a volume from a migrating node, in one exchange',
+  description: [
+    'What a migrating node runs here over ssh (with --json). Checks the storage (it exists, is active, has BYTES',
+    'free), takes the first format of the offer (the sender\'s, best first) that the volume can be imported from,',
+    'prints {"ready":{"format":F}} on one line, then imports standard input (a failed import leaves no volume)',
+    'and reads the new volume back: prints the volume id, format and size, and for raw+size the checksum of its',
+    'data (as `stowage checksum`), which the sender compares with what it sent. A failed read-back frees the copy.',
+  ].join('\n'),
+  positionals: { min: 1, max: 1 },
+  options: {
+    offer: { type: 'string', valueName: 'F,...', description: 'the stream formats the sender can write, best first' },
+    need: { type: 'string', valueName: 'BYTES', description: 'free bytes the storage must have' },
+    snapshot: { type: 'string', valueName: 'S', description: 'the state of this snapshot' },
+    base: { type: 'string', valueName: 'S', description: 'incremental: only what changed since this snapshot' },
+    'with-snapshots': { type: 'boolean', description: 'carry the snapshots too' },
+  },
+  async run(ctx) {
+    const volid = ctx.args.positionals[0] ?? '';
+    const [{ LocalNode }, { hostname }, { UsageError }, { parseStreamFormat, stringOption }] = await Promise.all([
+      import('@stowage/core'),
+      import('node:os'),
+      import('../args.js'),
+      import('../values.js'),
+    ]);
+    const offerText = stringOption(ctx.args.options['offer']);
+    if (!offerText) throw new UsageError('--offer F[,F...] is required', 'receive');
+    const offer = offerText.split(',').map(parseStreamFormat);
+    const needText = stringOption(ctx.args.options['need']);
+    const need = needText === undefined ? undefined : Number(needText);
+    if (need !== undefined && !(Number.isSafeInteger(need) && need >= 0)) throw new UsageError(`--need takes a byte count, not '${needText}'`, 'receive');
+    const node = new LocalNode(hostname(), await ctx.manager());
+    const received = await node.receiveVolume(volid, {
+      offer,
+      need,
+      snapshot: stringOption(ctx.args.options['snapshot']),
+      baseSnapshot: stringOption(ctx.args.options['base']),
+      withSnapshots: ctx.args.options['with-snapshots'] === true,
+      open: (format) => {
+        ctx.io.stdout.write(`${JSON.stringify({ ready: { format } })}\n`);
+        return ctx.io.stdin;
+      },
+      signal: ctx.io.signal,
+    });
+    return { data: received, human: received.volid };
   },
 };

@@ -7,7 +7,7 @@ import type { VerbSpec } from '../verb.js';
 import { flattenVerb } from './flatten.js';
 import { gcVerb } from './gc.js';
 import { pruneVerb } from './prune.js';
-import { checksumVerb, formatsVerb } from './formats.js';
+import { checksumVerb, formatsVerb, receiveVerb } from './formats.js';
 import { migrateVerb } from './migrate.js';
 import { replicateVerb } from './replicate.js';
 import { handoffAbortVerb, handoffFinishVerb, handoffPrepareVerb } from './handoff.js';
@@ -46,6 +46,7 @@ export const VERBS: readonly VerbSpec[] = [
   handoffAbortVerb,
   formatsVerb,
   checksumVerb,
+  receiveVerb,
   gcVerb,
   pruneVerb,
   storageAddVerb,

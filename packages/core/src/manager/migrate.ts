@@ -1,22 +1,25 @@
 /**
- * Moving a volume on local storage to another node: negotiate a stream format with the node,
- * stream export -> import, check what arrived (its size; for `raw+size` the SHA-256 of the data,
- * computed on the node and compared with the hash of what was sent), and only then free the
- * source. Whatever fails, and an abort at any point, leaves the source as it was and nothing on
- * the node: a failed import removes what it made (the node's guarantee), and a copy that was
- * imported but did not check out, or whose source could not be freed, is freed again.
+ * Moving a volume on local storage to another node, in one exchange with it
+ * ({@link StorageNode.receiveVolume}): the node checks its storage and free space and chooses
+ * the stream format from the source's offer, the export streams into its import, the node reads
+ * its copy back (for `raw+size` the SHA-256 of the data, compared here with the hash of what was
+ * sent; for other formats its size), and only then is the source freed. Whatever fails, and an
+ * abort at any point, leaves the source as it was and nothing on the node: a failed import
+ * removes what it made (the node's guarantee), and a copy that was imported but did not check
+ * out, or whose source could not be freed, is freed again.
  *
  * @module
  */
 import type { StreamFormat } from '../capabilities.js';
 import { StorageError } from '../errors.js';
 import { volumeChecksum } from '../nodes/checksum.js';
-import type { StorageNode } from '../nodes/node.js';
+import type { ReceivedVolume, StorageNode } from '../nodes/node.js';
 import type { ParsedVolume, ProgressCallback, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
-import { negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
+import { SIZE_HEADER_BYTES } from '../transfer.js';
 import { formatVolumeId, parseVolumeId } from '../volume-id.js';
-import { sendToNode, withoutCopy } from './node-transfer.js';
+import { withoutCopy } from '../nodes/receive.js';
+import { sendToNode } from './node-transfer.js';
 import { asAbortError, type ExportOptions } from './transfer-ops.js';
 
 /**
@@ -107,21 +110,22 @@ async function place(manager: SourceManager, volid: string, storage: string, opt
 }
 
 /**
- * Checks the node's copy against the source: for `raw+size` the node's checksum of its data
- * (which also gives its size) against the hash of what was sent; for other formats the size.
+ * Checks what the node read back from its copy against the source: for `raw+size` the checksum
+ * of the copy's data (which also gives its size) against the hash of what was sent (`sha256`);
+ * for other formats the size.
  */
-async function check(node: StorageNode, copy: string, size: number, format: StreamFormat, sent: string, signal: AbortSignal | undefined): Promise<void> {
+function check(node: StorageNode, received: ReceivedVolume & { readonly sha256: string }, size: number): void {
+  const copy = received.volid;
+  const sent = received.sha256;
   const corrupt = (what: string, details: Record<string, unknown>): never => {
     throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' ${what}`, { details: { volid: copy, node: node.name, size, ...details } });
   };
-  if (format !== 'raw+size') {
-    const image = await node.findImage(copy);
-    if (image === undefined || image.size !== size) corrupt(image ? `has ${image.size} bytes, the source ${size}` : 'is not there', { copySize: image?.size });
-    return;
-  }
-  const sum = await node.checksum(copy, { signal });
-  if (sum.bytes !== SIZE_HEADER_BYTES + size) corrupt(`has ${sum.bytes - SIZE_HEADER_BYTES} bytes, the source ${size}`, { copySize: sum.bytes - SIZE_HEADER_BYTES });
-  if (sum.sha256 !== sent) corrupt(`does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, { sha256: sum.sha256, sent });
+  if (received.size !== size) corrupt(`has ${received.size} bytes, the source ${size}`, { copySize: received.size });
+  if (received.format !== 'raw+size') return;
+  const sum = received.checksum;
+  if (sum === undefined) corrupt('was not read back (no checksum)', {});
+  else if (sum.bytes !== SIZE_HEADER_BYTES + size) corrupt(`has ${sum.bytes - SIZE_HEADER_BYTES} bytes, the source ${size}`, { copySize: sum.bytes - SIZE_HEADER_BYTES });
+  else if (sum.sha256 !== sent) corrupt(`does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, { sha256: sum.sha256, sent });
 }
 
 /**
@@ -140,38 +144,22 @@ export async function migrateVolume(manager: SourceManager, volid: string, optio
   const storage = options.storage ?? storeId;
   const info = await manager.volumeSizeInfo(volid);
   const target = await place(manager, volid, storage, options, info.parent);
-  // both questions to the node at once (its status is NOT_FOUND for a storage it does not have)
-  const [status, importFormats, exportFormats] = await Promise.all([
-    node.status(storage),
-    node.importFormats(target.volid, { withSnapshots: target.withSnapshots }),
-    manager.volumeExportFormats(volid, { withSnapshots: target.withSnapshots }),
-  ]);
-  if (!status.active) {
-    throw new StorageError('UNAVAILABLE', `storage '${storage}' on node '${node.name}' is not active`, { details: { node: node.name, storage } });
-  }
-  const need = info.used ?? info.size;
-  if (status.available < need) {
-    throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, '${volid}' needs ${need}`, {
-      details: { node: node.name, storage, available: status.available, needed: need },
-    });
-  }
-  const format = negotiateFormat(exportFormats.filter((f) => !SNAPSHOT_STREAMS.includes(f)), importFormats);
+  const transfer = { withSnapshots: target.withSnapshots };
+  const offer = (await manager.volumeExportFormats(volid, transfer)).filter((f) => !SNAPSHOT_STREAMS.includes(f));
   aborted(options.signal);
 
-  const sent = await sendToNode(manager, volid, {
-    node,
-    target: target.volid,
-    format,
-    transfer: { withSnapshots: target.withSnapshots },
-    onProgress: options.onProgress,
-    signal: options.signal,
-  });
+  // one exchange with the node: it checks its storage and space, chooses the format, imports,
+  // and reads its copy back
+  const sent = await sendToNode(manager, volid, { node, transfer, onProgress: options.onProgress, signal: options.signal }, (open, signal) =>
+    node.receiveVolume(target.volid, { ...transfer, offer, need: info.used ?? info.size, open, signal }),
+  );
   try {
-    await check(node, sent.volid, info.size, format, sent.sha256, options.signal);
+    check(node, sent, info.size);
     aborted(options.signal);
     await manager.freeImage(volid);
   } catch (e) {
     throw await withoutCopy(node, sent.volid, asAbortError(e, options.signal));
   }
+  const format = sent.format;
   return { volid: sent.volid, from: volid, node: node.name, format, bytes: sent.bytes, ...(format === 'raw+size' ? { sha256: sent.sha256 } : {}) };
 }

@@ -1,15 +1,16 @@
 /**
- * Streaming a volume into another node's import, shared by migration and replication: export ->
- * count (progress) -> hash -> the node's import, both sides aborted when either fails; and
- * freeing the node's copy again when a later step fails.
+ * Streaming a volume into another node, shared by migration (`receiveVolume`: the node chooses
+ * the format and reads its copy back) and replication (`importVolume` in a format chosen before):
+ * export -> count (progress) -> hash -> the node, both sides aborted when either fails.
  *
  * @module
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { StreamFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
-import { hashingStream } from '../nodes/checksum.js';
+import { hashingStream, type HashingStream } from '../nodes/checksum.js';
 import type { StorageNode } from '../nodes/node.js';
+import { withoutCopy } from '../nodes/receive.js';
 import type { ProgressCallback, TransferOptions } from '../plugin-types.js';
 import { countingStream, hasSizeHeader } from '../transfer.js';
 import { copyFailure } from './copy-failure.js';
@@ -25,11 +26,7 @@ export interface NodeSource {
 export interface SendToNodeOptions {
   /** The node. */
   readonly node: StorageNode;
-  /** The volume on the node to import into. */
-  readonly target: string;
-  /** The negotiated stream format. */
-  readonly format: StreamFormat;
-  /** Snapshot options, the same on both sides. */
+  /** Snapshot options of the export. */
   readonly transfer: TransferOptions;
   /** Receives `{ done, total }` in stream bytes. */
   readonly onProgress?: ProgressCallback | undefined;
@@ -37,15 +34,21 @@ export interface SendToNodeOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** What {@link sendToNode} sent. */
-export interface Sent {
-  /** The volid the node wrote. */
-  readonly volid: string;
+/**
+ * How the node takes the stream: call `open(format)` once, when the node is ready to read, and
+ * import the stream it returns; resolve with (at least) the volid the node wrote.
+ */
+export type Deliver<R extends { readonly volid: string }> = (open: (format: StreamFormat) => Readable, signal: AbortSignal) => Promise<R>;
+
+/** What {@link sendToNode} sent, with what the node reported. */
+export type Sent<R> = R & {
+  /** The stream format sent. */
+  readonly format: StreamFormat;
   /** Stream bytes sent. */
   readonly bytes: number;
-  /** SHA-256 of the stream sent. */
+  /** SHA-256 of the stream sent, taken as it was sent. */
   readonly sha256: string;
-}
+};
 
 function endAndWait(stream: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -59,45 +62,65 @@ function ignore(): void {
 }
 
 /**
- * Streams a volume into the node's import, both sides aborted when either fails, and reports
- * the first real error of either side (not the abort it caused on the other). An import that
- * finished while the export failed is freed again on the node.
+ * Streams a volume into a node: once the node opens the stream (in the format it chose),
+ * export -> count (progress) -> hash -> the node's import run at the same time. Both sides are
+ * aborted when either fails, and the first real error of either side is reported (not the abort
+ * it caused on the other). An import that finished while the export failed is freed again on the
+ * node.
  *
  * @param source - the source's manager
  * @param volid - the source volume
- * @param options - node, target, format, snapshot options, progress, signal
- * @returns the volid the node wrote, the bytes and the hash of what was sent
+ * @param options - node, snapshot options, progress, signal
+ * @param deliver - the node's side: `node.importVolume` for a format chosen before, or
+ *   `node.receiveVolume`, which chooses it
+ * @returns what the node reported, with the format, the bytes and the hash of what was sent
  * @throws what failed first (`UNAVAILABLE` for a stream that broke without saying more);
  *   `ABORTED` after an abort
  */
-export async function sendToNode(source: NodeSource, volid: string, options: SendToNodeOptions): Promise<Sent> {
+export async function sendToNode<R extends { readonly volid: string }>(source: NodeSource, volid: string, options: SendToNodeOptions, deliver: Deliver<R>): Promise<Sent<R>> {
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(options.format) });
-  const hash = hashingStream();
-  counter.on('error', ignore);
-  hash.on('error', ignore);
-  counter.pipe(hash);
   const failures: unknown[] = [];
+  let sending: { format: StreamFormat; counter: Writable; hash: HashingStream; exported: Promise<PromiseSettledResult<void>> } | undefined;
   const failed = (e: unknown): never => {
     failures.push(e);
     stop.abort(e);
     const err = e instanceof Error ? e : new Error(String(e));
-    counter.destroy(err);
-    hash.destroy(err);
+    sending?.counter.destroy(err);
+    sending?.hash.destroy(err);
     throw e;
   };
-  const { format, transfer } = options;
-  const exported = source
-    .volumeExport(volid, { ...transfer, format, output: counter, signal })
-    .then(() => endAndWait(counter))
-    .catch(failed);
-  const imported = options.node.importVolume(options.target, { ...transfer, format, input: hash, signal }).catch(failed);
-  const [ex, im] = await Promise.allSettled([exported, imported]);
-  if (ex.status === 'fulfilled' && im.status === 'fulfilled') return { volid: im.value, ...hash.digest() };
+  const open = (format: StreamFormat): Readable => {
+    if (sending) throw new TypeError('the stream to a node is opened once');
+    const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
+    const hash = hashingStream();
+    counter.on('error', ignore);
+    hash.on('error', ignore);
+    counter.pipe(hash);
+    // settled here, so that an export failing while the node still works is never an unhandled rejection
+    const exported = settle(
+      source
+        .volumeExport(volid, { ...options.transfer, format, output: counter, signal })
+        .then(() => endAndWait(counter))
+        .catch(failed),
+    );
+    sending = { format, counter, hash, exported };
+    return hash;
+  };
+  const im = await settle(deliver(open, signal).catch(failed));
+  const ex = sending ? await sending.exported : undefined;
+  if (im.status === 'fulfilled' && sending && ex?.status === 'fulfilled') return { ...im.value, format: sending.format, ...sending.hash.digest() };
+  if (im.status === 'fulfilled' && !sending) failures.push(new StorageError('INTERNAL', `node '${options.node.name}' imported '${im.value.volid}' without reading the stream`));
   const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : brokenStream(options.node, copyFailure(failures)), options.signal);
-  if (im.status === 'fulfilled') throw await withoutCopy(options.node, im.value, error);
+  if (im.status === 'fulfilled') throw await withoutCopy(options.node, im.value.volid, error);
   throw error;
+}
+
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: 'fulfilled', value }) as const,
+    (reason: unknown) => ({ status: 'rejected', reason }) as const,
+  );
 }
 
 /** A failure that is no {@link StorageError} (a stream that broke under the transfer) as `UNAVAILABLE`: the node could not be reached for it. */
@@ -105,27 +128,4 @@ function brokenStream(node: StorageNode, e: unknown): unknown {
   if (isStorageError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new StorageError('UNAVAILABLE', `the stream to node '${node.name}' broke: ${message}`, { cause: e, details: { node: node.name } });
-}
-
-/**
- * Frees the node's copy after a later step failed, and returns the error to throw: the original
- * one, or, when the copy could not be freed, the same code with the leftover named.
- *
- * @param node - the node
- * @param copy - the copy's volid on the node
- * @param error - the error that made the copy useless
- * @returns the error to throw
- */
-export async function withoutCopy(node: StorageNode, copy: string, error: unknown): Promise<unknown> {
-  try {
-    await node.freeImage(copy);
-    return error;
-  } catch (e) {
-    const code = isStorageError(error) ? error.code : 'INTERNAL';
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageError(code, `${message}; the copy '${copy}' on node '${node.name}' could not be removed: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: error,
-      details: { ...(isStorageError(error) ? error.details : {}), leftover: copy, node: node.name },
-    });
-  }
 }

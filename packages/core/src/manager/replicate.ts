@@ -16,11 +16,12 @@
 import type { StreamFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
 import type { StorageNode } from '../nodes/node.js';
-import type { Logger, ParsedVolume, ProgressCallback, SnapshotInfo, StorageStatus, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
+import type { Logger, ParsedVolume, ProgressCallback, SnapshotInfo, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
 import { negotiateFormat } from '../transfer.js';
 import { formatVolumeId } from '../volume-id.js';
-import { sendToNode, withoutCopy, type NodeSource } from './node-transfer.js';
+import { checkNodeSpace, withoutCopy } from '../nodes/receive.js';
+import { sendToNode, type NodeSource } from './node-transfer.js';
 import { replicationSnapshotName, replicationSnapshotsFor } from './replication-names.js';
 import { asAbortError } from './transfer-ops.js';
 
@@ -109,15 +110,6 @@ async function plan(node: StorageNode, target: string, ours: readonly string[], 
   return { exists: true, base, kept: theirs.filter((s) => s.stamp <= stamp).map((s) => s.name), orphans: theirs.filter((s) => s.stamp > stamp).map((s) => s.name) };
 }
 
-function checkSpace(node: StorageNode, storage: string, status: StorageStatus, need: number | undefined): void {
-  if (!status.active) throw new StorageError('UNAVAILABLE', `storage '${storage}' on node '${node.name}' is not active`, { details: { node: node.name, storage } });
-  if (need !== undefined && status.available < need) {
-    throw new StorageError('NO_SPACE', `storage '${storage}' on node '${node.name}' has ${status.available} bytes free, the replica needs ${need}`, {
-      details: { node: node.name, storage, available: status.available, needed: need },
-    });
-  }
-}
-
 /**
  * Replicates a volume to another node (see {@link StorageManager.replicateVolume}).
  *
@@ -143,7 +135,7 @@ export async function replicateVolume(source: ReplicationSource, own: Replicatio
     node.status(storage),
     source.volumeSizeInfo(volid),
   ]);
-  checkSpace(node, storage, status, before.exists ? undefined : (info.used ?? info.size));
+  checkNodeSpace(node.name, storage, status, before.exists ? undefined : (info.used ?? info.size));
 
   const snapshot = replicationSnapshotName(node.name, Math.max(Date.now(), (ours.at(-1)?.stamp ?? 0) + 1));
   const transfer: TransferOptions = { snapshot, baseSnapshot: before.base };
@@ -156,7 +148,9 @@ export async function replicateVolume(source: ReplicationSource, own: Replicatio
   await own.takeSnapshot(volid, snapshot);
   let sent;
   try {
-    sent = await sendToNode(source, volid, { node, target, format, transfer, onProgress: options.onProgress, signal: options.signal });
+    sent = await sendToNode(source, volid, { node, transfer, onProgress: options.onProgress, signal: options.signal }, async (open, signal) => ({
+      volid: await node.importVolume(target, { ...transfer, format, input: open(format), signal }),
+    }));
     if (!(await node.snapshots(sent.volid)).includes(snapshot)) {
       const error = new StorageError('CORRUPT', `the replica '${sent.volid}' on node '${node.name}' did not keep snapshot '${snapshot}'`, {
         details: { volid: sent.volid, node: node.name, snapshot, format },

@@ -8,7 +8,8 @@ import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import type { StorageManager } from '../storage-manager.js';
 import { parseVolumeId } from '../volume-id.js';
 import { volumeChecksum } from './checksum.js';
-import type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './node.js';
+import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
+import { receiveOnNode } from './receive.js';
 
 /**
  * A {@link StorageNode} served by a {@link StorageManager} in this process: a control plane
@@ -61,6 +62,11 @@ export class LocalNode implements StorageNode {
   /** {@inheritDoc StorageNode.importVolume} */
   importVolume(volid: string, options: NodeImportOptions): Promise<string> {
     return this.#manager.volumeImport(volid, options);
+  }
+
+  /** {@inheritDoc StorageNode.receiveVolume} */
+  receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
+    return receiveOnNode(this, volid, options);
   }
 
   /** {@inheritDoc StorageNode.checksum} */

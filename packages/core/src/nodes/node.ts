@@ -53,6 +53,36 @@ export interface NodeImportOptions extends TransferOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link StorageNode.receiveVolume}. */
+export interface ReceiveOptions extends TransferOptions {
+  /** The stream formats the sender can write, best first: the node takes the first it can import. */
+  readonly offer: readonly StreamFormat[];
+  /** Bytes the target storage must have free (checked before anything is sent). */
+  readonly need?: number | undefined;
+  /**
+   * Called once, with the format the node chose, when the node is ready to read: returns the
+   * stream to import (the sender writes into it from then on).
+   */
+  readonly open: (format: StreamFormat) => Readable;
+  /** Aborts the import (code `ABORTED`); what the node made is removed. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What {@link StorageNode.receiveVolume} made, as the node reports it. */
+export interface ReceivedVolume {
+  /** The volid written. */
+  readonly volid: string;
+  /** The stream format it was sent in. */
+  readonly format: StreamFormat;
+  /** The new volume's virtual size in bytes. */
+  readonly size: number;
+  /**
+   * For `raw+size`: the checksum of the new volume's data, read back from the volume through the
+   * node's own export once the import was complete (not a hash of the bytes as they arrived).
+   */
+  readonly checksum?: VolumeChecksum | undefined;
+}
+
 /**
  * A storage manager this one can reach: where {@link StorageManager.migrateVolume} sends a
  * volume. Every method answers for the node's own storage configuration and runs under the
@@ -105,6 +135,22 @@ export interface StorageNode {
    *   (truncated stream), `ABORTED`, `NO_SPACE`, `UNAVAILABLE`
    */
   importVolume(volid: string, options: NodeImportOptions): Promise<string>;
+  /**
+   * Receives a volume in one exchange, the way a migration sends one: checks the target storage
+   * (it exists, is active, has `need` bytes free), chooses the first format of `offer` that it
+   * imports into `volid`, calls `open(format)` and imports the stream it returns, then reads the
+   * new volume back (`raw+size`: its checksum; other formats: its size). A failure at any step
+   * leaves nothing on the node: the import removes what it made, and a copy whose read-back
+   * fails is freed again. Over ssh this is one run of the node's `stowage receive`.
+   *
+   * @param volid - the target volume (must not exist)
+   * @param options - the offer, the space needed, the stream opener, snapshot options, signal
+   * @returns what the node made, with what it read back
+   * @throws {@link StorageError} `NOT_FOUND` (no such storage), `UNAVAILABLE` (not active, or
+   *   the node cannot be reached), `NO_SPACE`, `NOT_SUPPORTED` (no common format),
+   *   `ALREADY_EXISTS`, `INVALID_ARGUMENT` (truncated stream), `ABORTED`
+   */
+  receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume>;
   /**
    * The SHA-256 of a volume's `raw+size` stream, computed where the volume is.
    *

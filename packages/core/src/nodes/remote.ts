@@ -6,6 +6,7 @@
  * @module
  */
 import { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode } from '../errors.js';
+import type { StreamFormat } from '../capabilities.js';
 import type { TransferOptions } from '../plugin-types.js';
 
 /** How to run `stowage` on a node. */
@@ -91,4 +92,40 @@ export function parseRemoteError(node: string, stderr: string): StorageError | u
     }
   }
   return undefined;
+}
+
+/**
+ * The argv verb of `stowage receive` on a node: the target, the sender's offer, the space needed
+ * and the snapshot options. Pure.
+ *
+ * @param volid - the target volume
+ * @param options - offer (best first), bytes needed, snapshot options
+ * @returns the verb and its arguments, for {@link remoteStowageArgv}
+ * @example
+ * ```ts
+ * receiveArgs('local:100/vm-100-disk-0.raw', { offer: ['raw+size', 'qcow2+size'], need: 1048576 });
+ * // ['receive', 'local:100/vm-100-disk-0.raw', '--offer', 'raw+size,qcow2+size', '--need', '1048576']
+ * ```
+ */
+export function receiveArgs(volid: string, options: TransferOptions & { readonly offer: readonly StreamFormat[]; readonly need?: number | undefined }): string[] {
+  return ['receive', volid, '--offer', options.offer.join(','), ...(options.need !== undefined ? ['--need', String(options.need)] : []), ...transferFlags(options)];
+}
+
+/**
+ * Parses the line a node's `stowage receive` prints once it is ready to read the stream:
+ * `{"ready":{"format":"raw+size"}}`. Pure.
+ *
+ * @param node - the node's name, for the message
+ * @param line - the first line of its standard output
+ * @param offer - the formats offered: the node must have chosen one of them
+ * @returns the format the node chose
+ * @throws {@link StorageError} `COMMAND_FAILED` for anything else
+ */
+export function parseReceiveReady(node: string, line: string, offer: readonly StreamFormat[]): StreamFormat {
+  const answer = parseRemoteAnswer(node, line) as { ready?: { format?: unknown } } | null;
+  const format = answer?.ready?.format;
+  if (typeof format !== 'string' || !offer.includes(format as StreamFormat)) {
+    throw new StorageError('COMMAND_FAILED', `node '${node}' answered 'receive' with ${line.slice(0, 200)}, not a ready line with a format offered`, { details: { node } });
+  }
+  return format as StreamFormat;
 }

@@ -9,8 +9,9 @@ import { SshRunner, type SshRunnerOptions } from '../command/ssh-runner.js';
 import { isCommandError, StorageError } from '../errors.js';
 import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { parseVolumeId } from '../volume-id.js';
-import type { NodeImage, NodeImportOptions, NodeStorage, StorageNode, VolumeChecksum } from './node.js';
-import { parseRemoteAnswer, parseRemoteError, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
+import { nodeStream } from '../on-first-use.js';
+import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
+import { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
 
 /** Options of an {@link SshNode}. */
 export interface SshNodeOptions extends RemoteStowage {
@@ -99,6 +100,52 @@ export class SshNode implements StorageNode {
     return answer.volid;
   }
 
+  /**
+   * Receives a volume in one exchange (see {@link StorageNode.receiveVolume}): one run of the
+   * node's `stowage receive VOLID --offer F,... --need N --json`, which answers its choice on the
+   * first line of its standard output (`{"ready":{"format":...}}`) before it reads standard input;
+   * the stream follows on the same ssh session, and the node's last output is the
+   * {@link ReceivedVolume} as JSON.
+   *
+   * @param volid - the target volume (must not exist)
+   * @param options - the offer, the space needed, the stream opener, snapshot options, signal
+   * @returns what the node made, with what it read back
+   * @throws as {@link StorageNode.receiveVolume}; `COMMAND_FAILED` when the node's answer is not
+   *   a ready line with an offered format
+   */
+  async receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
+    const stream = nodeStream();
+    const input = new stream.PassThrough();
+    let text = '';
+    let ready: (line: string) => void = () => undefined;
+    const firstLine = new Promise<string>((resolve) => (ready = resolve));
+    const output = new stream.Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString('utf8');
+        const end = text.indexOf('\n');
+        if (end >= 0) ready(text.slice(0, end));
+        cb();
+      },
+    });
+    const run = this.#run(receiveArgs(volid, options), { stdin: input, stdout: output, signal: options.signal, timeoutMs: 0 });
+    try {
+      const format = await Promise.race([
+        firstLine.then((line) => parseReceiveReady(this.name, line, options.offer)),
+        run.then(() => parseReceiveReady(this.name, text, options.offer)),
+      ]);
+      const data = options.open(format);
+      data.once('error', (e) => input.destroy(e));
+      data.pipe(input);
+    } catch (e) {
+      // the node gets no stream: its import sees its input end early and removes what it made
+      input.destroy();
+      await run.catch(() => undefined);
+      throw e;
+    }
+    await run;
+    return parseRemoteAnswer(this.name, text.slice(text.indexOf('\n') + 1)) as ReceivedVolume;
+  }
+
   /** {@inheritDoc StorageNode.checksum} */
   async checksum(volid: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<VolumeChecksum> {
     return (await this.#ask(['checksum', volid], { signal: options.signal, timeoutMs: 0 })) as VolumeChecksum;
@@ -126,13 +173,16 @@ export class SshNode implements StorageNode {
   }
 
   async #ask(verb: readonly string[], options: RunOptions = {}): Promise<unknown> {
-    let result: CommandResult;
+    return parseRemoteAnswer(this.name, (await this.#run(verb, options)).stdout);
+  }
+
+  /** Runs a verb of the node's `stowage`; a failure it reports keeps its code. */
+  async #run(verb: readonly string[], options: RunOptions): Promise<CommandResult> {
     try {
-      result = await this.#runner.run(remoteStowageArgv(this.#remote, verb), { ...options, ...(this.#env ? { env: this.#env } : {}) });
+      return await this.#runner.run(remoteStowageArgv(this.#remote, verb), { ...options, ...(this.#env ? { env: this.#env } : {}) });
     } catch (e) {
       if (isCommandError(e) && e.code === 'COMMAND_FAILED') throw parseRemoteError(this.name, e.stderr) ?? e;
       throw e;
     }
-    return parseRemoteAnswer(this.name, result.stdout);
   }
 }
