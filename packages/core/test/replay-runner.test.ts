@@ -59,6 +59,29 @@ describe('RecordingRunner and ReplayRunner', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('records a command its failing input stopped, and the replay fails through the same input error', async () => {
+    // an import whose stream ends short: the stream itself fails, and the runner stops the command
+    const shortInput = (): Readable =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.from('first bytes');
+          await new Promise((r) => setTimeout(r, 100));
+          throw new StorageError('INVALID_ARGUMENT', 'stream ended short', { details: { size: 100, received: 11 } });
+        })(),
+      );
+    const recorder = new RecordingRunner(new LocalRunner());
+    const live = await rejection(recorder.run(['cat'], { stdin: shortInput() }));
+    expect(recorder.fixtures).toEqual([{ argv: ['cat'], stdin: 'first bytes', stdout: '', stderr: '', exitCode: 0, stoppedByInput: true }]);
+    const file = join(dir, 'stopped.json');
+    await recorder.save(file);
+    const replayed = await rejection(new ReplayRunner(await loadFixtures(file)).run(['cat'], { stdin: shortInput() }));
+    expect(replayed.code).toBe('INVALID_ARGUMENT');
+    expect(isStorageError(live) || isCommandError(live)).toBe(true);
+    // an input that ends well where the recording was stopped by its input is a different run
+    const whole = await rejection(new ReplayRunner(await loadFixtures(file)).run(['cat'], { stdin: Readable.from([Buffer.from('first bytes')]) }));
+    expect(whole.code).toBe('INTERNAL');
+  });
+
   it('records real runs (stdin, piped stdout, failures) and replays them identically from a file', async () => {
     const recorder = new RecordingRunner(new LocalRunner());
     expect(recorder.description).toBe('recording local');

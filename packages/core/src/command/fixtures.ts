@@ -23,8 +23,14 @@ export interface CommandFixture {
   readonly stdout: FixtureBytes;
   /** What the command wrote to standard error. */
   readonly stderr: string;
-  /** The exit code. */
+  /** The exit code (0 for a command its input stopped, which has none). */
   readonly exitCode: number;
+  /**
+   * `true` when the command was stopped because its standard input stream failed (an import
+   * whose stream was shorter than it announced): `stdin` holds what it had read by then, and a
+   * replay fails the same way, through the stream's own error.
+   */
+  readonly stoppedByInput?: true;
 }
 
 const bytesSchema = z.union([z.string(), z.strictObject({ base64: z.base64() })]);
@@ -34,6 +40,7 @@ const fixtureSchema = z.strictObject({
   stdout: bytesSchema.default(''),
   stderr: z.string().default(''),
   exitCode: z.number().int().min(0).max(255).default(0),
+  stoppedByInput: z.literal(true).optional(),
 });
 const fileSchema = z.union([z.array(fixtureSchema), z.strictObject({ fixtures: z.array(fixtureSchema) })]);
 

@@ -13,7 +13,8 @@ import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
 /**
  * Wraps a runner and records every command that ran to an exit code: argv, standard input
  * (when given), standard output (also when piped to a stream), standard error and exit code.
- * Commands that could not start, timed out or were aborted are not recorded.
+ * Commands that could not start, timed out or were aborted are not recorded, except a command
+ * stopped because its standard input stream failed (`stoppedByInput`).
  *
  * @example
  * ```ts
@@ -54,13 +55,16 @@ export class RecordingRunner implements CommandRunner {
     if (typeof stdin === 'string' || stdin instanceof Uint8Array) stdinChunks.push(Buffer.from(stdin));
     else if (stdin !== undefined) stdin = tapReadable(stdin, stdinChunks);
     const stdout = options.stdout ? tapWritable(options.stdout, stdoutChunks) : undefined;
-    const record = (exitCode: number, text: string, stderr: string): void => {
+    let inputFailed = false;
+    if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) stdin.once('error', () => (inputFailed = true));
+    const record = (exitCode: number, text: string, stderr: string, stoppedByInput = false): void => {
       this.#fixtures.push({
         argv: [...argv],
         ...(options.stdin !== undefined ? { stdin: encodeFixtureBytes(Buffer.concat(stdinChunks)) } : {}),
         stdout: stdout ? encodeFixtureBytes(Buffer.concat(stdoutChunks)) : text,
         stderr,
         exitCode,
+        ...(stoppedByInput ? { stoppedByInput: true as const } : {}),
       });
     };
     try {
@@ -68,7 +72,8 @@ export class RecordingRunner implements CommandRunner {
       record(result.exitCode, result.stdout, result.stderr);
       return result;
     } catch (e) {
-      if (isCommandError(e) && e.code === 'COMMAND_FAILED' && e.exitCode !== undefined) record(e.exitCode, e.stdout, e.stderr);
+      if (inputFailed) record(0, '', '', true);
+      else if (isCommandError(e) && e.code === 'COMMAND_FAILED' && e.exitCode !== undefined) record(e.exitCode, e.stdout, e.stderr);
       throw e;
     }
   }
@@ -168,6 +173,11 @@ export class ReplayRunner implements CommandRunner {
 
     if (options.stdin !== undefined) {
       const given = await readAll(argv, options.stdin);
+      if (fixture.stoppedByInput === true) {
+        throw new StorageError('INTERNAL', `replay: command '${describeArgv(argv)}' was stopped by its failing input when recorded, but its input ended well`, {
+          details: { argv: [...argv], runner: this.description, stdinBytes: given.length },
+        });
+      }
       if (fixture.stdin !== undefined && !given.equals(decodeFixtureBytes(fixture.stdin))) {
         throw new StorageError('INTERNAL', `replay: command '${describeArgv(argv)}' got other standard input than recorded`, {
           details: { argv: [...argv], runner: this.description, stdinBytes: given.length },
