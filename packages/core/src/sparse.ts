@@ -110,9 +110,10 @@ export interface WriteSparseStreamOptions {
 
 /**
  * Writes a stream into a file from offset 0 as {@link writeSparse} does (zero blocks stay holes),
- * gathering its chunks (a pipe gives 64 KiB at a time) into `writev` calls of about
- * {@link SPARSE_WRITE_BATCH} bytes (the chunks are not copied), with one batch being written
- * while the next gathers. It
+ * gathering its chunks (a pipe gives 64 KiB at a time) into `writev` calls (the chunks are not
+ * copied): what arrives while one write runs is gathered, up to about
+ * {@link SPARSE_WRITE_BATCH} bytes, and written as soon as that write ends, so bytes never wait
+ * for a batch to fill. It
  * returns once every write is done; the caller sets the file's length (`truncate`) and syncs.
  *
  * @param handle - the open file
@@ -130,30 +131,49 @@ export async function writeSparseStream(handle: FileHandle, source: AsyncIterabl
   let position = 0;
   let batch: Buffer[] = [];
   let gathered = 0;
-  let writing: Promise<void> = Promise.resolve();
-  const send = async (): Promise<void> => {
+  let inFlight: Promise<void> | undefined;
+  let failure: { readonly error: unknown } | undefined;
+  // hands what was gathered to the file when no write is running, and again when one ends: a
+  // stream that pauses has its bytes in the file, not waiting for a full batch
+  const flush = (): void => {
+    if (inFlight !== undefined || gathered === 0 || failure !== undefined) return;
     const chunks = batch;
     const at = position;
     position += gathered;
     batch = [];
     gathered = 0;
-    await writing;
-    writing = writeSparseChunks(handle, chunks, at);
-    writing.catch(() => undefined); // awaited before the next write, or at the end
+    inFlight = writeSparseChunks(handle, chunks, at).then(
+      () => {
+        inFlight = undefined;
+        flush();
+      },
+      (error: unknown) => {
+        inFlight = undefined;
+        failure ??= { error };
+      },
+    );
     options.onWritten?.(position);
+  };
+  const settled = async (): Promise<void> => {
+    while (inFlight !== undefined) await inFlight;
+    if (failure !== undefined) throw failure.error;
   };
   try {
     for await (const chunk of source) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       batch.push(bytes);
       gathered += bytes.length;
-      if (gathered >= SPARSE_WRITE_BATCH) await send();
+      flush();
+      // a full batch waits for the write before it: at most one batch in memory besides it
+      while (gathered >= SPARSE_WRITE_BATCH && inFlight !== undefined) await inFlight;
+      if (failure !== undefined) throw failure.error;
     }
-    if (gathered > 0) await send();
-    await writing;
+    await settled();
+    flush();
+    await settled();
   } finally {
     // never leave a write running into a handle the caller is about to close
-    await writing.catch(() => undefined);
+    while (inFlight !== undefined) await inFlight;
   }
   return position;
 }
