@@ -9,7 +9,6 @@ import type { StorageManager } from '../storage-manager.js';
 import { parseVolumeId } from '../volume-id.js';
 import { volumeChecksum } from './checksum.js';
 import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
-import { receiveOnNode } from './receive.js';
 
 /**
  * A {@link StorageNode} served by a {@link StorageManager} in this process: a control plane
@@ -65,8 +64,9 @@ export class LocalNode implements StorageNode {
   }
 
   /** {@inheritDoc StorageNode.receiveVolume} */
-  receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
-    return receiveOnNode(this, volid, options);
+  async receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
+    // imported on first use: importing the core loads no stream code (import-cost.test.ts)
+    return (await import('./receive.js')).receiveOnNode(this, volid, options);
   }
 
   /** {@inheritDoc StorageNode.checksum} */
