@@ -24,6 +24,18 @@ export function imageContent(vmid: number, guests: GuestTypes | undefined): Extr
 }
 
 /**
+ * The facts of a disk image that a `listVolumes` entry carries (`VolumeListEntry.image`), taken
+ * from its `listImages` record: one place that says which they are, for the default
+ * `listVolumes` and for plugins that list volumes their own way.
+ *
+ * @param i - the image as `listImages` reports it
+ * @returns `used`, `isBase`, `parent`, `backingFile`, and `hidden` when it is set
+ */
+export function imageFacts(i: ImageInfo): NonNullable<VolumeListEntry['image']> {
+  return { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile, ...(i.hidden === true ? { hidden: true } : {}) };
+}
+
+/**
  * The `listVolumes` entries of listed images: each as `images` or `rootdir` ({@link imageContent}),
  * with its image facts (`image`), keeping those whose content type is wanted.
  *
@@ -36,8 +48,7 @@ export function imageListEntries(images: readonly ImageInfo[], wanted: readonly 
   for (const i of images) {
     const content = imageContent(i.vmid, guests);
     if (!wanted.includes(content)) continue;
-    const image = { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile, ...(i.hidden === true ? { hidden: true } : {}) };
-    out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image });
+    out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image: imageFacts(i) });
   }
   return out;
 }

@@ -56,7 +56,7 @@ export {
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
 export { localFileSystem, type FileSystem } from './file-system.js';
-export { imageContent, imageListEntries } from './guests.js';
+export { imageContent, imageFacts, imageListEntries } from './guests.js';
 export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';
 export type {
   ActivateVolumeRequest,

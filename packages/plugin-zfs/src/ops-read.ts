@@ -14,6 +14,7 @@ import {
   type VolumeSizeInfo,
 } from '@stowage/core';
 import {
+  imageFacts,
   type ActivateVolumeRequest,
   type FindFreeDisknameRequest,
   type ListImagesRequest,
@@ -87,8 +88,7 @@ export async function listVolumes(ctx: ZfsContext, request: ListVolumesRequest):
   for (const image of await listImages(ctx, { vmid: request.vmid })) {
     const content: ContentType = image.format === 'subvol' ? 'rootdir' : 'images';
     if (!enabled.includes(content) || !asked.includes(content)) continue;
-    const facts = { used: image.used, isBase: image.isBase, parent: image.parent, backingFile: image.backingFile, hidden: image.hidden };
-    entries.push({ volid: image.volid, content, format: image.format, size: image.size, vmid: image.vmid, ctime: image.ctime, image: facts });
+    entries.push({ volid: image.volid, content, format: image.format, size: image.size, vmid: image.vmid, ctime: image.ctime, image: imageFacts(image) });
   }
   return entries;
 }
