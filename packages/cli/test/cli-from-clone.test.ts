@@ -21,14 +21,18 @@ describe('scripts/stowage.mjs', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  // Each case names the caller's directory one way only: the suite itself may run under
+  // scripts/dev (STOWAGE_CALLER_CWD set) or pnpm (INIT_CWD set), and that must not leak in.
+  const callerIn = (variable: string): Record<string, string | undefined> => ({ INIT_CWD: undefined, STOWAGE_CALLER_CWD: undefined, [variable]: dir, STOWAGE_LOCK_DIR: dir });
+
   it.each(['INIT_CWD', 'STOWAGE_CALLER_CWD'])('runs the command in the directory named by %s, JSON alone on stdout', async (variable) => {
-    const r = await runProgram(process.execPath, [SCRIPT, 'status', '--json'], { cwd: ROOT, env: { [variable]: dir, STOWAGE_LOCK_DIR: dir } });
+    const r = await runProgram(process.execPath, [SCRIPT, 'status', '--json'], { cwd: ROOT, env: callerIn(variable) });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ storage: 'here', type: 'dir', status: 'active' })]);
   });
 
   it("passes the command's exit status through", async () => {
-    const r = await runProgram(process.execPath, [SCRIPT, 'list', 'nosuch'], { cwd: ROOT, env: { INIT_CWD: dir, STOWAGE_LOCK_DIR: dir } });
+    const r = await runProgram(process.execPath, [SCRIPT, 'list', 'nosuch'], { cwd: ROOT, env: callerIn('INIT_CWD') });
     expect(r.code).toBe(11);
     expect(r.stderr).toContain("storage 'nosuch'");
   });
