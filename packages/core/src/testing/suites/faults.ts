@@ -18,7 +18,7 @@ interface FaultOperation {
   readonly name: string;
   /** When it runs. */
   readonly gate: Gate;
-  /** Makes what the operation needs; called before each attempt. */
+  /** Makes what the operation needs; called before an attempt, unless a failed one left the storage as it was. */
   prepare(kit: StorageKit): Promise<string | undefined>;
   /** Runs it on what `prepare` made; returns the volid it made or changed. */
   run(kit: StorageKit, prepared: string | undefined): Promise<string>;
@@ -61,7 +61,9 @@ function operations(kit: StorageKit): FaultOperation[] {
  * {@link @stowage/core!index.StorageError | StorageError} and that the storage's listing is
  * exactly what it was before. (When the failed step was one the plugin may tolerate, the call may
  * succeed instead: then its result must be listed.) An operation that took no steps is skipped
- * with that reason.
+ * with that reason. A failed attempt that left the storage as it was is followed by the next one
+ * on the same preparation; a fresh one is made after an attempt that succeeded or changed
+ * something.
  *
  * @param kit - the kit of the suite
  */
@@ -82,9 +84,14 @@ export function faultSuite(kit: StorageKit): void {
         const n = faulty.count;
         if (n === 0) ctx.skip(`the plugin ran no commands, made no calls of ctx.fs (or fault-injector steps) for ${op.name}`);
         const problems: string[] = [];
+        // what a failed attempt left as it was serves the next one (see everyStepFailed)
+        let ready: { prepared: string | undefined; before: string[] } | undefined;
         for (let k = 1; k <= n; k++) {
-          const prepared = await op.prepare(kit);
-          const before = await kit.imageSummary();
+          if (ready === undefined) {
+            const prepared = await op.prepare(kit);
+            ready = { prepared, before: await kit.imageSummary() };
+          }
+          const { prepared, before } = ready;
           faulty.reset();
           faulty.failAt = k;
           let made: string | undefined;
@@ -101,10 +108,12 @@ export function faultSuite(kit: StorageKit): void {
           if (error !== undefined) {
             if (!isStorageError(error)) problems.push(`k=${k} (${argv}): threw a non-StorageError: ${String(error)}`);
             if (JSON.stringify(after) !== JSON.stringify(before)) {
+              ready = undefined;
               problems.push(`k=${k} (${argv}): left the storage changed\n    before: ${before.join(' | ')}\n    after:  ${after.join(' | ')}`);
             }
-          } else if (made !== undefined && !after.some((line) => line.startsWith(`${made} `))) {
-            problems.push(`k=${k} (${argv}): succeeded with ${made}, which is not listed`);
+          } else {
+            ready = undefined;
+            if (made !== undefined && !after.some((line) => line.startsWith(`${made} `))) problems.push(`k=${k} (${argv}): succeeded with ${made}, which is not listed`);
           }
         }
         if (problems.length > 0) throw new Error(`${op.name} with one failed command (of ${n}):\n  ${problems.join('\n  ')}`);
