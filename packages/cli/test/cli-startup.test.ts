@@ -46,6 +46,8 @@ describe('what the stowage binary loads', () => {
     // no cluster is configured: of the etcd package, only the small module that reads an address
     expect(run.urls.filter((u) => u.includes('/cluster-etcd/') && !u.endsWith('/address.js'))).toEqual([]);
     expect([...run.packages]).not.toContain('etcd3');
+    // nor node:crypto (only freeing a container subvolume needs it)
+    expect(run.urls).not.toContain('node:crypto');
     // of the verbs, only the module of list
     expect(run.urls.filter((u) => u.includes('/cli/dist/verbs/')).map((u) => u.slice(u.lastIndexOf('/verbs/')))).toEqual(['/verbs/index.js', '/verbs/status.js']);
     // nor the code that changes volumes or moves data, in the plugin or the core
