@@ -43,8 +43,8 @@ describe('what the stowage binary loads', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('local:100/vm-100-disk-0.qcow2');
     expect(ours(run).filter((p) => PLUGINS.includes(p))).toEqual(['@stowage/plugin-dir']);
-    // no cluster is configured: of the etcd package, only the small module that reads an address
-    expect(run.urls.filter((u) => u.includes('/cluster-etcd/') && !u.endsWith('/address.js'))).toEqual([]);
+    // no cluster is configured: nothing of the etcd package
+    expect(run.urls.filter((u) => u.includes('/cluster-etcd/'))).toEqual([]);
     expect([...run.packages]).not.toContain('etcd3');
     // nor node:crypto (only freeing a container subvolume needs it)
     expect(run.urls).not.toContain('node:crypto');
