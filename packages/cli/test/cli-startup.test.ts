@@ -23,14 +23,19 @@ describe('what the stowage binary loads', () => {
   });
   afterAll(() => s?.remove());
 
-  it.each([[['--help']], [['help', 'list']], [['list', '--help']], [['storage', '--help']], [['cluster', 'status', '--help']]])(
-    'stowage %j loads only the command itself: no core, no zod, no plugin',
-    async (args) => {
-      const run = await stowageLoads(s, args);
-      expect(run.code, run.stderr).toBe(0);
-      expect(ours(run)).toEqual(['@stowage/cli']);
-    },
-  );
+  it.each([
+    [['--help'], 0],
+    [['help', 'list'], 1],
+    [['list', '--help'], 1],
+    [['storage', '--help'], 0],
+    [['cluster', 'status', '--help'], 1],
+  ])('stowage %j loads only the command itself: no core, no zod, no plugin, and %i verb modules', async (args, verbModules) => {
+    const run = await stowageLoads(s, args);
+    expect(run.code, run.stderr).toBe(0);
+    expect(ours(run)).toEqual(['@stowage/cli']);
+    // the overview lists the verbs from the verb table; a verb's help imports that verb's module
+    expect(run.urls.filter((u) => u.includes('/cli/dist/verbs/') && !u.endsWith('/verbs/index.js'))).toHaveLength(verbModules);
+  });
 
   it('a usage error loads no plugin and no zod either', async () => {
     const run = await stowageLoads(s, ['list']);
