@@ -5,7 +5,7 @@
 // file of each subpath. The `stowage` binary imports zod from there instead of zod's own ~95
 // files (see src/zod-bundle.ts), when the zod it would load is that same version.
 // Does nothing when the bundle is already there for the zod installed; `--force` rebuilds it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -99,6 +99,8 @@ export async function bundleZod(options = {}) {
     writeFileSync(out, `export { ${name} as default } from ${JSON.stringify(relative(dirname(file), from).replace(/^(?!\.)/, './'))};\n`);
     files[`./${file}`] = file;
   }
+  // zod's licence goes with its code
+  for (const f of readdirSync(zodDir).filter((n) => /^licen[cs]e/i.test(n))) copyFileSync(join(zodDir, f), join(building, f));
   writeFileSync(join(building, 'manifest.json'), `${JSON.stringify({ zod: zodPkg.version, esbuild: esbuildVersion, entries: files }, null, 2)}\n`);
   const old = `${BUNDLE_DIR}.${process.pid}.old`;
   if (existsSync(BUNDLE_DIR)) renameSync(BUNDLE_DIR, old);
