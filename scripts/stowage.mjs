@@ -18,6 +18,9 @@ if (build.status !== 0) {
   process.stderr.write(`stowage: the build failed (tsc -b packages/cli exited ${build.status ?? build.signal}); fix it, or run 'npx tsc -b' to see more\n`);
   process.exit(build.status || 1);
 }
+// zod bundled for a faster start-up (packages/cli/src/zod-bundle.ts); built once per zod version
+const { bundleZod } = await import(join(root, 'packages/cli/scripts/bundle-zod.mjs'));
+await bundleZod();
 const caller = process.env.STOWAGE_CALLER_CWD || process.env.INIT_CWD;
 if (caller) process.chdir(caller);
 await import(join(root, 'packages/cli/dist/bin.js'));

@@ -6,13 +6,16 @@
  *
  * Node's module compile cache is turned on first (in its default place, or `$NODE_COMPILE_CACHE`;
  * `NODE_DISABLE_COMPILE_CACHE=1` turns it off), so that later runs skip compiling the modules:
- * scripts call the command in loops.
+ * scripts call the command in loops. zod is imported from the bundle the build makes of it, when
+ * there is one (see `zod-bundle.ts`).
  *
  * @module
  */
 import module from 'node:module';
+import { useZodBundle } from './zod-bundle.js';
 
 module.enableCompileCache?.();
+useZodBundle(new URL('./zod/', import.meta.url));
 const { runCli } = await import('./main.js');
 
 const controller = new AbortController();

@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StorageError } from '@stowage/core';
 import type { EtcdCluster } from '@stowage/cluster-etcd';
-import { clusterAddressFromFile } from '@stowage/cluster-etcd/address';
 
 /** Where a cluster address came from. */
 export type ClusterSource = 'flag' | 'env' | 'file';
@@ -36,18 +35,20 @@ export function clusterFilePath(configPath: string): string {
 }
 
 /**
- * Chooses the cluster address; `undefined` when none is configured.
+ * Chooses the cluster address; `undefined` when none is configured. The etcd package's address
+ * reader is imported only when there is a `cluster.cfg` to read.
  *
  * @param flag - the `--cluster` value
  * @param env - the environment (for `STOWAGE_CLUSTER`)
  * @param configPath - the storage.cfg path (for `cluster.cfg` beside it)
  */
-export function findClusterAddress(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, configPath: string): ClusterChoice | undefined {
+export async function findClusterAddress(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, configPath: string): Promise<ClusterChoice | undefined> {
   if (flag) return { address: flag, source: 'flag' };
   const fromEnv = env['STOWAGE_CLUSTER'];
   if (fromEnv) return { address: fromEnv, source: 'env' };
   const file = clusterFilePath(configPath);
   if (!existsSync(file)) return undefined;
+  const { clusterAddressFromFile } = await import('@stowage/cluster-etcd/address');
   const line = clusterAddressFromFile(readFileSync(file, 'utf8'));
   if (line === undefined) throw new StorageError('CONFIG_INVALID', `${file} names no cluster address`, { details: { path: file } });
   return { address: line, source: 'file', file };

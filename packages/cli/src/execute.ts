@@ -91,7 +91,7 @@ export async function executeVerb(
   const hinted = new Set<string>();
   try {
     const config = findConfigFile({ flag: args.global.config, env: io.env, cwd: io.cwd, systemPath: options.systemConfigPath });
-    const connector = (clusters = new ClusterConnector(findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
+    const connector = (clusters = new ClusterConnector(await findClusterAddress(args.global.cluster, io.env, config.path), io.env['STOWAGE_NODE'] || undefined));
     const loaded = new Map<string, Promise<LoadedPlugins>>();
     const plugins = (types: readonly string[] | 'all' = 'all'): Promise<LoadedPlugins> => {
       const key = types === 'all' ? '*' : [...types].sort().join(',');

@@ -22,9 +22,10 @@ function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
  * The help page of one verb.
  *
  * @param verb - the verb
+ * @param summary - its one-line summary
  */
-export function verbHelp(verb: VerbSpec): string {
-  const lines = [`usage: ${usageLine(verb)}`, '', verb.summary];
+export function verbHelp(verb: VerbSpec, summary: string): string {
+  const lines = [`usage: ${usageLine(verb)}`, '', summary];
   if (verb.description) lines.push('', verb.description);
   if (verb.options && Object.keys(verb.options).length > 0) lines.push('', 'options:', ...optionLines(verb.options));
   if (verb.open) lines.push('', 'options:', verb.open.help);
@@ -35,9 +36,9 @@ export function verbHelp(verb: VerbSpec): string {
 /**
  * The overview: every verb with its summary.
  *
- * @param verbs - all verbs
+ * @param verbs - all verbs, by name and summary
  */
-export function overviewHelp(verbs: readonly VerbSpec[]): string {
+export function overviewHelp(verbs: ReadonlyArray<{ readonly name: string; readonly summary: string }>): string {
   const width = Math.max(...verbs.map((v) => v.name.length));
   return [
     'usage: stowage <verb> [arguments] [options]',

@@ -13,7 +13,7 @@ import { overviewHelp, usageLine, verbHelp } from './help.js';
 import { renderOutput } from './output.js';
 import { outputFailureError, StdStreams } from './std-streams.js';
 import type { CliIO, VerbSpec } from './verb.js';
-import { VERB_GROUPS, VERBS } from './verbs/index.js';
+import { findVerb, VERB_GROUPS, VERBS } from './verbs/index.js';
 
 function write(stream: CliIO['stdout'], text: string): void {
   if (text !== '') stream.write(text);
@@ -70,14 +70,14 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     const split = splitCommand(argv, VERB_GROUPS);
     if (split.verb === '' || split.verb === 'help') {
       const topic = split.verb === 'help' ? split.rest.filter((a) => !a.startsWith('-')).join(' ') : '';
-      const target = VERBS.find((v) => v.name === topic);
+      const target = await findVerb(topic);
       if (topic !== '' && !target) throw new UsageError(`unknown verb '${topic}'`);
       const asked = split.verb === 'help' || split.rest.includes('--help') || split.rest.includes('-h');
-      write(asked ? io.stdout : io.stderr, target ? verbHelp(target) : overviewHelp(VERBS));
+      write(asked ? io.stdout : io.stderr, target ? verbHelp(target.spec, target.entry.summary) : overviewHelp(VERBS));
       return asked ? EXIT_OK : EXIT_USAGE;
     }
-    verb = VERBS.find((v) => v.name === split.verb);
-    if (!verb) {
+    const found = await findVerb(split.verb);
+    if (!found) {
       if (VERB_GROUPS.has(split.verb)) {
         const subs = VERBS.filter((v) => v.name.startsWith(`${split.verb} `));
         const asked = split.rest.includes('--help') || split.rest.includes('-h');
@@ -86,6 +86,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       }
       throw new UsageError(`unknown verb '${split.verb}'`);
     }
+    verb = found.spec;
     let args: VerbArgs;
     let pairs: ReadonlyArray<readonly [string, string]> = [];
     if (verb.open) {
@@ -97,7 +98,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     }
     mode.json = args.global.json;
     if (args.global.help) {
-      write(io.stdout, verbHelp(verb));
+      write(io.stdout, verbHelp(verb, found.entry.summary));
       return EXIT_OK;
     }
     const { executeVerb } = await import('./execute.js');
@@ -106,7 +107,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
-      const shown = verb ?? VERBS.find((v) => v.name === e.verb);
+      const shown = verb ?? (await findVerb(e.verb))?.spec;
       write(io.stderr, `stowage: ${e.message}\n${shown ? `usage: ${usageLine(shown)}\nTry 'stowage ${shown.name} --help'.` : "Try 'stowage --help'."}\n`);
       return EXIT_USAGE;
     }

@@ -62,14 +62,12 @@ export interface VerbContext {
   cluster(): Promise<EtcdCluster>;
 }
 
-/** One verb of the command. */
+/** One verb of the command (its one-line summary is in the verb table, `verbs/index.ts`). */
 export interface VerbSpec {
   /** The verb, e.g. `alloc` or `storage add`. */
   readonly name: string;
   /** The arguments part of the usage line, e.g. `<storage> <vmid> <name|-> <size>`. */
   readonly usage: string;
-  /** One line saying what it does. */
-  readonly summary: string;
   /** More help: what the arguments mean, what is printed. */
   readonly description?: string;
   /** How many positional arguments it takes. */

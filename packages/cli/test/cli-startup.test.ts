@@ -23,14 +23,19 @@ describe('what the stowage binary loads', () => {
   });
   afterAll(() => s?.remove());
 
-  it.each([[['--help']], [['help', 'list']], [['list', '--help']], [['storage', '--help']], [['cluster', 'status', '--help']]])(
-    'stowage %j loads only the command itself: no core, no zod, no plugin',
-    async (args) => {
-      const run = await stowageLoads(s, args);
-      expect(run.code, run.stderr).toBe(0);
-      expect(ours(run)).toEqual(['@stowage/cli']);
-    },
-  );
+  it.each([
+    [['--help'], 0],
+    [['help', 'list'], 1],
+    [['list', '--help'], 1],
+    [['storage', '--help'], 0],
+    [['cluster', 'status', '--help'], 1],
+  ])('stowage %j loads only the command itself: no core, no zod, no plugin, and %i verb modules', async (args, verbModules) => {
+    const run = await stowageLoads(s, args);
+    expect(run.code, run.stderr).toBe(0);
+    expect(ours(run)).toEqual(['@stowage/cli']);
+    // the overview lists the verbs from the verb table; a verb's help imports that verb's module
+    expect(run.urls.filter((u) => u.includes('/cli/dist/verbs/') && !u.endsWith('/verbs/index.js'))).toHaveLength(verbModules);
+  });
 
   it('a usage error loads no plugin and no zod either', async () => {
     const run = await stowageLoads(s, ['list']);
@@ -43,9 +48,13 @@ describe('what the stowage binary loads', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('local:100/vm-100-disk-0.qcow2');
     expect(ours(run).filter((p) => PLUGINS.includes(p))).toEqual(['@stowage/plugin-dir']);
-    // no cluster is configured: of the etcd package, only the small module that reads an address
-    expect(run.urls.filter((u) => u.includes('/cluster-etcd/') && !u.endsWith('/address.js'))).toEqual([]);
+    // no cluster is configured: nothing of the etcd package
+    expect(run.urls.filter((u) => u.includes('/cluster-etcd/'))).toEqual([]);
     expect([...run.packages]).not.toContain('etcd3');
+    // nor node:crypto (only freeing a container subvolume needs it)
+    expect(run.urls).not.toContain('node:crypto');
+    // of the verbs, only the module of list
+    expect(run.urls.filter((u) => u.includes('/cli/dist/verbs/')).map((u) => u.slice(u.lastIndexOf('/verbs/')))).toEqual(['/verbs/index.js', '/verbs/status.js']);
     // nor the code that changes volumes or moves data, in the plugin or the core
     const changing = ['plugin-dir/dist/ops-transfer.js', 'plugin-dir/dist/nbd-client.js', 'plugin-dir/dist/ops-volume.js', 'plugin-dir/dist/ops-snapshot.js', 'core/dist/manager/volume-ops.js', 'core/dist/manager/transfer-ops.js'];
     expect(run.urls.filter((u) => changing.some((f) => u.endsWith(f)))).toEqual([]);

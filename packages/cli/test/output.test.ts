@@ -14,7 +14,12 @@ describe('output', () => {
   });
   it('formats times in UTC', () => {
     expect(formatTime(0)).toBe('1970-01-01 00:00:00');
+    expect(formatTime(1700000000.75)).toBe('2023-11-14 22:13:20');
+    expect(formatTime(-1)).toBe('1969-12-31 23:59:59');
+    // the last time a Date holds: a six-digit year with its sign
+    expect(formatTime(8.64e12)).toBe('+275760-09-13 00:00:00');
     expect(formatTime(undefined)).toBe('-');
+    expect(formatTime(Number.NaN)).toBe('-');
   });
 });
 

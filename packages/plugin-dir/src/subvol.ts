@@ -7,7 +7,6 @@
  * @module
  */
 import type { Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { StorageError, type ParsedVolume } from '@stowage/core';
 import { errnoOf, fsError, type AllocImageRequest } from '@stowage/core/plugin';
@@ -70,6 +69,8 @@ export async function freeSubvol(env: DirEnv, volume: ParsedVolume, path: string
   if (!st.isDirectory()) {
     throw new StorageError('CORRUPT', `'${volume.volname}' is not a directory: not freed`, { details: { volname: volume.volname, path } });
   }
+  // node:crypto is loaded here, not with the listing that imports this module
+  const { randomBytes } = await import('node:crypto');
   const hidden = join(dirname(path), `.${volume.name}.freeing-${randomBytes(3).toString('hex')}`);
   try {
     await env.ctx.fs.rename(path, hidden);

@@ -13,7 +13,6 @@ const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 export const clusterStatusVerb: VerbSpec = {
   name: 'cluster status',
   usage: '',
-  summary: 'show the etcd cluster: members, leader, this node, health',
   description:
     'The cluster comes from --cluster etcd://host:port,..., $STOWAGE_CLUSTER, or cluster.cfg beside\nstorage.cfg. Healthy means a linearizable read succeeded: the cluster has quorum and locks can be\ntaken. An unreachable cluster is reported (healthy: no), not an error.',
   positionals: { min: 0, max: 0 },
@@ -37,7 +36,6 @@ export const clusterStatusVerb: VerbSpec = {
 export const clusterLocksVerb: VerbSpec = {
   name: 'cluster locks',
   usage: '',
-  summary: 'show who holds which storage and volume lock: node, pid, operation, since',
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const holders = await (await ctx.cluster()).locks.holders();
@@ -68,7 +66,6 @@ export const clusterLocksVerb: VerbSpec = {
 export const clusterInitVerb: VerbSpec = {
   name: 'cluster init',
   usage: '--from <storage.cfg>',
-  summary: "seed the cluster's storage.cfg from a local file, only when the cluster has none",
   description: "Refuses (ALREADY_EXISTS) when the cluster's storage.cfg is not empty; nothing is overwritten.\nThe file is checked to be a storage.cfg first.",
   positionals: { min: 0, max: 0 },
   options: { from: { type: 'string', valueName: 'FILE', description: 'the storage.cfg to seed the cluster with' } },

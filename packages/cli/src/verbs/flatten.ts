@@ -10,7 +10,6 @@ import type { VerbSpec } from '../verb.js';
 export const flattenVerb: VerbSpec = {
   name: 'flatten',
   usage: '<volid> [--to-snapshot S]',
-  summary: 'detach a linked clone from its template, or take a volume back to a snapshot and drop every snapshot',
   description:
     'Without --to-snapshot: the clone keeps its bytes and no longer depends on its template (which can then be freed; a\n' +
     'hidden one is freed at once if nothing else uses it). Prints the volume id afterwards, which may differ.\n' +

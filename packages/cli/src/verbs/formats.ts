@@ -10,7 +10,6 @@ import type { VerbSpec } from '../verb.js';
 export const formatsVerb: VerbSpec = {
   name: 'formats',
   usage: '<volid> [--import] [--snapshot S] [--base S] [--with-snapshots]',
-  summary: 'list the stream formats a volume can be exported in, or imported into',
   description:
     'Best first. With --import the volume need not exist: the formats a new volume of that id accepts.\nA migrating node asks this (with --json) to choose the format it sends.',
   positionals: { min: 1, max: 1 },
@@ -39,7 +38,6 @@ export const formatsVerb: VerbSpec = {
 export const checksumVerb: VerbSpec = {
   name: 'checksum',
   usage: '<volid>',
-  summary: "print the SHA-256 of a volume's data",
   description:
     "Taken over the volume's raw+size stream (the 8-byte size header, then the raw data), as a migration sends it;\na migration asks the target node for it to check the copy. Reads the whole volume.",
   positionals: { min: 1, max: 1 },
@@ -55,7 +53,6 @@ export const checksumVerb: VerbSpec = {
 export const receiveVerb: VerbSpec = {
   name: 'receive',
   usage: '<volid> --offer F[,F...] [--need BYTES] [--snapshot S] [--base S] [--with-snapshots]',
-  summary: 'receive a volume from a migrating node, in one exchange',
   description: [
     'What a migrating node runs here over ssh (with --json). Checks the storage (it exists, is active, has BYTES',
     'free), takes the first format of the offer (the sender\'s, best first) that the volume can be imported from,',

@@ -24,7 +24,6 @@ export interface GcRow {
 export const gcVerb: VerbSpec = {
   name: 'gc',
   usage: '[storage] [--dry-run]',
-  summary: 'remove temporaries and unfinished volumes left by operations whose process died',
   description:
     'Only what a dead process owned is removed, each checked by identity first; what a running process ' +
     "(or another node) is still writing is kept and listed. Without a storage, every storage of this node whose " +

@@ -30,7 +30,6 @@ async function targetOf(ctx: VerbContext, verb: string): Promise<HandoffNode> {
 export const handoffPrepareVerb: VerbSpec = {
   name: 'handoff prepare',
   usage: '<volid> --to-node NAME [--nodes FILE]',
-  summary: 'make a volume of shared storage usable on the target node too (before a live migration)',
   description:
     "LINSTOR: a diskless replica on the target when it has none (stowage's, removed again by finish/abort).\nA shared directory: checks that the target (from nodes.cfg) sees the volume. Idempotent. OpenNebula's premigrate.",
   positionals: { min: 1, max: 1 },
@@ -48,7 +47,6 @@ export const handoffPrepareVerb: VerbSpec = {
 export const handoffFinishVerb: VerbSpec = {
   name: 'handoff finish',
   usage: '<volid>',
-  summary: 'release a volume of shared storage on this node (after a live migration)',
   description: "LINSTOR: removes this node's replica only if it is a diskless one stowage made, never a diskful one. Idempotent. OpenNebula's postmigrate.",
   positionals: { min: 1, max: 1 },
   async run(ctx) {
@@ -62,7 +60,6 @@ export const handoffFinishVerb: VerbSpec = {
 export const handoffAbortVerb: VerbSpec = {
   name: 'handoff abort',
   usage: '<volid> --to-node NAME [--nodes FILE]',
-  summary: "undo the target's side of a hand-off that will not happen",
   description: "LINSTOR: removes the target's replica only if it is a diskless one stowage made. Idempotent. OpenNebula's failmigrate.",
   positionals: { min: 1, max: 1 },
   options: nodeOptions,

@@ -10,7 +10,6 @@ import type { VerbSpec } from '../verb.js';
 export const allocVerb: VerbSpec = {
   name: 'alloc',
   usage: '<storage> <vmid> <name|-> <size> [--format F]',
-  summary: 'allocate a new disk image',
   description:
     "Name '-' picks the next free vm-<vmid>-disk-<n> name. Size is bytes, or a number with K, M, G, T or P (binary units).\nPrints the new volume id.",
   positionals: { min: 4, max: 4 },
@@ -32,7 +31,6 @@ export const allocVerb: VerbSpec = {
 export const freeVerb: VerbSpec = {
   name: 'free',
   usage: '<volid> [--when-unused]',
-  summary: 'delete a volume and its snapshots',
   description:
     'A template that linked clones still use is refused (IN_USE), unless --when-unused: then it is hidden (not listed,\n' +
     'not cloned again) and freed with its last clone. A protected volume is refused (PROTECTED).\n' +
@@ -53,7 +51,6 @@ export const freeVerb: VerbSpec = {
 export const pathVerb: VerbSpec = {
   name: 'path',
   usage: '<volid> [--snapshot S]',
-  summary: 'print the path (or URL) through which a guest reaches a volume',
   positionals: { min: 1, max: 1 },
   options: { snapshot: { type: 'string', valueName: 'S', description: 'the path of this snapshot' } },
   async run(ctx) {
@@ -69,7 +66,6 @@ export const pathVerb: VerbSpec = {
 export const volidVerb: VerbSpec = {
   name: 'volid',
   usage: '<path>',
-  summary: 'print the volume id of a path (the inverse of path)',
   description:
     'The first storage that holds the path names it: an image (a linked clone with its base), a container subvolume, an ISO image, template, backup, snippet or import source.\nA relative path is taken from the working directory; a volume id is printed as it is. A path no storage holds is NOT_FOUND.',
   positionals: { min: 1, max: 1 },
@@ -89,7 +85,6 @@ export const volidVerb: VerbSpec = {
 export const templateVerb: VerbSpec = {
   name: 'template',
   usage: '<volid>',
-  summary: 'turn a volume into a read-only template (base) for linked clones',
   description: 'Prints the new volume id (vm-<vmid>-disk-<n> becomes base-<vmid>-disk-<n>).',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
@@ -103,7 +98,6 @@ export const templateVerb: VerbSpec = {
 export const cloneVerb: VerbSpec = {
   name: 'clone',
   usage: '<volid> <vmid> [--snapshot S]',
-  summary: 'make a linked clone of a template (or of a snapshot, where the storage can)',
   description: 'Prints the new volume id.',
   positionals: { min: 2, max: 2 },
   options: { snapshot: { type: 'string', valueName: 'S', description: 'clone from this snapshot instead of from a template' } },
@@ -121,7 +115,6 @@ export const cloneVerb: VerbSpec = {
 export const resizeVerb: VerbSpec = {
   name: 'resize',
   usage: '<volid> <size|+size>',
-  summary: 'grow a volume to a size, or by a size with +',
   description: 'Size as for alloc; +1G grows by 1 GiB. Shrinking is refused (CANNOT_SHRINK) unless the storage can shrink.',
   positionals: { min: 2, max: 2 },
   async run(ctx) {
@@ -139,7 +132,6 @@ export const resizeVerb: VerbSpec = {
 export const renameVerb: VerbSpec = {
   name: 'rename',
   usage: '<volid> <vmid>',
-  summary: 'give a volume to another guest (it gets a free name of that guest)',
   description: 'Prints the new volume id.',
   positionals: { min: 2, max: 2 },
   async run(ctx) {

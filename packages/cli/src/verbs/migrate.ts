@@ -26,7 +26,6 @@ export async function nodesCfgPath(ctx: Pick<VerbContext, 'args' | 'io' | 'confi
 export const migrateVerb: VerbSpec = {
   name: 'migrate',
   usage: '<volid> --to-node NAME [--storage S] [--full] [--nodes FILE]',
-  summary: 'move a volume to another node',
   description: [
     "The node is a 'node: NAME' section of nodes.cfg (beside storage.cfg, or --nodes / $STOWAGE_NODES):",
     '  node: pve2',

@@ -9,7 +9,6 @@ import type { VerbSpec } from '../verb.js';
 export const pluginsVerb: VerbSpec = {
   name: 'plugins',
   usage: '',
-  summary: 'list the registered storage types (built-in and third-party)',
   description:
     'Third-party plugins come from --plugin PACKAGE, $STOWAGE_PLUGINS (comma or space separated),\nand a plugins.cfg file next to the configuration file (one package name per line).',
   positionals: { min: 0, max: 0 },

@@ -25,7 +25,6 @@ export interface PruneRow {
 export const pruneVerb: VerbSpec = {
   name: 'prune',
   usage: '<storage> [--dry-run] [--older-than D] [--keep N] [--in-use FILE|-]',
-  summary: 'free the templates (hidden ones too) that no volume uses',
   description:
     'A template is in use when a volume that is not a template, or one listed with --in-use, reaches it through its\n' +
     'backing chain or origin. --in-use names the volumes your guests use: a file (or - for standard input) with one\n' +

@@ -11,7 +11,6 @@ import { nodesCfgPath } from './migrate.js';
 export const replicateVerb: VerbSpec = {
   name: 'replicate',
   usage: '<volid> --to-node NAME [--storage S] [--nodes FILE]',
-  summary: "bring a volume's replica on another node up to date (ZFS, LVM-thin)",
   description: [
     'The node is a section of nodes.cfg, as for migrate. The source stays. Both sides keep a replication',
     'snapshot (__replicate_<node>_<stamp>__): the first run sends the whole volume, later runs only what',

@@ -10,7 +10,6 @@ import type { VerbSpec } from '../verb.js';
 export const snapshotVerb: VerbSpec = {
   name: 'snapshot',
   usage: '<volid> <name>',
-  summary: 'take a snapshot of a volume',
   description: 'Snapshot names start with a letter, then letters, digits, - and _ (at most 40 characters).',
   positionals: { min: 2, max: 2 },
   async run(ctx) {
@@ -24,7 +23,6 @@ export const snapshotVerb: VerbSpec = {
 export const snapshotsVerb: VerbSpec = {
   name: 'snapshots',
   usage: '<volid>',
-  summary: 'list the snapshots of a volume, oldest first',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
@@ -40,7 +38,6 @@ export const snapshotsVerb: VerbSpec = {
 export const rollbackVerb: VerbSpec = {
   name: 'rollback',
   usage: '<volid> <name> [--destroy-blockers]',
-  summary: 'roll a volume back to a snapshot',
   description:
     'On storages that can only roll back to the newest snapshot (ZFS), newer snapshots block it (SNAPSHOT_BLOCKERS, listed in the error);\n--destroy-blockers deletes them first.',
   positionals: { min: 2, max: 2 },
@@ -57,7 +54,6 @@ export const rollbackVerb: VerbSpec = {
 export const delsnapshotVerb: VerbSpec = {
   name: 'delsnapshot',
   usage: '<volid> <name>',
-  summary: 'delete a snapshot of a volume',
   positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [volid = '', name = ''] = ctx.args.positionals;

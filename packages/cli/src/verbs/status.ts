@@ -32,7 +32,6 @@ export interface StatusRow {
 export const statusVerb: VerbSpec = {
   name: 'status',
   usage: '[storage]',
-  summary: 'show capacity and state of every storage, or of one',
   description:
     'Status is active, inactive (configured but not reachable), disabled, unavailable (not for this node), invalid (its section of the configuration cannot be used: see storage list) or error.',
   positionals: { min: 0, max: 1 },
@@ -100,7 +99,6 @@ async function guestsOption(text: string | undefined, cwd: string): Promise<Gues
 export const listVerb: VerbSpec = {
   name: 'list',
   usage: '<storage> [--vmid N] [--content images|iso|...] [--guests LIST|@FILE] [--include-hidden]',
-  summary: 'list the volumes of a storage',
   description:
     'Sorted by volume id (plain character order, the same in every locale). --content takes a comma-separated list of content types.\n' +
     '--guests says which guests are containers: their images are listed as rootdir (without it, every image is images).\n' +

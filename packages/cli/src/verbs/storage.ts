@@ -30,7 +30,6 @@ function showValue(v: unknown): string {
 export const storageAddVerb: VerbSpec = {
   name: 'storage add',
   usage: '<type> <id> [--<option> <value>]...',
-  summary: "add a storage to the configuration file (created when missing), or to the cluster's",
   description:
     'Options are those of the type (see its plugin), e.g. for dir: --path /srv/images --content images,iso.\nBooleans take 1 or 0 (--shared 1). Unknown options are refused (CONFIG_INVALID).',
   positionals: { min: 2, max: 2 },
@@ -60,7 +59,6 @@ export const storageAddVerb: VerbSpec = {
 export const storageSetVerb: VerbSpec = {
   name: 'storage set',
   usage: '<id> [--<option> <value>]... [--delete <option,...>]',
-  summary: 'change options of a storage',
   description: 'Fixed options (such as a dir storage\'s path) cannot be changed or deleted (CONFIG_INVALID).',
   positionals: { min: 1, max: 1 },
   open: { flags: [], help: '  --<option> <value>     set a storage option\n  --delete <a,b>         remove these options' },
@@ -81,7 +79,6 @@ export const storageSetVerb: VerbSpec = {
 export const storageRemoveVerb: VerbSpec = {
   name: 'storage remove',
   usage: '<id>',
-  summary: 'remove a storage from the configuration file (its volumes are left alone)',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = ctx.args.positionals[0] ?? '';
@@ -97,7 +94,6 @@ export type StorageListRow = StorageConfig | Pick<InvalidStorage, 'storage' | 't
 export const storageListVerb: VerbSpec = {
   name: 'storage list',
   usage: '',
-  summary: 'list the configured storages and their options',
   description:
     "Sections of the file that cannot be used come last, with their issues (Enabled 'invalid'); repair one with 'storage set' or drop it with 'storage remove'.",
   positionals: { min: 0, max: 0 },

@@ -16,7 +16,6 @@ const streamOptions: Readonly<Record<string, OptionSpec>> = {
 export const exportVerb: VerbSpec = {
   name: 'export',
   usage: '<volid> <format> <file|-> [--snapshot S] [--base S] [--with-snapshots]',
-  summary: 'write a volume to a file or to standard output',
   description:
     "Formats: raw+size, qcow2+size, vmdk+size, tar+size, zfs, btrfs (what the storage offers). '-' writes to standard output;\na file must not exist yet, and is removed if the export fails.",
   positionals: { min: 3, max: 3 },
@@ -58,7 +57,6 @@ export const exportVerb: VerbSpec = {
 export const importVerb: VerbSpec = {
   name: 'import',
   usage: '<volid> <format> <file|-> [--snapshot S] [--base S] [--with-snapshots] [--allow-rename]',
-  summary: 'create a volume from a file or from standard input',
   description:
     "The volume id names the new volume (storage:volname). '-' reads standard input. A failed import leaves no volume behind.\nPrints the volume id written (another free name with --allow-rename when the name is taken).",
   positionals: { min: 3, max: 3 },
@@ -94,7 +92,6 @@ export const importVerb: VerbSpec = {
 export const copyVerb: VerbSpec = {
   name: 'copy',
   usage: '<volid> <storage> [--vmid N] [--with-snapshots]',
-  summary: 'copy a volume to another storage',
   description:
     'Streams the volume in the first format the source exports and the target imports (NOT_SUPPORTED when there is none).\nA failed copy leaves nothing on the target. Prints the new volume id.',
   positionals: { min: 2, max: 2 },
