@@ -195,6 +195,9 @@ export async function flattenImage(ctx: ZfsContext, request: FlattenImageRequest
 /** `zfs send … | zfs recv …` through this process, counting the bytes for `onProgress`. */
 async function sendReceive(ctx: ZfsContext, send: string[], recv: string[], request: FlattenImageRequest, progress: { done: number }): Promise<void> {
   const pipe = new PassThrough();
+  // each side reports its own failure through its promise; a receiver that never took its
+  // input (a stopped process) must not turn the sender's failure into an uncaught one
+  pipe.on('error', () => undefined);
   const start = progress.done;
   const out = forwardInto(pipe, request.onProgress && ((p) => request.onProgress!({ done: start + p.done, total: undefined })));
   const sending = runZfs(ctx, send, { stdout: out.stream, details: { volname: request.volume.volname } }).then(
