@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { VerbSpec } from '../src/verb.js';
 import { VERBS } from '../src/verbs/index.js';
 
-const verbsDir = fileURLToPath(new URL('../src/verbs/', import.meta.url));
+const verbsUrl = new URL('../src/verbs/', import.meta.url);
 
 describe('the verb table', () => {
   it('imports, for each name, the spec of that name', async () => {
@@ -17,8 +17,8 @@ describe('the verb table', () => {
 
   it('holds every verb the verb modules export, once', async () => {
     const exported: string[] = [];
-    for (const file of readdirSync(verbsDir).filter((f) => f.endsWith('.ts') && f !== 'index.ts')) {
-      const mod = (await import(`../src/verbs/${file.replace(/\.ts$/, '.js')}`)) as Record<string, unknown>;
+    for (const file of readdirSync(fileURLToPath(verbsUrl)).filter((f) => f.endsWith('.ts') && f !== 'index.ts')) {
+      const mod = (await import(/* @vite-ignore */ new URL(file, verbsUrl).href)) as Record<string, unknown>;
       for (const [key, value] of Object.entries(mod)) if (key.endsWith('Verb')) exported.push((value as VerbSpec).name);
     }
     expect(exported.sort()).toEqual(VERBS.map((v) => v.name).sort());
