@@ -5,10 +5,10 @@
  * process) and `collectGarbage` afterwards (as before or as after, nothing left); a linked clone flattened off its base (no parent, base freeable, bytes kept); and the
  * `hidden` attribute. The testbed's pool `data`, 4 MiB volumes (one extent).
  */
-import { pluginContext, FaultInjectingRunner } from '@stowage/core/testing';
+import { pluginContext } from '@stowage/core/testing';
 import type { CommandRunner } from '@stowage/core/plugin';
 import { LvmThinPlugin } from '@stowage/plugin-lvmthin';
-import { StopAtRunner, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
+import { killBeforeEachStep, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
@@ -73,32 +73,22 @@ describe('lvmthin flatten on the testbed', () => {
   // A killed flatten that leaves the volume as it was leaves it ready for the next round. Failing
   // each command in turn is the kit's flatten groups' step-fault case (conformance.real.test.ts).
   it('is as before or as after, once collectGarbage ran, when killed before any command that changes something', async () => {
-    await reset();
-    await volumeWithSnapshots('vm-100-disk-0');
-    const counting = new FaultInjectingRunner(runner, { failAt: 0 });
-    await plugin.volumeSnapshotFlatten(ctx(counting), { volume: vol('vm-100-disk-0'), snapshot: 'a' });
-    const steps = counting.commands.flatMap((argv, i) => (/^(lvchange|lvcreate|lvrename|lvremove)$/.test(argv[0]!) ? [i + 1] : []));
-    let h: Awaited<ReturnType<typeof volumeWithSnapshots>> | undefined;
-    const outcomes: string[] = [];
-    for (const stopAt of steps) {
-      if (h === undefined) {
+    const outcomes = await killBeforeEachStep({
+      runner,
+      node: 'localhost',
+      prepare: async () => {
         await reset();
-        h = await volumeWithSnapshots('vm-100-disk-0');
-      }
-      const crash = new StopAtRunner(runner, stopAt, 'localhost');
-      let finished = false;
-      const flatten = plugin.volumeSnapshotFlatten(ctx(crash), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(() => (finished = true));
-      await Promise.race([crash.stopped, flatten]);
-      crash.abandon();
-      expect(finished, `stopped before command ${stopAt}`).toBe(false);
-      await plugin.collectGarbage(ctx(), {});
-      const left = await lvs();
-      const now = await hash('vm-100-disk-0');
-      const state = JSON.stringify(left) === JSON.stringify(BEFORE) && now === h.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER) && now === h.a ? 'after' : `neither: ${left.join(' ')}`;
-      outcomes.push(`${stopAt}:${state}`);
-      expect(state, `killed before command ${stopAt}`).not.toMatch(/^neither/);
-      if (state === 'after') h = undefined;
-    }
+        return volumeWithSnapshots('vm-100-disk-0');
+      },
+      run: (r) => plugin.volumeSnapshotFlatten(ctx(r), { volume: vol('vm-100-disk-0'), snapshot: 'a' }),
+      mutating: (argv) => /^(lvchange|lvcreate|lvrename|lvremove)$/.test(argv[0]!),
+      recover: async () => void (await plugin.collectGarbage(ctx(), {})),
+      observe: async (h) => {
+        const left = await lvs();
+        const now = await hash('vm-100-disk-0');
+        return JSON.stringify(left) === JSON.stringify(BEFORE) && now === h.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER) && now === h.a ? 'after' : `neither: ${left.join(' ')}`;
+      },
+    });
     expect(outcomes.some((o) => o.endsWith('after'))).toBe(true);
   });
 

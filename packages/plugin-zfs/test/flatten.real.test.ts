@@ -7,10 +7,10 @@
  * case of its flatten groups.
  * One dataset `stowage/flat`, 2 MiB zvols.
  */
-import { pluginContext, FaultInjectingRunner } from '@stowage/core/testing';
+import { pluginContext } from '@stowage/core/testing';
 import type { CommandRunner } from '@stowage/core/plugin';
 import { ZfsPoolPlugin, type ZfsPoolConfig } from '@stowage/plugin-zfs';
-import { StopAtRunner, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
+import { killBeforeEachStep, TESTBED_POOLS, testbedRunner } from '@stowage/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
@@ -72,20 +72,8 @@ async function cloneOfBase(): Promise<{ volname: string; s: string; now: string 
 
 /** Commands that change something (not listings, lookups, waits): the points worth a kill. */
 const MUTATING = /^zfs (set|snapshot|clone|promote|rename|destroy|inherit|send|recv)$/;
-
-/**
- * Runs the operation once on a volume made by `prepare` (in a fresh dataset), and returns the
- * 1-based indexes of its commands that change something, each a point where a kill is tried.
- */
-async function mutatingSteps(run: (r: CommandRunner) => Promise<unknown>, prepare: () => Promise<unknown>): Promise<number[]> {
-  await reset();
-  await prepare();
-  const counting = new FaultInjectingRunner(runner, { failAt: 0 });
-  await run(counting);
-  const steps = counting.commands.flatMap((argv, i) => (MUTATING.test(argv.slice(0, 2).join(' ')) ? [i + 1] : []));
-  await reset();
-  return steps;
-}
+/** Whether a command changes something: where a kill is tried. */
+const mutating = (argv: readonly string[]): boolean => MUTATING.test(argv.slice(0, 2).join(' '));
 
 const BEFORE_SNAP = ['vm-100-disk-0', 'vm-100-disk-0@a', 'vm-100-disk-0@b'];
 const AFTER_SNAP = ['vm-100-disk-0'];
@@ -121,27 +109,22 @@ describe('zfspool flatten on the testbed', () => {
   // volume is only built again after a round that flattened it. Failing each command in turn is
   // the kit's flatten groups' step-fault case (conformance.real.test.ts).
   it('is as before or as after, once collectGarbage ran, when killed before any command', async () => {
-    const outcomes: string[] = [];
-    let h: Awaited<ReturnType<typeof volumeWithSnapshots>> | undefined;
-    for (const stopAt of await mutatingSteps((r) => plugin.volumeSnapshotFlatten(ctx(r), { volume: vol('vm-100-disk-0'), snapshot: 'a' }), () => volumeWithSnapshots('vm-100-disk-0'))) {
-      if (h === undefined) {
+    const outcomes = await killBeforeEachStep({
+      runner,
+      node: 'localhost',
+      prepare: async () => {
         await reset();
-        h = await volumeWithSnapshots('vm-100-disk-0');
-      }
-      const crash = new StopAtRunner(runner, stopAt, 'localhost');
-      let finished = false;
-      const flatten = plugin.volumeSnapshotFlatten(ctx(crash), { volume: vol('vm-100-disk-0'), snapshot: 'a' }).then(() => (finished = true));
-      await Promise.race([crash.stopped, flatten]);
-      crash.abandon();
-      expect(finished, `stopped before command ${stopAt}`).toBe(false);
-      await plugin.collectGarbage(ctx(), {});
-      const left = await children();
-      const now = await hash('vm-100-disk-0');
-      const state = JSON.stringify(left) === JSON.stringify(BEFORE_SNAP) && now === h.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER_SNAP) && now === h.a ? 'after' : `neither: ${left.join(' ')}`;
-      outcomes.push(`${stopAt}:${state}`);
-      expect(state, `killed before command ${stopAt}`).not.toMatch(/^neither/);
-      if (state === 'after') h = undefined;
-    }
+        return volumeWithSnapshots('vm-100-disk-0');
+      },
+      run: (r) => plugin.volumeSnapshotFlatten(ctx(r), { volume: vol('vm-100-disk-0'), snapshot: 'a' }),
+      mutating,
+      recover: async () => void (await plugin.collectGarbage(ctx(), {})),
+      observe: async (h) => {
+        const left = await children();
+        const now = await hash('vm-100-disk-0');
+        return JSON.stringify(left) === JSON.stringify(BEFORE_SNAP) && now === h.now ? 'before' : JSON.stringify(left) === JSON.stringify(AFTER_SNAP) && now === h.a ? 'after' : `neither: ${left.join(' ')}`;
+      },
+    });
     expect(outcomes.some((o) => o.endsWith('after'))).toBe(true);
   });
 
@@ -168,26 +151,23 @@ describe('zfspool flatten on the testbed', () => {
   });
 
   it('leaves the clone as it was or flattened, once collectGarbage ran, when killed before any command of flattenImage', async () => {
-    await reset();
-    let h: Awaited<ReturnType<typeof cloneOfBase>> | undefined;
-    const isClone = async () => (await plugin.listImages(ctx(), {})).some((i) => i.volname === h!.volname && i.parent === 'flat:base-200-disk-0');
-    for (const stopAt of await mutatingSteps((r) => plugin.flattenImage(ctx(r), { volume: vol('base-200-disk-0/vm-201-disk-0') }), cloneOfBase)) {
-      if (h === undefined) {
+    await killBeforeEachStep({
+      runner,
+      node: 'localhost',
+      prepare: async () => {
         await reset();
-        h = await cloneOfBase();
-      }
-      const crash = new StopAtRunner(runner, stopAt, 'localhost');
-      let finished = false;
-      const flatten = plugin.flattenImage(ctx(crash), { volume: vol(h.volname) }).then(() => (finished = true));
-      await Promise.race([crash.stopped, flatten]);
-      crash.abandon();
-      expect(finished, `stopped before command ${stopAt}`).toBe(false);
-      await plugin.collectGarbage(ctx(), {});
+        return cloneOfBase();
+      },
+      run: (r) => plugin.flattenImage(ctx(r), { volume: vol('base-200-disk-0/vm-201-disk-0') }),
+      mutating,
+      recover: async () => void (await plugin.collectGarbage(ctx(), {})),
       // before and after have the same datasets; only the clone's origin tells them apart
-      expect(await children(), `killed before command ${stopAt}`).toEqual(BEFORE_CLONE);
-      expect(await hash('vm-201-disk-0')).toBe(h.now);
-      if (!(await isClone())) h = undefined;
-    }
+      observe: async (h) => {
+        const left = await children();
+        if (JSON.stringify(left) !== JSON.stringify(BEFORE_CLONE) || (await hash('vm-201-disk-0')) !== h.now) return `neither: ${left.join(' ')}`;
+        return (await plugin.listImages(ctx(), {})).some((i) => i.volname === h.volname && i.parent === 'flat:base-200-disk-0') ? 'before' : 'after';
+      },
+    });
   });
 
   it('keeps the hidden attribute as a user property and reports it in the listing', async () => {

@@ -85,3 +85,55 @@ export class StopAtRunner implements CommandRunner {
     this.#running.abort();
   }
 }
+
+/** One operation killed before each of its commands that change something, by {@link killBeforeEachStep}. */
+export interface KillRounds<V> {
+  /** Where the operation's commands run. */
+  readonly runner: CommandRunner;
+  /** The node name of the plugin context (see {@link StopAtRunner}). */
+  readonly node: string;
+  /** Makes the volume afresh (from a clean pool or dataset) and returns what it held. */
+  prepare(): Promise<V>;
+  /** Runs the operation through `runner`. */
+  run(runner: CommandRunner): Promise<unknown>;
+  /** Whether a command changes something: the commands a kill is tried before. */
+  mutating(argv: readonly string[]): boolean;
+  /** What runs once the operation is killed (the plugin's `collectGarbage`). */
+  recover(): Promise<void>;
+  /** Looks at the storage afterwards: `before` (as it was), `after` (as the finished operation leaves it), or what else it found. */
+  observe(volume: V): Promise<string>;
+}
+
+/**
+ * Runs the operation once to find its commands that change something, then, for each of them,
+ * kills it right before that command ({@link StopAtRunner}), runs `recover` and checks that
+ * what `observe` sees is as before or as after. A volume left as it was serves the next round;
+ * it is made afresh after a round that left it flattened (or changed).
+ *
+ * @param rounds - the operation, how to make its volume and how to look at it
+ * @returns `<command index>:<before|after>` for each round, in order
+ * @throws Error when a stopped operation finished anyway, or a round left the storage neither as it was nor as after
+ */
+export async function killBeforeEachStep<V>(rounds: KillRounds<V>): Promise<string[]> {
+  await rounds.prepare();
+  const seen: (readonly string[])[] = [];
+  await rounds.run({ description: rounds.runner.description, run: (argv, options) => (seen.push(argv), rounds.runner.run(argv, options)) });
+  const steps = seen.flatMap((argv, i) => (rounds.mutating(argv) ? [i + 1] : []));
+  const outcomes: string[] = [];
+  let volume: V | undefined;
+  for (const stopAt of steps) {
+    volume ??= await rounds.prepare();
+    const crash = new StopAtRunner(rounds.runner, stopAt, rounds.node);
+    let finished = false;
+    const running = rounds.run(crash).then(() => (finished = true));
+    await Promise.race([crash.stopped, running]);
+    crash.abandon();
+    if (finished) throw new Error(`the operation finished although it was stopped before command ${stopAt}`);
+    await rounds.recover();
+    const state = await rounds.observe(volume);
+    if (state !== 'before' && state !== 'after') throw new Error(`killed before command ${stopAt} (${seen[stopAt - 1]!.join(' ')}), the storage is neither as it was nor as after: ${state}`);
+    outcomes.push(`${stopAt}:${state}`);
+    if (state === 'after') volume = undefined;
+  }
+  return outcomes;
+}

@@ -17,7 +17,7 @@ export { freshPools, TESTBED_POOLS, type FreshPoolsResult } from './pools.js';
 export { DISK_SERIALS, qemuArgv, type QemuArgvOptions } from './qemu.js';
 export { readRecipe, RECIPE_FILES, recipeHash, type RecipeFile } from './recipe.js';
 export { testbedChild } from './kit-child.js';
-export { deadOwnerToken, StopAtRunner } from './crash-runner.js';
+export { deadOwnerToken, killBeforeEachStep, StopAtRunner, type KillRounds } from './crash-runner.js';
 export { probeSshArgv, runningState, testbedRunner, testbedSshOptions } from './ssh.js';
 export { isOurQemu, readState, type TestbedState } from './state.js';
 export { adoptOrphan, down, status, up, type DownResult, type StatusResult, type UpOptions, type UpResult } from './vm.js';
