@@ -5,12 +5,12 @@
  * @module
  */
 import { it } from 'vitest';
-import { isStorageError } from '../../errors.js';
 import { allOf, featureGate, formatWith, gate, type Gate } from '../gates.js';
 import { patternBytes } from '../bytes.js';
 import type { StorageKit } from '../kit.js';
 import type { KitTarget } from '../options.js';
 import { describeGated } from './gated.js';
+import { everyStepFailed } from './step-faults.js';
 
 /** One operation the fault cases break step by step. */
 interface FaultOperation {
@@ -76,47 +76,13 @@ export function faultSuite(kit: StorageKit): void {
       }
       it(`${name}: failing any one of its commands leaves the storage as it was`, async (ctx) => {
         const op = operations(kit).find((o) => o.name === name)!;
-        const faulty = kit.injector;
-        const counted = await op.prepare(kit);
-        faulty.failAt = 0;
-        faulty.reset();
-        await op.run(kit, counted);
-        const n = faulty.count;
-        if (n === 0) ctx.skip(`the plugin ran no commands, made no calls of ctx.fs (or fault-injector steps) for ${op.name}`);
-        const problems: string[] = [];
-        // what a failed attempt left as it was serves the next one (see everyStepFailed)
-        let ready: { prepared: string | undefined; before: string[] } | undefined;
-        for (let k = 1; k <= n; k++) {
-          if (ready === undefined) {
-            const prepared = await op.prepare(kit);
-            ready = { prepared, before: await kit.imageSummary() };
-          }
-          const { prepared, before } = ready;
-          faulty.reset();
-          faulty.failAt = k;
-          let made: string | undefined;
-          let error: unknown;
-          try {
-            made = await op.run(kit, prepared);
-          } catch (e) {
-            error = e;
-          } finally {
-            faulty.failAt = 0;
-          }
-          const argv = faulty.commands?.[k - 1]?.join(' ') ?? (k > faulty.count ? '(fewer steps this time)' : `step ${k}`);
-          const after = await kit.imageSummary();
-          if (error !== undefined) {
-            if (!isStorageError(error)) problems.push(`k=${k} (${argv}): threw a non-StorageError: ${String(error)}`);
-            if (JSON.stringify(after) !== JSON.stringify(before)) {
-              ready = undefined;
-              problems.push(`k=${k} (${argv}): left the storage changed\n    before: ${before.join(' | ')}\n    after:  ${after.join(' | ')}`);
-            }
-          } else {
-            ready = undefined;
-            if (made !== undefined && !after.some((line) => line.startsWith(`${made} `))) problems.push(`k=${k} (${argv}): succeeded with ${made}, which is not listed`);
-          }
-        }
-        if (problems.length > 0) throw new Error(`${op.name} with one failed command (of ${n}):\n  ${problems.join('\n  ')}`);
+        await everyStepFailed(kit, ctx, {
+          name: op.name,
+          prepare: () => op.prepare(kit),
+          run: (prepared) => op.run(kit, prepared),
+          observe: async () => (await kit.imageSummary()).join(' | '),
+          succeeded: async (_prepared, made) => ((await kit.imageSummary()).some((line) => line.startsWith(`${made} `)) ? undefined : `it made ${made}, which is not listed`),
+        });
       });
     }
   });

@@ -1,5 +1,5 @@
 /**
- * The fault case the flatten groups share: fail each step of an operation in turn and check
+ * The fault case the fault group and the flatten groups share: fail each step of an operation in turn and check
  * that what the case observes is as it was before (or, where a step's failure is tolerated, that
  * the operation did all it promises).
  *
@@ -10,17 +10,17 @@ import { isStorageError } from '../../errors.js';
 import type { StorageKit } from '../kit.js';
 
 /** One operation broken step by step by {@link everyStepFailed}. */
-export interface SteppedOperation<P> {
+export interface SteppedOperation<P, R = unknown> {
   /** Its name in messages. */
   readonly name: string;
   /** Makes what an attempt needs (a fresh volume); what a failed attempt left as it was serves the next one. */
   prepare(): Promise<P>;
   /** Runs the operation. */
-  run(prepared: P): Promise<unknown>;
+  run(prepared: P): Promise<R>;
   /** What must not change when it fails (listing, snapshots, bytes), as comparable text. */
   observe(prepared: P): Promise<string>;
-  /** Checks a run that succeeded although a step failed (the plugin tolerated it): returns a problem, or `undefined`. */
-  succeeded(prepared: P): Promise<string | undefined>;
+  /** Checks a run that succeeded although a step failed (the plugin tolerated it), given what it returned: a problem, or `undefined`. */
+  succeeded(prepared: P, result: R): Promise<string | undefined>;
 }
 
 /**
@@ -36,14 +36,14 @@ export interface SteppedOperation<P> {
  * @param op - the operation
  * @throws Error listing every k that broke the promise
  */
-export async function everyStepFailed<P>(kit: StorageKit, ctx: TestContext, op: SteppedOperation<P>): Promise<void> {
+export async function everyStepFailed<P, R>(kit: StorageKit, ctx: TestContext, op: SteppedOperation<P, R>): Promise<void> {
   const faulty = kit.injector;
   const counted = await op.prepare();
   faulty.failAt = 0;
   faulty.reset();
   await op.run(counted);
   const n = faulty.count;
-  if (n === 0) ctx.skip(`the plugin took no steps for ${op.name}`);
+  if (n === 0) ctx.skip(`the plugin ran no commands, made no calls of ctx.fs (or fault-injector steps) for ${op.name}`);
   const problems: string[] = [];
   let ready: { prepared: P; before: string } | undefined;
   for (let k = 1; k <= n; k++) {
@@ -54,18 +54,19 @@ export async function everyStepFailed<P>(kit: StorageKit, ctx: TestContext, op: 
     const { prepared, before } = ready;
     faulty.reset();
     faulty.failAt = k;
+    let result: R | undefined;
     let error: unknown;
     try {
-      await op.run(prepared);
+      result = await op.run(prepared);
     } catch (e) {
       error = e;
     } finally {
       faulty.failAt = 0;
     }
-    const step = faulty.commands?.[k - 1]?.join(' ') ?? `step ${k}`;
+    const step = faulty.commands?.[k - 1]?.join(' ') ?? (k > faulty.count ? '(fewer steps this time)' : `step ${k}`);
     if (error === undefined) {
       ready = undefined;
-      const problem = await op.succeeded(prepared);
+      const problem = await op.succeeded(prepared, result as R);
       if (problem !== undefined) problems.push(`k=${k} (${step}): succeeded, but ${problem}`);
       continue;
     }
