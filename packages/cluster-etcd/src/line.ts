@@ -45,6 +45,19 @@ export async function ahead(client: Etcd3, line: string, revision: string, deadl
   return { kvs: res.kvs, revision: res.header.revision };
 }
 
+/**
+ * The first waiters of a line, oldest first: its holder and the next one (so that a caller can
+ * skip its own key).
+ *
+ * @param client - the etcd client
+ * @param line - the lock key and a `/`
+ * @param deadline - a `Date.now()` time to give up at
+ */
+export async function front(client: Etcd3, line: string, deadline: number): Promise<IKeyValue[]> {
+  const res = await client.kv.range({ ...inLine(line), sort_order: 'Ascend', sort_target: 'Create', limit: 2 }, { deadline: new Date(deadline) });
+  return res.kvs;
+}
+
 /** A range over every waiter key of one lock (`<lock key>/<lease id>`). */
 export function inLine(line: string): { key: Buffer; range_end: Buffer } {
   const end = Buffer.from(line);

@@ -22,10 +22,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lockSubject, StorageError, type LockHandle, type LockHolder, type LockRequest, type LockService } from '@stowage/core';
 import { EtcdLeaseInvalidError, type Etcd3, type IKeyValue } from 'etcd3';
 import { etcdError, etcdErrorCode } from './errors.js';
-import { formatLockRecord, lockKey, locksPrefix, parseLockKey, parseLockRecord } from './keys.js';
+import { formatLockRecord, lockKey, locksPrefix, parseLockKey, parseLockRecord, type LockRecord } from './keys.js';
 import { HeldLease, type LeaseLoss } from './lease.js';
 import { Deletions } from './deletions.js';
-import { ahead, enqueue, oldest, POLL_MS } from './line.js';
+import { ahead, enqueue, front as lineFront, oldest, POLL_MS } from './line.js';
 import { Turns } from './turns.js';
 
 /** Options of {@link EtcdLocks}. */
@@ -69,6 +69,8 @@ export interface EtcdLocksOptions {
 const RETRY_MS = 100;
 /** A call unanswered for this long makes etcd count as unreachable (see `#stalled`). */
 const STALL_MS = 1000;
+/** How early before its deadline a call may be cut off and still count as cut off by it. */
+const DEADLINE_SLACK_MS = 5;
 
 function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
@@ -157,6 +159,12 @@ export class EtcdLocks implements LockService {
     const subject = lockSubject(request);
     const facts = { storeId, ...(volname !== undefined ? { volname } : {}), shared, key, timeoutMs };
     let holder: IKeyValue | undefined;
+    const lockTimeout = (by: LockRecord | undefined): StorageError => {
+      const who = by ? ` (held by ${by.node} pid ${by.pid}${by.operation ? `, ${by.operation}` : ''})` : '';
+      return new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject}${who}`, {
+        details: { ...facts, waitedMs: Date.now() - started, ...(by ? { holder: by } : {}) },
+      });
+    };
     const timedOut = (): StorageError => {
       const stalled = this.#stalled();
       if (stalled !== undefined) {
@@ -165,11 +173,7 @@ export class EtcdLocks implements LockService {
           details: { ...facts, endpoints: [...this.#endpoints], waitedMs: Date.now() - started, reason: String(stalled) },
         });
       }
-      const by = holder ? parseLockRecord(holder.value.toString('utf8')) : undefined;
-      const who = by ? ` (held by ${by.node} pid ${by.pid}${by.operation ? `, ${by.operation}` : ''})` : '';
-      return new StorageError('LOCK_TIMEOUT', `timed out after ${Date.now() - started} ms waiting for the lock of ${subject}${who}`, {
-        details: { ...facts, waitedMs: Date.now() - started, ...(by ? { holder: by } : {}) },
-      });
+      return lockTimeout(holder ? parseLockRecord(holder.value.toString('utf8')) : undefined);
     };
     const aborted = (): StorageError =>
       new StorageError('ABORTED', `gave up waiting for the lock of ${subject}`, { cause: signal?.reason, details: { ...facts, waitedMs: Date.now() - started } });
@@ -189,10 +193,10 @@ export class EtcdLocks implements LockService {
       );
     };
     let lease: HeldLease | undefined;
+    const line = `${key}/`;
     try {
       const record = formatLockRecord({ node: this.#node, pid: process.pid, operation: request.operation, since: started });
-      const line = `${key}/`;
-      const call = <T>(fn: () => Promise<T>): Promise<T> => this.#call('take', subject, facts, deadline, fn);
+      const call = <T>(fn: () => Promise<T>): Promise<T> => this.#call({ verb: 'take', subject, facts, deadline, timedOut }, fn);
       for (;;) {
         if (signal?.aborted) throw aborted();
         if (!lease?.valid) {
@@ -246,6 +250,11 @@ export class EtcdLocks implements LockService {
       // for while etcd answers, so that the caller sees a clean line
       const revoked = lease ? this.#tracked(() => lease!.revoke(Date.now() + this.#requestTimeoutMs)).catch(() => undefined) : undefined;
       if (revoked && this.#stalled() === undefined) await revoked;
+      // the deadline may pass before we ever read the line (a slow answer): name the holder anyway
+      if (e instanceof StorageError && e.code === 'LOCK_TIMEOUT' && holder === undefined) {
+        const by = await this.#holderOf(line, lease?.id);
+        if (by !== undefined) throw lockTimeout(by);
+      }
       throw e;
     }
 
@@ -348,32 +357,62 @@ export class EtcdLocks implements LockService {
     return undefined;
   }
 
-  /** Runs an etcd call, retrying transient failures until the deadline; maps what it throws. */
-  async #call<T>(verb: string, subject: string, facts: Record<string, unknown>, deadline: number, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Who holds a lock whose line we never got to read: the oldest waiter other than our own key,
+   * read once with a short deadline. Best effort: `undefined` when etcd does not answer.
+   */
+  async #holderOf(line: string, ownLease: string | undefined): Promise<LockRecord | undefined> {
+    try {
+      const kvs = await this.#tracked(() => lineFront(this.#client, line, Date.now() + Math.min(this.#requestTimeoutMs, STALL_MS)));
+      const first = kvs.find((kv) => kv.key.toString('utf8') !== `${line}${ownLease}`);
+      return first ? parseLockRecord(first.value.toString('utf8')) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Runs an etcd call of an acquire, retrying transient failures until the acquire's deadline;
+   * maps what it throws. A call cut off by that deadline while etcd was answering is the
+   * acquire's timeout (`call.timedOut()`), not an unreachable etcd.
+   */
+  async #call<T>(call: { verb: string; subject: string; facts: Record<string, unknown>; deadline: number; timedOut: () => StorageError }, fn: () => Promise<T>): Promise<T> {
+    const { subject, facts, deadline } = call;
     for (;;) {
       if (this.#closed) throw this.#closedError(subject, facts);
       try {
-        return await this.#tracked(fn);
+        return await this.#tracked(fn, deadline);
       } catch (e) {
-        if (etcdErrorCode(e) === 'UNAVAILABLE' && Date.now() + RETRY_MS < deadline) {
-          await sleep(RETRY_MS);
-          continue;
+        if (etcdErrorCode(e) === 'UNAVAILABLE') {
+          if (Date.now() + RETRY_MS < deadline) {
+            await sleep(RETRY_MS);
+            continue;
+          }
+          if (e instanceof StorageError) throw e;
+          if (Date.now() >= deadline - DEADLINE_SLACK_MS) throw call.timedOut();
         }
-        throw etcdError(e, `cannot ${verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
+        throw etcdError(e, `cannot ${call.verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
       }
     }
   }
 
-  /** Runs an etcd call, noting how long it waits for an answer and whether it failed (see `#stalled`). */
-  async #tracked<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an etcd call, noting how long it waits for an answer and whether it failed (see
+   * `#stalled`). A call that the caller's own `deadline` cut off within {@link STALL_MS} does
+   * not count as a failure of etcd: it was only short of time.
+   */
+  async #tracked<T>(fn: () => Promise<T>, deadline?: number): Promise<T> {
     const token = this.#calls++;
-    this.#inFlight.set(token, Date.now());
+    const sent = Date.now();
+    this.#inFlight.set(token, sent);
     try {
       const result = await fn();
       this.#lastSuccess = Date.now();
       return result;
     } catch (e) {
-      if (etcdErrorCode(e) === 'UNAVAILABLE') this.#lastFailure = { at: Date.now(), error: e };
+      const now = Date.now();
+      const cutOff = deadline !== undefined && now >= deadline - DEADLINE_SLACK_MS && now - sent <= STALL_MS;
+      if (etcdErrorCode(e) === 'UNAVAILABLE' && !cutOff) this.#lastFailure = { at: now, error: e };
       throw e;
     } finally {
       this.#inFlight.delete(token);

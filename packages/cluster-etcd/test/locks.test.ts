@@ -64,6 +64,21 @@ describe('etcd locks on a real 3-member cluster', () => {
     expect(await b.locks.holders()).toEqual([]); // the waiter left nothing behind
   });
 
+  it('a deadline that runs out during an etcd call is a LOCK_TIMEOUT naming the holder, not an unreachable etcd', async () => {
+    n++;
+    const [a, b] = [await node('a'), await node('b')];
+    const held = await a.locks.acquire({ storeId: 'nfs', shared: true, operation: 'cloneImage' });
+    for (const timeoutMs of [0, 1, 5, 20]) {
+      const e = await codeOf(b.locks.acquire({ storeId: 'nfs', shared: true, timeoutMs }));
+      expect({ timeoutMs, code: e.code }).toEqual({ timeoutMs, code: 'LOCK_TIMEOUT' });
+      expect(e.details['holder']).toMatchObject({ node: 'a', operation: 'cloneImage' });
+    }
+    await held.release();
+    // etcd was answering all along: a free lock is taken at once
+    await (await b.locks.acquire({ storeId: 'nfs', shared: true, timeoutMs: 2000 })).release();
+    expect(await b.locks.holders()).toEqual([]);
+  });
+
   it('local storages lock per node; volume locks do not exclude the storage lock', async () => {
     n++;
     const [a, b] = [await node('a'), await node('b')];
