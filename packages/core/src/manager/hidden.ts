@@ -48,13 +48,45 @@ async function attribute(r: Pick<ResolvedVolume, 'entry' | 'volume'>, ctx: Plugi
  * @param ctx - the locked section's context
  * @throws {@link StorageError} `INVALID_STATE`
  */
-export async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Promise<void> {
+async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Promise<void> {
   if ((await attribute(r, ctx, 'hidden')) !== true) return;
   throw new StorageError(
     'INVALID_STATE',
     `template '${r.volid}' was freed with whenUnused and is hidden: it serves its clones until the last one goes, but is not cloned again`,
     { details: { volid: r.volid, hidden: true } },
   );
+}
+
+/**
+ * Clones a template unless it is hidden, reading its `hidden` attribute beside the clone rather
+ * than before it: on a storage that keeps the attribute, the read (one `zfs list`, one `lvs`)
+ * would otherwise add its whole time to every clone. Both run in the locked section of the
+ * clone, and a template is hidden only under that lock, so the read sees what the clone saw. A
+ * clone made of a template that turns out to be hidden is freed again before the
+ * `INVALID_STATE` is thrown (a failure to free it is logged; the clone is then a whole volume).
+ *
+ * @param r - the template
+ * @param ctx - the locked section's context
+ * @param clone - the plugin's clone; returns the clone's volname
+ * @returns the clone's volname
+ * @throws {@link StorageError} `INVALID_STATE` (hidden), or what the clone throws
+ */
+export async function cloneUnlessHidden(r: ResolvedVolume, ctx: PluginContext, clone: () => Promise<string>): Promise<string> {
+  if (!r.volume.isBase || !keepsHidden(r.entry)) return clone();
+  const [check, made] = await Promise.allSettled([assertNotHidden(r, ctx), clone()]);
+  if (check.status === 'rejected') {
+    if (made.status === 'fulfilled') {
+      try {
+        ctx.cache.invalidate(); // what was read before the clone does not know it
+        await r.entry.plugin.freeImage(ctx, { volume: r.entry.plugin.parseVolname(made.value) });
+      } catch (e) {
+        ctx.log.warn(`could not free '${made.value}', cloned from the hidden template '${r.volid}'`, { error: String(e) });
+      }
+    }
+    throw check.reason;
+  }
+  if (made.status === 'rejected') throw made.reason;
+  return made.value;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ParsedVolume, PluginContext } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
 import { assertValidVmid } from '../volume-id.js';
 import { createWithFreeName, rememberMade, type CreateUnder, type FreeNameCreateOptions } from './free-names.js';
-import { assertNotHidden } from './hidden.js';
+import { cloneUnlessHidden } from './hidden.js';
 import { assertDiskNameFor, assertSizeFor, assertValidSize, assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume, StorageEntry } from './state.js';
 
@@ -205,10 +205,7 @@ export async function cloneImage(state: ManagerState, r: ResolvedVolume, options
   await requireFeature(state, r, 'clone', snapshot);
   const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const create = async (ctx: PluginContext, chosen: string): Promise<string> => {
-    if (volume.isBase) await assertNotHidden(r, ctx);
-    return entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot });
-  };
+  const create = (ctx: PluginContext, chosen: string): Promise<string> => cloneUnlessHidden(r, ctx, () => entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot }));
   const volname = await createNamed(state, entry, name, { vmid, format, operation: 'cloneImage' }, create);
   return state.volid(entry, volname);
 }

@@ -43,7 +43,10 @@ export function lazyFreeSuite(kit: StorageKit): void {
       const entry = (await kit.manager.listVolumes(kit.storeId, { content: ['images'] })).find((v) => v.volid === base);
       if (entry?.image !== undefined) expect(entry.image.hidden, `listVolumes' image facts of ${base}: hidden`).toBe(true);
       expect(await visible(clone), `${clone} in listImages`).toBe(true);
-      await expectCode(kit.manager.cloneImage(base, { vmid: kit.newVmid() }), 'INVALID_STATE', 'cloneImage of a hidden template');
+      const before = (await kit.images()).map((i) => i.volid);
+      const refusedVmid = kit.newVmid();
+      await expectCode(kit.manager.cloneImage(base, { vmid: refusedVmid }), 'INVALID_STATE', 'cloneImage of a hidden template');
+      expect((await kit.images()).map((i) => i.volid), `the volumes after the refused clone for guest ${refusedVmid} (nothing made, or made and freed)`).toEqual(before);
       await expectCode(kit.manager.freeImage(base), 'IN_USE', 'plain freeImage of the hidden template');
     });
 
