@@ -242,9 +242,35 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
 }
 
 /**
- * Destroys a dataset with its snapshots (`zfs destroy -r`). While it is busy it is tried again
- * after a pause, a bounded number of times; one that does not exist counts as destroyed, unless
- * `mustExist`; one that clones depend on is refused with `IN_USE` naming them.
+ * Runs a `zfs destroy` command, tried again after a pause while its target is busy (a zvol whose
+ * device udev still holds open for a moment after a create or a rename), a bounded number of
+ * times.
+ *
+ * @param ctx - the operation context
+ * @param argv - the `zfs destroy` command; its last word names the target
+ * @param tuning - retry bounds
+ * @param options - `cleanup`: run even when the operation was aborted; `details` of a failure
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `BUSY` (`details.dataset`, `details.attempts`), or what the command throws
+ */
+export async function destroyUnlessBusy(ctx: ZfsContext, argv: readonly string[], tuning: ZfsTuning, options: { cleanup?: boolean; details?: Record<string, unknown> } = {}): Promise<void> {
+  const dataset = argv[argv.length - 1];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runZfs(ctx, argv, options);
+      return;
+    } catch (e) {
+      if (zfsFailureOf(e) !== 'busy') throw e;
+      if (attempt >= tuning.busyAttempts) throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
+      ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
+      await pause(ctx, tuning.busyDelayMs);
+    }
+  }
+}
+
+/**
+ * Destroys a dataset with its snapshots (`zfs destroy -r`), tried again while it is busy (see
+ * {@link destroyUnlessBusy}); one that does not exist counts as destroyed, unless `mustExist`;
+ * one that clones depend on is refused with `IN_USE` naming them.
  *
  * @param ctx - the operation context
  * @param name - the volume's name
@@ -256,27 +282,15 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::zfs_delete_zvol`
  */
 export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, options: { cleanup?: boolean; mustExist?: boolean } = {}): Promise<void> {
-  const { cleanup = false } = options;
-  const dataset = datasetOf(ctx.config.pool, name);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await runZfs(ctx, zfsDestroyArgs(dataset), { cleanup });
-      break;
-    } catch (e) {
-      const failure = zfsFailureOf(e);
-      if (failure === 'missing' && !options.mustExist) break;
-      if (failure === 'busy' && attempt < tuning.busyAttempts) {
-        ctx.log.debug('dataset is busy, trying again', { dataset, attempt });
-        await pause(ctx, tuning.busyDelayMs);
-        continue;
-      }
-      if (failure === 'dependent-clones') {
-        const clones = await volidsOf(ctx, ((e as StorageError).details['listed'] as string[] | undefined) ?? []);
-        throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
-      }
-      if (failure === 'busy') throw new StorageError('BUSY', `'${dataset}' is busy after ${attempt} tries`, { cause: e, details: { dataset, attempts: attempt } });
-      throw e;
+  try {
+    await destroyUnlessBusy(ctx, zfsDestroyArgs(datasetOf(ctx.config.pool, name)), tuning, { cleanup: options.cleanup ?? false });
+  } catch (e) {
+    const failure = zfsFailureOf(e);
+    if (failure === 'dependent-clones') {
+      const clones = await volidsOf(ctx, ((e as StorageError).details['listed'] as string[] | undefined) ?? []);
+      throw new StorageError('IN_USE', `'${ctx.storeId}:${name}' is still used by linked clones: ${clones.join(', ')}`, { cause: e, details: { name, clones } });
     }
+    if (failure !== 'missing' || options.mustExist === true) throw e;
   }
   invalidate(ctx);
 }

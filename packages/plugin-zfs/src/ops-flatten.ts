@@ -30,7 +30,7 @@ import {
   zfsSnapshotArgs,
   zfsCloneArgs,
 } from './commands.js';
-import { findDataset, invalidate, loadChildren, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
+import { destroyUnlessBusy, findDataset, invalidate, loadChildren, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
 import { datasetOf, isVolumeName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { parseNumber, parsePropertyValues, type DatasetRecord } from './parse.js';
 import { destroyIdentified } from './unfinished.js';
@@ -88,7 +88,7 @@ function undoMade(ctx: ZfsContext, name: string, tuning: ZfsTuning, undo: Regist
  * The swap both flattens end with: rename the volume to `old`, rename `fresh` to its name, then
  * `drop` (one command, the point of no return). Each rename is undone when a later step fails.
  */
-async function swapIn(ctx: ZfsContext, name: string, fresh: string, drop: readonly string[], undo: RegisterUndo): Promise<void> {
+async function swapIn(ctx: ZfsContext, name: string, fresh: string, drop: readonly string[], tuning: ZfsTuning, undo: RegisterUndo): Promise<void> {
   const { pool } = ctx.config;
   const { old } = temporaries(name);
   const ds = (n: string) => datasetOf(pool, n);
@@ -96,7 +96,8 @@ async function swapIn(ctx: ZfsContext, name: string, fresh: string, drop: readon
   undo(() => runZfs(ctx, zfsRenameArgs(ds(old), ds(name)), { cleanup: true }));
   await runZfs(ctx, zfsRenameArgs(ds(fresh), ds(name)), { details: { name } });
   undo(() => runZfs(ctx, zfsRenameArgs(ds(name), ds(fresh)), { cleanup: true }));
-  await runZfs(ctx, drop, { details: { name } });
+  // right after the rename udev may still hold the old zvol's device for a moment
+  await destroyUnlessBusy(ctx, drop, tuning, { details: { name } });
 }
 
 /** Takes the flatten mark off a volume that is whole; a failure is logged, not thrown. */
@@ -140,7 +141,7 @@ export async function volumeSnapshotFlatten(ctx: ZfsContext, request: SnapshotFl
     undo(() => runZfs(ctx, zfsPromoteArgs(datasetOf(pool, volume.name)), { cleanup: true }));
     // after the swap the old state is a clone of `<vol>@<snapshot>`: -R drops it with the range
     const drop = zfsDestroySnapshotsArgs(datasetOf(pool, volume.name), snapshots[0]!.snapshot, snapshot, true);
-    await swapIn(ctx, volume.name, fresh, drop, undo);
+    await swapIn(ctx, volume.name, fresh, drop, tuning, undo);
   });
   await unmark(ctx, volume.name, volume.format, tuning);
 }
@@ -186,7 +187,7 @@ export async function flattenImage(ctx: ZfsContext, request: FlattenImageRequest
     await copy(undefined);
     if (first !== FLATTEN_SNAPSHOT) await copy(first);
     await runZfs(ctx, zfsDestroyArgs(snapshotOf(pool, fresh, FLATTEN_SNAPSHOT)), { details: { volname: volume.volname } });
-    await swapIn(ctx, volume.name, fresh, zfsDestroyArgs(ds(temporaries(volume.name).old)), undo);
+    await swapIn(ctx, volume.name, fresh, zfsDestroyArgs(ds(temporaries(volume.name).old)), tuning, undo);
   });
   await unmark(ctx, volume.name, volume.format, tuning);
   return volume.name;

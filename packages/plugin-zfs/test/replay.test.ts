@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFixtures, ReplayRunner } from '@stowage/core/testing';
+import { loadFixtures, ReplayRunner, type CommandFixture } from '@stowage/core/testing';
 import { describe, expect, it } from 'vitest';
+import type { ZfsTuning } from '../src/exec.js';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 import { SCENARIO_DIR } from './capture.js';
 import { captureContext } from './support/context.js';
@@ -201,18 +202,43 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))('replay of %s', (name,
   });
 
   it('replays to the same outcomes, running only the recorded commands', async () => {
-    const runner = new ReplayRunner(await loadFixtures(fixtureFile), { description: `zfs fixtures ${name}` });
-    const plugin = new ZfsPoolPlugin();
-    plugin.tuning = { ...plugin.tuning, ...scenario.tuning };
-    const state = new Map<string, Buffer>();
-    const expected = new Map(captured.map((c) => [c.step, c.outcome]));
-    for (const step of scenario.steps) {
-      if (!('call' in step)) continue;
-      const outcome = await outcomeOf(step.call(plugin, captureContext(runner, scenario.config), state));
-      // a wait that times out polls as often as time allows: the number of tries is not replayed
-      const comparable = (o: Outcome | undefined) => (scenario.timed && o && 'code' in o ? { ...o, details: { ...o.details, attempts: undefined } } : o);
-      expect(comparable(outcome), `replayed outcome of '${step.name}'`).toEqual(comparable(expected.get(step.name)));
-    }
-    if (!scenario.timed) expect(runner.unused().map((f) => f.argv.join(' ')), 'recorded commands the replay did not run').toEqual([]);
+    await replay(scenario, await loadFixtures(fixtureFile), captured);
+  });
+});
+
+/** Replays a scenario's calls on `fixtures`: each must come to its captured outcome, and every fixture must be used. */
+async function replay(scenario: (typeof SCENARIOS)[number], fixtures: CommandFixture[], captured: Array<{ step: string; outcome: Outcome }>, tuning: Partial<ZfsTuning> = {}): Promise<ReplayRunner> {
+  const runner = new ReplayRunner(fixtures, { description: `zfs fixtures ${scenario.name}` });
+  const plugin = new ZfsPoolPlugin();
+  plugin.tuning = { ...plugin.tuning, ...scenario.tuning, ...tuning };
+  const state = new Map<string, Buffer>();
+  const expected = new Map(captured.map((c) => [c.step, c.outcome]));
+  for (const step of scenario.steps) {
+    if (!('call' in step)) continue;
+    const outcome = await outcomeOf(step.call(plugin, captureContext(runner, scenario.config), state));
+    // a wait that times out polls as often as time allows: the number of tries is not replayed
+    const comparable = (o: Outcome | undefined) => (scenario.timed && o && 'code' in o ? { ...o, details: { ...o.details, attempts: undefined } } : o);
+    expect(comparable(outcome), `replayed outcome of '${step.name}'`).toEqual(comparable(expected.get(step.name)));
+  }
+  if (!scenario.timed) expect(runner.unused().map((f) => f.argv.join(' ')), 'recorded commands the replay did not run').toEqual([]);
+  return runner;
+}
+
+describe('replay of flatten, the old state busy for a moment', () => {
+  it('tries the last destroy of each flatten again, and ends as on the real tools', async () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'flatten')!;
+    const captured = JSON.parse(readFileSync(join(SCENARIO_DIR, 'flatten.outcomes.json'), 'utf8')) as Array<{ step: string; outcome: Outcome }>;
+    // the swap's drop: `zfs destroy -r <old state>` (flattenImage), `zfs destroy -R <vol>@<oldest>%<snapshot>` (volumeSnapshotFlatten)
+    const isDrop = (argv: readonly string[]) => argv[1] === 'destroy' && (argv.at(-1)!.includes('/stowage-flatten-old-') || argv[2] === '-R');
+    const drops: string[][] = [];
+    const fixtures = (await loadFixtures(join(SCENARIO_DIR, 'flatten.json'))).flatMap((f) => {
+      if (!isDrop(f.argv) || f.exitCode !== 0 || drops.length === 2) return [f];
+      drops.push([...f.argv]);
+      // what zfs prints while udev still holds the renamed zvol's device (fixtures/zfs-destroy-busy.json)
+      return [{ ...f, stdout: '', stderr: `cannot destroy '${f.argv.at(-1)}': dataset is busy\n`, exitCode: 1 }, f];
+    });
+    expect(drops, 'the drops of the two flattens in the capture').toHaveLength(2);
+    const runner = await replay(scenario, fixtures, captured, { busyDelayMs: 1 });
+    for (const drop of drops) expect(runner.calls.filter((c) => c.join(' ') === drop.join(' ')), drop.join(' ')).toHaveLength(2);
   });
 });
