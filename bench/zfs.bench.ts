@@ -223,9 +223,13 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
 
     const base = await plugin.createBase(ctx(ALLOC), { volume: vol(await plugin.allocImage(ctx(ALLOC), { vmid: 200000, format: 'raw', name: 'vm-200000-disk-0', size })) });
     const origin = `${ALLOC}/${base}@__base__`;
-    const [bareClone, pluginClone, managerClone, listingClone] = await interleaved(
+    const [bareClone, bareLinkedClone, pluginClone, managerClone, listingClone] = await interleaved(
       writes,
       (i) => runner.run(zfsCloneArgs(origin, zvol(700000 + i))),
+      async (i) => {
+        await runner.run(zfsCloneArgs(origin, zvol(750000 + i)));
+        await runner.run(testBlockDeviceArgs(`/dev/zvol/${zvol(750000 + i)}`), { okExitCodes: [0, 1] });
+      },
       (i) => plugin.cloneImage(ctx(ALLOC), { volume: vol(base), vmid: 800000 + i, name: `vm-${800000 + i}-disk-0` }),
       (i) => m.cloneImage(`bench:${base}`, { vmid: 900000 + i }),
       (i) => listing.cloneImage(`bench:${base}`, { vmid: 950000 + i }),
@@ -235,6 +239,7 @@ test "$(zfs list -H -d1 -t volume -o name ${LIST} | wc -l)" -eq ${count}`);
       ['plugin.cloneImage', summarize(pluginClone)],
       ['bare zfs clone (same argv)', summarize(bareClone)],
       [
+        ['bare zfs clone + test -b of its device link', summarize(bareLinkedClone)],
         ['manager.cloneImage (lock + zfs clone, name from the listing it has)', summarize(managerClone)],
         ['manager.cloneImage without exclusiveCreate (lock + zfs list + zfs clone)', summarize(listingClone)],
       ],

@@ -56,6 +56,37 @@ describe('volumeSnapshotFlatten', () => {
   });
 });
 
+describe('volumeSnapshotFlatten and clones of snapshots', () => {
+  it('a clone of a snapshot asked for while the flatten runs waits for it, and finds the snapshot gone', async () => {
+    const m = await open();
+    const v = await m.allocImage('mem', { vmid: 100, size: MiB });
+    await m.volumeSnapshot(v, 'a');
+    let reached!: () => void;
+    const atFlatten = new Promise<void>((r) => (reached = r));
+    let go!: () => void;
+    const resume = new Promise<void>((r) => (go = r));
+    const run = runner.run.bind(runner);
+    runner.run = async (argv, options) => {
+      if (argv[1] === 'flatten') {
+        reached();
+        await resume;
+      }
+      return run(argv, options);
+    };
+    const flattened = m.volumeSnapshotFlatten(v, 'a');
+    await atFlatten; // the manager found no clone of a snapshot, and the plugin is about to drop them
+    let cloneSettled = false;
+    const clone = m.cloneImage(v, { vmid: 101, snapshot: 'a' }).finally(() => (cloneSettled = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cloneSettled, 'the clone of a snapshot was made while the flatten held no storage lock').toBe(false);
+    go();
+    await flattened;
+    await expectCode(clone, 'NOT_FOUND');
+    expect(await m.volumeSnapshotInfo(v)).toEqual([]);
+    expect((await m.listImages('mem')).map((i) => i.volid)).toEqual([v]);
+  });
+});
+
 describe('flattenImage', () => {
   it('detaches a clone (new volid, no parent) so its base can be freed; refuses a volume that is no clone', async () => {
     const m = await open();

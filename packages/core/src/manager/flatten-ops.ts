@@ -36,6 +36,10 @@ function requireFlatten(r: ResolvedVolume, kind: 'toSnapshot' | 'clone'): void {
 /**
  * Takes a volume back to one of its snapshots and drops all its snapshots, under the volume's
  * lock, after checking that the snapshot exists and that no clone uses a snapshot of the volume.
+ * On a storage that clones snapshots (`capabilities.cloneFromSnapshot`), the storage lock is
+ * held around the volume's: clones are made under it, so none can appear between the check and
+ * the drop of the snapshots (ZFS drops them with `zfs destroy -R`, which would take such a clone
+ * with it). Those storages flatten to a snapshot without copying data, so the hold is short.
  *
  * @param state - the manager's state
  * @param r - the volume
@@ -48,25 +52,28 @@ export async function volumeSnapshotFlatten(state: ManagerState, r: ResolvedVolu
   assertValidSnapshotName(snapshot);
   requireFlatten(r, 'toSnapshot');
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
-  await state.locked(
-    entry,
-    options.signal,
-    async (ctx) => {
-      const snapshots = await snapshotNames(entry.plugin, ctx, volume);
-      if (!snapshots.includes(snapshot)) {
-        throw new StorageError('NOT_FOUND', `snapshot '${snapshot}' of '${volid}' does not exist`, { details: { volid, snapshot, snapshots } });
-      }
-      const listed = state.volid(entry, volume.volname);
-      const clones = (await entry.plugin.listImages(ctx, {})).filter((i) => i.parent?.startsWith(`${listed}@`)).map((i) => i.volid);
-      if (clones.length > 0) {
-        throw new StorageError('IN_USE', `cannot flatten '${volid}': clones use its snapshots (${clones.join(', ')}); flatten or free them first`, {
-          details: { volid, snapshot, clones },
-        });
-      }
-      await entry.plugin.volumeSnapshotFlatten(ctx, { volume, snapshot, onProgress: options.onProgress });
-    },
-    { volname: volume.volname, operation: 'volumeSnapshotFlatten' },
-  );
+  const underVolumeLock = (): Promise<void> =>
+    state.locked(
+      entry,
+      options.signal,
+      async (ctx) => {
+        const snapshots = await snapshotNames(entry.plugin, ctx, volume);
+        if (!snapshots.includes(snapshot)) {
+          throw new StorageError('NOT_FOUND', `snapshot '${snapshot}' of '${volid}' does not exist`, { details: { volid, snapshot, snapshots } });
+        }
+        const listed = state.volid(entry, volume.volname);
+        const clones = (await entry.plugin.listImages(ctx, {})).filter((i) => i.parent?.startsWith(`${listed}@`)).map((i) => i.volid);
+        if (clones.length > 0) {
+          throw new StorageError('IN_USE', `cannot flatten '${volid}': clones use its snapshots (${clones.join(', ')}); flatten or free them first`, {
+            details: { volid, snapshot, clones },
+          });
+        }
+        await entry.plugin.volumeSnapshotFlatten(ctx, { volume, snapshot, onProgress: options.onProgress });
+      },
+      { volname: volume.volname, operation: 'volumeSnapshotFlatten' },
+    );
+  if (!entry.cls.capabilities.cloneFromSnapshot) return underVolumeLock();
+  return state.locked(entry, options.signal, underVolumeLock, { operation: 'volumeSnapshotFlatten' });
 }
 
 /**
