@@ -493,8 +493,9 @@ export class StorageManager {
   /**
    * Takes a volume back to one of its snapshots and drops all its snapshots, in one step that
    * cannot stop half-way: afterwards the volume holds exactly the bytes and size it had at the
-   * snapshot and has no snapshots; interrupted, it is as before. Under the volume's lock.
-   * Reaches an older snapshot where rollback reaches only the newest (ZFS, LINSTOR).
+   * snapshot and has no snapshots; interrupted, it is as before. Under the volume's lock, and
+   * the storage lock around it where the storage clones snapshots (no clone of a snapshot can
+   * appear meanwhile). Reaches an older snapshot where rollback reaches only the newest (ZFS, LINSTOR).
    *
    * @param volid - the volume
    * @param snapshot - the snapshot to keep the bytes of
