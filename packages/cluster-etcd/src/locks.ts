@@ -69,8 +69,8 @@ export interface EtcdLocksOptions {
 const RETRY_MS = 100;
 /** A call unanswered for this long makes etcd count as unreachable (see `#stalled`). */
 const STALL_MS = 1000;
-/** How early before its deadline a call may be cut off and still count as cut off by it. */
-const DEADLINE_SLACK_MS = 5;
+/** What {@link EtcdLocks} `#call` races an etcd call against: the acquire's deadline passed first. */
+const ABANDONED = Symbol('abandoned');
 
 function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a finite number >= 0`);
@@ -196,17 +196,18 @@ export class EtcdLocks implements LockService {
     const line = `${key}/`;
     try {
       const record = formatLockRecord({ node: this.#node, pid: process.pid, operation: request.operation, since: started });
-      const call = <T>(fn: () => Promise<T>): Promise<T> => this.#call({ verb: 'take', subject, facts, deadline, timedOut }, fn);
+      const call = <T>(fn: (callDeadline: number) => Promise<T>, late?: (value: T) => void): Promise<T> => this.#call({ verb: 'take', subject, facts, deadline, timedOut }, fn, late);
+      const dropLate = (late: HeldLease): void => void this.#tracked(() => late.revoke(Date.now() + this.#requestTimeoutMs)).catch(() => undefined);
       for (;;) {
         if (signal?.aborted) throw aborted();
         if (!lease?.valid) {
           lease?.stop();
           // the deletion watch must be in place before we queue, so that it hears every release after
-          [lease] = await Promise.all([call(() => HeldLease.grant(this.#client, this.#ttlSeconds, deadline, onLost)), this.#deletions.ready(deadline)]);
+          [lease] = await Promise.all([call((d) => HeldLease.grant(this.#client, this.#ttlSeconds, d, onLost), dropLate), this.#deletions.ready(deadline)]);
         }
         const current = lease;
         const mine = `${line}${current.id}`;
-        const res = await call(() => enqueue(this.#client, mine, line, record, current.id, deadline)).catch((e: unknown) => {
+        const res = await call((d) => enqueue(this.#client, mine, line, record, current.id, d)).catch((e: unknown) => {
           if (e instanceof StorageError && e.cause instanceof EtcdLeaseInvalidError) return undefined; // lease gone meanwhile: a new one
           throw e;
         });
@@ -218,7 +219,7 @@ export class EtcdLocks implements LockService {
         // everyone in line before us: when this attempt made our key, the txn read them just before
         let front = res.succeeded
           ? { kvs: res.responses[0]?.response_range?.kvs ?? [], revision: res.header.revision }
-          : await call(() => ahead(this.#client, line, myRevision, deadline));
+          : await call((d) => ahead(this.#client, line, myRevision, d));
         const waiting = new Map(front.kvs.map((kv) => [kv.key.toString('utf8'), kv]));
         // wait in line: until every key ahead of ours is deleted (released, expired or given up)
         const watch = waiting.size > 0 ? this.#deletions.follow(waiting.keys(), front.revision) : undefined;
@@ -233,7 +234,7 @@ export class EtcdLocks implements LockService {
             if (Date.now() >= deadline) throw timedOut();
             if (watch!.deletes === mark) {
               // nothing heard for a while: read the line again rather than trust the watch alone
-              front = await call(() => ahead(this.#client, line, myRevision, deadline));
+              front = await call((d) => ahead(this.#client, line, myRevision, d));
               const still = new Set(front.kvs.map((kv) => kv.key.toString('utf8')));
               for (const k of [...waiting.keys()]) if (!still.has(k)) waiting.delete(k);
             }
@@ -359,60 +360,68 @@ export class EtcdLocks implements LockService {
 
   /**
    * Who holds a lock whose line we never got to read: the oldest waiter other than our own key,
-   * read once with a short deadline. Best effort: `undefined` when etcd does not answer.
+   * read once (within the request timeout). Best effort: `undefined` when etcd does not answer.
    */
   async #holderOf(line: string, ownLease: string | undefined): Promise<LockRecord | undefined> {
     try {
-      const kvs = await this.#tracked(() => lineFront(this.#client, line, Date.now() + Math.min(this.#requestTimeoutMs, STALL_MS)));
+      const kvs = await this.#tracked(() => lineFront(this.#client, line, Date.now() + this.#requestTimeoutMs));
       const first = kvs.find((kv) => kv.key.toString('utf8') !== `${line}${ownLease}`);
       return first ? parseLockRecord(first.value.toString('utf8')) : undefined;
-    } catch {
-      return undefined;
+    } catch (e) {
+            return undefined;
     }
   }
 
   /**
    * Runs an etcd call of an acquire, retrying transient failures until the acquire's deadline;
-   * maps what it throws. A call cut off by that deadline while etcd was answering is the
-   * acquire's timeout (`call.timedOut()`), not an unreachable etcd.
+   * maps what it throws. The call itself gets the request timeout (or the acquire's deadline, if
+   * later) as its gRPC deadline, and the acquire stops waiting for it at its own deadline
+   * (`call.timedOut()`): a short acquire timeout must not cut calls off inside the client, whose
+   * circuit breaker would count each as a failure of a healthy member and then refuse every call
+   * to it for a while. What a call abandoned this way still returns goes to `late`.
    */
-  async #call<T>(call: { verb: string; subject: string; facts: Record<string, unknown>; deadline: number; timedOut: () => StorageError }, fn: () => Promise<T>): Promise<T> {
+  async #call<T>(
+    call: { verb: string; subject: string; facts: Record<string, unknown>; deadline: number; timedOut: () => StorageError },
+    fn: (callDeadline: number) => Promise<T>,
+    late?: (value: T) => void,
+  ): Promise<T> {
     const { subject, facts, deadline } = call;
     for (;;) {
       if (this.#closed) throw this.#closedError(subject, facts);
+      const pending = this.#tracked(() => fn(Math.max(deadline, Date.now() + this.#requestTimeoutMs)));
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<typeof ABANDONED>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), ABANDONED)));
       try {
-        return await this.#tracked(fn, deadline);
+        const result = await Promise.race([pending, expired]);
+        if (result !== ABANDONED) return result;
+        pending.then(late, () => undefined);
+        throw call.timedOut(); // UNAVAILABLE when the abandoned call had waited past STALL_MS
       } catch (e) {
+        if (e instanceof StorageError && e.code === 'LOCK_TIMEOUT') throw e;
         if (etcdErrorCode(e) === 'UNAVAILABLE') {
           if (Date.now() + RETRY_MS < deadline) {
             await sleep(RETRY_MS);
             continue;
           }
-          if (e instanceof StorageError) throw e;
-          if (Date.now() >= deadline - DEADLINE_SLACK_MS) throw call.timedOut();
+          if (!(e instanceof StorageError)) throw call.timedOut();
         }
         throw etcdError(e, `cannot ${call.verb} the lock of ${subject}`, { ...facts, endpoints: [...this.#endpoints] });
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
 
-  /**
-   * Runs an etcd call, noting how long it waits for an answer and whether it failed (see
-   * `#stalled`). A call that the caller's own `deadline` cut off within {@link STALL_MS} does
-   * not count as a failure of etcd: it was only short of time.
-   */
-  async #tracked<T>(fn: () => Promise<T>, deadline?: number): Promise<T> {
+  /** Runs an etcd call, noting how long it waits for an answer and whether it failed (see `#stalled`). */
+  async #tracked<T>(fn: () => Promise<T>): Promise<T> {
     const token = this.#calls++;
-    const sent = Date.now();
-    this.#inFlight.set(token, sent);
+    this.#inFlight.set(token, Date.now());
     try {
       const result = await fn();
       this.#lastSuccess = Date.now();
       return result;
     } catch (e) {
-      const now = Date.now();
-      const cutOff = deadline !== undefined && now >= deadline - DEADLINE_SLACK_MS && now - sent <= STALL_MS;
-      if (etcdErrorCode(e) === 'UNAVAILABLE' && !cutOff) this.#lastFailure = { at: now, error: e };
+      if (etcdErrorCode(e) === 'UNAVAILABLE') this.#lastFailure = { at: Date.now(), error: e };
       throw e;
     } finally {
       this.#inFlight.delete(token);
