@@ -143,7 +143,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 /** A probed image, its backing file not followed yet. */
 function unlinked(f: Found, probe: ImageProbe): Linked {
-  return { vmid: f.vmid, name: f.name, path: f.path, format: f.format, isBase: f.isBase, regular: f.regular, hidden: f.hidden, key: f.key, probe, target: undefined, linkKey: undefined };
+  return { ...f, probe, target: undefined, linkKey: undefined };
 }
 
 /**
