@@ -127,10 +127,9 @@ export async function executeVerb(
       const loadedPlugins = await plugins(types === undefined ? 'all' : [...types, ...extraTypes]);
       const { registry } = loadedPlugins;
       // the hint's module only when some type has no plugin
-      const missing = [...(storages?.values() ?? []), ...extraTypes].some((type) => !registry.has(type));
-      const { missingTypeHint } = missing ? await import('./plugin-hint.js') : { missingTypeHint: undefined };
+      const hint = [...(storages?.values() ?? []), ...extraTypes].some((type) => !registry.has(type)) ? (await import('./plugin-hint.js')).missingTypeHint : undefined;
       const hintFor = (type: string): string | undefined =>
-        registry.has(type) || !missingTypeHint ? undefined : missingTypeHint(type, searchedFor(loadedPlugins, pluginListPath(config.path), options));
+        registry.has(type) || !hint ? undefined : hint(type, searchedFor(loadedPlugins, pluginListPath(config.path), options));
       for (const [id, type] of storages ?? []) {
         const h = hintFor(type);
         if (h !== undefined) hints.set(id, h);
