@@ -7,10 +7,12 @@
  * Node's module compile cache is turned on first (in its default place, or `$NODE_COMPILE_CACHE`;
  * `NODE_DISABLE_COMPILE_CACHE=1` turns it off), so that later runs skip compiling the modules:
  * scripts call the command in loops. zod is imported from the bundle the build makes of it, when
- * there is one (see `zod-bundle.ts`).
+ * there is one (see `zod-bundle.ts`). When the command is done and nothing else is pending, the
+ * process exits at once (with the command's exit status), skipping Node's heap teardown.
  *
  * @module
  */
+import { fstatSync } from 'node:fs';
 import module from 'node:module';
 import { useZodBundle } from './zod-bundle.js';
 
@@ -38,3 +40,40 @@ process.exitCode = await runCli(process.argv.slice(2), {
 });
 process.off('SIGINT', onSignal);
 process.off('SIGTERM', onSignal);
+
+/**
+ * The resource a standard stream holds in Node's event loop: a terminal's or a pipe's handle;
+ * none for a file or `/dev/null`.
+ */
+function stdioResource(stream: (NodeJS.ReadStream | NodeJS.WriteStream) & { fd: number }): string | undefined {
+  if (stream.isTTY) return 'TTYWrap';
+  try {
+    const st = fstatSync(stream.fd);
+    return st.isFIFO() || st.isSocket() ? 'PipeWrap' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether nothing is left that Node would run before ending the process by itself: no timer,
+ * child process, socket, file request or watcher (only the standard streams' own handles), and
+ * no `beforeExit` listener.
+ */
+function idle(): boolean {
+  if (process.listenerCount('beforeExit') > 0) return false;
+  const expected = [stdioResource(process.stdin), stdioResource(process.stdout), stdioResource(process.stderr)];
+  for (const resource of process.getActiveResourcesInfo()) {
+    const i = expected.indexOf(resource);
+    if (i < 0) return false;
+    expected.splice(i, 1);
+  }
+  return true;
+}
+
+// Once the command is done and the promises it left have settled: when nothing else is pending,
+// the process ends now, without Node tearing its heap down first (some 10 ms after a listing
+// of 1,000 images); otherwise Node ends it as usual, after that work.
+setImmediate(() => {
+  if (idle()) process.exit();
+});

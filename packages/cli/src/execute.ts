@@ -14,7 +14,7 @@ import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
 import { findConfigFile } from './config-path.js';
 import type { RunCliOptions } from './main.js';
 import type { VerbOutput } from './output.js';
-import { missingTypeHint, type PluginSearch } from './plugin-hint.js';
+import type { PluginSearch } from './plugin-hint.js';
 import { loadPlugins, parsePluginEnv, pluginListPath, readPluginList, type LoadedPlugins } from './plugin-loader.js';
 import { createProgressBar } from './progress.js';
 import type { CliIO, VerbContext, VerbSpec } from './verb.js';
@@ -126,7 +126,10 @@ export async function executeVerb(
       const types = storages && [...new Set(storages.values())];
       const loadedPlugins = await plugins(types === undefined ? 'all' : [...types, ...extraTypes]);
       const { registry } = loadedPlugins;
-      const hintFor = (type: string): string | undefined => (registry.has(type) ? undefined : missingTypeHint(type, searchedFor(loadedPlugins, pluginListPath(config.path), options)));
+      // the hint's module only when some type has no plugin
+      const hint = [...(storages?.values() ?? []), ...extraTypes].some((type) => !registry.has(type)) ? (await import('./plugin-hint.js')).missingTypeHint : undefined;
+      const hintFor = (type: string): string | undefined =>
+        registry.has(type) || !hint ? undefined : hint(type, searchedFor(loadedPlugins, pluginListPath(config.path), options));
       for (const [id, type] of storages ?? []) {
         const h = hintFor(type);
         if (h !== undefined) hints.set(id, h);

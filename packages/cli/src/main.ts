@@ -2,14 +2,13 @@
  * The command's entry: find the verb, parse its arguments, print help, or run the verb (see
  * `execute.ts`, which opens the configuration and the plugins when the verb needs them), print
  * the result, and map a failure to its exit status. Help and usage errors load neither the core
- * nor any plugin: what a verb needs is imported when it runs.
+ * nor any plugin: what a verb needs is imported when it runs; the help texts only when printed.
  *
  * @module
  */
 import { parseOpenArgs, parseVerbArgs, splitCommand, UsageError, type VerbArgs } from './args.js';
 import type { BuiltinPackage } from './builtins.js';
 import { EXIT_CLOSED_PIPE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { overviewHelp, usageLine, verbHelp } from './help.js';
 import { renderOutput } from './output.js';
 import { outputFailureError, StdStreams } from './std-streams.js';
 import type { CliIO, VerbSpec } from './verb.js';
@@ -73,6 +72,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       const target = await findVerb(topic);
       if (topic !== '' && !target) throw new UsageError(`unknown verb '${topic}'`);
       const asked = split.verb === 'help' || split.rest.includes('--help') || split.rest.includes('-h');
+      const { overviewHelp, verbHelp } = await import('./help.js');
       write(asked ? io.stdout : io.stderr, target ? verbHelp(target.spec, target.entry.summary) : overviewHelp(VERBS));
       return asked ? EXIT_OK : EXIT_USAGE;
     }
@@ -81,7 +81,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
       if (VERB_GROUPS.has(split.verb)) {
         const subs = VERBS.filter((v) => v.name.startsWith(`${split.verb} `));
         const asked = split.rest.includes('--help') || split.rest.includes('-h');
-        write(asked ? io.stdout : io.stderr, overviewHelp(subs));
+        write(asked ? io.stdout : io.stderr, (await import('./help.js')).overviewHelp(subs));
         return asked ? EXIT_OK : EXIT_USAGE;
       }
       throw new UsageError(`unknown verb '${split.verb}'`);
@@ -98,7 +98,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
     }
     mode.json = args.global.json;
     if (args.global.help) {
-      write(io.stdout, verbHelp(verb, found.entry.summary));
+      write(io.stdout, (await import('./help.js')).verbHelp(verb, found.entry.summary));
       return EXIT_OK;
     }
     const { executeVerb } = await import('./execute.js');
@@ -108,6 +108,7 @@ async function runVerb(argv: readonly string[], std: StdStreams, options: RunCli
   } catch (e) {
     if (e instanceof UsageError) {
       const shown = verb ?? (await findVerb(e.verb))?.spec;
+      const { usageLine } = await import('./help.js');
       write(io.stderr, `stowage: ${e.message}\n${shown ? `usage: ${usageLine(shown)}\nTry 'stowage ${shown.name} --help'.` : "Try 'stowage --help'."}\n`);
       return EXIT_USAGE;
     }

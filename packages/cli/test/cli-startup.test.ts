@@ -60,6 +60,16 @@ describe('what the stowage binary loads', () => {
     expect(run.urls.filter((u) => changing.some((f) => u.endsWith(f)))).toEqual([]);
   });
 
+  it('list on a dir storage loads no code that only other verbs or other content types use', async () => {
+    const run = await stowageLoads(s, ['list', 'local']);
+    expect(run.code, run.stderr).toBe(0);
+    // help texts (printed only for help and usage errors), the hint for a type no plugin provides,
+    // the gate that admits an image for a guest, free-name reservation, container subvolumes, and
+    // the listing of ISO images, templates, backups, snippets and imports (this storage holds images)
+    const unused = ['cli/dist/help.js', 'cli/dist/plugin-hint.js', 'plugin-dir/dist/gate.js', 'plugin-dir/dist/reserve.js', 'plugin-dir/dist/subvol.js', 'plugin-dir/dist/list-volumes.js', 'plugin-dir/dist/backup-name.js'];
+    expect(run.urls.filter((u) => unused.some((f) => u.endsWith(`/packages/${f}`)))).toEqual([]);
+  });
+
   it('turns on the module compile cache, unless NODE_DISABLE_COMPILE_CACHE is set', async () => {
     const on = await stowageLoads(s, ['--help']);
     expect(on.compileCacheDir).toEqual(expect.any(String));

@@ -24,6 +24,20 @@ export interface BackingTarget {
 const VMID_DIR_RE = /^[1-9][0-9]{0,8}$/;
 
 /**
+ * What the text of a backing file name alone tells of {@link backingTarget}: the base of a
+ * `../<vmid>/<image>` reference; `undefined` for a name that can lead to no file of this storage
+ * (a protocol, characters outside printable ASCII); `resolve` for any other name, which only
+ * resolving it tells. Pure: a listing takes most references this way, with no promise per image.
+ *
+ * @param backingFile - the name stored in an image header
+ */
+export function backingTargetByText(backingFile: string): BackingTarget | 'resolve' | undefined {
+  const ref = parseBackingReference(backingFile);
+  if (ref) return { baseVmid: ref.baseVmid, baseName: ref.baseName, canonical: true };
+  return !isPlainName(backingFile) || hasProtocol(backingFile) ? undefined : 'resolve';
+}
+
+/**
  * Finds the image of this storage a backing file leads to. A `../<vmid>/<image>` reference is
  * read by its text, as Proxmox reads it; any other plain file name is resolved as QEMU resolves
  * it (relative to the image's directory, symlinks followed by the kernel) and kept when the file
@@ -37,9 +51,8 @@ const VMID_DIR_RE = /^[1-9][0-9]{0,8}$/;
  *   (elsewhere, nowhere, a protocol, a file that is not named like an image)
  */
 export async function backingTarget(fs: FsOps, imagesReal: string, imagePath: string, backingFile: string): Promise<BackingTarget | undefined> {
-  const ref = parseBackingReference(backingFile);
-  if (ref) return { ...ref, canonical: true };
-  if (!isPlainName(backingFile) || hasProtocol(backingFile)) return undefined;
+  const byText = backingTargetByText(backingFile);
+  if (byText !== 'resolve') return byText;
   let real: string;
   try {
     real = await fs.realpath(qemuRelativeTo(imagePath, backingFile));

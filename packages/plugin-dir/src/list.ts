@@ -12,7 +12,7 @@ import { mapLimit } from './fs-util.js';
 import { confine, type DirLayout } from './paths.js';
 import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './formats/probe.js';
-import { backingTarget, type BackingTarget } from './backing-link.js';
+import { backingTarget, backingTargetByText, type BackingTarget } from './backing-link.js';
 import { hiddenAmong } from './attributes.js';
 import { formatImageVolname, parseDirVolname, parseImageFileName } from './names.js';
 
@@ -51,16 +51,20 @@ interface Found {
   readonly regular: boolean;
   /** A `<name>.hidden` marker is next to it. */
   readonly hidden: boolean;
+  /** `<vmid>/<name>`: the image's key among the listed ones. */
+  readonly key: string;
 }
 
-/** An image file with what its header says. */
-interface Probed extends Found {
+/**
+ * An image file with what its header says and the image of this storage its backing file leads
+ * to, if any: one record per image, its link filled in by {@link linkAll}.
+ */
+interface Linked extends Found {
   readonly probe: ImageProbe;
-}
-
-/** A probed image with the image of this storage its backing file leads to, if any. */
-interface Linked extends Probed {
-  readonly target: BackingTarget | undefined;
+  /** The image of this storage the backing file leads to. */
+  target: BackingTarget | undefined;
+  /** That image's key (`<baseVmid>/<baseName>`). */
+  linkKey: string | undefined;
 }
 
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
@@ -108,13 +112,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
     const path = `${dir}/${ent.name}`;
     if (parsed.format === 'subvol') {
       // a container subvolume is a real directory (a symlink under its name is not followed)
-      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false, hidden: hidden.has(ent.name) });
+      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false, hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
       continue;
     }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
-    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile(), hidden: hidden.has(ent.name) });
+    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile(), hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
   }
   return out;
 }
@@ -137,14 +141,19 @@ export const SYNC_BATCH = 128;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A probed image, its backing file not followed yet. */
+function unlinked(f: Found, probe: ImageProbe): Linked {
+  return { ...f, probe, target: undefined, linkKey: undefined };
+}
+
 /**
  * Keeps a file's probe; a file under an image name that is not a regular file (a FIFO behind a
  * symlink, ...) is skipped with a warning: the probes refuse it without opening it.
  */
-function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe | undefined): void {
+function keep(scope: ListScope, out: Linked[], f: Found, probe: ImageProbe | Error | undefined): void {
   try {
-    const p = probe();
-    if (p) out.push({ ...f, probe: p });
+    if (probe instanceof Error) throw probe;
+    if (probe) out.push(unlinked(f, probe));
   } catch (e) {
     if (!isStorageError(e, 'CORRUPT')) throw e;
     scope.log.warn(`skipping '${f.path}': ${e.message}`, { path: f.path });
@@ -155,28 +164,38 @@ function keep(scope: ListScope, out: Probed[], f: Found, probe: () => ImageProbe
  * What a container subvolume (a directory) is listed with: size and usage 0, as Proxmox's
  * `file_size_info` reports a directory, and the directory's ctime.
  */
-async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<Probed[]> {
-  const probed = await mapLimit(dirs, LIST_CONCURRENCY, async (f): Promise<Probed | undefined> => {
+async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<Linked[]> {
+  const probed = await mapLimit(dirs, LIST_CONCURRENCY, async (f): Promise<Linked | undefined> => {
     try {
       const st = await scope.fs.lstat(f.path);
       if (!st.isDirectory()) return undefined;
-      return { ...f, probe: { format: 'subvol', size: 0, used: 0, ctime: Math.floor(st.ctimeMs / 1000), backingFile: undefined } };
+      return unlinked(f, { format: 'subvol', size: 0, used: 0, ctime: Math.floor(st.ctimeMs / 1000), backingFile: undefined });
     } catch (e) {
       if (errnoOf(e) === 'ENOENT') return undefined;
       throw fsError(e, `cannot inspect '${f.path}'`, { path: f.path });
     }
   });
-  return probed.filter((p): p is Probed => p !== undefined);
+  return probed.filter((p): p is Linked => p !== undefined);
 }
 
-async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Probed[]> {
+/** {@link probeImageSync}, its error returned. */
+function probeSync(f: Found, scratch: Buffer): ImageProbe | Error | undefined {
+  try {
+    return probeImageSync(f.path, f.format, scratch, f.regular);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Linked[]> {
   const files = found.filter((f) => f.format !== 'subvol');
-  const out: Probed[] = await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
+  const out = files.length === found.length ? [] : await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
   if (scope.fs.kind === 'sync') {
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
-    for (let i = 0; i < files.length; i += SYNC_BATCH) {
-      if (i > 0) await yieldToLoop();
-      for (const f of files.slice(i, i + SYNC_BATCH)) keep(scope, out, f, () => probeImageSync(f.path, f.format, scratch, f.regular));
+    for (let i = 0; i < files.length; i++) {
+      if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
+      const f = files[i] as Found;
+      keep(scope, out, f, probeSync(f, scratch));
     }
     return out;
   }
@@ -185,37 +204,38 @@ async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Prob
     const scratch = Buffer.allocUnsafe(HEAD_BYTES);
     while (next < files.length) {
       const f = files[next++] as Found;
-      const probe = await scope.fs.probe(f.path, f.format, scratch).catch((e: unknown) => e as Error);
-      keep(scope, out, f, () => {
-        if (probe instanceof Error) throw probe;
-        return probe;
-      });
+      keep(scope, out, f, await scope.fs.probe(f.path, f.format, scratch).catch((e: unknown) => e as Error));
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, files.length) }, worker));
   return out;
 }
 
-/** Finds where each image's backing file leads (see {@link backingTarget}). */
-async function linkAll(scope: ListScope, imagesReal: string, probed: readonly Probed[]): Promise<Linked[]> {
-  return mapLimit(probed, LIST_CONCURRENCY, async (p) => ({
-    ...p,
-    target: p.probe.backingFile !== undefined ? await backingTarget(scope.fs, imagesReal, p.path, p.probe.backingFile) : undefined,
-  }));
+function setTarget(p: Linked, target: BackingTarget | undefined): void {
+  p.target = target;
+  p.linkKey = target ? `${target.baseVmid}/${target.baseName}` : undefined;
+}
+
+/**
+ * Finds where each image's backing file leads (see {@link backingTarget}): by its text where
+ * that tells ({@link backingTargetByText}, every reference a linked clone of this storage
+ * has), by resolving it otherwise.
+ */
+async function linkAll(scope: ListScope, imagesReal: string, probed: Linked[]): Promise<Linked[]> {
+  const resolving: Linked[] = [];
+  for (const p of probed) {
+    if (p.probe.backingFile === undefined) continue;
+    const byText = backingTargetByText(p.probe.backingFile);
+    if (byText === 'resolve') resolving.push(p);
+    else setTarget(p, byText);
+  }
+  await mapLimit(resolving, LIST_CONCURRENCY, async (p) => setTarget(p, await backingTarget(scope.fs, imagesReal, p.path, p.probe.backingFile as string)));
+  return probed;
 }
 
 /** The base a linked clone names in its volname: when its backing file is `../<vmid>/<image>`. */
 function baseOf(p: Linked): BackingTarget | undefined {
   return p.target?.canonical ? p.target : undefined;
-}
-
-function keyOf(p: { vmid: number; name: string }): string {
-  return `${p.vmid}/${p.name}`;
-}
-
-/** The image of this storage the backing file leads to, by `<vmid>/<name>`, whatever the form of the reference. */
-function linkKeyOf(p: Linked): string | undefined {
-  return p.target ? `${p.target.baseVmid}/${p.target.baseName}` : undefined;
 }
 
 /** How many generations of bases outside a filtered listing are read. */
@@ -227,13 +247,13 @@ const MAX_BASE_DEPTH = 32;
  * be a linked clone).
  */
 async function withBases(scope: ListScope, imagesReal: string, probed: readonly Linked[]): Promise<Map<string, Linked>> {
-  const known = new Map(probed.map((p) => [keyOf(p), p] as const));
+  const known = new Map(probed.map((p) => [p.key, p] as const));
   const tried = new Set<string>();
   let wave: readonly Linked[] = probed;
   for (let depth = 0; wave.length > 0 && depth < MAX_BASE_DEPTH; depth++) {
     const missing = new Set<string>();
     for (const p of wave) {
-      const key = linkKeyOf(p);
+      const key = p.linkKey;
       if (key !== undefined && !known.has(key) && !tried.has(key)) missing.add(key);
     }
     for (const key of missing) tried.add(key);
@@ -242,7 +262,7 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
       return linkAll(scope, imagesReal, await probeAll(scope, await filesOfGuest(scope, Number(vmid), new Set([name]))));
     });
     wave = found.flat();
-    for (const p of wave) known.set(keyOf(p), p);
+    for (const p of wave) known.set(p.key, p);
   }
   return known;
 }
@@ -254,6 +274,7 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
  */
 function loopingChains(known: ReadonlyMap<string, Linked>): Set<string> {
   const verdict = new Map<string, boolean>();
+  const looping = new Set<string>();
   for (const start of known.keys()) {
     const path: string[] = [];
     let loops = false;
@@ -269,16 +290,19 @@ function loopingChains(known: ReadonlyMap<string, Linked>): Set<string> {
       }
       path.push(key);
       const p = known.get(key);
-      key = p ? linkKeyOf(p) : undefined;
+      key = p ? p.linkKey : undefined;
     }
-    for (const key of path) verdict.set(key, loops);
+    for (const key of path) {
+      verdict.set(key, loops);
+      if (loops) looping.add(key);
+    }
   }
-  return new Set([...verdict].filter(([, loops]) => loops).map(([key]) => key));
+  return looping;
 }
 
 /** The volname of an image: with its base's prefix, unless its chain loops. */
 function volnameOf(p: Linked, looping: ReadonlySet<string>): string {
-  const base = looping.has(keyOf(p)) ? undefined : baseOf(p);
+  const base = looping.has(p.key) ? undefined : baseOf(p);
   return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
 }
 
@@ -335,8 +359,8 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
   for (const p of probed) {
     const volname = volnameOf(p, looping);
     if (wanted && !wanted.has(volname)) continue;
-    const loops = looping.has(keyOf(p));
-    const baseKey = loops ? undefined : linkKeyOf(p);
+    const loops = looping.has(p.key);
+    const baseKey = loops ? undefined : p.linkKey;
     const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
     const parentVolname = baseProbed ? volnameOf(baseProbed, looping) : baseKey;
     out.push({

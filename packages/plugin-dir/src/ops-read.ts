@@ -42,14 +42,10 @@ import { mountPointOf, type DirConfig } from './config.js';
 import { dirFsOps, entryPath, volumePath, type DirEnv } from './exec.js';
 import type { ImageProbe } from './formats/probe.js';
 import { makeDirs, removeMadeDirs, type MadeDirs } from './fs-util.js';
-import { admitImage } from './gate.js';
 import { listImageInfos } from './list.js';
-import { listContentFiles } from './list-volumes.js';
 import { isMounted, reachableDir, REACH_TIMEOUT_MS, withTimeout } from './mount.js';
 import { formatImageVolname, parseBackingReference, parseDirVolname, parseImageFileName, VMID_DIR_RE } from './names.js';
 import { confine, DirLayout } from './paths.js';
-import { namesInUseIn } from './reserve.js';
-import { subvolPath } from './subvol.js';
 
 /**
  * Lists images by reading directories and image headers natively (see `listImageInfos`).
@@ -78,8 +74,11 @@ export async function listVolumes(env: DirEnv, request: ListVolumesRequest): Pro
   if (content.includes('images') || content.includes('rootdir')) {
     out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
   }
-  for (const type of content) {
-    if (type !== 'images' && type !== 'rootdir') out.push(...(await listContentFiles(env, type, request.vmid)));
+  const files = content.filter((type) => type !== 'images' && type !== 'rootdir');
+  // the other content types' files on first use: a listing of images loads none of that code
+  if (files.length > 0) {
+    const { listContentFiles } = await import('./list-volumes.js');
+    for (const type of files) out.push(...(await listContentFiles(env, type, request.vmid)));
   }
   return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
 }
@@ -202,6 +201,7 @@ export async function findFreeDiskname(env: DirEnv, request: FindFreeDisknameReq
   const extension = request.format;
   const dir = env.layout.imageDir(request.vmid);
   await confine(env.rootReal, dir, `${request.vmid}/`, env.fs);
+  const { namesInUseIn } = await import('./reserve.js');
   const index = findFreeDiskIndex(request.vmid, takenDiskNames([...(await namesInUseIn(env, dir)), ...(request.taken ?? [])], request.vmid));
   const name = formatDiskName({ isBase: request.base, vmid: request.vmid, index, ext: extension });
   return request.format === 'subvol' ? name.replace(/^vm-/, 'subvol-').replace(/^base-/, 'basevol-') : name;
@@ -336,6 +336,7 @@ async function baseVolname(env: DirEnv, vmid: number, name: string): Promise<str
  */
 export async function volumeSizeInfo(env: DirEnv, request: VolumeRequest): Promise<VolumeSizeInfo> {
   const { volume } = request;
+  const { admitImage } = await import('./gate.js');
   const { path: file, probe } = await admitImage(env, volume, { acceptInvalid: true });
   const { backingFile } = probe;
   let base: BackingTarget | undefined;
@@ -366,8 +367,8 @@ export async function path(env: DirEnv, request: PathRequest): Promise<VolumePat
   }
   let at: string;
   if (volume.vtype !== 'images') at = await volumePath(env, volume);
-  else if (volume.format === 'subvol') at = await subvolPath(env, volume);
-  else at = (await admitImage(env, volume)).path;
+  else if (volume.format === 'subvol') at = await (await import('./subvol.js')).subvolPath(env, volume);
+  else at = (await (await import('./gate.js')).admitImage(env, volume)).path;
   return { path: at, vmid: volume.vmid, vtype: volume.vtype };
 }
 

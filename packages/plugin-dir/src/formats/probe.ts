@@ -87,16 +87,18 @@ function invalidProbe(st: Stats, reason: string): ImageProbe {
  * @param head - its leading bytes (as many as were read)
  */
 function interpret(path: string, declared: ProbeFormat, st: Stats, head: Uint8Array): ImageProbe | number {
-  const common = { size: st.size, used: st.blocks * 512, ctime: Math.floor(st.ctimeMs / 1000) };
+  const used = st.blocks * 512;
+  const ctime = Math.floor(st.ctimeMs / 1000);
   const format = declared === 'detect' ? probedFormat(head, basename(path)) : declared;
   let r;
-  if (format === 'raw') return { format, ...common, backingFile: undefined };
+  // object literals, not a spread of shared fields: a listing makes one of these per image
+  if (format === 'raw') return { format, size: st.size, used, ctime, backingFile: undefined };
   if (format === 'qcow2') {
     r = parseQcow2Header(head, st.size);
-    if (r.status === 'ok') return { format, ...common, size: r.header.size, qcow2: r.header, backingFile: r.header.backingFile };
+    if (r.status === 'ok') return { format, size: r.header.size, used, ctime, qcow2: r.header, backingFile: r.header.backingFile };
   } else if (format === 'vmdk') {
     r = parseVmdk(head, st.size);
-    if (r.status === 'ok') return { format, ...common, size: r.info.size, vmdk: r.info, backingFile: r.info.parent };
+    if (r.status === 'ok') return { format, size: r.info.size, used, ctime, vmdk: r.info, backingFile: r.info.parent };
   } else if (declared === 'detect') {
     return invalidProbe(st, `QEMU would open it as '${format}', a format this plugin does not read`);
   } else {
