@@ -367,8 +367,8 @@ export class EtcdLocks implements LockService {
       const kvs = await this.#tracked(() => lineFront(this.#client, line, Date.now() + this.#requestTimeoutMs));
       const first = kvs.find((kv) => kv.key.toString('utf8') !== `${line}${ownLease}`);
       return first ? parseLockRecord(first.value.toString('utf8')) : undefined;
-    } catch (e) {
-            return undefined;
+    } catch {
+      return undefined;
     }
   }
 
