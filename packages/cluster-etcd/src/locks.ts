@@ -391,13 +391,10 @@ export class EtcdLocks implements LockService {
       const pending = this.#tracked(() => fn(Math.max(deadline, Date.now() + this.#requestTimeoutMs)));
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<typeof ABANDONED>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), ABANDONED)));
+      let result: T | typeof ABANDONED;
       try {
-        const result = await Promise.race([pending, expired]);
-        if (result !== ABANDONED) return result;
-        pending.then(late, () => undefined);
-        throw call.timedOut(); // UNAVAILABLE when the abandoned call had waited past STALL_MS
+        result = await Promise.race([pending, expired]);
       } catch (e) {
-        if (e instanceof StorageError && e.code === 'LOCK_TIMEOUT') throw e;
         if (etcdErrorCode(e) === 'UNAVAILABLE') {
           if (Date.now() + RETRY_MS < deadline) {
             await sleep(RETRY_MS);
@@ -409,6 +406,9 @@ export class EtcdLocks implements LockService {
       } finally {
         clearTimeout(timer);
       }
+      if (result !== ABANDONED) return result;
+      pending.then(late, () => undefined);
+      throw call.timedOut(); // UNAVAILABLE when the abandoned call had waited past STALL_MS
     }
   }
 
