@@ -252,7 +252,7 @@ export async function pause(ctx: ZfsContext, ms: number): Promise<void> {
  * @param options - `cleanup`: run even when the operation was aborted; `details` of a failure
  * @throws {@link @stowage/core!index.StorageError | StorageError} `BUSY` (`details.dataset`, `details.attempts`), or what the command throws
  */
-export async function destroyUnlessBusy(ctx: ZfsContext, argv: readonly string[], tuning: ZfsTuning, options: { cleanup?: boolean; details?: Record<string, unknown> } = {}): Promise<void> {
+export async function destroyRetryingBusy(ctx: ZfsContext, argv: readonly string[], tuning: ZfsTuning, options: { cleanup?: boolean; details?: Record<string, unknown> } = {}): Promise<void> {
   const dataset = argv[argv.length - 1];
   for (let attempt = 1; ; attempt++) {
     try {
@@ -269,7 +269,7 @@ export async function destroyUnlessBusy(ctx: ZfsContext, argv: readonly string[]
 
 /**
  * Destroys a dataset with its snapshots (`zfs destroy -r`), tried again while it is busy (see
- * {@link destroyUnlessBusy}); one that does not exist counts as destroyed, unless `mustExist`;
+ * {@link destroyRetryingBusy}); one that does not exist counts as destroyed, unless `mustExist`;
  * one that clones depend on is refused with `IN_USE` naming them.
  *
  * @param ctx - the operation context
@@ -283,7 +283,7 @@ export async function destroyUnlessBusy(ctx: ZfsContext, argv: readonly string[]
  */
 export async function destroyDataset(ctx: ZfsContext, name: string, tuning: ZfsTuning, options: { cleanup?: boolean; mustExist?: boolean } = {}): Promise<void> {
   try {
-    await destroyUnlessBusy(ctx, zfsDestroyArgs(datasetOf(ctx.config.pool, name)), tuning, { cleanup: options.cleanup ?? false });
+    await destroyRetryingBusy(ctx, zfsDestroyArgs(datasetOf(ctx.config.pool, name)), tuning, { cleanup: options.cleanup ?? false });
   } catch (e) {
     const failure = zfsFailureOf(e);
     if (failure === 'dependent-clones') {

@@ -30,7 +30,7 @@ import {
   zfsSnapshotArgs,
   zfsCloneArgs,
 } from './commands.js';
-import { destroyUnlessBusy, findDataset, invalidate, loadChildren, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
+import { destroyRetryingBusy, findDataset, invalidate, loadChildren, loadSnapshots, notFound, requireVolume, runZfs, volidsOf, waitForZvolLink, type ZfsContext, type ZfsTuning } from './exec.js';
 import { datasetOf, isVolumeName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { parseNumber, parsePropertyValues, type DatasetRecord } from './parse.js';
 import { destroyIdentified } from './unfinished.js';
@@ -97,7 +97,7 @@ async function swapIn(ctx: ZfsContext, name: string, fresh: string, drop: readon
   await runZfs(ctx, zfsRenameArgs(ds(fresh), ds(name)), { details: { name } });
   undo(() => runZfs(ctx, zfsRenameArgs(ds(name), ds(fresh)), { cleanup: true }));
   // right after the rename udev may still hold the old zvol's device for a moment
-  await destroyUnlessBusy(ctx, drop, tuning, { details: { name } });
+  await destroyRetryingBusy(ctx, drop, tuning, { details: { name } });
 }
 
 /** Takes the flatten mark off a volume that is whole; a failure is logged, not thrown. */
