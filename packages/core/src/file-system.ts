@@ -37,6 +37,13 @@ export interface FileSystem {
   chmod(path: string, mode: number): Promise<void>;
   /** `truncate(2)`: sets a file's length. */
   truncate(path: string, length: number): Promise<void>;
+  /**
+   * `fsync(2)` of a file or a directory, opened read-only: what was written to the file, or the
+   * names made and removed in the directory, is on the disk when it resolves. A plugin flushes
+   * a volume's data before the volume takes its final name, and the directory after, so that a
+   * power cut leaves the volume as it was or whole, never named but half-written.
+   */
+  sync(path: string): Promise<void>;
   /** `stat(2)`, following a symbolic link. */
   stat(path: string): Promise<Stats>;
   /** `lstat(2)`, not following one. */
@@ -57,6 +64,14 @@ export const localFileSystem: FileSystem = {
   rmdir: (path) => rmdir(path),
   chmod,
   truncate: (path, length) => truncate(path, length),
+  sync: async (path) => {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
   stat: (path) => stat(path),
   lstat: (path) => lstat(path),
   readdir: (path) => readdir(path),

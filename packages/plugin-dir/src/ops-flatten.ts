@@ -3,8 +3,9 @@
  * internal snapshots (`volumeSnapshotFlatten`).
  *
  * Both write the new content with one `qemu-img convert` into a `swap` temporary next to the
- * image (`.stowage-swap~<name>~<owner>~<nonce>`, see temp-name.ts), then `rename` it over the
- * image. Until the rename the image is untouched; the rename replaces it in one step. A process
+ * image (`.stowage-swap~<name>~<owner>~<nonce>`, see temp-name.ts), flush it to the disk, then
+ * `rename` it over the image. Until the rename the image is untouched; the rename replaces it in
+ * one step, and a power cut after it finds the new content whole. A process
  * killed at any point leaves the image as it was or as flattened, and at worst a temporary of a
  * dead owner, which `collectGarbage` removes. Right before the rename the image must still be
  * the file it was when the copy began (same inode, size, modification and change times):
@@ -12,7 +13,8 @@
  * flatten) makes the call fail with `BUSY` and leaves that change in place.
  *
  * Cost: the clone's whole content is read through its backing chain and written once (sparse:
- * zeroed areas are not written), about what a bare `qemu-img convert` of the clone costs; the
+ * zeroed areas are not written) and flushed: about what a bare `qemu-img convert -t writeback`
+ * of the clone costs (`qemu-img`'s default for the target, `unsafe`, never flushes it); the
  * storage needs room for a second copy until the rename. `qemu-img rebase -b ''` in place would
  * write only what the base holds and the clone does not, but a kill part-way leaves leaked
  * clusters, and the clone's internal snapshots would read zeros where they read the base
@@ -22,12 +24,13 @@
  * @module
  */
 import { lstat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Stats } from 'node:fs';
 import { StorageError, type ParsedVolume, type ProgressCallback, type VolumeFormat } from '@stowage/core';
 import { errnoOf, fsError, reportProgress, type FlattenImageRequest, type SnapshotFlattenRequest } from '@stowage/core/plugin';
 import { preallocationFor, qemuImgConvertArgs, qemuImgResizeArgs } from './commands.js';
+import { flushNames } from './durable.js';
 import type { Preallocation } from './config.js';
 import { assertImage, runTool, type DirEnv } from './exec.js';
 import { readQcow2Snapshots } from './formats/qcow2-snapshots.js';
@@ -68,7 +71,8 @@ async function startSwap(env: DirEnv, path: string, volname: string): Promise<Sw
 /**
  * Renames the finished temporary over the image: not when the operation's signal was aborted,
  * not when the temporary is no longer this call's file, not when the image changed since the
- * copy began. The temporary gets the image's permission bits first.
+ * copy began. The temporary gets the image's permission bits and is flushed to the disk first,
+ * and the directory after (see durable.ts): a power cut leaves the old content or the new.
  */
 async function finishSwap(env: DirEnv, swap: Swap): Promise<void> {
   const { temp, path, volname } = swap;
@@ -82,10 +86,12 @@ async function finishSwap(env: DirEnv, swap: Swap): Promise<void> {
   }
   try {
     await env.ctx.fs.chmod(temp.path, swap.before.mode & 0o7777);
+    await env.ctx.fs.sync(temp.path);
     await env.ctx.fs.rename(temp.path, path);
   } catch (e) {
     throw fsError(e, `cannot replace '${volname}' with its flattened content`, { volname });
   }
+  await flushNames(env.ctx.fs, dirname(path), env.log);
 }
 
 /** Runs `qemu-img convert -p`, turning its percentages into progress reports against `total` bytes. */

@@ -32,6 +32,7 @@ import { admitImage } from './gate.js';
 import { publishVolume, reserveVolume, undoNewVolume } from './new-volume.js';
 import { confine } from './paths.js';
 import { assertNameFree, namesInUseIn } from './reserve.js';
+import { flushNames } from './durable.js';
 import { allocSubvol, freeSubvol } from './subvol.js';
 import { backingReference, formatImageVolname, parseImageFileName } from './names.js';
 import { linkOpsOf, moveNoReplace, ownerToken, writeFileAtomic } from './temp-file.js';
@@ -200,6 +201,8 @@ export async function createBase(env: DirEnv, request: CreateBaseRequest): Promi
   }
   await env.ctx.fs.chmod(newPath, 0o444).catch((e: unknown) => env.log.warn(`could not make '${newPath}' read-only: ${(e as Error).message}`));
   await setImmutable(env, newPath, true);
+  // the clones to come name the base in their headers: its name must outlive a power cut
+  await flushNames(env.ctx.fs, dirname(newPath), env.log);
   return newVolname;
 }
 
@@ -351,7 +354,7 @@ export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttribut
     if (value === undefined || value === '') return unlinkMissingOk(env.ctx.fs, file);
     if (typeof value !== 'string') return bad('notes must be text');
     if (Buffer.byteLength(value) > MAX_NOTES_BYTES) bad(`notes longer than ${MAX_NOTES_BYTES} bytes`);
-    return writeFileAtomic(env.ctx.fs, file, value, ownerToken(env.ctx.node));
+    return writeFileAtomic(env.ctx.fs, file, value, ownerToken(env.ctx.node), env.log);
   }
   if (value !== undefined && typeof value !== 'boolean') bad(`${attribute} must be true or false`);
   if (!value) return unlinkMissingOk(env.ctx.fs, file);
@@ -362,7 +365,7 @@ export async function updateVolumeAttribute(env: DirEnv, request: UpdateAttribut
       bad(`the number of protected backups per guest is limited to ${max}`);
     }
   }
-  await writeFileAtomic(env.ctx.fs, file, '', ownerToken(env.ctx.node));
+  await writeFileAtomic(env.ctx.fs, file, '', ownerToken(env.ctx.node), env.log);
 }
 
 async function unlinkMissingOk(fs: FileSystem, file: string): Promise<void> {

@@ -10,6 +10,7 @@ import { lstat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { currentOwner, errnoOf, formatOwner, fsError, localFileSystem, type FileSystem } from '@stowage/core/plugin';
 import { StorageError, type Logger } from '@stowage/core';
+import { flushData, flushNames } from './durable.js';
 import { exists } from './fs-util.js';
 import { formatTempName, type TempPurpose } from './temp-name.js';
 
@@ -183,8 +184,8 @@ function vanished(path: string, what: string, cause: unknown): StorageError {
 
 /**
  * Publishes a finished temporary under its final name: checks that the result is still wanted
- * (the signal), that the temporary is still the file this call made, then
- * {@link moveNoReplace}. A temporary that keeps a second name (its `unlink` failed) is left to
+ * (the signal), that the temporary is still the file this call made, flushes its data to the
+ * disk, then {@link moveNoReplace}, and flushes the directory (see durable.ts). A temporary that keeps a second name (its `unlink` failed) is left to
  * `collectGarbage`; the volume is whole either way.
  *
  * @param fs - the file system to name it through (`ctx.fs`)
@@ -204,22 +205,25 @@ export async function publishTemp(
 ): Promise<void> {
   if (options.signal?.aborted) throw new StorageError('ABORTED', `'${volname}' is no longer wanted: not published`, { cause: options.signal.reason, details: { volname } });
   if (!(await isOwnTemp(temp))) throw vanished(temp.path, volname, undefined);
+  await flushData(fs, temp.path);
   if (!(await moveNoReplace(temp.path, final, volname, linkOpsOf(fs)))) {
     options.log?.warn(`'${temp.path}' keeps a second name of '${volname}'; collectGarbage removes it`, { path: temp.path });
   }
+  await flushNames(fs, dirname(final), options.log);
 }
 
 /**
  * Writes a small file atomically: an `attr` temporary in the same directory, synced, then
- * `rename`d over the file (replacing it is the point here).
+ * `rename`d over the file (replacing it is the point here), and the directory flushed.
  *
  * @param fs - the file system to write it through (`ctx.fs`)
  * @param path - the target
  * @param data - the content
  * @param owner - the owner token ({@link ownerToken})
+ * @param log - where a failed flush of the directory is reported
  * @throws {@link @stowage/core!index.StorageError | StorageError} mapped from the filesystem error
  */
-export async function writeFileAtomic(fs: FileSystem, path: string, data: string | Uint8Array, owner: string): Promise<void> {
+export async function writeFileAtomic(fs: FileSystem, path: string, data: string | Uint8Array, owner: string, log?: Logger): Promise<void> {
   const temp = await makeTemp(fs, path, 'attr', owner);
   try {
     const fh = await fs.open(temp.path, 'r+');
@@ -234,4 +238,5 @@ export async function writeFileAtomic(fs: FileSystem, path: string, data: string
     await removeOwnTemp(fs, temp);
     throw fsError(e, `cannot write '${path}'`, { path });
   }
+  await flushNames(fs, dirname(path), log);
 }

@@ -152,6 +152,7 @@ export class FaultInjectingRunner implements CommandRunner {
       rmdir: (p) => step('rmdir', [p], () => inner.rmdir(p)),
       chmod: (p, mode) => step('chmod', [p], () => inner.chmod(p, mode)),
       truncate: (p, length) => step('truncate', [p], () => inner.truncate(p, length)),
+      sync: (p) => step('sync', [p], () => inner.sync(p)),
       stat: (p) => step('stat', [p], () => inner.stat(p)),
       lstat: (p) => step('lstat', [p], () => inner.lstat(p)),
       readdir: (p) => step('readdir', [p], () => inner.readdir(p)),
