@@ -52,6 +52,22 @@ describe('free --when-unused and list --include-hidden', () => {
     expect(await s.json(['free', clone])).toEqual({ volid: clone, freed: true, outcome: 'freed', alsoFreed: [base] });
     expect(await volids('--include-hidden')).not.toContain(base);
   });
+
+  it('--in-use: a volume the guests use is not freed; a hidden template they use outlives its last clone, freed or flattened', async () => {
+    const disk = (await s.ok(['alloc', 'local', '210', '-', '1M', '--format', 'qcow2'])).trim();
+    const refused = await s.run(['free', disk, '--in-use', '-', '--json'], { input: `${disk}\n` });
+    expect(errorCode(refused.stderr)).toBe('IN_USE');
+    const base = (await s.ok(['template', (await s.ok(['alloc', 'local', '211', '-', '1M', '--format', 'qcow2'])).trim()])).trim();
+    const c1 = (await s.ok(['clone', base, '212'])).trim();
+    const c2 = (await s.ok(['clone', base, '213'])).trim();
+    await s.ok(['free', base, '--when-unused']);
+    const file = join(s.dir, 'guests.json');
+    await writeFile(file, JSON.stringify([base]));
+    expect(await s.json(['free', c1, '--in-use', file])).toEqual({ volid: c1, freed: true, outcome: 'freed', alsoFreed: [] });
+    const flat = await s.json<{ volid: string }>(['flatten', c2, '--in-use', file]);
+    expect(await volids('--include-hidden')).toEqual(expect.arrayContaining([disk, base, flat.volid]));
+    expect(await s.json(['free', base])).toEqual({ volid: base, freed: true, outcome: 'freed', alsoFreed: [] });
+  });
 });
 
 describe('prune', () => {

@@ -108,6 +108,7 @@ export { PluginRegistry } from './registry.js';
 export { StorageManager, type ListImagesFilter, type SnapshotOption } from './storage-manager.js';
 export type { FlattenOptions } from './manager/flatten-ops.js';
 export type { FreeImageOptions, FreeImageResult } from './manager/free-ops.js';
+export type { InUse } from './manager/in-use.js';
 export type { PruneKept, PruneKeepReason, PruneOptions, PruneReport } from './manager/prune.js';
 export type { InvalidStorage } from './manager/state.js';
 export type { AllocImageOptions, CloneImageOptions } from './manager/volume-ops.js';

@@ -332,14 +332,16 @@ export class StorageManager {
   async freeImage(volid: string): Promise<void>;
   /**
    * Frees an image, under the storage lock. A base that still has linked clones is refused, as
-   * is a protected volume; with `whenUnused`, such a base is hidden instead (see
-   * {@link FreeImageOptions.whenUnused}) and freed with its last clone. Freeing the last clone
-   * of a hidden base frees the base too, in the same locked section.
+   * is a protected volume, and a volume the caller's guests use (`inUse`); with `whenUnused`,
+   * such a base is hidden instead (see {@link FreeImageOptions.whenUnused}) and freed with its
+   * last clone (or by `pruneImages`, once the guests no longer use it). Freeing the last clone
+   * of a hidden base frees the base too, in the same locked section, unless `inUse` names it.
    *
    * @param volid - the volume
-   * @param options - `whenUnused`, signal
+   * @param options - `whenUnused`, `inUse` (volids or a function), signal
    * @returns whether the volume was freed or hidden, and the hidden bases freed with it
-   * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids), `PROTECTED`,
+   * @throws {@link StorageError} `IN_USE` (`details.clones`: the clones' volids;
+   *   `details.usedBy: 'inUse'`: named by the caller), `PROTECTED`, `INVALID_ARGUMENT` (`inUse`),
    *   `NOT_SUPPORTED` (`whenUnused` on a base with clones, on a storage that keeps no `hidden`
    *   attribute), `INVALID_VOLUME_ID`, `NOT_FOUND` (no such storage, or no such volume: a second
    *   free is `NOT_FOUND` too), `UNAVAILABLE`, `LOCK_TIMEOUT`
@@ -402,10 +404,11 @@ export class StorageManager {
    * reads the same bytes, `listImages` shows no `parent` for it, and it keeps its snapshots where
    * the plugin can (`capabilities.flatten.cloneKeepsSnapshots`; elsewhere a clone with
    * snapshots is refused). Under the storage lock, which a plugin that copies data gives back
-   * for the copy. A hidden base that nothing uses afterwards is freed.
+   * for the copy. A hidden base that nothing uses afterwards is freed (not when the caller's
+   * `inUse` names it).
    *
    * @param volid - the linked clone
-   * @param options - progress (of a copy), signal
+   * @param options - progress (of a copy), `inUse`, signal
    * @returns the volid afterwards (a clone's volname often names its base and loses it:
    *   `tank:base-100-disk-0/vm-101-disk-0` becomes `tank:vm-101-disk-0`)
    * @throws {@link StorageError} `NOT_SUPPORTED` (the format is not in

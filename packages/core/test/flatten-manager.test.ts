@@ -146,6 +146,35 @@ describe('lazy free', () => {
     const e = await expectCode(n.freeImage(b, { whenUnused: true }), 'NOT_SUPPORTED');
     expect(e.details['clones']).toEqual([clone]);
   });
+
+  it("takes the caller's inUse: a volume its guests use is not freed, a template so used is hidden with whenUnused and kept after its last clone", async () => {
+    const m = await open();
+    const volumes = () => m.listImages('mem', { includeHidden: true }).then((l) => l.map((i) => i.volid));
+    // a plain volume a guest uses: refused, as list and as function, with or without whenUnused
+    const disk = await m.allocImage('mem', { vmid: 90, size: MiB });
+    const e = await expectCode(m.freeImage(disk, { inUse: [disk] }), 'IN_USE');
+    expect(e.details['usedBy']).toBe('inUse');
+    await expectCode(m.freeImage(disk, { whenUnused: true, inUse: (i) => i.volid === disk }), 'IN_USE');
+    await expectCode(m.freeImage(disk, { inUse: 'all' as never }), 'INVALID_ARGUMENT');
+    expect(await volumes()).toContain(disk);
+    // a template a guest boots from directly, without clones: refused, or hidden with whenUnused
+    const direct = await template(m, 91);
+    await expectCode(m.freeImage(direct, { inUse: [direct] }), 'IN_USE');
+    expect(await m.freeImage(direct, { whenUnused: true, inUse: [direct] })).toEqual({ volid: direct, outcome: 'hidden', alsoFreed: [] });
+    await expectCode(m.cloneImage(direct, { vmid: 92 }), 'INVALID_STATE');
+    // ... which prune frees once no guest uses it
+    expect((await m.pruneImages('mem', { inUse: [direct] })).freed).toEqual([]);
+    expect((await m.pruneImages('mem', {})).freed).toEqual([direct]);
+    // a hidden template that a guest uses outlives its last clone, freed or flattened
+    const base = await template(m, 100);
+    const c1 = await m.cloneImage(base, { vmid: 101 });
+    const c2 = await m.cloneImage(base, { vmid: 102 });
+    await m.freeImage(base, { whenUnused: true });
+    expect(await m.freeImage(c1, { inUse: [base] })).toEqual({ volid: c1, outcome: 'freed', alsoFreed: [] });
+    const flat = await m.flattenImage(c2, { inUse: (i) => i.volid === base });
+    expect(await volumes()).toEqual([disk, base, flat].sort());
+    await expectCode(m.flattenImage(flat, { inUse: 7 as never }), 'INVALID_ARGUMENT');
+  });
 });
 
 describe('pruneImages', () => {

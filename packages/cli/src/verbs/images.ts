@@ -27,20 +27,26 @@ export const allocVerb: VerbSpec = {
   },
 };
 
-/** `stowage free <volid> [--when-unused]`. */
+/** `stowage free <volid> [--when-unused] [--in-use FILE|-]`. */
 export const freeVerb: VerbSpec = {
   name: 'free',
-  usage: '<volid> [--when-unused]',
+  usage: '<volid> [--when-unused] [--in-use FILE|-]',
   description:
     'A template that linked clones still use is refused (IN_USE), unless --when-unused: then it is hidden (not listed,\n' +
     'not cloned again) and freed with its last clone. A protected volume is refused (PROTECTED).\n' +
     'Freeing the last clone of a hidden template frees the template too. A volume that does not exist (a second free,\n' +
-    'a mistyped volid) is NOT_FOUND.',
+    'a mistyped volid) is NOT_FOUND. --in-use names the volumes your guests use (one volume id per line, or a JSON\n' +
+    'array): one of them is not freed (IN_USE), a template among them is hidden with --when-unused (prune frees it\n' +
+    'once it is no longer named), and a hidden template among them outlives its last clone.',
   positionals: { min: 1, max: 1 },
-  options: { 'when-unused': { type: 'boolean', description: 'hide a template that clones still use, and free it with its last clone' } },
+  options: {
+    'when-unused': { type: 'boolean', description: 'hide a template that clones or guests still use, and free it with its last clone' },
+    'in-use': { type: 'string', valueName: 'FILE', description: 'the volumes your guests use, one per line or a JSON array; - for standard input' },
+  },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
-    const r = await (await ctx.manager()).freeImage(volid, { whenUnused: ctx.args.options['when-unused'] === true });
+    const inUse = ctx.args.options['in-use'] === undefined ? undefined : await (await import('../in-use.js')).readInUse(ctx);
+    const r = await (await ctx.manager()).freeImage(volid, { whenUnused: ctx.args.options['when-unused'] === true, inUse });
     const also = r.alsoFreed.length > 0 ? ` (and its hidden template ${r.alsoFreed.join(', ')})` : '';
     const human = r.outcome === 'hidden' ? `hid ${volid}: clones still use it; it goes with the last of them` : `freed ${volid}${also}`;
     return { data: { volid, freed: r.outcome === 'freed', outcome: r.outcome, alsoFreed: r.alsoFreed }, human };

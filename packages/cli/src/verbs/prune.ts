@@ -3,9 +3,6 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { text } from 'node:stream/consumers';
 import type { PruneKeepReason } from '@stowage/core';
 import type { VerbSpec } from '../verb.js';
 
@@ -39,16 +36,15 @@ export const pruneVerb: VerbSpec = {
   },
   async run(ctx) {
     const storage = ctx.args.positionals[0] ?? '';
-    const { parseDuration, parseVolidList, stringOption } = await import('../values.js');
+    const { parseDuration, stringOption } = await import('../values.js');
+    const { readInUse } = await import('../in-use.js');
     const { StorageError } = await import('@stowage/core');
     const olderText = stringOption(ctx.args.options['older-than']);
     const keepText = stringOption(ctx.args.options['keep']);
-    const inUseSource = stringOption(ctx.args.options['in-use']);
     if (keepText !== undefined && !/^[0-9]{1,9}$/.test(keepText)) {
       throw new StorageError('INVALID_ARGUMENT', `invalid --keep '${keepText}': a whole number`, { details: { keep: keepText } });
     }
-    const inUse =
-      inUseSource === undefined ? undefined : parseVolidList(inUseSource === '-' ? await text(ctx.io.stdin) : await readFile(resolve(ctx.io.cwd, inUseSource), 'utf8'));
+    const inUse = await readInUse(ctx);
     const dryRun = ctx.args.options['dry-run'] === true;
     const report = await (await ctx.manager()).pruneImages(storage, {
       dryRun,

@@ -10,6 +10,7 @@ import { StorageError } from '../errors.js';
 import type { PluginContext, ProgressCallback } from '../plugin-types.js';
 import { dependencyOf } from './dependencies.js';
 import { freeUnusedHidden } from './hidden.js';
+import { assertInUse, type InUse } from './in-use.js';
 import { assertValidSnapshotName } from './input.js';
 import type { ManagerState, ResolvedVolume } from './state.js';
 import { snapshotNames } from './volume-ops.js';
@@ -20,6 +21,11 @@ export interface FlattenOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called as data is copied, where the backend copies any. */
   readonly onProgress?: ProgressCallback | undefined;
+  /**
+   * `flattenImage`: the volumes the caller's guests use. The hidden template that the flattened
+   * clone was the last to use is freed, unless it is one of them.
+   */
+  readonly inUse?: InUse | undefined;
 }
 
 function requireFlatten(r: ResolvedVolume, kind: 'toSnapshot' | 'clone'): void {
@@ -90,6 +96,7 @@ export async function volumeSnapshotFlatten(state: ManagerState, r: ResolvedVolu
 export async function flattenImage(state: ManagerState, r: ResolvedVolume, options: FlattenOptions = {}): Promise<string> {
   const { entry, volume, volid } = r;
   requireFlatten(r, 'clone');
+  assertInUse(options.inUse, 'flattenImage');
   await state.read(entry, options.signal, (ctx) => state.activate(entry, ctx));
   let released = false;
   let base: string | undefined;
@@ -119,11 +126,11 @@ export async function flattenImage(state: ManagerState, r: ResolvedVolume, optio
         },
       };
       const made = await entry.plugin.flattenImage(giveBack, { volume, onProgress: options.onProgress });
-      if (!released) await freeUnusedHidden(entry, ctx, base);
+      if (!released) await freeUnusedHidden(entry, ctx, base, options.inUse);
       return made;
     },
     { operation: 'flattenImage' },
   );
-  if (released) await state.locked(entry, options.signal, (ctx) => freeUnusedHidden(entry, ctx, base), { operation: 'flattenImage' });
+  if (released) await state.locked(entry, options.signal, (ctx) => freeUnusedHidden(entry, ctx, base, options.inUse), { operation: 'flattenImage' });
   return state.volid(entry, volname);
 }

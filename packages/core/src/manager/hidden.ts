@@ -10,6 +10,7 @@ import type { PluginContext } from '../plugin-types.js';
 import { findLinkedClones } from './clones.js';
 import { parseVolumeId } from '../volume-id.js';
 import { imageGraph } from './dependencies.js';
+import { usedByCaller, type InUse } from './in-use.js';
 import type { ResolvedVolume, StorageEntry } from './state.js';
 
 /**
@@ -90,17 +91,19 @@ export async function cloneUnlessHidden(r: ResolvedVolume, ctx: PluginContext, c
 }
 
 /**
- * Frees `baseVolid` if it is a hidden template that nothing uses any more (and is not
- * protected), then the hidden template it depends on, and so on. Called in the locked section
+ * Frees `baseVolid` if it is a hidden template that nothing uses any more (no clone, not
+ * protected, not named by the caller's `inUse`), then the hidden template it depends on, and so
+ * on. Called in the locked section
  * that freed or flattened a clone; a failure is logged, not thrown (the clone's operation
  * succeeded; `pruneImages` frees what is left).
  *
  * @param entry - the storage
  * @param ctx - the locked section's context
  * @param baseVolid - the volume the freed or flattened clone depended on
+ * @param inUse - the volumes the caller's guests use: a template among them is kept
  * @returns the volids freed
  */
-export async function freeUnusedHidden(entry: StorageEntry, ctx: PluginContext, baseVolid: string | undefined): Promise<string[]> {
+export async function freeUnusedHidden(entry: StorageEntry, ctx: PluginContext, baseVolid: string | undefined, inUse?: InUse): Promise<string[]> {
   if (baseVolid === undefined || !keepsHidden(entry)) return [];
   const freed: string[] = [];
   const parse = entry.plugin.parseVolname.bind(entry.plugin);
@@ -112,7 +115,7 @@ export async function freeUnusedHidden(entry: StorageEntry, ctx: PluginContext, 
       ctx.cache.invalidate();
       const images = await entry.plugin.listImages(ctx, {});
       const base = images.find((i) => i.volid === at);
-      if (base === undefined || findLinkedClones(images, r, parse).length > 0 || (await isProtected(r, ctx))) break;
+      if (base === undefined || findLinkedClones(images, r, parse).length > 0 || (await usedByCaller(inUse, base)) || (await isProtected(r, ctx))) break;
       await entry.plugin.freeImage(ctx, { volume: r.volume });
       freed.push(base.volid);
       at = imageGraph(images, parse).dependsOn(base);

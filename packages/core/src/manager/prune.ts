@@ -10,6 +10,7 @@ import { StorageError } from '../errors.js';
 import type { ImageInfo, PluginContext } from '../plugin-types.js';
 import { imageGraph, reachedFrom, type ImageGraph } from './dependencies.js';
 import { isProtected } from './hidden.js';
+import { assertInUse, usedByCaller, type InUse } from './in-use.js';
 import type { ManagerState, StorageEntry } from './state.js';
 
 /**
@@ -30,7 +31,7 @@ export interface PruneOptions {
    * function asked about each template of the storage. What they reach through dependency links
    * is kept too. Volumes that are not templates always count as used.
    */
-  readonly inUse?: readonly string[] | ((image: ImageInfo) => boolean | Promise<boolean>) | undefined;
+  readonly inUse?: InUse | undefined;
   /** Report what would be freed, free nothing, take no lock. @default false */
   readonly dryRun?: boolean | undefined;
   /** Stops between frees (`ABORTED`, `details.freed` lists what was freed). */
@@ -80,10 +81,7 @@ function assertPruneOptions(options: PruneOptions): void {
   };
   if (options.olderThan !== undefined && !(Number.isSafeInteger(options.olderThan) && options.olderThan >= 0)) bad('olderThan', options.olderThan);
   if (options.keep !== undefined && !(Number.isSafeInteger(options.keep) && options.keep >= 0)) bad('keep', options.keep);
-  const inUse = options.inUse;
-  if (inUse !== undefined && typeof inUse !== 'function' && !(Array.isArray(inUse) && inUse.every((v) => typeof v === 'string'))) {
-    throw new StorageError('INVALID_ARGUMENT', 'pruneImages: inUse must be a list of volids or a function', { details: { inUse: typeof inUse } });
-  }
+  assertInUse(options.inUse, 'pruneImages');
 }
 
 /** The templates the caller says are used, asked on one listing. */
@@ -91,7 +89,7 @@ async function callerRoots(images: readonly ImageInfo[], inUse: PruneOptions['in
   if (inUse === undefined) return new Set();
   if (typeof inUse !== 'function') return new Set(inUse);
   const roots = new Set<string>();
-  for (const i of images) if (i.isBase && (await inUse(i))) roots.add(i.volid);
+  for (const i of images) if (i.isBase && (await usedByCaller(inUse, i))) roots.add(i.volid);
   return roots;
 }
 
