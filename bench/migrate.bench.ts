@@ -1,7 +1,10 @@
 /**
  * migrateVolume dir -> dir over a real ssh hop (a test sshd on 127.0.0.1, node B the built
- * `stowage` with its own storage.cfg) against a bare `dd if=SRC | ssh ... dd of=FILE` of the
- * same bytes, measured in the same run and alternated. (`qemu-img convert` and `qemu-img dd`
+ * `stowage` with its own storage.cfg) against a bare `dd if=SRC | ssh ... dd of=FILE
+ * conv=fsync` of the same bytes, measured in the same run and alternated. A migration frees the
+ * source once the target has the volume, so the target's copy must be on its disk first: without
+ * the flush, a power cut on B soon after would lose the disk on both nodes. The unflushed
+ * pipeline is shown too. (`qemu-img convert` and `qemu-img dd`
  * cannot write to a pipe: both resize their output, which fails on one, so the bare pipeline
  * reads the raw file with `dd`, as stowage's own raw export reads it directly.)
  *
@@ -50,30 +53,39 @@ await withTempDir('migrate', async (root) => {
 
     const ours: number[] = [];
     const bare: number[] = [];
+    const unflushed: number[] = [];
+    // the bare pipeline, its target written with `dd` options `conv` (e.g. conv=fsync)
+    const barePipeline = async (conv: readonly string[]): Promise<number> => {
+      await rm(bareTarget, { force: true });
+      const t0 = now();
+      const reader = spawn('dd', [`if=${source}`, 'bs=1M', 'status=none'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<void>((resolve, reject) => reader.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`dd exited ${c}`)))));
+      await runner.run(['dd', `of=${bareTarget}`, 'bs=1M', 'iflag=fullblock', ...conv, 'status=none'], { stdin: reader.stdout, timeoutMs: 0 });
+      await exited;
+      return now() - t0;
+    };
     for (let i = 0; i < runs; i++) {
       await copyFile(pristine, source);
       await rm(join(root, 'b', 'local', 'images', '100'), { recursive: true, force: true });
       const node = new SshNode(nodeOptions);
-      let t0 = now();
+      const t0 = now();
       await a.migrateVolume(volid, { toNode: node });
       ours.push(now() - t0);
       await a.allocImage('local', { vmid: 100, size: MiB, format: 'raw' }); // the name back for the next run
 
       await copyFile(pristine, source);
-      await rm(bareTarget, { force: true });
-      t0 = now();
-      const convert = spawn('dd', [`if=${source}`, 'bs=1M', 'status=none'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const exited = new Promise<void>((resolve, reject) => convert.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`dd exited ${c}`)))));
-      await runner.run(['dd', `of=${bareTarget}`, 'bs=1M', 'iflag=fullblock', 'status=none'], { stdin: convert.stdout, timeoutMs: 0 });
-      await exited;
-      bare.push(now() - t0);
+      bare.push(await barePipeline(['conv=fsync']));
+      await copyFile(pristine, source);
+      unflushed.push(await barePipeline([]));
     }
     await a.close();
     const o = summarize(ours);
     const b = summarize(bare);
+    const u = summarize(unflushed);
     printTable(`dir -> dir over ssh on 127.0.0.1, ${size / MiB} MiB raw, ${runs} runs each, alternated`, ['measurement', 'p50 ms', 'mean ms', 'MiB/s (p50)', 'vs bare'], [
-      ['migrateVolume (export, hash, ssh, B receives and reads back, free source)', o.p50, o.mean, mibPerSec(size, o.p50), ratio(o.p50, b.p50)],
-      ['dd if=SRC | ssh dd of=FILE', b.p50, b.mean, mibPerSec(size, b.p50), 'x1.00'],
+      ['migrateVolume (export, hash, ssh, B receives, flushes and reads back, free source)', o.p50, o.mean, mibPerSec(size, o.p50), ratio(o.p50, b.p50)],
+      ['dd if=SRC | ssh dd of=FILE conv=fsync', b.p50, b.mean, mibPerSec(size, b.p50), 'x1.00'],
+      ['dd if=SRC | ssh dd of=FILE (not flushed: unsafe to free the source after)', u.p50, u.mean, mibPerSec(size, u.p50), ratio(u.p50, b.p50)],
     ]);
   } finally {
     await sshd.stop();

@@ -28,7 +28,9 @@ export interface WriteSparseOptions {
 
 /**
  * Writes a stream into an existing file from offset 0, skipping chunks that are all zero (they
- * stay holes), then sets the file's length to the bytes read.
+ * stay holes), then sets the file's length to the bytes read. It does not flush the file: a
+ * volume is flushed when it is published (`publishTemp`), and a temporary that is only read
+ * (a raw stream that `qemu-img convert` turns into qcow2) never needs to be.
  *
  * @param fs - the file system to open it through (`ctx.fs`)
  * @param path - the file (truncated to the stream's length at the end)
@@ -56,7 +58,6 @@ export async function writeSparse(fs: FileSystem, path: string, input: Readable,
     if (expected === undefined) await pipeline(input, sink);
     else await pipeline(input, exactLength(expected, { onProgress, offset: base, total: options.total }), sink);
     await fh.truncate(pos);
-    await fh.sync();
   } catch (e) {
     throw fsError(e, `cannot write '${path}'`, { path });
   } finally {
