@@ -99,6 +99,20 @@ export interface PluginCapabilities {
    * @default false
    */
   readonly exclusiveCreate?: boolean;
+  /**
+   * `true` when `cloneImage` of a template (no snapshot named) whose `hidden` attribute is set
+   * refuses by itself, in the same step as the clone, with the error of
+   * {@link @stowage/core!plugin.hiddenTemplateError | hiddenTemplateError} (`INVALID_STATE`,
+   * `details.hidden`), and makes nothing: whoever hid the template (another process, another
+   * manager). ZFS: hiding renames the template's `__base__` snapshot, so `zfs clone` of it fails.
+   *
+   * For such a plugin the manager clones without reading the template's `hidden` attribute;
+   * without it the manager reads the attribute beside each clone of a template (in the storage
+   * lock) and frees a clone made of a hidden one again. Only meaningful with `hidden` in
+   * `attributes`.
+   * @default false
+   */
+  readonly cloneRefusesHidden?: boolean;
   /** The format of a linked clone; the source's format when omitted (directory storage: `qcow2`). */
   readonly cloneFormat?: VolumeFormat;
   /**

@@ -55,6 +55,7 @@ export {
   SNAPSHOT_NAME_RE,
 } from './manager/input.js';
 export { ERRNO_CODES, errnoOf, fsError } from './fs-error.js';
+export { hiddenTemplateError } from './manager/hidden.js';
 export { localFileSystem, type FileSystem } from './file-system.js';
 export { imageContent, imageFacts, imageListEntries } from './guests.js';
 export { createDirs, MAX_CREATED_DIRS, removeCreatedDirs, type CreateDirsOptions, type DirOps } from './fs-dirs.js';

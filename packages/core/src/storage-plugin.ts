@@ -346,7 +346,12 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
     return notSupported(this.pluginClass.type, 'createBase');
   }
 
-  /** Makes a linked clone of a base (or of a snapshot, where supported). Under the storage lock. @returns the new volname @see Proxmox `clone_image` */
+  /**
+   * Makes a linked clone of a base (or of a snapshot, where supported). Under the storage lock.
+   * With `capabilities.cloneRefusesHidden`, the clone of a hidden base must fail by itself with
+   * `hiddenTemplateError` and make nothing (the manager does not check). @returns the new volname
+   * @see Proxmox `clone_image`
+   */
   async cloneImage(ctx: PluginContext<C>, request: CloneImageRequest): Promise<string> {
     void ctx;
     void request;

@@ -132,6 +132,28 @@ describe('lazy free', () => {
     expect(runner.store.list('mem').map((r) => r.name)).toEqual(['vm-102-disk-0']);
   });
 
+  it('reads no hidden attribute beside a clone where the plugin refuses hidden templates itself (cloneRefusesHidden)', async () => {
+    const reads: string[] = [];
+    const counting = (type: string, cloneRefusesHidden: boolean) =>
+      class extends defineMemoryPlugin({ type }) {
+        static override readonly capabilities = { ...MemoryPlugin.capabilities, cloneRefusesHidden };
+        override getVolumeAttribute(...args: Parameters<MemoryPlugin['getVolumeAttribute']>): ReturnType<MemoryPlugin['getVolumeAttribute']> {
+          reads.push(args[1].attribute);
+          return super.getVolumeAttribute(...args);
+        }
+      };
+    for (const [plugin, expected] of [
+      [counting('memoryreads', false), ['hidden']],
+      [counting('memoryrefuses', true), []],
+    ] as const) {
+      const m = await open(plugin);
+      const base = await template(m);
+      reads.length = 0;
+      await m.cloneImage(base, { vmid: 101 });
+      expect(reads, `attributes read by a clone (cloneRefusesHidden ${plugin.capabilities.cloneRefusesHidden})`).toEqual(expected);
+    }
+  });
+
   it('frees a template without clones at once; refuses when the plugin keeps no hidden attribute, and a protected template', async () => {
     const m = await open();
     const lone = await template(m);

@@ -76,6 +76,12 @@ describe('the conformance kit fails on broken plugins', () => {
     expect(f).toContain("a clone neither reuses nor overwrites a volume made behind the manager's back; a taken name given is ALREADY_EXISTS");
   });
 
+  it('catches a plugin that declares cloneRefusesHidden but clones a hidden template', () => {
+    const f = failed('clones hidden templates');
+    expect(f).toContain('a clone of a template that another manager hid is refused, and nothing is made');
+    expect(f).toContain('a template with clones is hidden: not listed, listed with includeHidden, not cloned again');
+  });
+
   it('catches a flatten to a snapshot that keeps the current data', () => {
     expect(failed('flatten keeps current data')).toContain('the volume takes the bytes and size of an older snapshot, and no snapshot remains');
   });

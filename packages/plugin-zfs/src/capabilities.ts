@@ -15,7 +15,8 @@ import type { PluginCapabilities } from '@stowage/core';
  * `zfs rename` and `zfs recv` of a full stream refuse a dataset that exists, and change nothing.
  * Flattening (zvols): to a snapshot by clone, promote and a name swap; a clone off its base by
  * `zfs send | zfs recv` and a name swap, keeping its snapshots. The `hidden` attribute is the
- * user property `stowage:hidden`.
+ * user property `stowage:hidden`; hiding a base also renames its `__base__` snapshot to
+ * `__hidden__`, so `zfs clone` refuses it by itself (`cloneRefusesHidden`).
  *
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::volume_has_feature`, `plugindata`
  */
@@ -40,6 +41,7 @@ export const zfsPoolCapabilities: PluginCapabilities = {
   attributes: ['hidden'],
   shrink: false,
   exclusiveCreate: true,
+  cloneRefusesHidden: true,
   // zvols only: flattening builds the new state beside the volume and swaps names; a container
   // volume's mount point would move with the renames (not done yet). `flattenImage` sends every
   // snapshot of the clone along.

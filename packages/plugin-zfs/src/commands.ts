@@ -209,10 +209,11 @@ export function zfsCloneArgs(origin: string, dataset: string, properties: Readon
 }
 
 /**
- * Renames a dataset (its snapshots go with it).
+ * Renames a dataset (its snapshots go with it), or a snapshot within its dataset (clones'
+ * `origin` follows).
  *
- * @param from - `<pool>/<name>`
- * @param to - `<pool>/<new name>`
+ * @param from - `<pool>/<name>` or `<pool>/<name>@<snapshot>`
+ * @param to - `<pool>/<new name>` or `<pool>/<name>@<new snapshot>`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::create_base`, `rename_volume`
  */
 export function zfsRenameArgs(from: string, to: string): string[] {

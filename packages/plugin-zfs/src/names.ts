@@ -10,6 +10,13 @@ import { formatVolumeId, StorageError, type ParsedVolume, type VolumeFormat } fr
 /** The snapshot `createBase` takes and linked clones of a base are made from. */
 export const BASE_SNAPSHOT = '__base__';
 
+/**
+ * The name of a hidden base's {@link BASE_SNAPSHOT}: hiding renames it, so that `zfs clone` of
+ * `@__base__` fails by itself (`capabilities.cloneRefusesHidden`); its clones' `origin` follows.
+ * Not a snapshot name a user can give (those start with a letter).
+ */
+export const HIDDEN_BASE_SNAPSHOT = '__hidden__';
+
 /** The longest volume (dataset) name accepted, leaving room for the pool and a snapshot in ZFS's 255. */
 export const MAX_VOLUME_NAME = 128;
 
@@ -127,11 +134,16 @@ export function subvolPath(mountpoint: string, name: string, snapshot?: string):
  */
 export function volnameOf(pool: string, name: string, origin: string | undefined): string {
   const source = originOf(pool, origin);
-  return source !== undefined && source.snapshot === BASE_SNAPSHOT && /^(base|basevol)-/.test(source.name) ? `${source.name}/${name}` : name;
+  return source !== undefined && isBaseOrigin(source) ? `${source.name}/${name}` : name;
+}
+
+/** Whether an origin is a base's `__base__` snapshot (`__hidden__` once the base is hidden). */
+function isBaseOrigin(source: { name: string; snapshot: string }): boolean {
+  return (source.snapshot === BASE_SNAPSHOT || source.snapshot === HIDDEN_BASE_SNAPSHOT) && /^(base|basevol)-/.test(source.name);
 }
 
 /**
- * The volid a clone's `origin` stands for: `storeid:<base>` for the `__base__` snapshot of a base,
+ * The volid a clone's `origin` stands for: `storeid:<base>` for the `__base__` (or `__hidden__`) snapshot of a base,
  * `storeid:<volume>@<snapshot>` for any other snapshot of a volume of the storage, and
  * `undefined` when the origin is outside the storage (or there is none).
  *
@@ -142,8 +154,7 @@ export function volnameOf(pool: string, name: string, origin: string | undefined
 export function parentOf(storeId: string, pool: string, origin: string | undefined): string | undefined {
   const source = originOf(pool, origin);
   if (source === undefined) return undefined;
-  const base = source.snapshot === BASE_SNAPSHOT && /^(base|basevol)-/.test(source.name);
-  return formatVolumeId(storeId, base ? source.name : `${source.name}@${source.snapshot}`);
+  return formatVolumeId(storeId, isBaseOrigin(source) ? source.name : `${source.name}@${source.snapshot}`);
 }
 
 /**

@@ -33,7 +33,7 @@ import {
   type ZfsContext,
   type ZfsTuning,
 } from './exec.js';
-import { BASE_SNAPSHOT, datasetOf, freeDiskName, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
+import { BASE_SNAPSHOT, datasetOf, freeDiskName, HIDDEN_BASE_SNAPSHOT, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 import { allocImage } from './ops-volume.js';
 import { destroyIdentified, identify, incompleteMark, markWhole } from './unfinished.js';
 
@@ -125,7 +125,7 @@ export async function volumeExport(ctx: ZfsContext, request: VolumeExportRequest
  * Reads a volume from a stream. `zfs`: `zfs recv` into a new volume (a failed receive destroys
  * what it made), or with `baseSnapshot` an increment into the existing volume (a failed receive
  * rolls it back to the newest snapshot it had, dropping any snapshot the receive added). `raw+size`: a new zvol of the header's size filled by `dd`. A
- * `base-` target gets its `__base__` snapshot. The name is taken: `ALREADY_EXISTS`, or a free one
+ * `base-` target gets its `__base__` snapshot (unless the stream brought it, or a hidden base's `__hidden__`). The name is taken: `ALREADY_EXISTS`, or a free one
  * with `allowRename`.
  *
  * @returns the volname written
@@ -182,7 +182,7 @@ async function receiveFull(ctx: ZfsContext, request: VolumeImportRequest, target
     if (request.snapshot !== undefined && !snapshots.includes(request.snapshot)) {
       throw new StorageError('INVALID_ARGUMENT', `the stream does not hold snapshot '${request.snapshot}'`, { details: { snapshot: request.snapshot, snapshots } });
     }
-    if (target.isBase && !snapshots.includes(BASE_SNAPSHOT)) await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, target.name, BASE_SNAPSHOT)));
+    if (target.isBase && !snapshots.includes(BASE_SNAPSHOT) && !snapshots.includes(HIDDEN_BASE_SNAPSHOT)) await runZfs(ctx, zfsSnapshotArgs(snapshotOf(pool, target.name, BASE_SNAPSHOT)));
     if (target.format === 'raw') await waitForZvolLink(ctx, zvolPath(pool, target.name), tuning.zvolLinkTimeoutMs);
     await markWhole(ctx, made);
     return target.name;

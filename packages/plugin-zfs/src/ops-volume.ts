@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStorageError, StorageError, type AttributeValue, type GarbageItem, type GarbageReport } from '@stowage/core';
+import { isStorageError, StorageError, type AttributeValue, type GarbageItem, type GarbageReport, type ParsedVolume } from '@stowage/core';
 import {
   type AllocImageRequest,
   ownerState,
@@ -16,6 +16,8 @@ import {
   type UpdateAttributeRequest,
   type RenameVolumeRequest,
   type VolumeResizeRequest,
+  hiddenTemplateError,
+  type RegisterUndo,
   undoing,
 } from '@stowage/core/plugin';
 import {
@@ -36,6 +38,7 @@ import {
   destroyDataset,
   invalidate,
   loadChildren,
+  loadSnapshots,
   requireVolume,
   runZfs,
   spaceDetails,
@@ -46,7 +49,7 @@ import {
 import { zfsFailureOf } from './errors.js';
 import { destroyIdentified } from './unfinished.js';
 import { recoverFlattens } from './ops-flatten.js';
-import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
+import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, HIDDEN_BASE_SNAPSHOT, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 
 /** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */
 async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promise<never> {
@@ -122,8 +125,11 @@ export async function createBase(ctx: ZfsContext, request: CreateBaseRequest): P
  * any snapshot of a volume, named `<name>`. A zvol clone's device link is waited for; a
  * container clone gets its source's quota.
  *
+ * A hidden base has no `__base__` snapshot (see {@link updateVolumeAttribute}): its clone fails
+ * by itself, and only then is the base looked at, to refuse it as hidden.
+ *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (neither a base nor a snapshot), `INVALID_ARGUMENT`,
- *   `NOT_FOUND` (volume or snapshot), `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
+ *   `INVALID_STATE` (a hidden base), `NOT_FOUND` (volume or snapshot), `ALREADY_EXISTS`, `NO_SPACE`, `TIMEOUT`
  * @see Proxmox `PVE::Storage::ZFSPoolPlugin::clone_image`
  */
 export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tuning: ZfsTuning): Promise<string> {
@@ -137,11 +143,25 @@ export async function cloneImage(ctx: ZfsContext, request: CloneImageRequest, tu
   const { pool } = ctx.config;
   const properties: Record<string, string> = volume.format === 'subvol' ? { refquota: refquotaValue((await requireVolume(ctx, volume)).refquota ?? 0) } : {};
   return undoing(ctx, undefined, async (undo) => {
-    await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } });
+    await runZfs(ctx, zfsCloneArgs(snapshotOf(pool, volume.name, snapshot), datasetOf(pool, name), properties), { details: { volname: volume.volname, snapshot } }).catch(async (e: unknown) => {
+      if (request.snapshot === undefined && zfsFailureOf(e) === 'missing') await refuseHidden(ctx, volume);
+      throw e;
+    });
     undo(() => destroyDataset(ctx, name, tuning, { cleanup: true }));
     if (volume.format !== 'subvol') await waitForZvolLink(ctx, zvolPath(pool, name), tuning.zvolLinkTimeoutMs);
     return snapshot === BASE_SNAPSHOT && volume.isBase ? `${volume.name}/${name}` : name;
   });
+}
+
+/**
+ * After `zfs clone` of a base's `__base__` failed because it is missing: the hidden template's
+ * error when the snapshot is `__hidden__` (the base was hidden), else nothing.
+ *
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_STATE` (hidden)
+ */
+async function refuseHidden(ctx: ZfsContext, volume: ParsedVolume): Promise<void> {
+  const snapshots = await loadSnapshots(ctx, volume).catch(() => []);
+  if (snapshots.some((s) => s.snapshot === HIDDEN_BASE_SNAPSHOT)) throw hiddenTemplateError(`${ctx.storeId}:${volume.volname}`);
 }
 
 /**
@@ -242,17 +262,31 @@ export async function getVolumeAttribute(ctx: ZfsContext, request: GetAttributeR
 }
 
 /**
- * Sets (`zfs set stowage:hidden=1`) or clears (`zfs inherit stowage:hidden`) the `hidden` attribute.
+ * Sets (`zfs set stowage:hidden=1`) or clears (`zfs inherit stowage:hidden`) the `hidden`
+ * attribute. A base's `__base__` snapshot is renamed to `__hidden__` before the property is set,
+ * and back after it is cleared, so that `zfs clone` refuses a hidden base by itself
+ * (`capabilities.cloneRefusesHidden`); a base marked hidden has no `__base__` whatever step a
+ * failure stops at (a failed step takes the rename back).
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
  */
 export async function updateVolumeAttribute(ctx: ZfsContext, request: UpdateAttributeRequest): Promise<void> {
+  const { volume } = request;
   assertHidden(ctx, request.attribute);
-  await requireVolume(ctx, request.volume);
-  const dataset = datasetOf(ctx.config.pool, request.volume.name);
-  try {
-    await runZfs(ctx, request.value === true ? zfsSetArgs(HIDDEN_PROPERTY, '1', dataset) : zfsInheritArgs(HIDDEN_PROPERTY, dataset), { details: { volname: request.volume.volname } });
-  } finally {
-    invalidate(ctx);
-  }
+  await requireVolume(ctx, volume);
+  const dataset = datasetOf(ctx.config.pool, volume.name);
+  const hide = request.value === true;
+  await undoing(ctx, undefined, async (undo) => {
+    if (hide) await renameBaseSnapshot(ctx, volume, BASE_SNAPSHOT, HIDDEN_BASE_SNAPSHOT, undo);
+    await runZfs(ctx, hide ? zfsSetArgs(HIDDEN_PROPERTY, '1', dataset) : zfsInheritArgs(HIDDEN_PROPERTY, dataset), { details: { volname: volume.volname } });
+    if (!hide) await renameBaseSnapshot(ctx, volume, HIDDEN_BASE_SNAPSHOT, BASE_SNAPSHOT, undo);
+  });
+}
+
+/** Renames a base's snapshot `from` to `to` when it has `from` (nothing for a volume that is not a base), registering the way back. */
+async function renameBaseSnapshot(ctx: ZfsContext, volume: ParsedVolume, from: string, to: string, undo: RegisterUndo): Promise<void> {
+  if (!volume.isBase || !(await loadSnapshots(ctx, volume)).some((s) => s.snapshot === from)) return;
+  const { pool } = ctx.config;
+  await runZfs(ctx, zfsRenameArgs(snapshotOf(pool, volume.name, from), snapshotOf(pool, volume.name, to)), { details: { volname: volume.volname, snapshot: from } });
+  undo(() => runZfs(ctx, zfsRenameArgs(snapshotOf(pool, volume.name, to), snapshotOf(pool, volume.name, from)), { cleanup: true }));
 }

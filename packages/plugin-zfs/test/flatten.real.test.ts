@@ -3,7 +3,7 @@
  * linked clone off its base, with the bytes compared by hash; the process "killed" before each
  * command that changes something (`StopAtRunner`: the commands before it ran, none after, owner
  * tokens of a dead process) and `collectGarbage` afterwards (the volume is as before or as after,
- * nothing left); and the `hidden` attribute. Each command failed in turn is the kit's step-fault
+ * nothing left); and the `hidden` attribute (a hidden base's clone refused by `zfs clone` itself). Each command failed in turn is the kit's step-fault
  * case of its flatten groups.
  * One dataset `stowage/flat`, 2 MiB zvols.
  */
@@ -181,5 +181,35 @@ describe('zfspool flatten on the testbed', () => {
     await plugin.updateVolumeAttribute(ctx(), { volume, attribute: 'hidden', value: undefined });
     expect((await plugin.listImages(ctx(), {}))[0]!.hidden).toBeUndefined();
     await expect(plugin.getVolumeAttribute(ctx(), { volume, attribute: 'notes' })).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+  });
+
+  it('hides a base by renaming its __base__ snapshot: zfs clone refuses it by itself, its clones keep their names', async () => {
+    await reset();
+    await plugin.allocImage(ctx(), { vmid: 310, format: 'raw', name: 'vm-310-disk-0', size: MiB });
+    const base = vol(await plugin.createBase(ctx(), { volume: vol('vm-310-disk-0') }));
+    const clone = await plugin.cloneImage(ctx(), { volume: base, vmid: 311, name: 'vm-311-disk-0' });
+    await plugin.updateVolumeAttribute(ctx(), { volume: base, attribute: 'hidden', value: true });
+    const hidden = await children();
+    expect(hidden).toEqual(['base-310-disk-0', 'base-310-disk-0@__hidden__', 'vm-311-disk-0']);
+    expect((await plugin.listImages(ctx(), {})).map((i) => [i.volname, i.parent, i.hidden])).toEqual([
+      ['base-310-disk-0', undefined, true],
+      [clone, 'flat:base-310-disk-0', undefined],
+    ]);
+    const e = await plugin.cloneImage(ctx(), { volume: base, vmid: 312, name: 'vm-312-disk-0' }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'INVALID_STATE', details: { volid: 'flat:base-310-disk-0', hidden: true } });
+    expect(await children(), 'nothing made by the refused clone').toEqual(hidden);
+    await plugin.updateVolumeAttribute(ctx(), { volume: base, attribute: 'hidden', value: true });
+    expect(await children(), 'hidden twice').toEqual(hidden);
+    await plugin.updateVolumeAttribute(ctx(), { volume: base, attribute: 'hidden', value: undefined });
+    expect(await children()).toEqual(['base-310-disk-0', 'base-310-disk-0@__base__', 'vm-311-disk-0']);
+    expect(await plugin.cloneImage(ctx(), { volume: base, vmid: 312, name: 'vm-312-disk-0' })).toBe('base-310-disk-0/vm-312-disk-0');
+  });
+
+  it('a clone of a base without __base__ nor __hidden__ is NOT_FOUND as before', async () => {
+    await reset();
+    await plugin.allocImage(ctx(), { vmid: 320, format: 'raw', name: 'vm-320-disk-0', size: MiB });
+    const base = vol(await plugin.createBase(ctx(), { volume: vol('vm-320-disk-0') }));
+    await runner.run(['zfs', 'destroy', `${dataset}/base-320-disk-0@__base__`]);
+    await expect(plugin.cloneImage(ctx(), { volume: base, vmid: 321, name: 'vm-321-disk-0' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -74,6 +74,13 @@ describe('dataset names and paths', () => {
     expect(parentOf('local-zfs', 'tank', 'tank/base-100-disk-0@s1')).toBe('local-zfs:base-100-disk-0@s1');
   });
 
+  it('names clones of a hidden base (its __base__ renamed to __hidden__) as before', () => {
+    expect(volnameOf('tank', 'vm-101-disk-0', 'tank/base-100-disk-0@__hidden__')).toBe('base-100-disk-0/vm-101-disk-0');
+    expect(parentOf('local-zfs', 'tank', 'tank/base-100-disk-0@__hidden__')).toBe('local-zfs:base-100-disk-0');
+    expect(volnameOf('tank', 'subvol-101-disk-0', 'tank/basevol-100-disk-0@__hidden__')).toBe('basevol-100-disk-0/subvol-101-disk-0');
+    expect(parentOf('local-zfs', 'tank', 'tank/vm-100-disk-0@__hidden__')).toBe('local-zfs:vm-100-disk-0@__hidden__');
+  });
+
   it('ignores origins outside the storage', () => {
     expect(volnameOf('tank/a', 'vm-101-disk-0', 'tank/b/base-100-disk-0@__base__')).toBe('vm-101-disk-0');
     expect(parentOf('s', 'tank/a', 'tank/b/base-100-disk-0@__base__')).toBeUndefined();

@@ -50,11 +50,25 @@ async function attribute(r: Pick<ResolvedVolume, 'entry' | 'volume'>, ctx: Plugi
  * @throws {@link StorageError} `INVALID_STATE`
  */
 async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Promise<void> {
-  if ((await attribute(r, ctx, 'hidden')) !== true) return;
-  throw new StorageError(
+  if ((await attribute(r, ctx, 'hidden')) === true) throw hiddenTemplateError(r.volid);
+}
+
+/**
+ * The error of a clone of a hidden template, `INVALID_STATE` with `details.hidden`: thrown by the
+ * manager, and by a plugin that declares `capabilities.cloneRefusesHidden` when its clone is
+ * refused because the template is hidden.
+ *
+ * @param volid - the template
+ * @example
+ * ```ts
+ * throw hiddenTemplateError('local-zfs:base-100-disk-0');
+ * ```
+ */
+export function hiddenTemplateError(volid: string): StorageError {
+  return new StorageError(
     'INVALID_STATE',
-    `template '${r.volid}' was freed with whenUnused and is hidden: it serves its clones until the last one goes, but is not cloned again`,
-    { details: { volid: r.volid, hidden: true } },
+    `template '${volid}' was freed with whenUnused and is hidden: it serves its clones until the last one goes, but is not cloned again`,
+    { details: { volid, hidden: true } },
   );
 }
 
@@ -65,15 +79,19 @@ async function assertNotHidden(r: ResolvedVolume, ctx: PluginContext): Promise<v
  * clone, and a template is hidden only under that lock, so the read sees what the clone saw. A
  * clone made of a template that turns out to be hidden is freed again before the
  * `INVALID_STATE` is thrown (a failure to free it is logged; the clone is then a whole volume).
+ * A plugin whose clone of a template refuses a hidden one by itself
+ * (`capabilities.cloneRefusesHidden`) is left to it: no read.
  *
  * @param r - the template
  * @param ctx - the locked section's context
+ * @param snapshot - the snapshot cloned, if one is named
  * @param clone - the plugin's clone; returns the clone's volname
  * @returns the clone's volname
  * @throws {@link StorageError} `INVALID_STATE` (hidden), or what the clone throws
  */
-export async function cloneUnlessHidden(r: ResolvedVolume, ctx: PluginContext, clone: () => Promise<string>): Promise<string> {
-  if (!r.volume.isBase || !keepsHidden(r.entry)) return clone();
+export async function cloneUnlessHidden(r: ResolvedVolume, ctx: PluginContext, snapshot: string | undefined, clone: () => Promise<string>): Promise<string> {
+  const refusedByClone = snapshot === undefined && r.entry.cls.capabilities.cloneRefusesHidden === true;
+  if (!r.volume.isBase || !keepsHidden(r.entry) || refusedByClone) return clone();
   const [check, made] = await Promise.allSettled([assertNotHidden(r, ctx), clone()]);
   if (check.status === 'rejected') {
     if (made.status === 'fulfilled') {

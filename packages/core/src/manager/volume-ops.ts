@@ -205,7 +205,7 @@ export async function cloneImage(state: ManagerState, r: ResolvedVolume, options
   await requireFeature(state, r, 'clone', snapshot);
   const format = entry.cls.capabilities.cloneFormat ?? (volume.format as VolumeFormat);
   await state.read(entry, undefined, (ctx) => state.activate(entry, ctx));
-  const create = (ctx: PluginContext, chosen: string): Promise<string> => cloneUnlessHidden(r, ctx, () => entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot }));
+  const create = (ctx: PluginContext, chosen: string): Promise<string> => cloneUnlessHidden(r, ctx, snapshot, () => entry.plugin.cloneImage(ctx, { volume, vmid, name: chosen, snapshot }));
   const volname = await createNamed(state, entry, name, { vmid, format, operation: 'cloneImage' }, create);
   return state.volid(entry, volname);
 }

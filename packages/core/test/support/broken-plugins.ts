@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { Transform } from 'node:stream';
+import type { PluginCapabilities } from '../../src/capabilities.js';
 import { StorageError } from '../../src/errors.js';
 import type {
   AllocImageRequest,
@@ -27,6 +28,7 @@ import type {
 } from '../../src/plugin-types.js';
 import { cloneArgs, copyArgs, createArgs, destroyArgs, detachArgs, renameArgs, resizeArgs, setArgs } from '../../src/testing/memory/commands.js';
 import { memoryPool, type MemoryConfig } from '../../src/testing/memory/config.js';
+import { memoryCapabilities } from '../../src/testing/memory/capabilities.js';
 import { defineMemoryPlugin } from '../../src/testing/memory/variant.js';
 
 /** Declares `shrink: false` and has no size info (so the manager cannot check), but shrinks anyway. */
@@ -152,6 +154,15 @@ export class ReplacesTakenNames extends defineMemoryPlugin({ type: 'brokenexclus
   async #clear(ctx: PluginContext<MemoryConfig>, name: string): Promise<void> {
     await ctx.run(destroyArgs(memoryPool(ctx), name)).catch(() => undefined);
   }
+}
+
+/**
+ * Declares `cloneRefusesHidden`, so the manager does not read the template's `hidden` attribute
+ * before a clone, but its clone (the memory store's) does not look at it: a hidden template is
+ * cloned.
+ */
+export class ClonesHiddenTemplates extends defineMemoryPlugin({ type: 'brokenhiddenclone' }) {
+  static override readonly capabilities: PluginCapabilities = { ...memoryCapabilities(), cloneRefusesHidden: true };
 }
 
 /** Flattens to a snapshot by deleting every snapshot: the volume keeps its current data. */

@@ -175,6 +175,7 @@ export const SCENARIOS: readonly Scenario[] = [
       { name: 'flatten the clone', call: (p, c) => p.flattenImage(c, { volume: vol('base-160-disk-0/vm-162-disk-0') }) },
       { name: 'hide the base', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: true }) },
       { name: 'is it hidden', call: (p, c) => p.getVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden' }) },
+      { name: 'clone the hidden base', call: (p, c) => p.cloneImage(c, { volume: vol('base-160-disk-0'), vmid: 165, name: 'vm-165-disk-0' }) },
       { name: 'list', call: (p, c) => p.listImages(c, {}) },
       { name: 'free the base', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
       { name: 'snapshots of the flattened clone', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-162-disk-0') }) },

@@ -16,7 +16,9 @@ import { describeGated, itGated } from './gated.js';
  * templates and linked clones: a template with clones freed with `whenUnused` is hidden (not in
  * `listImages`, listed with `hidden: true` with `includeHidden` and in `listVolumes`' image facts
  * where the plugin gives them), cannot be cloned
- * (`INVALID_STATE`), is still hidden for a new manager (a restart), and is freed when its last
+ * (`INVALID_STATE`, also by a manager that listed and cloned it before another manager hid it;
+ * where the plugin declares `cloneRefusesHidden` the manager leaves that refusal to the plugin's
+ * clone), is still hidden for a new manager (a restart), and is freed when its last
  * clone is freed, also when two managers free the clones, or flattened (where the plugin
  * flattens); without clones it is freed at once. A plugin that does not keep `hidden` must
  * refuse `whenUnused` on a template with clones with `NOT_SUPPORTED` and change nothing.
@@ -48,6 +50,22 @@ export function lazyFreeSuite(kit: StorageKit): void {
       await expectCode(kit.manager.cloneImage(base, { vmid: refusedVmid }), 'INVALID_STATE', 'cloneImage of a hidden template');
       expect((await kit.images()).map((i) => i.volid), `the volumes after the refused clone for guest ${refusedVmid} (nothing made, or made and freed)`).toEqual(before);
       await expectCode(kit.manager.freeImage(base), 'IN_USE', 'plain freeImage of the hidden template');
+    });
+
+    itGated('a clone of a template that another manager hid is refused, and nothing is made', gate(true, ''), async () => {
+      const base = await template();
+      await kit.manager.cloneImage(base, { vmid: kit.newVmid() });
+      const m = await kit.openManager({});
+      try {
+        expect((await m.freeImage(base, { whenUnused: true })).outcome, 'freed with whenUnused by another manager').toBe('hidden');
+      } finally {
+        await m.close();
+      }
+      const before = (await kit.images()).map((i) => i.volid);
+      const refusedVmid = kit.newVmid();
+      const e = await expectCode(kit.manager.cloneImage(base, { vmid: refusedVmid }), 'INVALID_STATE', `cloneImage of ${base}, hidden by another manager${caps.cloneRefusesHidden === true ? ' (refused by the plugin: cloneRefusesHidden)' : ''}`);
+      expect(e.details['hidden'], 'details.hidden').toBe(true);
+      expect((await kit.images()).map((i) => i.volid), `the volumes after the refused clone for guest ${refusedVmid}`).toEqual(before);
     });
 
     itGated('the hidden state survives a restart (a new manager)', gate(true, ''), async () => {
