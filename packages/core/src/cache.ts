@@ -14,6 +14,12 @@ export interface TtlCacheOptions {
    */
   readonly ttlMs?: number;
   /**
+   * How long a value loaded with {@link TtlCache.fetchLasting} is kept, in milliseconds (across
+   * clears, until {@link TtlCache.forgetLasting}).
+   * @default ttlMs
+   */
+  readonly lastingTtlMs?: number;
+  /**
    * The most entries kept.
    * @default 1000
    */
@@ -73,7 +79,7 @@ export class TtlCache {
     const ttl = this.#options.ttlMs ?? 5000;
     return (this.#caches ??= {
       last: new LRUCache<string, CachedValue<unknown>>({ max }),
-      lasting: new LRUCache<string, { value: unknown }, Loader>({ max, ttl, fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }) }),
+      lasting: new LRUCache<string, { value: unknown }, Loader>({ max, ttl: this.#options.lastingTtlMs ?? ttl, fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }) }),
       fresh: new LRUCache<string, CachedValue<unknown>, Loader>({
         max,
         ttl,
@@ -180,6 +186,14 @@ export class TtlCache {
     this.#keepLast(key, loaded);
     if (generation === this.#generation) fresh.set(key, loaded);
     return loaded;
+  }
+
+  /**
+   * Drops what {@link TtlCache.fetchLasting} loaded: the manager calls it when an operation
+   * failed, so that the next one asks again whether the storage is active.
+   */
+  forgetLasting(): void {
+    this.#caches?.lasting.clear();
   }
 
   /**

@@ -120,7 +120,7 @@ export class StorageManager {
       node,
       options.log ?? defaultLogger,
       locks,
-      options.cacheTtlMs ?? 5000,
+      { ttlMs: options.cacheTtlMs ?? 5000, lastingTtlMs: Math.max(options.cacheTtlMs ?? 5000, options.activationTtlMs ?? 60_000) },
       options.gcIntervalMs ?? 60_000,
       changes,
     );

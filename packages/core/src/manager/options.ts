@@ -66,6 +66,15 @@ export interface StorageManagerOptions {
    */
   readonly cacheTtlMs?: number;
   /**
+   * How long the answers a storage's activation shares between calls (a pool imported, a
+   * volume group present) are trusted, in milliseconds; never less than `cacheTtlMs`. Writes do
+   * not change them; an operation that fails makes the next one activate anew, so a pool
+   * exported behind the manager's back is imported again by the next call after the first
+   * failure.
+   * @default 60000
+   */
+  readonly activationTtlMs?: number;
+  /**
    * Diagnostic messages.
    * @default warnings to `console.warn`, the rest dropped
    */

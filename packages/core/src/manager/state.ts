@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { OperationCache, TtlCache } from '../cache.js';
+import { OperationCache, TtlCache, type TtlCacheOptions } from '../cache.js';
 import type { CommandRunner } from '../command/runner.js';
 import type { StorageConfig } from '../config/base-schema.js';
 import { notConfigured } from '../config/document.js';
@@ -100,7 +100,7 @@ export class ManagerState {
    * @param node - this node's name
    * @param log - diagnostics
    * @param locks - storage locks
-   * @param cacheTtlMs - TTL of the per-storage caches
+   * @param caches - TTLs of the per-storage caches (`lastingTtlMs`: what activation shares)
    * @param gcIntervalMs - how often, at most, stale temporaries are collected per storage
    * @param changes - where writes are announced, if anywhere
    */
@@ -109,7 +109,7 @@ export class ManagerState {
     readonly node: string,
     readonly log: Logger,
     readonly locks: LockService,
-    readonly cacheTtlMs: number,
+    readonly caches: Pick<TtlCacheOptions, 'ttlMs' | 'lastingTtlMs'>,
     readonly gcIntervalMs: number,
     readonly changes: ChangeFeed | undefined,
   ) {}
@@ -121,7 +121,7 @@ export class ManagerState {
    * @param config - the validated config
    */
   makeEntry(cls: StoragePluginClass, config: StorageConfig): StorageEntry {
-    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache({ ttlMs: this.cacheTtlMs }), made: new MadeNames(), freeNamesCached: undefined, gcAt: 0 };
+    return { id: config.storage, cls, plugin: new cls(), config, ttl: new TtlCache(this.caches), made: new MadeNames(), freeNamesCached: undefined, gcAt: 0 };
   }
 
   /**
@@ -238,6 +238,7 @@ export class ManagerState {
       const ctxSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       return await fn(this.context(entry, { signal: ctxSignal, sharedCache: false, nameReserved: release }));
     } catch (e) {
+      entry.ttl.forgetLasting();
       throw stop.signal.aborted ? (stop.signal.reason as StorageError) : e;
     } finally {
       release();
@@ -255,6 +256,9 @@ export class ManagerState {
   async write<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
     try {
       return await fn(this.context(entry, { signal, sharedCache: false }));
+    } catch (e) {
+      entry.ttl.forgetLasting();
+      throw e;
     } finally {
       this.changed(entry);
     }
@@ -271,21 +275,26 @@ export class ManagerState {
   }
 
   /**
-   * Runs a read with a context wired to the storage's TTL cache.
+   * Runs a read with a context wired to the storage's TTL cache. A failed read (like a failed
+   * locked section or write) drops what activation shared, so that the next operation activates
+   * the storage anew.
    *
    * @param entry - the storage
    * @param signal - the caller's abort signal
    * @param fn - the read
    */
   read<T>(entry: StorageEntry, signal: AbortSignal | undefined, fn: (ctx: PluginContext) => Promise<T>): Promise<T> {
-    return fn(this.context(entry, { signal, sharedCache: true }));
+    return fn(this.context(entry, { signal, sharedCache: true })).catch((e: unknown) => {
+      entry.ttl.forgetLasting(); // the next operation activates the storage anew
+      throw e;
+    });
   }
 
   /**
    * Makes sure the storage is active for this operation (once per context), and collects its
    * stale temporaries when that is due (see {@link ManagerState.collectIfDue}). What the
-   * plugin's `activateStorage` shares through `ctx.cache.shared` is kept for the TTL even across
-   * writes (see {@link LastingCache}).
+   * plugin's `activateStorage` shares through `ctx.cache.shared` is kept for `activationTtlMs`
+   * even across writes (see {@link LastingCache}), until an operation fails.
    *
    * @param entry - the storage
    * @param ctx - the operation's context
