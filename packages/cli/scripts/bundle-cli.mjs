@@ -5,11 +5,12 @@
 // loading 40-odd files instead of 120 is a large share of the command's start-up. npm
 // dependencies (zod, execa, ...) stay outside, each imported as from the package that imports it.
 // The manifest says, relative to the bundle's directory: each entry's file and the built module
-// it stands for; each source module bundled with its size and mtime (the binary uses the bundle
-// only while all of them are unchanged); each chunk's source modules (for the tests of what a
-// command loads); each external specifier and a module it is resolved from. See src/cli-bundle.ts.
+// it stands for; each package bundled with its version and build stamp (the binary uses the
+// bundle only while they are unchanged); each chunk's source modules (for the tests of what a
+// command loads); each external specifier and a module it is resolved from. See src/cli-bundle.ts
+// (built by `tsc -b` before this runs).
 // `--force` rebuilds it even when it is current.
-import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,15 +51,13 @@ function entryPoints(packages) {
   return entries;
 }
 
-/** The current manifest, when every file it names is there and every source it bundled is unchanged. */
+const bundleUrl = pathToFileURL(`${CLI_BUNDLE_DIR}/`);
+const { currentCliBundle, packageStamp } = await import(new URL('../dist/cli-bundle.js', import.meta.url).href);
+
+/** The current manifest, when every file it names is there and every package it bundled is as it was. */
 function currentManifest() {
-  if (!existsSync(MANIFEST)) return undefined;
-  const m = JSON.parse(readFileSync(MANIFEST, 'utf8'));
-  for (const [file, [size, mtimeMs]] of Object.entries(m.sources)) {
-    const st = statSync(resolve(CLI_BUNDLE_DIR, file), { throwIfNoEntry: false });
-    if (!st || st.size !== size || st.mtimeMs !== mtimeMs) return undefined;
-  }
-  return Object.values(m.chunks).length > 0 && Object.keys(m.chunks).every((f) => existsSync(join(CLI_BUNDLE_DIR, f))) ? m : undefined;
+  const m = currentCliBundle(bundleUrl);
+  return m && Object.keys(m.chunks).every((f) => existsSync(join(CLI_BUNDLE_DIR, f))) ? m : undefined;
 }
 
 /**
@@ -96,6 +95,9 @@ export async function bundleCli(options = {}) {
     },
   };
   const entries = entryPoints(packages);
+  // stamped before the modules are read: a build meanwhile leaves the bundle older than its stamp says
+  const stamps = {};
+  for (const dir of [cliDir, ...packages.values()]) stamps[`${rel(dir)}/`] = packageStamp(pathToFileURL(`${dir}/`));
   const result = await esbuild.build({
     entryPoints: entries,
     bundle: true,
@@ -111,24 +113,18 @@ export async function bundleCli(options = {}) {
     plugins: [outside],
   });
   const declared = new Set(Object.values(entries));
-  const sources = {};
   const chunks = {};
   const entryFiles = {};
   for (const [out, info] of Object.entries(result.metafile.outputs)) {
     if (!out.endsWith('.js')) continue;
     const file = relative(building, resolve(out));
-    const inputs = Object.keys(info.inputs).map((i) => resolve(i));
-    for (const i of inputs) {
-      const st = statSync(i);
-      sources[rel(i)] = [st.size, st.mtimeMs];
-    }
-    chunks[file] = inputs.map(rel);
+    chunks[file] = Object.keys(info.inputs).map((i) => rel(resolve(i)));
     // the packages' exports, not the chunks of dynamic imports
     if (info.entryPoint && declared.has(resolve(info.entryPoint))) entryFiles[rel(resolve(info.entryPoint))] = file;
   }
   const manifest = {
     entries: entryFiles,
-    sources,
+    packages: stamps,
     chunks,
     externals: Object.fromEntries([...externals].map(([spec, [importer]]) => [spec, rel(importer)])),
   };

@@ -10,8 +10,11 @@
  * copy of the core keeps it, as without the bundle. npm dependencies are not bundled: the
  * bundle's imports of them are resolved as from the module that imports them.
  *
- * The bundle is used only while every source module it was made of is unchanged (same size and
- * mtime): after a `tsc -b` without a new bundle, the command loads the built modules themselves.
+ * The bundle is used only while every package it was made of is as it was: the same version and
+ * the same `tsconfig.tsbuildinfo` (size and mtime; `tsc -b` rewrites it whenever it builds
+ * anything of the package). After a `tsc -b` that changed a bundled package, and until the
+ * bundle is made again, the command loads the built modules themselves. Checking the packages
+ * rather than each of the 200-odd modules keeps the check under a millisecond.
  * Only the `stowage` binary uses it (not `runCli` embedded in another program).
  *
  * @module
@@ -23,8 +26,11 @@ import module from 'node:module';
 export interface CliBundleManifest {
   /** Each built module that is a package export (or the command's main module), and its entry file in the bundle. */
   readonly entries: Readonly<Record<string, string>>;
-  /** Each source module bundled, with its size and mtime (ms) when it was. */
-  readonly sources: Readonly<Record<string, readonly [number, number]>>;
+  /**
+   * Each package bundled (its directory), with its version and its `tsconfig.tsbuildinfo`'s size
+   * and mtime (ms) when it was, `null` without one.
+   */
+  readonly packages: Readonly<Record<string, { readonly version: string; readonly buildInfo: readonly [number, number] | null }>>;
   /** Each file of the bundle, with the source modules it holds. */
   readonly chunks: Readonly<Record<string, readonly string[]>>;
   /** Each npm dependency the bundle imports, with a source module it is resolved from. */
@@ -32,29 +38,45 @@ export interface CliBundleManifest {
 }
 
 /**
- * Reads the bundle's manifest in `dir`, if it is there and every source module it names is
- * unchanged.
+ * The version and build stamp {@link CliBundleManifest.packages} records of a package.
+ *
+ * @param dir - the package's directory (ending in `/`)
+ * @returns `undefined` when its package.json cannot be read
+ */
+export function packageStamp(dir: URL): CliBundleManifest['packages'][string] | undefined {
+  let version: unknown;
+  try {
+    version = (JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { version?: unknown }).version;
+  } catch {
+    return undefined;
+  }
+  const st = statSync(new URL('tsconfig.tsbuildinfo', dir), { throwIfNoEntry: false });
+  return { version: String(version), buildInfo: st === undefined ? null : [st.size, st.mtimeMs] };
+}
+
+/**
+ * Reads the bundle's manifest in `dir`, if it is there and every package it was made of is as
+ * it was.
  *
  * @param dir - the bundle's directory (`dist/bundle/`, ending in `/`)
  */
 export function currentCliBundle(dir: URL): CliBundleManifest | undefined {
-  let manifest: CliBundleManifest;
   try {
-    manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as CliBundleManifest;
+    const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as CliBundleManifest;
+    for (const [pkg, was] of Object.entries(manifest.packages)) {
+      const is = packageStamp(new URL(pkg, dir));
+      if (is === undefined || is.version !== was.version || is.buildInfo?.[0] !== was.buildInfo?.[0] || is.buildInfo?.[1] !== was.buildInfo?.[1]) return undefined;
+    }
+    return manifest;
   } catch {
-    return undefined; // not built (`tsc -b` alone)
+    return undefined; // not built (`tsc -b` alone), or a manifest of another form
   }
-  for (const [file, [size, mtimeMs]] of Object.entries(manifest.sources)) {
-    const st = statSync(new URL(file, dir), { throwIfNoEntry: false });
-    if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return undefined;
-  }
-  return manifest;
 }
 
 /**
  * Makes the modules the bundle in `dir` holds load from it (see the module's description). Does
  * nothing when Node lacks `module.registerHooks` (before 22.15), or the bundle is missing or
- * older than a module it was made of.
+ * older than a package it was made of.
  *
  * @param dir - the bundle's directory (`dist/bundle/`, ending in `/`)
  * @returns `true` when the hook is registered

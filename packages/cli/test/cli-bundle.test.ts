@@ -15,6 +15,7 @@ import { runRecordingLoads } from '../../core/test/support/loaded-modules.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';
 // @ts-expect-error -- a build script without type declarations
 import { bundleZod } from '../scripts/bundle-zod.mjs';
+import type { CliBundleManifest } from '../src/cli-bundle.js';
 import { BUNDLE_URL } from './support/bundle-loads.js';
 import { assertBuilt, BIN } from './support/run-cli.js';
 import { makeSandbox, type Sandbox } from './support/sandbox.js';
@@ -90,17 +91,18 @@ describe('the bundle resolution hook', () => {
     expect(probe(BUNDLE_URL)).toEqual({ registered: true, ownCore: true, sameStorageError: true, sameRegistry: true, samePluginEntry: true });
   });
 
-  it('is not used when a module it holds changed since, nor when there is none', () => {
-    // a copy beside the bundle (its paths are relative), its manifest recording another size for one module
+  it('is not used when a package it holds was built again since, nor when there is none', () => {
+    // a copy beside the bundle (its paths are relative), its manifest recording another build of the core
     const stale = new URL(`../bundle-stale-${process.pid}/`, BUNDLE_URL);
     cpSync(BUNDLE_URL, stale, { recursive: true });
     try {
       const manifestUrl = new URL('manifest.json', stale);
-      const manifest = JSON.parse(readFileSync(manifestUrl, 'utf8')) as { sources: Record<string, [number, number]> };
-      const [first] = Object.keys(manifest.sources);
+      const manifest = JSON.parse(readFileSync(manifestUrl, 'utf8')) as CliBundleManifest;
       expect(probe(stale)).toMatchObject({ registered: true }); // the copy itself is current
-      manifest.sources[first as string] = [(manifest.sources[first as string] as [number, number])[0] + 1, (manifest.sources[first as string] as [number, number])[1]];
-      writeFileSync(manifestUrl, JSON.stringify(manifest));
+      const core = Object.entries(manifest.packages).find(([dir]) => dir.endsWith('/core/'));
+      expect(core?.[1].buildInfo).toEqual([expect.any(Number), expect.any(Number)]);
+      const [size, mtimeMs] = core?.[1].buildInfo ?? [0, 0];
+      writeFileSync(manifestUrl, JSON.stringify({ ...manifest, packages: { ...manifest.packages, [core?.[0] ?? '']: { ...core?.[1], buildInfo: [size, mtimeMs - 1000] } } }));
       expect(probe(stale)).toEqual({ registered: false, ownCore: true });
     } finally {
       rmSync(stale, { recursive: true, force: true });
