@@ -70,7 +70,7 @@ export async function bundleCli(options = {}) {
   if (!options.force && currentManifest()) return { built: false, dir: CLI_BUNDLE_DIR };
   const packages = workspacePackages();
   const bundled = [...packages.values()].map((d) => `${d}/`);
-  const isBundled = (path) => path.startsWith(`${cliDir}/`) || bundled.some((d) => path.startsWith(d));
+  const isBundled = (path) => !path.includes('/node_modules/') && (path.startsWith(`${cliDir}/`) || bundled.some((d) => path.startsWith(d)));
   const esbuildRequire = createRequire(join(cliDir, 'package.json'));
   const esbuild = await import(pathToFileURL(esbuildRequire.resolve('esbuild')).href);
   // built beside and swapped in, so that a command running meanwhile finds the old bundle or the new one
