@@ -92,6 +92,9 @@ export function useCliBundle(dir: URL): boolean {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       if (context.parentURL?.startsWith(inside)) {
+        // the bundle's files import each other by relative names, all ES modules made together:
+        // no lookup on disk, no package.json to read for their format
+        if (specifier.startsWith('./') || specifier.startsWith('../')) return { url: new URL(specifier, context.parentURL).href, format: 'module', shortCircuit: true };
         const from = externals.get(specifier);
         return nextResolve(specifier, from === undefined ? context : { ...context, parentURL: from });
       }
