@@ -18,9 +18,13 @@ if (build.status !== 0) {
   process.stderr.write(`stowage: the build failed (tsc -b packages/cli exited ${build.status ?? build.signal}); fix it, or run 'npx tsc -b' to see more\n`);
   process.exit(build.status || 1);
 }
-// zod bundled for a faster start-up (packages/cli/src/zod-bundle.ts); built once per zod version
+// zod bundled for a faster start-up (packages/cli/src/zod-bundle.ts), built once per zod version;
+// the command with the core and the plugins (packages/cli/src/cli-bundle.ts), built again when
+// a module it holds changed
 const { bundleZod } = await import(join(root, 'packages/cli/scripts/bundle-zod.mjs'));
 await bundleZod();
+const { bundleCli } = await import(join(root, 'packages/cli/scripts/bundle-cli.mjs'));
+await bundleCli();
 const caller = process.env.STOWAGE_CALLER_CWD || process.env.INIT_CWD;
 if (caller) process.chdir(caller);
 await import(join(root, 'packages/cli/dist/bin.js'));

@@ -6,18 +6,23 @@
  *
  * Node's module compile cache is turned on first (in its default place, or `$NODE_COMPILE_CACHE`;
  * `NODE_DISABLE_COMPILE_CACHE=1` turns it off), so that later runs skip compiling the modules:
- * scripts call the command in loops. zod is imported from the bundle the build makes of it, when
- * there is one (see `zod-bundle.ts`). When the command is done and nothing else is pending, the
+ * scripts call the command in loops. The command, the core and the plugins are imported from the
+ * bundle the build makes of them, when it is current (see `cli-bundle.ts`), and zod from the
+ * bundle made of it (see `zod-bundle.ts`). When the command is done and nothing else is pending, the
  * process exits at once (with the command's exit status), skipping Node's heap teardown.
  *
  * @module
  */
 import { fstatSync } from 'node:fs';
 import module from 'node:module';
+import { useCliBundle } from './cli-bundle.js';
 import { useZodBundle } from './zod-bundle.js';
 
 module.enableCompileCache?.();
 useZodBundle(new URL('./zod/', import.meta.url));
+// registered after zod's, so that its hook runs first: zod imported from the bundle is resolved
+// as from the core, then sent to zod's bundle
+useCliBundle(new URL('./bundle/', import.meta.url));
 const { runCli } = await import('./main.js');
 
 const controller = new AbortController();

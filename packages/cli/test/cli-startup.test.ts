@@ -1,22 +1,36 @@
 /**
  * Start-up of the built binary, by what it loads (never by the clock): help loads neither the
  * core nor any plugin; a verb loads only the plugins of the storage types it needs; the
- * module compile cache is on unless Node is told otherwise.
+ * module compile cache is on unless Node is told otherwise. The binary runs from its bundle
+ * (built here, as `pnpm build` does), each file of which counts as the built modules it holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRecordingLoads, type LoadedRun } from '../../core/test/support/loaded-modules.js';
+// @ts-expect-error -- a build script without type declarations
+import { bundleCli } from '../scripts/bundle-cli.mjs';
+// @ts-expect-error -- a build script without type declarations
+import { bundleZod } from '../scripts/bundle-zod.mjs';
+import { BUNDLE_URL, inBuiltModules } from './support/bundle-loads.js';
 import { assertBuilt, BIN } from './support/run-cli.js';
 import { addDirStorages, makeSandbox, type Sandbox } from './support/sandbox.js';
 
 const PLUGINS = ['@stowage/plugin-dir', '@stowage/plugin-lvmthin', '@stowage/plugin-zfs', '@stowage/plugin-linstor'];
-const stowageLoads = (s: Sandbox | undefined, args: readonly string[], env: Record<string, string> = {}): Promise<LoadedRun> =>
-  runRecordingLoads([BIN, ...args], { cwd: s?.dir, env: { ...s?.env, ...env } });
+const stowageLoads = async (s: Sandbox | undefined, args: readonly string[], env: Record<string, string> = {}): Promise<LoadedRun> => {
+  const run = await runRecordingLoads([BIN, ...args], { cwd: s?.dir, env: { ...s?.env, ...env } });
+  // every module of the command, the core and the plugins comes from the bundle (but the binary and
+  // its hooks, and zod from its own bundle)
+  const outside = run.urls.filter((u) => /\/packages\/[^/]+\/dist\//.test(u) && !u.startsWith(BUNDLE_URL.href) && !/\/cli\/dist\/(bin\.js|cli-bundle\.js|zod-bundle\.js|zod\/)/.test(u));
+  expect(outside).toEqual([]);
+  return inBuiltModules(run);
+};
 const ours = (run: LoadedRun): string[] => [...run.packages].filter((p) => p.startsWith('@stowage/') || p === 'zod').sort();
 
 describe('what the stowage binary loads', () => {
   let s: Sandbox;
   beforeAll(async () => {
     assertBuilt();
+    await (bundleZod as () => Promise<unknown>)();
+    await (bundleCli as () => Promise<unknown>)();
     s = makeSandbox('startup');
     await addDirStorages(s);
     await s.ok(['alloc', 'local', '100', '-', '1M', '--format', 'qcow2']);
@@ -48,6 +62,8 @@ describe('what the stowage binary loads', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('local:100/vm-100-disk-0.qcow2');
     expect(ours(run).filter((p) => PLUGINS.includes(p))).toEqual(['@stowage/plugin-dir']);
+    // zod (its bundle counted as the package): what help and usage errors are checked not to load
+    expect(ours(run)).toContain('zod');
     // no cluster is configured: nothing of the etcd package
     expect(run.urls.filter((u) => u.includes('/cluster-etcd/'))).toEqual([]);
     expect([...run.packages]).not.toContain('etcd3');
