@@ -9,7 +9,8 @@ import type { LRUCache } from 'lru-cache';
 /** Options of a {@link TtlCache}. */
 export interface TtlCacheOptions {
   /**
-   * How long an entry stays fresh, in milliseconds.
+   * How long an entry stays fresh, in milliseconds; 0 (or less) keeps nothing between calls
+   * beyond a millisecond (concurrent callers still share one load).
    * @default 5000
    */
   readonly ttlMs?: number;
@@ -76,10 +77,11 @@ export class TtlCache {
     if (this.#caches) return this.#caches;
     const { LRUCache } = await import('lru-cache');
     const max = this.#options.max ?? 1000;
-    const ttl = this.#options.ttlMs ?? 5000;
+    // lru-cache reads a TTL of 0 as "never expires": 0 here means "not reused", so 1 ms
+    const ttl = Math.max(1, this.#options.ttlMs ?? 5000);
     return (this.#caches ??= {
       last: new LRUCache<string, CachedValue<unknown>>({ max }),
-      lasting: new LRUCache<string, { value: unknown }, Loader>({ max, ttl: this.#options.lastingTtlMs ?? ttl, fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }) }),
+      lasting: new LRUCache<string, { value: unknown }, Loader>({ max, ttl: Math.max(1, this.#options.lastingTtlMs ?? ttl), fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }) }),
       fresh: new LRUCache<string, CachedValue<unknown>, Loader>({
         max,
         ttl,

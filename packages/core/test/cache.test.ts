@@ -146,6 +146,17 @@ describe('TtlCache', () => {
     expect(await ttl.lastKnown('k', c.load)).toEqual({ value: 4, generation: 1 });
   });
 
+  it('a TTL of 0 keeps nothing between calls (lru-cache would read it as never expiring)', async () => {
+    const ttl = new TtlCache({ ttlMs: 0, lastingTtlMs: 0 });
+    const c = counter((n) => n);
+    expect(await ttl.fetch('k', c.load)).toBe(1);
+    await sleep(5);
+    expect(await ttl.fetch('k', c.load)).toBe(2);
+    expect(await ttl.fetchLasting('l', c.load)).toBe(3);
+    await sleep(5);
+    expect(await ttl.fetchLasting('l', c.load)).toBe(4);
+  });
+
   it('fetchLasting() keeps a value across clear() until it expires', async () => {
     const ttl = new TtlCache({ ttlMs: 40 });
     const c = counter((n) => n);
