@@ -13,7 +13,8 @@ import type { PluginCapabilities } from '@stowage/core';
  * refuses a taken name by itself (`exclusiveCreate`): `lvcreate` (allocation, clone, an
  * import's volume, which is made under its final name and tagged unfinished) and `lvrename`
  * refuse a name any LV of the volume group has, and change nothing. Flattening copies nothing
- * (see `ops-flatten.ts`); the `hidden` attribute is the LV tag `stowage-hidden`.
+ * (see `ops-flatten.ts`). Hiding a volume renames its LV `stowage_hidden_<volname>`, so that
+ * `lvcreate -s` of a hidden template fails by itself (`cloneRefusesHidden`).
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::volume_has_feature`, `plugindata`
  */
@@ -36,6 +37,7 @@ export const lvmThinCapabilities: PluginCapabilities = {
   rollbackAnySnapshot: true,
   cloneFromSnapshot: true,
   attributes: ['hidden'],
+  cloneRefusesHidden: true,
   shrink: false,
   exclusiveCreate: true,
   // both metadata only: a thin snapshot of the snapshot swapped in by name; a clone's link to its

@@ -190,7 +190,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Reads `hidden` (the LV tag `stowage-hidden`).
+   * Reads `hidden`: whether the volume's LV is renamed `stowage_hidden_<volname>`.
    *
    * @param ctx - the operation context
    * @param request - the volume and the attribute
@@ -203,11 +203,13 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   }
 
   /**
-   * Sets or clears `hidden` (the LV tag `stowage-hidden`).
+   * Sets or clears `hidden`: one `lvrename` of the volume's LV to `stowage_hidden_<volname>` or
+   * back, so that `lvcreate -s` of a hidden template fails by itself (`cloneRefusesHidden`).
    *
    * @param ctx - the operation context
    * @param request - the volume, the attribute and its value
-   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`
+   * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED`, `NOT_FOUND`, `INVALID_ARGUMENT` (a volname too
+   *   long to hide), `ALREADY_EXISTS` (showing it again while its name is taken)
    * @see Proxmox `update_volume_attribute`
    */
   override updateVolumeAttribute(ctx: PluginContext<LvmThinConfig>, request: UpdateAttributeRequest): Promise<void> {

@@ -140,8 +140,39 @@ export const FLATTEN_NEW_PREFIX = 'stowage_flatten_new_';
 /** The prefix the volume's old state is renamed to during a flatten's swap. */
 export const FLATTEN_OLD_PREFIX = 'stowage_flatten_old_';
 
-/** The tag of a hidden volume (the `hidden` attribute). */
-export const HIDDEN_TAG = 'stowage-hidden';
+/**
+ * The prefix a hidden volume's LV is renamed to (the `hidden` attribute): `lvcreate -s` of the
+ * template's own name then fails, so a clone of a hidden template is refused by LVM itself, in
+ * the same step (`capabilities.cloneRefusesHidden`). The volume keeps its volname: the listing
+ * reports the LV under it, and its clones' `origin` follows the rename.
+ */
+export const HIDDEN_PREFIX = 'stowage_hidden_';
+
+/**
+ * The LV name of a hidden volume: `stowage_hidden_<volname>`.
+ *
+ * @param volname - the volume
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` when the result is longer than LVM allows
+ */
+export function hiddenLvName(volname: string): string {
+  const name = `${HIDDEN_PREFIX}${volname}`;
+  if (name.length > MAX_LV_NAME) {
+    throw new StorageError('INVALID_ARGUMENT', `volume name '${volname}' is too long to hide (the hidden LV name '${name}' is longer than ${MAX_LV_NAME} characters)`, {
+      details: { volname, attribute: 'hidden' },
+    });
+  }
+  return name;
+}
+
+/**
+ * The volname of a hidden volume's LV (`stowage_hidden_<volname>`).
+ *
+ * @param lvName - an LV name
+ * @returns the volname, or `undefined` when the LV is not named like a hidden volume
+ */
+export function hiddenVolname(lvName: string): string | undefined {
+  return lvName.startsWith(HIDDEN_PREFIX) ? lvName.slice(HIDDEN_PREFIX.length) : undefined;
+}
 
 /**
  * The tag of a linked clone flattened off its origin (`flattenImage`): a thin clone never

@@ -102,12 +102,12 @@ export async function volumeSnapshotFlatten(ctx: LvmThinContext, request: Snapsh
  */
 export async function flattenImage(ctx: LvmThinContext, request: FlattenImageRequest): Promise<string> {
   const volname = request.volume.volname;
-  const { view } = await requireVolume(ctx, volname);
+  const { view, lv } = await requireVolume(ctx, volname);
   if (view.parentOf(ctx.storeId, volname) === undefined) {
     throw new StorageError('INVALID_STATE', `'${ctx.storeId}:${volname}' is not a linked clone`, { details: { volname } });
   }
   try {
-    await runLvm(ctx, lvchangeAddtagArgs(ctx.config.vgname, volname, DETACHED_TAG), { details: { lv: volname } });
+    await runLvm(ctx, lvchangeAddtagArgs(ctx.config.vgname, lv.name, DETACHED_TAG), { details: { lv: lv.name } });
   } finally {
     invalidateListing(ctx);
   }

@@ -23,12 +23,12 @@ import {
 } from '@stowage/core/plugin';
 import { lvchangeActivateArgs, lvchangeDeactivateArgs } from './commands.js';
 import { invalidateListing, loadPool, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { HIDDEN_TAG, lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
+import { lvDevicePath, parseLvmThinVolname, targetLvName } from './names.js';
 import { usedBytes } from './pool-view.js';
 
 /**
- * Lists the storage's volumes from one `lvs` report; a volume tagged `stowage-hidden` is
- * reported `hidden` (from the same report's tags).
+ * Lists the storage's volumes from one `lvs` report; a hidden volume (its LV renamed
+ * `stowage_hidden_<volname>`) is reported under its volname, `hidden`.
  *
  * @see Proxmox `PVE::Storage::LvmThinPlugin::list_images`
  */
@@ -48,7 +48,7 @@ export async function listImages(ctx: LvmThinContext, request: ListImagesRequest
       isBase: volname.startsWith('base-'),
       parent: view.parentOf(ctx.storeId, volname),
       ctime: lv.ctime,
-      ...(lv.tags.includes(HIDDEN_TAG) ? { hidden: true } : {}),
+      ...(view.hidden.has(volname) ? { hidden: true } : {}),
     });
   }
   return out;
@@ -97,7 +97,7 @@ export async function status(ctx: LvmThinContext): Promise<StorageStatus> {
  */
 export async function volumeSizeInfo(ctx: LvmThinContext, request: VolumeRequest): Promise<VolumeSizeInfo> {
   const { view, lv } = await requireVolume(ctx, request.volume.volname);
-  return { size: lv.size, format: 'raw', used: usedBytes(lv), parent: view.parentOf(ctx.storeId, lv.name), ctime: lv.ctime };
+  return { size: lv.size, format: 'raw', used: usedBytes(lv), parent: view.parentOf(ctx.storeId, request.volume.volname), ctime: lv.ctime };
 }
 
 /**

@@ -49,8 +49,9 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
   assertPlain(request, 'export');
   const vg = ctx.config.vgname;
   const volname = request.volume.volname;
-  const lvName = targetLvName(volname, request.snapshot);
   const view = await loadPool(ctx);
+  // a hidden volume's LV is not named after it
+  const lvName = request.snapshot === undefined ? (view.volumes.get(volname)?.name ?? volname) : targetLvName(volname, request.snapshot);
   const lv = view.thinLvs.get(lvName);
   if (lv === undefined || !view.volumes.has(volname)) {
     const what = request.snapshot === undefined ? `volume '${ctx.storeId}:${volname}'` : `snapshot '${request.snapshot}' of '${ctx.storeId}:${volname}'`;
@@ -124,7 +125,7 @@ export async function volumeImport(ctx: LvmThinContext, request: VolumeImportReq
 export async function workingName(ctx: LvmThinContext, target: ParsedVolume, allowRename: boolean): Promise<ParsedVolume> {
   const view = await loadPool(ctx);
   const vmName = target.volname.replace(/^base-/, 'vm-');
-  const taken = view.thinLvs.has(target.volname) || view.thinLvs.has(vmName);
+  const taken = view.isTaken(target.volname) || view.isTaken(vmName);
   if (!taken) return parseLvmThinVolname(vmName);
   if (!allowRename) {
     throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${target.volname}' already exists`, { details: { volname: target.volname } });

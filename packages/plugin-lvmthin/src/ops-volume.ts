@@ -13,6 +13,7 @@ import {
   type CollectGarbageRequest,
   type CreateBaseRequest,
   type FreeImageRequest,
+  hiddenTemplateError,
   type GetAttributeRequest,
   type RenameVolumeRequest,
   type UpdateAttributeRequest,
@@ -20,10 +21,8 @@ import {
 } from '@stowage/core/plugin';
 import { formatVolumeId, StorageError, type AttributeValue, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
-  lvchangeAddtagArgs,
   lvchangeBaseArgs,
   lvchangeDeactivateArgs,
-  lvchangeDeltagArgs,
   lvchangeUnbaseArgs,
   lvcreateSnapshotArgs,
   lvcreateThinArgs,
@@ -31,9 +30,10 @@ import {
   lvrenameArgs,
   toKiB,
 } from './commands.js';
-import { invalidateListing, loadPool, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
-import { HIDDEN_TAG, incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
+import { invalidateListing, loadPool, loadPoolView, LVS_CACHE_KEY, removeLvs, requireVolume, runLvm, type LvmThinContext } from './exec.js';
+import { hiddenLvName, incompleteOwner, parseLvmThinVolname, snapshotLvName } from './names.js';
 import { removeByUuid } from './unfinished.js';
+import { lvmFailureOf } from './errors.js';
 import { recoverFlattens } from './ops-flatten.js';
 
 /**
@@ -91,7 +91,7 @@ export async function allocImage(ctx: LvmThinContext, request: AllocImageRequest
  */
 export async function freeImage(ctx: LvmThinContext, request: FreeImageRequest): Promise<void> {
   const volname = request.volume.volname;
-  const { view } = await requireVolume(ctx, volname);
+  const { view, lv } = await requireVolume(ctx, volname);
   const clones = view.clonesOf(volname);
   if (clones.length > 0) {
     throw new StorageError('IN_USE', `volume '${ctx.storeId}:${volname}' is still used by linked clones`, {
@@ -100,7 +100,7 @@ export async function freeImage(ctx: LvmThinContext, request: FreeImageRequest):
   }
   const snapshots = view.snapshotsOf(volname).map((s) => s.lv.name);
   if (snapshots.length > 0) await removeLvs(ctx, snapshots);
-  await removeLvs(ctx, [volname]);
+  await removeLvs(ctx, [lv.name]);
 }
 
 /**
@@ -120,6 +120,11 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
   const snapshots = view.snapshotsOf(volname).map((s) => s.snapshot);
   if (snapshots.length > 0) {
     throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
+  }
+  // `lvrename` refuses an LV of the base's name; a hidden base of that name is checked here
+  const base = volname.replace(/^vm-/, 'base-');
+  if (view.hidden.has(base)) {
+    throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${base}' already exists (hidden)`, { details: { volname: base, hidden: true } });
   }
   return undoing(ctx, LVS_CACHE_KEY, (undo) => makeBase(ctx, volname, undo));
 }
@@ -164,10 +169,28 @@ export async function cloneImage(ctx: LvmThinContext, request: CloneImageRequest
     await runLvm(ctx, lvcreateSnapshotArgs({ vg: ctx.config.vgname, origin, name: request.name, writable: true }), {
       details: { lv: request.name, origin },
     });
+  } catch (e) {
+    throw await cloneFailure(ctx, request, e);
   } finally {
     invalidateListing(ctx);
   }
   return request.name;
+}
+
+/**
+ * Why a clone failed: a template's LV missing because the template is hidden (renamed
+ * `stowage_hidden_<volname>`) is {@link hiddenTemplateError}; anything else is the failure as it is.
+ *
+ * @param ctx - the operation context
+ * @param request - the clone
+ * @param error - what `lvcreate -s` threw
+ */
+async function cloneFailure(ctx: LvmThinContext, request: CloneImageRequest, error: unknown): Promise<unknown> {
+  if (request.snapshot !== undefined || lvmFailureOf(error) !== 'lv-missing') return error;
+  invalidateListing(ctx);
+  const view = await loadPoolView(ctx).catch(() => undefined);
+  const volname = request.volume.volname;
+  return view?.hidden.has(volname) === true ? hiddenTemplateError(formatVolumeId(ctx.storeId, volname)) : error;
 }
 
 /**
@@ -189,7 +212,7 @@ export async function volumeResize(ctx: LvmThinContext, request: VolumeResizeReq
     });
   }
   try {
-    await runLvm(ctx, lvextendArgs(ctx.config.vgname, volname, request.size), { details: { lv: volname } });
+    await runLvm(ctx, lvextendArgs(ctx.config.vgname, lv.name, request.size), { details: { lv: lv.name } });
   } finally {
     invalidateListing(ctx);
   }
@@ -207,7 +230,7 @@ export async function renameVolume(ctx: LvmThinContext, request: RenameVolumeReq
   const target = request.targetName;
   assertNewName(target, request.targetVmid, request.volume.isBase ? 'base' : 'vm');
   const { view } = await requireVolume(ctx, volname);
-  if (view.thinLvs.has(target)) {
+  if (view.isTaken(target)) {
     throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${target}' already exists`, { details: { volname: target } });
   }
   const vg = ctx.config.vgname;
@@ -251,30 +274,35 @@ function assertHidden(ctx: LvmThinContext, attribute: string): void {
 }
 
 /**
- * Reads the `hidden` attribute: whether the volume has the tag `stowage-hidden`.
+ * Reads the `hidden` attribute: whether the volume's LV is named `stowage_hidden_<volname>`.
  *
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
  */
 export async function getVolumeAttribute(ctx: LvmThinContext, request: GetAttributeRequest): Promise<AttributeValue> {
   assertHidden(ctx, request.attribute);
-  return (await requireVolume(ctx, request.volume.volname)).lv.tags.includes(HIDDEN_TAG);
+  return (await requireVolume(ctx, request.volume.volname)).view.hidden.has(request.volume.volname);
 }
 
 /**
- * Sets or clears the `hidden` attribute (`lvchange --addtag`/`--deltag stowage-hidden`); setting
- * what is set already runs nothing.
+ * Sets or clears the `hidden` attribute: one `lvrename` of the volume's LV to
+ * `stowage_hidden_<volname>` or back, so that `lvcreate -s` of the template's name fails from
+ * the moment it is hidden; setting what is set already runs nothing. Clones keep their volnames
+ * (LVM-thin volnames never name their base) and their `origin` follows the LV.
  *
- * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_SUPPORTED` (another attribute), `NOT_FOUND`,
+ *   `INVALID_ARGUMENT` (a volname too long to hide), `ALREADY_EXISTS` (un-hiding while another
+ *   LV has taken the name)
  */
 export async function updateVolumeAttribute(ctx: LvmThinContext, request: UpdateAttributeRequest): Promise<void> {
   assertHidden(ctx, request.attribute);
   const volname = request.volume.volname;
-  const { lv } = await requireVolume(ctx, volname);
+  const { view } = await requireVolume(ctx, volname);
   const hide = request.value === true;
-  if (lv.tags.includes(HIDDEN_TAG) === hide) return;
-  const vg = ctx.config.vgname;
+  if (view.hidden.has(volname) === hide) return;
+  const hiddenName = hiddenLvName(volname);
+  const [from, to] = hide ? [volname, hiddenName] : [hiddenName, volname];
   try {
-    await runLvm(ctx, hide ? lvchangeAddtagArgs(vg, volname, HIDDEN_TAG) : lvchangeDeltagArgs(vg, volname, HIDDEN_TAG), { details: { lv: volname } });
+    await runLvm(ctx, lvrenameArgs(ctx.config.vgname, from, to), { details: { lv: from, target: to } });
   } finally {
     invalidateListing(ctx);
   }

@@ -6,7 +6,7 @@
  */
 import { formatVolumeId } from '@stowage/core';
 import type { LvRecord } from './parse.js';
-import { DETACHED_TAG, incompleteOwner, isSnapshotLvOf, splitSnapshotLvName } from './names.js';
+import { DETACHED_TAG, hiddenVolname, incompleteOwner, isSnapshotLvOf, splitSnapshotLvName } from './names.js';
 
 /** Volume names of this storage: thin LVs named like Proxmox's LVM-thin volumes. */
 const VOLUME_LV_RE = /^(vm|base)-[1-9][0-9]{0,8}-[A-Za-z0-9+_.-]+$/;
@@ -48,8 +48,13 @@ const HEALTH: Readonly<Record<string, PoolHealth>> = { D: 'out-of-data-space', M
 export class PoolView {
   /** The thin pool LV, `undefined` when the volume group has none of that name. */
   readonly pool: LvRecord | undefined;
-  /** The storage's volumes (`vm-`/`base-` thin LVs of the pool), by name, in report order. */
+  /**
+   * The storage's volumes (`vm-`/`base-` thin LVs of the pool), by volname, in report order. A
+   * hidden volume is here under its volname; its LV (`.name`) is `stowage_hidden_<volname>`.
+   */
   readonly volumes: ReadonlyMap<string, LvRecord>;
+  /** The volnames of the hidden volumes (their LVs renamed `stowage_hidden_<volname>`). */
+  readonly hidden: ReadonlySet<string>;
   /** Every thin LV of the pool, by name (unfinished ones too: their names are taken). */
   readonly thinLvs: ReadonlyMap<string, LvRecord>;
   /** The thin LVs marked unfinished (an import under way, or left by a dead one): not volumes. */
@@ -64,20 +69,43 @@ export class PoolView {
     const thin = new Map<string, LvRecord>();
     const volumes = new Map<string, LvRecord>();
     const unfinished: LvRecord[] = [];
+    const hiddenLvs: [string, LvRecord][] = [];
     for (const r of records) {
       if (r.type !== 'V' || r.pool !== poolName) continue;
       thin.set(r.name, r);
+      const hiddenAs = hiddenVolname(r.name);
       if (incompleteOwner(r) !== undefined) unfinished.push(r);
       else if (VOLUME_LV_RE.test(r.name)) volumes.set(r.name, r);
+      else if (hiddenAs !== undefined && VOLUME_LV_RE.test(hiddenAs)) hiddenLvs.push([hiddenAs, r]);
+    }
+    // a visible LV of the same name wins (the plugin never makes one while the hidden one exists)
+    const hidden = new Set<string>();
+    for (const [volname, r] of hiddenLvs) {
+      if (volumes.has(volname)) continue;
+      volumes.set(volname, r);
+      hidden.add(volname);
     }
     this.thinLvs = thin;
     this.volumes = volumes;
+    this.hidden = hidden;
     this.unfinished = unfinished;
   }
 
-  /** The names of the thin LVs that are volumes or unfinished volumes: every name a new volume must not take. */
+  /**
+   * The names of the thin LVs that are volumes or unfinished volumes, and of the hidden volumes:
+   * every name a new volume must not take.
+   */
   takenNames(): string[] {
-    return [...this.thinLvs.keys()].filter((n) => VOLUME_LV_RE.test(n));
+    return [...[...this.thinLvs.keys()].filter((n) => VOLUME_LV_RE.test(n)), ...this.hidden];
+  }
+
+  /**
+   * Tells whether a volume name is taken: by a thin LV of that name or by a hidden volume.
+   *
+   * @param volname - the name
+   */
+  isTaken(volname: string): boolean {
+    return this.thinLvs.has(volname) || this.volumes.has(volname);
   }
 
   /**
@@ -106,7 +134,7 @@ export class PoolView {
    */
   clonesOf(volname: string): string[] {
     const own = new Set(this.snapshotsOf(volname).map((s) => s.lv.name));
-    own.add(volname);
+    own.add(this.volumes.get(volname)?.name ?? volname);
     const out: string[] = [];
     for (const [name, lv] of this.volumes) if (name !== volname && own.has(lv.origin) && !lv.tags.includes(DETACHED_TAG)) out.push(name);
     return out;
@@ -134,10 +162,12 @@ export class PoolView {
    * @param volname - the volume
    */
   parentOf(storeId: string, volname: string): string | undefined {
-    const lv = this.thinLvs.get(volname);
+    const lv = this.volumes.get(volname) ?? this.thinLvs.get(volname);
     const origin = lv?.origin ?? '';
     if (origin === '' || isSnapshotLvOf(origin, volname) || lv!.tags.includes(DETACHED_TAG)) return undefined;
     if (this.volumes.has(origin) || VOLUME_LV_RE.test(origin)) return formatVolumeId(storeId, origin);
+    const hiddenOrigin = hiddenVolname(origin);
+    if (hiddenOrigin !== undefined && this.volumes.get(hiddenOrigin)?.name === origin) return formatVolumeId(storeId, hiddenOrigin);
     const split = splitSnapshotLvName(origin, this.volumes.keys());
     return split === undefined ? undefined : formatVolumeId(storeId, `${split.volname}@${split.snapshot}`);
   }

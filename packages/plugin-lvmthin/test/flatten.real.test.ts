@@ -3,7 +3,7 @@
  * with the bytes compared by hash; the process "killed" before each command that changes
  * something (`StopAtRunner`: the commands before it ran, none after, owner tokens of a dead
  * process) and `collectGarbage` afterwards (as before or as after, nothing left); a linked clone flattened off its base (no parent, base freeable, bytes kept); and the
- * `hidden` attribute. The testbed's pool `data`, 4 MiB volumes (one extent).
+ * `hidden` attribute (a rename that makes LVM itself refuse a clone). The testbed's pool `data`, 4 MiB volumes (one extent).
  */
 import { pluginContext } from '@stowage/core/testing';
 import type { CommandRunner } from '@stowage/core/plugin';
@@ -112,16 +112,33 @@ describe('lvmthin flatten on the testbed', () => {
     expect((await plugin.volumeSnapshotInfo(ctx(), { volume: vol(clone) })).map((s) => s.name)).toEqual(['s']);
   });
 
-  it('keeps the hidden attribute as an LV tag and reports it in the listing', async () => {
+  it('hides a volume by renaming its LV, reports it under its volname, and shows it again', async () => {
     await reset();
     await plugin.allocImage(ctx(), { vmid: 300, format: 'raw', name: 'vm-300-disk-0', size: 4 * MiB });
     const volume = vol('vm-300-disk-0');
     expect(await plugin.getVolumeAttribute(ctx(), { volume, attribute: 'hidden' })).toBe(false);
     await plugin.updateVolumeAttribute(ctx(), { volume, attribute: 'hidden', value: true });
     expect(await plugin.getVolumeAttribute(ctx(), { volume, attribute: 'hidden' })).toBe(true);
+    expect(await lvs()).toEqual(['stowage_hidden_vm-300-disk-0']);
     expect((await plugin.listImages(ctx(), {}))[0]).toMatchObject({ volname: 'vm-300-disk-0', hidden: true });
     await plugin.updateVolumeAttribute(ctx(), { volume, attribute: 'hidden', value: false });
+    expect(await lvs()).toEqual(['vm-300-disk-0']);
     expect((await plugin.listImages(ctx(), {}))[0]!.hidden).toBeUndefined();
     await expect(plugin.getVolumeAttribute(ctx(), { volume, attribute: 'protected' })).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+  });
+
+  it('refuses a clone of a hidden base in the clone itself, makes nothing, and frees the base with its clones gone', async () => {
+    await reset();
+    await plugin.allocImage(ctx(), { vmid: 310, format: 'raw', name: 'vm-310-disk-0', size: 4 * MiB });
+    const base = vol(await plugin.createBase(ctx(), { volume: vol('vm-310-disk-0') }));
+    await plugin.cloneImage(ctx(), { volume: base, vmid: 311, name: 'vm-311-disk-0' });
+    await plugin.updateVolumeAttribute(ctx(), { volume: base, attribute: 'hidden', value: true });
+    await expect(plugin.cloneImage(ctx(), { volume: base, vmid: 312, name: 'vm-312-disk-0' })).rejects.toMatchObject({ code: 'INVALID_STATE', details: { hidden: true } });
+    expect(await lvs()).toEqual(['stowage_hidden_base-310-disk-0', 'vm-311-disk-0']);
+    expect((await plugin.volumeSizeInfo(ctx(), { volume: vol('vm-311-disk-0') })).parent).toBe('flat:base-310-disk-0');
+    await expect(plugin.freeImage(ctx(), { volume: base })).rejects.toMatchObject({ code: 'IN_USE' });
+    await plugin.freeImage(ctx(), { volume: vol('vm-311-disk-0') });
+    await plugin.freeImage(ctx(), { volume: base });
+    expect(await lvs()).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { isStorageError } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { flattenOwner, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName, targetLvName } from '../src/names.js';
+import { flattenOwner, hiddenLvName, hiddenVolname, lvDevicePath, parseLvmThinVolname, snapshotLvName, splitSnapshotLvName, targetLvName } from '../src/names.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -79,5 +79,19 @@ describe('flattenOwner', () => {
   it('reads the owner token of a flatten tag among other tags', () => {
     expect(flattenOwner({ tags: ['stowage-hidden', 'stowage-flatten=pve1:0badc0de:7:9'] })).toBe('pve1:0badc0de:7:9');
     expect(flattenOwner({ tags: ['stowage-incomplete=pve1:0badc0de:7:9'] })).toBeUndefined();
+  });
+});
+
+describe('hiddenLvName and hiddenVolname', () => {
+  it('name a hidden volume stowage_hidden_<volname> and back', () => {
+    expect(hiddenLvName('base-100-disk-0')).toBe('stowage_hidden_base-100-disk-0');
+    expect(hiddenVolname('stowage_hidden_base-100-disk-0')).toBe('base-100-disk-0');
+    expect(hiddenVolname('base-100-disk-0')).toBeUndefined();
+  });
+
+  it('refuses a volname too long to hide (the LV name would pass LVM\'s 127 characters)', () => {
+    const longest = `base-1-${'x'.repeat(127 - 15 - 7)}`;
+    expect(hiddenLvName(longest)).toHaveLength(127);
+    expect(codeOf(() => hiddenLvName(`${longest}x`))).toBe('INVALID_ARGUMENT');
   });
 });

@@ -133,15 +133,36 @@ describe('PoolView on a captured report', () => {
   });
 
   it('reports no parent for a clone tagged stowage-detached, and does not count it as a clone of its origin', async () => {
-    // the flatten scenario's listing with the hidden base and the flattened clone of it
-    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"base-160-disk-0"') && s.includes('stowage-hidden') && s.includes('stowage-detached'));
-    expect(report, 'a captured report with the hidden base and its flattened clone').toBeDefined();
+    // the flatten scenario's listing with the hidden base, its flattened clone and a clone of it
+    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"stowage_hidden_base-160-disk-0"') && s.includes('"vm-165-disk-0"') && s.includes('stowage-detached'));
+    expect(report, 'a captured report with the hidden base and its clones').toBeDefined();
     const view = new PoolView(parseLvsReport(report!), 'pool');
-    expect(view.thinLvs.get('vm-162-disk-0')!.origin).toBe('base-160-disk-0');
+    expect(view.thinLvs.get('vm-162-disk-0')!.origin).toBe('stowage_hidden_base-160-disk-0');
     expect(view.thinLvs.get('vm-162-disk-0')!.tags).toContain('stowage-detached');
     expect(view.parentOf('cap', 'vm-162-disk-0')).toBeUndefined();
-    expect(view.clonesOf('base-160-disk-0')).toEqual([]);
-    expect(view.thinLvs.get('base-160-disk-0')!.tags).toEqual(['stowage-hidden']);
+    expect(view.clonesOf('base-160-disk-0')).toEqual(['vm-165-disk-0']);
+  });
+
+  it('reports a hidden base (its LV renamed stowage_hidden_<volname>) under its volname, and its clones as its clones', async () => {
+    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"stowage_hidden_base-160-disk-0"') && s.includes('"vm-165-disk-0"'));
+    const view = new PoolView(parseLvsReport(report!), 'pool');
+    expect(view.thinLvs.has('base-160-disk-0'), 'LVM knows no LV of the hidden name').toBe(false);
+    expect(view.volumes.get('base-160-disk-0')?.name).toBe('stowage_hidden_base-160-disk-0');
+    expect([...view.hidden]).toEqual(['base-160-disk-0']);
+    expect(view.thinLvs.get('vm-165-disk-0')!.origin).toBe('stowage_hidden_base-160-disk-0');
+    expect(view.parentOf('cap', 'vm-165-disk-0')).toBe('cap:base-160-disk-0');
+    expect(view.isTaken('base-160-disk-0')).toBe(true);
+    expect(view.takenNames()).toContain('base-160-disk-0');
+    expect(view.takenNames()).not.toContain('stowage_hidden_base-160-disk-0');
+  });
+
+  it('lets a visible LV win over a hidden one of the same volname', async () => {
+    const report = (await runs('lvs')).map(stdout).find((s) => s.includes('"stowage_hidden_base-160-disk-0"'));
+    const records = parseLvsReport(report!);
+    const hiddenLv = records.find((r) => r.name === 'stowage_hidden_base-160-disk-0')!;
+    const view = new PoolView([...records, { ...hiddenLv, name: 'base-160-disk-0', uuid: 'visible' }], 'pool');
+    expect(view.volumes.get('base-160-disk-0')?.name).toBe('base-160-disk-0');
+    expect(view.hidden.size).toBe(0);
   });
 
   it('is empty for another pool name', async () => {

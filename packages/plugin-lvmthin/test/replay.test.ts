@@ -25,6 +25,23 @@ const garbageReport = {
 
 /** What each step must have given on the real tools (checked on the captured outcome and on the replay). */
 const EXPECTED: Record<string, Record<string, (o: Outcome) => void>> = {
+  flatten: {
+    'is it hidden': (o) => expect(o).toEqual({ ok: true }),
+    'clone the hidden base': (o) => expect(o).toEqual({ code: 'INVALID_STATE', details: { hidden: true } }),
+    list: (o) => {
+      const byName = Object.fromEntries(((o as { ok: Array<Record<string, unknown>> }).ok ?? []).map((i) => [i['volname'], i]));
+      expect(Object.keys(byName).sort()).toEqual(['base-160-disk-0', 'vm-162-disk-0', 'vm-165-disk-0']);
+      expect(byName['base-160-disk-0']).toMatchObject({ volid: 'cap:base-160-disk-0', isBase: true, hidden: true });
+      expect(byName['vm-165-disk-0']).toMatchObject({ parent: 'cap:base-160-disk-0' });
+      expect(byName['vm-162-disk-0']!['parent']).toBeUndefined();
+    },
+    'size info of the clone of the hidden base': (o) => expect(o).toMatchObject({ ok: { parent: 'cap:base-160-disk-0' } }),
+    'free the hidden base while cloned': (o) => expect(o).toMatchObject({ code: 'IN_USE', details: { clones: ['cap:vm-165-disk-0'] } }),
+    'show the base': (o) => expect(o).toEqual({ ok: null }),
+    'is it hidden after showing': (o) => expect(o).toEqual({ ok: false }),
+    'create base over the hidden base': (o) => expect(o).toEqual({ code: 'ALREADY_EXISTS', details: { hidden: true } }),
+    'free the base': (o) => expect(o).toEqual({ ok: null }),
+  },
   lifecycle: {
     'status of a fresh pool': (o) => expect(o).toMatchObject({ ok: { total: 256 * KiB * KiB, used: 0, available: 256 * KiB * KiB, active: true } }),
     'list empty': (o) => expect(o).toEqual({ ok: [] }),

@@ -38,7 +38,7 @@ export async function outcomeOf(p: Promise<unknown>): Promise<Outcome> {
     if (!isStorageError(e)) throw e;
     const d = e.details as Record<string, unknown>;
     const keep: Record<string, unknown> = {};
-    for (const k of ['clones', 'snapshots', 'attempts', 'pool', 'failure', 'leftover']) if (d[k] !== undefined) keep[k] = d[k];
+    for (const k of ['clones', 'snapshots', 'attempts', 'pool', 'failure', 'leftover', 'hidden']) if (d[k] !== undefined) keep[k] = d[k];
     return { code: e.code, details: keep };
   }
 }
@@ -127,9 +127,20 @@ export const SCENARIOS: readonly Scenario[] = [
       { name: 'snapshot the clone', call: (p, c) => p.volumeSnapshot(c, { volume: vol('vm-162-disk-0'), snapshot: 's' }) },
       { name: 'free the base while cloned', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
       { name: 'flatten the clone', call: (p, c) => p.flattenImage(c, { volume: vol('vm-162-disk-0') }) },
+      { name: 'clone base again', call: (p, c) => p.cloneImage(c, { volume: vol('base-160-disk-0'), vmid: 165, name: 'vm-165-disk-0' }) },
       { name: 'hide the base', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: true }) },
       { name: 'is it hidden', call: (p, c) => p.getVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden' }) },
+      { name: 'clone the hidden base', call: (p, c) => p.cloneImage(c, { volume: vol('base-160-disk-0'), vmid: 166, name: 'vm-166-disk-0' }) },
       { name: 'list', call: (p, c) => p.listImages(c, {}) },
+      { name: 'size info of the clone of the hidden base', call: (p, c) => p.volumeSizeInfo(c, { volume: vol('vm-165-disk-0') }) },
+      { name: 'free the hidden base while cloned', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
+      { name: 'show the base', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: false }) },
+      { name: 'is it hidden after showing', call: (p, c) => p.getVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden' }) },
+      { name: 'hide the base again', call: (p, c) => p.updateVolumeAttribute(c, { volume: vol('base-160-disk-0'), attribute: 'hidden', value: true }) },
+      { name: 'a volume made to be a base of the hidden base\'s name', call: (p, c) => p.allocImage(c, { vmid: 160, format: 'raw', name: 'vm-160-disk-0', size: 64 * KiB }) },
+      { name: 'create base over the hidden base', call: (p, c) => p.createBase(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'free that volume', call: (p, c) => p.freeImage(c, { volume: vol('vm-160-disk-0') }) },
+      { name: 'free the clone of the hidden base', call: (p, c) => p.freeImage(c, { volume: vol('vm-165-disk-0') }) },
       { name: 'free the base', call: (p, c) => p.freeImage(c, { volume: vol('base-160-disk-0') }) },
       { name: 'snapshots of the flattened clone', call: (p, c) => p.volumeSnapshotInfo(c, { volume: vol('vm-162-disk-0') }) },
       {
