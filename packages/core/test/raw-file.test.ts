@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errnoOf, exportRawFile, fsError, importRawFile, readSizeHeader, writeSparseStream } from '../src/plugin.js';
 import { isStorageError } from '../src/index.js';
+import { consumesChunks, consumingSink } from '../src/consuming-sink.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -61,6 +62,71 @@ describe('exportRawFile', () => {
 
   it('maps a missing file to NOT_FOUND', async () => {
     expect(await codeOf(exportRawFile(join(dir, 'nope.raw'), collect().sink))).toBe('NOT_FOUND');
+  });
+});
+
+describe('exportRawFile into a consuming sink', () => {
+  // 5 MiB and a bit: several reads of the export's 1 MiB
+  const big = Buffer.concat([randomBytes(5 * 1024 * 1024), Buffer.from('end')]);
+
+  it('reads into two buffers it reuses, with the same bytes and progress as the stream path', async () => {
+    const file = join(dir, 'big.raw');
+    await writeFile(file, big);
+    const hash = createHash('sha256');
+    const memory = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    const sink = consumingSink((chunk) => {
+      hash.update(chunk);
+      memory.add(chunk.buffer);
+      chunks++;
+    });
+    expect(consumesChunks(sink)).toBe(true);
+    const reports: { done: number; total: number | undefined }[] = [];
+    const n = await exportRawFile(file, sink, { onProgress: (p) => reports.push(p) });
+    const header = Buffer.alloc(8);
+    header.writeBigUInt64LE(BigInt(big.length));
+    expect(n).toBe(8 + big.length);
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(header).update(big).digest('hex'));
+    // the header's buffer and the two read buffers, for seven chunks of data
+    expect(chunks).toBeGreaterThanOrEqual(7);
+    expect(memory.size).toBeLessThanOrEqual(3);
+    expect(reports.at(-1)).toEqual({ done: 8 + big.length, total: 8 + big.length });
+    expect(reports.every((r, i) => i === 0 || r.done >= reports[i - 1]!.done)).toBe(true);
+    expect(sink.writableEnded).toBe(false);
+  });
+
+  it('gives fresh memory to an output that may keep its chunks', async () => {
+    const file = join(dir, 'big-kept.raw');
+    await writeFile(file, big);
+    const { sink, bytes } = collect();
+    expect(consumesChunks(sink)).toBe(false);
+    await exportRawFile(file, sink);
+    expect(bytes().subarray(8).equals(big)).toBe(true);
+  });
+
+  it('stops with ABORTED, and with the error of a sink that fails', async () => {
+    const file = join(dir, 'big-abort.raw');
+    await writeFile(file, big);
+    const stop = new AbortController();
+    let seen = 0;
+    const sink = consumingSink((chunk) => {
+      seen += chunk.length;
+      if (seen > 2 * 1024 * 1024) stop.abort();
+    });
+    expect(await codeOf(exportRawFile(file, sink, { signal: stop.signal }))).toBe('ABORTED');
+    expect(seen).toBeLessThan(big.length);
+    const failing = consumingSink(() => {
+      throw new Error('sink broke');
+    });
+    await expect(exportRawFile(file, failing)).rejects.toThrow(/sink broke/);
+  });
+
+  it('exports an empty file as a header alone', async () => {
+    const file = join(dir, 'empty-consumed.raw');
+    await writeFile(file, '');
+    const chunks: Buffer[] = [];
+    expect(await exportRawFile(file, consumingSink((c) => chunks.push(Buffer.from(c))))).toBe(8);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.alloc(8));
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import type { Transform, TransformCallback } from 'node:stream';
 import type { ExportOptions } from '../manager/transfer-ops.js';
+import { consumingSink } from '../consuming-sink.js';
 import { nodeCrypto, nodeStream } from '../on-first-use.js';
 import type { VolumeChecksum } from './node.js';
 
@@ -61,12 +62,10 @@ export interface VolumeExporter {
 export async function volumeChecksum(manager: VolumeExporter, volid: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<VolumeChecksum> {
   const hash = nodeCrypto().createHash('sha256');
   let bytes = 0;
-  const sink = new (nodeStream().Writable)({
-    write(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb();
-    },
+  // a consuming sink: a raw file's export reads into two buffers it reuses (see exportRawFile)
+  const sink = consumingSink((chunk) => {
+    hash.update(chunk);
+    bytes += chunk.length;
   });
   await manager.volumeExport(volid, { format: 'raw+size', output: sink, signal: options.signal });
   return { volid, format: 'raw+size', bytes, sha256: hash.digest('hex') };
