@@ -51,13 +51,19 @@ function entryPoints(packages) {
   return entries;
 }
 
+/**
+ * How the bundle is made, recorded in its manifest: a bundle of another form is made again.
+ * Whitespace and syntax are minified (names are kept, so stack traces still name functions):
+ * a third less text for Node to read, hash against its compile cache and parse lazily.
+ */
+const BUNDLE_FORM = 'esm-split-minified';
 const bundleUrl = pathToFileURL(`${CLI_BUNDLE_DIR}/`);
 const { currentCliBundle, packageStamp } = await import(new URL('../dist/cli-bundle.js', import.meta.url).href);
 
 /** The current manifest, when every file it names is there and every package it bundled is as it was. */
 function currentManifest() {
   const m = currentCliBundle(bundleUrl);
-  return m && Object.keys(m.chunks).every((f) => existsSync(join(CLI_BUNDLE_DIR, f))) ? m : undefined;
+  return m && m.form === BUNDLE_FORM && Object.keys(m.chunks).every((f) => existsSync(join(CLI_BUNDLE_DIR, f))) ? m : undefined;
 }
 
 /**
@@ -108,6 +114,8 @@ export async function bundleCli(options = {}) {
     outdir: building,
     chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'eof',
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
     metafile: true,
     plugins: [outside],
@@ -123,6 +131,7 @@ export async function bundleCli(options = {}) {
     if (info.entryPoint && declared.has(resolve(info.entryPoint))) entryFiles[rel(resolve(info.entryPoint))] = file;
   }
   const manifest = {
+    form: BUNDLE_FORM,
     entries: entryFiles,
     packages: stamps,
     chunks,

@@ -91,6 +91,17 @@ describe('the bundle resolution hook', () => {
     expect(probe(BUNDLE_URL)).toEqual({ registered: true, ownCore: true, sameStorageError: true, sameRegistry: true, samePluginEntry: true });
   });
 
+  it('is made again by the build when it was made in another form (an older build script), and only then', async () => {
+    const manifestUrl = new URL('manifest.json', BUNDLE_URL);
+    const build = bundleCli as () => Promise<{ built: boolean }>;
+    expect(await build()).toMatchObject({ built: false });
+    const { form, ...older } = JSON.parse(readFileSync(manifestUrl, 'utf8')) as CliBundleManifest & { form?: string };
+    expect(form).toEqual(expect.any(String));
+    writeFileSync(manifestUrl, JSON.stringify(older));
+    expect(await build()).toMatchObject({ built: true });
+    expect(JSON.parse(readFileSync(manifestUrl, 'utf8'))).toMatchObject({ form });
+  });
+
   it('is not used when a package it holds was built again since, nor when there is none', () => {
     // a copy beside the bundle (its paths are relative), its manifest recording another build of the core
     const stale = new URL(`../bundle-stale-${process.pid}/`, BUNDLE_URL);

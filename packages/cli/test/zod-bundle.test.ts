@@ -6,7 +6,7 @@
  * CommonJS build, and without a bundle nothing is redirected.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,6 +105,17 @@ describe('the zod resolution hook', () => {
       otherOrigin: 'other',
       requiredIsBundled: false,
     });
+  });
+
+  it('is made again by the build when it was made in another form (an older build script), and only then', async () => {
+    const manifestPath = join(bundleDir, 'manifest.json');
+    const build = bundleZod as () => Promise<{ built: boolean }>;
+    expect(await build()).toMatchObject({ built: false });
+    const { form, ...older } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { form?: string };
+    expect(form).toEqual(expect.any(String));
+    writeFileSync(manifestPath, JSON.stringify(older));
+    expect(await build()).toMatchObject({ built: true });
+    expect(JSON.parse(readFileSync(manifestPath, 'utf8'))).toMatchObject({ form });
   });
 
   it('redirects nothing when there is no bundle', () => {
