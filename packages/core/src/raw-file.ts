@@ -13,7 +13,7 @@ import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
 import { writeSparseStream } from './sparse.js';
-import { countingStream, encodeSizeHeader } from './transfer.js';
+import { countingStream, encodeSizeHeader, writeAll } from './transfer.js';
 import { consumesChunks } from './consuming-sink.js';
 import { reportProgress } from './progress.js';
 
@@ -79,20 +79,6 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
 /** Bytes per read of {@link exportRawFile}. */
 const READ_BYTES = 1024 * 1024;
 
-/** Writes `chunk` and waits until the output called back (for a consuming sink: done with it). */
-function writeChunk(output: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => reject(e);
-    output.once('error', onError);
-    output.write(chunk, (e) => {
-      // after a failed write the listener stays, for the 'error' event that follows
-      if (e) return reject(e);
-      output.off('error', onError);
-      resolve();
-    });
-  });
-}
-
 /**
  * The header, then the file to its end, into a consuming sink (see {@link consumesChunks}): two
  * buffers taking turns, the next read running while the sink works on the last one, and no fresh
@@ -105,7 +91,7 @@ async function readInto(handle: FileHandle, header: Buffer, size: number, output
   let done = 0;
   const sent = async (chunk: Buffer): Promise<void> => {
     if (options.signal?.aborted) throw new StorageError('ABORTED', 'the transfer was aborted', { cause: options.signal.reason });
-    await writeChunk(output, chunk);
+    await writeAll(output, chunk);
     done += chunk.length;
     reportProgress(options.onProgress, { done, total });
   };
