@@ -35,7 +35,12 @@ function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | un
  * Writes a file as a `raw+size` stream: the 8-byte size header, then every byte of the file.
  * The output is not ended (the caller may write more, or end it).
  *
- * @param file - the raw image (or any file)
+ * Given a path, the file is opened (through `options.fs`) and closed at the end. Given an open
+ * file, that very file is read from its start and left open: a plugin that checked the file it
+ * opened (that it is a regular file inside its storage) exports what it checked, whatever the
+ * path names by then.
+ *
+ * @param file - the raw image (or any file): its path, or the file open for reading
  * @param output - where the stream goes
  * @param options - progress, abort signal, file system
  * @returns the bytes written, header included
@@ -47,13 +52,18 @@ function aborted(signal: AbortSignal | undefined, e: unknown): StorageError | un
  * }
  * ```
  */
-export async function exportRawFile(file: string, output: Writable, options: RawFileTransferOptions = {}): Promise<number> {
+export async function exportRawFile(file: string | FileHandle, output: Writable, options: RawFileTransferOptions = {}): Promise<number> {
+  const given = typeof file !== 'string';
   let handle: FileHandle;
-  try {
-    handle = await (options.fs ?? localFileSystem).open(file, 'r');
-  } catch (e) {
-    throw fsError(e, `cannot open '${file}'`, { path: file });
+  if (given) handle = file;
+  else {
+    try {
+      handle = await (options.fs ?? localFileSystem).open(file, 'r');
+    } catch (e) {
+      throw fsError(e, `cannot open '${file}'`, { path: file });
+    }
   }
+  const name = given ? 'the open file' : `'${file}'`;
   try {
     const size = (await handle.stat()).size;
     const header = encodeSizeHeader(size);
@@ -64,15 +74,15 @@ export async function exportRawFile(file: string, output: Writable, options: Raw
     const counter = countingStream(options.onProgress, header.length + size);
     counter.write(header);
     // 1 MiB reads: a sixteenth of the reads (and thread-pool round trips) of the 64 KiB default
-    await pipeline(handle.createReadStream({ autoClose: false, highWaterMark: 1024 * 1024 }), counter, output, {
+    await pipeline(handle.createReadStream({ autoClose: false, start: 0, highWaterMark: 1024 * 1024 }), counter, output, {
       end: false,
       signal: options.signal,
     });
     return header.length + size;
   } catch (e) {
-    throw aborted(options.signal, e) ?? fsError(e, `cannot export '${file}'`, { path: file });
+    throw aborted(options.signal, e) ?? fsError(e, `cannot export ${name}`, given ? {} : { path: file });
   } finally {
-    await handle.close();
+    if (!given) await handle.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -62,6 +62,32 @@ describe('exportRawFile', () => {
 
   it('maps a missing file to NOT_FOUND', async () => {
     expect(await codeOf(exportRawFile(join(dir, 'nope.raw'), collect().sink))).toBe('NOT_FOUND');
+  });
+});
+
+describe('exportRawFile of an open file', () => {
+  it('reads the file it was given from its start, not what the path names by then, and leaves it open', async () => {
+    const file = join(dir, 'opened.raw');
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(file, data);
+    const handle = await open(file, 'r');
+    try {
+      await handle.read(Buffer.alloc(100), 0, 100, null); // moves the file position
+      await writeFile(join(dir, 'other.raw'), 'another file under the same name');
+      await rename(join(dir, 'other.raw'), file);
+      for (const consuming of [false, true]) {
+        const out = collect();
+        const chunks: Buffer[] = [];
+        const sink = consuming ? consumingSink((c) => void chunks.push(Buffer.from(c))) : out.sink;
+        expect(await exportRawFile(handle, sink)).toBe(8 + data.length);
+        const bytes = consuming ? Buffer.concat(chunks) : out.bytes();
+        expect(bytes.readBigUInt64LE(0)).toBe(BigInt(data.length));
+        expect(bytes.subarray(8).equals(data)).toBe(true);
+      }
+      expect((await handle.stat()).size).toBe(data.length); // still open
+    } finally {
+      await handle.close();
+    }
   });
 });
 

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { lstat, readFile, realpath, statfs } from 'node:fs/promises';
+import { lstat, realpath, statfs } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import {
   formatVolumeId,
+  isStorageError,
   StorageError,
   type AttributeValue,
   type ContentType,
@@ -38,6 +39,7 @@ import {
 import { assertExists, hasMarker, sidecarPath } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
+import { openInside } from './open-inside.js';
 import { mountPointOf, type DirConfig } from './config.js';
 import { dirFsOps, entryPath, volumePath, type DirEnv } from './exec.js';
 import type { ImageProbe } from './formats/probe.js';
@@ -410,14 +412,17 @@ export async function getVolumeAttribute(env: DirEnv, request: GetAttributeReque
   if (request.attribute === 'protected' || request.attribute === 'hidden') return hasMarker(path, request.attribute);
   const notes = sidecarPath(path, 'notes');
   try {
-    // the notes file is read only when it is a regular file inside the storage
+    // the notes file is read only when it is a regular file inside the storage: checked before
+    // it is opened, and again as opened (a file swapped in meanwhile is not read)
     await confine(env.rootReal, notes, volume.volname, env.fs);
-    if (!(await env.fs.stat(notes)).isFile()) {
-      throw new StorageError('CORRUPT', `the notes of '${volume.volname}' are not a regular file`, { details: { volname: volume.volname, path: notes } });
+    const { handle } = await openInside(env.rootReal, notes, { volname: volume.volname, what: 'the notes file' });
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
     }
-    return await readFile(notes, 'utf8');
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
+    if (errnoOf(e) === 'ENOENT' || isStorageError(e, 'NOT_FOUND')) return undefined;
     throw fsError(e, `cannot read the notes of '${volume.volname}'`, { volname: volume.volname });
   }
 }

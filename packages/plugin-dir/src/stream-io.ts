@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -75,28 +74,29 @@ async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | und
 }
 
 /**
- * Copies a file into an output stream without ending it (the caller wrote a header before and
- * may write more after).
+ * Copies an open file, from its start, into an output stream without ending it (the caller
+ * wrote a header before and may write more after). The file is read, never its path, and is
+ * left open.
  *
- * @param path - the file
+ * @param file - the file, open for reading
  * @param output - where the bytes go
  * @param options - progress (counting from `offsetForProgress`), total, abort signal
  * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`; filesystem and stream errors
  */
 export async function streamFile(
-  path: string,
+  file: FileHandle,
   output: Writable,
   options: { onProgress?: ProgressCallback | undefined; offsetForProgress?: number; total?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
   const base = options.offsetForProgress ?? 0;
   const counter = countingStream(options.onProgress ? ({ done }) => reportProgress(options.onProgress, { done: base + done, total: options.total }) : undefined);
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), counter, output, {
+    await pipeline(file.createReadStream({ autoClose: false, start: 0, highWaterMark: 1024 * 1024 }), counter, output, {
       end: false,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (e) {
     if (options.signal?.aborted) throw new StorageError('ABORTED', 'export aborted', { cause: e });
-    throw fsError(e, `cannot export '${path}'`, { path });
+    throw fsError(e, 'cannot export the open image');
   }
 }
