@@ -47,9 +47,16 @@ describe('an image another process holds open', () => {
     const volname = await plugin.allocImage(ctx, { vmid: 100, format: 'qcow2', name: 'vm-100-disk-0.qcow2', size: MiB });
     await plugin.volumeSnapshot(ctx, { volume: vol(volname), snapshot: 'before' });
     const path = join(root, 'images', volname);
-    const holder = spawn('qemu-io', ['-f', 'qcow2', '-c', 'sleep 600000', path], { stdio: 'ignore' });
+    const hold = () => spawn('qemu-io', ['-f', 'qcow2', '-c', 'sleep 600000', path], { stdio: 'ignore' });
+    let holder = hold();
     try {
-      while (!(await locked(path))) await new Promise((r) => setTimeout(r, 50));
+      // the probe's own read lock can make qemu-io's start fail ("Failed to get "write" lock"):
+      // it is started again then
+      for (let tries = 0; !(await locked(path)); tries++) {
+        if (tries >= 400) throw new Error('qemu-io never held the image');
+        if (holder.exitCode !== null || holder.signalCode !== null) holder = hold();
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const volume = vol(volname);
       expect(await code(plugin.volumeSnapshot(ctx, { volume, snapshot: 's1' }))).toBe('BUSY');
       expect(await code(plugin.volumeSnapshotRollback(ctx, { volume, snapshot: 'before' }))).toBe('BUSY');
