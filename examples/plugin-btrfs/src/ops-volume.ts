@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  baseNameFor,
   fsError,
   ownerState,
   type AllocImageRequest,
@@ -66,7 +67,7 @@ export async function freeImage(ctx: BtrfsContext, request: FreeImageRequest): P
 export async function createBase(ctx: BtrfsContext, request: CreateBaseRequest): Promise<string> {
   const { volume } = request;
   if (volume.isBase) throw new StorageError('INVALID_ARGUMENT', `'${volume.volname}' is already a template`, { details: { volname: volume.volname } });
-  const baseVolume = parseBtrfsVolname(`${volume.vmid}/${volume.name.replace(/^vm-/, 'base-')}`);
+  const baseVolume = parseBtrfsVolname(`${volume.vmid}/${baseNameFor(volume.name)}`);
   const from = subvolPath(ctx.config.path, volume);
   const to = subvolPath(ctx.config.path, baseVolume);
   await checkedDisk(ctx.config.path, volume);

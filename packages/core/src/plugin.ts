@@ -112,6 +112,7 @@ export {
 export { undoing, withUndo, type RegisterUndo } from './undo.js';
 export {
   assertSafeVolname,
+  baseNameFor,
   findFreeDiskIndex,
   formatDiskName,
   MAX_DISK_INDEX,

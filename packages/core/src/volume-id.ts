@@ -142,6 +142,25 @@ export function formatDiskName(parts: { isBase?: boolean; vmid: number; index: n
   return parts.ext ? `${stem}.${parts.ext}` : stem;
 }
 
+/**
+ * The name a volume gets when it becomes a base (a template): `vm-` becomes `base-` and a
+ * container subvolume's `subvol-` becomes `basevol-`, the rest of the name unchanged.
+ *
+ * @param name - the volume's own name (no directory), not a base
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a name that has neither prefix (a base already)
+ * @example
+ * ```ts
+ * baseNameFor('vm-100-disk-0.qcow2'); // 'base-100-disk-0.qcow2'
+ * baseNameFor('subvol-100-disk-0');   // 'basevol-100-disk-0'
+ * ```
+ * @see Proxmox `PVE::Storage::Plugin::create_base`, `PVE::Storage::ZFSPoolPlugin::create_base`
+ */
+export function baseNameFor(name: string): string {
+  if (name.startsWith('vm-')) return `base-${name.slice('vm-'.length)}`;
+  if (name.startsWith('subvol-')) return `basevol-${name.slice('subvol-'.length)}`;
+  throw new StorageError('INVALID_ARGUMENT', `'${name}' cannot become a base: it is one already, or not a volume name`, { details: { name } });
+}
+
 /** The highest disk index `findFreeDiskIndex` hands out, as in Proxmox. */
 export const MAX_DISK_INDEX = 1023;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeVolname, findFreeDiskIndex, formatDiskName, parseDiskName } from '../src/plugin.js';
+import { assertSafeVolname, baseNameFor, findFreeDiskIndex, formatDiskName, parseDiskName } from '../src/plugin.js';
 import { formatVolumeId, isStorageError, isValidStoreId, parseVolumeId } from '../src/index.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -77,6 +77,17 @@ describe('disk names', () => {
   it('formats names', () => {
     expect(formatDiskName({ vmid: 100, index: 3 })).toBe('vm-100-disk-3');
     expect(formatDiskName({ isBase: true, vmid: 100, index: 0, ext: 'raw' })).toBe('base-100-disk-0.raw');
+  });
+});
+
+describe('baseNameFor', () => {
+  it('turns vm- into base- and subvol- into basevol-, keeping the rest of the name', () => {
+    expect(baseNameFor('vm-100-disk-0')).toBe('base-100-disk-0');
+    expect(baseNameFor('vm-100-disk-0.qcow2')).toBe('base-100-disk-0.qcow2');
+    expect(baseNameFor('subvol-100-disk-0')).toBe('basevol-100-disk-0');
+  });
+  it.each(['base-100-disk-0', 'basevol-100-disk-0', 'disk-0', 'vm100-disk-0'])('refuses %s with INVALID_ARGUMENT', (n) => {
+    expect(codeOf(() => baseNameFor(n))).toBe('INVALID_ARGUMENT');
   });
 });
 

@@ -10,6 +10,7 @@
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  baseNameFor,
   assertSizeFor,
   errnoOf,
   fsError,
@@ -181,7 +182,7 @@ export async function createBase(env: DirEnv, request: CreateBaseRequest): Promi
   if (volume.baseName !== undefined && volume.baseVmid !== undefined && probe.backingFile !== backingReference(volume.baseVmid, volume.baseName)) {
     invalidArg(`volname '${volume.volname}' contains wrong information about parent`, { volname: volume.volname, backingFile: probe.backingFile });
   }
-  const newName = volume.name.replace(/^vm-/, 'base-');
+  const newName = baseNameFor(volume.name);
   const newVolname = formatImageVolname({ vmid: volume.vmid, name: newName, baseVmid: volume.baseVmid, baseName: volume.baseName });
   const newPath = join(dirname(path), newName);
   await confine(env.rootReal, newPath, newVolname, env.fs);

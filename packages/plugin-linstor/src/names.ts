@@ -128,15 +128,6 @@ export function stowageSnapshotName(linstorName: string): string | undefined {
 }
 
 /**
- * The name a volume gets when it becomes a base: `vm-` becomes `base-`.
- *
- * @param name - the volume's own name
- */
-export function baseNameFor(name: string): string {
-  return name.replace(/^vm-/, 'base-');
-}
-
-/**
  * KiB from bytes, rounded up.
  *
  * @param bytes - a size in bytes

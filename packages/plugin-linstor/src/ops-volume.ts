@@ -8,6 +8,7 @@
  */
 import { StorageError, type GarbageItem, type GarbageReport } from '@stowage/core';
 import {
+  baseNameFor,
   ownerState,
   type AllocImageRequest,
   type CloneImageRequest,
@@ -31,7 +32,6 @@ import { sleep, type LinstorEnv } from './exec.js';
 import { waitForClone } from './clone-wait.js';
 import { collectReplaced } from './ops-flatten.js';
 import {
-  baseNameFor,
   formatLinstorVolname,
   newResourceName,
   parseLinstorVolname,

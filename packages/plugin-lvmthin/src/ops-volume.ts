@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  baseNameFor,
   undoing,
   type RegisterUndo,
   type AllocImageRequest,
@@ -122,7 +123,7 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
     throw new StorageError('IN_USE', `cannot make a base of '${ctx.storeId}:${volname}': it has snapshots`, { details: { volname, snapshots } });
   }
   // `lvrename` refuses an LV of the base's name; a hidden base of that name is checked here
-  const base = volname.replace(/^vm-/, 'base-');
+  const base = baseNameFor(volname);
   if (view.hidden.has(base)) {
     throw new StorageError('ALREADY_EXISTS', `volume '${ctx.storeId}:${base}' already exists (hidden)`, { details: { volname: base, hidden: true } });
   }
@@ -141,7 +142,7 @@ export async function createBase(ctx: LvmThinContext, request: CreateBaseRequest
  */
 export async function makeBase(ctx: LvmThinContext, volname: string, undo: RegisterUndo): Promise<string> {
   const vg = ctx.config.vgname;
-  const base = volname.replace(/^vm-/, 'base-');
+  const base = baseNameFor(volname);
   await runLvm(ctx, lvrenameArgs(vg, volname, base), { details: { lv: volname } });
   undo(() => runLvm(ctx, lvrenameArgs(vg, base, volname), { cleanup: true }));
   await runLvm(ctx, lvchangeBaseArgs(vg, base), { details: { lv: base } });

@@ -203,18 +203,6 @@ export function freeDiskName(vmid: number, names: Iterable<string>, format: Volu
 }
 
 /**
- * The name a volume gets when it becomes a base: `vm-` → `base-`, `subvol-` → `basevol-`.
- *
- * @param name - the volume's name (not a base)
- * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` for a base
- */
-export function baseNameFor(name: string): string {
-  if (name.startsWith('vm-')) return `base-${name.slice(3)}`;
-  if (name.startsWith('subvol-')) return `basevol-${name.slice(7)}`;
-  throw new StorageError('INVALID_ARGUMENT', `'${name}' is already a base`, { details: { name } });
-}
-
-/**
  * Checks that a new name fits a volume's format (`vm-`/`base-` for zvols, `subvol-`/`basevol-`
  * for datasets) and is a volume name of the storage.
  *

@@ -6,6 +6,7 @@
  */
 import { isStorageError, StorageError, type AttributeValue, type GarbageItem, type GarbageReport, type ParsedVolume } from '@stowage/core';
 import {
+  baseNameFor,
   type AllocImageRequest,
   ownerState,
   type CloneImageRequest,
@@ -49,7 +50,7 @@ import {
 import { zfsFailureOf } from './errors.js';
 import { destroyIdentified } from './unfinished.js';
 import { recoverFlattens } from './ops-flatten.js';
-import { assertNameForFormat, BASE_SNAPSHOT, baseNameFor, datasetOf, HIDDEN_BASE_SNAPSHOT, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
+import { assertNameForFormat, BASE_SNAPSHOT, datasetOf, HIDDEN_BASE_SNAPSHOT, parseZfsVolname, snapshotOf, zvolPath } from './names.js';
 
 /** Adds the pool's free space to a `NO_SPACE` error, and passes every other error on. */
 async function withSpace(ctx: ZfsContext, e: unknown, requested: number): Promise<never> {

@@ -2,7 +2,6 @@ import { isStorageError } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
 import {
   assertNameForFormat,
-  baseNameFor,
   freeDiskName,
   originOf,
   parentOf,
@@ -87,12 +86,6 @@ describe('dataset names and paths', () => {
     expect(parentOf('s', 'tank', 'tank/other@x')).toBeUndefined();
     expect(originOf('tank', undefined)).toBeUndefined();
     expect(originOf('tank', 'tank/vm-1-disk-0')).toBeUndefined();
-  });
-
-  it('turns vm- into base- and subvol- into basevol-', () => {
-    expect(baseNameFor('vm-100-disk-0')).toBe('base-100-disk-0');
-    expect(baseNameFor('subvol-100-disk-0')).toBe('basevol-100-disk-0');
-    expect(code(() => baseNameFor('base-100-disk-0'))).toBe('INVALID_ARGUMENT');
   });
 
   it('checks that a name fits the format', () => {

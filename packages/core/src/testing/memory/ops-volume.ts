@@ -6,6 +6,7 @@
  */
 import { StorageError } from '../../errors.js';
 import { ownerState } from '../../owner.js';
+import { baseNameFor } from '../../volume-id.js';
 import type {
   AllocImageRequest,
   CloneImageRequest,
@@ -65,7 +66,7 @@ export async function createBase(ctx: MemoryContext, request: CreateBaseRequest)
   if (v.isBase) throw new StorageError('INVALID_ARGUMENT', `'${v.volname}' is already a base`, { details: { volname: v.volname } });
   await find(ctx, v);
   const pool = memoryPool(ctx);
-  const baseName = `base-${v.name.slice('vm-'.length)}`;
+  const baseName = baseNameFor(v.name);
   await runMemory(ctx, renameArgs(pool, v.name, baseName), { volname: v.volname });
   try {
     await runMemory(ctx, setArgs(pool, baseName, 'readonly', '1'), { volname: v.volname });
