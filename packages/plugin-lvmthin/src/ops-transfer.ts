@@ -51,7 +51,7 @@ export async function volumeExport(ctx: LvmThinContext, request: VolumeExportReq
   const volname = request.volume.volname;
   const view = await loadPool(ctx);
   // a hidden volume's LV is not named after it
-  const lvName = request.snapshot === undefined ? (view.volumes.get(volname)?.name ?? volname) : targetLvName(volname, request.snapshot);
+  const lvName = request.snapshot === undefined ? view.lvNameOf(volname) : targetLvName(volname, request.snapshot);
   const lv = view.thinLvs.get(lvName);
   if (lv === undefined || !view.volumes.has(volname)) {
     const what = request.snapshot === undefined ? `volume '${ctx.storeId}:${volname}'` : `snapshot '${request.snapshot}' of '${ctx.storeId}:${volname}'`;

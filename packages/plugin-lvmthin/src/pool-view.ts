@@ -126,6 +126,16 @@ export class PoolView {
   }
 
   /**
+   * The name of a volume's LV: the volname itself, or `stowage_hidden_<volname>` while it is
+   * hidden. A volname the pool does not hold is returned as it is.
+   *
+   * @param volname - the volume
+   */
+  lvNameOf(volname: string): string {
+    return this.volumes.get(volname)?.name ?? volname;
+  }
+
+  /**
    * The volumes made from `volname` or from one of its snapshots (linked clones), not counting
    * the volume itself (a rolled-back volume's origin is its own snapshot) nor clones flattened
    * off it (tagged `stowage-detached`).
@@ -134,7 +144,7 @@ export class PoolView {
    */
   clonesOf(volname: string): string[] {
     const own = new Set(this.snapshotsOf(volname).map((s) => s.lv.name));
-    own.add(this.volumes.get(volname)?.name ?? volname);
+    own.add(this.lvNameOf(volname));
     const out: string[] = [];
     for (const [name, lv] of this.volumes) if (name !== volname && own.has(lv.origin) && !lv.tags.includes(DETACHED_TAG)) out.push(name);
     return out;
