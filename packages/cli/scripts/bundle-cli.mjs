@@ -11,9 +11,9 @@
 // (built by `tsc -b` before this runs).
 // `--force` rebuilds it even when it is current.
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUNDLE_FORM, BUNDLE_OPTIONS, loadEsbuild } from './bundle-options.mjs';
 
 const cliDir = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Where the bundle and its manifest go. */
@@ -51,12 +51,6 @@ function entryPoints(packages) {
   return entries;
 }
 
-/**
- * How the bundle is made, recorded in its manifest: a bundle of another form is made again.
- * Whitespace and syntax are minified (names are kept, so stack traces still name functions):
- * a third less text for Node to read, hash against its compile cache and parse lazily.
- */
-const BUNDLE_FORM = 'esm-split-minified';
 const bundleUrl = pathToFileURL(`${CLI_BUNDLE_DIR}/`);
 const { currentCliBundle, packageStamp } = await import(new URL('../dist/cli-bundle.js', import.meta.url).href);
 
@@ -77,8 +71,7 @@ export async function bundleCli(options = {}) {
   const packages = workspacePackages();
   const bundled = [...packages.values()].map((d) => `${d}/`);
   const isBundled = (path) => !path.includes('/node_modules/') && (path.startsWith(`${cliDir}/`) || bundled.some((d) => path.startsWith(d)));
-  const esbuildRequire = createRequire(join(cliDir, 'package.json'));
-  const esbuild = await import(pathToFileURL(esbuildRequire.resolve('esbuild')).href);
+  const { esbuild } = await loadEsbuild(cliDir);
   // built beside and swapped in, so that a command running meanwhile finds the old bundle or the new one
   const building = `${CLI_BUNDLE_DIR}.${process.pid}.new`;
   rmSync(building, { recursive: true, force: true });
@@ -105,18 +98,9 @@ export async function bundleCli(options = {}) {
   const stamps = {};
   for (const dir of [cliDir, ...packages.values()]) stamps[`${rel(dir)}/`] = packageStamp(pathToFileURL(`${dir}/`));
   const result = await esbuild.build({
+    ...BUNDLE_OPTIONS,
     entryPoints: entries,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
     outdir: building,
-    chunkNames: 'chunks/[name]-[hash]',
-    legalComments: 'eof',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
     metafile: true,
     plugins: [outside],
   });

@@ -8,18 +8,13 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { BUNDLE_FORM, BUNDLE_OPTIONS, loadEsbuild } from './bundle-options.mjs';
 
 const cliDir = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Where the bundle and its manifest go. */
 export const BUNDLE_DIR = join(cliDir, 'dist', 'zod');
 const MANIFEST = join(BUNDLE_DIR, 'manifest.json');
-/**
- * How the bundle is made, recorded in its manifest: a bundle of another form is made again.
- * Whitespace and syntax are minified (names are kept): a sixth less text for Node to read, hash
- * against its compile cache and parse lazily; importing zod costs some 5-8 ms less CPU.
- */
-const BUNDLE_FORM = 'esm-split-minified';
 
 /** The `import` target of an export condition object (or string), if any. */
 function importTarget(value) {
@@ -71,32 +66,21 @@ export async function bundleZod(options = {}) {
   const zodPkgPath = require.resolve('zod/package.json');
   const zodDir = dirname(zodPkgPath);
   const zodPkg = JSON.parse(readFileSync(zodPkgPath, 'utf8'));
-  const esbuildRequire = createRequire(join(cliDir, 'package.json'));
-  const esbuildVersion = JSON.parse(readFileSync(esbuildRequire.resolve('esbuild/package.json'), 'utf8')).version;
+  const { esbuild, version: esbuildVersion } = await loadEsbuild(cliDir);
   if (!options.force && existsSync(MANIFEST)) {
     const m = JSON.parse(readFileSync(MANIFEST, 'utf8'));
     if (m.zod === zodPkg.version && m.esbuild === esbuildVersion && m.form === BUNDLE_FORM && Object.values(m.entries).every((f) => existsSync(join(BUNDLE_DIR, f)))) {
       return { built: false, dir: BUNDLE_DIR, version: zodPkg.version };
     }
   }
-  const esbuild = await import(pathToFileURL(esbuildRequire.resolve('esbuild')).href);
   const { entries, reexports } = zodEntries(zodDir, zodPkg.exports);
   // built beside and swapped in, so that a command running meanwhile finds the old bundle or the new one
   const building = `${BUNDLE_DIR}.${process.pid}.new`;
   rmSync(building, { recursive: true, force: true });
   await esbuild.build({
+    ...BUNDLE_OPTIONS,
     entryPoints: Object.fromEntries(entries),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
     outdir: building,
-    chunkNames: 'chunks/[name]-[hash]',
-    legalComments: 'eof',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
   });
   const files = {};
   for (const name of entries.keys()) files[name === 'index' ? '.' : `./${name}`] = `${name}.js`;
