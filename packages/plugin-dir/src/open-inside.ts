@@ -85,3 +85,22 @@ export async function openInside(rootReal: string, path: string, names: OpenInsi
     throw e instanceof StorageError ? e : fsError(e, `cannot inspect ${what} of '${volname}'`, { volname, path });
   }
 }
+
+/**
+ * {@link openInside}, then `use` on the open file, which is closed afterwards whatever happens.
+ *
+ * @param rootReal - the storage's root, symlinks resolved
+ * @param path - the file, as laid out
+ * @param names - the volume and what the file is, for errors
+ * @param use - reads the file (from the handle only)
+ * @returns what `use` returns
+ * @throws what {@link openInside} and `use` throw
+ */
+export async function readInside<T>(rootReal: string, path: string, names: OpenInsideNames, use: (opened: OpenedInside) => Promise<T>): Promise<T> {
+  const opened = await openInside(rootReal, path, names);
+  try {
+    return await use(opened);
+  } finally {
+    await opened.handle.close();
+  }
+}

@@ -39,7 +39,7 @@ import {
 import { assertExists, hasMarker, sidecarPath } from './attributes.js';
 import { backingTarget, type BackingTarget } from './backing-link.js';
 import { dirCapabilities } from './capabilities.js';
-import { openInside } from './open-inside.js';
+import { readInside } from './open-inside.js';
 import { mountPointOf, type DirConfig } from './config.js';
 import { dirFsOps, entryPath, volumePath, type DirEnv } from './exec.js';
 import type { ImageProbe } from './formats/probe.js';
@@ -415,12 +415,7 @@ export async function getVolumeAttribute(env: DirEnv, request: GetAttributeReque
     // the notes file is read only when it is a regular file inside the storage: checked before
     // it is opened, and again as opened (a file swapped in meanwhile is not read)
     await confine(env.rootReal, notes, volume.volname, env.fs);
-    const { handle } = await openInside(env.rootReal, notes, { volname: volume.volname, what: 'the notes file' });
-    try {
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    return await readInside(env.rootReal, notes, { volname: volume.volname, what: 'the notes file' }, ({ handle }) => handle.readFile('utf8'));
   } catch (e) {
     if (errnoOf(e) === 'ENOENT' || isStorageError(e, 'NOT_FOUND')) return undefined;
     throw fsError(e, `cannot read the notes of '${volume.volname}'`, { volname: volume.volname });

@@ -32,7 +32,7 @@ import { findFreeDiskname } from './ops-read.js';
 import { publishVolume, reserveVolume, undoNewVolume, type NewVolume } from './new-volume.js';
 import { parseQemuImgCheck } from './parse.js';
 import { admitFile, admitImage } from './gate.js';
-import { openInside } from './open-inside.js';
+import { readInside } from './open-inside.js';
 import { streamFile, writeSparse } from './stream-io.js';
 import { makeTemp, ownerToken, removeOwnTemp, type OwnTemp } from './temp-file.js';
 import { backingReference, formatImageVolname } from './names.js';
@@ -103,25 +103,19 @@ export async function volumeExport(env: DirEnv, request: VolumeExportRequest): P
   if (!exportFormats(request).includes(format)) unsupported(volume, format, `offered: ${exportFormats(request).join(', ') || 'none'}`);
   const { path, probe } = await admitImage(env, volume);
   const signal = env.ctx.signal;
+  // the file itself is read from the file as opened and checked there, not from whatever the
+  // path names by then
+  const image = { volname: volume.volname, what: 'the image' };
   if (format === 'raw+size' && volume.format === 'raw') {
-    // read from the file as opened and checked there, not from whatever the path names by then
-    const { handle } = await openInside(env.rootReal, path, { volname: volume.volname, what: 'the image' });
-    try {
-      await exportRawFile(handle, output, { onProgress: request.onProgress, signal });
-    } finally {
-      await handle.close();
-    }
+    await readInside(env.rootReal, path, image, ({ handle }) => exportRawFile(handle, output, { onProgress: request.onProgress, signal }));
     return;
   }
   if (format !== 'raw+size') {
     // the image file as it is, after the virtual size (Proxmox's header for these formats)
-    const { handle, stat } = await openInside(env.rootReal, path, { volname: volume.volname, what: 'the image' });
-    try {
+    await readInside(env.rootReal, path, image, async ({ handle, stat }) => {
       await writeAll(output, encodeSizeHeader(probe.size));
       await streamFile(handle, output, { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, total: SIZE_HEADER_BYTES + stat.size, signal });
-    } finally {
-      await handle.close();
-    }
+    });
     return;
   }
   await exportViaNbd(env, { path, format: volume.format as VolumeFormat }, output, { onProgress: request.onProgress });
