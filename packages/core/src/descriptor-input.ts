@@ -26,7 +26,7 @@ const BLOCKS = 4;
  */
 export interface BlockSource {
   /**
-   * The next bytes, or `undefined` at the end of the input.
+   * The next bytes, or `undefined` at the end of the input (or once closed). One call at a time.
    *
    * @param signal - gives up with `ABORTED` (the read under way is left to the worker)
    * @throws {@link @stowage/core!index.StorageError | StorageError} `ABORTED`; the read's error (e.g. `EIO`)
@@ -128,8 +128,9 @@ class WorkerBlocks implements BlockSource {
       this.#current = undefined;
       if (!this.#done && !this.#closed) this.#send(current.block);
     }
-    if (this.#ended && this.#filled.length === 0) return undefined;
+    if ((this.#ended || this.#closed) && this.#filled.length === 0) return undefined;
     while (this.#filled.length === 0) {
+      if (this.#closed) return undefined;
       if (signal?.aborted) throw aborted(signal);
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -163,6 +164,7 @@ class WorkerBlocks implements BlockSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wake();
     // a read under way cannot be interrupted: the thread ends when it returns, and meanwhile
     // does not keep the process alive
     this.#worker.unref();

@@ -115,6 +115,17 @@ describe('descriptorInput: an import reads standard input in blocks', () => {
     closeSync(reader);
   });
 
+  it('closed while a call waits for the silent sender, the call ends with the end of the input', async () => {
+    const { reader, writer } = fifo('closed');
+    const { input } = inputOf(reader);
+    const blocks = blockSource(input)!;
+    const waiting = blocks.next();
+    setTimeout(() => blocks.close(), 50);
+    expect(await waiting).toBeUndefined();
+    closeSync(writer);
+    closeSync(reader);
+  });
+
   it('read as a stream after the header came in blocks, it gives the rest of the bytes', async () => {
     const payload = randomBytes(2 * DESCRIPTOR_BLOCK_BYTES + 77);
     const { input, opened } = inputOf(await fileFd('stream.in', Buffer.concat([encodeSizeHeader(payload.length), payload])));
