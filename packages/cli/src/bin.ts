@@ -36,7 +36,11 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 process.exitCode = await runCli(process.argv.slice(2), {
-  stdin: process.stdin,
+  // made when first read: making it turns a pipe non-blocking, and an import reads fd 0 itself
+  get stdin() {
+    return process.stdin;
+  },
+  stdinFd: 0,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -91,7 +91,13 @@ export class StdStreams {
     // A failure of standard error is recorded and nothing more: it carries messages only, and the
     // exit status still tells how the command went.
     this.#stderr = new GuardedStream(io.stderr, 'stderr', () => undefined);
-    this.io = { ...io, stdout: this.#stdout, stderr: this.#stderr, signal: io.signal ? AbortSignal.any([io.signal, stop.signal]) : stop.signal };
+    // io's own properties stay as they are (a getter for stdin stays a getter: the process's
+    // standard input is made only when read)
+    this.io = Object.assign(Object.create(io) as CliIO, {
+      stdout: this.#stdout,
+      stderr: this.#stderr,
+      signal: io.signal ? AbortSignal.any([io.signal, stop.signal]) : stop.signal,
+    });
   }
 
   /** The first failed write to standard output, if any. */

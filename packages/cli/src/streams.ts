@@ -7,7 +7,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
-import { fsError } from '@stowage/core/plugin';
+import { descriptorInput, fsError } from '@stowage/core/plugin';
 import type { CliIO } from './verb.js';
 
 /** Where an export writes. */
@@ -63,7 +63,7 @@ export async function openExportTarget(target: string, io: CliIO): Promise<Expor
  * @throws {@link @stowage/core!index.StorageError | StorageError} `NOT_FOUND`, `PERMISSION_DENIED`
  */
 export async function openImportSource(source: string, io: CliIO): Promise<{ stream: Readable; size: number | undefined }> {
-  if (source === '-') return { stream: io.stdin, size: undefined };
+  if (source === '-') return { stream: standardInput(io), size: undefined };
   const path = resolvePath(io.cwd, source);
   try {
     const handle = await open(path, 'r');
@@ -72,6 +72,18 @@ export async function openImportSource(source: string, io: CliIO): Promise<{ str
   } catch (e) {
     throw fsError(e, `cannot open '${path}'`, { path });
   }
+}
+
+/**
+ * Standard input as an import's input: read in blocks by an import into a file when it is the
+ * process's own (see the core's `descriptorInput`), else the stream as it is.
+ *
+ * @param io - the process's streams
+ * @returns the input
+ */
+export function standardInput(io: CliIO): Readable {
+  const fd = io.stdinFd;
+  return fd === undefined ? io.stdin : descriptorInput(fd, () => io.stdin);
 }
 
 function resolvePath(cwd: string, p: string): string {

@@ -16,6 +16,12 @@ import type { BarStream, ProgressBar } from './progress.js';
 export interface CliIO {
   /** Standard input (the data of `import ... -`). */
   readonly stdin: Readable;
+  /**
+   * The descriptor behind {@link CliIO.stdin} when it is the process's standard input and has not
+   * been read (0): an import from standard input then reads it in blocks (see the core's
+   * `descriptorInput`). Leave it out for any other stream.
+   */
+  readonly stdinFd?: number | undefined;
   /** Standard output. */
   readonly stdout: Writable;
   /** Standard error; progress bars are drawn here when it is a terminal. */

@@ -25,6 +25,20 @@ function write(stream: Writable, text: string): Promise<Error | null | undefined
 }
 
 describe('StdStreams', () => {
+  it('leaves standard input unmade until it is read (making process.stdin turns a pipe non-blocking, and an import reads fd 0 itself)', () => {
+    let made = 0;
+    const io = Object.defineProperty({ ...ioWith(new PassThrough()) }, 'stdin', {
+      get: () => {
+        made++;
+        return new PassThrough();
+      },
+    }) as CliIO;
+    const std = new StdStreams(io);
+    expect(made).toBe(0);
+    expect(std.io.stdin).toBeInstanceOf(PassThrough);
+    expect(made).toBe(1);
+  });
+
   it('records ENOSPC on stdout (reported as NO_SPACE), aborts the signal with it, and refuses later writes', async () => {
     const std = new StdStreams(ioWith(failing('ENOSPC')));
     expect(std.io.signal?.aborted).toBe(false);

@@ -4,9 +4,9 @@
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { StorageError } from './errors.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { reportProgress } from './progress.js';
+import { overLong, truncated } from './length-errors.js';
 
 /** Options of {@link exactLength}. */
 export interface ExactLengthOptions {
@@ -62,24 +62,4 @@ export function exactLength(size: number, options: ExactLengthOptions = {}): Exa
   return stream as ExactLengthStream;
 }
 
-/**
- * The error of a `+size` stream shorter than its header announced.
- *
- * @param size - the announced payload size
- * @param received - the bytes that came
- * @returns `INVALID_ARGUMENT` with `details: { size, received }`
- */
-export function truncated(size: number, received: number): StorageError<'INVALID_ARGUMENT'> {
-  return new StorageError('INVALID_ARGUMENT', `truncated stream: ${received} of ${size} bytes`, { details: { size, received } });
-}
-
-/**
- * The error of a `+size` stream longer than its header announced.
- *
- * @param size - the announced payload size
- * @param received - the bytes counted when the excess was seen
- * @returns `INVALID_ARGUMENT` with `details: { size, received }`
- */
-export function overLong(size: number, received: number): StorageError<'INVALID_ARGUMENT'> {
-  return new StorageError('INVALID_ARGUMENT', `the stream carries more than the ${size} bytes its header announced`, { details: { size, received } });
-}
+export { overLong, truncated } from './length-errors.js';

@@ -80,6 +80,7 @@ export type { ReplicateOptions, ReplicateResult } from './manager/replicate.js';
 export { parseReplicationSnapshot, replicationSnapshotName, replicationSnapshotsFor, type ReplicationSnapshot } from './manager/replication-names.js';
 export type { HandoffNode } from './manager/handoff.js';
 export { hashingStream, volumeChecksum, type HashingStream, type VolumeExporter } from './nodes/checksum.js';
+export { descriptorInput } from './descriptor-input.js';
 export { LocalNode } from './nodes/local-node.js';
 export type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './nodes/node.js';
 export { NODE_OPTIONS, parseNodesCfg, readNodeFromCfg } from './nodes/nodes-cfg.js';

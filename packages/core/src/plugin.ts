@@ -92,7 +92,8 @@ export { exactLength, overLong, truncated, type ExactLengthOptions, type ExactLe
 export { runWithExactInput, watchInput, type ExactInputOptions } from './exact-input.js';
 export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw-file.js';
 export { reportProgress } from './progress.js';
-export { isAllZero, SPARSE_BLOCK, SPARSE_WRITE_BATCH, writeSparse, writeSparseStream, type WriteSparseStreamOptions } from './sparse.js';
+export { FLUSH_BEHIND_BYTES, isAllZero, SPARSE_BLOCK, SPARSE_WRITE_BATCH, writeSparse, writeSparseBlocks, writeSparseStream, type WriteSparseBlocksOptions, type WriteSparseStreamOptions } from './sparse.js';
+export { blockSource, DESCRIPTOR_BLOCK_BYTES, descriptorInput, type BlockSource } from './descriptor-input.js';
 export { StoragePlugin } from './storage-plugin.js';
 export {
   countingStream,

@@ -12,7 +12,8 @@ import { localFileSystem, type FileSystem } from './file-system.js';
 import { fsError } from './fs-error.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
-import { writeSparseStream } from './sparse.js';
+import { writeSparseBlocks, writeSparseStream } from './sparse.js';
+import { blockSource } from './descriptor-input.js';
 import { countingStream, encodeSizeHeader, writeAll } from './transfer.js';
 import { consumesChunks } from './consuming-sink.js';
 import { reportProgress } from './progress.js';
@@ -152,13 +153,17 @@ export async function importRawFile(input: Readable, file: string, size: number,
   } catch (e) {
     throw fsError(e, `cannot create '${file}'`, { path: file });
   }
+  // standard input not read yet (see descriptorInput): read in blocks, without a stream
+  const blocks = blockSource(input);
   try {
-    await pipeline(input, exactLength(size, { onProgress: options.onProgress }), (source: AsyncIterable<Buffer>) => writeSparseStream(handle, source), { signal: options.signal });
+    if (blocks !== undefined) await writeSparseBlocks(handle, blocks, size, { onProgress: options.onProgress, signal: options.signal, flushBehind: true });
+    else await pipeline(input, exactLength(size, { onProgress: options.onProgress }), (source: AsyncIterable<Buffer>) => writeSparseStream(handle, source), { signal: options.signal });
     await handle.truncate(size);
     await handle.sync();
   } catch (e) {
     throw aborted(options.signal, e) ?? fsError(e, `cannot write '${file}'`, { path: file });
   } finally {
+    blocks?.close();
     await handle.close();
   }
 }

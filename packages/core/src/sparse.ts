@@ -4,6 +4,11 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises';
+import type { BlockSource } from './descriptor-input.js';
+import { StorageError } from './errors.js';
+import { overLong, truncated } from './length-errors.js';
+import type { ProgressCallback } from './plugin-types.js';
+import { reportProgress } from './progress.js';
 
 /** Holes are detected at this block size: a whole zero block is skipped. */
 export const SPARSE_BLOCK = 64 * 1024;
@@ -176,4 +181,72 @@ export async function writeSparseStream(handle: FileHandle, source: AsyncIterabl
     while (inFlight !== undefined) await inFlight;
   }
   return position;
+}
+
+/** Options of {@link writeSparseBlocks}. */
+export interface WriteSparseBlocksOptions {
+  /** Receives `{ done, total }` after every block, as `exactLength` reports. */
+  readonly onProgress?: ProgressCallback | undefined;
+  /** Bytes passed before the payload (the size header), added to `done`. @default 0 */
+  readonly offset?: number;
+  /** The total reported. @default offset + size */
+  readonly total?: number | undefined;
+  /** Gives up with `ABORTED`. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Flush what was written behind the writes (`fdatasync` every {@link FLUSH_BEHIND_BYTES}, one
+   * at a time), for a file the caller flushes at the end anyway: that flush then has only the
+   * last part to write. It changes nothing of what is on the disk after the caller's flush.
+   * @default false
+   */
+  readonly flushBehind?: boolean | undefined;
+}
+
+/** Bytes written between two flushes of {@link WriteSparseBlocksOptions.flushBehind}. */
+export const FLUSH_BEHIND_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Writes exactly `size` bytes of a {@link BlockSource} into a file from offset 0 as
+ * {@link writeSparse} does (zero blocks stay holes), block after block: the worker fills the next
+ * blocks while one is written. Held to `size` as `exactLength` holds a stream: an input that
+ * ends early fails at its end, one that carries more fails at the block that holds the first
+ * byte too many. The caller sets the file's length and syncs.
+ *
+ * @param handle - the open file
+ * @param source - the blocks, positioned after the size header
+ * @param size - the byte count the header announced
+ * @param options - progress, abort signal
+ * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (`details: { size, received }`), `ABORTED`; the
+ *   read's or a write's error
+ */
+export async function writeSparseBlocks(handle: FileHandle, source: BlockSource, size: number, options: WriteSparseBlocksOptions = {}): Promise<void> {
+  const offset = options.offset ?? 0;
+  const total = options.total ?? offset + size;
+  let received = 0;
+  let flushed = 0;
+  let flushing: Promise<void> | undefined;
+  let flushFailure: { readonly error: unknown } | undefined;
+  try {
+    for (let block = await source.next(options.signal); block !== undefined; block = await source.next(options.signal)) {
+      if (received + block.length > size) throw overLong(size, received + block.length);
+      const at = received;
+      received += block.length;
+      reportProgress(options.onProgress, { done: offset + received, total });
+      await writeSparse(handle, block, at);
+      if (options.signal?.aborted) throw new StorageError('ABORTED', 'the import was aborted', { cause: options.signal.reason });
+      if (flushFailure !== undefined) throw flushFailure.error;
+      if (options.flushBehind === true && flushing === undefined && received - flushed >= FLUSH_BEHIND_BYTES) {
+        flushed = received;
+        flushing = handle.datasync().then(
+          () => void (flushing = undefined),
+          (error: unknown) => void ((flushing = undefined), (flushFailure ??= { error })),
+        );
+      }
+    }
+    if (received < size) throw truncated(size, received);
+  } finally {
+    // never leave a flush running into a handle the caller is about to close
+    await flushing;
+  }
+  if (flushFailure !== undefined) throw flushFailure.error;
 }

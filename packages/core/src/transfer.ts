@@ -7,6 +7,7 @@
  */
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import type { StreamFormat } from './capabilities.js';
+import { blockSource, type BlockSource } from './descriptor-input.js';
 import { StorageError } from './errors.js';
 import type { ProgressCallback } from './plugin-types.js';
 import { reportProgress } from './progress.js';
@@ -97,6 +98,9 @@ export function decodeSizeHeader(header: Uint8Array): number {
  * @see Proxmox `PVE::Storage::Plugin::read_common_header`
  */
 export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<number> {
+  // standard input that an import reads in blocks (see descriptorInput): the header is its first 8 bytes
+  const blocks = blockSource(input);
+  if (blocks !== undefined) return headerFromBlocks(blocks, signal);
   return new Promise<number>((resolve, reject) => {
     const cleanup = (): void => {
       input.off('readable', tryRead);
@@ -143,6 +147,19 @@ export function readSizeHeader(input: Readable, signal?: AbortSignal): Promise<n
     signal?.addEventListener('abort', onAbort, { once: true });
     tryRead();
   });
+}
+
+/** The size header from the first bytes of a block source, the rest given back. */
+async function headerFromBlocks(blocks: BlockSource, signal: AbortSignal | undefined): Promise<number> {
+  let got = Buffer.alloc(0);
+  while (got.length < SIZE_HEADER_BYTES) {
+    const block = await blocks.next(signal);
+    if (block === undefined) break;
+    const take = Math.min(block.length, SIZE_HEADER_BYTES - got.length);
+    got = Buffer.concat([got, block.subarray(0, take)]);
+    blocks.unread(block.length - take);
+  }
+  return decodeSizeHeader(got);
 }
 
 /**

@@ -187,7 +187,7 @@ export async function volumeImport(env: DirEnv, request: VolumeImportRequest): P
   try {
     const size = await readSizeHeader(request.input, env.ctx.signal);
     if (dataFormat === 'raw' && fileFormat === 'raw') {
-      await writeSparse(env.ctx.fs, made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
+      await writeSparse(env.ctx.fs, made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size, flushBehind: true });
     } else if (dataFormat === 'raw') {
       conv = await makeTemp(env.ctx.fs, made.path, 'conv', ownerToken(env.ctx.node));
       await writeSparse(env.ctx.fs, conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { countingStream, exactLength, fsError, reportProgress, writeSparseStream, type FileSystem } from '@stowage/core/plugin';
+import { blockSource, countingStream, exactLength, fsError, reportProgress, writeSparseBlocks, writeSparseStream, type FileSystem } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
 
 /** Options of {@link writeSparse}. */
@@ -23,6 +23,8 @@ export interface WriteSparseOptions {
   readonly onProgress?: ProgressCallback | undefined;
   /** Gives up with `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
+  /** The file will be flushed (published): flush behind the writes, see the core's `writeSparseBlocks`. */
+  readonly flushBehind?: boolean | undefined;
 }
 
 /**
@@ -53,13 +55,19 @@ export async function writeSparse(fs: FileSystem, path: string, input: Readable,
     const checked = abortable(source, signal);
     pos = await writeSparseStream(fh, checked, { onWritten: expected === undefined ? (done) => reportProgress(onProgress, { done: base + done, total: options.total }) : undefined });
   };
+  // standard input not read yet (see descriptorInput): read in blocks through reused buffers
+  const blocks = expected === undefined ? undefined : blockSource(input);
   try {
-    if (expected === undefined) await pipeline(input, sink);
+    if (blocks !== undefined && expected !== undefined) {
+      await writeSparseBlocks(fh, blocks, expected, { onProgress, offset: base, total: options.total, signal, flushBehind: options.flushBehind });
+      pos = expected;
+    } else if (expected === undefined) await pipeline(input, sink);
     else await pipeline(input, exactLength(expected, { onProgress, offset: base, total: options.total }), sink);
     await fh.truncate(pos);
   } catch (e) {
     throw fsError(e, `cannot write '${path}'`, { path });
   } finally {
+    blocks?.close();
     await fh.close().catch(() => undefined);
   }
   return pos;

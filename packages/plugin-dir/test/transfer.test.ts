@@ -1,9 +1,10 @@
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeSizeHeader, type PluginContext } from '@stowage/core/plugin';
+import { descriptorInput, encodeSizeHeader, type PluginContext } from '@stowage/core/plugin';
 import type { StreamFormat } from '@stowage/core';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, dirContext, releaseImmutable, sh } from './helpers.js';
@@ -108,6 +109,39 @@ describe('round trips', () => {
     expect(await code(importBytes('100/vm-100-disk-0.raw', 'raw+size', stream))).toBe('ALREADY_EXISTS');
     expect((await stat(join(root, 'images/100/vm-100-disk-0.raw'))).size).toBe(MiB);
     expect(await importBytes('100/vm-100-disk-0.raw', 'raw+size', stream, { allowRename: true })).toBe('100/vm-100-disk-1.raw');
+  });
+});
+
+describe('standard input read in blocks (descriptorInput, what `stowage receive` and `import -` read)', () => {
+  /** The stream in a file, opened as a descriptor input whose stream opener must not be needed. */
+  async function descriptorOf(name: string, bytes: Buffer): Promise<{ input: Readable; fd: number }> {
+    const path = join(root, name);
+    await writeFile(path, bytes);
+    const fd = openSync(path, 'r');
+    return { input: descriptorInput(fd, () => { throw new Error('the stream was opened'); }), fd };
+  }
+
+  it('raw+size into raw: byte-identical and sparse, read in blocks (never as a stream); into qcow2 converted', async () => {
+    const data = pattern(5 * MiB + 4096);
+    const raw = await descriptorOf('in.raw+size', Buffer.concat([encodeSizeHeader(data.length), data]));
+    expect(await plugin.volumeImport(ctx, { volume: vol('100/vm-100-disk-0.raw'), format: 'raw+size', input: raw.input })).toBe('100/vm-100-disk-0.raw');
+    closeSync(raw.fd);
+    const file = join(root, 'images/100/vm-100-disk-0.raw');
+    expect((await readFile(file)).equals(data)).toBe(true);
+    expect((await stat(file)).blocks * 512).toBeLessThan(data.length);
+    expect(raw.input.readableDidRead).toBe(false);
+
+    const q = await descriptorOf('in2.raw+size', Buffer.concat([encodeSizeHeader(data.length), data]));
+    const v = await plugin.volumeImport(ctx, { volume: vol('100/vm-100-disk-1.qcow2'), format: 'raw+size', input: q.input });
+    closeSync(q.fd);
+    expect((await exportBytes(v, 'raw+size')).subarray(8).equals(data)).toBe(true);
+  });
+
+  it('a truncated stream leaves nothing behind', async () => {
+    const t = await descriptorOf('short.raw+size', Buffer.concat([encodeSizeHeader(3 * MiB), pattern(2 * MiB)]));
+    expect(await code(plugin.volumeImport(ctx, { volume: vol('100/vm-100-disk-0.raw'), format: 'raw+size', input: t.input }))).toBe('INVALID_ARGUMENT');
+    closeSync(t.fd);
+    expect(await readdir(join(root, 'images'))).toEqual([]);
   });
 });
 

@@ -70,11 +70,12 @@ export const receiveVerb: VerbSpec = {
   },
   async run(ctx) {
     const volid = ctx.args.positionals[0] ?? '';
-    const [{ LocalNode }, { hostname }, { UsageError }, { parseStreamFormat, stringOption }] = await Promise.all([
+    const [{ LocalNode }, { hostname }, { UsageError }, { parseStreamFormat, stringOption }, { standardInput }] = await Promise.all([
       import('@stowage/core'),
       import('node:os'),
       import('../args.js'),
       import('../values.js'),
+      import('../streams.js'),
     ]);
     const offerText = stringOption(ctx.args.options['offer']);
     if (!offerText) throw new UsageError('--offer F[,F...] is required', 'receive');
@@ -91,7 +92,7 @@ export const receiveVerb: VerbSpec = {
       withSnapshots: ctx.args.options['with-snapshots'] === true,
       open: (format) => {
         ctx.io.stdout.write(`${JSON.stringify({ ready: { format } })}\n`);
-        return ctx.io.stdin;
+        return standardInput(ctx.io);
       },
       signal: ctx.io.signal,
     });
