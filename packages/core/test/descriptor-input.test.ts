@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockSource, DESCRIPTOR_BLOCK_BYTES, descriptorInput, encodeSizeHeader, FLUSH_BEHIND_BYTES, importRawFile, readSizeHeader, writeSparseBlocks, type BlockSource } from '../src/plugin.js';
-import { isStorageError } from '../src/index.js';
+import { codeOf } from './support/failure.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -16,14 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (e) {
-    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
-  }
-}
 
 /** A descriptor input whose stream opener counts its calls (a stream that must not be needed). */
 function inputOf(fd: number): { input: Readable; opened: () => number } {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errnoOf, exportRawFile, fsError, importRawFile, readSizeHeader, writeSparseStream } from '../src/plugin.js';
-import { isStorageError } from '../src/index.js';
 import { consumesChunks, consumingSink } from '../src/consuming-sink.js';
+import { codeOf } from './support/failure.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -27,14 +27,6 @@ function collect(): { sink: Writable; bytes: () => Buffer } {
   };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (e) {
-    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
-  }
-}
 
 const data = Buffer.concat([Buffer.alloc(200_000, 7), Buffer.alloc(300_000), Buffer.from('tail')]);
 

@@ -12,15 +12,8 @@ import {
   writeAll,
 } from '@stowage/core/plugin';
 import { isStorageError, type Progress } from '@stowage/core';
+import { codeOf } from './support/failure.js';
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 function collect(): { sink: Writable; bytes: () => Buffer } {
   const chunks: Buffer[] = [];

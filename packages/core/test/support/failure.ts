@@ -11,3 +11,16 @@ export async function failure(p: Promise<unknown>): Promise<StorageError> {
   expect(isStorageError(e), String(e)).toBe(true);
   return e as StorageError;
 }
+
+/**
+ * The code of the {@link StorageError} `p` rejects with; `undefined` when it resolves, and a text
+ * naming the error when it rejects with anything else (so that an assertion on the code fails).
+ */
+export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
+  }
+}
