@@ -16,7 +16,8 @@ const consuming = new WeakSet<Writable>();
  * {@link exportRawFile} then reads the file into two buffers it reuses (no fresh memory per
  * read, and the next read runs while `consume` works on this one).
  *
- * @param consume - called with each chunk; must not keep it (copy what it needs)
+ * @param consume - called with each chunk; must not keep it once it returned, or once the promise
+ *   it returned has settled (copy what it needs). A rejection, or a throw, fails the write.
  * @returns the writable
  * @example
  * ```ts
@@ -24,16 +25,19 @@ const consuming = new WeakSet<Writable>();
  * await exportRawFile(file, consumingSink((chunk) => hash.update(chunk)));
  * ```
  */
-export function consumingSink(consume: (chunk: Buffer) => void): Writable {
+export function consumingSink(consume: (chunk: Buffer) => void | Promise<void>): Writable {
+  const failed = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
   const sink = new (nodeStream().Writable)({
     write(chunk: Buffer, _enc, cb) {
+      let taken: unknown;
       try {
-        consume(chunk);
+        taken = consume(chunk);
       } catch (e) {
-        cb(e instanceof Error ? e : new Error(String(e)));
+        cb(failed(e));
         return;
       }
-      cb();
+      if (taken instanceof Promise) taken.then(() => cb(), (e: unknown) => cb(failed(e)));
+      else cb();
     },
   });
   consuming.add(sink);

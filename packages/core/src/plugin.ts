@@ -94,6 +94,7 @@ export { exportRawFile, importRawFile, type RawFileTransferOptions } from './raw
 export { reportProgress } from './progress.js';
 export { FLUSH_BEHIND_BYTES, isAllZero, SPARSE_BLOCK, SPARSE_WRITE_BATCH, writeSparse, writeSparseBlocks, writeSparseStream, type WriteSparseBlocksOptions, type WriteSparseStreamOptions } from './sparse.js';
 export { blockSource, DESCRIPTOR_BLOCK_BYTES, descriptorInput, type BlockSource } from './descriptor-input.js';
+export { directSource, isDirectSource, sendInto, type FillSink } from './direct-source.js';
 export { StoragePlugin } from './storage-plugin.js';
 export {
   countingStream,
@@ -105,12 +106,12 @@ export {
   readSizeHeader,
   SIZE_HEADER_BYTES,
   streamDataFormat,
-  writeAll,
   type CountingStream,
   type CountingStreamOptions,
   type Forwarder,
 } from './transfer.js';
 export { undoing, withUndo, type RegisterUndo } from './undo.js';
+export { writeAll } from './write-all.js';
 export {
   assertSafeVolname,
   baseNameFor,

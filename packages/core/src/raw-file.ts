@@ -14,7 +14,8 @@ import type { ProgressCallback } from './plugin-types.js';
 import { exactLength } from './exact-length.js';
 import { writeSparseBlocks, writeSparseStream } from './sparse.js';
 import { blockSource } from './descriptor-input.js';
-import { countingStream, encodeSizeHeader, writeAll } from './transfer.js';
+import { countingStream, encodeSizeHeader } from './transfer.js';
+import { writeAll } from './write-all.js';
 import { consumesChunks } from './consuming-sink.js';
 import { reportProgress } from './progress.js';
 

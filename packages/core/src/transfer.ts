@@ -200,6 +200,58 @@ export interface CountingStream extends Transform {
   readonly total: number | undefined;
 }
 
+/** Counts bytes as they pass and reports progress: the counting part of {@link countingStream}, for code that sees each chunk itself. */
+export interface ByteCounter {
+  /** Counts a chunk that passed, and reports. */
+  add(chunk: Uint8Array): void;
+  /** Reports once more, at the end. */
+  end(): void;
+  /** Bytes passed so far. */
+  readonly done: number;
+  /** The expected total, when known. */
+  readonly total: number | undefined;
+}
+
+/**
+ * Makes a {@link ByteCounter}: reports `{ done, total }` after every chunk and once more at the
+ * end. Errors thrown by the callback are ignored (a progress display must not break a copy).
+ *
+ * @param onProgress - receives the reports; may be `undefined` to only count
+ * @param total - the expected byte count, when known
+ * @param options - learn the total from a size header
+ * @returns the counter
+ */
+export function byteCounter(onProgress: ProgressCallback | undefined, total?: number, options: CountingStreamOptions = {}): ByteCounter {
+  let done = 0;
+  let expected = total;
+  let header: Buffer | undefined = options.sizeHeader && total === undefined ? Buffer.alloc(0) : undefined;
+  const report = (): void => reportProgress(onProgress, { done, total: expected });
+  return {
+    add(chunk: Uint8Array): void {
+      done += chunk.length;
+      if (header !== undefined) {
+        header = Buffer.concat([header, chunk.subarray(0, SIZE_HEADER_BYTES - header.length)]);
+        if (header.length === SIZE_HEADER_BYTES) {
+          try {
+            expected = SIZE_HEADER_BYTES + decodeSizeHeader(header);
+          } catch {
+            expected = undefined;
+          }
+          header = undefined;
+        }
+      }
+      report();
+    },
+    end: report,
+    get done() {
+      return done;
+    },
+    get total() {
+      return expected;
+    },
+  };
+}
+
 /**
  * Makes a pass-through stream that reports `{ done, total }` after every chunk and once more at
  * the end. Errors thrown by the callback are ignored (a progress display must not break a copy).
@@ -214,35 +266,20 @@ export interface CountingStream extends Transform {
  * ```
  */
 export function countingStream(onProgress: ProgressCallback | undefined, total?: number, options: CountingStreamOptions = {}): CountingStream {
-  let done = 0;
-  let expected = total;
-  let header: Buffer | undefined = options.sizeHeader && total === undefined ? Buffer.alloc(0) : undefined;
-  const report = (): void => reportProgress(onProgress, { done, total: expected });
+  const counter = byteCounter(onProgress, total, options);
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      done += chunk.length;
-      if (header !== undefined) {
-        header = Buffer.concat([header, chunk.subarray(0, SIZE_HEADER_BYTES - header.length)]);
-        if (header.length === SIZE_HEADER_BYTES) {
-          try {
-            expected = SIZE_HEADER_BYTES + decodeSizeHeader(header);
-          } catch {
-            expected = undefined;
-          }
-          header = undefined;
-        }
-      }
-      report();
+      counter.add(chunk);
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      report();
+      counter.end();
       cb();
     },
   });
   Object.defineProperties(stream, {
-    done: { get: () => done, enumerable: true },
-    total: { get: () => expected, enumerable: true },
+    done: { get: () => counter.done, enumerable: true },
+    total: { get: () => counter.total, enumerable: true },
   });
   return stream as CountingStream;
 }
@@ -304,25 +341,4 @@ export function forwardInto(output: Writable, onProgress?: ProgressCallback, tot
 
 function closedOutput(): Error {
   return Object.assign(new Error('the output stream was closed'), { code: 'ERR_STREAM_DESTROYED' });
-}
-
-/**
- * Writes bytes to a stream and waits until they are taken. A failed write rejects with its error,
- * and the `'error'` event the stream emits after it is taken here too (it is the same failure), so
- * it cannot go unhandled.
- *
- * @param output - the stream
- * @param bytes - what to write
- */
-export function writeAll(output: Writable, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => reject(e);
-    output.once('error', onError);
-    output.write(bytes, (e) => {
-      // after a failed write the listener stays, for the 'error' event that follows
-      if (e) return reject(e);
-      output.off('error', onError);
-      resolve();
-    });
-  });
 }

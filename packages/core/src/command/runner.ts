@@ -10,7 +10,10 @@ import type { FileSystem } from '../file-system.js';
 
 /** Options of one command run. */
 export interface RunOptions {
-  /** Bytes to write to standard input: a string, a buffer, or a stream that is piped in. */
+  /**
+   * Bytes to write to standard input: a string, a buffer, or a stream that is piped in (a
+   * `directSource` writes into the command's input itself, see `sendInto`).
+   */
   readonly stdin?: string | Uint8Array | Readable;
   /**
    * Where standard output goes. When a stream is given, output is piped into it with

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
+import { isDirectSource, sendInto } from '../direct-source.js';
 
 /**
  * Pipes `source` into `dest` with backpressure (`source.pipe`), never ending `dest`: the caller
@@ -53,7 +54,10 @@ export function pipeWithoutEnd(source: Readable, dest: Writable): Promise<void> 
 }
 
 /**
- * Feeds a caller's stream into a command's standard input, ending it when the source ends.
+ * Feeds a caller's stream into a command's standard input, ending it when the source ends. A
+ * {@link directSource} writes into the standard input itself (see {@link sendInto}); a write that
+ * fails because the command closed its input is the command's story (its exit), not the
+ * source's.
  *
  * @param source - the caller's stream
  * @param dest - the command's standard input
@@ -61,6 +65,22 @@ export function pipeWithoutEnd(source: Readable, dest: Writable): Promise<void> 
  * @returns a function that detaches the source (call it when the command has ended)
  */
 export function feedInput(source: Readable, dest: Writable, onSourceError: (err: Error) => void): () => void {
+  if (isDirectSource(source)) {
+    let attached = true;
+    sendInto(source, dest).then(
+      () => {
+        if (attached) dest.end();
+      },
+      (e: unknown) => {
+        if (!attached || dest.destroyed) return;
+        dest.destroy();
+        onSourceError(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+    return () => {
+      attached = false;
+    };
+  }
   const onError = (err: Error): void => {
     source.unpipe(dest);
     dest.destroy();

@@ -7,12 +7,15 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { StreamFormat } from '../capabilities.js';
+import { consumingSink } from '../consuming-sink.js';
+import { directSource } from '../direct-source.js';
 import { StorageError, isStorageError } from '../errors.js';
-import { hashingStream, type HashingStream } from '../nodes/checksum.js';
+import { nodeCrypto } from '../on-first-use.js';
 import type { StorageNode } from '../nodes/node.js';
 import { withoutCopy } from '../nodes/receive.js';
 import type { ProgressCallback, TransferOptions } from '../plugin-types.js';
-import { countingStream, hasSizeHeader } from '../transfer.js';
+import { byteCounter, hasSizeHeader } from '../transfer.js';
+import { writeAll } from '../write-all.js';
 import { copyFailure } from './copy-failure.js';
 import { asAbortError, type ExportOptions } from './transfer-ops.js';
 
@@ -50,13 +53,6 @@ export type Sent<R> = R & {
   readonly sha256: string;
 };
 
-function endAndWait(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('error', reject);
-    stream.end(() => resolve());
-  });
-}
-
 function ignore(): void {
   // each side reports its own failure through its promise
 }
@@ -81,39 +77,83 @@ export async function sendToNode<R extends { readonly volid: string }>(source: N
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const failures: unknown[] = [];
-  let sending: { format: StreamFormat; counter: Writable; hash: HashingStream; exported: Promise<PromiseSettledResult<void>> } | undefined;
+  let sending: Sending | undefined;
   const failed = (e: unknown): never => {
     failures.push(e);
     stop.abort(e);
-    const err = e instanceof Error ? e : new Error(String(e));
-    sending?.counter.destroy(err);
-    sending?.hash.destroy(err);
+    sending?.stop(e instanceof Error ? e : new Error(String(e)));
     throw e;
   };
   const open = (format: StreamFormat): Readable => {
     if (sending) throw new TypeError('the stream to a node is opened once');
-    const counter = countingStream(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
-    const hash = hashingStream();
-    counter.on('error', ignore);
-    hash.on('error', ignore);
-    counter.pipe(hash);
-    // settled here, so that an export failing while the node still works is never an unhandled rejection
-    const exported = settle(
-      source
-        .volumeExport(volid, { ...options.transfer, format, output: counter, signal })
-        .then(() => endAndWait(counter))
-        .catch(failed),
-    );
-    sending = { format, counter, hash, exported };
-    return hash;
+    sending = exportStream(source, volid, format, { ...options, signal }, failed);
+    return sending.data;
   };
   const im = await settle(deliver(open, signal).catch(failed));
-  const ex = sending ? await sending.exported : undefined;
-  if (im.status === 'fulfilled' && sending && ex?.status === 'fulfilled') return { ...im.value, format: sending.format, ...sending.hash.digest() };
+  const ex = sending ? await sending.exported() : undefined;
+  if (im.status === 'fulfilled' && sending && ex?.status === 'fulfilled') return { ...im.value, format: sending.format, ...sending.digest() };
   if (im.status === 'fulfilled' && !sending) failures.push(new StorageError('INTERNAL', `node '${options.node.name}' imported '${im.value.volid}' without reading the stream`));
   const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : brokenStream(options.node, copyFailure(failures)), options.signal);
   if (im.status === 'fulfilled') throw await withoutCopy(options.node, im.value.volid, error);
   throw error;
+}
+
+/** The stream being sent, see {@link exportStream}. */
+interface Sending {
+  readonly format: StreamFormat;
+  /** What the node reads. */
+  readonly data: Readable;
+  /** The SHA-256 and byte count of what was sent; once the export has settled. */
+  digest(): { sha256: string; bytes: number };
+  /** How the export ended; an export never started (the node failed first) ends now, failed. */
+  exported(): Promise<PromiseSettledResult<void>>;
+  /** Fails the export with `e`. */
+  stop(e: Error): void;
+}
+
+/**
+ * The volume's export as a {@link directSource}: taken by a command's input (an ssh session),
+ * the export writes into it through a consuming sink that counts, hashes and waits for each
+ * write, so that a raw file is read into two buffers it reuses (see `exportRawFile`); read as a
+ * plain stream (a node in this process), it gives copies.
+ */
+function exportStream(source: NodeSource, volid: string, format: StreamFormat, options: SendToNodeOptions & { readonly signal: AbortSignal }, failed: (e: unknown) => never): Sending {
+  const counter = byteCounter(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
+  const hash = nodeCrypto().createHash('sha256');
+  let output: Writable | undefined;
+  let result: Promise<PromiseSettledResult<void>> | undefined;
+  let stopped: Error | undefined;
+  const data = directSource((sink) => {
+    output = consumingSink((chunk) => {
+      counter.add(chunk);
+      hash.update(chunk);
+      return writeAll(sink, chunk);
+    });
+    output.on('error', ignore); // reported through the export's promise
+    if (stopped) output.destroy(stopped);
+    // settled here, so that an export failing while the node still works is never an unhandled rejection
+    result = settle(
+      source
+        .volumeExport(volid, { ...options.transfer, format, output, signal: options.signal })
+        .then(() => counter.end())
+        .catch(failed),
+    );
+    return result.then((r) => {
+      if (r.status === 'rejected') throw r.reason;
+    });
+  });
+  data.on('error', ignore);
+  return {
+    format,
+    data,
+    digest: () => ({ sha256: hash.digest('hex'), bytes: counter.done }),
+    exported: () => result ?? Promise.resolve({ status: 'rejected', reason: stopped ?? new Error('the stream was never read') }),
+    stop: (e) => {
+      stopped ??= e;
+      output?.destroy(e);
+      data.destroy(e);
+    },
+  };
 }
 
 function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {

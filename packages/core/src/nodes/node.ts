@@ -61,7 +61,9 @@ export interface ReceiveOptions extends TransferOptions {
   readonly need?: number | undefined;
   /**
    * Called once, with the format the node chose, when the node is ready to read: returns the
-   * stream to import (the sender writes into it from then on).
+   * stream to import (the sender writes into it from then on). It may be a {@link @stowage/core!plugin.directSource | directSource}:
+   * a node that hands it the writable the bytes go to (`sendInto`, or a runner's standard input)
+   * spares a copy of each chunk.
    */
   readonly open: (format: StreamFormat) => Readable;
   /** Aborts the import (code `ABORTED`); what the node made is removed. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Readable } from 'node:stream';
 import type { StreamFormat } from '../capabilities.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../command/runner.js';
 import { SshRunner, type SshRunnerOptions } from '../command/ssh-runner.js';
@@ -10,6 +11,7 @@ import { isCommandError, StorageError } from '../errors.js';
 import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { parseVolumeId } from '../volume-id.js';
 import { nodeStream } from '../on-first-use.js';
+import { directSource, sendInto } from '../direct-source.js';
 import type { NodeImage, NodeImportOptions, NodeStorage, ReceivedVolume, ReceiveOptions, StorageNode, VolumeChecksum } from './node.js';
 import { parseReceiveReady, parseRemoteAnswer, parseRemoteError, receiveArgs, remoteStowageArgv, transferFlags, type RemoteStowage } from './remote.js';
 
@@ -114,12 +116,10 @@ export class SshNode implements StorageNode {
    *   a ready line with an offered format
    */
   async receiveVolume(volid: string, options: ReceiveOptions): Promise<ReceivedVolume> {
-    const stream = nodeStream();
-    const input = new stream.PassThrough();
     let text = '';
     let ready: (line: string) => void = () => undefined;
     const firstLine = new Promise<string>((resolve) => (ready = resolve));
-    const output = new stream.Writable({
+    const output = new (nodeStream().Writable)({
       write(chunk: Buffer, _enc, cb) {
         text += chunk.toString('utf8');
         const end = text.indexOf('\n');
@@ -127,18 +127,24 @@ export class SshNode implements StorageNode {
         cb();
       },
     });
+    // the session's input: the stream the node chose, once it has answered; none (an input that
+    // ends at once) when its answer was not one
+    let give: (data: Readable | undefined) => void = () => undefined;
+    const chosen = new Promise<Readable | undefined>((resolve) => (give = resolve));
+    const input = directSource(async (sink) => {
+      const data = await chosen;
+      if (data !== undefined) await sendInto(data, sink);
+    });
     const run = this.#run(receiveArgs(volid, options), { stdin: input, stdout: output, signal: options.signal, timeoutMs: 0 });
     try {
       const format = await Promise.race([
         firstLine.then((line) => parseReceiveReady(this.name, line, options.offer)),
         run.then(() => parseReceiveReady(this.name, text, options.offer)),
       ]);
-      const data = options.open(format);
-      data.once('error', (e) => input.destroy(e));
-      data.pipe(input);
+      give(options.open(format));
     } catch (e) {
       // the node gets no stream: its import sees its input end early and removes what it made
-      input.destroy();
+      give(undefined);
       await run.catch(() => undefined);
       throw e;
     }
