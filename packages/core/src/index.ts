@@ -95,6 +95,7 @@ export type {
   ParsedVolume,
   Progress,
   ProgressCallback,
+  ReadBack,
   SnapshotInfo,
   StorageStatus,
   BackupSubtype,

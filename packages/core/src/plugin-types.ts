@@ -399,6 +399,26 @@ export interface VolumeImportRequest extends VolumeRequest, TransferOptions {
   readonly allowRename?: boolean | undefined;
   /** Progress of the bytes read. */
   readonly onProgress?: ProgressCallback | undefined;
+  /**
+   * Set when the caller will read the new volume back (a migration's check): a plugin that
+   * flushes the data in parts may hand each part, read back from the storage once flushed, here
+   * (`begin(size)` first, then every byte in order) and spare the caller a second pass over the
+   * volume. Hand all of it or leave it: the caller reads back whatever was not handed.
+   */
+  readonly readBack?: ReadBack | undefined;
+}
+
+/**
+ * Takes a new volume's data as read back from its storage once flushed (see
+ * `VolumeImportRequest.readBack`): `begin` once, with the volume's size, then every byte in
+ * order from the first. A plugin hands it all of the volume or nothing it can vouch for; the
+ * caller reads back in full whatever was not handed.
+ */
+export interface ReadBack {
+  /** Called once, before any data, with the volume's size in bytes. */
+  begin(size: number): void;
+  /** The next bytes of the volume as read back; not kept after the call. */
+  update(chunk: Uint8Array): void;
 }
 
 /** `findFreeDiskname` request. */

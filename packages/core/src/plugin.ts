@@ -85,6 +85,7 @@ export type {
   UpdateAttributeRequest,
   VolumeExportRequest,
   VolumeImportRequest,
+  ReadBack,
   VolumeRequest,
   VolumeResizeRequest,
 } from './plugin-types.js';
@@ -95,6 +96,7 @@ export { reportProgress } from './progress.js';
 export { FLUSH_BEHIND_BYTES, isAllZero, SPARSE_BLOCK, SPARSE_WRITE_BATCH, writeSparse, writeSparseBlocks, writeSparseStream, type WriteSparseBlocksOptions, type WriteSparseStreamOptions } from './sparse.js';
 export { blockSource, DESCRIPTOR_BLOCK_BYTES, descriptorInput, type BlockSource } from './descriptor-input.js';
 export { directSource, isDirectSource, sendInto, type FillSink } from './direct-source.js';
+export { checksumReadBack, readBackRange, trackedReadBack, type ChecksumReadBack, type TrackedReadBack } from './read-back.js';
 export { StoragePlugin } from './storage-plugin.js';
 export {
   countingStream,

@@ -7,8 +7,9 @@ import type { FileHandle } from 'node:fs/promises';
 import type { BlockSource } from './descriptor-input.js';
 import { StorageError } from './errors.js';
 import { overLong, truncated } from './length-errors.js';
-import type { ProgressCallback } from './plugin-types.js';
+import type { ProgressCallback, ReadBack } from './plugin-types.js';
 import { reportProgress } from './progress.js';
+import { readBackRange } from './read-back.js';
 
 /** Holes are detected at this block size: a whole zero block is skipped. */
 export const SPARSE_BLOCK = 64 * 1024;
@@ -200,6 +201,12 @@ export interface WriteSparseBlocksOptions {
    * @default false
    */
   readonly flushBehind?: boolean | undefined;
+  /**
+   * With {@link WriteSparseBlocksOptions.flushBehind}: told the size first, then handed each
+   * part of the file once it is flushed, read back from the file (holes as zeros), in order. The
+   * caller reads back the rest after its final flush, from the first byte not handed yet.
+   */
+  readonly readBack?: ReadBack | undefined;
 }
 
 /** Bytes written between two flushes of {@link WriteSparseBlocksOptions.flushBehind}. */
@@ -215,13 +222,15 @@ export const FLUSH_BEHIND_BYTES = 32 * 1024 * 1024;
  * @param handle - the open file
  * @param source - the blocks, positioned after the size header
  * @param size - the byte count the header announced
- * @param options - progress, abort signal
+ * @param options - progress, abort signal, flush behind, read back
  * @throws {@link @stowage/core!index.StorageError | StorageError} `INVALID_ARGUMENT` (`details: { size, received }`), `ABORTED`; the
  *   read's or a write's error
  */
 export async function writeSparseBlocks(handle: FileHandle, source: BlockSource, size: number, options: WriteSparseBlocksOptions = {}): Promise<void> {
   const offset = options.offset ?? 0;
   const total = options.total ?? offset + size;
+  const readBack = options.flushBehind === true ? options.readBack : undefined;
+  readBack?.begin(size);
   let received = 0;
   let flushed = 0;
   let flushing: Promise<void> | undefined;
@@ -236,8 +245,15 @@ export async function writeSparseBlocks(handle: FileHandle, source: BlockSource,
       if (options.signal?.aborted) throw new StorageError('ABORTED', 'the import was aborted', { cause: options.signal.reason });
       if (flushFailure !== undefined) throw flushFailure.error;
       if (options.flushBehind === true && flushing === undefined && received - flushed >= FLUSH_BEHIND_BYTES) {
-        flushed = received;
-        flushing = handle.datasync().then(
+        const from = flushed;
+        const to = (flushed = received);
+        // the part just flushed is read back while the next ones are written
+        const flushedPart = async (): Promise<void> => {
+          await handle.datasync();
+          if (readBack === undefined) return;
+          await readBackRange(handle, from, to, readBack);
+        };
+        flushing = flushedPart().then(
           () => void (flushing = undefined),
           (error: unknown) => void ((flushing = undefined), (flushFailure ??= { error })),
         );

@@ -1,13 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSource, DESCRIPTOR_BLOCK_BYTES, descriptorInput, encodeSizeHeader, FLUSH_BEHIND_BYTES, importRawFile, readSizeHeader, writeSparseBlocks, type BlockSource } from '../src/plugin.js';
+import {
+  blockSource,
+  checksumReadBack,
+  DESCRIPTOR_BLOCK_BYTES,
+  descriptorInput,
+  encodeSizeHeader,
+  FLUSH_BEHIND_BYTES,
+  importRawFile,
+  readBackRange,
+  readSizeHeader,
+  trackedReadBack,
+  writeSparseBlocks,
+  type BlockSource,
+} from '../src/plugin.js';
 import { codeOf } from './support/failure.js';
 
 let dir: string;
@@ -177,5 +190,51 @@ describe('writeSparseBlocks flushBehind', () => {
     const h = fakeHandle();
     await writeSparseBlocks(h.handle, zeros(blocks), blocks * DESCRIPTOR_BLOCK_BYTES);
     expect(h.syncs()).toBe(0);
+  });
+});
+
+describe('writeSparseBlocks readBack', () => {
+  it('hands each flushed part as the file holds it, read back after the flush, not as it arrived', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stowage-readback-'));
+    try {
+      const count = (2 * FLUSH_BEHIND_BYTES) / DESCRIPTOR_BLOCK_BYTES + 3;
+      const size = count * DESCRIPTOR_BLOCK_BYTES;
+      let left = count;
+      const block = Buffer.alloc(DESCRIPTOR_BLOCK_BYTES, 7);
+      const source: BlockSource = { next: async () => (left-- > 0 ? block : undefined), unread: () => undefined, close: () => undefined, buffersMade: 1 };
+      const real = await open(join(dir, 'file'), 'w+');
+      // a storage that keeps something else than it was given: every write lands with its first byte changed
+      const altered = new Proxy(real, {
+        get(target, key) {
+          if (key === 'write') {
+            return (bytes: Buffer, offset: number, length: number, position: number) => {
+              const copy = Buffer.from(bytes.subarray(offset, offset + length));
+              copy[0] = 0xee;
+              return target.write(copy, 0, length, position);
+            };
+          }
+          if (key === 'writev') {
+            return (buffers: Buffer[], position: number) => target.writev(buffers.map((b) => Object.assign(Buffer.from(b), { 0: 0xee })), position);
+          }
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const sum = checksumReadBack();
+      const readBack = trackedReadBack(sum);
+      await writeSparseBlocks(altered, source, size, { flushBehind: true, readBack });
+      expect(readBack.done).toBeGreaterThan(0); // parts were read back during the writes
+      expect(readBack.done).toBeLessThan(size);
+      await real.sync();
+      await readBackRange(real, readBack.done, size, readBack);
+      await real.close();
+      const held = await readFile(join(dir, 'file'));
+      const sent = Buffer.alloc(size, 7);
+      expect(held.equals(sent)).toBe(false);
+      const sha = (data: Buffer): string => createHash('sha256').update(encodeSizeHeader(size)).update(data).digest('hex');
+      expect(sum.result()).toEqual({ bytes: 8 + size, sha256: sha(held) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,10 +13,13 @@ import { join } from 'node:path';
 import {
   encodeSizeHeader,
   exportRawFile,
+  readBackRange,
   readSizeHeader,
   SIZE_HEADER_BYTES,
   streamDataFormat,
+  trackedReadBack,
   writeAll,
+  type TrackedReadBack,
   type TransferFormatsRequest,
   type VolumeExportRequest,
   type VolumeImportRequest,
@@ -184,10 +187,13 @@ export async function volumeImport(env: DirEnv, request: VolumeImportRequest): P
   const made = await reserveTarget(env, request);
   const io = { onProgress: request.onProgress, offsetForProgress: SIZE_HEADER_BYTES, signal: env.ctx.signal };
   let conv: OwnTemp | undefined;
+  // a raw file is read back as it is flushed, and the rest once it is published
+  const readBack = dataFormat === 'raw' && fileFormat === 'raw' && request.readBack !== undefined ? trackedReadBack(request.readBack) : undefined;
+  let size = 0;
   try {
-    const size = await readSizeHeader(request.input, env.ctx.signal);
+    size = await readSizeHeader(request.input, env.ctx.signal);
     if (dataFormat === 'raw' && fileFormat === 'raw') {
-      await writeSparse(env.ctx.fs, made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size, flushBehind: true });
+      await writeSparse(env.ctx.fs, made.temp.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size, flushBehind: true, readBack });
     } else if (dataFormat === 'raw') {
       conv = await makeTemp(env.ctx.fs, made.path, 'conv', ownerToken(env.ctx.node));
       await writeSparse(env.ctx.fs, conv.path, request.input, { ...io, expected: size, total: SIZE_HEADER_BYTES + size });
@@ -205,5 +211,20 @@ export async function volumeImport(env: DirEnv, request: VolumeImportRequest): P
     await undoNewVolume(env, made);
     throw e;
   }
+  if (readBack !== undefined) await readBackRest(env, made, size, readBack);
   return made.volname;
+}
+
+/**
+ * Reads back what the import's writes did not (all of it, for an input read as a stream), from
+ * the published file as opened and checked. The volume is made by then: a failure here only
+ * leaves the read-back short, and the caller reads the volume back itself.
+ */
+async function readBackRest(env: DirEnv, made: NewVolume, size: number, readBack: TrackedReadBack): Promise<void> {
+  try {
+    readBack.begin(size);
+    await readInside(env.rootReal, made.path, { volname: made.volname, what: 'the new volume' }, ({ handle }) => readBackRange(handle, readBack.done, size, readBack));
+  } catch (e) {
+    env.log.warn(`'${made.volname}' was imported, but reading it back failed: ${e instanceof Error ? e.message : String(e)}`, { volname: made.volname });
+  }
 }

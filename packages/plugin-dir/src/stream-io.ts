@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { blockSource, countingStream, exactLength, fsError, reportProgress, writeSparseBlocks, writeSparseStream, type FileSystem } from '@stowage/core/plugin';
+import { blockSource, countingStream, exactLength, fsError, reportProgress, writeSparseBlocks, writeSparseStream, type FileSystem, type ReadBack } from '@stowage/core/plugin';
 import { StorageError, type ProgressCallback } from '@stowage/core';
 
 /** Options of {@link writeSparse}. */
@@ -25,6 +25,8 @@ export interface WriteSparseOptions {
   readonly signal?: AbortSignal | undefined;
   /** The file will be flushed (published): flush behind the writes, see the core's `writeSparseBlocks`. */
   readonly flushBehind?: boolean | undefined;
+  /** With `flushBehind`: each flushed part read back, see the core's `writeSparseBlocks`. */
+  readonly readBack?: ReadBack | undefined;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function writeSparse(fs: FileSystem, path: string, input: Readable,
   const blocks = expected === undefined ? undefined : blockSource(input);
   try {
     if (blocks !== undefined && expected !== undefined) {
-      await writeSparseBlocks(fh, blocks, expected, { onProgress, offset: base, total: options.total, signal, flushBehind: options.flushBehind });
+      await writeSparseBlocks(fh, blocks, expected, { onProgress, offset: base, total: options.total, signal, flushBehind: options.flushBehind, readBack: options.readBack });
       pos = expected;
     } else if (expected === undefined) await pipeline(input, sink);
     else await pipeline(input, exactLength(expected, { onProgress, offset: base, total: options.total }), sink);

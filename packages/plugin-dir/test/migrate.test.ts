@@ -5,13 +5,13 @@
  * clone without its base each leave the source as it was and nothing on the target.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalNode, StorageManager, volumeChecksum, type NodeImportOptions, type Progress, type StorageStatus } from '@stowage/core';
-import type { PluginContext, VolumeImportRequest } from '@stowage/core/plugin';
+import type { FileSystem, PluginContext, VolumeImportRequest } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, releaseImmutable } from './helpers.js';
 
@@ -71,20 +71,41 @@ class CorruptingNode extends LocalNode {
   }
 }
 
-/** A directory storage whose imports change one byte of the file after writing it (a target that writes other bytes than it received). */
+/** A handle whose writes store byte 100 of the file changed: a disk that keeps other bytes than it was given. */
+function corruptingHandle(handle: FileHandle): FileHandle {
+  const flipped = (bytes: Uint8Array, position: number): Uint8Array => {
+    if (position > 100 || position + bytes.length <= 100) return bytes;
+    const copy = Buffer.from(bytes);
+    copy[100 - position] = copy[100 - position]! ^ 0xff;
+    return copy;
+  };
+  return new Proxy(handle, {
+    get(target, key) {
+      if (key === 'write') {
+        return (bytes: Buffer, offset: number, length: number, position: number) => target.write(flipped(bytes.subarray(offset, offset + length), position), 0, length, position);
+      }
+      if (key === 'writev') {
+        return (buffers: Buffer[], position: number) => {
+          let at = position;
+          const out = buffers.map((b) => {
+            const one = flipped(b, at);
+            at += b.length;
+            return one;
+          });
+          return target.writev(out, position);
+        };
+      }
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A directory storage whose files keep other bytes than its imports write (through `ctx.fs`). */
 class CorruptingDirPlugin extends DirPlugin {
-  override async volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
-    const volname = await super.volumeImport(ctx, request);
-    const file = await open(join(ctx.config.path, 'images', volname), 'r+');
-    try {
-      const byte = Buffer.alloc(1);
-      await file.read(byte, 0, 1, 100);
-      byte[0] = byte[0]! ^ 0xff;
-      await file.write(byte, 0, 1, 100);
-    } finally {
-      await file.close();
-    }
-    return volname;
+  override volumeImport(ctx: PluginContext<DirConfig>, request: VolumeImportRequest): Promise<string> {
+    const fs: FileSystem = { ...ctx.fs, open: async (path, flags, mode) => corruptingHandle(await ctx.fs.open(path, flags, mode)) };
+    return super.volumeImport({ ...ctx, fs }, request);
   }
 }
 
@@ -110,6 +131,24 @@ describe('migrateVolume to a LocalNode', () => {
     expect(await a.listImages('local')).toEqual([]);
     expect(seen.length).toBeGreaterThan(1);
     expect(seen.at(-1)).toEqual({ done: 8 + data.length, total: 8 + data.length });
+  });
+
+  it('the target reads a raw copy back from its file as it writes it: no second pass over the volume through its export', async () => {
+    const { volid, data } = await rawVolume();
+    class CountingNode extends LocalNode {
+      checksums = 0;
+      override checksum(v: string, options?: { readonly signal?: AbortSignal | undefined }) {
+        this.checksums++;
+        return super.checksum(v, options);
+      }
+    }
+    const node = new CountingNode('b', b);
+    const moved = await a.migrateVolume(volid, { toNode: node });
+    expect(node.checksums).toBe(0);
+    const header = Buffer.alloc(8);
+    header.writeBigUInt64LE(BigInt(data.length));
+    expect(moved.sha256).toBe(sha(Buffer.concat([header, data])));
+    expect(await readFile(join(base, 'b', 'images', '100', 'vm-100-disk-0.raw'))).toEqual(data);
   });
 
   it('a copy whose data differs from what was sent is CORRUPT: removed from the target, the source kept', async () => {

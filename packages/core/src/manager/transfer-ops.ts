@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { StreamFormat, VolumeFormat } from '../capabilities.js';
 import { StorageError, isStorageError } from '../errors.js';
-import type { ParsedVolume, PluginContext, ProgressCallback, TransferOptions } from '../plugin-types.js';
+import type { ParsedVolume, PluginContext, ProgressCallback, ReadBack, TransferOptions } from '../plugin-types.js';
 import { countingStream, forwardInto, hasSizeHeader, negotiateFormat } from '../transfer.js';
 import { assertValidVmid, formatDiskName, parseVolumeId } from '../volume-id.js';
 import { copyFailure } from './copy-failure.js';
@@ -44,6 +44,8 @@ export interface ImportOptions extends TransferOptions {
   readonly onProgress?: ProgressCallback | undefined;
   /** Aborts the import (code `ABORTED`); what was made is removed. */
   readonly signal?: AbortSignal | undefined;
+  /** The new volume's data as read back by the plugin once flushed, if it can (see `VolumeImportRequest.readBack`). */
+  readonly readBack?: ReadBack | undefined;
 }
 
 /** Options of {@link StorageManager.copyVolume}. */
@@ -210,7 +212,7 @@ export async function importVolume(state: ManagerState, entry: StorageEntry, tar
           input = options.input.pipe(counter);
         }
         const allowRename = (exclusive && 'pick' in target) || options.allowRename;
-        const made = await entry.plugin.volumeImport(ctx, { ...transferRequest(volume, options), format: options.format, input, allowRename });
+        const made = await entry.plugin.volumeImport(ctx, { ...transferRequest(volume, options), format: options.format, input, allowRename, readBack: options.readBack });
         if (exclusive && volume.vmid !== undefined) rememberMade(entry, volume.vmid, made);
         return made;
       },

@@ -9,7 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { StreamFormat, VolumeFormat } from '../capabilities.js';
-import type { StorageStatus, TransferOptions } from '../plugin-types.js';
+import type { ReadBack, StorageStatus, TransferOptions } from '../plugin-types.js';
 
 /** One storage of a node, as {@link StorageNode.storages} lists it. */
 export interface NodeStorage {
@@ -51,6 +51,8 @@ export interface NodeImportOptions extends TransferOptions {
   readonly allowRename?: boolean | undefined;
   /** Aborts the import (code `ABORTED`); what the node made is removed. */
   readonly signal?: AbortSignal | undefined;
+  /** The new volume's data as read back once flushed, from a node in this process whose plugin can (see `VolumeImportRequest.readBack`). */
+  readonly readBack?: ReadBack | undefined;
 }
 
 /** Options of {@link StorageNode.receiveVolume}. */
@@ -79,8 +81,10 @@ export interface ReceivedVolume {
   /** The new volume's virtual size in bytes. */
   readonly size: number;
   /**
-   * For `raw+size`: the checksum of the new volume's data, read back from the volume through the
-   * node's own export once the import was complete (not a hash of the bytes as they arrived).
+   * For `raw+size`: the checksum of the new volume's data as read back from its storage once
+   * flushed (never a hash of the bytes as they arrived): through the node's own export once the
+   * import was complete, or, when the plugin can, part by part during the import, each part as
+   * soon as it was flushed (`VolumeImportRequest.readBack`).
    */
   readonly checksum?: VolumeChecksum | undefined;
 }

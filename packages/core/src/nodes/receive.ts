@@ -10,6 +10,7 @@ import { StorageError, isStorageError } from '../errors.js';
 import type { StorageStatus, TransferOptions } from '../plugin-types.js';
 import { negotiateFormat, SIZE_HEADER_BYTES } from '../transfer.js';
 import { parseVolumeId } from '../volume-id.js';
+import { checksumReadBack } from '../read-back.js';
 import type { ReceivedVolume, ReceiveOptions, StorageNode } from './node.js';
 
 /**
@@ -35,10 +36,11 @@ export type ReceivingNode = Pick<StorageNode, 'name' | 'status' | 'importFormats
 
 /**
  * Receives a volume on a node whose manager is in this process (see
- * {@link StorageNode.receiveVolume}). The check after the import reads the new volume back
- * through the node's own export, in the same process: for `raw+size` the SHA-256 of its
- * `raw+size` stream (what the sender compares with the hash of what it sent), for other formats
- * its virtual size.
+ * {@link StorageNode.receiveVolume}). The check after the import reads the new volume back: for
+ * `raw+size` the SHA-256 of its `raw+size` stream (what the sender compares with the hash of what
+ * it sent), for other formats its virtual size. The data is read back from the storage once it is
+ * flushed: by the plugin during the import, part by part as it flushes, when it can (a `readBack`,
+ * see `VolumeImportRequest.readBack`), else through the node's own export after it.
  *
  * @param node - the node, answering for its manager
  * @param volid - the target volume
@@ -52,10 +54,12 @@ export async function receiveOnNode(node: ReceivingNode, volid: string, options:
   const [status, formats] = await Promise.all([node.status(storeId), node.importFormats(volid, transfer)]);
   checkNodeSpace(node.name, storeId, status, options.need);
   const format = negotiateFormat(options.offer, formats);
-  const written = await node.importVolume(volid, { ...transfer, format, input: options.open(format), signal: options.signal });
+  const readBack = format === 'raw+size' ? checksumReadBack() : undefined;
+  const written = await node.importVolume(volid, { ...transfer, format, input: options.open(format), signal: options.signal, readBack });
   try {
-    if (format === 'raw+size') {
-      const checksum = await node.checksum(written, { signal: options.signal });
+    if (readBack !== undefined) {
+      const readDuringImport = readBack.result();
+      const checksum = readDuringImport ? { volid: written, format: 'raw+size' as const, ...readDuringImport } : await node.checksum(written, { signal: options.signal });
       return { volid: written, format, size: checksum.bytes - SIZE_HEADER_BYTES, checksum };
     }
     const image = await node.findImage(written);
