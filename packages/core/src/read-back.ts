@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { nodeCrypto } from './on-first-use.js';
 import type { ReadBack } from './plugin-types.js';
@@ -32,22 +33,23 @@ export interface ChecksumReadBack extends ReadBack {
  * ```
  */
 export function checksumReadBack(): ChecksumReadBack {
-  const hash = nodeCrypto().createHash('sha256');
+  // made when the data begins: a receiving node answers before it loads the hashing code
+  let hash: Hash | undefined;
   let size: number | undefined;
   let data = 0;
   return {
     begin(bytes: number): void {
       if (size !== undefined) throw new TypeError('a read-back begins once');
       size = bytes;
-      hash.update(encodeSizeHeader(bytes));
+      hash = nodeCrypto().createHash('sha256').update(encodeSizeHeader(bytes));
     },
     update(chunk: Uint8Array): void {
-      if (size === undefined) throw new TypeError('a read-back begins with its size');
+      if (hash === undefined) throw new TypeError('a read-back begins with its size');
       data += chunk.length;
       hash.update(chunk);
     },
     result() {
-      if (size === undefined || data !== size) return undefined;
+      if (hash === undefined || size === undefined || data !== size) return undefined;
       return { bytes: encodeSizeHeader(size).length + size, sha256: hash.digest('hex') };
     },
   };
