@@ -14,7 +14,7 @@ import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './formats/probe.js';
 import { backingTarget, backingTargetByText, type BackingTarget } from './backing-link.js';
 import { hiddenAmong } from './attributes.js';
-import { formatImageVolname, parseDirVolname, parseImageFileName } from './names.js';
+import { formatImageVolname, parseDirVolname, parseImageFileName, type ImageFileName } from './names.js';
 
 /** How many files are inspected at once. */
 export const LIST_CONCURRENCY = 64;
@@ -40,7 +40,10 @@ export interface ListScope {
   readonly fs: FsOps;
 }
 
-/** One image file found in a guest directory. */
+/**
+ * One image file found in a guest directory: one record per image, its probe and link filled in
+ * later (by {@link probeAll} and {@link linkAll}; no copy of it is made on the way).
+ */
 interface Found {
   readonly vmid: number;
   readonly name: string;
@@ -53,18 +56,26 @@ interface Found {
   readonly hidden: boolean;
   /** `<vmid>/<name>`: the image's key among the listed ones. */
   readonly key: string;
-}
-
-/**
- * An image file with what its header says and the image of this storage its backing file leads
- * to, if any: one record per image, its link filled in by {@link linkAll}.
- */
-interface Linked extends Found {
-  readonly probe: ImageProbe;
+  /** What its header says; set by {@link probeAll}. */
+  probe: ImageProbe | undefined;
   /** The image of this storage the backing file leads to. */
   target: BackingTarget | undefined;
   /** That image's key (`<baseVmid>/<baseName>`). */
   linkKey: string | undefined;
+  /** Its volname, once {@link volnameOf} has made it. */
+  volname: string | undefined;
+  /** Its chain of bases comes back on itself; set by {@link markLoopingChains}. */
+  loops: boolean | undefined;
+}
+
+/** A probed image: {@link Found} with its probe. */
+interface Linked extends Found {
+  probe: ImageProbe;
+}
+
+/** The record of an image file, not probed yet. */
+function found(vmid: number, name: string, path: string, parsed: ImageFileName, regular: boolean, hidden: boolean): Found {
+  return { vmid, name, path, format: parsed.format, isBase: parsed.isBase, regular, hidden, key: `${vmid}/${name}`, probe: undefined, target: undefined, linkKey: undefined, volname: undefined, loops: undefined };
 }
 
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
@@ -112,13 +123,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
     const path = `${dir}/${ent.name}`;
     if (parsed.format === 'subvol') {
       // a container subvolume is a real directory (a symlink under its name is not followed)
-      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false, hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
+      if (ent.isDirectory()) out.push(found(vmid, ent.name, path, parsed, false, hidden.has(ent.name)));
       continue;
     }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
-    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile(), hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
+    out.push(found(vmid, ent.name, path, parsed, ent.isFile(), hidden.has(ent.name)));
   }
   return out;
 }
@@ -143,7 +154,8 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 /** A probed image, its backing file not followed yet. */
 function unlinked(f: Found, probe: ImageProbe): Linked {
-  return { ...f, probe, target: undefined, linkKey: undefined };
+  f.probe = probe;
+  return f as Linked;
 }
 
 /**
@@ -268,42 +280,59 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
 }
 
 /**
- * The images whose chain of bases, as far as `known` tells, comes back on itself (templates
- * whose backing files point at each other, and the clones of those). Such a chain never ends:
- * the images are corrupt, and none of them makes another one a base in use.
+ * Marks the images whose chain of bases, as far as `known` tells, comes back on itself (templates
+ * whose backing files point at each other, and the clones of those): `loops` is set on every
+ * record of `known`. Such a chain never ends: the images are corrupt, and none of them makes
+ * another one a base in use.
  */
-function loopingChains(known: ReadonlyMap<string, Linked>): Set<string> {
-  const verdict = new Map<string, boolean>();
-  const looping = new Set<string>();
-  for (const start of known.keys()) {
-    const path: string[] = [];
+function markLoopingChains(known: ReadonlyMap<string, Linked>): void {
+  const path: Linked[] = [];
+  // forEach and index loops: no iterator result per step in a fresh process
+  known.forEach((start) => {
+    path.length = 0;
     let loops = false;
-    for (let key: string | undefined = start; key !== undefined; ) {
-      const settled = verdict.get(key);
-      if (settled !== undefined) {
-        loops = settled;
+    for (let p: Linked | undefined = start; p !== undefined; ) {
+      if (p.loops !== undefined) {
+        loops = p.loops;
         break;
       }
-      if (path.includes(key)) {
+      if (path.includes(p)) {
         loops = true;
         break;
       }
-      path.push(key);
-      const p = known.get(key);
-      key = p ? p.linkKey : undefined;
+      path.push(p);
+      p = p.linkKey !== undefined ? known.get(p.linkKey) : undefined;
     }
-    for (const key of path) {
-      verdict.set(key, loops);
-      if (loops) looping.add(key);
-    }
-  }
-  return looping;
+    for (let i = 0; i < path.length; i++) (path[i] as Linked).loops = loops;
+  });
 }
 
-/** The volname of an image: with its base's prefix, unless its chain loops. */
-function volnameOf(p: Linked, looping: ReadonlySet<string>): string {
-  const base = looping.has(p.key) ? undefined : baseOf(p);
-  return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
+/** The volname of an image: with its base's prefix, unless its chain loops (made once per image). */
+function volnameOf(p: Linked): string {
+  if (p.volname !== undefined) return p.volname;
+  const base = p.loops === true ? undefined : baseOf(p);
+  return (p.volname = formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName }));
+}
+
+/**
+ * Sorts by volid in plain character order (UTF-16 code units, as `<` compares strings), with the
+ * engine's own comparison of strings rather than a comparator called once per comparison. Equal
+ * volids keep their order.
+ */
+function byVolid(images: ImageInfo[]): ImageInfo[] {
+  const byId = new Map<string, ImageInfo>();
+  const volids = new Array<string>(images.length);
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i] as ImageInfo;
+    volids[i] = image.volid;
+    byId.set(image.volid, image);
+  }
+  // two images under one volid (not made by a listing, but cheap to keep right): a stable sort
+  if (byId.size !== images.length) return images.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  volids.sort();
+  const out = new Array<ImageInfo>(volids.length);
+  for (let i = 0; i < volids.length; i++) out[i] = byId.get(volids[i] as string) as ImageInfo;
+  return out;
 }
 
 /**
@@ -354,16 +383,17 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
   }
   const probed = await linkAll(scope, imagesReal, await probeAll(scope, files));
   const known = await withBases(scope, imagesReal, probed);
-  const looping = loopingChains(known);
+  markLoopingChains(known);
   const out: ImageInfo[] = [];
-  for (const p of probed) {
-    const volname = volnameOf(p, looping);
+  for (let i = 0; i < probed.length; i++) {
+    const p = probed[i] as Linked;
+    const volname = volnameOf(p);
     if (wanted && !wanted.has(volname)) continue;
-    const loops = looping.has(p.key);
+    const loops = p.loops === true;
     const baseKey = loops ? undefined : p.linkKey;
     const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
-    const parentVolname = baseProbed ? volnameOf(baseProbed, looping) : baseKey;
-    out.push({
+    const parentVolname = baseProbed ? volnameOf(baseProbed) : baseKey;
+    const info: { -readonly [K in keyof ImageInfo]: ImageInfo[K] } = {
       volid: formatVolumeId(scope.storeId, volname),
       volname,
       format: loops ? 'invalid' : p.probe.format,
@@ -374,8 +404,10 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
       parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
       backingFile: p.probe.backingFile,
       ctime: p.probe.ctime,
-      ...(p.hidden ? { hidden: true } : {}),
-    });
+    };
+    // last, as it always was (no spread of a fresh object per image)
+    if (p.hidden) info.hidden = true;
+    out.push(info);
   }
-  return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  return byVolid(out);
 }
