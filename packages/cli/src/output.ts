@@ -31,17 +31,28 @@ export interface VerbOutput {
  * @returns the text, ending with a newline
  */
 export function formatTable(table: Table): string {
-  const widths = table.headers.map((h, c) => Math.max(h.length, ...table.rows.map((r) => (r[c] ?? '').length)));
+  // plain loops: a listing lays out thousands of rows in a fresh process
   const right = new Set(table.right ?? []);
-  const line = (cells: readonly string[]): string =>
-    widths
-      .map((w, c) => {
-        const cell = cells[c] ?? '';
-        return right.has(c) ? cell.padStart(w) : cell.padEnd(w);
-      })
-      .join('  ')
-      .trimEnd();
-  return [line(table.headers), ...table.rows.map(line)].join('\n') + '\n';
+  const widths = table.headers.map((h) => h.length);
+  for (const row of table.rows) {
+    for (let c = 0; c < widths.length; c++) {
+      const n = (row[c] ?? '').length;
+      if (n > (widths[c] as number)) widths[c] = n;
+    }
+  }
+  const line = (cells: readonly string[]): string => {
+    let text = '';
+    for (let c = 0; c < widths.length; c++) {
+      const cell = cells[c] ?? '';
+      const w = widths[c] as number;
+      if (c > 0) text += '  ';
+      text += right.has(c) ? cell.padStart(w) : cell.padEnd(w);
+    }
+    return text.trimEnd();
+  };
+  let out = line(table.headers) + '\n';
+  for (const row of table.rows) out += line(row) + '\n';
+  return out;
 }
 
 /**
@@ -68,4 +79,21 @@ export function renderOutput(output: VerbOutput, json: boolean): string {
 export function formatTime(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '-';
   return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+}
+
+/**
+ * A function of one argument that computes each distinct argument's result once, for the
+ * formatting of a long table whose cells repeat (sizes, times).
+ *
+ * @param fn - a pure function
+ * @returns `fn`, remembering its results by argument (`SameValueZero`, as a `Map`)
+ */
+export function memoized<K, V>(fn: (key: K) => V): (key: K) => V {
+  const seen = new Map<K, V>();
+  return (key) => {
+    if (seen.has(key)) return seen.get(key) as V;
+    const value = fn(key);
+    seen.set(key, value);
+    return value;
+  };
 }
