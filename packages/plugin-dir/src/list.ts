@@ -66,6 +66,8 @@ interface Found {
   volname: string | undefined;
   /** Its chain of bases comes back on itself; set by {@link markLoopingChains}. */
   loops: boolean | undefined;
+  /** Its volid, once made (a base's is its clones' parent). */
+  volid: string | undefined;
 }
 
 /** A probed image: {@link Found} with its probe. */
@@ -75,7 +77,7 @@ interface Linked extends Found {
 
 /** The record of an image file, not probed yet. */
 function found(vmid: number, name: string, path: string, parsed: ImageFileName, regular: boolean, hidden: boolean): Found {
-  return { vmid, name, path, format: parsed.format, isBase: parsed.isBase, regular, hidden, key: `${vmid}/${name}`, probe: undefined, target: undefined, linkKey: undefined, volname: undefined, loops: undefined };
+  return { vmid, name, path, format: parsed.format, isBase: parsed.isBase, regular, hidden, key: `${vmid}/${name}`, probe: undefined, target: undefined, linkKey: undefined, volname: undefined, loops: undefined, volid: undefined };
 }
 
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
@@ -190,15 +192,6 @@ async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<L
   return probed.filter((p): p is Linked => p !== undefined);
 }
 
-/** {@link probeImageSync}, its error returned. */
-function probeSync(f: Found, scratch: Buffer): ImageProbe | Error | undefined {
-  try {
-    return probeImageSync(f.path, f.format, scratch, f.regular);
-  } catch (e) {
-    return e as Error;
-  }
-}
-
 async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Linked[]> {
   const files = found.filter((f) => f.format !== 'subvol');
   const out = files.length === found.length ? [] : await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
@@ -207,7 +200,12 @@ async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Link
     for (let i = 0; i < files.length; i++) {
       if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
       const f = files[i] as Found;
-      keep(scope, out, f, probeSync(f, scratch));
+      try {
+        const probe = probeImageSync(f.path, f.format, scratch, f.regular);
+        if (probe) out.push(unlinked(f, probe));
+      } catch (e) {
+        keep(scope, out, f, e as Error);
+      }
     }
     return out;
   }
@@ -235,11 +233,24 @@ function setTarget(p: Linked, target: BackingTarget | undefined): void {
  */
 async function linkAll(scope: ListScope, imagesReal: string, probed: Linked[]): Promise<Linked[]> {
   const resolving: Linked[] = [];
-  for (const p of probed) {
-    if (p.probe.backingFile === undefined) continue;
-    const byText = backingTargetByText(p.probe.backingFile);
-    if (byText === 'resolve') resolving.push(p);
-    else setTarget(p, byText);
+  // the clones of one base share its reference: each distinct text is read once
+  const byText = new Map<string, { readonly target: BackingTarget | 'resolve' | undefined; readonly key: string | undefined }>();
+  for (let i = 0; i < probed.length; i++) {
+    const p = probed[i] as Linked;
+    const backingFile = p.probe.backingFile;
+    if (backingFile === undefined) continue;
+    let read = byText.get(backingFile);
+    if (read === undefined) {
+      const target = backingTargetByText(backingFile);
+      read = { target, key: target !== undefined && target !== 'resolve' ? `${target.baseVmid}/${target.baseName}` : undefined };
+      byText.set(backingFile, read);
+    }
+    if (read.target === 'resolve') {
+      resolving.push(p);
+    } else {
+      p.target = read.target;
+      p.linkKey = read.key;
+    }
   }
   await mapLimit(resolving, LIST_CONCURRENCY, async (p) => setTarget(p, await backingTarget(scope.fs, imagesReal, p.path, p.probe.backingFile as string)));
   return probed;
@@ -392,16 +403,15 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
     const loops = p.loops === true;
     const baseKey = loops ? undefined : p.linkKey;
     const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
-    const parentVolname = baseProbed ? volnameOf(baseProbed) : baseKey;
     const info: { -readonly [K in keyof ImageInfo]: ImageInfo[K] } = {
-      volid: formatVolumeId(scope.storeId, volname),
+      volid: (p.volid ??= formatVolumeId(scope.storeId, volname)),
       volname,
       format: loops ? 'invalid' : p.probe.format,
       size: p.probe.size,
       used: p.probe.used,
       vmid: p.vmid,
       isBase: p.isBase,
-      parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
+      parent: baseProbed ? (baseProbed.volid ??= formatVolumeId(scope.storeId, volnameOf(baseProbed))) : baseKey !== undefined ? formatVolumeId(scope.storeId, baseKey) : undefined,
       backingFile: p.probe.backingFile,
       ctime: p.probe.ctime,
     };
