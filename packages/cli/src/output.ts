@@ -32,8 +32,8 @@ export interface VerbOutput {
  */
 export function formatTable(table: Table): string {
   // plain loops: a listing lays out thousands of rows in a fresh process
-  const right = new Set(table.right ?? []);
   const widths = table.headers.map((h) => h.length);
+  const right = widths.map((_, c) => table.right?.includes(c) === true);
   for (const row of table.rows) {
     for (let c = 0; c < widths.length; c++) {
       const n = (row[c] ?? '').length;
@@ -46,7 +46,7 @@ export function formatTable(table: Table): string {
       const cell = cells[c] ?? '';
       const w = widths[c] as number;
       if (c > 0) text += '  ';
-      text += right.has(c) ? cell.padStart(w) : cell.padEnd(w);
+      text += right[c] === true ? cell.padStart(w) : cell.padEnd(w);
     }
     return text.trimEnd();
   };
