@@ -31,28 +31,29 @@ export interface VerbOutput {
  * @returns the text, ending with a newline
  */
 export function formatTable(table: Table): string {
-  // plain loops: a listing lays out thousands of rows in a fresh process
+  // index loops and one join per line: a listing lays out thousands of rows in a fresh process
+  const rows = table.rows;
   const widths = table.headers.map((h) => h.length);
   const right = widths.map((_, c) => table.right?.includes(c) === true);
-  for (const row of table.rows) {
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as readonly string[];
     for (let c = 0; c < widths.length; c++) {
       const n = (row[c] ?? '').length;
       if (n > (widths[c] as number)) widths[c] = n;
     }
   }
   const line = (cells: readonly string[]): string => {
-    let text = '';
+    const parts = new Array<string>(widths.length);
     for (let c = 0; c < widths.length; c++) {
       const cell = cells[c] ?? '';
-      const w = widths[c] as number;
-      if (c > 0) text += '  ';
-      text += right[c] === true ? cell.padStart(w) : cell.padEnd(w);
+      parts[c] = right[c] === true ? cell.padStart(widths[c] as number) : cell.padEnd(widths[c] as number);
     }
-    return text.trimEnd();
+    return parts.join('  ').trimEnd();
   };
-  let out = line(table.headers) + '\n';
-  for (const row of table.rows) out += line(row) + '\n';
-  return out;
+  const lines = new Array<string>(rows.length + 1);
+  lines[0] = line(table.headers);
+  for (let r = 0; r < rows.length; r++) lines[r + 1] = line(rows[r] as readonly string[]);
+  return lines.join('\n') + '\n';
 }
 
 /**

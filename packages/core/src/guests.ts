@@ -53,7 +53,8 @@ export function imageFacts(i: ImageInfo): NonNullable<VolumeListEntry['image']> 
  */
 export function imageListEntries(images: readonly ImageInfo[], wanted: readonly ContentType[], guests: GuestTypes | undefined): VolumeListEntry[] {
   const out: VolumeListEntry[] = [];
-  for (const i of images) {
+  for (let n = 0; n < images.length; n++) {
+    const i = images[n] as ImageInfo;
     const content = imageContent(i.vmid, guests);
     if (!wanted.includes(content)) continue;
     out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image: imageFacts(i) });

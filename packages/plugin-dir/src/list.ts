@@ -116,7 +116,8 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
   const out: Found[] = [];
   const entries = await readDirEntries(scope, dir);
   const hidden = hiddenAmong(entries.map((e) => e.name));
-  for (const ent of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const ent = entries[i] as Dirent;
     if (onlyNames && !onlyNames.has(ent.name)) continue;
     const parsed = parseImageFileName(ent.name);
     if (!parsed) continue;
@@ -275,8 +276,8 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
   let wave: readonly Linked[] = probed;
   for (let depth = 0; wave.length > 0 && depth < MAX_BASE_DEPTH; depth++) {
     const missing = new Set<string>();
-    for (const p of wave) {
-      const key = p.linkKey;
+    for (let i = 0; i < wave.length; i++) {
+      const key = (wave[i] as Linked).linkKey;
       if (key !== undefined && !known.has(key) && !tried.has(key)) missing.add(key);
     }
     for (const key of missing) tried.add(key);
