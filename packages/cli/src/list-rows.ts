@@ -42,7 +42,17 @@ export interface ListRow {
 /** Whether a listed volume is a disk image whose listing left out what `listImages` knows of it. */
 export const lacksImageFacts = (v: VolumeListEntry): boolean => (v.content === 'images' || v.content === 'rootdir') && v.image === undefined;
 
-const byVolid = (a: { volid: string }, b: { volid: string }): number => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0);
+/**
+ * Sorts rows by volid in plain character order: the volids sorted by the engine's own string
+ * order and the rows looked up by them (no comparator call per comparison); a stable
+ * comparator sort when volids repeat.
+ */
+function byVolid(rows: ListRow[]): ListRow[] {
+  const byId = new Map<string, ListRow>();
+  for (const r of rows) byId.set(r.volid, r);
+  if (byId.size !== rows.length) return rows.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  return [...byId.keys()].sort().map((volid) => byId.get(volid) as ListRow);
+}
 
 /**
  * The rows for listed volumes, each image with its facts (from the listing, else from its
@@ -56,7 +66,7 @@ export function listRows(volumes: readonly VolumeListEntry[], images: readonly I
   const infos = new Map(images.map((i) => [i.volid, i]));
   const rows = volumes.map((v): ListRow => {
     const i = v.image ?? infos.get(v.volid);
-    return {
+    const row: { -readonly [K in keyof ListRow]: ListRow[K] } = {
       volid: v.volid,
       volname: v.volid.slice(v.volid.indexOf(':') + 1),
       content: v.content,
@@ -69,8 +79,10 @@ export function listRows(volumes: readonly VolumeListEntry[], images: readonly I
       backingFile: i?.backingFile ?? null,
       ctime: v.ctime ?? null,
       subtype: v.subtype ?? null,
-      ...(i?.hidden === true ? { hidden: true as const } : {}),
     };
+    // last, and only when set (no spread of a fresh object per row)
+    if (i?.hidden === true) row.hidden = true;
+    return row;
   });
-  return rows.sort(byVolid);
+  return byVolid(rows);
 }

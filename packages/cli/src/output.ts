@@ -31,17 +31,29 @@ export interface VerbOutput {
  * @returns the text, ending with a newline
  */
 export function formatTable(table: Table): string {
-  const widths = table.headers.map((h, c) => Math.max(h.length, ...table.rows.map((r) => (r[c] ?? '').length)));
-  const right = new Set(table.right ?? []);
-  const line = (cells: readonly string[]): string =>
-    widths
-      .map((w, c) => {
-        const cell = cells[c] ?? '';
-        return right.has(c) ? cell.padStart(w) : cell.padEnd(w);
-      })
-      .join('  ')
-      .trimEnd();
-  return [line(table.headers), ...table.rows.map(line)].join('\n') + '\n';
+  // index loops and one join per line: a listing lays out thousands of rows in a fresh process
+  const rows = table.rows;
+  const widths = table.headers.map((h) => h.length);
+  const right = widths.map((_, c) => table.right?.includes(c) === true);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as readonly string[];
+    for (let c = 0; c < widths.length; c++) {
+      const n = (row[c] ?? '').length;
+      if (n > (widths[c] as number)) widths[c] = n;
+    }
+  }
+  const line = (cells: readonly string[]): string => {
+    const parts = new Array<string>(widths.length);
+    for (let c = 0; c < widths.length; c++) {
+      const cell = cells[c] ?? '';
+      parts[c] = right[c] === true ? cell.padStart(widths[c] as number) : cell.padEnd(widths[c] as number);
+    }
+    return parts.join('  ').trimEnd();
+  };
+  const lines = new Array<string>(rows.length + 1);
+  lines[0] = line(table.headers);
+  for (let r = 0; r < rows.length; r++) lines[r + 1] = line(rows[r] as readonly string[]);
+  return lines.join('\n') + '\n';
 }
 
 /**
@@ -68,4 +80,21 @@ export function renderOutput(output: VerbOutput, json: boolean): string {
 export function formatTime(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '-';
   return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+}
+
+/**
+ * A function of one argument that computes each distinct argument's result once, for the
+ * formatting of a long table whose cells repeat (sizes, times).
+ *
+ * @param fn - a pure function
+ * @returns `fn`, remembering its results by argument (`SameValueZero`, as a `Map`)
+ */
+export function memoized<K, V>(fn: (key: K) => V): (key: K) => V {
+  const seen = new Map<K, V>();
+  return (key) => {
+    if (seen.has(key)) return seen.get(key) as V;
+    const value = fn(key);
+    seen.set(key, value);
+    return value;
+  };
 }

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, formatTime, renderOutput } from '../src/output.js';
+import { formatTable, formatTime, memoized, renderOutput } from '../src/output.js';
 import { createProgressBar, renderProgressLine } from '../src/progress.js';
 
 describe('output', () => {
   it('aligns columns and right-aligns numbers', () => {
     const text = formatTable({ headers: ['Name', 'Size'], right: [1], rows: [['a', '1.0G'], ['long-name', '10G']] });
     expect(text).toBe('Name       Size\na          1.0G\nlong-name   10G\n');
+  });
+  it('lays out short rows, empty cells and a last column without trailing spaces', () => {
+    const text = formatTable({ headers: ['A', 'B', 'C'], right: [1], rows: [['x'], ['', '22', ''], ['yyy', '', 'z']] });
+    expect(text).toBe('A     B  C\nx\n     22\nyyy      z\n');
+    expect(formatTable({ headers: ['Only'], rows: [] })).toBe('Only\n');
+  });
+  it('memoized computes each distinct argument once and answers the same', () => {
+    const calls: unknown[] = [];
+    const f = memoized((k: number | undefined) => {
+      calls.push(k);
+      return `v${k}`;
+    });
+    expect([1, 2, 1, undefined, undefined, Number.NaN, Number.NaN, 2].map(f)).toEqual(['v1', 'v2', 'v1', 'vundefined', 'vundefined', 'vNaN', 'vNaN', 'v2']);
+    expect(calls).toEqual([1, 2, undefined, Number.NaN]);
   });
   it('prints JSON with --json and nothing when quiet', () => {
     expect(JSON.parse(renderOutput({ data: { volid: 'x:1' }, human: 'x:1' }, true))).toEqual({ volid: 'x:1' });

@@ -32,7 +32,15 @@ export function imageContent(vmid: number, guests: GuestTypes | undefined): Extr
  * @returns `used`, `isBase`, `parent`, `backingFile`, and `hidden` when it is set
  */
 export function imageFacts(i: ImageInfo): NonNullable<VolumeListEntry['image']> {
-  return { used: i.used, isBase: i.isBase, parent: i.parent, backingFile: i.backingFile, ...(i.hidden === true ? { hidden: true } : {}) };
+  const facts: { -readonly [K in keyof NonNullable<VolumeListEntry['image']>]: NonNullable<VolumeListEntry['image']>[K] } = {
+    used: i.used,
+    isBase: i.isBase,
+    parent: i.parent,
+    backingFile: i.backingFile,
+  };
+  // last, and only when set (no spread of a fresh object per image of a listing)
+  if (i.hidden === true) facts.hidden = true;
+  return facts;
 }
 
 /**
@@ -45,7 +53,8 @@ export function imageFacts(i: ImageInfo): NonNullable<VolumeListEntry['image']> 
  */
 export function imageListEntries(images: readonly ImageInfo[], wanted: readonly ContentType[], guests: GuestTypes | undefined): VolumeListEntry[] {
   const out: VolumeListEntry[] = [];
-  for (const i of images) {
+  for (let n = 0; n < images.length; n++) {
+    const i = images[n] as ImageInfo;
     const content = imageContent(i.vmid, guests);
     if (!wanted.includes(content)) continue;
     out.push({ volid: i.volid, content, format: i.format, size: i.size, vmid: i.vmid, ctime: i.ctime, image: imageFacts(i) });

@@ -62,7 +62,12 @@ export function isProtected(path: string): Promise<boolean> {
  */
 export function hiddenAmong(names: Iterable<string>): Set<string> {
   const out = new Set<string>();
-  for (const n of names) if (n.endsWith(SUFFIX.hidden)) out.add(n.slice(0, -SUFFIX.hidden.length));
+  const add = (n: string): void => {
+    if (n.endsWith(SUFFIX.hidden)) out.add(n.slice(0, -SUFFIX.hidden.length));
+  };
+  // an array (a listing's directory entries) by index: no iterator result per name
+  if (Array.isArray(names)) for (let i = 0; i < names.length; i++) add(names[i] as string);
+  else for (const n of names) add(n);
   return out;
 }
 

@@ -14,7 +14,7 @@ import type { FsOps } from './fs-ops.js';
 import { HEAD_BYTES, probeImageSync, type ImageProbe } from './formats/probe.js';
 import { backingTarget, backingTargetByText, type BackingTarget } from './backing-link.js';
 import { hiddenAmong } from './attributes.js';
-import { formatImageVolname, parseDirVolname, parseImageFileName } from './names.js';
+import { formatImageVolname, parseDirVolname, parseImageFileName, type ImageFileName } from './names.js';
 
 /** How many files are inspected at once. */
 export const LIST_CONCURRENCY = 64;
@@ -40,7 +40,10 @@ export interface ListScope {
   readonly fs: FsOps;
 }
 
-/** One image file found in a guest directory. */
+/**
+ * One image file found in a guest directory: one record per image, its probe and link filled in
+ * later (by {@link probeAll} and {@link linkAll}; no copy of it is made on the way).
+ */
 interface Found {
   readonly vmid: number;
   readonly name: string;
@@ -53,18 +56,28 @@ interface Found {
   readonly hidden: boolean;
   /** `<vmid>/<name>`: the image's key among the listed ones. */
   readonly key: string;
-}
-
-/**
- * An image file with what its header says and the image of this storage its backing file leads
- * to, if any: one record per image, its link filled in by {@link linkAll}.
- */
-interface Linked extends Found {
-  readonly probe: ImageProbe;
+  /** What its header says; set by {@link probeAll}. */
+  probe: ImageProbe | undefined;
   /** The image of this storage the backing file leads to. */
   target: BackingTarget | undefined;
   /** That image's key (`<baseVmid>/<baseName>`). */
   linkKey: string | undefined;
+  /** Its volname, once {@link volnameOf} has made it. */
+  volname: string | undefined;
+  /** Its chain of bases comes back on itself; set by {@link markLoopingChains}. */
+  loops: boolean | undefined;
+  /** Its volid, once made (a base's is its clones' parent). */
+  volid: string | undefined;
+}
+
+/** A probed image: {@link Found} with its probe. */
+interface Linked extends Found {
+  probe: ImageProbe;
+}
+
+/** The record of an image file, not probed yet. */
+function found(vmid: number, name: string, path: string, parsed: ImageFileName, regular: boolean, hidden: boolean): Found {
+  return { vmid, name, path, format: parsed.format, isBase: parsed.isBase, regular, hidden, key: `${vmid}/${name}`, probe: undefined, target: undefined, linkKey: undefined, volname: undefined, loops: undefined, volid: undefined };
 }
 
 async function readDirEntries(scope: ListScope, dir: string): Promise<Dirent[]> {
@@ -103,7 +116,8 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
   const out: Found[] = [];
   const entries = await readDirEntries(scope, dir);
   const hidden = hiddenAmong(entries.map((e) => e.name));
-  for (const ent of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const ent = entries[i] as Dirent;
     if (onlyNames && !onlyNames.has(ent.name)) continue;
     const parsed = parseImageFileName(ent.name);
     if (!parsed) continue;
@@ -112,13 +126,13 @@ async function filesOfGuest(scope: ListScope, vmid: number, onlyNames?: Readonly
     const path = `${dir}/${ent.name}`;
     if (parsed.format === 'subvol') {
       // a container subvolume is a real directory (a symlink under its name is not followed)
-      if (ent.isDirectory()) out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: false, hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
+      if (ent.isDirectory()) out.push(found(vmid, ent.name, path, parsed, false, hidden.has(ent.name)));
       continue;
     }
     if (ent.isSymbolicLink()) {
       if (!(await staysInside(scope, path))) continue;
     } else if (!ent.isFile()) continue;
-    out.push({ vmid, name: ent.name, path, format: parsed.format, isBase: parsed.isBase, regular: ent.isFile(), hidden: hidden.has(ent.name), key: `${vmid}/${ent.name}` });
+    out.push(found(vmid, ent.name, path, parsed, ent.isFile(), hidden.has(ent.name)));
   }
   return out;
 }
@@ -143,7 +157,8 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 /** A probed image, its backing file not followed yet. */
 function unlinked(f: Found, probe: ImageProbe): Linked {
-  return { ...f, probe, target: undefined, linkKey: undefined };
+  f.probe = probe;
+  return f as Linked;
 }
 
 /**
@@ -178,15 +193,6 @@ async function probeSubvols(scope: ListScope, dirs: readonly Found[]): Promise<L
   return probed.filter((p): p is Linked => p !== undefined);
 }
 
-/** {@link probeImageSync}, its error returned. */
-function probeSync(f: Found, scratch: Buffer): ImageProbe | Error | undefined {
-  try {
-    return probeImageSync(f.path, f.format, scratch, f.regular);
-  } catch (e) {
-    return e as Error;
-  }
-}
-
 async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Linked[]> {
   const files = found.filter((f) => f.format !== 'subvol');
   const out = files.length === found.length ? [] : await probeSubvols(scope, found.filter((f) => f.format === 'subvol'));
@@ -195,7 +201,12 @@ async function probeAll(scope: ListScope, found: readonly Found[]): Promise<Link
     for (let i = 0; i < files.length; i++) {
       if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
       const f = files[i] as Found;
-      keep(scope, out, f, probeSync(f, scratch));
+      try {
+        const probe = probeImageSync(f.path, f.format, scratch, f.regular);
+        if (probe) out.push(unlinked(f, probe));
+      } catch (e) {
+        keep(scope, out, f, e as Error);
+      }
     }
     return out;
   }
@@ -223,11 +234,24 @@ function setTarget(p: Linked, target: BackingTarget | undefined): void {
  */
 async function linkAll(scope: ListScope, imagesReal: string, probed: Linked[]): Promise<Linked[]> {
   const resolving: Linked[] = [];
-  for (const p of probed) {
-    if (p.probe.backingFile === undefined) continue;
-    const byText = backingTargetByText(p.probe.backingFile);
-    if (byText === 'resolve') resolving.push(p);
-    else setTarget(p, byText);
+  // the clones of one base share its reference: each distinct text is read once
+  const byText = new Map<string, { readonly target: BackingTarget | 'resolve' | undefined; readonly key: string | undefined }>();
+  for (let i = 0; i < probed.length; i++) {
+    const p = probed[i] as Linked;
+    const backingFile = p.probe.backingFile;
+    if (backingFile === undefined) continue;
+    let read = byText.get(backingFile);
+    if (read === undefined) {
+      const target = backingTargetByText(backingFile);
+      read = { target, key: target !== undefined && target !== 'resolve' ? `${target.baseVmid}/${target.baseName}` : undefined };
+      byText.set(backingFile, read);
+    }
+    if (read.target === 'resolve') {
+      resolving.push(p);
+    } else {
+      p.target = read.target;
+      p.linkKey = read.key;
+    }
   }
   await mapLimit(resolving, LIST_CONCURRENCY, async (p) => setTarget(p, await backingTarget(scope.fs, imagesReal, p.path, p.probe.backingFile as string)));
   return probed;
@@ -252,8 +276,8 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
   let wave: readonly Linked[] = probed;
   for (let depth = 0; wave.length > 0 && depth < MAX_BASE_DEPTH; depth++) {
     const missing = new Set<string>();
-    for (const p of wave) {
-      const key = p.linkKey;
+    for (let i = 0; i < wave.length; i++) {
+      const key = (wave[i] as Linked).linkKey;
       if (key !== undefined && !known.has(key) && !tried.has(key)) missing.add(key);
     }
     for (const key of missing) tried.add(key);
@@ -268,42 +292,59 @@ async function withBases(scope: ListScope, imagesReal: string, probed: readonly 
 }
 
 /**
- * The images whose chain of bases, as far as `known` tells, comes back on itself (templates
- * whose backing files point at each other, and the clones of those). Such a chain never ends:
- * the images are corrupt, and none of them makes another one a base in use.
+ * Marks the images whose chain of bases, as far as `known` tells, comes back on itself (templates
+ * whose backing files point at each other, and the clones of those): `loops` is set on every
+ * record of `known`. Such a chain never ends: the images are corrupt, and none of them makes
+ * another one a base in use.
  */
-function loopingChains(known: ReadonlyMap<string, Linked>): Set<string> {
-  const verdict = new Map<string, boolean>();
-  const looping = new Set<string>();
-  for (const start of known.keys()) {
-    const path: string[] = [];
+function markLoopingChains(known: ReadonlyMap<string, Linked>): void {
+  const path: Linked[] = [];
+  // forEach and index loops: no iterator result per step in a fresh process
+  known.forEach((start) => {
+    path.length = 0;
     let loops = false;
-    for (let key: string | undefined = start; key !== undefined; ) {
-      const settled = verdict.get(key);
-      if (settled !== undefined) {
-        loops = settled;
+    for (let p: Linked | undefined = start; p !== undefined; ) {
+      if (p.loops !== undefined) {
+        loops = p.loops;
         break;
       }
-      if (path.includes(key)) {
+      if (path.includes(p)) {
         loops = true;
         break;
       }
-      path.push(key);
-      const p = known.get(key);
-      key = p ? p.linkKey : undefined;
+      path.push(p);
+      p = p.linkKey !== undefined ? known.get(p.linkKey) : undefined;
     }
-    for (const key of path) {
-      verdict.set(key, loops);
-      if (loops) looping.add(key);
-    }
-  }
-  return looping;
+    for (let i = 0; i < path.length; i++) (path[i] as Linked).loops = loops;
+  });
 }
 
-/** The volname of an image: with its base's prefix, unless its chain loops. */
-function volnameOf(p: Linked, looping: ReadonlySet<string>): string {
-  const base = looping.has(p.key) ? undefined : baseOf(p);
-  return formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName });
+/** The volname of an image: with its base's prefix, unless its chain loops (made once per image). */
+function volnameOf(p: Linked): string {
+  if (p.volname !== undefined) return p.volname;
+  const base = p.loops === true ? undefined : baseOf(p);
+  return (p.volname = formatImageVolname({ vmid: p.vmid, name: p.name, baseVmid: base?.baseVmid, baseName: base?.baseName }));
+}
+
+/**
+ * Sorts by volid in plain character order (UTF-16 code units, as `<` compares strings), with the
+ * engine's own comparison of strings rather than a comparator called once per comparison. Equal
+ * volids keep their order.
+ */
+function byVolid(images: ImageInfo[]): ImageInfo[] {
+  const byId = new Map<string, ImageInfo>();
+  const volids = new Array<string>(images.length);
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i] as ImageInfo;
+    volids[i] = image.volid;
+    byId.set(image.volid, image);
+  }
+  // two images under one volid (not made by a listing, but cheap to keep right): a stable sort
+  if (byId.size !== images.length) return images.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  volids.sort();
+  const out = new Array<ImageInfo>(volids.length);
+  for (let i = 0; i < volids.length; i++) out[i] = byId.get(volids[i] as string) as ImageInfo;
+  return out;
 }
 
 /**
@@ -354,28 +395,30 @@ export async function listImageInfos(scope: ListScope, request: ListImagesReques
   }
   const probed = await linkAll(scope, imagesReal, await probeAll(scope, files));
   const known = await withBases(scope, imagesReal, probed);
-  const looping = loopingChains(known);
+  markLoopingChains(known);
   const out: ImageInfo[] = [];
-  for (const p of probed) {
-    const volname = volnameOf(p, looping);
+  for (let i = 0; i < probed.length; i++) {
+    const p = probed[i] as Linked;
+    const volname = volnameOf(p);
     if (wanted && !wanted.has(volname)) continue;
-    const loops = looping.has(p.key);
+    const loops = p.loops === true;
     const baseKey = loops ? undefined : p.linkKey;
     const baseProbed = baseKey !== undefined ? known.get(baseKey) : undefined;
-    const parentVolname = baseProbed ? volnameOf(baseProbed, looping) : baseKey;
-    out.push({
-      volid: formatVolumeId(scope.storeId, volname),
+    const info: { -readonly [K in keyof ImageInfo]: ImageInfo[K] } = {
+      volid: (p.volid ??= formatVolumeId(scope.storeId, volname)),
       volname,
       format: loops ? 'invalid' : p.probe.format,
       size: p.probe.size,
       used: p.probe.used,
       vmid: p.vmid,
       isBase: p.isBase,
-      parent: parentVolname !== undefined ? formatVolumeId(scope.storeId, parentVolname) : undefined,
+      parent: baseProbed ? (baseProbed.volid ??= formatVolumeId(scope.storeId, volnameOf(baseProbed))) : baseKey !== undefined ? formatVolumeId(scope.storeId, baseKey) : undefined,
       backingFile: p.probe.backingFile,
       ctime: p.probe.ctime,
-      ...(p.hidden ? { hidden: true } : {}),
-    });
+    };
+    // last, as it always was (no spread of a fresh object per image)
+    if (p.hidden) info.hidden = true;
+    out.push(info);
   }
-  return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
+  return byVolid(out);
 }

@@ -13,7 +13,7 @@ export const DIR_IMAGE_FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk
 export const VMID_DIR_RE = /^[1-9][0-9]{0,8}$/;
 
 /** An image file name: `vm-`, `base-` or `subvol-` plus owner digits, then anything, then a format extension. */
-const IMAGE_FILE_RE = /^((vm-|base-|subvol-)(\d+)-[^/\s]+\.(raw|qcow2|vmdk|subvol))$/;
+const IMAGE_FILE_RE = /^(?:vm-|base-|subvol-)\d+-[^/\s]+\.(?:raw|qcow2|vmdk|subvol)$/;
 const ISO_RE = /^iso\/([^/]+\.(?:iso|img))$/i;
 const VZTMPL_RE = /^vztmpl\/([^/]+\.(?:tar|tar\.(?:gz|xz|zst|bz2)))$/i;
 const ROOTDIR_RE = /^rootdir\/(\d+)$/;
@@ -37,6 +37,15 @@ export interface ImageFileName {
 }
 
 /**
+ * Every answer of {@link parseImageFileName}, by the name's last character (which tells the
+ * extension the pattern allows: ra`w`, qcow`2`, vmd`k`, subvo`l`), for a `vm-`/`subvol-` name
+ * and for a `base-` one.
+ */
+const IMAGE_FILE_NAMES: Readonly<Record<string, readonly [ImageFileName, ImageFileName]>> = Object.fromEntries(
+  (['raw', 'qcow2', 'vmdk', 'subvol'] as const).map((format) => [format.slice(-1), [Object.freeze({ format, isBase: false }), Object.freeze({ format, isBase: true })]]),
+);
+
+/**
  * Parses an image file name (no directory) such as `vm-100-disk-0.qcow2` or `base-100-disk-1.raw`.
  *
  * @param name - the file name
@@ -44,9 +53,11 @@ export interface ImageFileName {
  * @see Proxmox `PVE::Storage::Plugin::parse_name_dir`
  */
 export function parseImageFileName(name: string): ImageFileName | undefined {
-  const m = IMAGE_FILE_RE.exec(name);
-  if (!m) return undefined;
-  return { format: m[4] as VolumeFormat, isBase: m[2] === 'base-' };
+  // a test, not a match: in a name the pattern accepts, the last character tells the extension
+  // and a `base-` start the prefix, as the groups would; the answers are shared (a listing asks
+  // once per file)
+  if (!IMAGE_FILE_RE.test(name)) return undefined;
+  return IMAGE_FILE_NAMES[name.charAt(name.length - 1)]?.[name.startsWith('base-') ? 1 : 0];
 }
 
 function invalid(volname: string, why: string): never {

@@ -72,16 +72,14 @@ export function listImages(env: DirEnv, request: ListImagesRequest): Promise<Ima
  */
 export async function listVolumes(env: DirEnv, request: ListVolumesRequest): Promise<VolumeListEntry[]> {
   const content = request.content ?? env.ctx.config.content ?? dirCapabilities.defaultContent;
-  const out: VolumeListEntry[] = [];
-  if (content.includes('images') || content.includes('rootdir')) {
-    out.push(...imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests));
-  }
+  // the images come sorted by volid (listImageInfos); only other content types' files need a sort
+  const out: VolumeListEntry[] =
+    content.includes('images') || content.includes('rootdir') ? imageListEntries(await listImageInfos(env, { vmid: request.vmid }), content, request.guests) : [];
   const files = content.filter((type) => type !== 'images' && type !== 'rootdir');
+  if (files.length === 0) return out;
   // the other content types' files on first use: a listing of images loads none of that code
-  if (files.length > 0) {
-    const { listContentFiles } = await import('./list-volumes.js');
-    for (const type of files) out.push(...(await listContentFiles(env, type, request.vmid)));
-  }
+  const { listContentFiles } = await import('./list-volumes.js');
+  for (const type of files) out.push(...(await listContentFiles(env, type, request.vmid)));
   return out.sort((a, b) => (a.volid < b.volid ? -1 : a.volid > b.volid ? 1 : 0));
 }
 

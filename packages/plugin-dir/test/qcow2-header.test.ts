@@ -156,3 +156,61 @@ describe('qcow2 header: truncated and corrupt files are invalid', () => {
     }
   });
 });
+
+describe('qcow2 header: names, sizes and feature bits read exactly', () => {
+  let good: Buffer;
+  let backed: Buffer;
+  beforeAll(async () => {
+    good = await readFile(join(fixtures, 'qcow2-v3.head'));
+    backed = await readFile(join(fixtures, 'qcow2-v3-backing.head'));
+  });
+  const patched = (buf: Buffer, f: (b: Buffer) => void): Buffer => {
+    const b = Buffer.from(buf);
+    f(b);
+    return b;
+  };
+  const nameAt = (b: Buffer): number => Number(b.readBigUInt64BE(8));
+  /** Where the backing-format extension's data starts. */
+  const formatAt = (b: Buffer): number => {
+    for (let off = b.readUInt32BE(100); ; ) {
+      const type = b.readUInt32BE(off);
+      if (type === 0xe2792aca) return off + 8;
+      if (type === 0) throw new Error('no backing format extension');
+      off += 8 + Math.ceil(b.readUInt32BE(off + 4) / 8) * 8;
+    }
+  };
+
+  it('a name ends at its first NUL, as QEMU reads a C string', () => {
+    const b = patched(backed, (x) => x.writeUInt8(0, nameAt(x) + 5));
+    expect(headerOf(b).backingFile).toBe(headerOf(backed).backingFile?.slice(0, 5));
+    expect(headerOf(patched(backed, (x) => x.writeUInt8(0, nameAt(x)))).backingFile).toBeUndefined();
+  });
+  it('a backing file name that is not ASCII is read as UTF-8, a backing format as latin1', () => {
+    const b = patched(backed, (x) => {
+      x.write('é', nameAt(x) + 3, 'utf8');
+      x.writeUInt8(0xe9, formatAt(x));
+    });
+    const h = headerOf(b);
+    expect(h.backingFile).toBe(`${headerOf(backed).backingFile?.slice(0, 3)}é${headerOf(backed).backingFile?.slice(5)}`);
+    expect(h.backingFormat).toBe(`é${headerOf(backed).backingFormat?.slice(1)}`);
+  });
+  it('a plain Uint8Array reads as a Buffer does', () => {
+    const plain = new Uint8Array(backed.length + 16).subarray(16);
+    plain.set(backed);
+    expect(headerOf(plain)).toEqual(headerOf(backed));
+  });
+  it('64-bit fields: the largest safe size is read, one past it is out of range', () => {
+    expect(headerOf(patched(good, (b) => b.writeBigUInt64BE(2n ** 53n - 1n, 24))).size).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseQcow2Header(patched(good, (b) => b.writeBigUInt64BE(2n ** 53n, 24)), good.length)).toMatchObject({ status: 'invalid', reason: 'virtual size out of range' });
+    expect(headerOf(patched(good, (b) => b.writeBigUInt64BE(2n ** 40n + 5n, 24))).size).toBe(2 ** 40 + 5);
+  });
+  it('incompatible feature bits: an unknown one in either half is refused with its value, known ones are reported', () => {
+    expect(parseQcow2Header(patched(good, (b) => b.writeBigUInt64BE(1n << 40n, 72)), good.length)).toMatchObject({
+      status: 'invalid',
+      reason: 'unknown incompatible features 0x10000000000',
+    });
+    expect(parseQcow2Header(patched(good, (b) => b.writeBigUInt64BE(1n << 5n, 72)), good.length)).toMatchObject({ status: 'invalid', reason: 'unknown incompatible features 0x20' });
+    const corrupt = headerOf(patched(good, (b) => b.writeBigUInt64BE(0b10010n, 72)));
+    expect(corrupt).toMatchObject({ corrupt: true, incompatibleFeatures: 0b10010n, dataFile: undefined });
+  });
+});

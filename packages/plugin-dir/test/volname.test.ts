@@ -135,3 +135,18 @@ describe('parseDirVolname', () => {
     expect(plugin.imageVolname({ vmid: 100, name: 'vm-100-disk-0.qcow2' })).toBe('100/vm-100-disk-0.qcow2');
   });
 });
+
+describe('image file names', () => {
+  it('every format, with and without base-, and names the pattern refuses', async () => {
+    const { parseImageFileName } = await import('../src/names.js');
+    for (const format of ['raw', 'qcow2', 'vmdk', 'subvol'] as const) {
+      expect(parseImageFileName(`vm-100-disk-0.${format}`)).toEqual({ format, isBase: false });
+      expect(parseImageFileName(`subvol-100-disk-0.${format}`)).toEqual({ format, isBase: false });
+      expect(parseImageFileName(`base-100-disk-0.${format}`)).toEqual({ format, isBase: true });
+      expect(parseImageFileName(`vm-100-disk.0.raw.${format}`)).toEqual({ format, isBase: false });
+    }
+    for (const name of ['vm-100-disk-0.img', 'vm-100-disk-0.qcow2.tmp', 'vm-x-disk-0.raw', 'based-100-disk-0.raw', 'vm-100-a b.raw', 'vm-100-.raw', 'VM-100-disk-0.raw', 'vm-100-disk-0.RAW']) {
+      expect(parseImageFileName(name), name).toBeUndefined();
+    }
+  });
+});

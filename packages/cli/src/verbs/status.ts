@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GuestTypes } from '@stowage/core';
 import { lacksImageFacts, listRows } from '../list-rows.js';
-import { formatTime } from '../output.js';
+import { formatTime, memoized } from '../output.js';
 import type { VerbSpec } from '../verb.js';
 
 /** One row of `status`. */
@@ -126,12 +126,15 @@ export const listVerb: VerbSpec = {
     // one listing, unless the plugin's leaves out the image facts: then listImages has them
     const images = volumes.some(lacksImageFacts) ? await m.listImages(storage, { vmid, includeHidden: true }) : [];
     const rows = listRows(volumes, images).filter((r) => r.hidden !== true || ctx.args.options['include-hidden'] === true);
+    // sizes and times repeat across the rows of a storage: each distinct one is formatted once
+    const size = memoized(formatSize);
+    const time = memoized(formatTime);
     return {
       data: rows,
       human: {
         headers: ['Volid', 'Format', 'Type', 'Size', 'VMID', 'Created'],
         right: [3, 4],
-        rows: rows.map((v) => [v.hidden === true ? `${v.volid} (hidden)` : v.volid, v.format, v.content, formatSize(v.size), v.vmid === null ? '' : String(v.vmid), formatTime(v.ctime ?? undefined)]),
+        rows: rows.map((v) => [v.hidden === true ? `${v.volid} (hidden)` : v.volid, v.format, v.content, size(v.size), v.vmid === null ? '' : String(v.vmid), time(v.ctime ?? undefined)]),
       },
     };
   },

@@ -48,10 +48,19 @@ export interface ListImagesFilter {
   readonly includeHidden?: boolean | undefined;
 }
 
-function compareVolids(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
+/**
+ * Sorts by volid, case-insensitively (stable): each volid is lowered once, not once per
+ * comparison (a listing sorts thousands).
+ */
+function sortedByVolid<T extends { readonly volid: string }>(items: readonly T[]): T[] {
+  const keys = items.map((i) => i.volid.toLowerCase());
+  const order = items.map((_, n) => n);
+  order.sort((a, b) => {
+    const x = keys[a] as string;
+    const y = keys[b] as string;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  return order.map((n) => items[n] as T);
 }
 
 /**
@@ -108,10 +117,10 @@ export async function listImages(state: ManagerState, entry: StorageEntry, filte
     await state.activate(entry, ctx);
     return entry.plugin.listImages(ctx, { vmid, volnames });
   });
-  return images
+  const listed = images
     .filter((i) => (volnames ? volnames.includes(i.volname) : vmid === undefined || i.vmid === vmid))
-    .filter((i) => filter.includeHidden === true || i.hidden !== true)
-    .sort((a, b) => compareVolids(a.volid, b.volid));
+    .filter((i) => filter.includeHidden === true || i.hidden !== true);
+  return sortedByVolid(listed);
 }
 
 /**
@@ -132,7 +141,7 @@ export async function listVolumes(state: ManagerState, entry: StorageEntry, filt
     await state.activate(entry, ctx);
     return entry.plugin.listVolumes(ctx, { vmid: filter.vmid, content: filter.content, guests: filter.guests });
   });
-  return [...volumes].sort((a, b) => compareVolids(a.volid, b.volid));
+  return sortedByVolid(volumes);
 }
 
 /**

@@ -126,7 +126,8 @@ function readHeadSync(fd: number, buf: Buffer, length: number): Buffer {
     if (n === 0) break;
     got += n;
   }
-  return buf.subarray(0, got);
+  // the whole buffer read (a listing's usual case): no view of it to make
+  return got === buf.length ? buf : buf.subarray(0, got);
 }
 
 function missing(e: unknown): boolean {

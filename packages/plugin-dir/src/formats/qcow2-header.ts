@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
 /** The four bytes every qcow2 image starts with (`QFI\xfb`). */
@@ -44,6 +43,10 @@ export const QCOW2_INCOMPATIBLE = {
 } as const;
 
 const KNOWN_INCOMPATIBLE = 0b11111n;
+/** The known bits, and the two this reader acts on, as numbers (they all lie in the low 32 bits). */
+const KNOWN_LOW = Number(KNOWN_INCOMPATIBLE);
+const CORRUPT_BIT = Number(QCOW2_INCOMPATIBLE.corrupt);
+const DATA_FILE_BIT = Number(QCOW2_INCOMPATIBLE.externalDataFile);
 const V2_HEADER_BYTES = 72;
 const V3_MIN_HEADER_BYTES = 104;
 const MAX_BACKING_NAME = 1023;
@@ -96,25 +99,34 @@ function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+/** A big-endian u64 as a number, or `undefined` past `Number.MAX_SAFE_INTEGER` (read as two u32: no `BigInt` per field). */
 function safeU64(dv: DataView, offset: number): number | undefined {
-  const v = dv.getBigUint64(offset);
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
+  const high = dv.getUint32(offset);
+  return high > 0x1fffff ? undefined : high * 0x1_0000_0000 + dv.getUint32(offset + 4);
 }
 
 let decoders: { readonly latin1: TextDecoder; readonly utf8: TextDecoder } | undefined;
+const NON_ASCII_RE = /[^\x00-\x7f]/;
 
 /**
- * A name stored in the header, read as QEMU reads it: a C string, which ends at the first NUL.
- * ASCII (every name stowage and Proxmox write) reads the same in either encoding and is taken
- * as it is; only other bytes go through a `TextDecoder` (made on first use: a listing of
- * thousands of images needs none).
+ * A name stored in the header, `bytes[start, end)`, read as QEMU reads it: a C string, which ends
+ * at the first NUL. ASCII (every name stowage and Proxmox write) reads the same in either
+ * encoding and is taken as it is; only other bytes go through a `TextDecoder` (made on first use:
+ * a listing of thousands of images needs none).
  */
-function headerString(bytes: Uint8Array, encoding: 'utf-8' | 'latin1'): string {
-  const nul = bytes.indexOf(0);
-  const name = nul < 0 ? bytes : bytes.subarray(0, nul);
-  if (isAscii(name)) return Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1');
+function headerString(bytes: Buffer, start: number, end: number, encoding: 'utf-8' | 'latin1'): string {
+  // latin1 gives one character per byte, so the NUL is found in the text
+  let text = bytes.toString('latin1', start, end);
+  const nul = text.indexOf('\0');
+  if (nul >= 0) text = text.slice(0, nul);
+  if (!NON_ASCII_RE.test(text)) return text;
   decoders ??= { latin1: new TextDecoder('latin1'), utf8: new TextDecoder('utf-8', { fatal: false }) };
-  return (encoding === 'utf-8' ? decoders.utf8 : decoders.latin1).decode(name);
+  return (encoding === 'utf-8' ? decoders.utf8 : decoders.latin1).decode(bytes.subarray(start, start + text.length));
+}
+
+/** `invalid` when the file is shorter than `n` bytes, else `short` (more of it must be read). */
+function need(fileSize: number, n: number): Qcow2ParseResult {
+  return fileSize < n ? { status: 'invalid', reason: `truncated: ${fileSize} bytes, header needs ${n}` } : { status: 'short', need: n };
 }
 
 /**
@@ -133,14 +145,12 @@ function headerString(bytes: Uint8Array, encoding: 'utf-8' | 'latin1'): string {
  */
 export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseResult {
   const have = Math.min(buf.length, fileSize);
-  const need = (n: number): Qcow2ParseResult =>
-    fileSize < n ? { status: 'invalid', reason: `truncated: ${fileSize} bytes, header needs ${n}` } : { status: 'short', need: n };
-  if (have < 8) return need(8) as Qcow2ParseResult;
+  if (have < 8) return need(fileSize, 8);
   const dv = view(buf);
   if (dv.getUint32(0) !== QCOW2_MAGIC) return { status: 'invalid', reason: 'no qcow2 magic' };
   const version = dv.getUint32(4);
   if (version !== 2 && version !== 3) return { status: 'invalid', reason: `unsupported qcow2 version ${version}` };
-  if (have < V2_HEADER_BYTES) return need(V2_HEADER_BYTES);
+  if (have < V2_HEADER_BYTES) return need(fileSize, V2_HEADER_BYTES);
   const backingOffset = safeU64(dv, 8);
   const backingSize = dv.getUint32(16);
   const clusterBits = dv.getUint32(20);
@@ -155,18 +165,23 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
   const clusterSize = 2 ** clusterBits;
 
   let headerLength = V2_HEADER_BYTES;
-  let incompatible = 0n;
+  // the incompatible feature bits as two u32 halves; the BigInt the header reports is made once
+  let featuresHigh = 0;
+  let featuresLow = 0;
   if (version === 3) {
-    if (have < V3_MIN_HEADER_BYTES) return need(V3_MIN_HEADER_BYTES);
-    incompatible = dv.getBigUint64(72);
+    if (have < V3_MIN_HEADER_BYTES) return need(fileSize, V3_MIN_HEADER_BYTES);
+    featuresHigh = dv.getUint32(72);
+    featuresLow = dv.getUint32(76);
     headerLength = dv.getUint32(100);
     if (headerLength < V3_MIN_HEADER_BYTES || headerLength % 8 !== 0 || headerLength > clusterSize) {
       return { status: 'invalid', reason: `bad header_length ${headerLength}` };
     }
   }
-  if ((incompatible & ~KNOWN_INCOMPATIBLE) !== 0n) {
+  const incompatible = featuresHigh === 0 ? BigInt(featuresLow) : dv.getBigUint64(72);
+  if (featuresHigh !== 0 || (featuresLow & ~KNOWN_LOW) !== 0) {
     return { status: 'invalid', reason: `unknown incompatible features 0x${incompatible.toString(16)}` };
   }
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
 
   let backingFile: string | undefined;
   if (backingOffset !== 0) {
@@ -174,8 +189,8 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
     if (backingOffset < headerLength || backingOffset + backingSize > clusterSize) {
       return { status: 'invalid', reason: `backing file name outside the first cluster` };
     }
-    if (have < backingOffset + backingSize) return need(backingOffset + backingSize);
-    backingFile = headerString(buf.subarray(backingOffset, backingOffset + backingSize), 'utf-8') || undefined;
+    if (have < backingOffset + backingSize) return need(fileSize, backingOffset + backingSize);
+    backingFile = headerString(bytes, backingOffset, backingOffset + backingSize, 'utf-8') || undefined;
   }
 
   const extensionsEnd = backingOffset !== 0 ? backingOffset : clusterSize;
@@ -184,19 +199,18 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
   let off = headerLength;
   for (;;) {
     if (off + 8 > extensionsEnd) break; // no room for another extension: the area simply ends
-    if (have < off + 8) return need(off + 8);
+    if (have < off + 8) return need(fileSize, off + 8);
     const type = dv.getUint32(off);
     const len = dv.getUint32(off + 4);
     if (type === QCOW2_EXTENSION.end) break;
     const dataEnd = off + 8 + len;
     if (dataEnd > extensionsEnd) return { status: 'invalid', reason: `header extension 0x${type.toString(16)} overruns the header area` };
-    if (have < dataEnd) return need(dataEnd);
-    const data = buf.subarray(off + 8, dataEnd);
-    if (type === QCOW2_EXTENSION.backingFormat) backingFormat = headerString(data, 'latin1');
-    else if (type === QCOW2_EXTENSION.dataFile) dataFile = headerString(data, 'utf-8');
+    if (have < dataEnd) return need(fileSize, dataEnd);
+    if (type === QCOW2_EXTENSION.backingFormat) backingFormat = headerString(bytes, off + 8, dataEnd, 'latin1');
+    else if (type === QCOW2_EXTENSION.dataFile) dataFile = headerString(bytes, off + 8, dataEnd, 'utf-8');
     off = off + 8 + Math.ceil(len / 8) * 8;
   }
-  if ((incompatible & QCOW2_INCOMPATIBLE.externalDataFile) !== 0n) dataFile ??= '';
+  if ((featuresLow & DATA_FILE_BIT) !== 0) dataFile ??= '';
 
   return {
     status: 'ok',
@@ -208,7 +222,7 @@ export function parseQcow2Header(buf: Uint8Array, fileSize: number): Qcow2ParseR
       backingFormat,
       dataFile,
       incompatibleFeatures: incompatible,
-      corrupt: (incompatible & QCOW2_INCOMPATIBLE.corrupt) !== 0n,
+      corrupt: (featuresLow & CORRUPT_BIT) !== 0,
       encrypted: cryptMethod !== 0,
       snapshotCount,
       snapshotsOffset,
