@@ -13,8 +13,8 @@
  *
  * Ours does more than move bytes: one run of B's `stowage receive` over the ssh session (a Node
  * process there: it checks its storage and space, chooses the format, imports, then reads its
- * copy back and hashes it), the SHA-256 of the stream as it is sent, and freeing the source. The
- * table shows both.
+ * copy back and hashes it), the SHA-256 of the source (a read of its own, started with the
+ * exchange), and freeing the source. The table shows both.
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -101,7 +101,7 @@ await withTempDir('migrate', async (root) => {
     const u = summarize(unflushed);
     const r = summarize(relayed);
     printTable(`dir -> dir over ssh on 127.0.0.1, ${size / MiB} MiB raw, ${runs} runs each, alternated`, ['measurement', 'p50 ms', 'mean ms', 'MiB/s (p50)', 'vs bare'], [
-      ['migrateVolume (export, hash, ssh, B receives, flushes and reads back, free source)', o.p50, o.mean, mibPerSec(size, o.p50), ratio(o.p50, b.p50)],
+      ['migrateVolume (source hashed beside the export, ssh, B receives, flushes and reads back, free source)', o.p50, o.mean, mibPerSec(size, o.p50), ratio(o.p50, b.p50)],
       ['dd if=SRC | ssh dd of=FILE conv=fsync (a shell pipeline)', b.p50, b.mean, mibPerSec(size, b.p50), 'x1.00'],
       ['dd if=SRC | ssh dd of=FILE (not flushed: unsafe to free the source after)', u.p50, u.mean, mibPerSec(size, u.p50), ratio(u.p50, b.p50)],
       ['dd if=SRC | ssh dd conv=fsync, relayed through this process (earlier baseline)', r.p50, r.mean, mibPerSec(size, r.p50), ratio(r.p50, b.p50)],

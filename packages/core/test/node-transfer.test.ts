@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { sendInto, writeAll } from '@stowage/core/plugin';
@@ -28,7 +27,7 @@ function expected(count: number): Buffer {
 }
 
 describe('sendToNode', () => {
-  it("a node that takes the stream into its own writable gets the export's chunks through a consuming sink, counted and hashed as sent", async () => {
+  it("a node that takes the stream into its own writable gets the export's chunks through a consuming sink, counted", async () => {
     let consuming: boolean | undefined;
     const received: Buffer[] = [];
     const progress: number[] = [];
@@ -44,7 +43,7 @@ describe('sendToNode', () => {
     });
     expect(consuming).toBe(true);
     expect(Buffer.concat(received)).toEqual(expected(16));
-    expect(sent).toMatchObject({ format: 'raw+size', bytes: 16 * 4096, sha256: createHash('sha256').update(expected(16)).digest('hex') });
+    expect(sent).toMatchObject({ format: 'raw+size', bytes: 16 * 4096 });
     expect(progress.at(-1)).toBe(16 * 4096);
   });
 
@@ -55,7 +54,7 @@ describe('sendToNode', () => {
       return { volid: 'local:100/vm-100-disk-0.raw' };
     });
     expect(Buffer.concat(chunks)).toEqual(expected(16));
-    expect(sent.sha256).toBe(createHash('sha256').update(expected(16)).digest('hex'));
+    expect(sent.bytes).toBe(16 * 4096);
   });
 
   it('a node that fails before reading the stream is reported, and nothing waits for an export that never started', async () => {

@@ -8,10 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalNode, StorageManager, volumeChecksum, type NodeImportOptions, type Progress, type StorageStatus } from '@stowage/core';
-import type { FileSystem, PluginContext, VolumeImportRequest } from '@stowage/core/plugin';
+import { writeAll, type FileSystem, type PluginContext, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core/plugin';
 import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
 import { code, releaseImmutable } from './helpers.js';
 
@@ -109,6 +109,24 @@ class CorruptingDirPlugin extends DirPlugin {
   }
 }
 
+/** A directory storage whose second export of a volume sends byte 100 changed: a sender whose stream is not what the source holds (or a source written to while it is sent). */
+class SendsOtherBytesPlugin extends DirPlugin {
+  static exports = 0;
+  override volumeExport(ctx: PluginContext<DirConfig>, request: VolumeExportRequest): Promise<void> {
+    if (++SendsOtherBytesPlugin.exports !== 2) return super.volumeExport(ctx, request);
+    let at = 0;
+    const output = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        const copy = Buffer.from(chunk);
+        if (at <= 100 && at + copy.length > 100) copy[100 - at] = copy[100 - at]! ^ 0xff;
+        at += copy.length;
+        writeAll(request.output, copy).then(() => cb(), cb);
+      },
+    });
+    return super.volumeExport(ctx, { ...request, output });
+  }
+}
+
 /** A node that reports no free space, and records whether anything was imported. */
 class FullNode extends LocalNode {
   imported = false;
@@ -149,6 +167,25 @@ describe('migrateVolume to a LocalNode', () => {
     header.writeBigUInt64LE(BigInt(data.length));
     expect(moved.sha256).toBe(sha(Buffer.concat([header, data])));
     expect(await readFile(join(base, 'b', 'images', '100', 'vm-100-disk-0.raw'))).toEqual(data);
+  });
+
+  it('the copy is compared with the source read on its own: a stream that differs from the source is CORRUPT, removed from the target, the source kept', async () => {
+    const sender = await StorageManager.open({
+      plugins: [SendsOtherBytesPlugin],
+      config: [{ type: 'dir', storage: 'local', path: join(base, 'a'), 'create-base-path': true }],
+      lockDir: join(base, 'locks-a'),
+    });
+    try {
+      const { volid, data } = await rawVolume();
+      SendsOtherBytesPlugin.exports = 0;
+      const err = await sender.migrateVolume(volid, { toNode: nodeB }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CORRUPT' });
+      expect(SendsOtherBytesPlugin.exports).toBe(2); // the source's own read, then the stream
+      expect(await filesOfB()).toEqual([]);
+      expect(sha(await readFile(join(base, 'a', 'images', '100', 'vm-100-disk-0.raw')))).toBe(sha(data));
+    } finally {
+      await sender.close();
+    }
   });
 
   it('a copy whose data differs from what was sent is CORRUPT: removed from the target, the source kept', async () => {

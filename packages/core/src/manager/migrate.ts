@@ -2,8 +2,9 @@
  * Moving a volume on local storage to another node, in one exchange with it
  * ({@link StorageNode.receiveVolume}): the node checks its storage and free space and chooses
  * the stream format from the source's offer, the export streams into its import, the node reads
- * its copy back (for `raw+size` the SHA-256 of the data, compared here with the hash of what was
- * sent; for other formats its size), and only then is the source freed. Whatever fails, and an
+ * its copy back (for `raw+size` the SHA-256 of the data, compared here with the SHA-256 of the
+ * source, read in a pass of its own that starts with the exchange, while the ssh session and the
+ * node start; for other formats its size), and only then is the source freed. Whatever fails, and an
  * abort at any point, leaves the source as it was and nothing on the node: a failed import
  * removes what it made (the node's guarantee), and a copy that was imported but did not check
  * out, or whose source could not be freed, is freed again.
@@ -13,7 +14,7 @@
 import type { StreamFormat } from '../capabilities.js';
 import { StorageError } from '../errors.js';
 import { volumeChecksum } from '../nodes/checksum.js';
-import type { ReceivedVolume, StorageNode } from '../nodes/node.js';
+import type { ReceivedVolume, StorageNode, VolumeChecksum } from '../nodes/node.js';
 import type { ParsedVolume, ProgressCallback, TransferOptions, VolumeSizeInfo } from '../plugin-types.js';
 import type { StoragePlugin } from '../storage-plugin.js';
 import { SIZE_HEADER_BYTES } from '../transfer.js';
@@ -65,7 +66,7 @@ export interface MigrateResult {
   readonly format: StreamFormat;
   /** Stream bytes sent. */
   readonly bytes: number;
-  /** The SHA-256 of the `raw+size` stream, equal on both sides; absent for other formats (checked by size only). */
+  /** The SHA-256 of the `raw+size` stream, read from the source and read back from the copy: equal on both sides; absent for other formats (checked by size only). */
   readonly sha256?: string | undefined;
 }
 
@@ -111,12 +112,11 @@ async function place(manager: SourceManager, volid: string, storage: string, opt
 
 /**
  * Checks what the node read back from its copy against the source: for `raw+size` the checksum
- * of the copy's data (which also gives its size) against the hash of what was sent (`sha256`);
- * for other formats the size.
+ * of the copy's data (which also gives its size) against the source's (`sent`, the SHA-256 of
+ * its `raw+size` stream); for other formats the size.
  */
-function check(node: StorageNode, received: ReceivedVolume & { readonly sha256: string }, size: number): void {
+function check(node: StorageNode, received: ReceivedVolume, size: number, sent: string | undefined): void {
   const copy = received.volid;
-  const sent = received.sha256;
   const corrupt = (what: string, details: Record<string, unknown>): never => {
     throw new StorageError('CORRUPT', `the copy '${copy}' on node '${node.name}' ${what}`, { details: { volid: copy, node: node.name, size, ...details } });
   };
@@ -124,6 +124,7 @@ function check(node: StorageNode, received: ReceivedVolume & { readonly sha256: 
   if (received.format !== 'raw+size') return;
   const sum = received.checksum;
   if (sum === undefined) corrupt('was not read back (no checksum)', {});
+  else if (sent === undefined) corrupt('cannot be checked: the source was not read back', {});
   else if (sum.bytes !== SIZE_HEADER_BYTES + size) corrupt(`has ${sum.bytes - SIZE_HEADER_BYTES} bytes, the source ${size}`, { copySize: sum.bytes - SIZE_HEADER_BYTES });
   else if (sum.sha256 !== sent) corrupt(`does not hold the data sent (sha256 ${sum.sha256}, sent ${sent})`, { sha256: sum.sha256, sent });
 }
@@ -148,18 +149,56 @@ export async function migrateVolume(manager: SourceManager, volid: string, optio
   const offer = (await manager.volumeExportFormats(volid, transfer)).filter((f) => !SNAPSHOT_STREAMS.includes(f));
   aborted(options.signal);
 
+  // the source's checksum, for a raw+size copy: read while the ssh session and the node start
+  const source = sourceChecksum(manager, volid, offer, options.signal);
   // one exchange with the node: it checks its storage and space, chooses the format, imports,
   // and reads its copy back
-  const sent = await sendToNode(manager, volid, { node, transfer, onProgress: options.onProgress, signal: options.signal }, (open, signal) =>
-    node.receiveVolume(target.volid, { ...transfer, offer, need: info.used ?? info.size, open, signal }),
-  );
+  let sent: Awaited<ReturnType<typeof sendToNode<ReceivedVolume>>>;
   try {
-    check(node, sent, info.size);
+    sent = await sendToNode(manager, volid, { node, transfer, onProgress: options.onProgress, signal: options.signal }, (open, signal) =>
+      node.receiveVolume(target.volid, { ...transfer, offer, need: info.used ?? info.size, open, signal }),
+    );
+  } catch (e) {
+    await source.cancel();
+    throw e;
+  }
+  let sha256: string | undefined;
+  try {
+    if (sent.format === 'raw+size') sha256 = (await source.result()).sha256;
+    else await source.cancel();
+    check(node, sent, info.size, sha256);
     aborted(options.signal);
     await manager.freeImage(volid);
   } catch (e) {
     throw await withoutCopy(node, sent.volid, asAbortError(e, options.signal));
   }
-  const format = sent.format;
-  return { volid: sent.volid, from: volid, node: node.name, format, bytes: sent.bytes, ...(format === 'raw+size' ? { sha256: sent.sha256 } : {}) };
+  return { volid: sent.volid, from: volid, node: node.name, format: sent.format, bytes: sent.bytes, ...(sha256 !== undefined ? { sha256 } : {}) };
+}
+
+/** The source's checksum being read: its result, or a cancel that stops the read and waits for it. */
+interface SourceChecksum {
+  result(): Promise<VolumeChecksum>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts reading the source's `raw+size` checksum when `raw+size` is offered (a second pass over
+ * the source, beside the one that sends it: what the node's read-back is compared with).
+ */
+function sourceChecksum(manager: SourceManager, volid: string, offer: readonly StreamFormat[], signal: AbortSignal | undefined): SourceChecksum {
+  if (!offer.includes('raw+size')) {
+    const none = Promise.reject(new StorageError('INTERNAL', `'${volid}' was not offered as raw+size`));
+    none.catch(() => undefined);
+    return { result: () => none, cancel: async () => undefined };
+  }
+  const stop = new AbortController();
+  const reading = volumeChecksum(manager, volid, { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
+  reading.catch(() => undefined); // awaited by result() or cancel()
+  return {
+    result: () => reading,
+    cancel: async () => {
+      stop.abort();
+      await reading.catch(() => undefined);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Streaming a volume into another node, shared by migration (`receiveVolume`: the node chooses
  * the format and reads its copy back) and replication (`importVolume` in a format chosen before):
- * export -> count (progress) -> hash -> the node, both sides aborted when either fails.
+ * export -> count (progress) -> the node, both sides aborted when either fails.
  *
  * @module
  */
@@ -10,7 +10,6 @@ import type { StreamFormat } from '../capabilities.js';
 import { consumingSink } from '../consuming-sink.js';
 import { directSource } from '../direct-source.js';
 import { StorageError, isStorageError } from '../errors.js';
-import { nodeCrypto } from '../on-first-use.js';
 import type { StorageNode } from '../nodes/node.js';
 import { withoutCopy } from '../nodes/receive.js';
 import type { ProgressCallback, TransferOptions } from '../plugin-types.js';
@@ -49,8 +48,6 @@ export type Sent<R> = R & {
   readonly format: StreamFormat;
   /** Stream bytes sent. */
   readonly bytes: number;
-  /** SHA-256 of the stream sent, taken as it was sent. */
-  readonly sha256: string;
 };
 
 function ignore(): void {
@@ -59,7 +56,7 @@ function ignore(): void {
 
 /**
  * Streams a volume into a node: once the node opens the stream (in the format it chose),
- * export -> count (progress) -> hash -> the node's import run at the same time. Both sides are
+ * export -> count (progress) -> the node's import run at the same time. Both sides are
  * aborted when either fails, and the first real error of either side is reported (not the abort
  * it caused on the other). An import that finished while the export failed is freed again on the
  * node.
@@ -69,7 +66,7 @@ function ignore(): void {
  * @param options - node, snapshot options, progress, signal
  * @param deliver - the node's side: `node.importVolume` for a format chosen before, or
  *   `node.receiveVolume`, which chooses it
- * @returns what the node reported, with the format, the bytes and the hash of what was sent
+ * @returns what the node reported, with the format and the bytes sent
  * @throws what failed first (`UNAVAILABLE` for a stream that broke without saying more);
  *   `ABORTED` after an abort
  */
@@ -91,7 +88,7 @@ export async function sendToNode<R extends { readonly volid: string }>(source: N
   };
   const im = await settle(deliver(open, signal).catch(failed));
   const ex = sending ? await sending.exported() : undefined;
-  if (im.status === 'fulfilled' && sending && ex?.status === 'fulfilled') return { ...im.value, format: sending.format, ...sending.digest() };
+  if (im.status === 'fulfilled' && sending && ex?.status === 'fulfilled') return { ...im.value, format: sending.format, bytes: sending.bytes() };
   if (im.status === 'fulfilled' && !sending) failures.push(new StorageError('INTERNAL', `node '${options.node.name}' imported '${im.value.volid}' without reading the stream`));
   const error = asAbortError(options.signal?.aborted ? (failures[0] ?? options.signal.reason) : brokenStream(options.node, copyFailure(failures)), options.signal);
   if (im.status === 'fulfilled') throw await withoutCopy(options.node, im.value.volid, error);
@@ -103,8 +100,8 @@ interface Sending {
   readonly format: StreamFormat;
   /** What the node reads. */
   readonly data: Readable;
-  /** The SHA-256 and byte count of what was sent; once the export has settled. */
-  digest(): { sha256: string; bytes: number };
+  /** The bytes sent so far. */
+  bytes(): number;
   /** How the export ended; an export never started (the node failed first) ends now, failed. */
   exported(): Promise<PromiseSettledResult<void>>;
   /** Fails the export with `e`. */
@@ -113,20 +110,18 @@ interface Sending {
 
 /**
  * The volume's export as a {@link directSource}: taken by a command's input (an ssh session),
- * the export writes into it through a consuming sink that counts, hashes and waits for each
+ * the export writes into it through a consuming sink that counts and waits for each
  * write, so that a raw file is read into two buffers it reuses (see `exportRawFile`); read as a
  * plain stream (a node in this process), it gives copies.
  */
 function exportStream(source: NodeSource, volid: string, format: StreamFormat, options: SendToNodeOptions & { readonly signal: AbortSignal }, failed: (e: unknown) => never): Sending {
   const counter = byteCounter(options.onProgress, undefined, { sizeHeader: hasSizeHeader(format) });
-  const hash = nodeCrypto().createHash('sha256');
   let output: Writable | undefined;
   let result: Promise<PromiseSettledResult<void>> | undefined;
   let stopped: Error | undefined;
   const data = directSource((sink) => {
     output = consumingSink((chunk) => {
       counter.add(chunk);
-      hash.update(chunk);
       return writeAll(sink, chunk);
     });
     output.on('error', ignore); // reported through the export's promise
@@ -146,7 +141,7 @@ function exportStream(source: NodeSource, volid: string, format: StreamFormat, o
   return {
     format,
     data,
-    digest: () => ({ sha256: hash.digest('hex'), bytes: counter.done }),
+    bytes: () => counter.done,
     exported: () => result ?? Promise.resolve({ status: 'rejected', reason: stopped ?? new Error('the stream was never read') }),
     stop: (e) => {
       stopped ??= e;
