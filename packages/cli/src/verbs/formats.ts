@@ -58,7 +58,7 @@ export const receiveVerb: VerbSpec = {
     'free), takes the first format of the offer (the sender\'s, best first) that the volume can be imported from,',
     'prints {"ready":{"format":F}} on one line, then imports standard input (a failed import leaves no volume)',
     'and reads the new volume back: prints the volume id, format and size, and for raw+size the checksum of its',
-    'data (as `stowage checksum`), which the sender compares with what it sent. A failed read-back frees the copy.',
+    'data (as `stowage checksum`), which the sender compares with its source\'s. A failed read-back frees the copy.',
   ].join('\n'),
   positionals: { min: 1, max: 1 },
   options: {

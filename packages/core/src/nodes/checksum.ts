@@ -50,8 +50,8 @@ export interface VolumeExporter {
 
 /**
  * The SHA-256 of a volume's `raw+size` stream (the 8-byte size header, then the raw data), read
- * through the manager's export. What `stowage checksum` prints, and what a migration compares
- * with the hash of the stream it sent.
+ * through the manager's export. What `stowage checksum` prints, and what a migration takes of its
+ * source and compares with the copy's read-back.
  *
  * @param manager - the manager that holds the volume
  * @param volid - the volume

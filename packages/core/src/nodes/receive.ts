@@ -37,8 +37,8 @@ export type ReceivingNode = Pick<StorageNode, 'name' | 'status' | 'importFormats
 /**
  * Receives a volume on a node whose manager is in this process (see
  * {@link StorageNode.receiveVolume}). The check after the import reads the new volume back: for
- * `raw+size` the SHA-256 of its `raw+size` stream (what the sender compares with the hash of what
- * it sent), for other formats its virtual size. The data is read back from the storage once it is
+ * `raw+size` the SHA-256 of its `raw+size` stream (what the sender compares with its source's),
+ * for other formats its virtual size. The data is read back from the storage once it is
  * flushed: by the plugin during the import, part by part as it flushes, when it can (a `readBack`,
  * see `VolumeImportRequest.readBack`), else through the node's own export after it.
  *
