@@ -89,18 +89,22 @@ describe('qcow2 header: images written by qemu-img now', () => {
   });
 });
 
+/** The captured headers (a plain qcow2 v3, one with a backing file), read once for the tests below. */
+let good: Buffer;
+let backed: Buffer;
+beforeAll(async () => {
+  good = await readFile(join(fixtures, 'qcow2-v3.head'));
+  backed = await readFile(join(fixtures, 'qcow2-v3-backing.head'));
+});
+
+/** A copy of `buf` changed by `f`. */
+function patched(buf: Buffer, f: (b: Buffer) => void): Buffer {
+  const b = Buffer.from(buf);
+  f(b);
+  return b;
+}
+
 describe('qcow2 header: truncated and corrupt files are invalid', () => {
-  let good: Buffer;
-  let backed: Buffer;
-  beforeAll(async () => {
-    good = await readFile(join(fixtures, 'qcow2-v3.head'));
-    backed = await readFile(join(fixtures, 'qcow2-v3-backing.head'));
-  });
-  const patched = (buf: Buffer, f: (b: Buffer) => void): Buffer => {
-    const b = Buffer.from(buf);
-    f(b);
-    return b;
-  };
   const invalid = (buf: Uint8Array, size = buf.length): string => {
     const r = parseQcow2Header(buf, size);
     expect(r.status).toBe('invalid');
@@ -158,17 +162,6 @@ describe('qcow2 header: truncated and corrupt files are invalid', () => {
 });
 
 describe('qcow2 header: names, sizes and feature bits read exactly', () => {
-  let good: Buffer;
-  let backed: Buffer;
-  beforeAll(async () => {
-    good = await readFile(join(fixtures, 'qcow2-v3.head'));
-    backed = await readFile(join(fixtures, 'qcow2-v3-backing.head'));
-  });
-  const patched = (buf: Buffer, f: (b: Buffer) => void): Buffer => {
-    const b = Buffer.from(buf);
-    f(b);
-    return b;
-  };
   const nameAt = (b: Buffer): number => Number(b.readBigUInt64BE(8));
   /** Where the backing-format extension's data starts. */
   const formatAt = (b: Buffer): number => {
