@@ -159,13 +159,13 @@ export async function migrateVolume(manager: SourceManager, volid: string, optio
       node.receiveVolume(target.volid, { ...transfer, offer, need: info.used ?? info.size, open, signal }),
     );
   } catch (e) {
-    await source.cancel();
+    await source?.cancel();
     throw e;
   }
   let sha256: string | undefined;
   try {
-    if (sent.format === 'raw+size') sha256 = (await source.result()).sha256;
-    else await source.cancel();
+    if (sent.format === 'raw+size') sha256 = (await source?.result())?.sha256;
+    else await source?.cancel();
     check(node, sent, info.size, sha256);
     aborted(options.signal);
     await manager.freeImage(volid);
@@ -183,14 +183,11 @@ interface SourceChecksum {
 
 /**
  * Starts reading the source's `raw+size` checksum when `raw+size` is offered (a second pass over
- * the source, beside the one that sends it: what the node's read-back is compared with).
+ * the source, beside the one that sends it: what the node's read-back is compared with); nothing
+ * otherwise (`check` then refuses a `raw+size` copy it cannot compare).
  */
-function sourceChecksum(manager: SourceManager, volid: string, offer: readonly StreamFormat[], signal: AbortSignal | undefined): SourceChecksum {
-  if (!offer.includes('raw+size')) {
-    const none = Promise.reject(new StorageError('INTERNAL', `'${volid}' was not offered as raw+size`));
-    none.catch(() => undefined);
-    return { result: () => none, cancel: async () => undefined };
-  }
+function sourceChecksum(manager: SourceManager, volid: string, offer: readonly StreamFormat[], signal: AbortSignal | undefined): SourceChecksum | undefined {
+  if (!offer.includes('raw+size')) return undefined;
   const stop = new AbortController();
   const reading = volumeChecksum(manager, volid, { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
   reading.catch(() => undefined); // awaited by result() or cancel()
