@@ -5,8 +5,10 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 /** Tests import the workspace packages from their sources, so no build is needed to run them. */
 export const alias = [
   { find: /^@stowage\/core\/plugin$/, replacement: here('./packages/core/src/plugin.ts') },
+  { find: /^@stowage\/core\/config$/, replacement: here('./packages/core/src/config-schema.ts') },
   { find: /^@stowage\/core\/testing$/, replacement: here('./packages/core/src/testing/index.ts') },
   { find: /^@stowage\/core$/, replacement: here('./packages/core/src/index.ts') },
+  { find: /^@stowage\/plugin-dir\/config-schema$/, replacement: here('./packages/plugin-dir/src/config-schema.ts') },
   { find: /^@stowage\/plugin-dir$/, replacement: here('./packages/plugin-dir/src/index.ts') },
   { find: /^@stowage\/plugin-lvmthin$/, replacement: here('./packages/plugin-lvmthin/src/index.ts') },
   { find: /^@stowage\/plugin-zfs$/, replacement: here('./packages/plugin-zfs/src/index.ts') },

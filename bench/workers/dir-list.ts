@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalRunner, localFileSystem, OperationCache, type PluginContext } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
-import { DirPlugin, dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
+import { DirPlugin, type DirConfig } from '@stowage/plugin-dir';
+import { dirConfigSchema } from '@stowage/plugin-dir/config-schema';
 
 const [path = '', runsArg = '5', mode = 'plugin'] = process.argv.slice(2);
 const runs = Number(runsArg);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, fixedOption } from '@stowage/core/plugin';
+import { baseStorageConfigSchema, fixedOption } from '@stowage/core/config';
 import { z } from 'zod';
 
 /**

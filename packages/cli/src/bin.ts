@@ -19,10 +19,12 @@ import { useCliBundle } from './cli-bundle.js';
 import { useZodBundle } from './zod-bundle.js';
 
 module.enableCompileCache?.();
-useZodBundle(new URL('./zod/', import.meta.url));
+const zod = useZodBundle(new URL('./zod/', import.meta.url));
 // registered after zod's, so that its hook runs first: zod imported from the bundle is resolved
 // as from the core, then sent to zod's bundle
-useCliBundle(new URL('./bundle/', import.meta.url));
+const bundle = useCliBundle(new URL('./bundle/', import.meta.url));
+// validated configs are remembered between runs of the same build (see config-memo.ts)
+const configMemoStamp = zod && bundle ? JSON.stringify({ zod: zod.zod, packages: bundle.packages }) : undefined;
 const { runCli } = await import('./main.js');
 
 const controller = new AbortController();
@@ -46,7 +48,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
-});
+}, configMemoStamp === undefined ? {} : { configMemoStamp });
 process.off('SIGINT', onSignal);
 process.off('SIGTERM', onSignal);
 

@@ -79,12 +79,12 @@ export function currentCliBundle(dir: URL): CliBundleManifest | undefined {
  * older than a package it was made of.
  *
  * @param dir - the bundle's directory (`dist/bundle/`, ending in `/`)
- * @returns `true` when the hook is registered
+ * @returns the bundle's manifest when the hook is registered, else `undefined`
  */
-export function useCliBundle(dir: URL): boolean {
-  if (typeof module.registerHooks !== 'function') return false;
+export function useCliBundle(dir: URL): CliBundleManifest | undefined {
+  if (typeof module.registerHooks !== 'function') return undefined;
   const manifest = currentCliBundle(dir);
-  if (manifest === undefined) return false;
+  if (manifest === undefined) return undefined;
   const at = (file: string): string => new URL(file, dir).href;
   const entries = new Map(Object.entries(manifest.entries).map(([source, file]) => [at(source), at(file)]));
   const externals = new Map(Object.entries(manifest.externals).map(([specifier, from]) => [specifier, at(from)]));
@@ -103,5 +103,5 @@ export function useCliBundle(dir: URL): boolean {
       return file === undefined ? resolved : { url: file, format: 'module', shortCircuit: true };
     },
   });
-  return true;
+  return manifest;
 }

@@ -11,6 +11,7 @@ import { isStorageError, StorageError, StorageManager, type Logger } from '@stow
 import type { VerbArgs } from './args.js';
 import { BUILTIN_PLUGIN_PACKAGES, configuredStorages, loadBuiltins, storagesIn } from './builtins.js';
 import { ClusterConnector, findClusterAddress } from './cluster-connect.js';
+import { configMemoPath, openConfigMemo, type FileConfigMemo } from './config-memo.js';
 import { findConfigFile } from './config-path.js';
 import type { RunCliOptions } from './main.js';
 import type { VerbOutput } from './output.js';
@@ -67,6 +68,17 @@ function withPluginHint(e: unknown, hints: ReadonlyMap<string, string>): unknown
 }
 
 /**
+ * The memo of validated configs (see `config-memo.ts`) for a run of the binary: it answers for
+ * the types the built-in plugins provide. None without a build stamp, or with the memo off.
+ */
+function configMemoFor(stamp: string | undefined, env: CliIO['env'], loaded: LoadedPlugins): FileConfigMemo | undefined {
+  const file = stamp === undefined ? undefined : configMemoPath(env);
+  if (stamp === undefined || file === undefined) return undefined;
+  const types = new Set([...loaded.origins].filter(([, origin]) => origin.source.startsWith('builtin')).map(([type]) => type));
+  return openConfigMemo({ file, stamp, types });
+}
+
+/**
  * Runs a verb with its context, and closes what it opened (the manager, the cluster
  * connection) whether it succeeds or not.
  *
@@ -86,6 +98,7 @@ export async function executeVerb(
 ): Promise<VerbOutput> {
   let manager: StorageManager | undefined;
   let clusters: ClusterConnector | undefined;
+  let memo: FileConfigMemo | undefined;
   // storage id → the hint for its type, when no plugin provides that type
   const hints = new Map<string, string>();
   const hinted = new Set<string>();
@@ -116,10 +129,11 @@ export async function executeVerb(
       hinted.add(id);
       return hints.get(id);
     });
-    const managerOptions = () => {
+    const managerOptions = (loadedPlugins: LoadedPlugins) => {
       const lockDir = io.env['STOWAGE_LOCK_DIR'] || undefined;
       const sharedLockDir = io.env['STOWAGE_SHARED_LOCK_DIR'] || undefined;
-      return { log, ...(lockDir ? { lockDir } : {}), ...(sharedLockDir ? { sharedLockDir } : {}) };
+      memo = configMemoFor(options.configMemoStamp, io.env, loadedPlugins);
+      return { log, ...(lockDir ? { lockDir } : {}), ...(sharedLockDir ? { sharedLockDir } : {}), ...(memo ? { configMemo: memo } : {}) };
     };
     /** The plugins for these storages (all of them when the configuration cannot be read) and `extraTypes`, noting a hint for each type none provides. */
     const pluginsFor = async (storages: ReadonlyMap<string, string> | undefined, extraTypes: readonly string[]): Promise<LoadedPlugins> => {
@@ -145,8 +159,8 @@ export async function executeVerb(
       if (revision === '0' && config.exists) {
         io.stderr.write(`stowage: the cluster's storage.cfg is empty (${config.path} is not read with a cluster); seed it with 'stowage cluster init --from ${config.path}'\n`);
       }
-      const { registry } = await pluginsFor(storagesIn(text), extraTypes);
-      return StorageManager.open({ cluster, plugins: registry.list(), ...managerOptions() });
+      const loadedPlugins = await pluginsFor(storagesIn(text), extraTypes);
+      return StorageManager.open({ cluster, plugins: loadedPlugins.registry.list(), ...managerOptions(loadedPlugins) });
     };
     const ctx: VerbContext = {
       io,
@@ -166,9 +180,9 @@ export async function executeVerb(
             { details: { path: config.path } },
           );
         }
-        const { registry } = await pluginsFor(configuredStorages(config.path), extraTypes);
+        const loadedPlugins = await pluginsFor(configuredStorages(config.path), extraTypes);
         const cluster = await connector.maybe();
-        manager = await StorageManager.open({ ...(cluster ? { cluster } : {}), plugins: registry.list(), configFile: config.path, ...managerOptions() });
+        manager = await StorageManager.open({ ...(cluster ? { cluster } : {}), plugins: loadedPlugins.registry.list(), configFile: config.path, ...managerOptions(loadedPlugins) });
         return manager;
       },
       progress: (label) => createProgressBar(io.stderr, label),
@@ -180,5 +194,6 @@ export async function executeVerb(
   } finally {
     if (manager) await manager.close().catch(() => undefined);
     await clusters?.close().catch(() => undefined);
+    memo?.save();
   }
 }

@@ -24,6 +24,12 @@ export interface RunCliOptions {
   readonly builtins?: readonly BuiltinPackage[];
   /** The system-wide configuration path; `/etc/stowage/storage.cfg` by default. */
   readonly systemConfigPath?: string;
+  /**
+   * The build stamp under which validated storage configs are remembered between runs (see
+   * `config-memo.ts`): the `stowage` binary passes its bundle's. Without it every section is
+   * validated each time.
+   */
+  readonly configMemoStamp?: string;
 }
 
 /**

@@ -53,7 +53,7 @@ export function pluginClassesOf(mod: ModuleNamespace): Array<[string, StoragePlu
   for (const [name, value] of Object.entries(mod)) {
     if (typeof value !== 'function') continue;
     const c = value as unknown as Record<string, unknown>;
-    if (typeof c['type'] === 'string' && c['type'] !== '' && typeof c['apiVersion'] === 'number' && typeof c['configSchema'] === 'object' && typeof c['capabilities'] === 'object') {
+    if (typeof c['type'] === 'string' && c['type'] !== '' && typeof c['apiVersion'] === 'number' && (typeof c['configSchema'] === 'object' || typeof c['configSchema'] === 'function') && typeof c['capabilities'] === 'object') {
       found.push([name, value as unknown as StoragePluginClass]);
     }
   }

@@ -33,15 +33,15 @@ const ZOD_PACKAGE_RE = /^(file:\/\/.*\/node_modules\/zod\/)[^/]/;
  * nothing when Node lacks `module.registerHooks` (before 22.15) or there is no bundle.
  *
  * @param dir - the bundle's directory (`dist/zod/`, ending in `/`)
- * @returns `true` when the hook is registered
+ * @returns the bundle's manifest when the hook is registered, else `undefined`
  */
-export function useZodBundle(dir: URL): boolean {
-  if (typeof module.registerHooks !== 'function') return false;
+export function useZodBundle(dir: URL): ZodBundleManifest | undefined {
+  if (typeof module.registerHooks !== 'function') return undefined;
   let manifest: ZodBundleManifest;
   try {
     manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as ZodBundleManifest;
   } catch {
-    return false; // not built (`tsc -b` alone): zod loads from its package
+    return undefined; // not built (`tsc -b` alone): zod loads from its package
   }
   // zod package directory → whether it holds the bundled version
   const sameVersion = new Map<string, boolean>();
@@ -67,5 +67,5 @@ export function useZodBundle(dir: URL): boolean {
       return { url: new URL(file, dir).href, format: 'module', shortCircuit: true };
     },
   });
-  return true;
+  return manifest;
 }

@@ -41,6 +41,8 @@ export { FileConfigStore, type FileConfigStoreOptions } from './config/file-stor
 export { MemoryConfigStore } from './config/memory-store.js';
 export { configToSection, formatStorageCfg, optionText, parseStorageCfg, sectionToConfig } from './config/section-config.js';
 export { applyConfigUpdate, validateStorageConfig, type ConfigSource } from './config/validate.js';
+export type { ConfigMemo } from './config/memo.js';
+export { configSchemaOf, loadConfigSchema, loadedConfigSchema, type ConfigSchemaLoader, type ConfigSchemaSource } from './config/schema-source.js';
 export {
   CommandError,
   ConfigError,

@@ -1,7 +1,8 @@
 /**
  * `@stowage/core/plugin`: what a plugin author needs besides the types of `@stowage/core`: the
- * {@link StoragePlugin} base class, the {@link PluginContext} and request shapes, the config
- * schema helpers, command runners, and the helpers for streams, files, names, owners and undo.
+ * {@link StoragePlugin} base class, the {@link PluginContext} and request shapes, command
+ * runners, and the helpers for streams, files, names, owners and undo. The zod building blocks of
+ * a config schema are in `@stowage/core/config`, so that a plugin's runtime modules load no zod.
  *
  * @packageDocumentation
  */
@@ -29,19 +30,8 @@ export { LocalRunner, type LocalRunnerOptions } from './command/local-runner.js'
 export type { CommandResult, CommandRunner, RunOptions } from './command/runner.js';
 export { quoteShellArg, remoteCommand } from './command/shell-quote.js';
 export { RUN_ID_VARIABLE, SshRunner, sshArgv, type SshRunnerOptions } from './command/ssh-runner.js';
-export { baseStorageConfigSchema, type StorageConfigSchema } from './config/base-schema.js';
-export {
-  boolOption,
-  contentOption,
-  contentTypeSchema,
-  type ContentTypeValues,
-  FIXED_META_KEY,
-  fixedKeys,
-  fixedOption,
-  intOption,
-  listOption,
-  nodeNameSchema,
-} from './config/options.js';
+export type { StorageConfigSchema } from './config/schema-source.js';
+export type { ContentTypeValues } from './config/options.js';
 export { currentOwner, formatOwner, ownerState, parseOwner, processStart, type OperationOwner, type OwnerState } from './owner.js';
 export {
   assertAttributeValue,

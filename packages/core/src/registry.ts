@@ -3,9 +3,8 @@
  *
  * @module
  */
-import type { z } from 'zod';
 import { assertCompatibleApi } from './api-version.js';
-import { BASE_CONFIG_KEYS } from './config/base-keys.js';
+import { checkConfigSchema } from './config/schema-source.js';
 import { StorageError } from './errors.js';
 import type { StoragePluginClass } from './storage-plugin.js';
 
@@ -21,24 +20,9 @@ function invalid(type: unknown, why: string): never {
   throw new StorageError('INVALID_ARGUMENT', `cannot register plugin '${String(type)}': ${why}`, { details: { type: String(type), reason: why } });
 }
 
-/**
- * A zod object schema, told by its shape rather than by `instanceof`: the registry does not
- * import zod (the plugins bring it), so that opening a manager costs no more than it must.
- */
-function isObjectSchema(schema: unknown): schema is z.ZodObject {
-  if (typeof schema !== 'object' || schema === null) return false;
-  const s = schema as { safeParse?: unknown; shape?: unknown; _zod?: { def?: { type?: unknown } } };
-  return typeof s.safeParse === 'function' && typeof s.shape === 'object' && s.shape !== null && s._zod?.def?.type === 'object';
-}
-
+/** A schema given directly is checked now; one given as a loader, when it is loaded (`loadConfigSchema`). */
 function checkSchema(cls: StoragePluginClass): void {
-  const schema = cls.configSchema as unknown;
-  if (!isObjectSchema(schema)) invalid(cls.type, 'configSchema is not a zod object schema');
-  const shape = schema.shape;
-  const missing = BASE_CONFIG_KEYS.filter((k) => !(k in shape));
-  if (missing.length > 0) invalid(cls.type, `configSchema lacks the base keys ${missing.join(', ')} (extend baseStorageConfigSchema)`);
-  const typeKey = shape['type'] as z.ZodType;
-  if (!typeKey.safeParse(cls.type).success) invalid(cls.type, `configSchema's 'type' does not accept '${cls.type}'`);
+  if (typeof cls.configSchema !== 'function') checkConfigSchema(cls.type, cls.configSchema);
 }
 
 function checkCapabilities(cls: StoragePluginClass): void {
@@ -86,7 +70,8 @@ export class PluginRegistry {
    * Registers a plugin class. Registering the same class twice is a no-op.
    *
    * Checks: `type` is a lowercase id (`[a-z][a-z0-9]*`); `configSchema` is a zod object schema
-   * that keeps the base keys and accepts the type; `capabilities` has every field with the right
+   * that keeps the base keys and accepts the type (a schema given as a loader is checked when it
+   * is loaded); `capabilities` has every field with the right
    * shape; `apiVersion` lies in the window `API_VERSION - API_AGE .. API_VERSION`.
    *
    * @param cls - the plugin class

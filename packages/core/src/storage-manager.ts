@@ -11,7 +11,7 @@ import { LocalRunner } from './command/local-runner.js';
 import type { StorageConfig } from './config/base-schema.js';
 import { StorageError } from './errors.js';
 import { StorageLocks } from './lock/storage-locks.js';
-import { ConfigState, openConfigStore } from './manager/config-state.js';
+import { ConfigState, loadSchemas, openConfigStore } from './manager/config-state.js';
 // What changes storages, volumes and data is imported on first use (the methods below): a
 // program that only lists and reads does not pay for it when it imports the core.
 import type { FlattenOptions } from './manager/flatten-ops.js';
@@ -103,6 +103,7 @@ export class StorageManager {
   static async open(options: StorageManagerOptions): Promise<StorageManager> {
     const registry = new PluginRegistry(options.plugins);
     const hasSharedLocks = options.sharedLockDir !== undefined || options.locks !== undefined || options.cluster !== undefined;
+    if (options.config) await loadSchemas(registry, options.config.map((c) => (typeof c === 'object' && c !== null ? c['type'] : undefined)));
     const store = openConfigStore(options, registry, hasSharedLocks);
     const locks =
       options.locks ??
@@ -124,7 +125,7 @@ export class StorageManager {
       options.gcIntervalMs ?? 60_000,
       changes,
     );
-    const cfg = new ConfigState(store, state, registry, hasSharedLocks);
+    const cfg = new ConfigState(store, state, registry, hasSharedLocks, options.configMemo);
     await cfg.refresh();
     const manager = new StorageManager(state, registry, cfg);
     const unsubscribe = changes?.subscribe((storeId) => state.entries.get(storeId)?.ttl.clear());

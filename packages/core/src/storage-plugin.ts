@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { z } from 'zod';
 import { hasFeature, type PluginCapabilities, type StreamFormat, type VolumeFormat } from './capabilities.js';
-import { baseStorageConfigSchema, type StorageConfig } from './config/base-schema.js';
+import type { StorageConfig } from './config/base-schema.js';
+import type { ConfigSchemaSource, StorageConfigSchema } from './config/schema-source.js';
 import { StorageError } from './errors.js';
 import { imageListEntries } from './guests.js';
 import type {
@@ -59,10 +59,19 @@ export interface StoragePluginClass<P extends StoragePlugin = StoragePlugin> {
   readonly type: string;
   /** The plugin API version the plugin was written for. */
   readonly apiVersion: number;
-  /** The zod schema of its config, extending `baseStorageConfigSchema`. */
-  readonly configSchema: z.ZodObject;
+  /**
+   * The zod schema of its config, extending `baseStorageConfigSchema`; or a function that loads
+   * it (`async () => (await import('./config-schema.js')).mySchema`), so that a command that
+   * only reads a configuration it validated before does not load zod at all.
+   */
+  readonly configSchema: ConfigSchemaSource;
   /** What it can do. */
   readonly capabilities: PluginCapabilities;
+}
+
+/** Loads the base schema: the default `configSchema` of {@link StoragePlugin}. */
+async function loadBaseConfigSchema(): Promise<StorageConfigSchema> {
+  return (await import('./config/base-schema.js')).baseStorageConfigSchema;
 }
 
 function notSupported(type: string, method: string): never {
@@ -99,8 +108,11 @@ export abstract class StoragePlugin<C extends StorageConfig = StorageConfig> {
   static readonly type: string = '';
   /** The plugin API version the subclass was written for. Subclasses must override. */
   static readonly apiVersion: number = 0;
-  /** The config schema. Subclasses override with a schema that extends the base one. */
-  static readonly configSchema: z.ZodObject = baseStorageConfigSchema;
+  /**
+   * The config schema, or a function that loads it. Subclasses override with a schema that
+   * extends the base one (or its loader); this default loads the base schema itself.
+   */
+  static readonly configSchema: ConfigSchemaSource = loadBaseConfigSchema;
   /** The capabilities. Subclasses must override. */
   static readonly capabilities: PluginCapabilities;
 

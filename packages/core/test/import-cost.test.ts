@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { baseStorageConfigSchema } from '@stowage/core/plugin';
+import { baseStorageConfigSchema } from '@stowage/core/config';
 import { BASE_CONFIG_KEYS } from '../src/config/base-keys.js';
 import { runRecordingLoads } from './support/loaded-modules.js';
 

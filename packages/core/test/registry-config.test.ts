@@ -12,7 +12,7 @@ import {
   validateStorageConfig,
   type StoragePluginClass,
 } from '@stowage/core';
-import { baseStorageConfigSchema } from '@stowage/core/plugin';
+import { baseStorageConfigSchema } from '@stowage/core/config';
 import { FilePlugin } from './support/file-plugin.js';
 
 function codeOf(fn: () => unknown): string | undefined {

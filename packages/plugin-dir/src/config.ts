@@ -1,14 +1,14 @@
 /**
- * The config of a `dir` storage.
+ * The config of a `dir` storage: its type, and the option values and helpers the plugin uses.
+ * The schema that validates it is in `config-schema.ts`, loaded only when a config is
+ * validated, so that a command that reads a configuration validated before loads no zod.
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/plugin';
 import { CONTENT_TYPES, type ContentType } from '@stowage/core';
-import { z } from 'zod';
+import type { DirConfig } from './config-schema.js';
 
-/** Proxmox's rule for a directory storage path: absolute, only `-/a-zA-Z0-9_.@`. */
-const PATH_RE = /^\/[-/a-zA-Z0-9_.@]+$/;
+export type { DirConfig } from './config-schema.js';
 
 /** The directory of each content type under the storage path, as Proxmox lays it out. */
 export const DEFAULT_CONTENT_DIRS: Readonly<Record<ContentType, string>> = {
@@ -49,9 +49,6 @@ export type PreallocationValues = {
   full: 'full';
 };
 
-const formatSchema: z.ZodEnum<DirFormatValues> = z.enum(['raw', 'qcow2', 'vmdk']);
-const preallocationSchema: z.ZodEnum<PreallocationValues> = z.enum(PREALLOCATION_MODES);
-
 const RELATIVE_DIR_RE = /^[A-Za-z0-9_.@+-]+(?:\/[A-Za-z0-9_.@+-]+)*$/;
 
 /**
@@ -59,7 +56,7 @@ const RELATIVE_DIR_RE = /^[A-Za-z0-9_.@+-]+(?:\/[A-Za-z0-9_.@+-]+)*$/;
  *
  * @param value - the option text
  * @returns the override directory of each content type named
- * @throws {@link Error} (a zod refinement message) on a bad entry: unknown content type, an
+ * @throws {@link Error} (its message becomes the schema's issue) on a bad entry: unknown content type, an
  *   absolute path, a `.` or `..` segment, or a type named twice
  */
 export function parseContentDirs(value: string): Partial<Record<ContentType, string>> {
@@ -77,14 +74,6 @@ export function parseContentDirs(value: string): Partial<Record<ContentType, str
   }
   return out;
 }
-
-const contentDirsOption = z.string().superRefine((v, ctx) => {
-  try {
-    if (Object.keys(parseContentDirs(v)).length === 0) ctx.addIssue({ code: 'custom', message: 'needs at least one type=directory entry' });
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
 
 /**
  * Normalises an absolute path as text, before it is checked: repeated `/` and `.` segments are
@@ -106,59 +95,6 @@ export function normalizeStoragePath(value: unknown): unknown {
     .filter((s) => s !== '' && s !== '.')
     .join('/')}`;
 }
-
-/**
- * The schema of a `dir` storage: the base options plus Proxmox's directory options.
- *
- * `path` is fixed once the storage exists. `content-dirs` is kept as its text form
- * (`images=vm-disks,iso=media`) so it writes back to `storage.cfg` unchanged.
- * `prune-backups` and `max-protected-backups` are accepted so that a Proxmox `storage.cfg`
- * loads; stowage does not prune, and `max-protected-backups` limits protected backups per guest.
- *
- * @example
- * ```ts
- * dirConfigSchema.parse({ type: 'dir', storage: 'local', path: '/var/lib/vz', content: 'images,iso', format: 'qcow2' });
- * ```
- * @see Proxmox `PVE::Storage::DirPlugin::options`
- */
-export const dirConfigSchema = baseStorageConfigSchema.extend({
-  /** The storage type id. */
-  type: z.literal('dir'),
-  /**
-   * The directory (absolute; fixed). Repeated `/`, `.` segments and trailing `/` are removed
-   * before it is checked, so `//` and `/.` are refused like `/`; a `..` segment is refused.
-   */
-  path: fixedOption(
-    z.preprocess(
-      normalizeStoragePath,
-      z
-        .string()
-        .regex(PATH_RE, 'illegal path for directory storage (absolute, only -/a-zA-Z0-9_.@, not / itself)')
-        .refine((p) => !p.split('/').includes('..'), "the path must not contain a '..' segment"),
-    ),
-  ),
-  /** The default image format for new volumes. */
-  format: formatSchema.optional(),
-  /** Preallocation of new qcow2 images (default `metadata`) and raw images (default `off`; `metadata` means `off`). */
-  preallocation: preallocationSchema.optional(),
-  /** Overrides of the content directories, `type=relative/dir,...`. */
-  'content-dirs': contentDirsOption.optional(),
-  /** Deprecated alias of `create-base-path` + `create-subdirs`. @default true */
-  mkdir: boolOption.optional(),
-  /** Create the storage path when it does not exist. @default true */
-  'create-base-path': boolOption.optional(),
-  /** Create the content subdirectories on activation. @default true */
-  'create-subdirs': boolOption.optional(),
-  /** The storage is an external mount point (`yes`, or the path to check); offline when not mounted. */
-  is_mountpoint: z.string().regex(/^(?:[01]|yes|no|true|false|on|off|\/[-/a-zA-Z0-9_.@]*)$/i).optional(),
-  /** Backup retention options (accepted and kept; stowage does not prune). */
-  'prune-backups': z.string().regex(/^[a-z-]+=\d+(?:,[a-z-]+=\d+)*$/).optional(),
-  /** The most protected backups per guest; `-1` for no limit. */
-  'max-protected-backups': z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(-1)).optional(),
-});
-
-/** A validated `dir` storage config. */
-export type DirConfig = z.infer<typeof dirConfigSchema>;
 
 /**
  * The mount point to check before using the storage, if any: `is_mountpoint` `yes` means the

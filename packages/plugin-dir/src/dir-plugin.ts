@@ -45,15 +45,21 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
+  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import { dirCapabilities } from './capabilities.js';
-import { dirConfigSchema, type DirConfig } from './config.js';
+import type { DirConfig } from './config.js';
 import { dirEnv } from './exec.js';
 import { parseDirVolname } from './names.js';
 import * as read from './ops-read.js';
 
 // What changes volumes and moves data (and qemu-img's NBD export) is imported by the methods on
 // first use: a command that only lists loads the listing code alone.
+
+/** Loads the schema of a `dir` config (its module loads zod). */
+async function loadDirConfigSchema(): Promise<StorageConfigSchema> {
+  return (await import('./config-schema.js')).dirConfigSchema;
+}
 
 /**
  * Directory storage (Proxmox's `dir`): qcow2, raw and vmdk files under
@@ -83,8 +89,8 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   static override readonly type = 'dir';
   /** The plugin API version this plugin implements. */
   static override readonly apiVersion = API_VERSION;
-  /** The config schema ({@link dirConfigSchema}). */
-  static override readonly configSchema = dirConfigSchema;
+  /** The config schema: a loader of `dirConfigSchema` (`@stowage/plugin-dir/config-schema`). */
+  static override readonly configSchema = loadDirConfigSchema;
   /** The capabilities ({@link dirCapabilities}). */
   static override readonly capabilities: PluginCapabilities = dirCapabilities;
 

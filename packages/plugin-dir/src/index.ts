@@ -9,7 +9,6 @@ export { DirPlugin } from './dir-plugin.js';
 export { dirCapabilities } from './capabilities.js';
 export {
   DEFAULT_CONTENT_DIRS,
-  dirConfigSchema,
   PREALLOCATION_MODES,
   type DirConfig,
   type DirFormatValues,

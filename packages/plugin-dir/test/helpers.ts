@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import type { Logger, StorageErrorCode } from '@stowage/core';
 import { LocalRunner, type CommandRunner, type PluginContext } from '@stowage/core/plugin';
 import { outcomeOf, pluginContext, RecordingLog } from '@stowage/core/testing';
-import { dirConfigSchema, type DirConfig } from '@stowage/plugin-dir';
+import type { DirConfig } from '@stowage/plugin-dir';
+import { dirConfigSchema } from '@stowage/plugin-dir/config-schema';
 
 const exec = promisify(execFile);
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, fixedOption, intOption, listOption, nodeNameSchema } from '@stowage/core/plugin';
+import { baseStorageConfigSchema, boolOption, fixedOption, intOption, listOption, nodeNameSchema } from '@stowage/core/config';
 import { z } from 'zod';
 
 /** LINSTOR's rule for resource, group and snapshot names: 2–48 bytes, `[A-Za-z_]` first, then `[A-Za-z0-9_-]`, one letter at least. */

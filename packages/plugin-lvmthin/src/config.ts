@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/plugin';
+import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/config';
 import { z } from 'zod';
 
 /**

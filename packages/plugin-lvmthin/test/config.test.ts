@@ -1,4 +1,4 @@
-import { fixedKeys } from '@stowage/core/plugin';
+import { fixedKeys } from '@stowage/core/config';
 import { describe, expect, it } from 'vitest';
 import { lvmThinConfigSchema } from '../src/config.js';
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { baseStorageConfigSchema, boolOption, contentOption, fixedOption } from '@stowage/core/plugin';
+import { baseStorageConfigSchema, boolOption, contentOption, fixedOption } from '@stowage/core/config';
 import { z } from 'zod';
 
 /** One component of a ZFS dataset name: what `zfs create` accepts, without `@`, `#`, `%` or `/`. */

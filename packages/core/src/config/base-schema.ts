@@ -37,5 +37,4 @@ export const baseStorageConfigSchema = z.strictObject({
 /** A validated storage config: the base options plus any plugin options. */
 export type StorageConfig = z.infer<typeof baseStorageConfigSchema> & Record<string, unknown>;
 
-/** The schema type a plugin's `configSchema` must have: an object schema extending the base one. */
-export type StorageConfigSchema = z.ZodObject;
+export type { StorageConfigSchema } from './schema-source.js';

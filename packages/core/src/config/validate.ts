@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 import type { StorageConfig } from './base-schema.js';
 import { fixedKeys } from './fixed.js';
+import { configSchemaOf } from './schema-source.js';
 
 /** Where a config came from, so that issues can name file lines. */
 export interface ConfigSource {
@@ -89,8 +90,9 @@ export function validateStorageConfig(cls: StoragePluginClass, raw: Readonly<Rec
   if (raw['type'] !== cls.type) {
     failConfig(storeId, [withLine({ path: [storeId, 'type'], message: `type '${String(raw['type'])}' is not '${cls.type}'` }, source?.line)]);
   }
-  const empty = emptyValueIssues(cls.configSchema, storeId, raw, source);
-  const result = cls.configSchema.safeParse(raw);
+  const schema = configSchemaOf(cls);
+  const empty = emptyValueIssues(schema, storeId, raw, source);
+  const result = schema.safeParse(raw);
   if (!result.success || empty.length > 0) {
     const named = new Set(empty.map((i) => i.path[1]));
     const others = result.success ? [] : zodIssues(storeId, result.error, source).filter((i) => !named.has(i.path[1]));
@@ -146,7 +148,7 @@ export function updateRefusals(
   deleteKeys: readonly string[],
 ): ConfigIssue[] {
   const storeId = storeIdOf(current);
-  const schema = cls.configSchema;
+  const schema = configSchemaOf(cls);
   const fixed = new Set(fixedKeys(schema));
   const issues: ConfigIssue[] = [];
   for (const key of ['type', 'storage']) {
@@ -182,7 +184,7 @@ export function fixedOptionChanges(
   repair = false,
 ): ConfigIssue[] {
   const storeId = storeIdOf(before);
-  const schema = cls.configSchema;
+  const schema = configSchemaOf(cls);
   const issues: ConfigIssue[] = [];
   for (const key of fixedKeys(schema)) {
     if (!changed.includes(key) || (repair && before[key] === undefined)) continue;

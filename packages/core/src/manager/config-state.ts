@@ -12,6 +12,8 @@ import { FileConfigStore } from '../config/file-store.js';
 import { MemoryConfigStore } from '../config/memory-store.js';
 import { configToSection, formatStorageCfg, sectionToConfig } from '../config/section-config.js';
 import type { ConfigSnapshot, ConfigStore } from '../config/store.js';
+import type { ConfigMemo } from '../config/memo.js';
+import { loadConfigSchema } from '../config/schema-source.js';
 import { describeConfigIssues, validateStorageConfig } from '../config/validate.js';
 import { ConfigError, StorageError, type ConfigIssue } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
@@ -23,17 +25,21 @@ import type { InvalidStorage, ManagerState, StorageEntry } from './state.js';
 export const MAX_CONFIG_ATTEMPTS = 100;
 
 /**
- * Validates one raw config with its plugin's schema.
+ * Validates one raw config with its plugin's schema, which must be loaded (see
+ * {@link loadSchemas}); or takes the memo's validated config when it has one for exactly this raw
+ * config, and records a new validation in it.
  *
  * @param registry - the plugins
  * @param raw - the raw config
  * @param source - file lines, for issues
+ * @param memo - validated configs recorded before
  * @throws {@link ConfigError} `CONFIG_INVALID` (an unknown type included)
  */
 export function validateRaw(
   registry: PluginRegistry,
   raw: Readonly<Record<string, unknown>>,
   source?: { readonly line?: number; readonly optionLines?: Readonly<Record<string, number>> },
+  memo?: ConfigMemo,
 ): { cls: StoragePluginClass; config: StorageConfig } {
   const type = typeof raw['type'] === 'string' ? raw['type'] : '';
   const id = typeof raw['storage'] === 'string' ? raw['storage'] : '?';
@@ -42,7 +48,26 @@ export function validateRaw(
     throw new ConfigError(`storage '${id}': unknown type '${type}'`, [issue], { details: { storeId: id, type } });
   }
   const cls = registry.lookup(type);
-  return { cls, config: validateStorageConfig(cls, raw, source) };
+  const recalled = memo?.recall(raw);
+  if (recalled !== undefined) return { cls, config: recalled };
+  const config = validateStorageConfig(cls, raw, source);
+  memo?.remember(raw, config);
+  return { cls, config };
+}
+
+/**
+ * Loads the config schemas of these storage types (those with a plugin), so that their configs
+ * can be validated.
+ *
+ * @param registry - the plugins
+ * @param types - storage types, repeats allowed
+ * @throws what a plugin's schema loader throws; {@link StorageError} `INVALID_ARGUMENT` when a
+ *   loaded schema cannot be a plugin's
+ */
+export async function loadSchemas(registry: PluginRegistry, types: Iterable<unknown>): Promise<void> {
+  const classes = new Set<StoragePluginClass>();
+  for (const type of types) if (typeof type === 'string' && registry.has(type)) classes.add(registry.lookup(type));
+  await Promise.all([...classes].map((cls) => loadConfigSchema(cls)));
 }
 
 /**
@@ -135,11 +160,12 @@ export class ConfigState {
     readonly state: ManagerState,
     readonly registry: PluginRegistry,
     readonly hasSharedLocks: boolean,
+    readonly memo?: ConfigMemo,
   ) {}
 
   /** Reads the store and makes the entries follow it. */
   async refresh(): Promise<void> {
-    this.load(await this.store.read());
+    await this.load(await this.store.read());
   }
 
   /**
@@ -152,9 +178,12 @@ export class ConfigState {
    * @param snapshot - the text and its revision
    * @param keep - an entry made before the text was written (by `addStorage`), to use for its id
    */
-  load(snapshot: ConfigSnapshot, keep?: StorageEntry): void {
+  async load(snapshot: ConfigSnapshot, keep?: StorageEntry): Promise<void> {
     if (snapshot.revision === this.#revision && keep === undefined) return;
     const doc = parseStorageCfgDocument(snapshot.text);
+    // the schemas of the sections the memo does not know (all of them without a memo)
+    const unknown = doc.sections.filter((section) => section.issues.length === 0 && this.memo?.recall(sectionToConfig(section)) === undefined);
+    await loadSchemas(this.registry, unknown.map((section) => section.type));
     const entries = new Map<string, StorageEntry>();
     const invalid: InvalidStorage[] = [];
     for (const section of doc.sections) {
@@ -162,7 +191,7 @@ export class ConfigState {
       let found: { cls: StoragePluginClass; config: StorageConfig } | undefined;
       if (issues.length === 0) {
         try {
-          found = validateRaw(this.registry, sectionToConfig(section), section);
+          found = validateRaw(this.registry, sectionToConfig(section), section, this.memo);
           assertLockable(this.hasSharedLocks, found.config.shared === true || found.cls.capabilities.shared, section.storage);
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
@@ -203,12 +232,12 @@ export class ConfigState {
         text = await apply(parseStorageCfgDocument(snapshot.text));
       } catch (e) {
         // Refused (the storage exists, or is gone): the entries still follow what was read.
-        this.load(snapshot);
+        await this.load(snapshot);
         throw e;
       }
       const revision = text === snapshot.text ? snapshot.revision : await this.store.write(text, snapshot.revision);
       if (revision !== undefined) {
-        this.load({ text, revision }, keep);
+        await this.load({ text, revision }, keep);
         return;
       }
       if (attempt >= MAX_CONFIG_ATTEMPTS) {

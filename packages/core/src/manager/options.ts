@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { CommandRunner } from '../command/runner.js';
 import type { ChangeFeed, ClusterServices } from '../cluster.js';
 import type { FileConfigStore } from '../config/file-store.js';
+import type { ConfigMemo } from '../config/memo.js';
 import type { ConfigStore } from '../config/store.js';
 import type { LockService } from '../lock/service.js';
 import type { Logger } from '../plugin-types.js';
@@ -30,6 +31,12 @@ export interface StorageManagerOptions {
    * follows changes made elsewhere.
    */
   readonly configStore?: ConfigStore;
+  /**
+   * Validated configs of earlier runs (see {@link ConfigMemo}): a section of the configuration
+   * the memo knows is not validated again, so a plugin whose schema is given as a loader does not
+   * load it. Config objects (`config`) and changes are always validated.
+   */
+  readonly configMemo?: ConfigMemo;
   /**
    * Where local storages' lock files live.
    * @default `$XDG_RUNTIME_DIR/stowage-locks`, else `<os.tmpdir()>/stowage-locks-<uid>`

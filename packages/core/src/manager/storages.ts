@@ -10,7 +10,8 @@ import { addStorageCfgSection, notConfigured, parseStorageCfgDocument, removeSto
 import { configToSection, optionText, sectionToConfig } from '../config/section-config.js';
 import { failConfig, fixedOptionChanges, updateRefusals } from '../config/validate.js';
 import { ConfigError, StorageError } from '../errors.js';
-import { assertLockable, validateRaw, type ConfigState } from './config-state.js';
+import { loadConfigSchema } from '../config/schema-source.js';
+import { assertLockable, loadSchemas, validateRaw, type ConfigState } from './config-state.js';
 import type { ManagerState } from './state.js';
 
 /** A storage config as given: file text or the caller's values. */
@@ -27,6 +28,7 @@ export type RawConfig = Readonly<Record<string, unknown>>;
  * @returns the validated config
  */
 export async function addStorage(state: ManagerState, cfg: ConfigState, raw: RawConfig): Promise<StorageConfig> {
+  await loadSchemas(cfg.registry, [raw['type']]);
   validateRaw(cfg.registry, raw);
   const section = configToSection(raw);
   const { cls, config } = validateRaw(cfg.registry, sectionToConfig(section));
@@ -97,6 +99,7 @@ export async function updateStorage(state: ManagerState, cfg: ConfigState, store
       failConfig(storeId, [{ path: [storeId, 'type'], message: `no plugin for storage type '${section.type}'`, line: section.line }]);
     }
     const cls = cfg.registry.lookup(section.type);
+    await loadConfigSchema(cls);
     const before = sectionToConfig(section);
     const refused = updateRefusals(cls, before, asked, del);
     if (refused.length > 0) failConfig(storeId, refused);

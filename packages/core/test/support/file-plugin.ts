@@ -24,27 +24,8 @@ import {
   type VolumePath,
   type VolumeSizeInfo,
 } from '@stowage/core';
-import {
-  baseStorageConfigSchema,
-  fixedOption,
-  readSizeHeader,
-  encodeSizeHeader,
-  StoragePlugin,
-  type AllocImageRequest,
-  type CloneImageRequest,
-  type GetAttributeRequest,
-  type ListImagesRequest,
-  type PathRequest,
-  type PluginContext,
-  type RenameVolumeRequest,
-  type SnapshotRequest,
-  type SnapshotRollbackRequest,
-  type UpdateAttributeRequest,
-  type VolumeExportRequest,
-  type VolumeImportRequest,
-  type VolumeRequest,
-  type VolumeResizeRequest,
-} from '@stowage/core/plugin';
+import { readSizeHeader, encodeSizeHeader, StoragePlugin, type AllocImageRequest, type CloneImageRequest, type GetAttributeRequest, type ListImagesRequest, type PathRequest, type PluginContext, type RenameVolumeRequest, type SnapshotRequest, type SnapshotRollbackRequest, type UpdateAttributeRequest, type VolumeExportRequest, type VolumeImportRequest, type VolumeRequest, type VolumeResizeRequest } from '@stowage/core/plugin';
+import { baseStorageConfigSchema, fixedOption } from '@stowage/core/config';
 
 export const fileConfigSchema = baseStorageConfigSchema.extend({
   type: z.literal('testfile'),

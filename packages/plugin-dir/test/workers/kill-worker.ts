@@ -16,7 +16,8 @@ import { encodeSizeHeader } from '@stowage/core/plugin';
 import { LocalRunner } from '@stowage/core/plugin';
 import { StorageManager } from '@stowage/core';
 import { pluginContext } from '@stowage/core/testing';
-import { DirPlugin, dirConfigSchema } from '@stowage/plugin-dir';
+import { DirPlugin } from '@stowage/plugin-dir';
+import { dirConfigSchema } from '@stowage/plugin-dir/config-schema';
 
 const [mode, path, lockDir] = process.argv.slice(2);
 const MiB = 1024 * 1024;

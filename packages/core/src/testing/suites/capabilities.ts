@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { assertCompatibleApi } from '../../api-version.js';
 import { CONTENT_TYPES, FEATURES, hasFeature, STREAM_FORMATS, type VolumeFormat, type VolumeState } from '../../capabilities.js';
 import { baseStorageConfigSchema } from '../../config/base-schema.js';
+import { loadConfigSchema } from '../../config/schema-source.js';
 import type { StorageKit } from '../kit.js';
 
 const FORMATS: readonly VolumeFormat[] = ['raw', 'qcow2', 'vmdk', 'subvol'];
@@ -28,8 +29,8 @@ export function capabilitiesSuite(kit: StorageKit): void {
       assertCompatibleApi(kit.pluginClass.type, kit.pluginClass.apiVersion);
     });
 
-    it('has a strict config schema with the base keys, which accepts the suite config and rejects an unknown key', () => {
-      const schema = kit.pluginClass.configSchema;
+    it('has a strict config schema with the base keys (given or loaded), which accepts the suite config and rejects an unknown key', async () => {
+      const schema = await loadConfigSchema(kit.pluginClass);
       for (const key of Object.keys(baseStorageConfigSchema.shape)) expect(Object.keys(schema.shape), 'config schema keys').toContain(key);
       const config = kit.manager.storageConfig(kit.storeId);
       expect(config['type'], 'config type').toBe(kit.pluginClass.type);

@@ -1,0 +1,126 @@
+/**
+ * A plugin's config schema, given as the schema or as a function that loads it. A plugin whose
+ * schema is loaded on demand costs a command that only reads nothing for zod: the manager loads
+ * the schema when it validates a section it has not validated before (see `ConfigMemo`), when
+ * it changes the configuration, and when it checks config objects.
+ *
+ * Imports zod's types only.
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { BASE_CONFIG_KEYS } from './base-keys.js';
+import { StorageError } from '../errors.js';
+
+/** The schema type a plugin's `configSchema` must have: an object schema extending the base one. */
+export type StorageConfigSchema = z.ZodObject;
+
+/** A function that loads a plugin's schema, typically `async () => (await import('./config-schema.js')).mySchema`. */
+export type ConfigSchemaLoader = () => Promise<StorageConfigSchema>;
+
+/** What a plugin class gives as its `configSchema`: the schema itself, or a loader of it. */
+export type ConfigSchemaSource = StorageConfigSchema | ConfigSchemaLoader;
+
+/** The part of a plugin class this module reads. */
+interface SchemaOwner {
+  readonly type: string;
+  readonly configSchema: ConfigSchemaSource;
+}
+
+/** Loaded schemas, by their loader (two classes may share one). */
+const loaded = new WeakMap<ConfigSchemaLoader, StorageConfigSchema>();
+const loading = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
+
+function invalid(type: string, why: string): never {
+  throw new StorageError('INVALID_ARGUMENT', `cannot register plugin '${type}': ${why}`, { details: { type, reason: why } });
+}
+
+/**
+ * A zod object schema, told by its shape rather than by `instanceof`: the core does not import
+ * zod for this (the plugins bring it).
+ */
+function isObjectSchema(schema: unknown): schema is z.ZodObject {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const s = schema as { safeParse?: unknown; shape?: unknown; _zod?: { def?: { type?: unknown } } };
+  return typeof s.safeParse === 'function' && typeof s.shape === 'object' && s.shape !== null && s._zod?.def?.type === 'object';
+}
+
+/**
+ * Checks that a schema can be a plugin's: a zod object schema with the base keys, whose `type`
+ * accepts the plugin's type.
+ *
+ * @param type - the plugin's type
+ * @param schema - its schema
+ * @throws {@link StorageError} `INVALID_ARGUMENT` naming what is wrong
+ */
+export function checkConfigSchema(type: string, schema: unknown): asserts schema is StorageConfigSchema {
+  if (!isObjectSchema(schema)) invalid(type, 'configSchema is not a zod object schema (nor a function that loads one)');
+  const shape = schema.shape;
+  const missing = BASE_CONFIG_KEYS.filter((k) => !(k in shape));
+  if (missing.length > 0) invalid(type, `configSchema lacks the base keys ${missing.join(', ')} (extend baseStorageConfigSchema)`);
+  const typeKey = shape['type'] as z.ZodType;
+  if (!typeKey.safeParse(type).success) invalid(type, `configSchema's 'type' does not accept '${type}'`);
+}
+
+/**
+ * The plugin's schema when it is at hand: given as the schema, or given as a loader that
+ * {@link loadConfigSchema} has run.
+ *
+ * @param cls - the plugin class
+ * @returns the schema, or `undefined` while a loader has not run
+ */
+export function loadedConfigSchema(cls: SchemaOwner): StorageConfigSchema | undefined {
+  const source = cls.configSchema;
+  return typeof source === 'function' ? loaded.get(source) : source;
+}
+
+/**
+ * The plugin's schema, loading it the first time (a loader runs once; its schema is checked
+ * as `register()` checks a schema given directly).
+ *
+ * @param cls - the plugin class
+ * @returns the schema
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the loaded schema cannot be a plugin's;
+ *   what the loader throws
+ * @example
+ * ```ts
+ * const schema = await loadConfigSchema(DirPlugin);
+ * schema.shape.path; // the `path` option's schema
+ * ```
+ */
+export async function loadConfigSchema(cls: SchemaOwner): Promise<StorageConfigSchema> {
+  const source = cls.configSchema;
+  if (typeof source !== 'function') return source;
+  const done = loaded.get(source);
+  if (done !== undefined) return done;
+  let pending = loading.get(source);
+  if (pending === undefined) {
+    pending = source().then((schema) => {
+      checkConfigSchema(cls.type, schema);
+      loaded.set(source, schema);
+      return schema;
+    });
+    pending.catch(() => loading.delete(source));
+    loading.set(source, pending);
+  }
+  return pending;
+}
+
+/**
+ * The plugin's schema, which must be at hand: the synchronous functions that validate configs
+ * use it.
+ *
+ * @param cls - the plugin class
+ * @returns the schema
+ * @throws {@link StorageError} `INVALID_ARGUMENT` when the class gives a loader that has not run
+ *   (call {@link loadConfigSchema} first)
+ */
+export function configSchemaOf(cls: SchemaOwner): StorageConfigSchema {
+  const schema = loadedConfigSchema(cls);
+  if (schema === undefined) {
+    throw new StorageError('INVALID_ARGUMENT', `the config schema of storage type '${cls.type}' is not loaded yet: await loadConfigSchema() first`, {
+      details: { type: cls.type },
+    });
+  }
+  return schema;
+}
