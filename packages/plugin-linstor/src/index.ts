@@ -5,6 +5,6 @@
  * @packageDocumentation
  */
 export { LinstorPlugin } from './linstor-plugin.js';
-export { linstorConfigSchema, LINSTOR_NAME_RE, type LinstorConfig } from './config.js';
+export { LINSTOR_NAME_RE, type LinstorConfig } from './config.js';
 export { linstorCapabilities } from './capabilities.js';
 export { parseLinstorVolname, formatLinstorVolname } from './names.js';

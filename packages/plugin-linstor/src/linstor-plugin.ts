@@ -39,10 +39,11 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
+  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import * as attributes from './attributes.js';
 import { linstorCapabilities } from './capabilities.js';
-import { linstorConfigSchema, type LinstorConfig } from './config.js';
+import type { LinstorConfig } from './config.js';
 import { LinstorSession } from './exec.js';
 import { parseLinstorVolname } from './names.js';
 import * as flatten from './ops-flatten.js';
@@ -50,6 +51,11 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
+
+/** Loads the schema of a `linstor` config (its module loads zod). */
+async function loadLinstorConfigSchema(): Promise<StorageConfigSchema> {
+  return (await import('./config-schema.js')).linstorConfigSchema;
+}
 
 /**
  * LINSTOR storage. Volumes are resource definitions spawned from the configured resource group
@@ -71,8 +77,8 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   static override readonly type = 'linstor';
   /** The plugin API version. */
   static override readonly apiVersion = API_VERSION;
-  /** The config schema. */
-  static override readonly configSchema = linstorConfigSchema;
+  /** The config schema: a loader of `linstorConfigSchema` (`@stowage/plugin-linstor/config-schema`). */
+  static override readonly configSchema = loadLinstorConfigSchema;
   /** The capabilities. */
   static override readonly capabilities = linstorCapabilities;
 

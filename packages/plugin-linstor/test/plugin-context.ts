@@ -4,7 +4,7 @@
  */
 import type { PluginContext } from '@stowage/core/plugin';
 import { pluginContext as kitContext, type LogLine } from '@stowage/core/testing';
-import { linstorConfigSchema, type LinstorConfig } from '../src/config.js';
+import { linstorConfigSchema, type LinstorConfig } from '../src/config-schema.js';
 
 export type { LogLine };
 

@@ -4,6 +4,6 @@
  * @packageDocumentation
  */
 export { lvmThinCapabilities } from './capabilities.js';
-export { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
+export type { LvmThinConfig } from './config.js';
 export { LvmThinPlugin } from './lvmthin-plugin.js';
 export { parseLvmThinVolname } from './names.js';

@@ -39,10 +39,11 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
+  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import { type GarbageReport } from '@stowage/core';
 import { lvmThinCapabilities } from './capabilities.js';
-import { lvmThinConfigSchema, type LvmThinConfig } from './config.js';
+import type { LvmThinConfig } from './config.js';
 import { parseLvmThinVolname } from './names.js';
 import * as flatten from './ops-flatten.js';
 import * as read from './ops-read.js';
@@ -52,6 +53,11 @@ import { exportDelta } from './delta-export.js';
 import { importDelta } from './delta-import.js';
 import { exportFormats, importFormats } from './transfer-formats.js';
 import * as volumes from './ops-volume.js';
+
+/** Loads the schema of a `lvmthin` config (its module loads zod). */
+async function loadLvmThinConfigSchema(): Promise<StorageConfigSchema> {
+  return (await import('./config-schema.js')).lvmThinConfigSchema;
+}
 
 /**
  * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
@@ -85,8 +91,8 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   static override readonly type = 'lvmthin';
   /** The plugin API version this plugin was written for. */
   static override readonly apiVersion = API_VERSION;
-  /** The config schema: the base options plus `vgname` and `thinpool`. */
-  static override readonly configSchema = lvmThinConfigSchema;
+  /** The config schema: a loader of `lvmThinConfigSchema` (`@stowage/plugin-lvmthin/config-schema`). */
+  static override readonly configSchema = loadLvmThinConfigSchema;
   /** Raw images and container volumes; snapshots, templates, clones, `raw+size` transfer. */
   static override readonly capabilities = lvmThinCapabilities;
 

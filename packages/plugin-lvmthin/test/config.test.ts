@@ -1,6 +1,6 @@
 import { fixedKeys } from '@stowage/core/config';
 import { describe, expect, it } from 'vitest';
-import { lvmThinConfigSchema } from '../src/config.js';
+import { lvmThinConfigSchema } from '../src/config-schema.js';
 
 describe('lvmThinConfigSchema', () => {
   const base = { type: 'lvmthin', storage: 'thin', vgname: 'pve', thinpool: 'data' };

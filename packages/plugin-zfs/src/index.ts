@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { zfsPoolCapabilities } from './capabilities.js';
-export { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
+export type { ZfsPoolConfig } from './config.js';
 export { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
 export { parseZfsVolname } from './names.js';
 export { ZfsPoolPlugin } from './zfs-plugin.js';

@@ -4,11 +4,11 @@
  * @module
  */
 import { API_VERSION, type ParsedVolume, type StreamFormat } from '@stowage/core';
-import { StoragePlugin } from '@stowage/core/plugin';
+import { StoragePlugin, type StorageConfigSchema } from '@stowage/core/plugin';
 import type * as T from '@stowage/core';
 import type * as P from '@stowage/core/plugin';
 import { zfsPoolCapabilities } from './capabilities.js';
-import { zfsPoolConfigSchema, type ZfsPoolConfig } from './config.js';
+import type { ZfsPoolConfig } from './config.js';
 import { DEFAULT_TUNING, type ZfsTuning } from './exec.js';
 import { parseZfsVolname } from './names.js';
 import * as flatten from './ops-flatten.js';
@@ -16,6 +16,11 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
+
+/** Loads the schema of a `zfspool` config (its module loads zod). */
+async function loadZfsPoolConfigSchema(): Promise<StorageConfigSchema> {
+  return (await import('./config-schema.js')).zfsPoolConfigSchema;
+}
 
 /**
  * ZFS pool storage (Proxmox's `zfspool`): VM disks as zvols (`/dev/zvol/<pool>/<name>`),
@@ -49,8 +54,8 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
   static override readonly type = 'zfspool';
   /** The plugin API version this plugin was written for. */
   static override readonly apiVersion = API_VERSION;
-  /** The config schema: the base options plus `pool`, `blocksize`, `sparse`, `mountpoint`. */
-  static override readonly configSchema = zfsPoolConfigSchema;
+  /** The config schema: a loader of `zfsPoolConfigSchema` (`@stowage/plugin-zfs/config-schema`). */
+  static override readonly configSchema = loadZfsPoolConfigSchema;
   /** zvols and container file systems; snapshots, templates, clones, `zfs` and `raw+size` streams. */
   static override readonly capabilities = zfsPoolCapabilities;
 

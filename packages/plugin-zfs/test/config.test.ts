@@ -1,6 +1,6 @@
 import { validateStorageConfig } from '@stowage/core';
 import { describe, expect, it } from 'vitest';
-import { blockSizeBytes, poolNameProblem, zfsPoolConfigSchema } from '../src/config.js';
+import { blockSizeBytes, poolNameProblem, zfsPoolConfigSchema } from '../src/config-schema.js';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 
 const base = { type: 'zfspool', storage: 'local-zfs', pool: 'rpool/data' };
