@@ -8,7 +8,9 @@
  * 4. importing `@stowage/core` alone, with and without Node's module compile cache.
  *
  * The command turns on the compile cache itself (in a directory of this run, through
- * `NODE_COMPILE_CACHE`); the warm-up runs fill it, as a script's first call would.
+ * `NODE_COMPILE_CACHE`), and keeps a memo of the storage configs it validated (in this run's
+ * `XDG_CACHE_HOME`); the warm-up runs fill both, as a script's first call would. `list` is also
+ * measured with the memo off (`STOWAGE_CONFIG_MEMO=0`): what a run that validates costs.
  * Targets (issue 15): help within x1.5 of bare Node, list within x2.5, the core import under
  * 100 ms over bare Node.
  */
@@ -60,6 +62,7 @@ await withTempDir('cli', async (dir) => {
     STOWAGE_CONFIG: config,
     STOWAGE_LOCK_DIR: join(dir, 'locks'),
     NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
     STOWAGE_PLUGINS: undefined,
   };
   delete env['STOWAGE_PLUGINS'];
@@ -72,6 +75,7 @@ await withTempDir('cli', async (dir) => {
     { name: 'stowage --help', argv: [BIN, '--help'] },
     { name: 'stowage status (one dir storage)', argv: [BIN, 'status'], lines: 2 },
     { name: `stowage list (${set.images} qcow2)`, argv: [BIN, 'list', 'local'], lines: set.images + 1 },
+    { name: `stowage list (${set.images} qcow2, memo off: validates)`, argv: [BIN, 'list', 'local'], lines: set.images + 1, env: { STOWAGE_CONFIG_MEMO: '0' } },
     { name: 'import @stowage/core', argv: ['--input-type=module', '-e', `await import(${JSON.stringify(CORE)})`], env: { NODE_DISABLE_COMPILE_CACHE: '1' } },
     {
       name: 'import @stowage/core (compile cache)',

@@ -67,7 +67,7 @@ describe('the bundle resolution hook', () => {
   const probe = (bundle: URL): Record<string, unknown> => {
     const program = `
       const { useCliBundle } = await import(${JSON.stringify(hookModule)});
-      const registered = useCliBundle(new URL(${JSON.stringify(bundle.href)}));
+      const registered = useCliBundle(new URL(${JSON.stringify(bundle.href)})) !== undefined;
       const third = await import(${JSON.stringify(pathToFileURL(join(dir, 'third', 'probe.mjs')).href)});
       const own = await import(${JSON.stringify(`${coreDist}index.js`)});
       const result = { registered, ownCore: third.StorageError === own.StorageError };

@@ -78,7 +78,7 @@ describe('the zod resolution hook', () => {
     const program = `
       import { createRequire } from 'node:module';
       const { useZodBundle } = await import(${JSON.stringify(hookModule)});
-      const registered = useZodBundle(new URL(${JSON.stringify(pathToFileURL(bundle).href + '/')}));
+      const registered = useZodBundle(new URL(${JSON.stringify(pathToFileURL(bundle).href + '/')})) !== undefined;
       const same = await import(${JSON.stringify(pathToFileURL(join(dir, 'same', 'probe.mjs')).href)});
       const other = await import(${JSON.stringify(pathToFileURL(join(dir, 'other', 'probe.mjs')).href)});
       const bundled = await import(${JSON.stringify(pathToFileURL(join(bundleDir, 'index.js')).href)});

@@ -1,11 +1,14 @@
-import { validateStorageConfig } from '@stowage/core';
-import { describe, expect, it } from 'vitest';
+import { loadConfigSchema, validateStorageConfig } from '@stowage/core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { blockSizeBytes, poolNameProblem, zfsPoolConfigSchema } from '../src/config-schema.js';
 import { ZfsPoolPlugin } from '../src/zfs-plugin.js';
 
 const base = { type: 'zfspool', storage: 'local-zfs', pool: 'rpool/data' };
 
 describe('zfspool config', () => {
+  // validateStorageConfig is synchronous: the plugin's schema, given as a loader, is loaded first
+  beforeAll(() => loadConfigSchema(ZfsPoolPlugin));
+
   it('accepts the options Proxmox writes, in file form', () => {
     const c = validateStorageConfig(ZfsPoolPlugin, { ...base, sparse: '1', blocksize: '16k', content: 'images,rootdir', mountpoint: '/rpool/data', nodes: 'pve1,pve2', disable: '0' });
     expect(c).toMatchObject({ pool: 'rpool/data', sparse: true, blocksize: '16k', content: ['images', 'rootdir'], mountpoint: '/rpool/data', nodes: ['pve1', 'pve2'], disable: false });

@@ -5,7 +5,7 @@
  * @module
  */
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, type ConfigIssue, type StorageError } from '../errors.js';
 import type { StoragePluginClass } from '../storage-plugin.js';
 import type { StorageConfig } from './base-schema.js';
 import { fixedKeys } from './fixed.js';
@@ -73,12 +73,14 @@ export function describeConfigIssues(issues: readonly ConfigIssue[]): string {
  * not know is an error. Values may be typed (`true`, `['images']`) or file text (`1`,
  * `images,iso`); the result is typed.
  *
- * @param cls - the plugin class whose `configSchema` applies
+ * @param cls - the plugin class whose `configSchema` applies (loaded, when it is a loader)
  * @param raw - the config object, with `type` and `storage`
  * @param source - file lines, to put in the issues when the config came from `storage.cfg`
  * @returns the validated config
  * @throws {@link ConfigError} `CONFIG_INVALID` listing every issue (unknown keys, bad values,
- *   missing required options, a `type` that is not the plugin's)
+ *   missing required options, a `type` that is not the plugin's); {@link StorageError}
+ *   `INVALID_ARGUMENT` when the class gives its schema as a loader that has not run yet (await
+ *   `loadConfigSchema(cls)` first)
  * @example
  * ```ts
  * const config = validateStorageConfig(DirPlugin, { type: 'dir', storage: 'local', path: '/var/lib/vz' });
@@ -207,7 +209,8 @@ export function fixedOptionChanges(
  * @param changes - options to set (typed or file text)
  * @param deleteKeys - options to remove
  * @returns the new validated config
- * @throws {@link ConfigError} `CONFIG_INVALID`
+ * @throws {@link ConfigError} `CONFIG_INVALID`; {@link StorageError} `INVALID_ARGUMENT` when the
+ *   class's schema is a loader that has not run yet (see {@link validateStorageConfig})
  * @see Proxmox `PVE::API2::Storage::Config` `update`, `PVE::SectionConfig::delete_from_config`
  */
 export function applyConfigUpdate(

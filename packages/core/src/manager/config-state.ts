@@ -26,20 +26,20 @@ export const MAX_CONFIG_ATTEMPTS = 100;
 
 /**
  * Validates one raw config with its plugin's schema, which must be loaded (see
- * {@link loadSchemas}); or takes the memo's validated config when it has one for exactly this raw
- * config, and records a new validation in it.
+ * {@link loadSchemas}); or, given the config a memo recalled for it, checks only that a plugin
+ * provides its type.
  *
  * @param registry - the plugins
  * @param raw - the raw config
  * @param source - file lines, for issues
- * @param memo - validated configs recorded before
+ * @param recalled - what a {@link ConfigMemo} recalled for exactly this raw config
  * @throws {@link ConfigError} `CONFIG_INVALID` (an unknown type included)
  */
 export function validateRaw(
   registry: PluginRegistry,
   raw: Readonly<Record<string, unknown>>,
   source?: { readonly line?: number; readonly optionLines?: Readonly<Record<string, number>> },
-  memo?: ConfigMemo,
+  recalled?: StorageConfig,
 ): { cls: StoragePluginClass; config: StorageConfig } {
   const type = typeof raw['type'] === 'string' ? raw['type'] : '';
   const id = typeof raw['storage'] === 'string' ? raw['storage'] : '?';
@@ -48,11 +48,7 @@ export function validateRaw(
     throw new ConfigError(`storage '${id}': unknown type '${type}'`, [issue], { details: { storeId: id, type } });
   }
   const cls = registry.lookup(type);
-  const recalled = memo?.recall(raw);
-  if (recalled !== undefined) return { cls, config: recalled };
-  const config = validateStorageConfig(cls, raw, source);
-  memo?.remember(raw, config);
-  return { cls, config };
+  return { cls, config: recalled ?? validateStorageConfig(cls, raw, source) };
 }
 
 /**
@@ -181,17 +177,20 @@ export class ConfigState {
   async load(snapshot: ConfigSnapshot, keep?: StorageEntry): Promise<void> {
     if (snapshot.revision === this.#revision && keep === undefined) return;
     const doc = parseStorageCfgDocument(snapshot.text);
+    const raws = doc.sections.map((section) => (section.issues.length === 0 ? sectionToConfig(section) : undefined));
+    const recalled = raws.map((raw) => (raw === undefined ? undefined : this.memo?.recall(raw)));
     // the schemas of the sections the memo does not know (all of them without a memo)
-    const unknown = doc.sections.filter((section) => section.issues.length === 0 && this.memo?.recall(sectionToConfig(section)) === undefined);
-    await loadSchemas(this.registry, unknown.map((section) => section.type));
+    await loadSchemas(this.registry, doc.sections.filter((_, i) => raws[i] !== undefined && recalled[i] === undefined).map((section) => section.type));
     const entries = new Map<string, StorageEntry>();
     const invalid: InvalidStorage[] = [];
-    for (const section of doc.sections) {
+    for (const [i, section] of doc.sections.entries()) {
       const issues = [...section.issues];
+      const raw = raws[i];
       let found: { cls: StoragePluginClass; config: StorageConfig } | undefined;
-      if (issues.length === 0) {
+      if (raw !== undefined) {
         try {
-          found = validateRaw(this.registry, sectionToConfig(section), section, this.memo);
+          found = validateRaw(this.registry, raw, section, recalled[i]);
+          if (recalled[i] === undefined) this.memo?.remember(raw, found.config);
           assertLockable(this.hasSharedLocks, found.config.shared === true || found.cls.capabilities.shared, section.storage);
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
