@@ -6,6 +6,7 @@
 import {
   API_VERSION,
   type AttributeValue,
+  type ConfigSchemaLoader,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -41,7 +42,7 @@ import {
 } from '@stowage/core/plugin';
 import * as attributes from './attributes.js';
 import { btrfsCapabilities } from './capabilities.js';
-import { btrfsConfigSchema, type BtrfsConfig } from './config.js';
+import type { BtrfsConfig } from './config.js';
 import type { BtrfsContext } from './exec.js';
 import { parseBtrfsVolname } from './names.js';
 import * as flatten from './ops-flatten.js';
@@ -78,8 +79,11 @@ export class BtrfsPlugin extends StoragePlugin<BtrfsConfig> {
   static override readonly type = 'btrfs';
   /** Written for plugin API version 1. */
   static override readonly apiVersion = API_VERSION;
-  /** `path` plus the base options. */
-  static override readonly configSchema = btrfsConfigSchema;
+  /**
+   * `path` plus the base options: a loader of `btrfsConfigSchema`
+   * (`stowage-plugin-btrfs/config-schema`), so that zod is loaded only when a config is validated.
+   */
+  static override readonly configSchema: ConfigSchemaLoader = async () => (await import('./config-schema.js')).btrfsConfigSchema;
   /** Raw images, snapshots, templates, clones from templates and snapshots, `raw+size`. */
   static override readonly capabilities = btrfsCapabilities;
 

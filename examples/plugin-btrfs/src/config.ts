@@ -1,28 +1,10 @@
 /**
- * The `btrfs` storage options.
+ * The config of a `btrfs` storage, as the plugin's runtime modules use it. The schema that
+ * validates it is in `config-schema.ts`, which loads zod; this module imports only its type, so
+ * that importing the plugin loads no zod (the manager loads the schema when it validates a
+ * config). Zod-free helpers of the config belong here; one the schema needs goes in a module of
+ * its own that both import (`config-schema.ts` must not import this module, which imports it).
  *
  * @module
  */
-import { baseStorageConfigSchema, fixedOption } from '@stowage/core/config';
-import { z } from 'zod';
-
-/**
- * The config schema of a `btrfs` storage: the base options plus `path`, the directory on a
- * btrfs filesystem that holds the storage (fixed once the storage is added).
- *
- * @example
- * ```
- * btrfs: fast
- * 	path /mnt/btrfs/stowage
- * 	content images
- * ```
- */
-export const btrfsConfigSchema = baseStorageConfigSchema.extend({
-  /** Always `btrfs`. */
-  type: z.literal('btrfs'),
-  /** An absolute directory on a btrfs filesystem. */
-  path: fixedOption(z.string().regex(/^\/[-/a-zA-Z0-9_.@]+$/, 'an absolute path of [-/a-zA-Z0-9_.@]').transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p))),
-});
-
-/** A validated `btrfs` storage config. */
-export type BtrfsConfig = z.infer<typeof btrfsConfigSchema>;
+export type { BtrfsConfig } from './config-schema.js';

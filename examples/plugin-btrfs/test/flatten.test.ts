@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentOwner, formatOwner, LocalRunner, type PluginContext } from '@stowage/core/plugin';
 import { pluginContext } from '@stowage/core/testing';
-import { BtrfsPlugin, btrfsConfigSchema, type BtrfsConfig } from '../src/index.js';
+import { BtrfsPlugin, type BtrfsConfig } from '../src/index.js';
+import { btrfsConfigSchema } from '../src/config-schema.js';
 import { loopBtrfsUnavailable, makeLoopBtrfs, type LoopBtrfs } from './loop-btrfs.js';
 
 const run = promisify(execFile);

@@ -16,7 +16,7 @@
  * static override readonly configSchema = async () => (await import('./config-schema.js')).xfsConfigSchema;
  * ```
  *
- * @packageDocumentation
+ * @module config
  */
 export { baseStorageConfigSchema, type StorageConfig, type StorageConfigSchema } from './config/base-schema.js';
 export {

@@ -6,7 +6,7 @@
  */
 import { baseStorageConfigSchema, boolOption, fixedOption } from '@stowage/core/config';
 import { z } from 'zod';
-import { normalizeStoragePath, parseContentDirs, PREALLOCATION_MODES, type DirFormatValues, type PreallocationValues } from './config.js';
+import { normalizeStoragePath, parseContentDirs, PREALLOCATION_MODES, type DirFormatValues, type PreallocationValues } from './config-options.js';
 
 /** Proxmox's rule for a directory storage path: absolute, only `-/a-zA-Z0-9_.@`. */
 const PATH_RE = /^\/[-/a-zA-Z0-9_.@]+$/;

@@ -1,14 +1,24 @@
 /**
  * The config of a `dir` storage: its type, and the option values and helpers the plugin uses.
  * The schema that validates it is in `config-schema.ts`, loaded only when a config is
- * validated, so that a command that reads a configuration validated before loads no zod.
+ * validated, so that a command that reads a configuration validated before loads no zod. What
+ * the schema itself uses is in `config-options.ts` (the schema must not import this module,
+ * which imports its type).
  *
  * @module
  */
-import { CONTENT_TYPES, type ContentType } from '@stowage/core';
+import type { ContentType } from '@stowage/core';
 import type { DirConfig } from './config-schema.js';
 
 export type { DirConfig } from './config-schema.js';
+export {
+  normalizeStoragePath,
+  parseContentDirs,
+  PREALLOCATION_MODES,
+  type DirFormatValues,
+  type Preallocation,
+  type PreallocationValues,
+} from './config-options.js';
 
 /** The directory of each content type under the storage path, as Proxmox lays it out. */
 export const DEFAULT_CONTENT_DIRS: Readonly<Record<ContentType, string>> = {
@@ -20,81 +30,6 @@ export const DEFAULT_CONTENT_DIRS: Readonly<Record<ContentType, string>> = {
   snippets: 'snippets',
   import: 'import',
 };
-
-/** Preallocation modes for new qcow2 and raw images. */
-export const PREALLOCATION_MODES = ['off', 'metadata', 'falloc', 'full'] as const;
-
-/** One of {@link PREALLOCATION_MODES}. */
-export type Preallocation = (typeof PREALLOCATION_MODES)[number];
-
-/** The values of the `format` option, keyed by themselves (the shape of a zod enum). */
-export type DirFormatValues = {
-  /** Raw images: a plain (sparse) file. */
-  raw: 'raw';
-  /** QEMU copy-on-write images: snapshots, linked clones. */
-  qcow2: 'qcow2';
-  /** VMware disk images. */
-  vmdk: 'vmdk';
-};
-
-/** The values of the `preallocation` option, keyed by themselves (the shape of a zod enum). */
-export type PreallocationValues = {
-  /** Nothing is allocated up front. */
-  off: 'off';
-  /** qcow2 metadata (L2 and refcount tables) is written; for raw the same as `off`. */
-  metadata: 'metadata';
-  /** The whole file is reserved with `fallocate`. */
-  falloc: 'falloc';
-  /** The whole file is written with zeros. */
-  full: 'full';
-};
-
-const RELATIVE_DIR_RE = /^[A-Za-z0-9_.@+-]+(?:\/[A-Za-z0-9_.@+-]+)*$/;
-
-/**
- * Parses a `content-dirs` value (`images=vm-disks,iso=media/iso`) into a map.
- *
- * @param value - the option text
- * @returns the override directory of each content type named
- * @throws {@link Error} (its message becomes the schema's issue) on a bad entry: unknown content type, an
- *   absolute path, a `.` or `..` segment, or a type named twice
- */
-export function parseContentDirs(value: string): Partial<Record<ContentType, string>> {
-  const out: Partial<Record<ContentType, string>> = {};
-  for (const entry of value.split(/[,;\s]+/).filter(Boolean)) {
-    const eq = entry.indexOf('=');
-    const type = entry.slice(0, eq) as ContentType;
-    const dir = entry.slice(eq + 1).replace(/\/+$/, '');
-    if (eq < 1 || !CONTENT_TYPES.includes(type)) throw new Error(`unknown content type in '${entry}'`);
-    if (!RELATIVE_DIR_RE.test(dir) || dir.split('/').some((s) => s === '.' || s === '..')) {
-      throw new Error(`'${entry}': the directory must be relative to the storage path, without '.' or '..'`);
-    }
-    if (out[type] !== undefined) throw new Error(`content type '${type}' named twice`);
-    out[type] = dir;
-  }
-  return out;
-}
-
-/**
- * Normalises an absolute path as text, before it is checked: repeated `/` and `.` segments are
- * removed, and so is a trailing `/` (`//` and `/./` become `/`). `..` segments are kept, for the
- * schema to refuse; anything but an absolute path is returned as it is.
- *
- * @param value - the option value
- * @returns the normalised path, or `value` unchanged
- * @example
- * ```ts
- * normalizeStoragePath('/srv//images/./'); // '/srv/images'
- * normalizeStoragePath('/.');              // '/'
- * ```
- */
-export function normalizeStoragePath(value: unknown): unknown {
-  if (typeof value !== 'string' || !value.startsWith('/')) return value;
-  return `/${value
-    .split('/')
-    .filter((s) => s !== '' && s !== '.')
-    .join('/')}`;
-}
 
 /**
  * The mount point to check before using the storage, if any: `is_mountpoint` `yes` means the

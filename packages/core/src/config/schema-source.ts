@@ -21,12 +21,6 @@ export type ConfigSchemaLoader = () => Promise<StorageConfigSchema>;
 /** What a plugin class gives as its `configSchema`: the schema itself, or a loader of it. */
 export type ConfigSchemaSource = StorageConfigSchema | ConfigSchemaLoader;
 
-/** The part of a plugin class this module reads. */
-interface SchemaOwner {
-  readonly type: string;
-  readonly configSchema: ConfigSchemaSource;
-}
-
 /** Loaded schemas, by their loader (two classes may share one). */
 const loaded = new WeakMap<ConfigSchemaLoader, StorageConfigSchema>();
 const loading = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
@@ -69,7 +63,7 @@ export function checkConfigSchema(type: string, schema: unknown): asserts schema
  * @param cls - the plugin class
  * @returns the schema, or `undefined` while a loader has not run
  */
-export function loadedConfigSchema(cls: SchemaOwner): StorageConfigSchema | undefined {
+export function loadedConfigSchema(cls: { readonly type: string; readonly configSchema: ConfigSchemaSource }): StorageConfigSchema | undefined {
   const source = cls.configSchema;
   return typeof source === 'function' ? loaded.get(source) : source;
 }
@@ -88,7 +82,7 @@ export function loadedConfigSchema(cls: SchemaOwner): StorageConfigSchema | unde
  * schema.shape.path; // the `path` option's schema
  * ```
  */
-export async function loadConfigSchema(cls: SchemaOwner): Promise<StorageConfigSchema> {
+export async function loadConfigSchema(cls: { readonly type: string; readonly configSchema: ConfigSchemaSource }): Promise<StorageConfigSchema> {
   const source = cls.configSchema;
   if (typeof source !== 'function') return source;
   const done = loaded.get(source);
@@ -115,7 +109,7 @@ export async function loadConfigSchema(cls: SchemaOwner): Promise<StorageConfigS
  * @throws {@link StorageError} `INVALID_ARGUMENT` when the class gives a loader that has not run
  *   (call {@link loadConfigSchema} first)
  */
-export function configSchemaOf(cls: SchemaOwner): StorageConfigSchema {
+export function configSchemaOf(cls: { readonly type: string; readonly configSchema: ConfigSchemaSource }): StorageConfigSchema {
   const schema = loadedConfigSchema(cls);
   if (schema === undefined) {
     throw new StorageError('INVALID_ARGUMENT', `the config schema of storage type '${cls.type}' is not loaded yet: await loadConfigSchema() first`, {
