@@ -6,7 +6,7 @@
  */
 import { baseStorageConfigSchema, boolOption, fixedOption, intOption, listOption, nodeNameSchema } from '@stowage/core/config';
 import { z } from 'zod';
-import { LINSTOR_NAME_RE } from './config.js';
+import { LINSTOR_NAME_RE } from './config-options.js';
 
 
 /** A controller: `host`, `host:port`, `[v6]:port`, or a full `http(s)://host[:port]` URL. */

@@ -7,5 +7,4 @@
  */
 export type { LinstorConfig } from './config-schema.js';
 
-/** LINSTOR's rule for resource, group and snapshot names: 2–48 bytes, `[A-Za-z_]` first, then `[A-Za-z0-9_-]`, one letter at least. */
-export const LINSTOR_NAME_RE = /^(?=.*[A-Za-z])[A-Za-z_][A-Za-z0-9_-]{1,47}$/;
+export { LINSTOR_NAME_RE } from './config-options.js';
