@@ -22,8 +22,10 @@ export type ConfigSchemaLoader = () => Promise<StorageConfigSchema>;
 export type ConfigSchemaSource = StorageConfigSchema | ConfigSchemaLoader;
 
 /** Loaded schemas, by their loader (two classes may share one). */
-const loaded = new WeakMap<ConfigSchemaLoader, StorageConfigSchema>();
-const loading = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
+/** What each loader gave, or is giving (two classes may share a loader). */
+const loads = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
+/** Each class's loaded schema, once checked for that class. */
+const loadedBy = new WeakMap<object, StorageConfigSchema>();
 
 function invalid(type: string, why: string): never {
   throw new StorageError('INVALID_ARGUMENT', `cannot register plugin '${type}': ${why}`, { details: { type, reason: why } });
@@ -65,7 +67,7 @@ export function checkConfigSchema(type: string, schema: unknown): asserts schema
  */
 export function loadedConfigSchema(cls: { readonly type: string; readonly configSchema: ConfigSchemaSource }): StorageConfigSchema | undefined {
   const source = cls.configSchema;
-  return typeof source === 'function' ? loaded.get(source) : source;
+  return typeof source === 'function' ? loadedBy.get(cls) : source;
 }
 
 /**
@@ -85,19 +87,18 @@ export function loadedConfigSchema(cls: { readonly type: string; readonly config
 export async function loadConfigSchema(cls: { readonly type: string; readonly configSchema: ConfigSchemaSource }): Promise<StorageConfigSchema> {
   const source = cls.configSchema;
   if (typeof source !== 'function') return source;
-  const done = loaded.get(source);
+  const done = loadedBy.get(cls);
   if (done !== undefined) return done;
-  let pending = loading.get(source);
+  let pending = loads.get(source);
   if (pending === undefined) {
-    pending = source().then((schema) => {
-      checkConfigSchema(cls.type, schema);
-      loaded.set(source, schema);
-      return schema;
-    });
-    pending.catch(() => loading.delete(source));
-    loading.set(source, pending);
+    pending = source();
+    loads.set(source, pending);
+    pending.catch(() => loads.delete(source)); // a failed load is tried again next time
   }
-  return pending;
+  const schema = await pending;
+  checkConfigSchema(cls.type, schema);
+  loadedBy.set(cls, schema);
+  return schema;
 }
 
 /**
