@@ -1,0 +1,137 @@
+/**
+ * A plugin's config schema given as a loader (src/config/schema-source.ts): loaded once however
+ * many ask at the same time, checked when loaded as `register()` checks a schema given directly
+ * (and loaded again after a failure), at hand synchronously only once loaded; a class that gives
+ * its schema directly needs no loading, and the registry takes a loader class without running it.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  configSchemaOf,
+  isStorageError,
+  loadConfigSchema,
+  loadedConfigSchema,
+  PluginRegistry,
+  validateStorageConfig,
+  type ConfigSchemaLoader,
+} from '@stowage/core';
+import { baseStorageConfigSchema, type StorageConfigSchema } from '@stowage/core/config';
+import { fileConfigSchema, FilePlugin } from './support/file-plugin.js';
+
+const lazySchema = baseStorageConfigSchema.extend({ type: z.literal('lazy'), path: z.string() });
+
+/** A loader that counts its calls and returns what `next` gives, each call after `gate` resolves. */
+function countingLoader(next: () => unknown, gate: Promise<void> = Promise.resolve()): { load: ConfigSchemaLoader; calls: () => number } {
+  let calls = 0;
+  const load = async (): Promise<StorageConfigSchema> => {
+    calls++;
+    await gate;
+    return next() as StorageConfigSchema;
+  };
+  return { load, calls: () => calls };
+}
+
+/** The error code of what `promise` rejects with (or of what `fn` throws). */
+async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (e) {
+    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('loadConfigSchema', () => {
+  it('runs a loader once for callers that ask at the same time, and not again afterwards', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const loader = countingLoader(() => lazySchema, gate);
+    const cls = { type: 'lazy', configSchema: loader.load };
+    const pending = [loadConfigSchema(cls), loadConfigSchema(cls), loadConfigSchema(cls)];
+    open();
+    const schemas = await Promise.all(pending);
+    expect(loader.calls()).toBe(1);
+    for (const schema of schemas) expect(schema).toBe(lazySchema);
+    expect(await loadConfigSchema(cls)).toBe(lazySchema);
+    expect(loader.calls()).toBe(1);
+  });
+
+  it('loads a schema shared by two classes once', async () => {
+    const loader = countingLoader(() => lazySchema);
+    await loadConfigSchema({ type: 'lazy', configSchema: loader.load });
+    expect(await loadConfigSchema({ type: 'lazy', configSchema: loader.load })).toBe(lazySchema);
+    expect(loader.calls()).toBe(1);
+  });
+
+  it.each([
+    ['lacks base keys', z.strictObject({ type: z.literal('lazy'), storage: z.string() })],
+    ["does not accept the plugin's type", baseStorageConfigSchema.extend({ type: z.literal('other') })],
+    ['is not an object schema', z.string()],
+  ])('refuses a loaded schema that %s with INVALID_ARGUMENT, and a later call loads again', async (_what, bad) => {
+    let give: unknown = bad;
+    const loader = countingLoader(() => give);
+    const cls = { type: 'lazy', configSchema: loader.load };
+    expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
+    expect(loadedConfigSchema(cls)).toBeUndefined();
+    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+    // the same bad schema again: refused again, not remembered as loaded
+    expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
+    expect(loader.calls()).toBe(2);
+    give = lazySchema;
+    expect(await loadConfigSchema(cls)).toBe(lazySchema);
+    expect(loader.calls()).toBe(3);
+    expect(configSchemaOf(cls)).toBe(lazySchema);
+  });
+
+  it('loads again after a loader that failed', async () => {
+    let fail = true;
+    const loader = countingLoader(() => {
+      if (fail) throw new Error('disk on fire');
+      return lazySchema;
+    });
+    const cls = { type: 'lazy', configSchema: loader.load };
+    await expect(loadConfigSchema(cls)).rejects.toThrow('disk on fire');
+    fail = false;
+    expect(await loadConfigSchema(cls)).toBe(lazySchema);
+    expect(loader.calls()).toBe(2);
+  });
+});
+
+describe('configSchemaOf and loadedConfigSchema', () => {
+  it('refuses a loader that has not run with INVALID_ARGUMENT, and gives its schema once it has', async () => {
+    const loader = countingLoader(() => lazySchema);
+    const cls = { type: 'lazy', configSchema: loader.load };
+    expect(loadedConfigSchema(cls)).toBeUndefined();
+    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+    expect(loader.calls()).toBe(0);
+    await loadConfigSchema(cls);
+    expect(loadedConfigSchema(cls)).toBe(lazySchema);
+    expect(configSchemaOf(cls)).toBe(lazySchema);
+  });
+
+  it('a class that gives its schema directly needs no loading: validation works at once', async () => {
+    expect(loadedConfigSchema(FilePlugin)).toBe(fileConfigSchema);
+    expect(configSchemaOf(FilePlugin)).toBe(fileConfigSchema);
+    expect(validateStorageConfig(FilePlugin, { type: 'testfile', storage: 'sa', path: '/srv/a', content: 'images' })).toMatchObject({ content: ['images'] });
+    expect(await loadConfigSchema(FilePlugin)).toBe(fileConfigSchema);
+  });
+});
+
+describe('PluginRegistry and a loader class', () => {
+  it('registers a class whose schema is a loader without running the loader', async () => {
+    const loader = countingLoader(() => fileConfigSchema);
+    class LazyFile extends FilePlugin {}
+    Object.defineProperty(LazyFile, 'configSchema', { value: loader.load });
+    const registry = new PluginRegistry([LazyFile]);
+    expect(registry.lookup('testfile')).toBe(LazyFile);
+    expect(loader.calls()).toBe(0);
+    // its schema is checked when it is loaded
+    expect(await loadConfigSchema(LazyFile)).toBe(fileConfigSchema);
+  });
+
+  it('still checks a schema given directly when registering', async () => {
+    class NoBase extends FilePlugin {}
+    Object.defineProperty(NoBase, 'configSchema', { value: z.strictObject({ type: z.literal('testfile'), storage: z.string() }) });
+    expect(await codeOf(() => new PluginRegistry([NoBase]))).toBe('INVALID_ARGUMENT');
+  });
+});
