@@ -4,18 +4,21 @@
  * writes the memo; the next one on the same text loads no zod and writes nothing; a section
  * edited to a bad value is reported CONFIG_INVALID (the memo never answers for another text); a
  * memo file that others may write is ignored, whatever it holds. The binary uses the memo only
- * while its bundles are current, so these tests are skipped when they are not (`pnpm build`).
+ * while its bundles are current: they are built here (as `pnpm build` does; nothing to do when
+ * they are current), and the tests are skipped when they still are not.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runRecordingLoads } from '../../core/test/support/loaded-modules.js';
+// @ts-expect-error -- a build script without type declarations
+import { bundleCli } from '../scripts/bundle-cli.mjs';
+// @ts-expect-error -- a build script without type declarations
+import { bundleZod } from '../scripts/bundle-zod.mjs';
 import { currentCliBundle } from '../src/cli-bundle.js';
 import { BUNDLE_URL } from './support/bundle-loads.js';
-import { BIN, jsonError } from './support/run-cli.js';
+import { assertBuilt, BIN, jsonError } from './support/run-cli.js';
 import { makeSandbox, type Sandbox } from './support/sandbox.js';
-
-const bundled = existsSync(BIN) && existsSync(new URL('../dist/zod/manifest.json', import.meta.url)) && currentCliBundle(BUNDLE_URL) !== undefined;
 
 /** What a memo file holds. */
 interface MemoFile {
@@ -23,11 +26,20 @@ interface MemoFile {
   entries: Array<[string, Record<string, unknown>]>;
 }
 
-describe.skipIf(!bundled)('the stowage binary remembers validated configs', () => {
+describe('the stowage binary remembers validated configs', () => {
+  /** Whether the binary runs from current bundles (and so passes a build stamp for the memo). */
+  let bundled = false;
+  beforeAll(async () => {
+    assertBuilt();
+    await (bundleZod as () => Promise<unknown>)();
+    await (bundleCli as () => Promise<unknown>)();
+    bundled = existsSync(new URL('../dist/zod/manifest.json', import.meta.url)) && currentCliBundle(BUNDLE_URL) !== undefined;
+  });
   let s: Sandbox;
   let cache: string;
   let memoFile: string;
-  beforeEach(() => {
+  beforeEach((ctx) => {
+    if (!bundled) ctx.skip();
     s = makeSandbox('memo');
     cache = join(s.dir, 'cache');
     memoFile = join(cache, 'stowage', 'config-memo.json');
