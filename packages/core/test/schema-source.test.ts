@@ -1,8 +1,9 @@
 /**
  * A plugin's config schema given as a loader (src/config/schema-source.ts): loaded once however
- * many ask at the same time, checked when loaded as `register()` checks a schema given directly
- * (and loaded again after a failure), at hand synchronously only once loaded; a class that gives
- * its schema directly needs no loading, and the registry takes a loader class without running it.
+ * many ask at the same time, checked for each class as `register()` checks a schema given
+ * directly (a bad one is refused on every call; a loader that failed is run again), at hand
+ * synchronously only once loaded; a class that gives its schema directly needs no loading, and
+ * the registry takes a loader class without running it.
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -67,20 +68,28 @@ describe('loadConfigSchema', () => {
     ['lacks base keys', z.strictObject({ type: z.literal('lazy'), storage: z.string() })],
     ["does not accept the plugin's type", baseStorageConfigSchema.extend({ type: z.literal('other') })],
     ['is not an object schema', z.string()],
-  ])('refuses a loaded schema that %s with INVALID_ARGUMENT, and a later call loads again', async (_what, bad) => {
-    let give: unknown = bad;
-    const loader = countingLoader(() => give);
+  ])('refuses a loaded schema that %s with INVALID_ARGUMENT, on every call, and never takes it as loaded', async (_what, bad) => {
+    const loader = countingLoader(() => bad);
     const cls = { type: 'lazy', configSchema: loader.load };
     expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
     expect(loadedConfigSchema(cls)).toBeUndefined();
     expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
-    // the same bad schema again: refused again, not remembered as loaded
+    // a later call checks again: refused again, still not loaded
     expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
-    expect(loader.calls()).toBe(2);
-    give = lazySchema;
-    expect(await loadConfigSchema(cls)).toBe(lazySchema);
-    expect(loader.calls()).toBe(3);
-    expect(configSchemaOf(cls)).toBe(lazySchema);
+    expect(loadedConfigSchema(cls)).toBeUndefined();
+    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('checks a loader shared by two classes for each of them: the schema of one type is refused for another', async () => {
+    const loader = countingLoader(() => lazySchema);
+    const lazy = { type: 'lazy', configSchema: loader.load };
+    const other = { type: 'other', configSchema: loader.load };
+    expect(await loadConfigSchema(lazy)).toBe(lazySchema);
+    expect(await codeOf(loadConfigSchema(other))).toBe('INVALID_ARGUMENT');
+    expect(loadedConfigSchema(other)).toBeUndefined();
+    expect(await codeOf(() => configSchemaOf(other))).toBe('INVALID_ARGUMENT');
+    expect(configSchemaOf(lazy)).toBe(lazySchema);
+    expect(loader.calls()).toBe(1);
   });
 
   it('loads again after a loader that failed', async () => {
