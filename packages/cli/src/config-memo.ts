@@ -43,11 +43,16 @@ export interface FileConfigMemo extends ConfigMemo {
   save(): void;
 }
 
-/** Where the memo is, or `undefined` when it is off (`STOWAGE_CONFIG_MEMO=0`) or no cache directory is known. */
+/**
+ * Where the memo is: under `$XDG_CACHE_HOME` (when absolute), else `$HOME/.cache`; `undefined` when
+ * it is off (`STOWAGE_CONFIG_MEMO=0`) or neither gives an absolute directory.
+ */
 export function configMemoPath(env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (env['STOWAGE_CONFIG_MEMO'] === '0') return undefined;
-  const cache = env['XDG_CACHE_HOME'] || (env['HOME'] ? join(env['HOME'], '.cache') : undefined);
-  return cache?.startsWith('/') ? join(cache, 'stowage', 'config-memo.json') : undefined;
+  // a relative XDG_CACHE_HOME is ignored, as the XDG base directory rules say
+  const xdg = env['XDG_CACHE_HOME']?.startsWith('/') ? env['XDG_CACHE_HOME'] : undefined;
+  const cache = xdg ?? (env['HOME']?.startsWith('/') ? join(env['HOME'], '.cache') : undefined);
+  return cache === undefined ? undefined : join(cache, 'stowage', 'config-memo.json');
 }
 
 /** Whether a file may be trusted: a regular file of this user that no one else may write. */

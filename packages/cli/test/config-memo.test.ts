@@ -187,7 +187,8 @@ describe('configMemoPath', () => {
     [{ XDG_CACHE_HOME: '', HOME: '/h' }, '/h/.cache/stowage/config-memo.json'],
     [{ XDG_CACHE_HOME: '/c', STOWAGE_CONFIG_MEMO: '1' }, '/c/stowage/config-memo.json'],
     [{ XDG_CACHE_HOME: '/c', HOME: '/h', STOWAGE_CONFIG_MEMO: '0' }, undefined],
-    [{ XDG_CACHE_HOME: 'relative/cache', HOME: '/h' }, undefined],
+    [{ XDG_CACHE_HOME: 'relative/cache', HOME: '/h' }, '/h/.cache/stowage/config-memo.json'],
+    [{ XDG_CACHE_HOME: 'relative/cache' }, undefined],
     [{ HOME: 'relative' }, undefined],
     [{}, undefined],
   ])('%j → %s', (env, expected) => {

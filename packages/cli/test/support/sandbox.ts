@@ -28,7 +28,8 @@ export function makeSandbox(prefix: string): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), `stowage-cli-${prefix}-`));
   mkdirSync(join(dir, 'locks'));
   const config = join(dir, 'storage.cfg');
-  const env = { STOWAGE_CONFIG: config, STOWAGE_LOCK_DIR: join(dir, 'locks') };
+  // the command's config memo in the sandbox too, not in the user's ~/.cache
+  const env = { STOWAGE_CONFIG: config, STOWAGE_LOCK_DIR: join(dir, 'locks'), XDG_CACHE_HOME: join(dir, 'cache') };
   const run = (args: readonly string[], options: RunOptions = {}) => runStowage(args, { cwd: dir, ...options, env: { ...env, ...options.env } });
   const ok = async (args: readonly string[], options?: RunOptions) => {
     const r = await run(args, options);
