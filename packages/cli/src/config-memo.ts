@@ -61,16 +61,32 @@ function ownFile(st: { isFile(): boolean; uid: number; mode: number }): boolean 
   return st.isFile() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
 }
 
-/** Reads the memo's records, or none: a missing, unreadable, foreign or malformed file, or another stamp. */
-function readRecords(file: string, stamp: string): Map<string, StorageConfig> {
+/**
+ * Opens the memo file for reading when it may be trusted ({@link ownFile}; a symlink is not
+ * followed). `absent` when there is none, `foreign` when it is there but not the user's own (or
+ * cannot be opened).
+ */
+function openOwnFile(file: string): number | 'absent' | 'foreign' {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return new Map();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : 'foreign';
   }
   try {
-    if (!ownFile(fstatSync(fd))) return new Map();
+    if (ownFile(fstatSync(fd))) return fd;
+  } catch {
+    // an fstat that fails: not trusted
+  }
+  closeSync(fd);
+  return 'foreign';
+}
+
+/** Reads the memo's records, or none: a missing, unreadable, foreign or malformed file, or another stamp. */
+function readRecords(file: string, stamp: string): Map<string, StorageConfig> {
+  const fd = openOwnFile(file);
+  if (typeof fd !== 'number') return new Map();
+  try {
     const parsed = JSON.parse(readFileSync(fd, 'utf8')) as Partial<MemoFile>;
     if (parsed.stamp !== stamp || !Array.isArray(parsed.entries)) return new Map();
     return new Map(parsed.entries.filter((e): e is [string, StorageConfig] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'object' && e[1] !== null));
@@ -125,16 +141,9 @@ export function openConfigMemo(options: { readonly file: string; readonly stamp:
       const temp = `${file}.${process.pid}.new`;
       try {
         mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-        try {
-          const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-          try {
-            if (!ownFile(fstatSync(fd))) return; // someone else's file: left alone
-          } finally {
-            closeSync(fd);
-          }
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return;
-        }
+        const existing = openOwnFile(file);
+        if (existing === 'foreign') return; // someone else's file: left alone
+        if (existing !== 'absent') closeSync(existing);
         writeFileSync(temp, `${JSON.stringify(body)}\n`, { mode: 0o600, flag: 'wx' });
         renameSync(temp, file);
       } catch {

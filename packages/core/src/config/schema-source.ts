@@ -21,7 +21,6 @@ export type ConfigSchemaLoader = () => Promise<StorageConfigSchema>;
 /** What a plugin class gives as its `configSchema`: the schema itself, or a loader of it. */
 export type ConfigSchemaSource = StorageConfigSchema | ConfigSchemaLoader;
 
-/** Loaded schemas, by their loader (two classes may share one). */
 /** What each loader gave, or is giving (two classes may share a loader). */
 const loads = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
 /** Each class's loaded schema, once checked for that class. */
