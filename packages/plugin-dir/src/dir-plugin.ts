@@ -5,6 +5,7 @@
  */
 import {
   API_VERSION,
+  type ConfigSchemaLoader,
   type PluginCapabilities,
   type AttributeValue,
   type GarbageReport,
@@ -45,7 +46,6 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import { dirCapabilities } from './capabilities.js';
 import type { DirConfig } from './config.js';
@@ -55,11 +55,6 @@ import * as read from './ops-read.js';
 
 // What changes volumes and moves data (and qemu-img's NBD export) is imported by the methods on
 // first use: a command that only lists loads the listing code alone.
-
-/** Loads the schema of a `dir` config (its module loads zod). */
-async function loadDirConfigSchema(): Promise<StorageConfigSchema> {
-  return (await import('./config-schema.js')).dirConfigSchema;
-}
 
 /**
  * Directory storage (Proxmox's `dir`): qcow2, raw and vmdk files under
@@ -90,7 +85,7 @@ export class DirPlugin extends StoragePlugin<DirConfig> {
   /** The plugin API version this plugin implements. */
   static override readonly apiVersion = API_VERSION;
   /** The config schema: a loader of `dirConfigSchema` (`@stowage/plugin-dir/config-schema`). */
-  static override readonly configSchema = loadDirConfigSchema;
+  static override readonly configSchema: ConfigSchemaLoader = async () => (await import('./config-schema.js')).dirConfigSchema;
   /** The capabilities ({@link dirCapabilities}). */
   static override readonly capabilities: PluginCapabilities = dirCapabilities;
 

@@ -7,6 +7,7 @@
 import {
   API_VERSION,
   type AttributeValue,
+  type ConfigSchemaLoader,
   type GarbageReport,
   type ImageInfo,
   type ParsedVolume,
@@ -39,7 +40,6 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import * as attributes from './attributes.js';
 import { linstorCapabilities } from './capabilities.js';
@@ -51,11 +51,6 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
-
-/** Loads the schema of a `linstor` config (its module loads zod). */
-async function loadLinstorConfigSchema(): Promise<StorageConfigSchema> {
-  return (await import('./config-schema.js')).linstorConfigSchema;
-}
 
 /**
  * LINSTOR storage. Volumes are resource definitions spawned from the configured resource group
@@ -78,7 +73,7 @@ export class LinstorPlugin extends StoragePlugin<LinstorConfig> {
   /** The plugin API version. */
   static override readonly apiVersion = API_VERSION;
   /** The config schema: a loader of `linstorConfigSchema` (`@stowage/plugin-linstor/config-schema`). */
-  static override readonly configSchema = loadLinstorConfigSchema;
+  static override readonly configSchema: ConfigSchemaLoader = async () => (await import('./config-schema.js')).linstorConfigSchema;
   /** The capabilities. */
   static override readonly capabilities = linstorCapabilities;
 

@@ -6,6 +6,7 @@
 import {
   API_VERSION,
   type AttributeValue,
+  type ConfigSchemaLoader,
   type ImageInfo,
   type StreamFormat,
   type ParsedVolume,
@@ -39,7 +40,6 @@ import {
   type VolumeImportRequest,
   type VolumeRequest,
   type VolumeResizeRequest,
-  type StorageConfigSchema,
 } from '@stowage/core/plugin';
 import { type GarbageReport } from '@stowage/core';
 import { lvmThinCapabilities } from './capabilities.js';
@@ -53,11 +53,6 @@ import { exportDelta } from './delta-export.js';
 import { importDelta } from './delta-import.js';
 import { exportFormats, importFormats } from './transfer-formats.js';
 import * as volumes from './ops-volume.js';
-
-/** Loads the schema of a `lvmthin` config (its module loads zod). */
-async function loadLvmThinConfigSchema(): Promise<StorageConfigSchema> {
-  return (await import('./config-schema.js')).lvmThinConfigSchema;
-}
 
 /**
  * LVM-thin storage (Proxmox's `lvmthin`): raw volumes as thin LVs of one thin pool, templates
@@ -92,7 +87,7 @@ export class LvmThinPlugin extends StoragePlugin<LvmThinConfig> {
   /** The plugin API version this plugin was written for. */
   static override readonly apiVersion = API_VERSION;
   /** The config schema: a loader of `lvmThinConfigSchema` (`@stowage/plugin-lvmthin/config-schema`). */
-  static override readonly configSchema = loadLvmThinConfigSchema;
+  static override readonly configSchema: ConfigSchemaLoader = async () => (await import('./config-schema.js')).lvmThinConfigSchema;
   /** Raw images and container volumes; snapshots, templates, clones, `raw+size` transfer. */
   static override readonly capabilities = lvmThinCapabilities;
 

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { API_VERSION, type ParsedVolume, type StreamFormat } from '@stowage/core';
-import { StoragePlugin, type StorageConfigSchema } from '@stowage/core/plugin';
+import { API_VERSION, type ConfigSchemaLoader, type ParsedVolume, type StreamFormat } from '@stowage/core';
+import { StoragePlugin } from '@stowage/core/plugin';
 import type * as T from '@stowage/core';
 import type * as P from '@stowage/core/plugin';
 import { zfsPoolCapabilities } from './capabilities.js';
@@ -16,11 +16,6 @@ import * as read from './ops-read.js';
 import * as snapshots from './ops-snapshot.js';
 import * as transfer from './ops-transfer.js';
 import * as volumes from './ops-volume.js';
-
-/** Loads the schema of a `zfspool` config (its module loads zod). */
-async function loadZfsPoolConfigSchema(): Promise<StorageConfigSchema> {
-  return (await import('./config-schema.js')).zfsPoolConfigSchema;
-}
 
 /**
  * ZFS pool storage (Proxmox's `zfspool`): VM disks as zvols (`/dev/zvol/<pool>/<name>`),
@@ -55,7 +50,7 @@ export class ZfsPoolPlugin extends StoragePlugin<ZfsPoolConfig> {
   /** The plugin API version this plugin was written for. */
   static override readonly apiVersion = API_VERSION;
   /** The config schema: a loader of `zfsPoolConfigSchema` (`@stowage/plugin-zfs/config-schema`). */
-  static override readonly configSchema = loadZfsPoolConfigSchema;
+  static override readonly configSchema: ConfigSchemaLoader = async () => (await import('./config-schema.js')).zfsPoolConfigSchema;
   /** zvols and container file systems; snapshots, templates, clones, `zfs` and `raw+size` streams. */
   static override readonly capabilities = zfsPoolCapabilities;
 
