@@ -4,7 +4,8 @@
  * `create_revision == 0`), attached to a lease of its own; the oldest key holds the lock, and
  * every other waiter waits for the deletion of the keys ahead of its own (read in the same
  * transaction that put it), heard through one watch per service that is in place before the
- * waiter queues (see deletions.ts). So the lock goes to waiters in the order they came, whichever node
+ * waiter queues (see deletions.ts), and read again every {@link POLL_MS} while the watch is silent
+ * or not yet confirmed. So the lock goes to waiters in the order they came, whichever node
  * they are on, and the next waiter holds it as soon as it hears the release, without another
  * request.
  *
@@ -202,8 +203,12 @@ export class EtcdLocks implements LockService {
         if (signal?.aborted) throw aborted();
         if (!lease?.valid) {
           lease?.stop();
-          // the deletion watch must be in place before we queue, so that it hears every release after
-          [lease] = await Promise.all([call((d) => HeldLease.grant(this.#client, this.#ttlSeconds, d, onLost), dropLate), this.#deletions.ready(deadline)]);
+          // the deletion watch should be in place before we queue, so that it hears every release
+          // after; but one that etcd has not confirmed within a poll interval (its stream may be
+          // waiting out the client's reconnect back-off) does not hold us up: until it is, the wait
+          // below reads our line every POLL_MS
+          const watched = this.#deletions.ready(Math.min(deadline, Date.now() + POLL_MS));
+          [lease] = await Promise.all([call((d) => HeldLease.grant(this.#client, this.#ttlSeconds, d, onLost), dropLate), watched]);
         }
         const current = lease;
         const mine = `${line}${current.id}`;
