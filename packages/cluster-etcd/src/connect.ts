@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { StorageError, type ClusterServices } from '@stowage/core';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import { parseClusterAddress } from './address.js';
 import { EtcdChangeFeed } from './change-feed.js';
@@ -82,7 +82,14 @@ export interface EtcdCluster extends ClusterServices {
   close(): Promise<void>;
 }
 
-function clientOptions(options: EtcdClusterOptions): IOptions {
+/**
+ * The `etcd3` client options for {@link connect}: hosts, TLS, credentials, and fault handling
+ * that lets a member or the watch stream back in within a second of etcd's return.
+ *
+ * @param options - the connection options
+ * @returns the client options
+ */
+export function etcdClientOptions(options: EtcdClusterOptions): IOptions {
   const tls = options.tls;
   const toBuffer = (v: string | Buffer | undefined) => (v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(v));
   const scheme = tls ? 'https' : 'http';
@@ -103,6 +110,11 @@ function clientOptions(options: EtcdClusterOptions): IOptions {
       // a member that failed 3 calls in a row is skipped for 1 s (the client's default is 5 s,
       // which keeps a restarted member out of use longer than a lease TTL)
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+      // the watch stream (lock hand-overs, change signals, storage.cfg) tries to reconnect at
+      // most 1 s apart: the client's default back-off grows to 30 s during an outage, and the
+      // watches came back that long after etcd did. The client steps this state on each failure
+      // and goes back to it once a watch is confirmed.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }).next(),
     },
   };
 }
@@ -129,7 +141,7 @@ export async function connect(options: EtcdClusterOptions): Promise<EtcdCluster>
   const prefix = normalisePrefix(options.prefix ?? 'stowage/');
   const node = options.node ?? hostname().split('.')[0] ?? 'localhost';
   const endpoints = [...options.endpoints];
-  const copts = clientOptions(options);
+  const copts = etcdClientOptions(options);
   const client = new Etcd3(copts);
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
   const common = { client, prefix, endpoints, requestTimeoutMs };
