@@ -1,7 +1,8 @@
 /**
  * Faults with several stowage nodes (separate OS processes) on one `shared 1` directory
  * storage and a real 3-member etcd cluster: the etcd leader killed mid-burst, a lock holder
- * killed or stopped past its lease, quorum lost and regained. Lease TTL 2 s.
+ * killed or stopped past its lease, quorum lost and regained, etcd down entirely and back. Lease
+ * TTL 2 s.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdCluster, type EtcdCluster } from './support/etcd-cluster.js';
@@ -101,5 +102,20 @@ describe('faults, with nodes on one shared storage and a real etcd cluster', () 
     const after = (await Promise.all([a.alloc('shared1', 100, 2), b.alloc('shared1', 100, 2)])).flat();
     expect(after.filter((r) => !r.ok)).toEqual([]);
     expect(storage.files()).toHaveLength(5);
+  });
+
+  it('etcd down entirely, then back: a node whose first lock came during the outage takes locks again once etcd answers', async () => {
+    fresh();
+    const b = await node('b', { acquireTimeoutMs: 3000 });
+    for (let i = 0; i < etcd.members.length; i++) await etcd.kill(i);
+    // b's first acquire sets up its deletion watch, whose stream then retries on a back-off
+    const during = await b.alloc('shared1', 100, 1);
+    expect(during.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['UNAVAILABLE']);
+    await sleep(2000);
+    for (let i = 0; i < etcd.members.length; i++) await etcd.restart(i);
+    await etcd.waitHealthy();
+    const after = await b.alloc('shared1', 100, 2);
+    expect(after.filter((r) => !r.ok)).toEqual([]);
+    expect(storage.files()).toEqual(volids(after).map(fileOf).sort());
   });
 });

@@ -8,11 +8,11 @@
  * `/proc/<pid>/cmdline`) and removes every member whose starter is dead.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { currentOwner, formatOwner, ownerState } from '@stowage/core/plugin';
 
 /** Where the members' pid files live. */
@@ -102,6 +102,11 @@ export function reapOrphans(): number {
     }
     rmSync(entry.dataDir, { recursive: true, force: true });
     rmSync(path, { force: true });
+    try {
+      rmdirSync(dirname(entry.dataDir)); // the run's directory, once its last member is gone
+    } catch {
+      // other members' directories are still there, or it is gone already
+    }
   }
   return reaped;
 }
