@@ -72,6 +72,8 @@ describe('loadConfigSchema', () => {
     const loader = countingLoader(() => bad);
     const cls = { type: 'lazy', configSchema: loader.load };
     expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
+    // found when loaded, long after register(): the message says so
+    await expect(loadConfigSchema(cls)).rejects.toThrow(/^the config schema that plugin 'lazy' loaded cannot be used: configSchema/);
     expect(loadedConfigSchema(cls)).toBeUndefined();
     expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
     // a later call checks again: refused again, still not loaded

@@ -26,8 +26,12 @@ const loads = new WeakMap<ConfigSchemaLoader, Promise<StorageConfigSchema>>();
 /** Each class's loaded schema, once checked for that class. */
 const loadedBy = new WeakMap<object, StorageConfigSchema>();
 
-function invalid(type: string, why: string): never {
-  throw new StorageError('INVALID_ARGUMENT', `cannot register plugin '${type}': ${why}`, { details: { type, reason: why } });
+/** How a schema came to be checked: given to `register()`, or given back by the plugin's loader. */
+type SchemaArrival = 'registered' | 'loaded';
+
+function invalid(type: string, why: string, arrival: SchemaArrival): never {
+  const what = arrival === 'loaded' ? `the config schema that plugin '${type}' loaded cannot be used` : `cannot register plugin '${type}'`;
+  throw new StorageError('INVALID_ARGUMENT', `${what}: ${why}`, { details: { type, reason: why } });
 }
 
 /**
@@ -46,15 +50,17 @@ function isObjectSchema(schema: unknown): schema is z.ZodObject {
  *
  * @param type - the plugin's type
  * @param schema - its schema
+ * @param arrival - how it came: given to `register()` (the default), or given back by the
+ *   plugin's loader; the message says which
  * @throws {@link StorageError} `INVALID_ARGUMENT` naming what is wrong
  */
-export function checkConfigSchema(type: string, schema: unknown): asserts schema is StorageConfigSchema {
-  if (!isObjectSchema(schema)) invalid(type, 'configSchema is not a zod object schema (nor a function that loads one)');
+export function checkConfigSchema(type: string, schema: unknown, arrival: SchemaArrival = 'registered'): asserts schema is StorageConfigSchema {
+  if (!isObjectSchema(schema)) invalid(type, 'configSchema is not a zod object schema (nor a function that loads one)', arrival);
   const shape = schema.shape;
   const missing = BASE_CONFIG_KEYS.filter((k) => !(k in shape));
-  if (missing.length > 0) invalid(type, `configSchema lacks the base keys ${missing.join(', ')} (extend baseStorageConfigSchema)`);
+  if (missing.length > 0) invalid(type, `configSchema lacks the base keys ${missing.join(', ')} (extend baseStorageConfigSchema)`, arrival);
   const typeKey = shape['type'] as z.ZodType;
-  if (!typeKey.safeParse(type).success) invalid(type, `configSchema's 'type' does not accept '${type}'`);
+  if (!typeKey.safeParse(type).success) invalid(type, `configSchema's 'type' does not accept '${type}'`, arrival);
 }
 
 /**
@@ -95,7 +101,7 @@ export async function loadConfigSchema(cls: { readonly type: string; readonly co
     pending.catch(() => loads.delete(source)); // a failed load is tried again next time
   }
   const schema = await pending;
-  checkConfigSchema(cls.type, schema);
+  checkConfigSchema(cls.type, schema, 'loaded');
   loadedBy.set(cls, schema);
   return schema;
 }
