@@ -4,7 +4,7 @@
  * `create_revision == 0`), attached to a lease of its own; the oldest key holds the lock, and
  * every other waiter waits for the deletion of the keys ahead of its own (read in the same
  * transaction that put it), heard through one watch per service that is in place before the
- * waiter queues (see deletions.ts), and read again every {@link POLL_MS} while the watch is silent
+ * waiter queues (see deletions.ts), and read again every half second while the watch is silent
  * or not yet confirmed. So the lock goes to waiters in the order they came, whichever node
  * they are on, and the next waiter holds it as soon as it hears the release, without another
  * request.
