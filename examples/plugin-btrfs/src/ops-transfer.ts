@@ -3,9 +3,10 @@
  *
  * @module
  */
+import { constants } from 'node:fs';
 import { exportRawFile, importRawFile, readSizeHeader, type VolumeExportRequest, type VolumeImportRequest } from '@stowage/core/plugin';
 import { StorageError } from '@stowage/core';
-import { checkedDisk } from './disk-file.js';
+import { checkedDisk, openDisk } from './disk-file.js';
 import type { BtrfsContext } from './exec.js';
 import { subvolName } from './names.js';
 import { findFreeDiskname } from './ops-read.js';
@@ -24,13 +25,20 @@ function onlyRawSize(request: VolumeExportRequest | VolumeImportRequest): void {
 /**
  * Writes the volume (or one of its snapshots) as `raw+size`.
  *
- * @throws {@link StorageError} `NOT_FOUND`; `CORRUPT` when `disk.raw` is not a regular file
+ * @throws {@link StorageError} `NOT_FOUND`; `CORRUPT` when `disk.raw` is not a regular file (also
+ *   when it became something else after the check)
  * @see Proxmox `volume_export`
  */
 export async function volumeExport(ctx: BtrfsContext, request: VolumeExportRequest): Promise<void> {
   onlyRawSize(request);
   const { file } = await checkedDisk(ctx.config.path, request.volume, request.snapshot);
-  await exportRawFile(file, request.output, { onProgress: request.onProgress, signal: ctx.signal, fs: ctx.fs });
+  // opened without following a link and checked again: the name may have been swapped since
+  const handle = await openDisk(ctx.fs, file, constants.O_RDONLY);
+  try {
+    await exportRawFile(handle, request.output, { onProgress: request.onProgress, signal: ctx.signal });
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
