@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   configSchemaOf,
-  isStorageError,
   loadConfigSchema,
   loadedConfigSchema,
   PluginRegistry,
@@ -17,6 +16,7 @@ import {
   type ConfigSchemaLoader,
 } from '@stowage/core';
 import { baseStorageConfigSchema, type StorageConfigSchema } from '@stowage/core/config';
+import { expectCode } from '@stowage/core/testing';
 import { fileConfigSchema, FilePlugin } from './support/file-plugin.js';
 
 const lazySchema = baseStorageConfigSchema.extend({ type: z.literal('lazy'), path: z.string() });
@@ -30,16 +30,6 @@ function countingLoader(next: () => unknown, gate: Promise<void> = Promise.resol
     return next() as StorageConfigSchema;
   };
   return { load, calls: () => calls };
-}
-
-/** The error code of what `promise` rejects with (or of what `fn` throws). */
-async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (e) {
-    return isStorageError(e) ? e.code : `not a StorageError: ${String(e)}`;
-  }
-  return undefined;
 }
 
 describe('loadConfigSchema', () => {
@@ -71,15 +61,15 @@ describe('loadConfigSchema', () => {
   ])('refuses a loaded schema that %s with INVALID_ARGUMENT, on every call, and never takes it as loaded', async (_what, bad) => {
     const loader = countingLoader(() => bad);
     const cls = { type: 'lazy', configSchema: loader.load };
-    expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
+    const refused = await expectCode(loadConfigSchema(cls), 'INVALID_ARGUMENT', 'loading a bad schema');
     // found when loaded, long after register(): the message says so
-    await expect(loadConfigSchema(cls)).rejects.toThrow(/^the config schema that plugin 'lazy' loaded cannot be used: configSchema/);
+    expect(refused.message).toMatch(/^the config schema that plugin 'lazy' loaded cannot be used: configSchema/);
     expect(loadedConfigSchema(cls)).toBeUndefined();
-    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+    await expectCode(() => configSchemaOf(cls), 'INVALID_ARGUMENT', 'configSchemaOf(cls)');
     // a later call checks again: refused again, still not loaded
-    expect(await codeOf(loadConfigSchema(cls))).toBe('INVALID_ARGUMENT');
+    await expectCode(loadConfigSchema(cls), 'INVALID_ARGUMENT', 'loadConfigSchema(cls)');
     expect(loadedConfigSchema(cls)).toBeUndefined();
-    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+    await expectCode(() => configSchemaOf(cls), 'INVALID_ARGUMENT', 'configSchemaOf(cls)');
   });
 
   it('checks a loader shared by two classes for each of them: the schema of one type is refused for another', async () => {
@@ -87,9 +77,9 @@ describe('loadConfigSchema', () => {
     const lazy = { type: 'lazy', configSchema: loader.load };
     const other = { type: 'other', configSchema: loader.load };
     expect(await loadConfigSchema(lazy)).toBe(lazySchema);
-    expect(await codeOf(loadConfigSchema(other))).toBe('INVALID_ARGUMENT');
+    await expectCode(loadConfigSchema(other), 'INVALID_ARGUMENT', 'loadConfigSchema(other)');
     expect(loadedConfigSchema(other)).toBeUndefined();
-    expect(await codeOf(() => configSchemaOf(other))).toBe('INVALID_ARGUMENT');
+    await expectCode(() => configSchemaOf(other), 'INVALID_ARGUMENT', 'configSchemaOf(other)');
     expect(configSchemaOf(lazy)).toBe(lazySchema);
     expect(loader.calls()).toBe(1);
   });
@@ -113,7 +103,7 @@ describe('configSchemaOf and loadedConfigSchema', () => {
     const loader = countingLoader(() => lazySchema);
     const cls = { type: 'lazy', configSchema: loader.load };
     expect(loadedConfigSchema(cls)).toBeUndefined();
-    expect(await codeOf(() => configSchemaOf(cls))).toBe('INVALID_ARGUMENT');
+    await expectCode(() => configSchemaOf(cls), 'INVALID_ARGUMENT', 'configSchemaOf(cls)');
     expect(loader.calls()).toBe(0);
     await loadConfigSchema(cls);
     expect(loadedConfigSchema(cls)).toBe(lazySchema);
@@ -143,6 +133,6 @@ describe('PluginRegistry and a loader class', () => {
   it('still checks a schema given directly when registering', async () => {
     class NoBase extends FilePlugin {}
     Object.defineProperty(NoBase, 'configSchema', { value: z.strictObject({ type: z.literal('testfile'), storage: z.string() }) });
-    expect(await codeOf(() => new PluginRegistry([NoBase]))).toBe('INVALID_ARGUMENT');
+    await expectCode(() => new PluginRegistry([NoBase]), 'INVALID_ARGUMENT', 'new PluginRegistry([NoBase])');
   });
 });
