@@ -8,7 +8,6 @@ import { baseStorageConfigSchema, boolOption, fixedOption, intOption, listOption
 import { z } from 'zod';
 import { LINSTOR_NAME_RE } from './config-options.js';
 
-
 /** A controller: `host`, `host:port`, `[v6]:port`, or a full `http(s)://host[:port]` URL. */
 const controllerSchema = z.string().regex(/^(?:https?:\/\/)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?\/?$/, 'invalid controller address');
 
